@@ -1,0 +1,37 @@
+"""minigrad: a small, readable, define-by-run autograd engine on NumPy (and CuPy), shaped like PyTorch.
+
+    import minigrad as mg
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad          # tensor([[2., 4.], [6., 8.]])
+
+Where to read: tensor.py (the Tensor), autograd.py (the graph and backward),
+ops/ (every op, forward and backward side by side), backend.py (NumPy or CuPy).
+"""
+
+import numpy as _np
+
+from . import cuda, nn
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import get_default_device, set_default_device
+from .creation import (FloatTensor, LongTensor, arange, from_numpy, full, full_like, linspace,
+                       manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                       randperm, tensor, zeros, zeros_like)
+from .gradcheck import GradcheckError, gradcheck
+from .ops import (abs, argmax, argmin, cat, clamp, exp, flatten, log, matmul, max, maximum, mean, min,
+                  minimum, permute, relu, reshape, sigmoid, softmax, log_softmax, sqrt, squeeze, stack,
+                  std, sum, tanh, transpose, unsqueeze, var, where)
+from .tensor import Tensor
+
+float32 = _np.dtype("float32")
+float64 = _np.dtype("float64")
+float16 = _np.dtype("float16")
+int32 = _np.dtype("int32")
+int64 = _np.dtype("int64")
+uint8 = _np.dtype("uint8")
+bool = _np.dtype("bool")  # noqa: A001  (mg.bool, as torch.bool)
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+__version__ = "0.1.0"

@@ -1,0 +1,217 @@
+"""The array backend: the one module that knows NumPy from CuPy.
+
+Every other part of minigrad works on raw arrays through `xp`, the array module
+that `array_module(...)` returns, so one code path serves the CPU (NumPy) and the
+GPU (CuPy). Only this file imports CuPy, and it does so lazily and optionally:
+
+    pip install "minigrad[gpu]"     # adds CuPy
+
+Devices are plain strings, "cpu" and "cuda" ("cuda:0" is accepted and means "cuda").
+"""
+
+import contextlib
+import math
+
+import numpy as np
+
+try:  # CuPy is an optional extra; a broken CUDA install counts as "not there".
+    import cupy
+    import cupyx
+    import cupyx.scipy.special
+except Exception:  # pragma: no cover - depends on the machine
+    cupy = None
+
+_CUDA_HELP = (
+    "CUDA is not available: minigrad runs on the GPU through CuPy. Install it with "
+    "`pip install \"minigrad[gpu]\"` (or the cupy-cudaXXx wheel matching your CUDA "
+    "toolkit) on a machine with an NVIDIA GPU, or use device='cpu'."
+)
+
+_default_device = "cpu"
+
+
+# --- devices ---------------------------------------------------------------------
+
+def cuda_available():
+    """True when CuPy is installed and sees at least one GPU."""
+    if cupy is None:
+        return False
+    try:
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # pragma: no cover - driver problems
+        return False
+
+
+def normalize_device(device):
+    """Turn 'cpu', 'cuda', 'cuda:0' or None into 'cpu' / 'cuda', checking CUDA exists."""
+    if device is None:
+        return _default_device
+    name = str(device).split(":")[0]
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+    if name == "cuda" and not cuda_available():
+        raise RuntimeError(_CUDA_HELP)
+    return name
+
+
+def set_default_device(device):
+    """Make `device` the one that factories such as mg.zeros use when none is given."""
+    global _default_device
+    _default_device = normalize_device(device)
+
+
+def get_default_device():
+    return _default_device
+
+
+def device_of(array):
+    """'cuda' for a CuPy array, 'cpu' for anything else."""
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return "cuda"
+    return "cpu"
+
+
+def array_module(device_or_array):
+    """The array module (numpy or cupy) for a device name or for an array."""
+    if isinstance(device_or_array, str):
+        return cupy if normalize_device(device_or_array) == "cuda" else np
+    return cupy if device_of(device_or_array) == "cuda" else np
+
+
+def to_device(array, device):
+    """Move (or keep) an array on `device`; a no-op when it is already there."""
+    device = normalize_device(device)
+    if device_of(array) == device:
+        return array
+    if device == "cuda":
+        return cupy.asarray(array)
+    return cupy.asnumpy(array)
+
+
+def to_numpy(array):
+    """A NumPy array for any array: a copy to the host when it lives on the GPU."""
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return cupy.asnumpy(array)
+    return np.asarray(array)
+
+
+def is_array(value):
+    return isinstance(value, np.ndarray) or (cupy is not None and isinstance(value, cupy.ndarray))
+
+
+def check_same_device(arrays, op_name):
+    """Raise a clear error when an op is handed arrays on different devices."""
+    first = type(arrays[0])
+    if all(type(a) is first for a in arrays):
+        return
+    devices = [device_of(a) for a in arrays]
+    if len(set(devices)) > 1:
+        listed = ", ".join(f"{d} (shape {tuple(a.shape)})" for d, a in zip(devices, arrays))
+        raise RuntimeError(
+            f"{op_name}: expected all tensors on the same device, but found {listed}. "
+            f"Move them with .to(device) first.")
+
+
+# --- array helpers that differ between NumPy and CuPy -----------------------------
+
+def scatter_add(target, indices, values):
+    """target[indices] += values, where repeated indices accumulate (unlike `+=`)."""
+    if device_of(target) == "cuda":
+        cupyx.scatter_add(target, indices, values)
+    else:
+        np.add.at(target, indices, values)
+
+
+def quiet_float_errors(array):
+    """A context that silences NumPy's divide-by-zero / overflow warnings (CuPy never warns)."""
+    if device_of(array) == "cuda":
+        return contextlib.nullcontext()
+    return np.errstate(divide="ignore", over="ignore", invalid="ignore")
+
+
+def as_strided(array, shape, strides):
+    """A strided view on the same memory (NumPy's or CuPy's `as_strided`)."""
+    if device_of(array) == "cuda":
+        return cupy.lib.stride_tricks.as_strided(array, shape=shape, strides=strides)
+    return np.lib.stride_tricks.as_strided(array, shape=shape, strides=strides, writeable=False)
+
+
+def erf(x):
+    """The error function, elementwise, accurate to about 1e-15 in float64."""
+    if device_of(x) == "cuda":
+        return cupyx.scipy.special.erf(x)
+    return _erf_numpy(x)
+
+
+def _erf_numpy(x):
+    # NumPy has no erf. For |x| < 2.5 we sum the series
+    #   erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (1*3*...*(2n+1)),
+    # whose terms are all positive (no cancellation). For |x| >= 2.5 we use the
+    # continued fraction of erfc, evaluated bottom-up with a fixed depth.
+    dtype = x.dtype if x.dtype.kind == "f" else np.float64
+    x = x.astype(np.float64)
+    a = np.abs(x)
+    out = np.empty_like(a)
+
+    small = a < 2.5
+    s = a[small]
+    term = s.copy()
+    total = s.copy()
+    for n in range(1, 60):
+        term *= 2.0 * s * s / (2 * n + 1)
+        total += term
+    out[small] = 2.0 / math.sqrt(math.pi) * np.exp(-s * s) * total
+
+    big = ~small
+    b = a[big]
+    fraction = np.zeros_like(b)
+    for k in range(80, 0, -1):  # erfc(b) = exp(-b^2)/sqrt(pi) / (b + (1/2)/(b + 1/(b + (3/2)/(b + ...))))
+        fraction = (k / 2.0) / (b + fraction)
+    out[big] = 1.0 - np.exp(-b * b) / math.sqrt(math.pi) / (b + fraction)
+
+    return (np.sign(x) * out).astype(dtype, copy=False)
+
+
+# --- random numbers ---------------------------------------------------------------
+
+_generators = {}
+
+
+def generator(device):
+    """The random generator for a device (created on first use, seeded by manual_seed)."""
+    device = normalize_device(device)
+    if device not in _generators:
+        seed = np.random.SeedSequence().entropy % (2**32)
+        _generators[device] = _new_generator(device, seed)
+    return _generators[device]
+
+
+def _new_generator(device, seed):
+    if device == "cuda":
+        return cupy.random.default_rng(seed)
+    return np.random.default_rng(seed)
+
+
+def manual_seed(seed):
+    """Seed the generators of every device, as torch.manual_seed does."""
+    _generators["cpu"] = _new_generator("cpu", seed)
+    if cuda_available():
+        _generators["cuda"] = _new_generator("cuda", seed)
+
+
+def get_rng_state():
+    """The CPU generator's state, as a plain dict (JSON-serialisable)."""
+    return generator("cpu").bit_generator.state
+
+
+def set_rng_state(state):
+    generator("cpu").bit_generator.state = state
+
+
+# --- memory -----------------------------------------------------------------------
+
+def gpu_memory_peak():
+    """Bytes the CuPy memory pool holds at most so far (its total_bytes), or None on CPU-only machines."""
+    if not cuda_available():
+        return None
+    return cupy.get_default_memory_pool().total_bytes()

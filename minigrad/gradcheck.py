@@ -1,0 +1,94 @@
+"""gradcheck: compare backward() with float64 central differences.
+
+    mg.gradcheck(lambda a, b: (a @ b).tanh().sum(), (x.double(), w.double()))
+
+For a function f and the inputs that require grad, it draws a fixed random
+"cotangent" v shaped like f's output and compares, element by element,
+
+    analytic:  d(sum(v * f))/dx  from backward()
+    numeric:   (sum(v * f(x + eps e_i)) - sum(v * f(x - eps e_i))) / (2 eps)
+
+(this is the vector-Jacobian product backward is meant to compute; a wrong
+Jacobian entry shows up in it for almost every v). Defaults follow PyTorch:
+eps 1e-6, atol 1e-5, rtol 1e-3. It refuses float32 inputs: their rounding error
+(~1e-7 relative) divided by eps would swamp the comparison.
+"""
+
+import numpy as np
+
+from . import backend
+from .autograd import no_grad
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """Raised when backward disagrees with the numerical derivative."""
+
+
+def gradcheck(func, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
+    """True if backward matches central differences; else raise GradcheckError (or return False)."""
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    for i, t in enumerate(inputs):
+        if isinstance(t, Tensor) and t.requires_grad and t.dtype != np.float64:
+            raise TypeError(
+                f"gradcheck: input {i} is {t.dtype}; use float64 inputs (.double()), since float32 "
+                f"rounding makes finite differences meaningless at eps={eps}")
+    wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not wrt:
+        raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
+
+    # Fresh leaves, so that the caller's tensors (and their .grad) are left alone.
+    leaves = [Tensor._wrap(t.data.copy(), t.requires_grad) if isinstance(t, Tensor) else t for t in inputs]
+    before = [backend.to_numpy(leaves[i].data).copy() for i in wrt]
+
+    out = func(*leaves)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: the function must return a Tensor, got {type(out).__name__}")
+    xp = backend.array_module(out.data)
+    rng = np.random.default_rng(seed)
+    cotangent = xp.asarray(rng.standard_normal(out.shape))
+    if out.requires_grad:
+        out.backward(Tensor._wrap(cotangent.astype(out.dtype), False))
+
+    for i, original in zip(wrt, before):
+        if not np.array_equal(backend.to_numpy(leaves[i].data), original):
+            raise GradcheckError(f"gradcheck: the function modified input {i} in place")
+
+    def projected(values):
+        with no_grad():
+            result = func(*values)
+        return float((result.data.astype(np.float64) * cotangent).sum())
+
+    worst = None  # (excess over tolerance, input, position, analytic, numeric)
+    for i in wrt:
+        leaf = leaves[i]
+        analytic = np.zeros(leaf.shape) if leaf.grad is None else backend.to_numpy(leaf.grad.data)
+        if analytic.shape != leaf.shape:
+            raise GradcheckError(f"gradcheck: input {i} has shape {leaf.shape} but its grad has shape {analytic.shape}")
+        probe = [Tensor._wrap(t.data.copy(), False) if isinstance(t, Tensor) else t for t in leaves]
+        data = probe[i].data
+        for position in np.ndindex(*leaf.shape):
+            original = data[position].item()
+            data[position] = original + eps
+            plus = projected(probe)
+            data[position] = original - eps
+            minus = projected(probe)
+            data[position] = original
+            numeric = (plus - minus) / (2 * eps)
+            a = float(analytic[position])
+            excess = abs(a - numeric) - (atol + rtol * abs(numeric))
+            if not np.isfinite(excess):  # a NaN or inf on either side is the worst failure
+                excess = np.inf
+            if worst is None or excess > worst[0]:
+                worst = (excess, i, position, a, numeric)
+
+    if worst[0] <= 0:
+        return True
+    _, i, position, a, numeric = worst
+    message = (f"gradcheck failed: input {i} at position {position}: analytic {a:.10g}, numeric {numeric:.10g} "
+               f"(|difference| {abs(a - numeric):.3g} > atol {atol} + rtol {rtol} * |numeric|)")
+    if raise_exception:
+        raise GradcheckError(message)
+    return False

@@ -1,0 +1,3 @@
+"""minigrad.nn: building blocks for networks, shaped like torch.nn."""
+
+from . import functional

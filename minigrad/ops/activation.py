@@ -1,0 +1,204 @@
+"""Activations: relu, leaky_relu, sigmoid, tanh, gelu, softplus, softmax, log_softmax; and dropout.
+
+The ones that involve exp are written so that no input up to |x| = 1e4 gives an
+overflow, a NaN or an inf.
+"""
+
+import math
+
+from .. import backend
+from ..autograd import Function
+
+
+class ReLU(Function):
+    """y = max(x, 0).   dy/dx = 1 where x > 0, else 0."""
+    saves_inputs = False
+
+    def forward(self, x):
+        self.positive = x > 0
+        return backend.array_module(x).maximum(x, 0)
+
+    def backward(self, grad):
+        return grad * self.positive
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else slope * x.   dy/dx = 1 where x > 0, else slope."""
+    saves_inputs = False
+
+    def forward(self, x, slope=0.01):
+        xp = backend.array_module(x)
+        self.positive, self.slope = x > 0, slope
+        return xp.where(self.positive, x, x * slope)
+
+    def backward(self, grad):
+        return backend.array_module(grad).where(self.positive, grad, grad * self.slope)
+
+
+class Sigmoid(Function):
+    """s = 1 / (1 + e^-x).   ds/dx = s (1 - s)."""
+    saves_inputs, saves_output = False, True
+
+    def forward(self, x):
+        self.out = stable_sigmoid(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * self.out * (1 - self.out)
+
+
+def stable_sigmoid(x):
+    """1/(1+e^-x) without overflow: with e = e^-|x| <= 1, it is 1/(1+e) for x >= 0 and e/(1+e) below."""
+    xp = backend.array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1, e) / (1 + e)
+
+
+class Tanh(Function):
+    """t = tanh(x).   dt/dx = 1 - t^2."""
+    saves_inputs, saves_output = False, True
+
+    def forward(self, x):
+        self.out = backend.array_module(x).tanh(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (1 - self.out * self.out)
+
+
+class GELU(Function):
+    """y = x Phi(x), Phi the standard normal CDF.   dy/dx = Phi(x) + x phi(x).
+
+    approximate="tanh":  y = x/2 (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3),
+                         dy/dx = (1 + tanh u)/2 + x/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+    """
+
+    def forward(self, x, approximate="none"):
+        xp = backend.array_module(x)
+        self.x, self.approximate = x, approximate
+        if approximate == "tanh":
+            self.tanh_u = xp.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))
+            return 0.5 * x * (1 + self.tanh_u)
+        if approximate != "none":
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.cdf = 0.5 * (1 + backend.erf(x * (1 / math.sqrt(2))))
+        return x * self.cdf
+
+    def backward(self, grad):
+        xp = backend.array_module(grad)
+        x = self.x
+        if self.approximate == "tanh":
+            du_dx = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1 + self.tanh_u) + 0.5 * x * (1 - self.tanh_u ** 2) * du_dx)
+        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return grad * (self.cdf + x * pdf)
+
+
+class Softplus(Function):
+    """y = (1/beta) ln(1 + e^(beta x)), and y = x where beta x > threshold.
+
+    dy/dx = sigmoid(beta x) (1 above the threshold). Computed as
+    max(bx, 0) + ln(1 + e^-|bx|) so that no exp overflows.
+    """
+
+    def forward(self, x, beta=1.0, threshold=20.0):
+        xp = backend.array_module(x)
+        bx = x * beta
+        self.linear = bx > threshold
+        self.slope = xp.where(self.linear, 1, stable_sigmoid(bx))
+        smooth = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / beta
+        return xp.where(self.linear, x, smooth)
+
+    def backward(self, grad):
+        return grad * self.slope
+
+
+class Softmax(Function):
+    """s_i = e^(x_i) / sum_j e^(x_j) along `dim`.   dL/dx = s * (g - sum(g * s))."""
+    saves_inputs, saves_output = False, True
+
+    def forward(self, x, dim):
+        xp = backend.array_module(x)
+        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        self.dim = dim
+        self.out = e / e.sum(axis=dim, keepdims=True)
+        return self.out
+
+    def backward(self, grad):
+        s = self.out
+        return s * (grad - (grad * s).sum(axis=self.dim, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y_i = x_i - ln sum_j e^(x_j) along `dim`.   dL/dx = g - softmax(x) * sum(g)."""
+    saves_inputs, saves_output = False, True
+
+    def forward(self, x, dim):
+        xp = backend.array_module(x)
+        shifted = x - x.max(axis=dim, keepdims=True)
+        self.dim = dim
+        self.out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        return self.out
+
+    def backward(self, grad):
+        xp = backend.array_module(grad)
+        return grad - xp.exp(self.out) * grad.sum(axis=self.dim, keepdims=True)
+
+
+class Dropout(Function):
+    """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p).   dy/dx = mask / (1 - p)."""
+    saves_inputs = False
+
+    def forward(self, x, p):
+        rng = backend.generator(backend.device_of(x))
+        keep = rng.random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else "float32") >= p
+        self.scale = keep * x.dtype.type(1 / (1 - p))
+        return x * self.scale
+
+    def backward(self, grad):
+        return grad * self.scale
+
+
+# --- the functions users call (also exported by minigrad.nn.functional) -------------------
+
+def relu(x):
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU.apply(x, slope=negative_slope)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def gelu(x, approximate="none"):
+    return GELU.apply(x, approximate=approximate)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return Softplus.apply(x, beta=beta, threshold=threshold)
+
+
+def softmax(x, dim):
+    return Softmax.apply(x, dim=dim)
+
+
+def log_softmax(x, dim):
+    return LogSoftmax.apply(x, dim=dim)
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1/(1-p); identity when not training."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0
+    return Dropout.apply(x, p=p)

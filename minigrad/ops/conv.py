@@ -1,0 +1,255 @@
+"""Convolution and pooling on NCHW tensors, through strided window views and one matmul.
+
+The idea ("im2col"): every output pixel of a convolution is a dot product between
+the kernel and one window of the input. `sliding_windows` builds a *view* of all
+those windows without copying; reshaping it to a matrix (one row per output
+pixel, one column per kernel element) makes the whole convolution ONE matrix
+product with the kernel, which BLAS does fast. `fold` is its adjoint: it adds
+each window back to the place it was read from, and so gives the gradient of the
+input (and, run forwards, the transposed convolution).
+
+Inside, activations are handled channels-last (N, H, W, C): then a window's
+elements sit in contiguous runs of C, and the matmul result (one row per pixel,
+one column per channel) is already in that layout. The NCHW tensor the user sees
+is a transposed view of it; no copy is made to reorder it.
+"""
+
+from .. import backend
+from ..autograd import Function
+from .linalg import _check_same_dtype
+
+
+def pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def sliding_windows(x, kernel, stride, dilation, axis):
+    """A read-only view of the kernel-sized windows of `x`.
+
+    The two spatial dims at `axis`, `axis + 1` (H, W) become four: (OH, OW, KH, KW),
+    where window (oh, ow) starts at row oh*stride and its taps are dilation apart.
+    """
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    height, width = x.shape[axis], x.shape[axis + 1]
+    out_h = (height - dh * (kh - 1) - 1) // sh + 1
+    out_w = (width - dw * (kw - 1) - 1) // sw + 1
+    row, col = x.strides[axis], x.strides[axis + 1]
+    shape = x.shape[:axis] + (out_h, out_w, kh, kw) + x.shape[axis + 2:]
+    strides = x.strides[:axis] + (row * sh, col * sw, row * dh, col * dw) + x.strides[axis + 2:]
+    return backend.as_strided(x, shape, strides)
+
+
+def fold(windows, size, stride, dilation, axis):
+    """The adjoint of sliding_windows: add every window element back where it was read.
+
+    `windows` has shape (..., OH, OW, KH, KW, ...) with OH at `axis`; the result has
+    the spatial size `size` = (H, W) there. One strided add per kernel tap (KH*KW of
+    them), each covering every window and the whole batch at once.
+    """
+    xp = backend.array_module(windows)
+    out_h, out_w, kh, kw = windows.shape[axis:axis + 4]
+    (sh, sw), (dh, dw) = stride, dilation
+    out = xp.zeros(windows.shape[:axis] + tuple(size) + windows.shape[axis + 4:], dtype=windows.dtype)
+    before = (slice(None),) * axis
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
+        for j in range(kw):
+            cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
+            out[before + (rows, cols)] += windows[before + (slice(None), slice(None), i, j)]
+    return out
+
+
+def _pad_spatial(x, padding, axis, value=0):
+    """Pad the two spatial dims at `axis` on both sides."""
+    (ph, pw) = padding
+    if ph == 0 and pw == 0:
+        return x
+    widths = [(0, 0)] * x.ndim
+    widths[axis], widths[axis + 1] = (ph, ph), (pw, pw)
+    return backend.array_module(x).pad(x, widths, mode="constant", constant_values=value)
+
+
+class Conv2d(Function):
+    """out[n, o] = sum over c, i, j of weight[o, c, i, j] * x_padded[n, c, s*h + d*i, s*w + d*j]  (+ bias[o]).
+
+    x (N, C, H, W), weight (O, C, KH, KW)  ->  out (N, O, OH, OW).
+    As matrices: out = cols @ W^T, with cols (N*OH*OW, KH*KW*C) the input windows.
+    dL/dW = dL/dout^T @ cols,  dL/dcols = dL/dout @ W  (folded back into dL/dx),
+    dL/dbias = dL/dout summed over N, OH, OW.
+    """
+
+    def forward(self, x, weight, bias=None, stride=1, padding=0, dilation=1):
+        _check_conv_shapes("conv2d", x, weight, weight.shape[1])
+        _check_same_dtype("conv2d", x, weight)
+        self.stride, self.padding, self.dilation = pair(stride), pair(padding), pair(dilation)
+        out_channels, kernel = weight.shape[0], weight.shape[2:]
+        x_nhwc = _pad_spatial(x.transpose(0, 2, 3, 1), self.padding, axis=1)
+        windows = sliding_windows(x_nhwc, kernel, self.stride, self.dilation, axis=1)
+        n, out_h, out_w = windows.shape[:3]
+        if out_h <= 0 or out_w <= 0:
+            raise ValueError(f"conv2d: kernel {tuple(kernel)} is larger than the padded input {tuple(x_nhwc.shape[1:3])}")
+        self.cols = windows.reshape(n * out_h * out_w, -1)  # the one im2col copy
+        self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, -1)
+        self.padded_size, self.input_size = x_nhwc.shape[1:3], x.shape[2:]
+        self.window_layout = (*kernel, x.shape[1])  # a row of cols is (KH, KW, C)
+        out = self.cols @ self.weight_matrix.T
+        if bias is not None:
+            out += bias
+        return out.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
+
+    def backward(self, grad):
+        n, out_channels, out_h, out_w = grad.shape
+        grad_matrix = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
+        dx = dweight = dbias = None
+        if self.needs_input_grad[0]:
+            dcols = (grad_matrix @ self.weight_matrix).reshape(n, out_h, out_w, *self.window_layout)
+            dx_padded = fold(dcols, self.padded_size, self.stride, self.dilation, axis=1)
+            (ph, pw), (h, w) = self.padding, self.input_size
+            dx = dx_padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+        if self.needs_input_grad[1]:
+            dweight = (grad_matrix.T @ self.cols).reshape(out_channels, *self.window_layout)
+            dweight = dweight.transpose(0, 3, 1, 2)
+        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
+            dbias = grad_matrix.sum(axis=0)
+        return dx, dweight, dbias
+
+
+class ConvTranspose2d(Function):
+    """The adjoint of conv2d: each input pixel scatters weight-scaled copies of the kernel.
+
+    x (N, Cin, H, W), weight (Cin, Cout, KH, KW)  ->  out (N, Cout, OH, OW),
+    OH = (H - 1)*stride - 2*padding + dilation*(KH - 1) + output_padding + 1.
+    As matrices: cols = x @ W (N*H*W, KH*KW*Cout), folded into the output.
+    Its backward is a convolution: dL/dcols = windows of dL/dout,
+    dL/dx = dL/dcols @ W^T,  dL/dW = x^T @ dL/dcols,  dL/dbias = dL/dout summed.
+    """
+
+    def forward(self, x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
+        _check_conv_shapes("conv_transpose2d", x, weight, weight.shape[0])
+        _check_same_dtype("conv_transpose2d", x, weight)
+        self.stride, self.padding, self.dilation = pair(stride), pair(padding), pair(dilation)
+        output_padding = pair(output_padding)
+        if any(op >= max(s, d) for op, s, d in zip(output_padding, self.stride, self.dilation)):
+            raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller than stride or dilation")
+        n, in_channels, h, w = x.shape
+        out_channels, (kh, kw) = weight.shape[1], weight.shape[2:]
+        full = [(size - 1) * s + d * (k - 1) + 1 + op for size, s, d, k, op in
+                zip((h, w), self.stride, self.dilation, (kh, kw), output_padding)]
+        self.out_size = [f - 2 * p for f, p in zip(full, self.padding)]
+        if min(self.out_size) <= 0:
+            raise ValueError(f"conv_transpose2d: padding {self.padding} leaves no output for input {(h, w)}")
+        self.full_size, self.kernel = full, (kh, kw)
+        self.x_matrix = x.transpose(0, 2, 3, 1).reshape(n * h * w, in_channels)
+        self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(in_channels, -1)  # (Cin, KH*KW*Cout)
+        cols = (self.x_matrix @ self.weight_matrix).reshape(n, h, w, kh, kw, out_channels)
+        out = fold(cols, full, self.stride, self.dilation, axis=1)
+        (ph, pw), (oh, ow) = self.padding, self.out_size
+        out = out[:, ph:ph + oh, pw:pw + ow, :]
+        if bias is not None:
+            out += bias
+        return out.transpose(0, 3, 1, 2)
+
+    def backward(self, grad):
+        xp = backend.array_module(grad)
+        n, out_channels = grad.shape[:2]
+        (ph, pw), (oh, ow) = self.padding, self.out_size
+        grad_full = xp.zeros((n, *self.full_size, out_channels), dtype=grad.dtype)
+        grad_full[:, ph:ph + oh, pw:pw + ow, :] = grad.transpose(0, 2, 3, 1)
+        windows = sliding_windows(grad_full, self.kernel, self.stride, self.dilation, axis=1)
+        h, w = windows.shape[1:3]
+        grad_cols = windows.reshape(n * h * w, -1)
+        dx = dweight = dbias = None
+        if self.needs_input_grad[0]:
+            dx = (grad_cols @ self.weight_matrix.T).reshape(n, h, w, -1).transpose(0, 3, 1, 2)
+        if self.needs_input_grad[1]:
+            in_channels = self.x_matrix.shape[1]
+            dweight = (self.x_matrix.T @ grad_cols).reshape(in_channels, *self.kernel, out_channels)
+            dweight = dweight.transpose(0, 3, 1, 2)
+        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
+            dbias = grad.sum(axis=(0, 2, 3))
+        return dx, dweight, dbias
+
+
+class MaxPool2d(Function):
+    """out = the largest element of each window (padding counts as -inf).
+    dL/dx: each window's gradient goes to its largest element (the first, on ties)."""
+    saves_inputs = False
+
+    def forward(self, x, kernel_size, stride=None, padding=0, dilation=1):
+        xp = backend.array_module(x)
+        kernel = pair(kernel_size)
+        self.stride = pair(stride) if stride is not None else kernel
+        self.padding, self.dilation, self.input_shape = pair(padding), pair(dilation), x.shape
+        padded = _pad_spatial(x, self.padding, axis=2, value=-xp.inf)
+        self.padded_size = padded.shape[2:]
+        windows = sliding_windows(padded, kernel, self.stride, self.dilation, axis=2)
+        flat = windows.reshape(*windows.shape[:4], -1)
+        self.winner = flat.argmax(axis=-1)[..., None]
+        self.windows_shape = windows.shape
+        return xp.take_along_axis(flat, self.winner, axis=-1)[..., 0]
+
+    def backward(self, grad):
+        xp = backend.array_module(grad)
+        taps = xp.arange(self.windows_shape[4] * self.windows_shape[5])
+        cols = ((taps == self.winner) * grad[..., None]).reshape(self.windows_shape)
+        dx = fold(cols, self.padded_size, self.stride, self.dilation, axis=2)
+        (ph, pw), (h, w) = self.padding, self.input_shape[2:]
+        return dx[:, :, ph:ph + h, pw:pw + w]
+
+
+class AvgPool2d(Function):
+    """out = the mean of each window (zero padding counted, as PyTorch's default).
+    dL/dx: each window's gradient is shared equally by its KH*KW elements."""
+    saves_inputs = False
+
+    def forward(self, x, kernel_size, stride=None, padding=0):
+        kernel = pair(kernel_size)
+        self.stride = pair(stride) if stride is not None else kernel
+        self.padding, self.input_shape = pair(padding), x.shape
+        padded = _pad_spatial(x, self.padding, axis=2)
+        self.padded_size = padded.shape[2:]
+        windows = sliding_windows(padded, kernel, self.stride, (1, 1), axis=2)
+        self.windows_shape = windows.shape
+        return windows.mean(axis=(4, 5))
+
+    def backward(self, grad):
+        xp = backend.array_module(grad)
+        kh, kw = self.windows_shape[4:]
+        cols = xp.broadcast_to((grad / (kh * kw))[..., None, None], self.windows_shape)
+        dx = fold(cols, self.padded_size, self.stride, (1, 1), axis=2)
+        (ph, pw), (h, w) = self.padding, self.input_shape[2:]
+        return dx[:, :, ph:ph + h, pw:pw + w]
+
+
+def _check_conv_shapes(op, x, weight, weight_in_channels):
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) and a 4-D weight, got "
+                         f"input {tuple(x.shape)} and weight {tuple(weight.shape)}")
+    if x.shape[1] != weight_in_channels:
+        raise ValueError(f"{op}: input {tuple(x.shape)} has {x.shape[1]} channels, but weight "
+                         f"{tuple(weight.shape)} expects {weight_in_channels}")
+
+
+# --- the functions users call (exported by minigrad.nn.functional) ------------------------
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    if groups != 1:
+        raise NotImplementedError("conv2d: minigrad supports groups=1 only")
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    if groups != 1:
+        raise NotImplementedError("conv_transpose2d: minigrad supports groups=1 only")
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return ConvTranspose2d.apply(*inputs, stride=stride, padding=padding,
+                                 output_padding=output_padding, dilation=dilation)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
+    return MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0):
+    return AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)

@@ -1,0 +1,318 @@
+"""Elementwise arithmetic: + - * / **, exp, log, sqrt, abs, clamp, maximum, where, casts.
+
+Binary ops broadcast like NumPy. Their backward returns gradients of the
+broadcast shape; the engine's `unbroadcast` sums them back to each input's shape.
+"""
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, composite
+from ..tensor import Tensor, as_tensor
+
+
+class Add(Function):
+    """z = x + y.   dz/dx = 1,  dz/dy = 1."""
+    saves_inputs = False
+
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    """z = x - y.   dz/dx = 1,  dz/dy = -1."""
+    saves_inputs = False
+
+    def forward(self, x, y):
+        return x - y
+
+    def backward(self, grad):
+        return grad, (-grad if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = x * y.   dz/dx = y,  dz/dy = x."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, grad):
+        dx = grad * self.y if self.needs_input_grad[0] else None
+        dy = grad * self.x if self.needs_input_grad[1] else None
+        return dx, dy
+
+
+class Div(Function):
+    """z = x / y.   dz/dx = 1/y,  dz/dy = -x/y^2."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x / y
+
+    def backward(self, grad):
+        dx = grad / self.y if self.needs_input_grad[0] else None
+        dy = -grad * self.x / (self.y * self.y) if self.needs_input_grad[1] else None
+        return dx, dy
+
+
+class Neg(Function):
+    """z = -x.   dz/dx = -1."""
+    saves_inputs = False
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return -grad
+
+
+class Pow(Function):
+    """z = x ** y.   dz/dx = y x^(y-1),  dz/dy = x^y ln x  (only needed when y requires grad)."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        self.out = x ** y
+        return self.out
+
+    def backward(self, grad):
+        dx = grad * self.y * self.x ** (self.y - 1) if self.needs_input_grad[0] else None
+        dy = grad * self.out * backend.array_module(self.x).log(self.x) if self.needs_input_grad[1] else None
+        return dx, dy
+
+
+class Exp(Function):
+    """y = e^x.   dy/dx = e^x = y."""
+    saves_inputs, saves_output = False, True
+
+    def forward(self, x):
+        self.out = backend.array_module(x).exp(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * self.out
+
+
+class Log(Function):
+    """y = ln x.   dy/dx = 1/x."""
+
+    def forward(self, x):
+        self.x = x
+        return backend.array_module(x).log(x)
+
+    def backward(self, grad):
+        return grad / self.x
+
+
+class Sqrt(Function):
+    """y = sqrt(x).   dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)."""
+    saves_inputs, saves_output = False, True
+
+    def forward(self, x):
+        self.out = backend.array_module(x).sqrt(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad / (2 * self.out)
+
+
+class Abs(Function):
+    """y = |x|.   dy/dx = sign(x)  (0 at x = 0, as PyTorch)."""
+
+    def forward(self, x):
+        xp = backend.array_module(x)
+        self.sign = xp.sign(x)
+        return xp.abs(x)
+
+    def backward(self, grad):
+        return grad * self.sign
+
+
+class Clamp(Function):
+    """y = min(max(x, low), high).   dy/dx = 1 where low <= x <= high, else 0."""
+
+    def forward(self, x, low=None, high=None):
+        xp = backend.array_module(x)
+        self.inside = xp.ones(x.shape, dtype=bool)
+        if low is not None:
+            self.inside &= x >= low
+        if high is not None:
+            self.inside &= x <= high
+        return xp.clip(x, low, high)
+
+    def backward(self, grad):
+        return grad * self.inside
+
+
+class Maximum(Function):
+    """z = max(x, y), elementwise.   dz/dx = 1 where x > y, 1/2 on ties, else 0 (dz/dy likewise)."""
+
+    def forward(self, x, y):
+        dtype = np.result_type(x.dtype, y.dtype)
+        self.x_share = (x > y).astype(dtype) + (x == y).astype(dtype) / 2
+        return backend.array_module(x).maximum(x, y)
+
+    def backward(self, grad):
+        dx = grad * self.x_share if self.needs_input_grad[0] else None
+        dy = grad * (1 - self.x_share) if self.needs_input_grad[1] else None
+        return dx, dy
+
+
+class Where(Function):
+    """z = x where condition else y.   dz/dx = condition,  dz/dy = not condition."""
+    saves_inputs = False
+
+    def forward(self, x, y, condition):
+        self.condition = condition
+        return backend.array_module(x).where(condition, x, y)
+
+    def backward(self, grad):
+        xp = backend.array_module(grad)
+        dx = xp.where(self.condition, grad, 0) if self.needs_input_grad[0] else None
+        dy = xp.where(self.condition, 0, grad) if self.needs_input_grad[1] else None
+        return dx, dy
+
+
+class Cast(Function):
+    """y = x as another dtype.   dy/dx = 1 (the gradient is cast back by the engine)."""
+    saves_inputs = False
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, grad):
+        return grad
+
+
+class ToDevice(Function):
+    """y = x on another device.   dy/dx = 1 (the gradient goes back to x's device)."""
+    saves_inputs = False
+
+    def forward(self, x, device):
+        self.source = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    def backward(self, grad):
+        return backend.to_device(grad, self.source)
+
+
+class Clone(Function):
+    """y = a copy of x.   dy/dx = 1."""
+    saves_inputs = False
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, grad):
+        return grad
+
+
+# --- the functions users call ---------------------------------------------------------
+
+def _pair(x, y):
+    """Both operands as Tensors; a Python number takes the other operand's dtype."""
+    if not isinstance(x, Tensor):
+        x = as_tensor(x, like=y)
+    elif not isinstance(y, Tensor):
+        y = as_tensor(y, like=x)
+    return x, y
+
+
+def add(x, y):
+    return Add.apply(*_pair(x, y))
+
+
+def sub(x, y):
+    return Sub.apply(*_pair(x, y))
+
+
+def mul(x, y):
+    return Mul.apply(*_pair(x, y))
+
+
+def div(x, y):
+    return Div.apply(*_pair(x, y))
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def pow(x, y):
+    return Pow.apply(*_pair(x, y))
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def abs(x):
+    return Abs.apply(x)
+
+
+def clamp(x, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clamp() needs at least one of min and max")
+    return Clamp.apply(x, low=min, high=max)
+
+
+def maximum(x, y):
+    return Maximum.apply(*_pair(x, y))
+
+
+@composite
+def minimum(x, y):
+    """min(x, y) = -max(-x, -y)."""
+    x, y = _pair(x, y)
+    return -Maximum.apply(-x, -y)
+
+
+def where(condition, x, y):
+    """x where condition is true, else y (condition is not differentiated)."""
+    x, y = _pair(x, y)
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    return Where.apply(x, y, condition=condition)
+
+
+def cast(x, dtype):
+    return Cast.apply(x, dtype=dtype)
+
+
+def to_device(x, device):
+    return ToDevice.apply(x, device=device)
+
+
+def clone(x):
+    return Clone.apply(x)
+
+
+def compare(x, y, ufunc_name):
+    """An elementwise comparison as a boolean tensor outside the graph."""
+    x, y = _pair(x, y)
+    xp = backend.array_module(x.data)
+    return Tensor._wrap(getattr(xp, ufunc_name)(x.data, y.data), False)
+
+
+def argmax(x, dim=None, keepdim=False):
+    return _arg(x, dim, keepdim, "argmax")
+
+
+def argmin(x, dim=None, keepdim=False):
+    return _arg(x, dim, keepdim, "argmin")
+
+
+def _arg(x, dim, keepdim, name):
+    xp = backend.array_module(x.data)
+    result = getattr(xp, name)(x.data, axis=dim, keepdims=keepdim if dim is not None else False)
+    return Tensor._wrap(xp.asarray(result, dtype=np.int64), False)

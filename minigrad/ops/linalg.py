@@ -1,0 +1,90 @@
+"""Matrix products: matmul (with NumPy's 1-D and batched rules) and linear."""
+
+from ..autograd import Function
+
+
+def _check_same_dtype(op, *arrays):
+    dtypes = {a.dtype for a in arrays}
+    if len(dtypes) > 1:
+        listed = " and ".join(f"{a.dtype} {tuple(a.shape)}" for a in arrays)
+        raise TypeError(f"{op}: expected the same dtype, got {listed}; convert with .float() or .double()")
+
+
+class MatMul(Function):
+    """Z = X @ Y.   dL/dX = dL/dZ @ Y^T,   dL/dY = X^T @ dL/dZ.
+
+    Shapes follow NumPy: a 1-D X is a row (k,) -> (1, k), a 1-D Y a column
+    (k,) -> (k, 1), and the added axis is dropped again; leading axes broadcast
+    as batch axes (the engine sums the gradient back over them).
+    """
+
+    def forward(self, x, y):
+        _check_same_dtype("matmul", x, y)
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError("matmul needs tensors with at least 1 dimension; use * for scalars")
+        if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
+            raise ValueError(
+                f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be multiplied "
+                f"({x.shape[-1]} columns against {y.shape[-2 if y.ndim > 1 else 0]} rows)")
+        self.x, self.y = x, y
+        return x @ y
+
+    def backward(self, grad):
+        x, y = self.x, self.y
+        x2 = x[None, :] if x.ndim == 1 else x          # (k,) -> (1, k)
+        y2 = y[:, None] if y.ndim == 1 else y          # (k,) -> (k, 1)
+        if x.ndim == 1:
+            grad = grad[..., None, :]
+        if y.ndim == 1:
+            grad = grad[..., None]
+        dx = dy = None
+        if self.needs_input_grad[0]:
+            dx = grad @ y2.swapaxes(-1, -2)
+            if x.ndim == 1:
+                dx = dx[..., 0, :]
+        if self.needs_input_grad[1]:
+            dy = x2.swapaxes(-1, -2) @ grad
+            if y.ndim == 1:
+                dy = dy[..., 0]
+        return dx, dy
+
+
+class Linear(Function):
+    """y = x W^T + b, with x (..., in), W (out, in), b (out,).
+
+    dL/dx = dL/dy W,   dL/dW = dL/dy^T x  (summed over the leading axes),   dL/db = sum of dL/dy.
+    One matmul each way, instead of a transpose, a matmul and a broadcast add.
+    """
+
+    def forward(self, x, weight, bias=None):
+        _check_same_dtype("linear", x, weight)
+        if x.shape[-1] != weight.shape[1]:
+            raise ValueError(
+                f"linear: input of shape {tuple(x.shape)} has {x.shape[-1]} features, but the "
+                f"weight of shape {tuple(weight.shape)} expects {weight.shape[1]}")
+        self.x, self.weight = x, weight
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, grad):
+        x, weight = self.x, self.weight
+        dx = grad @ weight if self.needs_input_grad[0] else None
+        grad2d = grad.reshape(-1, grad.shape[-1])
+        dweight = grad2d.T @ x.reshape(-1, x.shape[-1]) if self.needs_input_grad[1] else None
+        if len(self.needs_input_grad) == 2:
+            return dx, dweight
+        dbias = grad2d.sum(axis=0) if self.needs_input_grad[2] else None
+        return dx, dweight, dbias
+
+
+def matmul(x, y):
+    return MatMul.apply(x, y)
+
+
+def linear(x, weight, bias=None):
+    """y = x W^T + b, as torch.nn.functional.linear."""
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias)

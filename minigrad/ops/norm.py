@@ -1,0 +1,135 @@
+"""Normalisation: batch_norm and layer_norm, each one fused op with its closed-form backward.
+
+Both compute  x_hat = (x - mean) / sqrt(var + eps)  and  y = x_hat * weight + bias;
+they differ in which axes mean and var run over. With g = dL/dy * weight and M
+the number of elements averaged, the backward is
+
+    dL/dx      = (g - mean(g) - x_hat * mean(g * x_hat)) / sqrt(var + eps)
+    dL/dweight = sum(dL/dy * x_hat),   dL/dbias = sum(dL/dy)
+
+(the two mean terms are the paths through mean and var).
+"""
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor
+
+
+class Normalize(Function):
+    """Shared forward/backward; subclasses say which axes are normalised."""
+
+    def normalize(self, x, weight, bias, axes, mean=None, var=None, eps=1e-5):
+        xp = backend.array_module(x)
+        self.axes = axes
+        self.batch_statistics = mean is None
+        if self.batch_statistics:
+            mean = x.mean(axis=axes, keepdims=True)
+            centered = x - mean
+            var = (centered * centered).mean(axis=axes, keepdims=True)
+        else:
+            centered = x - mean
+        self.inv_std = 1 / xp.sqrt(var + eps)
+        self.x_hat = centered * self.inv_std
+        self.weight = weight
+        return self.x_hat * weight + bias, mean, var
+
+    def backward(self, grad):
+        axes, x_hat = self.axes, self.x_hat
+        dx = dweight = dbias = None
+        if self.needs_input_grad[0]:
+            g = grad * self.weight
+            if self.batch_statistics:
+                g = g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
+            dx = g * self.inv_std
+        if self.needs_input_grad[1]:
+            dweight = self.to_parameter_shape(grad * x_hat)
+        if self.needs_input_grad[2]:
+            dbias = self.to_parameter_shape(grad)
+        return dx, dweight, dbias
+
+
+class BatchNorm(Normalize):
+    """Normalise each channel (dim 1) over the batch and spatial dims.
+
+    Training: batch mean and (biased) variance, and the running statistics move
+    towards them: running = (1 - momentum) running + momentum * batch (the running
+    variance uses the unbiased batch variance, as PyTorch). Eval: the running
+    statistics are used, and are constants for backward.
+    """
+
+    def forward(self, x, weight, bias, running_mean=None, running_var=None,
+                training=False, momentum=0.1, eps=1e-5):
+        axes = (0,) + tuple(range(2, x.ndim))
+        channel_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        weight, bias = weight.reshape(channel_shape), bias.reshape(channel_shape)
+        if training:
+            count = x.size // x.shape[1]
+            if count <= 1:
+                raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                                 f"got input of shape {tuple(x.shape)}")
+            out, mean, var = self.normalize(x, weight, bias, axes, eps=eps)
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean.reshape(-1)
+            if running_var is not None:
+                running_var *= 1 - momentum
+                running_var += (momentum * count / (count - 1)) * var.reshape(-1)
+            return out
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when not training")
+        out, _, _ = self.normalize(x, weight, bias, axes, running_mean.reshape(channel_shape),
+                                   running_var.reshape(channel_shape), eps)
+        return out
+
+    def to_parameter_shape(self, grad):
+        """Weight and bias (C,) act on dim 1, so sum over every other dim."""
+        return grad.sum(axis=self.axes)
+
+
+class LayerNorm(Normalize):
+    """Normalise over the last len(normalized_shape) dims of each sample."""
+
+    def forward(self, x, weight, bias, normalized_shape, eps=1e-5):
+        k = len(normalized_shape)
+        if tuple(x.shape[x.ndim - k:]) != tuple(normalized_shape):
+            raise ValueError(f"layer_norm: input of shape {tuple(x.shape)} does not end with the "
+                             f"normalized shape {tuple(normalized_shape)}")
+        out, _, _ = self.normalize(x, weight, bias, tuple(range(x.ndim - k, x.ndim)), eps=eps)
+        return out
+
+    def to_parameter_shape(self, grad):
+        """Weight and bias broadcast over the leading dims: the engine's unbroadcast sums them."""
+        return grad
+
+
+def _affine(x, weight, bias, shape):
+    """weight and bias as Tensors, constants 1 and 0 where absent."""
+    xp = backend.array_module(x.data)
+    if weight is None:
+        weight = Tensor._wrap(xp.ones(shape, dtype=x.dtype), False)
+    if bias is None:
+        bias = Tensor._wrap(xp.zeros(shape, dtype=x.dtype), False)
+    return weight, bias
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """torch.nn.functional.batch_norm; running_mean/running_var are updated in place when training."""
+    weight, bias = _affine(input, weight, bias, (input.shape[1],))
+    out = BatchNorm.apply(input, weight, bias,
+                          running_mean=None if running_mean is None else running_mean.data,
+                          running_var=None if running_var is None else running_var.data,
+                          training=training, momentum=momentum, eps=eps)
+    if training:
+        for buffer in (running_mean, running_var):
+            if buffer is not None:
+                buffer._version[0] += 1
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """torch.nn.functional.layer_norm over the trailing `normalized_shape` dims."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    weight, bias = _affine(input, weight, bias, tuple(normalized_shape))
+    return LayerNorm.apply(input, weight, bias, normalized_shape=tuple(normalized_shape), eps=eps)

@@ -1,0 +1,140 @@
+"""Reductions: sum, mean, var, max (and min, std built from them).
+
+Each takes `dim` (None for all dims, an int, or a tuple) and `keepdim`, as in
+PyTorch. Backward spreads the output gradient back over the reduced axes.
+"""
+
+from collections import namedtuple
+
+from .. import backend
+from ..autograd import Function, composite
+
+
+def reduced_axes(dim, ndim):
+    """`dim` as a sorted tuple of non-negative axes (None means every axis)."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    rank = ndim if ndim else 1  # a 0-d tensor accepts dim 0 or -1, as in PyTorch
+    for d in dims:
+        if not -rank <= d < rank:
+            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dims")
+    return tuple(sorted(d % rank for d in dims)) if ndim else ()
+
+
+def spread_back(grad, shape, axes, keepdim):
+    """Broadcast a reduced gradient back to the input's shape (a read-only view)."""
+    if not keepdim:
+        grad = grad.reshape([1 if i in axes else n for i, n in enumerate(shape)])
+    return backend.array_module(grad).broadcast_to(grad, shape)
+
+
+def _count(shape, axes):
+    count = 1
+    for axis in axes:
+        count *= shape[axis]
+    return count
+
+
+class Sum(Function):
+    """y = sum of x over dims.   dy/dx = 1 for every summed element."""
+    saves_inputs = False
+
+    def forward(self, x, dim=None, keepdim=False):
+        self.shape, self.axes, self.keepdim = x.shape, reduced_axes(dim, x.ndim), keepdim
+        return x.sum(axis=self.axes, keepdims=keepdim)
+
+    def backward(self, grad):
+        return spread_back(grad, self.shape, self.axes, self.keepdim)
+
+
+class Mean(Function):
+    """y = (1/n) sum of x over dims.   dy/dx = 1/n."""
+    saves_inputs = False
+
+    def forward(self, x, dim=None, keepdim=False):
+        self.shape, self.axes, self.keepdim = x.shape, reduced_axes(dim, x.ndim), keepdim
+        self.count = _count(x.shape, self.axes)
+        return x.mean(axis=self.axes, keepdims=keepdim)
+
+    def backward(self, grad):
+        return spread_back(grad / self.count, self.shape, self.axes, self.keepdim)
+
+
+class Var(Function):
+    """y = sum (x - mean)^2 / (n - ddof), ddof = 1 when unbiased.   dy/dx = 2 (x - mean) / (n - ddof)."""
+
+    def forward(self, x, dim=None, unbiased=True, keepdim=False):
+        self.shape, self.axes, self.keepdim = x.shape, reduced_axes(dim, x.ndim), keepdim
+        self.divisor = _count(x.shape, self.axes) - (1 if unbiased else 0)
+        self.centered = x - x.mean(axis=self.axes, keepdims=True)
+        return (self.centered * self.centered).sum(axis=self.axes, keepdims=keepdim) / self.divisor
+
+    def backward(self, grad):
+        grad = spread_back(grad, self.shape, self.axes, self.keepdim)
+        return grad * self.centered * (2.0 / self.divisor)
+
+
+class Max(Function):
+    """y = the largest element (over all dims, or along one dim).
+
+    dy/dx = 1 at the chosen element and 0 elsewhere. Along a dim, the chosen element
+    is the one `argmax` picks; over all dims, tied maxima share the gradient equally.
+    """
+    saves_inputs = False
+
+    def forward(self, x, dim=None, keepdim=False):
+        xp = backend.array_module(x)
+        self.shape, self.keepdim = x.shape, keepdim
+        if dim is None:
+            self.axes = tuple(range(x.ndim))
+            out = x.max()
+            winners = (x == out).astype(x.dtype)
+            self.share = winners / winners.sum()
+            return out
+        (axis,) = self.axes = reduced_axes(dim, x.ndim)
+        index = xp.argmax(x, axis=axis, keepdims=True)
+        positions = xp.arange(x.shape[axis]).reshape([-1 if i == axis else 1 for i in range(x.ndim)])
+        self.share = (positions == index).astype(x.dtype)
+        out = xp.take_along_axis(x, index, axis=axis)
+        return out if keepdim else out.squeeze(axis)
+
+    def backward(self, grad):
+        return spread_back(grad, self.shape, self.axes, self.keepdim) * self.share
+
+
+MaxResult = namedtuple("max", ["values", "indices"])
+MinResult = namedtuple("min", ["values", "indices"])
+
+
+def sum(x, dim=None, keepdim=False):
+    return Sum.apply(x, dim=dim, keepdim=keepdim)
+
+
+def mean(x, dim=None, keepdim=False):
+    return Mean.apply(x, dim=dim, keepdim=keepdim)
+
+
+def var(x, dim=None, unbiased=True, keepdim=False):
+    return Var.apply(x, dim=dim, unbiased=unbiased, keepdim=keepdim)
+
+
+@composite
+def std(x, dim=None, unbiased=True, keepdim=False):
+    """sqrt(var)."""
+    return var(x, dim, unbiased, keepdim).sqrt()
+
+
+def max(x, dim=None, keepdim=False):
+    """The largest value; with `dim`, a (values, indices) pair as in PyTorch."""
+    if dim is None:
+        return Max.apply(x)
+    return MaxResult(Max.apply(x, dim=dim, keepdim=keepdim), x.argmax(dim, keepdim))
+
+
+@composite
+def min(x, dim=None, keepdim=False):
+    """min(x) = -max(-x)."""
+    if dim is None:
+        return -Max.apply(-x)
+    return MinResult(-Max.apply(-x, dim=dim, keepdim=keepdim), x.argmin(dim, keepdim))

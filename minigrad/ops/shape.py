@@ -1,0 +1,236 @@
+"""Ops that move elements around without changing them: reshape, permute, expand,
+indexing, cat, stack, pad (and view, flatten, squeeze, unsqueeze, transpose built on them).
+
+Their backward puts each gradient element back where its value came from.
+"""
+
+from .. import backend
+from ..autograd import Function, composite
+from ..tensor import Tensor
+
+
+class Reshape(Function):
+    """y = x with a new shape.   The gradient is reshaped back."""
+    saves_inputs, is_view = False, True
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad):
+        return grad.reshape(self.shape)
+
+
+class Permute(Function):
+    """y = x with its axes reordered by `dims`.   The gradient is permuted back (the inverse order)."""
+    saves_inputs, is_view = False, True
+
+    def forward(self, x, dims):
+        if sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: {tuple(dims)} is not an ordering of the {x.ndim} dims of shape {tuple(x.shape)}")
+        self.inverse = [0] * len(dims)
+        for position, d in enumerate(dims):
+            self.inverse[d % x.ndim] = position
+        return x.transpose(dims)
+
+    def backward(self, grad):
+        return grad.transpose(self.inverse)
+
+
+class Expand(Function):
+    """y = x broadcast to a larger shape (a view).   The engine's unbroadcast sums the gradient back."""
+    saves_inputs, is_view = False, True
+
+    def forward(self, x, shape):
+        return backend.array_module(x).broadcast_to(x, shape)
+
+    def backward(self, grad):
+        return grad
+
+
+class Index(Function):
+    """y = x[key].   dy/dx routes each gradient element back to where it was read from;
+    an element read several times (repeated integer indices) gets the sum."""
+    saves_inputs = False
+
+    def forward(self, x, key):
+        self.shape, self.dtype, self.key = x.shape, x.dtype, key
+        self.is_view = _is_basic(key)
+        return x[key]
+
+    def backward(self, grad):
+        dx = backend.array_module(grad).zeros(self.shape, dtype=grad.dtype)
+        if self.is_view:  # slices and ints never repeat an element
+            dx[self.key] = grad
+        else:
+            backend.scatter_add(dx, self.key, grad)
+        return dx
+
+
+class Cat(Function):
+    """y = the inputs joined along `dim`.   Each input gets its slice of the gradient."""
+    saves_inputs = False
+
+    def forward(self, *xs, dim=0):
+        xp = backend.array_module(xs[0])
+        self.dim = dim
+        self.boundaries = []
+        total = 0
+        for x in xs[:-1]:
+            total += x.shape[dim]
+            self.boundaries.append(total)
+        return xp.concatenate(xs, axis=dim)
+
+    def backward(self, grad):
+        return tuple(backend.array_module(grad).split(grad, self.boundaries, axis=self.dim))
+
+
+class Stack(Function):
+    """y = the inputs stacked along a new axis `dim`.   Input i gets the gradient's slice i."""
+    saves_inputs = False
+
+    def forward(self, *xs, dim=0):
+        self.dim = dim % (xs[0].ndim + 1)
+        return backend.array_module(xs[0]).stack(xs, axis=self.dim)
+
+    def backward(self, grad):
+        return tuple(backend.array_module(grad).moveaxis(grad, self.dim, 0))
+
+
+class Pad(Function):
+    """y = x surrounded by a constant.   The gradient of x is the middle of the gradient."""
+    saves_inputs = False
+
+    def forward(self, x, widths, value=0.0):
+        self.middle = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
+        return backend.array_module(x).pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, grad):
+        return grad[self.middle]
+
+
+# --- the functions users call ---------------------------------------------------------
+
+def _shape_args(shape):
+    """Accept reshape(2, 3) as well as reshape((2, 3))."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def reshape(x, *shape):
+    return Reshape.apply(x, shape=_shape_args(shape))
+
+
+@composite
+def view(x, *shape):
+    """Same as reshape (NumPy copies when a view is impossible; PyTorch would raise)."""
+    return reshape(x, *shape)
+
+
+@composite
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one."""
+    if x.ndim == 0:
+        return reshape(x, 1)
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
+
+
+def permute(x, *dims):
+    return Permute.apply(x, dims=_shape_args(dims))
+
+
+@composite
+def transpose(x, dim0, dim1):
+    """Swap two dims."""
+    dims = list(range(x.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return permute(x, *dims)
+
+
+@composite
+def squeeze(x, dim=None):
+    """Drop dims of size 1 (only `dim`, when given and of size 1)."""
+    if dim is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        dim = dim % max(x.ndim, 1)
+        shape = x.shape if x.ndim == 0 or x.shape[dim] != 1 else x.shape[:dim] + x.shape[dim + 1:]
+    return reshape(x, shape)
+
+
+@composite
+def unsqueeze(x, dim):
+    """Insert a dim of size 1 at `dim`."""
+    dim = dim % (x.ndim + 1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def expand(x, *sizes):
+    """Broadcast to `sizes`; -1 keeps a dim's size."""
+    sizes = _shape_args(sizes)
+    offset = len(sizes) - x.ndim
+    if offset < 0:
+        raise ValueError(f"expand: cannot expand shape {x.shape} to fewer dims {sizes}")
+    shape = tuple(x.shape[i - offset] if n == -1 else n for i, n in enumerate(sizes))
+    return Expand.apply(x, shape=shape)
+
+
+def index(x, key):
+    return Index.apply(x, key=_device_key(key, x))
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dim (torch.cat)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat() needs at least one tensor")
+    return Cat.apply(*tensors, dim=dim)
+
+
+def stack(tensors, dim=0):
+    """Join tensors along a new dim (torch.stack)."""
+    tensors = list(tensors)
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack expects tensors of one shape, got {sorted(shapes)}")
+    return Stack.apply(*tensors, dim=dim)
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """torch.nn.functional.pad: `pad` lists (before, after) pairs starting from the LAST dim."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad mode {mode!r}: minigrad supports only 'constant'")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad needs (before, after) pairs for at most {x.ndim} dims, got {pad}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {pad} is not supported")
+    pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]
+    widths = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
+    return Pad.apply(x, widths=widths, value=value)
+
+
+def _is_basic(key):
+    """True for keys made of ints, slices, None and Ellipsis (which give NumPy views)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(k, (int, slice)) or k is None or k is Ellipsis for k in parts)
+
+
+def _device_key(key, x):
+    """Replace Tensors and lists inside an index by arrays on x's device."""
+    if isinstance(key, tuple):
+        return tuple(_device_key(k, x) for k in key)
+    if isinstance(key, Tensor):
+        return backend.to_device(key.data, x.device)
+    if isinstance(key, list) or backend.is_array(key):
+        return backend.to_device(backend.array_module("cpu").asarray(key), x.device)
+    return key
+
+
+@composite
+def embedding(input, weight):
+    """weight[input]: the row of `weight` for each index (rows used repeatedly get summed gradients)."""
+    if input.dtype.kind not in "iu":
+        raise TypeError(f"embedding: expected integer indices, got {input.dtype}; use .long()")
+    return index(weight, input)

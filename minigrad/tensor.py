@@ -1,0 +1,500 @@
+"""The Tensor: an array, plus what autograd needs to know about it.
+
+    data           the raw array: numpy.ndarray on the CPU, cupy.ndarray on the GPU
+    requires_grad  whether gradients should flow back into this tensor
+    grad           after backward(), d(root)/d(this tensor) - a Tensor, or None
+    grad_fn        the Function that produced this tensor (None for leaves)
+    _version       a counter bumped by every in-place change, shared with views
+
+Arithmetic and the other methods are thin wrappers over the ops in `minigrad.ops`;
+the graph machinery lives in `minigrad.autograd`.
+"""
+
+import numpy as np
+
+from . import autograd, backend
+
+
+class Tensor:
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "__weakref__")
+
+    # NumPy must hand `ndarray + Tensor` to Tensor.__radd__ instead of converting us.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        self.data = as_array(data, dtype, device)
+        self.grad = None
+        self.grad_fn = None
+        self._version = [0]
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data, requires_grad):
+        """Fast constructor for arrays that ops produce (no conversion, no checks)."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.grad_fn = None
+        t._version = [0]
+        t.requires_grad = requires_grad
+        return t
+
+    # --- what it is -------------------------------------------------------------------
+
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        return self.data.ndim
+
+    def numel(self):
+        return int(self.data.size)
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self):
+        body = np.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={self.dtype}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    __hash__ = object.__hash__  # == is elementwise, as in PyTorch; identity keeps tensors hashable
+
+    # --- leaving the graph, and getting values out -------------------------------------
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, but this one has shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self):
+        """The values as a NumPy array (the same memory on the CPU, a host copy on the GPU)."""
+        return backend.to_numpy(self.data)
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu":
+            raise TypeError("only integer tensors of one element can be used as an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"use .any() or .all()")
+        return bool(self.data.item())
+
+    def detach(self):
+        """The same values, cut off from the graph (shares memory and version counter)."""
+        t = Tensor._wrap(self.data, False)
+        t._version = self._version
+        return t
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Compute d(self)/d(leaf) for every leaf that requires grad, adding it to leaf.grad."""
+        autograd.backward(self, gradient, retain_graph)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only floating-point tensors can require gradients, but this one is {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    # --- devices and dtypes -------------------------------------------------------------
+
+    def to(self, *args, **kwargs):
+        """to(device), to(dtype), to(device, dtype) or to(other_tensor), like PyTorch."""
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, str):
+                device = arg
+            else:
+                dtype = arg
+        out = self
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            out = ops.cast(out, np.dtype(dtype))
+        if device is not None and backend.normalize_device(device) != self.device:
+            out = ops.to_device(out, backend.normalize_device(device))
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def long(self):
+        return self.to(np.int64)
+
+    def int(self):
+        return self.to(np.int32)
+
+    def bool(self):
+        return self.to(np.bool_)
+
+    def type(self, dtype):
+        return self.to(dtype)
+
+    # --- in place (never recorded in the graph) -------------------------------------
+
+    def _begin_in_place(self):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(
+                f"in-place change to a tensor of shape {self.shape} that requires grad. "
+                f"Wrap it in `with mg.no_grad():` (e.g. to initialise a parameter), or "
+                f"change a .detach()ed copy.")
+        self._version[0] += 1
+
+    def __setitem__(self, key, value):
+        self._begin_in_place()
+        self.data[_index_key(key)] = _value_for(self, value)
+
+    def zero_(self):
+        self._begin_in_place()
+        self.data.fill(0)
+        return self
+
+    def fill_(self, value):
+        self._begin_in_place()
+        self.data.fill(value)
+        return self
+
+    def copy_(self, source):
+        self._begin_in_place()
+        self.data[...] = _value_for(self, source)
+        return self
+
+    def add_(self, other, alpha=1):
+        self._begin_in_place()
+        other = _value_for(self, other)
+        self.data += other if alpha == 1 else alpha * other
+        return self
+
+    def mul_(self, other):
+        self._begin_in_place()
+        self.data *= _value_for(self, other)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0):
+        self._begin_in_place()
+        rng = backend.generator(self.device)
+        self.data[...] = rng.standard_normal(self.data.shape, dtype=self.data.dtype) * std + mean
+        return self
+
+    def uniform_(self, a=0.0, b=1.0):
+        self._begin_in_place()
+        rng = backend.generator(self.device)
+        self.data[...] = rng.random(self.data.shape, dtype=self.data.dtype) * (b - a) + a
+        return self
+
+    # --- arithmetic -------------------------------------------------------------------
+
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, other):
+        return ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __getitem__(self, key):
+        return ops.index(self, key)
+
+    # Comparisons give boolean tensors that are not part of the graph.
+    def __eq__(self, other):
+        return ops.compare(self, other, "equal")
+
+    def __ne__(self, other):
+        return ops.compare(self, other, "not_equal")
+
+    def __lt__(self, other):
+        return ops.compare(self, other, "less")
+
+    def __le__(self, other):
+        return ops.compare(self, other, "less_equal")
+
+    def __gt__(self, other):
+        return ops.compare(self, other, "greater")
+
+    def __ge__(self, other):
+        return ops.compare(self, other, "greater_equal")
+
+    def add(self, other):
+        return ops.add(self, other)
+
+    def sub(self, other):
+        return ops.sub(self, other)
+
+    def mul(self, other):
+        return ops.mul(self, other)
+
+    def div(self, other):
+        return ops.div(self, other)
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def matmul(self, other):
+        return ops.matmul(self, other)
+
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def clamp(self, min=None, max=None):
+        return ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return ops.maximum(self, other)
+
+    def minimum(self, other):
+        return ops.minimum(self, other)
+
+    def clone(self):
+        return ops.clone(self)
+
+    # --- reductions -------------------------------------------------------------------
+
+    def sum(self, dim=None, keepdim=False):
+        return ops.sum(self, dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return ops.mean(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=True, keepdim=False):
+        return ops.var(self, dim, unbiased, keepdim)
+
+    def std(self, dim=None, unbiased=True, keepdim=False):
+        return ops.std(self, dim, unbiased, keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        return ops.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return ops.min(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return ops.argmin(self, dim, keepdim)
+
+    def any(self):
+        return Tensor._wrap(self.data.any(), False)
+
+    def all(self):
+        return Tensor._wrap(self.data.all(), False)
+
+    # --- shapes -----------------------------------------------------------------------
+
+    def reshape(self, *shape):
+        return ops.reshape(self, *shape)
+
+    def view(self, *shape):
+        return ops.view(self, *shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def transpose(self, dim0, dim1):
+        return ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims):
+        return ops.permute(self, *dims)
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with at most 2 dims, but this one has shape {self.shape}")
+        return ops.permute(self, *reversed(range(self.ndim)))
+
+    @property
+    def T(self):
+        return ops.permute(self, *reversed(range(self.ndim)))
+
+    def squeeze(self, dim=None):
+        return ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return ops.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        return ops.expand(self, *sizes)
+
+    def contiguous(self):
+        """Returns self: NumPy and CuPy handle any memory layout (a deliberate difference)."""
+        return self
+
+    # --- activations (also in minigrad.nn.functional) ---------------------------------
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def softmax(self, dim):
+        return ops.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        return ops.log_softmax(self, dim)
+
+
+# --- turning Python data into arrays ---------------------------------------------------
+
+DEFAULT_FLOAT = np.float32
+
+
+def as_array(data, dtype=None, device=None):
+    """An array for `data`: Python floats and lists become float32, ints int64, bools bool;
+    arrays keep their dtype. `dtype` and `device` override."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if backend.is_array(data):
+        array = data if device is None else backend.to_device(data, device)
+    else:
+        array = np.asarray(data)
+        if array.dtype.kind == "f" and dtype is None:
+            array = array.astype(DEFAULT_FLOAT)
+        elif array.dtype.kind in "iu" and dtype is None:
+            array = array.astype(np.int64)
+        elif array.dtype.kind not in "fiub":
+            raise TypeError(f"cannot make a tensor from {type(data).__name__} data of dtype {array.dtype}")
+        array = backend.to_device(array, device if device is not None else backend.get_default_device())
+    if dtype is not None and array.dtype != np.dtype(dtype):
+        array = array.astype(dtype)
+    return array
+
+
+def as_tensor(value, like):
+    """`value` as a Tensor on `like`'s device; a Python number takes `like`'s float dtype."""
+    if isinstance(value, Tensor):
+        return value
+    if backend.is_array(value):
+        return Tensor._wrap(backend.to_device(value, like.device), False)
+    xp = backend.array_module(like.data)
+    dtype = like.dtype if like.dtype.kind == "f" or isinstance(value, (bool, int)) else DEFAULT_FLOAT
+    return Tensor._wrap(xp.asarray(value, dtype=dtype), False)
+
+
+def _value_for(target, value):
+    """The raw value to write into `target` in place (same device required)."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if backend.is_array(value) and backend.device_of(value) != target.device:
+        raise RuntimeError(
+            f"cannot write a {backend.device_of(value)} array of shape {tuple(value.shape)} "
+            f"into a {target.device} tensor of shape {target.shape}; move it with .to() first")
+    return value
+
+
+def _index_key(key):
+    """Replace Tensors inside an index by their arrays."""
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    return key.data if isinstance(key, Tensor) else key
+
+
+from . import ops  # noqa: E402  (the ops build on Tensor)

@@ -1,0 +1,51 @@
+"""Shared test set-up: devices, real data, hypothesis settings.
+
+- `device`: every test that takes it runs on "cpu", and on "cuda" when CuPy sees a GPU.
+- `shared_data`: the folder of real datasets (../shared/data beside the project, or
+  $MINIGRAD_TEST_DATA, or --data-dir); tests that need it skip, saying why, when absent.
+- Hypothesis: modest example counts and no deadline, so the suite runs in minutes on
+  2 cores; HYPOTHESIS_PROFILE=thorough runs ten times more examples.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import minigrad as mg
+
+settings.register_profile("default", max_examples=25, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("thorough", max_examples=250, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVICES = ["cpu"] + (["cuda"] if mg.cuda.is_available() else [])
+
+
+def pytest_addoption(parser):
+    parser.addoption("--data-dir", default=None,
+                     help="folder of real datasets (default: $MINIGRAD_TEST_DATA, else ../shared/data)")
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def shared_data(request):
+    """The real-data folder (mnist/, mnist_csv/, celeba/), or skip with the reason."""
+    option = request.config.getoption("--data-dir")
+    folder = Path(option or os.environ.get("MINIGRAD_TEST_DATA") or ROOT.parent / "shared" / "data")
+    if not folder.is_dir():
+        pytest.skip(f"real data not found at {folder}: set MINIGRAD_TEST_DATA or pass --data-dir")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    """Every test starts from the same random state."""
+    mg.manual_seed(0)
