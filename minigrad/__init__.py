@@ -11,7 +11,7 @@ ops/ (every op, forward and backward side by side), backend.py (NumPy or CuPy).
 
 import numpy as _np
 
-from . import cuda, nn
+from . import cuda, data, nn
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import get_default_device, set_default_device
 from .creation import (FloatTensor, LongTensor, arange, from_numpy, full, full_like, linspace,

@@ -12,7 +12,7 @@ the graph machinery lives in `minigrad.autograd`.
 
 import numpy as np
 
-from . import autograd, backend
+from . import backend
 
 
 class Tensor:
@@ -497,4 +497,5 @@ def _index_key(key):
     return key.data if isinstance(key, Tensor) else key
 
 
-from . import ops  # noqa: E402  (the ops build on Tensor)
+# Imported last: both build on Tensor, and Tensor's methods call them.
+from . import autograd, ops  # noqa: E402
