@@ -110,7 +110,7 @@ def collate(samples):
         xp = backend.array_module(first)
         return Tensor._wrap(xp.stack(samples), False)
     if isinstance(first, (bool, int, float, np.number)):
-        return Tensor(np.asarray(samples))
+        return Tensor(list(samples))  # Python floats -> float32, ints -> int64
     if isinstance(first, dict):
         return {key: collate([s[key] for s in samples]) for key in first}
     if isinstance(first, (tuple, list)):

@@ -1,0 +1,6 @@
+"""gans: the experiments of *Make Your First GAN With PyTorch* and the classic MNIST GAN/DCGAN
+tutorial, run on minigrad.
+
+Parts:  data (datasets and loaders), models (each experiment's networks), training (one
+adversarial loop), metrics, plots, experiments (small declarations), cli (python -m gans).
+"""
