@@ -11,7 +11,7 @@ ops/ (every op, forward and backward side by side), backend.py (NumPy or CuPy).
 
 import numpy as _np
 
-from . import cuda, data, nn
+from . import cuda, data, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import get_default_device, set_default_device
 from .creation import (FloatTensor, LongTensor, arange, from_numpy, full, full_like, linspace,
@@ -21,6 +21,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .ops import (abs, argmax, argmin, cat, clamp, exp, flatten, log, matmul, max, maximum, mean, min,
                   minimum, permute, relu, reshape, sigmoid, softmax, log_softmax, sqrt, squeeze, stack,
                   std, sum, tanh, transpose, unsqueeze, var, where)
+from .serialization import load, save
 from .tensor import Tensor
 
 float32 = _np.dtype("float32")

@@ -1,0 +1,245 @@
+"""Layers with weights or state: Linear, Conv2d, ConvTranspose2d, BatchNorm1d/2d, LayerNorm,
+Dropout, Embedding, and the reshaping helpers Flatten, Unflatten, View.
+
+Each holds its parameters and calls the matching op in minigrad.nn.functional.
+"""
+
+import math
+
+import numpy as np
+
+from .. import creation, ops
+from . import init
+from .module import Module, Parameter
+
+
+def _uniform_bias(bias, fan_in):
+    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+    init.uniform_(bias, -bound, bound)
+
+
+class Linear(Module):
+    """y = x W^T + b.   W: (out_features, in_features), b: (out_features,).
+
+    Initialised as PyTorch: W, b ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(creation.zeros(out_features, in_features, device=device, dtype=dtype))
+        self.bias = Parameter(creation.zeros(out_features, device=device, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            _uniform_bias(self.bias, self.in_features)
+
+    def forward(self, x):
+        return ops.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+class _ConvBase(Module):
+    def __init__(self, in_channels, out_channels, weight_channels, kernel_size, stride, padding, dilation,
+                 bias, device, dtype):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding, self.dilation = _pair(padding), _pair(dilation)
+        self.weight = Parameter(creation.zeros(*weight_channels, *self.kernel_size, device=device, dtype=dtype))
+        self.bias = Parameter(creation.zeros(out_channels, device=device, dtype=dtype)) if bias else None
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            _uniform_bias(self.bias, init.calculate_fan_in_and_fan_out(self.weight)[0])
+
+    def extra_repr(self):
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+            text += f", output_padding={self.output_padding}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+class Conv2d(_ConvBase):
+    """2-D convolution over NCHW input. weight: (out_channels, in_channels, KH, KW)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, device=None, dtype=None):
+        if groups != 1:
+            raise NotImplementedError("Conv2d: minigrad supports groups=1 only")
+        super().__init__(in_channels, out_channels, (out_channels, in_channels), kernel_size, stride, padding,
+                         dilation, bias, device, dtype)
+
+    def forward(self, x):
+        return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+
+
+class ConvTranspose2d(_ConvBase):
+    """2-D transposed convolution over NCHW input. weight: (in_channels, out_channels, KH, KW)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, device=None, dtype=None):
+        if groups != 1:
+            raise NotImplementedError("ConvTranspose2d: minigrad supports groups=1 only")
+        super().__init__(in_channels, out_channels, (in_channels, out_channels), kernel_size, stride, padding,
+                         dilation, bias, device, dtype)
+        self.output_padding = _pair(output_padding)
+
+    def forward(self, x):
+        return ops.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                    self.output_padding, 1, self.dilation)
+
+
+class _BatchNorm(Module):
+    """Normalise each channel with batch statistics in training, running statistics in eval."""
+    expected_dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(creation.ones(num_features, device=device, dtype=dtype))
+            self.bias = Parameter(creation.zeros(num_features, device=device, dtype=dtype))
+        else:
+            self.weight = self.bias = None
+        if track_running_stats:
+            self.register_buffer("running_mean", creation.zeros(num_features, device=device, dtype=dtype))
+            self.register_buffer("running_var", creation.ones(num_features, device=device, dtype=dtype))
+            self.register_buffer("num_batches_tracked", creation.tensor(0, dtype=np.int64, device=device))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def forward(self, x):
+        if x.ndim not in self.expected_dims:
+            raise ValueError(f"{type(self).__name__}: expected input with {' or '.join(map(str, self.expected_dims))} "
+                             f"dims, got shape {x.shape}")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if momentum is None:  # a cumulative average of all batches so far
+                momentum = 1.0 / int(self.num_batches_tracked.item())
+        # Running statistics are updated in training and used in eval; without them, batch statistics.
+        keep_running = not self.training or self.track_running_stats
+        return ops.batch_norm(x, self.running_mean if keep_running else None,
+                              self.running_var if keep_running else None, self.weight, self.bias,
+                              self.training or self.running_mean is None, momentum or 0.0, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """BatchNorm over (N, C) or (N, C, L) input."""
+    expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """BatchNorm over (N, C, H, W) input."""
+    expected_dims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its trailing `normalized_shape` dims; weight 1, bias 0 to start."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(creation.ones(self.normalized_shape, device=device, dtype=dtype)) \
+            if elementwise_affine else None
+        self.bias = Parameter(creation.zeros(self.normalized_shape, device=device, dtype=dtype)) \
+            if elementwise_affine and bias else None
+
+    def forward(self, x):
+        return ops.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class Dropout(Module):
+    """Zero elements with probability p in training (scaling the rest by 1/(1-p)); identity in eval."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return ops.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Embedding(Module):
+    """A lookup table: row i of weight (num_embeddings, embedding_dim) for index i; weight ~ N(0, 1)."""
+
+    def __init__(self, num_embeddings, embedding_dim, device=None, dtype=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = Parameter(creation.randn(num_embeddings, embedding_dim, device=device, dtype=dtype))
+
+    def forward(self, indices):
+        return ops.embedding(indices, self.weight)
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class Flatten(Module):
+    """Merge dims start_dim..end_dim (by default all but the batch dim)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return ops.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dim `dim` into `unflattened_size`."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        dim = self.dim % x.ndim
+        return ops.reshape(x, x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class View(Module):
+    """Reshape to a fixed shape, as the book's own View module: View((1, 3, 11, 11)) or View(784)."""
+
+    def __init__(self, *shape):
+        super().__init__()
+        self.shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+    def forward(self, x):
+        return ops.reshape(x, *self.shape)
+
+    def extra_repr(self):
+        return f"{self.shape}"

@@ -1,0 +1,46 @@
+"""Adam (Kingma & Ba), in the exact arithmetic order of torch.optim.Adam."""
+
+import math
+
+from .. import backend
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """At step t, with g = grad + weight_decay * p:
+
+        m <- beta1 m + (1 - beta1) g                 (first moment)
+        v <- beta2 v + (1 - beta2) g^2               (second moment)
+        p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    m and v live in flat buffers; each line is two or three in-place array ops.
+    """
+    state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        if lr < 0 or eps < 0 or weight_decay < 0:
+            raise ValueError(f"Adam: lr, eps and weight_decay must be >= 0, got {lr}, {eps}, {weight_decay}")
+        if not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    def update(self, p, g, scratch, state, step, group):
+        xp = backend.array_module(p)
+        beta1, beta2 = group["betas"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        if group["weight_decay"]:
+            xp.multiply(p, group["weight_decay"], out=scratch)
+            g += scratch
+        xp.subtract(g, m, out=scratch)          # m += (1 - beta1)(g - m)
+        scratch *= 1 - beta1
+        m += scratch
+        xp.multiply(g, g, out=scratch)          # v = beta2 v + (1 - beta2) g^2
+        scratch *= 1 - beta2
+        v *= beta2
+        v += scratch
+        xp.sqrt(v, out=scratch)                 # denominator sqrt(v)/sqrt(1 - beta2^t) + eps
+        scratch /= math.sqrt(1 - beta2 ** step)
+        scratch += group["eps"]
+        xp.divide(m, scratch, out=scratch)      # p -= lr/(1 - beta1^t) * m / denominator
+        scratch *= group["lr"] / (1 - beta1 ** step)
+        p -= scratch

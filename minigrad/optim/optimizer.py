@@ -1,0 +1,199 @@
+"""The optimiser base class: parameter groups, flat buffers, zero_grad, state_dict.
+
+Speed comes from doing each update as a handful of vectorised, in-place array
+operations over ALL parameters of a group at once, instead of a Python loop of
+small temporaries per parameter. For that, each group keeps
+
+    values   one contiguous array holding every parameter, back to back; each
+             parameter's .data becomes a view into it, so updating `values`
+             updates the parameters
+    grads    a same-sized array the gradients are gathered into (one concatenate)
+    state    same-sized arrays for the optimiser's state (Adam's moments, ...)
+    scratch  one same-sized array for temporaries, reused every step
+
+If a parameter's .data is replaced (module.to(device), .double(), p.data = ...),
+the next step notices and re-gathers the group. A parameter with no .grad is
+skipped, as in PyTorch; the group is then updated parameter by parameter, on
+views of the same buffers.
+"""
+
+from .. import backend
+from ..tensor import Tensor
+
+
+class FlatGroup:
+    """One parameter group's parameters and state, each stored in one flat array."""
+
+    def __init__(self, params, state_names):
+        self.params = params
+        self.state_names = state_names
+        self.steps = [0] * len(params)  # per parameter: how often it was updated
+        self.state = None
+        self.gather()
+
+    def gather(self):
+        """(Re)build `values` from the parameters and point every parameter at its slice."""
+        arrays = [p.data for p in self.params]
+        xp = backend.array_module(arrays[0])
+        dtypes = {a.dtype for a in arrays}
+        devices = {backend.device_of(a) for a in arrays}
+        if len(dtypes) > 1 or len(devices) > 1:
+            raise TypeError(f"an optimizer parameter group needs one dtype and device, got {sorted(map(str, dtypes))} "
+                            f"on {sorted(devices)}; put differing parameters in separate groups")
+        self.sizes = [a.size for a in arrays]
+        self.offsets = [sum(self.sizes[:i]) for i in range(len(arrays))]
+        total = sum(self.sizes)
+        self.values = xp.empty(total, dtype=arrays[0].dtype)
+        for p, array, start, size in zip(self.params, arrays, self.offsets, self.sizes):
+            self.values[start:start + size] = array.reshape(-1)
+            p.data = self.values[start:start + size].reshape(array.shape)
+        self.views = [p.data for p in self.params]
+        self.grads = xp.empty_like(self.values)
+        self.scratch = xp.empty_like(self.values)
+        if self.state is None:
+            self.state = {name: xp.zeros_like(self.values) for name in self.state_names}
+        else:  # keep the state, moved and cast like the parameters
+            self.state = {name: backend.to_device(a, backend.device_of(self.values)).astype(self.values.dtype)
+                          for name, a in self.state.items()}
+
+    def check_in_place(self):
+        """Re-gather if some parameter's .data no longer is our view of it."""
+        if any(p.data is not view for p, view in zip(self.params, self.views)):
+            self.gather()
+
+    def gather_grads(self):
+        """Copy every gradient into `grads`; False (and no copy) if some parameter has none."""
+        if any(p.grad is None for p in self.params):
+            return False
+        xp = backend.array_module(self.values)
+        xp.concatenate([p.grad.data.reshape(-1) for p in self.params], out=self.grads)
+        return True
+
+    def slices(self, i):
+        """Parameter i's views of values, grads, scratch and each state array."""
+        part = slice(self.offsets[i], self.offsets[i] + self.sizes[i])
+        return (self.values[part], self.grads[part], self.scratch[part],
+                {name: a[part] for name, a in self.state.items()})
+
+
+class Optimizer:
+    """Base class. Subclasses set `state_names` and define `update(...)` on flat arrays."""
+
+    state_names = ()
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self._flat = []
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group):
+        group = dict(group)
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("optimizer can't optimize a non-leaf Tensor (one computed from others)")
+        known = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in known for p in params) or len({id(p) for p in params}) != len(params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        group["params"] = params
+        self.param_groups.append(group)
+        self._flat.append(FlatGroup(params, self.state_names))
+
+    def zero_grad(self, set_to_none=True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.zero_()
+
+    def step(self):
+        """One update of every parameter that has a gradient."""
+        for group, flat in zip(self.param_groups, self._flat):
+            flat.check_in_place()
+            if flat.gather_grads() and len(set(flat.steps)) == 1:
+                step = flat.steps[0] + 1
+                self.update(flat.values, flat.grads, flat.scratch, flat.state, step, group)
+                flat.steps = [step] * len(flat.params)
+            else:  # some parameters have no grad, or differ in step count: one at a time
+                for i, p in enumerate(flat.params):
+                    if p.grad is None:
+                        continue
+                    values, grads, scratch, state = flat.slices(i)
+                    grads[...] = p.grad.data.reshape(-1)
+                    flat.steps[i] += 1
+                    self.update(values, grads, scratch, state, flat.steps[i], group)
+            for p in flat.params:  # in place: graphs that saved the old values must notice
+                p._version[0] += 1
+
+    def update(self, values, grads, scratch, state, step, group):
+        """Update `values` in place from `grads`; all are flat arrays of the same size.
+        `grads` and `scratch` are the optimiser's own and may be overwritten."""
+        raise NotImplementedError
+
+    # --- saving and loading -------------------------------------------------------------
+
+    def state_dict(self):
+        """{"state": {index: {"step": n, name: array, ...}}, "param_groups": [{hyper-parameters, "params": [indices]}]},
+        laid out as PyTorch's, with one entry per parameter that has been updated."""
+        state, groups, index = {}, [], 0
+        for group, flat in zip(self.param_groups, self._flat):
+            indices = []
+            for i, p in enumerate(flat.params):
+                if flat.steps[i] > 0:
+                    _, _, _, slices = flat.slices(i)
+                    entry = {"step": flat.steps[i]}
+                    entry.update({name: Tensor._wrap(a.reshape(p.shape), False) for name, a in slices.items()})
+                    state[index] = entry
+                indices.append(index)
+                index += 1
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": indices})
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyper-parameters and state saved by state_dict() (copied into our buffers)."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(groups)} parameter groups, this optimizer has "
+                             f"{len(self.param_groups)}")
+        for saved, group in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"loaded state dict has a group of {len(saved['params'])} parameters where this "
+                                 f"optimizer has {len(group['params'])}")
+        state = {int(k): v for k, v in state_dict["state"].items()}
+        for saved, group, flat in zip(groups, self.param_groups, self._flat):
+            group.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k != "params"})
+            flat.check_in_place()
+            for i, index in enumerate(saved["params"]):
+                entry = state.get(int(index))
+                flat.steps[i] = int(entry["step"]) if entry else 0
+                _, _, _, slices = flat.slices(i)
+                for name, target in slices.items():
+                    value = entry[name] if entry else None
+                    value = value.data if isinstance(value, Tensor) else value
+                    if value is None:
+                        target[...] = 0
+                    elif value.size != target.size:
+                        raise ValueError(f"state {name!r} of parameter {index} has {value.size} elements, "
+                                         f"the parameter has {target.size}")
+                    else:
+                        target[...] = backend.to_device(value, backend.device_of(target)).reshape(-1)
+
+    def __repr__(self):
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines) + "\n)"

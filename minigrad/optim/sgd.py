@@ -1,0 +1,44 @@
+"""Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
+
+from .. import backend
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """p <- p - lr * d, where (as torch.optim.SGD):
+
+        g = grad + weight_decay * p
+        b = g on the first step, then b = momentum * b + (1 - dampening) * g
+        d = g + momentum * b  (nesterov),  b  (momentum),  g  (plain)
+    """
+
+    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        if lr < 0 or momentum < 0 or weight_decay < 0:
+            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
+        self.state_names = ("momentum_buffer",) if momentum else ()
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
+
+    def update(self, p, g, scratch, state, step, group):
+        xp = backend.array_module(p)
+        momentum = group["momentum"]
+        if group["weight_decay"]:
+            xp.multiply(p, group["weight_decay"], out=scratch)
+            g += scratch
+        if momentum:
+            buffer = state["momentum_buffer"]
+            if step == 1:
+                buffer[...] = g
+            else:
+                buffer *= momentum
+                xp.multiply(g, 1 - group["dampening"], out=scratch)
+                buffer += scratch
+            if group["nesterov"]:
+                xp.multiply(buffer, momentum, out=scratch)
+                g += scratch
+            else:
+                g = buffer
+        xp.multiply(g, group["lr"], out=scratch)
+        p -= scratch

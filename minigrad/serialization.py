@@ -1,0 +1,111 @@
+"""mg.save / mg.load: state dicts and nested structures in a .npz file, without pickle.
+
+    mg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": 1200}, "ckpt.npz")
+    checkpoint = mg.load("ckpt.npz")
+
+Format: a NumPy .npz (a zip of .npy arrays) holding every array of the object under
+the names a0, a1, ..., plus one JSON document, `__minigrad__`, that describes the
+structure (dicts, lists, tuples, numbers, strings, None) and says where each array
+goes. Loading uses allow_pickle=False, so a file can never run code.
+
+Writes are atomic: the file is written under a temporary name in the same folder,
+flushed to disk, and renamed over the target in one step. A crash mid-save leaves
+the previous file as it was.
+"""
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+FORMAT = "minigrad-npz"
+VERSION = 1
+MANIFEST = "__minigrad__"
+
+
+def save(obj, path):
+    """Write `obj` (nested dicts/lists/tuples of Tensors, arrays, numbers, strings) to `path` atomically."""
+    arrays = {}
+    tree = _encode(obj, arrays)
+    manifest = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree})
+    arrays[MANIFEST] = np.frombuffer(manifest.encode("utf-8"), dtype=np.uint8)
+
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def load(path, device=None):
+    """Read what save() wrote. Tensors come back as Tensors (on `device`, default the CPU)."""
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if MANIFEST not in archive.files:
+                raise ValueError(f"{path} is a .npz file but not one written by mg.save (no {MANIFEST} entry)")
+            manifest = json.loads(archive[MANIFEST].tobytes().decode("utf-8"))
+            if manifest.get("format") != FORMAT:
+                raise ValueError(f"{path}: unknown format {manifest.get('format')!r}")
+            arrays = {name: archive[name] for name in archive.files if name != MANIFEST}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot load {path}: it is truncated or not an mg.save file ({error}). "
+                         f"Re-create it, or restore a good copy.") from None
+    except ValueError as error:
+        if "pickle" in str(error).lower():
+            raise ValueError(f"cannot load {path}: it holds pickled objects, which mg.load refuses to read") from None
+        raise
+    return _decode(manifest["tree"], arrays, device)
+
+
+def _encode(obj, arrays):
+    """obj -> a JSON-able tree; arrays are moved into `arrays` and referenced by name."""
+    if isinstance(obj, Tensor) or backend.is_array(obj):
+        name = f"a{len(arrays)}"
+        arrays[name] = backend.to_numpy(obj.data if isinstance(obj, Tensor) else obj)
+        return {"array": name, "tensor": isinstance(obj, Tensor)}
+    if isinstance(obj, dict):
+        return {"dict": [[_encode_key(k), _encode(v, arrays)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return {"tuple" if isinstance(obj, tuple) else "list": [_encode(v, arrays) for v in obj]}
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return {"value": obj}
+    raise TypeError(f"mg.save cannot store a {type(obj).__name__}; use Tensors, arrays, numbers, strings, "
+                    f"and dicts/lists/tuples of them")
+
+
+def _encode_key(key):
+    if isinstance(key, (bool, int, float, str)) or key is None:
+        return key
+    raise TypeError(f"mg.save: dict keys must be strings or numbers, got {type(key).__name__}")
+
+
+def _decode(tree, arrays, device):
+    if "array" in tree:
+        array = arrays[tree["array"]]
+        return Tensor(array, device=device) if tree["tensor"] else array
+    if "dict" in tree:
+        return {key: _decode(value, arrays, device) for key, value in tree["dict"]}
+    if "list" in tree:
+        return [_decode(v, arrays, device) for v in tree["list"]]
+    if "tuple" in tree:
+        return tuple(_decode(v, arrays, device) for v in tree["tuple"])
+    return tree["value"]
