@@ -215,3 +215,16 @@ def gpu_memory_peak():
     if not cuda_available():
         return None
     return cupy.get_default_memory_pool().total_bytes()
+
+
+def synchronize(device="cuda"):
+    """Wait until the GPU has finished all queued work (a no-op on the CPU); needed for timing."""
+    if normalize_device(device) == "cuda":
+        cupy.cuda.Device().synchronize()
+
+
+def gpu_name():
+    """The GPU's name, or None without one."""
+    if not cuda_available():
+        return None
+    return cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()

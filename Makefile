@@ -1,0 +1,37 @@
+# One virtual environment (.venv) for everything; each target sets it up when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-slow bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev,gans]"
+	@# PyTorch is optional (comparison tests and benchmarks). Install it only when its CPU
+	@# wheel is available offline, never the multi-GB CUDA build from the registry.
+	@if $(BIN)/python -m pip install -q --no-index --no-deps "torch==2.13.0" 2>/dev/null; then \
+		$(BIN)/python -m pip install -q "torch==2.13.0"; \
+	else \
+		echo "note: PyTorch 2.13.0 CPU wheel not found offline; torch comparison tests will be skipped"; \
+	fi
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/python examples/00_autograd_basics.py
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
+
+bench: setup
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,140 @@
+"""The three benchmark workloads, written once for both frameworks.
+
+minigrad's API is shaped like PyTorch's, so each model and training step below is
+built from whichever framework is passed in (`fw`: minigrad or torch): the same
+code runs on both, and both do exactly the same work.
+
+    mlp_gan      the tutorial MNIST GAN (MLPs, batch 60)
+    dcgan        the tutorial DCGAN (BatchNorm, bias-free convs, batch 60)
+    book_batch1  the book's MNIST GAN, one sample per step, as the book runs it
+"""
+
+import numpy as np
+
+
+def mlp_gan(fw, device="cpu"):
+    nn = fw.nn
+    G = nn.Sequential(
+        nn.Linear(100, 256), nn.LeakyReLU(0.2),
+        nn.Linear(256, 512), nn.LeakyReLU(0.2),
+        nn.Linear(512, 1024), nn.LeakyReLU(0.2),
+        nn.Linear(1024, 784), nn.Tanh())
+    D = nn.Sequential(
+        nn.Linear(784, 1024), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+        nn.Linear(1024, 512), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+        nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+        nn.Linear(256, 1), nn.Sigmoid())
+    return Workload(fw, G, D, noise_shape=(60, 100), data_shape=(60, 784), lr=2e-4, betas=(0.5, 0.999), device=device)
+
+
+def dcgan(fw, device="cpu"):
+    nn = fw.nn
+    G = nn.Sequential(
+        nn.ConvTranspose2d(100, 224, 7, bias=False), nn.BatchNorm2d(224), nn.ReLU(),
+        nn.ConvTranspose2d(224, 112, 4, 2, 1, bias=False), nn.BatchNorm2d(112), nn.ReLU(),
+        nn.ConvTranspose2d(112, 1, 4, 2, 1, bias=False), nn.Tanh())
+    D = nn.Sequential(
+        nn.Conv2d(1, 112, 4, 2, 1, bias=False), nn.BatchNorm2d(112), nn.LeakyReLU(0.2),
+        nn.Conv2d(112, 224, 4, 2, 1, bias=False), nn.BatchNorm2d(224), nn.LeakyReLU(0.2),
+        nn.Conv2d(224, 1, 7, bias=False), nn.Sigmoid())
+    return Workload(fw, G, D, noise_shape=(60, 100, 1, 1), data_shape=(60, 1, 28, 28), lr=2e-4, betas=(0.5, 0.999),
+                    device=device)
+
+
+def book_batch1(fw, device="cpu"):
+    nn = fw.nn
+    D = nn.Sequential(nn.Linear(784, 200), nn.LeakyReLU(0.02), nn.LayerNorm(200), nn.Linear(200, 1), nn.Sigmoid())
+    G = nn.Sequential(nn.Linear(100, 200), nn.LeakyReLU(0.02), nn.LayerNorm(200), nn.Linear(200, 784), nn.Sigmoid())
+    return BookWorkload(fw, G, D, noise_shape=(100,), data_shape=(784,), lr=1e-4, betas=(0.9, 0.999),
+                        device=device)
+
+
+WORKLOADS = {"mlp_gan": mlp_gan, "dcgan": dcgan, "book_batch1": book_batch1}
+
+
+class Workload:
+    """The tutorial's iteration: D on real (target 1), D on detached fake (target 0),
+    one D step; then G through D (target 1), one G step. Adam for both, BCE."""
+
+    def __init__(self, fw, G, D, noise_shape, data_shape, lr, betas, device="cpu"):
+        self.fw, self.G, self.D, self.device = fw, G.to(device), D.to(device), device
+        self.opt_G = fw.optim.Adam(G.parameters(), lr=lr, betas=betas)
+        self.opt_D = fw.optim.Adam(D.parameters(), lr=lr, betas=betas)
+        self.criterion = fw.nn.BCELoss()
+        rng = np.random.default_rng(0)
+        # Inputs are made once: the benchmark times the networks, not the random number generator.
+        self.real = self.tensor(rng.uniform(-1, 1, data_shape))
+        self.noise = self.tensor(rng.standard_normal(noise_shape))
+        batch = data_shape[0] if len(data_shape) > 1 else 1
+        self.ones, self.zeros = self.tensor(np.ones(batch)), self.tensor(np.zeros(batch))
+
+    def tensor(self, array):
+        return self.fw.tensor(np.asarray(array, dtype=np.float32), device=self.device)
+
+    def step(self):
+        G, D, criterion = self.G, self.D, self.criterion
+        self.opt_D.zero_grad()
+        criterion(D(self.real).view(-1), self.ones).backward()
+        fake = G(self.noise)
+        criterion(D(fake.detach()).view(-1), self.zeros).backward()
+        self.opt_D.step()
+        self.opt_G.zero_grad()
+        loss = criterion(D(fake).view(-1), self.ones)
+        loss.backward()
+        self.opt_G.step()
+        return loss
+
+    generator_forwards = 1  # the fake batch is made once and reused for the G step
+
+    def matmul_flops(self):
+        """Multiply-add FLOPs (x2) of every Linear/Conv in one iteration: forward passes,
+        weight gradients, and input gradients wherever the layer's input needs one."""
+        g = layer_flops(self.fw, self.G, self.noise)
+        d = layer_flops(self.fw, self.D, self.G(self.noise).detach())
+        generator = sum(g) * (self.generator_forwards + 1) + (sum(g) - g[0])  # forwards, weight grads, input grads
+        discriminator = (sum(d) * 3 * 2                  # 3 forwards and 3 weight-gradient passes
+                         + (sum(d) - d[0]) * 2           # on real and detached fake, layer 1 needs no input grad
+                         + sum(d))                       # the G step needs every input grad
+        return generator + discriminator
+
+
+class BookWorkload(Workload):
+    """The book's loop, one sample at a time: D.train(real, 1); D.train(G(z).detach(), 0);
+    G.train(D, z, 1) - three optimiser steps, each after its own backward."""
+
+    generator_forwards = 2  # G(z) runs again for the G step
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ones, self.zeros = self.tensor([1.0]), self.tensor([0.0])
+
+    def step(self):
+        G, D, criterion = self.G, self.D, self.criterion
+        for inputs, target in ((self.real, self.ones), (G(self.noise).detach(), self.zeros)):
+            loss = criterion(D(inputs), target)
+            self.opt_D.zero_grad()
+            loss.backward()
+            self.opt_D.step()
+        loss = criterion(D(G(self.noise)), self.ones)
+        self.opt_G.zero_grad()
+        loss.backward()
+        self.opt_G.step()
+        return loss
+
+def layer_flops(fw, model, x):
+    """FLOPs of each Linear/Conv/ConvTranspose forward in a Sequential, for input x."""
+    flops = []
+    with fw.no_grad():
+        for layer in model:
+            name = type(layer).__name__
+            out = layer(x)
+            if name == "Linear":
+                flops.append(2 * out.numel() * layer.in_features)
+            elif name == "Conv2d":
+                kh, kw = layer.kernel_size
+                flops.append(2 * out.numel() * layer.in_channels * kh * kw)
+            elif name == "ConvTranspose2d":
+                kh, kw = layer.kernel_size
+                flops.append(2 * x.numel() * layer.out_channels * kh * kw)
+            x = out
+    return flops
