@@ -180,8 +180,8 @@ def unbroadcast(grad, shape):
     if grad.shape == shape:
         return grad
     leading = grad.ndim - len(shape)
-    if leading > 0:
-        grad = grad.sum(axis=tuple(range(leading)))
+    if leading > 0:  # keepdims, then reshape: a plain sum down to shape () gives a NumPy scalar, not an array
+        grad = grad.sum(axis=tuple(range(leading)), keepdims=True).reshape(grad.shape[leading:])
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
@@ -240,6 +240,8 @@ def backward(root, gradient=None, retain_graph=False):
             raise RuntimeError(
                 f"backward(): gradient has shape {tuple(seed.shape)} but the tensor has shape "
                 f"{tuple(root.shape)}; they must match.")
+        if seed.dtype != root.dtype:  # a grad has its tensor's dtype, also when the root is a leaf
+            seed = seed.astype(root.dtype)
 
     grads = {id(root): seed}
     given_to_leaves = {id(seed)}  # arrays already stored as some .grad (or owned by the caller)
@@ -262,6 +264,8 @@ def backward(root, gradient=None, retain_graph=False):
                 parent_grad = unbroadcast(parent_grad, parent.data.shape)
             if parent_grad.dtype != parent.data.dtype:
                 parent_grad = parent_grad.astype(parent.data.dtype)
+            if isinstance(parent_grad, np.generic):  # NumPy returns scalars from 0-d math; keep arrays
+                parent_grad = np.asarray(parent_grad)
             key = id(parent)
             if key in grads:
                 grads[key] = grads[key] + parent_grad

@@ -22,8 +22,13 @@ def _make(array, requires_grad):
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A new tensor holding a copy of `data` (a number, nested lists, an array or a Tensor)."""
+    """A new tensor holding a copy of `data` (a number, nested lists, an array or a Tensor).
+
+    It goes to `device`; without one, a Tensor stays where it is and anything else
+    (a NumPy array too) goes to the default device, as in torch.tensor."""
     source = data.data if isinstance(data, Tensor) else data
+    if device is None and not isinstance(data, Tensor):
+        device = backend.get_default_device()
     array = as_array(source, dtype, device)
     if array is source:
         array = array.copy()
@@ -57,7 +62,8 @@ def ones(*size, dtype=None, device=None, requires_grad=False):
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     xp = backend.array_module(backend.normalize_device(device))
     if dtype is None:  # as torch.full: the fill value's kind decides
-        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else DEFAULT_FLOAT
+        dtype = (np.bool_ if isinstance(fill_value, (bool, np.bool_)) else
+                 np.int64 if isinstance(fill_value, (int, np.integer)) else DEFAULT_FLOAT)
     return _make(xp.full(_size((size,)), fill_value, dtype=dtype), requires_grad)
 
 
@@ -79,7 +85,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if end is None:
         start, end = 0, start
     if dtype is None:
-        dtype = np.int64 if all(isinstance(v, int) for v in (start, end, step)) else DEFAULT_FLOAT
+        dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else DEFAULT_FLOAT
     xp = backend.array_module(backend.normalize_device(device))
     return _make(xp.arange(start, end, step, dtype=dtype), requires_grad)
 
@@ -118,7 +124,8 @@ def randn_like(input, dtype=None, requires_grad=False):
 
 
 def randperm(n, device=None):
-    return _make(backend.generator(device).permutation(n).astype(np.int64), False)
+    """A random ordering of 0..n-1: the order that sorts n uniform draws (CuPy's Generator has no permutation)."""
+    return _make(backend.generator(device).random(n).argsort().astype(np.int64), False)
 
 
 def manual_seed(seed):

@@ -45,6 +45,8 @@ class TensorDataset(Dataset):
 
     def __getitems__(self, indices):
         """A whole batch at once, by one fancy-indexing read per tensor."""
+        if type(self).__getitem__ is not TensorDataset.__getitem__:  # a subclass changed what a sample is
+            return collate([self[int(i)] for i in indices])
         return tuple(Tensor._wrap(t.data[indices], False) for t in self.tensors)
 
 

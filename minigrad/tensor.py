@@ -452,6 +452,8 @@ def as_array(data, dtype=None, device=None):
     arrays keep their dtype. `dtype` and `device` override."""
     if isinstance(data, Tensor):
         data = data.data
+    if isinstance(data, np.generic):  # a NumPy scalar (e.g. array.mean()) keeps its dtype, as an array does
+        data = np.asarray(data)
     if backend.is_array(data):
         array = data if device is None else backend.to_device(data, device)
     else:

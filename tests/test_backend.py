@@ -1,0 +1,221 @@
+"""The backend: devices, the NumPy/CuPy switch, the array helpers that differ between them
+(erf, scatter_add), and NumPy/CuPy parity of a whole small network when a GPU is there."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import backend
+
+PACKAGE = Path(mg.__file__).resolve().parent
+needs_gpu = pytest.mark.skipif(not mg.cuda.is_available(),
+                               reason="CuPy with a GPU is not available on this machine")
+
+
+@pytest.fixture
+def default_device_restored():
+    previous = mg.get_default_device()
+    yield
+    mg.set_default_device(previous)
+
+
+# --- devices -------------------------------------------------------------------------
+
+def test_is_available_is_a_bool():
+    assert type(mg.cuda.is_available()) is bool
+    assert mg.cuda.is_available() == backend.cuda_available()
+
+
+def test_normalize_device_cpu():
+    assert backend.normalize_device("cpu") == "cpu"
+    assert backend.normalize_device("cpu:0") == "cpu"
+    assert backend.normalize_device(None) == mg.get_default_device()
+
+
+@pytest.mark.parametrize("name", ["tpu", "gpu", "mps", ""])
+def test_normalize_device_unknown(name):
+    with pytest.raises(ValueError, match=f"unknown device '{name}'"):
+        backend.normalize_device(name)
+
+
+@needs_gpu
+def test_normalize_device_cuda():
+    assert backend.normalize_device("cuda") == "cuda"
+    assert backend.normalize_device("cuda:0") == "cuda"
+
+
+@pytest.mark.skipif(mg.cuda.is_available(), reason="checks the message shown when there is no GPU")
+@pytest.mark.parametrize("name", ["cuda", "cuda:0"])
+def test_normalize_device_cuda_without_a_gpu(name):
+    with pytest.raises(RuntimeError, match=r'CuPy.*pip install "minigrad\[gpu\]"'):
+        backend.normalize_device(name)
+
+
+def test_set_default_device_round_trip(device, default_device_restored):
+    mg.set_default_device(device)
+    assert mg.get_default_device() == device
+    assert mg.zeros(2).device == device and mg.randn(2).device == device and mg.tensor([1.0]).device == device
+    mg.set_default_device("cpu")
+    assert mg.get_default_device() == "cpu" and mg.ones(1).device == "cpu"
+
+
+def test_set_default_device_rejects_unknown_devices(default_device_restored):
+    before = mg.get_default_device()
+    with pytest.raises(ValueError):
+        mg.set_default_device("tpu")
+    assert mg.get_default_device() == before
+
+
+def test_array_module(device):
+    xp = backend.array_module(device)
+    assert xp.__name__ == ("numpy" if device == "cpu" else "cupy")
+    array = xp.zeros(2)
+    assert backend.array_module(array) is xp
+    assert backend.device_of(array) == device
+    assert backend.is_array(array) and not backend.is_array([1.0]) and not backend.is_array(1.0)
+
+
+def test_to_device_and_to_numpy(device):
+    host = np.array([1.0, 2.0])
+    moved = backend.to_device(host, device)
+    assert backend.device_of(moved) == device
+    assert backend.to_device(moved, device) is moved          # already there: no copy
+    back = backend.to_numpy(moved)
+    assert type(back) is np.ndarray
+    np.testing.assert_array_equal(back, host)
+
+
+def test_check_same_device_passes_for_one_device(device):
+    xp = backend.array_module(device)
+    backend.check_same_device([xp.ones(2), xp.zeros(3)], "Test")
+
+
+def test_only_backend_imports_cupy():
+    offenders = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                 if path.name != "backend.py"
+                 and ("import cupy" in path.read_text() or "from cupy" in path.read_text())]
+    assert offenders == [], f"only minigrad/backend.py may import CuPy; also found in {offenders}"
+    assert "import cupy" in (PACKAGE / "backend.py").read_text()
+
+
+def test_memory_peak_without_a_gpu():
+    if mg.cuda.is_available():
+        assert mg.cuda.max_memory_allocated() >= 0
+    else:
+        assert backend.gpu_memory_peak() is None
+        assert mg.cuda.max_memory_allocated() == 0
+
+
+# --- erf ------------------------------------------------------------------------------
+
+ERF_POINTS = [0.0, -0.0, 1e-8, -1e-8, 1e-300, 0.1, 0.5, 1.0, 1.5, 2.0, 2.4999, -2.4999, 2.5, -2.5,
+              2.5000001, 3.0, 4.0, 5.0, 6.0, -6.0, 10.0, 27.0, 30.0, -30.0]
+
+
+def test_erf_matches_math_erf_in_float64(device):
+    xs = np.concatenate([ERF_POINTS, np.linspace(-7, 7, 2001), np.linspace(2.45, 2.55, 101)])
+    got = backend.to_numpy(backend.erf(backend.to_device(xs, device)))
+    expected = np.array([math.erf(v) for v in xs])
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-14)
+    at_30, at_minus_30 = got[ERF_POINTS.index(30.0)], got[ERF_POINTS.index(-30.0)]
+    assert got[1] == 0 and at_30 == 1.0 and at_minus_30 == -1.0
+
+
+def test_erf_of_infinities_and_nan():
+    got = backend.erf(np.array([np.inf, -np.inf, np.nan]))
+    assert got[0] == 1.0 and got[1] == -1.0 and np.isnan(got[2])
+
+
+def test_erf_keeps_float32(device):
+    xs = backend.to_device(np.array(ERF_POINTS, dtype=np.float32), device)
+    got = backend.erf(xs)
+    assert got.dtype == np.float32 and got.shape == xs.shape
+    expected = np.array([math.erf(float(v)) for v in backend.to_numpy(xs)])
+    np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_erf_of_a_0d_array_and_a_matrix():
+    assert float(backend.erf(np.array(0.5))) == pytest.approx(math.erf(0.5), rel=1e-15)
+    grid = np.array([[0.25, -1.0], [3.0, 0.0]])
+    np.testing.assert_allclose(backend.erf(grid), np.vectorize(math.erf)(grid), rtol=1e-15)
+
+
+# --- other array helpers -----------------------------------------------------------------
+
+def test_scatter_add_accumulates_repeated_indices(device):
+    xp = backend.array_module(device)
+    target = xp.zeros(4)
+    backend.scatter_add(target, xp.asarray([0, 2, 0, 0, 3]), xp.asarray([1.0, 2.0, 3.0, 4.0, 5.0]))
+    np.testing.assert_array_equal(backend.to_numpy(target), [8.0, 0.0, 2.0, 5.0])
+    rows = xp.zeros((3, 2))
+    backend.scatter_add(rows, xp.asarray([1, 1]), xp.ones((2, 2)))
+    np.testing.assert_array_equal(backend.to_numpy(rows), [[0, 0], [2, 2], [0, 0]])
+
+
+def test_as_strided_is_a_read_only_view():
+    array = np.arange(6.0)
+    windows = backend.as_strided(array, (4, 3), (8, 8))
+    np.testing.assert_array_equal(windows[1], [1.0, 2.0, 3.0])
+    assert np.shares_memory(windows, array) and not windows.flags.writeable
+
+
+def test_quiet_float_errors(device):
+    xp = backend.array_module(device)
+    x = xp.asarray([0.0, 1.0])
+    with backend.quiet_float_errors(x):
+        result = xp.log(x)                     # no RuntimeWarning (pytest turns minigrad's into errors)
+    assert backend.to_numpy(result)[0] == -np.inf
+
+
+# --- NumPy/CuPy parity -----------------------------------------------------------------------
+
+def _small_networks(device, params):
+    """An MLP and a small conv net, forward and backward, with parameters copied to `device`."""
+    tensors = {name: mg.tensor(value, device=device, requires_grad=name.startswith("w"))
+               for name, value in params.items()}
+    F = mg.nn.functional
+    t = tensors
+    hidden = F.gelu(F.linear(t["x"], t["w1"], t["w1_bias"]))
+    hidden = F.layer_norm(hidden, (6,), t["w_ln"], t["w_ln_bias"])
+    mlp_loss = F.cross_entropy(F.linear(hidden.tanh(), t["w2"]), t["labels"])
+
+    image = F.conv2d(t["images"], t["w_conv"], t["w_conv_bias"], padding=1)
+    image = F.batch_norm(image, t["running_mean"], t["running_var"], training=True)
+    image = F.max_pool2d(F.leaky_relu(image, 0.2), 2)
+    image = F.conv_transpose2d(image, t["w_deconv"], stride=2, padding=1)
+    image = F.avg_pool2d(image, 2)
+    logits = image.flatten(1).sum(dim=1)
+    conv_loss = F.binary_cross_entropy_with_logits(logits, t["targets"]) + F.mse_loss(image.sigmoid(), t["pixels"])
+    loss = mlp_loss + conv_loss
+    loss.backward()
+    return loss, tensors
+
+
+@needs_gpu
+@pytest.mark.parametrize("device", ["cuda"])
+def test_numpy_and_cupy_give_the_same_network(device):
+    rng = np.random.default_rng(0)
+    params = {
+        "x": rng.standard_normal((5, 4)), "labels": rng.integers(0, 3, 5),
+        "w1": rng.standard_normal((6, 4)), "w1_bias": rng.standard_normal(6),
+        "w_ln": rng.standard_normal(6), "w_ln_bias": rng.standard_normal(6),
+        "w2": rng.standard_normal((3, 6)),
+        "images": rng.standard_normal((2, 1, 8, 8)), "w_conv": rng.standard_normal((3, 1, 3, 3)),
+        "w_conv_bias": rng.standard_normal(3), "running_mean": np.zeros(3), "running_var": np.ones(3),
+        "w_deconv": rng.standard_normal((3, 2, 4, 4)), "targets": rng.uniform(0, 1, 2),
+        "pixels": rng.uniform(0, 1, (2, 2, 4, 4)),
+    }
+    cpu_loss, cpu = _small_networks("cpu", params)
+    gpu_loss, gpu = _small_networks(device, params)
+    assert gpu_loss.device == device
+    np.testing.assert_allclose(gpu_loss.item(), cpu_loss.item(), rtol=1e-10)
+    for name in params:
+        np.testing.assert_allclose(gpu[name].numpy(), cpu[name].numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+        if cpu[name].requires_grad:
+            assert gpu[name].grad.device == device
+            np.testing.assert_allclose(gpu[name].grad.numpy(), cpu[name].grad.numpy(), rtol=1e-9, atol=1e-12,
+                                       err_msg=f"gradient of {name}")

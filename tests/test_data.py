@@ -1,0 +1,211 @@
+"""minigrad.data: Dataset, TensorDataset, DataLoader (batching, shuffling, collate)."""
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.data import DataLoader, Dataset, TensorDataset, collate
+
+
+def labels_of(loader):
+    """The label batches of one epoch, as lists."""
+    return [batch[1].tolist() for batch in loader]
+
+
+@pytest.fixture
+def dataset(device):
+    features = mg.arange(20, device=device).reshape(10, 2).double()
+    labels = mg.arange(10, device=device)
+    return TensorDataset(features, labels)
+
+
+class Squares(Dataset):
+    """A Dataset written as the book writes one: __len__ and __getitem__ returning (input, label)."""
+
+    def __init__(self, n=7):
+        self.inputs = np.arange(n * 4, dtype=np.float32).reshape(n, 2, 2)
+        self.labels = [i * i for i in range(n)]
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, index):
+        return self.inputs[index], self.labels[index]
+
+
+# --- TensorDataset --------------------------------------------------------------------
+
+def test_tensor_dataset_rows(dataset, device):
+    assert len(dataset) == 10
+    features, label = dataset[3]
+    assert features.tolist() == [6.0, 7.0] and features.dtype == np.float64 and features.device == device
+    assert label.item() == 3 and label.dtype == np.int64
+    assert not features.requires_grad
+
+
+def test_tensor_dataset_needs_equal_lengths():
+    with pytest.raises(ValueError, match=r"first dim.*\(10, 2\).*\(3,\)"):
+        TensorDataset(mg.zeros(10, 2), mg.zeros(3))
+    with pytest.raises(ValueError, match="at least one"):
+        TensorDataset()
+
+
+def test_dataset_base_class_says_what_to_define():
+    with pytest.raises(NotImplementedError, match="__len__"):
+        len(Dataset())
+    with pytest.raises(NotImplementedError, match="__getitem__"):
+        Dataset()[0]
+
+
+# --- batching ----------------------------------------------------------------------------
+
+def test_batches_in_order(dataset, device):
+    batches = list(DataLoader(dataset, batch_size=4))
+    assert [b[0].shape for b in batches] == [(4, 2), (4, 2), (2, 2)]
+    assert labels_of(batches) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert batches[1][0].tolist() == [[8.0, 9.0], [10.0, 11.0], [12.0, 13.0], [14.0, 15.0]]
+    assert batches[0][0].device == device and batches[0][0].dtype == np.float64
+
+
+def test_drop_last(dataset):
+    loader = DataLoader(dataset, batch_size=4, drop_last=True)
+    assert labels_of(loader) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert len(loader) == 2
+
+
+@pytest.mark.parametrize("batch_size, drop_last, expected", [
+    (4, False, 3), (4, True, 2), (5, False, 2), (5, True, 2), (1, False, 10), (10, True, 1), (11, True, 0),
+    (11, False, 1),
+])
+def test_len(dataset, batch_size, drop_last, expected):
+    loader = DataLoader(dataset, batch_size=batch_size, drop_last=drop_last)
+    assert len(loader) == expected == len(list(loader))
+
+
+def test_batch_size_none_gives_single_samples(dataset):
+    samples = list(DataLoader(dataset, batch_size=None))
+    assert len(samples) == 10
+    assert samples[2][0].shape == (2,) and samples[2][1].item() == 2
+
+
+def test_batch_size_must_be_positive(dataset):
+    with pytest.raises(ValueError, match="at least 1"):
+        DataLoader(dataset, batch_size=0)
+
+
+# --- shuffling -------------------------------------------------------------------------------
+
+def test_shuffle_is_a_permutation(dataset):
+    (labels,) = labels_of(DataLoader(dataset, batch_size=10, shuffle=True, seed=0))
+    assert sorted(labels) == list(range(10)) and labels != list(range(10))
+
+
+def test_shuffle_reproducible_under_seed(dataset):
+    first = DataLoader(dataset, batch_size=3, shuffle=True, seed=5)
+    second = DataLoader(dataset, batch_size=3, shuffle=True, seed=5)
+    assert [labels_of(first) for _ in range(3)] == [labels_of(second) for _ in range(3)]
+    other = DataLoader(dataset, batch_size=3, shuffle=True, seed=6)
+    assert labels_of(other) != labels_of(DataLoader(dataset, batch_size=3, shuffle=True, seed=5))
+
+
+def test_shuffle_with_a_numpy_generator(dataset):
+    first = labels_of(DataLoader(dataset, batch_size=10, shuffle=True, generator=np.random.default_rng(1)))
+    again = labels_of(DataLoader(dataset, batch_size=10, shuffle=True, generator=np.random.default_rng(1)))
+    assert first == again
+
+
+def test_shuffle_reproducible_under_manual_seed(dataset):
+    loader = DataLoader(dataset, batch_size=3, shuffle=True)
+    mg.manual_seed(11)
+    first = [labels_of(loader) for _ in range(2)]
+    mg.manual_seed(11)
+    assert [labels_of(loader) for _ in range(2)] == first
+    mg.manual_seed(12)
+    assert [labels_of(loader) for _ in range(2)] != first
+
+
+def test_shuffle_differs_across_epochs(dataset):
+    loader = DataLoader(dataset, batch_size=10, shuffle=True, seed=0)
+    epochs = [labels_of(loader)[0] for _ in range(3)]
+    assert epochs[0] != epochs[1] != epochs[2]
+    assert all(sorted(e) == list(range(10)) for e in epochs)
+
+
+def test_no_shuffle_is_the_same_every_epoch(dataset):
+    loader = DataLoader(dataset, batch_size=4)
+    assert labels_of(loader) == labels_of(loader)
+
+
+# --- collate -----------------------------------------------------------------------------------
+
+def test_collate_tensors(device):
+    batch = collate([mg.tensor([1.0, 2.0], device=device), mg.tensor([3.0, 4.0], device=device)])
+    assert isinstance(batch, mg.Tensor) and batch.shape == (2, 2) and batch.device == device
+    assert batch.tolist() == [[1.0, 2.0], [3.0, 4.0]] and batch.dtype == np.float32
+
+
+def test_collate_arrays_keep_their_dtype():
+    batch = collate([np.ones(3), np.zeros(3)])
+    assert batch.shape == (2, 3) and batch.dtype == np.float64
+    assert collate([np.ones(2, dtype=np.uint8)] * 4).dtype == np.uint8
+
+
+def test_collate_numbers():
+    floats = collate([1.5, 2.5])
+    assert floats.dtype == np.float32 and floats.tolist() == [1.5, 2.5]
+    ints = collate([1, 2, 3])
+    assert ints.dtype == np.int64 and ints.tolist() == [1, 2, 3]
+    assert collate([True, False]).dtype == np.bool_
+    assert collate([np.int64(4), np.int64(5)]).dtype == np.int64
+
+
+def test_collate_tuples_lists_dicts():
+    images, labels = collate([(np.ones(2), 1), (np.zeros(2), 0)])
+    assert images.shape == (2, 2) and labels.tolist() == [1, 0] and labels.dtype == np.int64
+    as_list = collate([[1.0, 7], [2.0, 8]])
+    assert isinstance(as_list, list) and as_list[0].tolist() == [1.0, 2.0] and as_list[1].tolist() == [7, 8]
+    batch = collate([{"x": mg.ones(2), "y": 0.5, "name": "a"}, {"x": mg.zeros(2), "y": 1.5, "name": "b"}])
+    assert set(batch) == {"x", "y", "name"}
+    assert batch["x"].shape == (2, 2) and batch["y"].dtype == np.float32 and batch["name"] == ["a", "b"]
+    (nested,) = collate([({"k": 1},), ({"k": 2},)])
+    assert nested["k"].tolist() == [1, 2]
+
+
+def test_collate_unknown_type():
+    with pytest.raises(TypeError, match="object"):
+        collate([object(), object()])
+
+
+def test_user_dataset_subclass_as_the_book_writes_it():
+    loader = DataLoader(Squares(), batch_size=3)
+    assert len(loader) == 3
+    batches = list(loader)
+    assert [b[0].shape for b in batches] == [(3, 2, 2), (3, 2, 2), (1, 2, 2)]
+    assert batches[0][0].dtype == np.float32
+    assert [b[1].tolist() for b in batches] == [[0, 1, 4], [9, 16, 25], [36]]
+    assert batches[1][1].dtype == np.int64
+    np.testing.assert_array_equal(batches[2][0].numpy()[0], Squares().inputs[6])
+
+
+def test_user_dataset_shuffled():
+    labels = sum((b[1].tolist() for b in DataLoader(Squares(), batch_size=2, shuffle=True, seed=3)), [])
+    assert sorted(labels) == [i * i for i in range(7)]
+
+
+def test_tensor_dataset_subclass_with_its_own_getitem():
+    """A subclass that changes what a sample is must be read through its __getitem__."""
+
+    class Doubled(TensorDataset):
+        def __getitem__(self, index):
+            (x,) = super().__getitem__(index)
+            return x * 2, index
+
+    loader = DataLoader(Doubled(mg.arange(4.0)), batch_size=2)
+    batches = list(loader)
+    assert [b[0].tolist() for b in batches] == [[0.0, 2.0], [4.0, 6.0]]
+    assert [b[1].tolist() for b in batches] == [[0, 1], [2, 3]]
+
+
+def test_custom_collate_fn(dataset):
+    loader = DataLoader(dataset, batch_size=4, collate_fn=lambda samples: len(samples))
+    assert list(loader) == [4, 4, 2]
