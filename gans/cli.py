@@ -1,0 +1,160 @@
+"""The command line: python -m gans list | train | sample | evaluate | data.
+
+    python -m gans list
+    python -m gans train EXPERIMENT [--epochs N] [--batch-size B] [--device cpu|cuda]
+                                    [--data-dir D] [--out runs/NAME] [--seed S] [--resume]
+    python -m gans sample RUN [--n 64]
+    python -m gans evaluate RUN
+    python -m gans data celeba --zip img_align_celeba.zip [--limit 20000] --out celeba.h5
+
+Mistakes (an unknown experiment, a missing run folder, a bad argument) give a
+one-line error and exit status 2 (1 for failures while running), never a traceback.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .registry import EXPERIMENTS, ExperimentError, RunOptions
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line: 'gans train: error: ...'."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def build_parser():
+    parser = Parser(prog="python -m gans", description="The GAN book's experiments, on minigrad.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
+
+    commands.add_parser("list", help="list the experiments")
+
+    train = commands.add_parser("train", help="train an experiment into a run folder")
+    train.add_argument("experiment", help="an experiment name from `python -m gans list`")
+    train.add_argument("--epochs", type=positive_float, help="epochs (fractions allowed; default: the experiment's)")
+    train.add_argument("--batch-size", type=positive_int, help="batch size (default: the experiment's)")
+    train.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    train.add_argument("--data-dir", type=Path, help="folder holding mnist/ (else $MINIGRAD_DATA, else the cache)")
+    train.add_argument("--out", type=Path, help="run folder (default: runs/EXPERIMENT)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    sample = commands.add_parser("sample", help="draw a grid of samples from a trained run")
+    sample.add_argument("run", type=Path, help="a run folder made by `train`")
+    sample.add_argument("--n", type=positive_int, default=64, help="how many samples (default 64)")
+    sample.add_argument("--seed", type=int, default=0)
+
+    evaluate = commands.add_parser("evaluate", help="measure a trained run (mode coverage, Fréchet distance, ...)")
+    evaluate.add_argument("run", type=Path, help="a run folder made by `train`")
+    evaluate.add_argument("--n", type=positive_int, default=10000, help="samples to generate (default 10000)")
+    evaluate.add_argument("--data-dir", type=Path)
+
+    data = commands.add_parser("data", help="prepare datasets")
+    datasets = data.add_subparsers(dest="dataset", required=True, parser_class=Parser, metavar="DATASET")
+    from .data import celeba
+    celeba.add_cli_arguments(datasets.add_parser("celeba", help="build the CelebA HDF5 file from the zip"))
+    return parser
+
+
+def main(argv=None):
+    import_all_experiments()
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return list_experiments()
+        if args.command == "train":
+            return train(args)
+        if args.command == "sample":
+            return sample(args)
+        if args.command == "evaluate":
+            return evaluate(args)
+        if args.command == "data":
+            from .data import celeba
+            return celeba.run_cli(args)
+    except ExperimentError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def import_all_experiments():
+    """Importing these modules registers their experiments."""
+    from . import experiments  # noqa: F401
+    try:
+        from . import classifiers  # noqa: F401
+    except ImportError:
+        pass
+
+
+def list_experiments():
+    width = max(len(name) for name in EXPERIMENTS)
+    for name, experiment in sorted(EXPERIMENTS.items()):
+        print(f"{name:<{width}}  {experiment.kind:<10}  {experiment.title}")
+    return 0
+
+
+def train(args):
+    from .experiments import get_experiment
+    experiment = get_experiment(args.experiment)
+    out = args.out or Path("runs") / experiment.name
+    if out.exists() and (out / "checkpoint.npz").exists() and not args.resume:
+        raise ExperimentError(f"{out} already holds a run; pass --resume to continue it, or choose --out")
+    options = RunOptions(out=out, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
+                         data_dir=args.data_dir, seed=args.seed, resume=args.resume, progress=not args.no_progress)
+    try:
+        summary = experiment.run(options)
+    except RuntimeError as error:
+        if "CUDA is not available" in str(error):
+            raise ExperimentError(str(error)) from None
+        raise
+    print(json.dumps(summary, indent=2))
+    print(f"run folder: {out}  (samples/, loss.png, history.csv, summary.json, checkpoint.npz)")
+    return 0
+
+
+def sample(args):
+    import minigrad as mg
+    from . import plots
+    from .training import load_generator
+    experiment, G = load_generator(args.run)
+    if experiment.image_shape is None:
+        raise ExperimentError(f"{experiment.name} does not make images")
+    mg.manual_seed(args.seed)
+    noise = experiment.noise(args.n)
+    labels = experiment.encode_labels([i % experiment.num_classes for i in range(args.n)]) \
+        if experiment.conditional else None
+    with mg.no_grad():
+        images = G(noise, labels) if labels is not None else G(noise)
+    path = args.run / f"samples_{args.n}.png"
+    plots.save_grid(images.numpy(), path, experiment.image_shape, experiment.pixel_range,
+                    title=f"{experiment.name}: {args.n} samples (seed {args.seed})")
+    print(f"wrote {path}")
+    return 0
+
+
+def evaluate(args):
+    from .evaluation import evaluate_run
+    results = evaluate_run(args.run, n=args.n, data_dir=args.data_dir)
+    print(json.dumps(results, indent=2))
+    print(f"wrote {args.run / 'metrics.json'}")
+    return 0

@@ -1,0 +1,37 @@
+"""`python -m gans evaluate RUN`: the metrics of a trained run, printed and written to RUN/metrics.json."""
+
+import json
+from pathlib import Path
+
+import minigrad as mg
+
+from .registry import ExperimentError
+from .training import load_generator
+
+
+def evaluate_run(run, n=10000, data_dir=None, seed=0):
+    """Generate `n` samples from the run's generator and measure them (see docs/metrics.md)."""
+    run = Path(run)
+    experiment, G = load_generator(run)
+    mg.manual_seed(seed)
+
+    def sample(count, labels=None):
+        noise = experiment.noise(count)
+        with mg.no_grad():
+            return G(noise, experiment.encode_labels(labels)) if labels is not None else G(noise)
+
+    if experiment.metrics == "mnist":
+        from . import metrics
+        if experiment.conditional:
+            results = metrics.evaluate_conditional(sample, n=n, pixel_range=experiment.pixel_range, data_dir=data_dir)
+        else:
+            results = metrics.evaluate_generator(sample, n=n, pixel_range=experiment.pixel_range, data_dir=data_dir)
+    elif experiment.metrics == "pattern":
+        output = sample(1).numpy().reshape(-1)
+        results = {"G(0.5)": [round(float(v), 4) for v in output],
+                   "pattern_ok": bool(output[0] >= 0.8 and output[1] <= 0.2 and output[2] >= 0.8 and output[3] <= 0.2)}
+    else:
+        raise ExperimentError(f"{experiment.name} has no metrics to evaluate (its samples are in {run}/samples)")
+    results = {"experiment": experiment.name, **results}
+    (run / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results

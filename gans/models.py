@@ -1,0 +1,106 @@
+"""The networks of every experiment, each a small builder.
+
+Builders take the `nn` module to build with (minigrad.nn by default). Because
+minigrad's nn is shaped like torch.nn, the benchmark builds the very same models
+with torch.nn, so both frameworks time identical networks.
+"""
+
+import minigrad.nn as mnn
+
+# --- book 06: the 1010 pattern GAN --------------------------------------------------------
+
+
+def pattern_discriminator(nn=mnn):
+    """4 -> 3 -> 1, sigmoids (book 06)."""
+    return nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 1), nn.Sigmoid())
+
+
+def pattern_generator(nn=mnn):
+    """1 -> 3 -> 4, sigmoids (book 06); its input is the constant 0.5."""
+    return nn.Sequential(nn.Linear(1, 3), nn.Sigmoid(), nn.Linear(3, 4), nn.Sigmoid())
+
+
+# --- book 07: the first MNIST GAN (it collapses) ------------------------------------------
+
+
+def mnist_first_discriminator(nn=mnn):
+    """784 -> 200 -> 1, sigmoids, trained with MSE and SGD (book 07)."""
+    return nn.Sequential(nn.Linear(784, 200), nn.Sigmoid(), nn.Linear(200, 1), nn.Sigmoid())
+
+
+def mnist_first_generator(nn=mnn):
+    """1 -> 200 -> 784, sigmoids; its seed is one uniform random number (book 07)."""
+    return nn.Sequential(nn.Linear(1, 200), nn.Sigmoid(), nn.Linear(200, 784), nn.Sigmoid())
+
+
+# --- book 08: the fixed MNIST GAN ---------------------------------------------------------
+
+
+def mnist_discriminator(nn=mnn):
+    """784 -> 200 LeakyReLU(0.02) LayerNorm -> 1 Sigmoid (book 08)."""
+    return nn.Sequential(nn.Linear(784, 200), nn.LeakyReLU(0.02), nn.LayerNorm(200),
+                         nn.Linear(200, 1), nn.Sigmoid())
+
+
+def mnist_generator(nn=mnn):
+    """100 -> 200 LeakyReLU(0.02) LayerNorm -> 784 Sigmoid; seed randn(100) (book 08)."""
+    return nn.Sequential(nn.Linear(100, 200), nn.LeakyReLU(0.02), nn.LayerNorm(200),
+                         nn.Linear(200, 784), nn.Sigmoid())
+
+
+# --- the classic tutorial MNIST GAN (MLPs, images in [-1, 1]) -----------------------------
+
+
+def tutorial_generator(nn=mnn):
+    """100 -> 256 -> 512 -> 1024 -> 784, LeakyReLU(0.2), Tanh."""
+    return nn.Sequential(
+        nn.Linear(100, 256), nn.LeakyReLU(0.2),
+        nn.Linear(256, 512), nn.LeakyReLU(0.2),
+        nn.Linear(512, 1024), nn.LeakyReLU(0.2),
+        nn.Linear(1024, 784), nn.Tanh())
+
+
+def tutorial_discriminator(nn=mnn):
+    """784 -> 1024 -> 512 -> 256 -> 1, LeakyReLU(0.2), Dropout(0.5), Sigmoid."""
+    return nn.Sequential(
+        nn.Linear(784, 1024), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+        nn.Linear(1024, 512), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+        nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+        nn.Linear(256, 1), nn.Sigmoid())
+
+
+# --- the classic DCGAN on MNIST (BatchNorm, no biases) ------------------------------------
+
+
+def dcgan_generator(nn=mnn):
+    """z (N, 100, 1, 1) -> 7x7x224 -> 14x14x112 -> 28x28x1 in [-1, 1]."""
+    return nn.Sequential(
+        nn.ConvTranspose2d(100, 224, 7, bias=False), nn.BatchNorm2d(224), nn.ReLU(),
+        nn.ConvTranspose2d(224, 112, 4, 2, 1, bias=False), nn.BatchNorm2d(112), nn.ReLU(),
+        nn.ConvTranspose2d(112, 1, 4, 2, 1, bias=False), nn.Tanh())
+
+
+def dcgan_discriminator(nn=mnn):
+    """(N, 1, 28, 28) -> 14x14x112 -> 7x7x224 -> 1 probability."""
+    return nn.Sequential(
+        nn.Conv2d(1, 112, 4, 2, 1, bias=False), nn.BatchNorm2d(112), nn.LeakyReLU(0.2),
+        nn.Conv2d(112, 224, 4, 2, 1, bias=False), nn.BatchNorm2d(224), nn.LeakyReLU(0.2),
+        nn.Conv2d(224, 1, 7, bias=False), nn.Sigmoid())
+
+
+def dcgan_init_(model):
+    """The DCGAN paper's initialisation: conv weights ~ N(0, 0.02); BatchNorm weight ~ N(1, 0.02), bias 0."""
+    for module in model.modules():
+        name = type(module).__name__
+        if name in ("Conv2d", "ConvTranspose2d"):
+            mnn.init.normal_(module.weight, 0.0, 0.02)
+        elif name.startswith("BatchNorm"):
+            mnn.init.normal_(module.weight, 1.0, 0.02)
+            mnn.init.zeros_(module.bias)
+    return model
+
+
+def flat_to_image(x):
+    """(N, 784) -> (N, 1, 28, 28): MNIST vectors as images."""
+    return x.view(-1, 1, 28, 28)
+

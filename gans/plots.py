@@ -1,0 +1,109 @@
+"""Figures saved to a run folder: sample grids, loss curves with the ideal line, the pattern GAN's history.
+
+All functions draw with matplotlib's non-interactive Agg backend and write a PNG;
+none of them shows a window.
+"""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def to_images(samples, image_shape, pixel_range=(0.0, 1.0)):
+    """Generator outputs -> a float array (N, H, W) or (N, H, W, 3) in [0, 1] for display.
+
+    samples: (N, ...) array or Tensor; image_shape: (H, W), (H, W, 3) or (3, H, W).
+    """
+    array = np.asarray(samples, dtype=np.float32)
+    low, high = pixel_range
+    array = (array - low) / (high - low)
+    if len(image_shape) == 3 and image_shape[0] == 3:  # channels first -> channels last
+        array = array.reshape(-1, *image_shape).transpose(0, 2, 3, 1)
+    else:
+        array = array.reshape(-1, *image_shape)
+    return np.clip(array, 0.0, 1.0)
+
+
+def tile(images, columns):
+    """(N, H, W[, 3]) -> one (rows*H, columns*W[, 3]) array, with 1-pixel white gaps."""
+    n, h, w = images.shape[:3]
+    rows = math.ceil(n / columns)
+    shape = (rows * (h + 1) - 1, columns * (w + 1) - 1) + images.shape[3:]
+    sheet = np.ones(shape, dtype=images.dtype)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        sheet[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = image
+    return sheet
+
+
+def save_grid(samples, path, image_shape, pixel_range=(0.0, 1.0), columns=None, title=None, row_labels=None):
+    """Save a grid of samples as a PNG. `row_labels` (one per row) label the rows (e.g. digits 0-9)."""
+    images = to_images(samples, image_shape, pixel_range)
+    columns = columns or math.ceil(math.sqrt(len(images)))
+    sheet = tile(images, columns)
+    height, width = sheet.shape[:2]
+    figure = plt.figure(figsize=(max(3.0, width / 40), max(3.0, height / 40) + (0.4 if title else 0)))
+    axes = figure.add_axes([0.08 if row_labels is not None else 0.02, 0.02, 0.9, 0.9 if title else 0.96])
+    axes.imshow(sheet, cmap="gray" if sheet.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    axes.set_xticks([])
+    if row_labels is not None:
+        h = images.shape[1] + 1
+        axes.set_yticks([r * h + h / 2 for r in range(len(row_labels))])
+        axes.set_yticklabels([str(label) for label in row_labels])
+    else:
+        axes.set_yticks([])
+    if title:
+        axes.set_title(title, fontsize=9)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def save_loss_plot(history, path, ideal, ideal_label, title=None):
+    """D and G losses against training step, with the equilibrium loss as a dashed line.
+
+    history: dict of equal-length sequences with keys "step", "d_loss_real", "d_loss_fake", "g_loss".
+    """
+    figure, axes = plt.subplots(figsize=(9, 4.5))
+    steps = np.asarray(history["step"])
+    for key, label, colour in (("d_loss_real", "D loss on real", "tab:blue"),
+                               ("d_loss_fake", "D loss on fake", "tab:cyan"),
+                               ("g_loss", "G loss", "tab:orange")):
+        if key in history and len(history[key]):
+            axes.plot(steps, history[key], label=label, color=colour, linewidth=1, alpha=0.85)
+    axes.axhline(ideal, color="black", linestyle="--", linewidth=1, label=ideal_label)
+    axes.set_xlabel("training step")
+    axes.set_ylabel("loss")
+    top = np.nanpercentile(np.concatenate([np.asarray(history[k], float) for k in ("d_loss_real", "g_loss")
+                                           if k in history and len(history[k])] or [[1.0]]), 99)
+    axes.set_ylim(0, max(2 * ideal, top * 1.1))
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper right", fontsize=8)
+    if title:
+        axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def save_pattern_history(steps, outputs, path, title="G(0.5) during training"):
+    """The book's figure for the 1010 pattern GAN: each column is G's 4 outputs at one moment."""
+    outputs = np.asarray(outputs)
+    figure, axes = plt.subplots(figsize=(max(4, len(steps) * 0.5), 3))
+    image = axes.imshow(outputs.T, cmap="Blues", vmin=0, vmax=1, interpolation="none", aspect="auto")
+    axes.set_xticks(range(len(steps)))
+    axes.set_xticklabels([str(s) for s in steps], rotation=90, fontsize=7)
+    axes.set_yticks(range(outputs.shape[1]))
+    axes.set_xlabel("training step")
+    axes.set_ylabel("output")
+    axes.set_title(title)
+    figure.colorbar(image, ax=axes)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

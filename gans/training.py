@@ -1,0 +1,315 @@
+"""The adversarial training loop: one loop for every GAN experiment.
+
+Each training step does the book's three things:
+
+    1. D on a batch of real data, with target 1;
+    2. D on G(z).detach(), with target 0  (detach: this step must not move G);
+    3. G through D, with target 1  (the non-saturating generator loss).
+
+How they are combined is the experiment's choice: `d_update="separate"` takes
+one D optimiser step after (1) and another after (2), as the book's D.train()
+does; `"joint"` adds both losses into one D step, as the tutorial does.
+`g_fresh_noise` draws new noise for (3) (the book) or reuses the fake batch of
+(2) (the tutorial).
+
+Around the steps the Trainer keeps: a tqdm bar, a loss history (CSV), sample
+grids from a FIXED noise batch, the loss plot with the ideal line, atomic
+checkpoints from which --resume continues exactly, and a mode-collapse alarm.
+"""
+
+import csv
+import json
+import math
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad import backend
+from minigrad.nn import set_training_mode
+
+from . import plots
+from .registry import ExperimentError
+
+COLUMNS = ("d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
+IDEAL_LOSS = {"bce": (math.log(2), "ideal BCE: ln 2 ≈ 0.693"), "mse": (0.25, "ideal MSE: 0.25")}
+LOSSES = {"bce": F.binary_cross_entropy, "mse": F.mse_loss}
+
+
+class Trainer:
+    """Train one GANExperiment into a run folder (see module docstring)."""
+
+    def __init__(self, experiment, options):
+        self.experiment, self.options = experiment, options
+        self.out = Path(options.out)
+        self.device = backend.normalize_device(options.device)
+        self.batch_size = options.batch_size or experiment.batch_size
+        self.epochs = options.epochs if options.epochs is not None else experiment.epochs
+        self.loss_function = LOSSES[experiment.loss]
+        checkpoint_path = self.out / "checkpoint.npz"
+        if options.resume and not checkpoint_path.exists():
+            raise ExperimentError(f"--resume: no checkpoint at {checkpoint_path}; train without --resume first")
+
+        mg.manual_seed(options.seed)
+        self.G = experiment.generator().to(self.device)
+        self.D = experiment.discriminator().to(self.device)
+        self.opt_G = experiment.g_optimizer(self.G.parameters())
+        self.opt_D = experiment.d_optimizer(self.D.parameters())
+        self.dataset = experiment.dataset(options)
+        self.loader_rng = np.random.default_rng(options.seed)
+        self.fixed_noise = experiment.noise(experiment.grid_size)  # the same seeds for every grid
+        self.fixed_labels = experiment.grid_labels()
+
+        # Where training stands; all of it goes into the checkpoint.
+        self.step, self.epoch, self.position, self.order = 0, 0, 0, None
+        self.history = {"step": [], "epoch": []} | {c: [] for c in COLUMNS}
+        self.window = []        # per-step stats not yet averaged into a history row
+        self.snapshots = []     # (step, G(noise) values) for experiments that plot them
+        self.alarms = []
+        self.elapsed = 0.0
+        self.alarm = experiment.make_alarm() if experiment.alarm_every else None
+        if options.resume:
+            self.load_checkpoint(checkpoint_path)
+
+    # --- the three steps ----------------------------------------------------------------
+
+    def train_step(self):
+        """One D update (or two, book style) and one G update; returns the step's statistics."""
+        exp, G, D, loss_of = self.experiment, self.G, self.D, self.loss_function
+        real, labels = self.next_batch()
+        n = real.shape[0]
+
+        # 1. D on real data, target 1.
+        d_real = D(real, labels) if exp.conditional else D(real)
+        loss_real = loss_of(d_real, mg.ones_like(d_real))
+        self.opt_D.zero_grad()
+        loss_real.backward()
+        if exp.d_update == "separate":
+            self.opt_D.step()
+
+        # 2. D on generated data, detached so that this step leaves G alone; target 0.
+        z, fake_labels = self.draw_noise(n)
+        fake = G(z, fake_labels) if exp.conditional else G(z)
+        d_fake = D(fake.detach(), fake_labels) if exp.conditional else D(fake.detach())
+        loss_fake = loss_of(d_fake, mg.zeros_like(d_fake))
+        if exp.d_update == "separate":
+            self.opt_D.zero_grad()
+        loss_fake.backward()
+        self.opt_D.step()
+
+        # 3. G through D, target 1: G improves when D takes its output for real.
+        if exp.g_fresh_noise:
+            z, fake_labels = self.draw_noise(n)
+            fake = G(z, fake_labels) if exp.conditional else G(z)
+        d_generated = D(fake, fake_labels) if exp.conditional else D(fake)
+        loss_g = loss_of(d_generated, mg.ones_like(d_generated))
+        self.opt_G.zero_grad()
+        loss_g.backward()
+        self.opt_G.step()
+
+        return (loss_real.item(), loss_fake.item(), loss_g.item(),
+                d_real.mean().item(), d_fake.mean().item())
+
+    def draw_noise(self, n):
+        """Noise (and, for conditional GANs, random labels) from the CPU generator, moved to the device,
+        so that a run is reproducible and resumable on any device."""
+        z = self.experiment.noise(n).to(self.device)
+        if not self.experiment.conditional:
+            return z, None
+        labels = mg.randint(0, self.experiment.num_classes, (n,))
+        return z, self.experiment.encode_labels(labels).to(self.device)
+
+    def next_batch(self):
+        """The next real batch, walking each epoch's shuffled order; resumable mid-epoch."""
+        n = len(self.dataset)
+        if self.order is None:
+            self.order = self.loader_rng.permutation(n) if self.experiment.shuffle else np.arange(n)
+        indices = self.order[self.position * self.batch_size:(self.position + 1) * self.batch_size]
+        self.position += 1
+        if (self.position + 1) * self.batch_size > n:  # drop the last, smaller batch
+            self.epoch, self.position, self.order = self.epoch + 1, 0, None
+        images, labels = self.dataset.__getitems__(indices)
+        labels = self.experiment.encode_labels(labels).to(self.device) if self.experiment.conditional else None
+        return images.to(self.device), labels
+
+    # --- the run ------------------------------------------------------------------------
+
+    def total_steps(self):
+        steps_per_epoch = max(1, len(self.dataset) // self.batch_size)
+        return max(1, int(round(self.epochs * steps_per_epoch)))
+
+    def fit(self):
+        """Train to the requested number of epochs; returns the run summary."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "samples").mkdir(exist_ok=True)
+        self.write_config()
+        exp, total = self.experiment, self.total_steps()
+        log_every = exp.log_every or max(1, total // 500)
+        started = time.perf_counter() - self.elapsed
+        epoch_started, epoch_times = time.perf_counter(), []
+        with tqdm(total=total, initial=self.step, disable=not self.options.progress, unit="step",
+                  desc=exp.name, dynamic_ncols=True) as bar:
+            if self.step == 0:
+                self.save_samples()
+            while self.step < total:
+                epoch_before = self.epoch
+                self.window.append(self.train_step())
+                self.step += 1
+                bar.update(1)
+                if self.step % log_every == 0 or self.step == total:
+                    self.log_window(bar)
+                if self.epoch != epoch_before:
+                    epoch_times.append(time.perf_counter() - epoch_started)
+                    epoch_started = time.perf_counter()
+                if exp.sample_every and self.step % exp.sample_every == 0:
+                    self.save_samples()
+                if self.alarm is not None and self.step % exp.alarm_every == 0:
+                    self.check_for_collapse(bar)
+                if exp.checkpoint_every and self.step % exp.checkpoint_every == 0 and self.step < total:
+                    self.elapsed = time.perf_counter() - started
+                    self.save_checkpoint()
+        self.elapsed = time.perf_counter() - started
+        if not (exp.sample_every and self.step % exp.sample_every == 0):  # else already saved
+            self.save_samples()
+        self.save_checkpoint()
+        return self.write_summary(epoch_times)
+
+    def log_window(self, bar):
+        """Average the steps since the last row into one history row, and show it on the bar."""
+        means = np.mean(self.window, axis=0)
+        self.window = []
+        self.history["step"].append(self.step)
+        self.history["epoch"].append(self.step * self.batch_size / len(self.dataset))
+        for column, value in zip(COLUMNS, means):
+            self.history[column].append(float(value))
+        bar.set_postfix(D=f"{means[0] + means[1]:.3f}", G=f"{means[2]:.3f}",
+                        Dx=f"{means[3]:.2f}", DGz=f"{means[4]:.2f}", refresh=False)
+
+    # --- what a run leaves behind ---------------------------------------------------------
+
+    def generate(self, noise, labels=None):
+        """G's output for given noise, in eval mode (BatchNorm uses its running statistics)."""
+        set_training_mode(self.G, False)
+        with mg.no_grad():
+            out = self.G(noise.to(self.device), labels.to(self.device)) if labels is not None \
+                else self.G(noise.to(self.device))
+        set_training_mode(self.G, True)
+        return out
+
+    def save_samples(self):
+        exp = self.experiment
+        samples = self.generate(self.fixed_noise, self.fixed_labels).numpy()
+        if exp.image_shape is None:  # e.g. the 1010 pattern: keep the values for the history figure
+            self.snapshots.append((self.step, samples.reshape(-1).tolist()))
+            return
+        path = self.out / "samples" / f"step_{self.step:07d}.png"
+        plots.save_grid(samples, path, exp.image_shape, exp.pixel_range, columns=exp.grid_columns,
+                        title=f"{exp.name}, step {self.step}", row_labels=exp.grid_row_labels())
+
+    def check_for_collapse(self, bar):
+        """Label a fixed batch of samples with the metrics classifier; warn if classes vanish."""
+        noise = self.experiment.noise(self.alarm.n_samples, generator=self.alarm_noise_generator())
+        labels = self.experiment.alarm_labels(self.alarm.n_samples)
+        samples = self.generate(noise, labels)
+        result = self.alarm.check(self.experiment.to_classifier_input(samples))
+        self.alarms.append({"step": self.step, "classes_present": result.classes_present,
+                            "class_kl": result.kl, "warnings": list(result.warnings)})
+        for warning in result.warnings:
+            bar.write(f"[step {self.step}] mode-collapse alarm: {warning}")
+
+    def alarm_noise_generator(self):
+        """The alarm always looks at the same noise, drawn from its own generator (not the run's)."""
+        return np.random.default_rng(12345)
+
+    def write_config(self):
+        config = {"experiment": self.experiment.name, "epochs": self.epochs, "batch_size": self.batch_size,
+                  "device": self.device, "seed": self.options.seed,
+                  "data_dir": str(self.options.data_dir) if self.options.data_dir else None,
+                  "extra": self.options.extra}
+        (self.out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+    def write_history(self):
+        with open(self.out / "history.csv", "w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(self.history.keys())
+            writer.writerows(zip(*self.history.values()))
+
+    def write_summary(self, epoch_times):
+        exp = self.experiment
+        self.write_history()
+        ideal, ideal_label = IDEAL_LOSS[exp.loss]
+        if self.history["step"]:
+            plots.save_loss_plot(self.history, self.out / "loss.png", ideal, ideal_label, title=exp.title)
+        if self.snapshots:
+            steps, values = zip(*self.snapshots)
+            plots.save_pattern_history(steps, values, self.out / "pattern_history.png")
+        last = {c: self.history[c][-1] for c in COLUMNS} if self.history["step"] else {}
+        summary = {
+            "experiment": exp.name, "steps": self.step, "epochs": self.epochs, "batch_size": self.batch_size,
+            "device": self.device, "seconds": round(self.elapsed, 2),
+            "seconds_per_epoch": round(float(np.mean(epoch_times)), 2) if epoch_times else
+            round(self.elapsed / max(self.epochs, 1e-9), 2),
+            "peak_host_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_gpu_pool_mb": None if self.device == "cpu" else round(backend.gpu_memory_peak() / 2**20, 1),
+            "last_logged": last,
+            "alarms": sum(len(a["warnings"]) for a in self.alarms),
+        }
+        summary.update(exp.summarize(self))
+        (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if self.alarms:
+            (self.out / "alarms.json").write_text(json.dumps(self.alarms, indent=2) + "\n")
+        return summary
+
+    # --- checkpoints --------------------------------------------------------------------
+
+    def save_checkpoint(self):
+        """Everything needed to continue exactly: models, optimisers, position, random states."""
+        mg.save({
+            "experiment": self.experiment.name,
+            "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+            "opt_g": self.opt_G.state_dict(), "opt_d": self.opt_D.state_dict(),
+            "step": self.step, "epoch": self.epoch, "position": self.position,
+            "order": self.order, "loader_rng": self.loader_rng.bit_generator.state,
+            "minigrad_rng": backend.get_rng_state(), "fixed_noise": self.fixed_noise,
+            "history": self.history, "window": [list(w) for w in self.window],
+            "snapshots": [list(s) for s in self.snapshots], "alarms": self.alarms, "elapsed": self.elapsed,
+        }, self.out / "checkpoint.npz")
+        self.write_history()
+
+    def load_checkpoint(self, path):
+        state = mg.load(path)
+        if state["experiment"] != self.experiment.name:
+            raise ExperimentError(f"{path} belongs to experiment {state['experiment']!r}, not {self.experiment.name!r}")
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        self.opt_G.load_state_dict(state["opt_g"])
+        self.opt_D.load_state_dict(state["opt_d"])
+        self.step, self.epoch, self.position = state["step"], state["epoch"], state["position"]
+        self.order = state["order"]
+        self.loader_rng.bit_generator.state = state["loader_rng"]
+        backend.set_rng_state(state["minigrad_rng"])
+        self.fixed_noise = state["fixed_noise"]
+        self.history = {key: list(values) for key, values in state["history"].items()}
+        self.window = [tuple(w) for w in state["window"]]
+        self.snapshots = [tuple(s) for s in state["snapshots"]]
+        self.alarms = state["alarms"]
+        self.elapsed = state["elapsed"]
+
+
+def load_generator(run_folder, device="cpu"):
+    """(experiment, G) from a run folder's checkpoint, G in eval mode, for `sample` and `evaluate`."""
+    from .experiments import get_experiment
+
+    run = Path(run_folder)
+    checkpoint = run / "checkpoint.npz"
+    if not checkpoint.exists():
+        raise ExperimentError(f"no checkpoint in {run}: is it a run folder made by `python -m gans train`?")
+    state = mg.load(checkpoint)
+    experiment = get_experiment(state["experiment"])
+    G = experiment.generator()
+    G.load_state_dict(state["generator"])
+    return experiment, set_training_mode(G.to(device), False)
