@@ -160,7 +160,7 @@ class Trainer:
                 self.window.append(self.train_step())
                 self.step += 1
                 bar.update(1)
-                if self.step % log_every == 0 or self.step == total:
+                if self.step % log_every == 0:
                     self.log_window(bar)
                 if self.epoch != epoch_before:
                     epoch_times.append(time.perf_counter() - epoch_started)
@@ -180,14 +180,26 @@ class Trainer:
 
     def log_window(self, bar):
         """Average the steps since the last row into one history row, and show it on the bar."""
-        means = np.mean(self.window, axis=0)
+        row = self.window_row()
         self.window = []
-        self.history["step"].append(self.step)
-        self.history["epoch"].append(self.step * self.batch_size / len(self.dataset))
-        for column, value in zip(COLUMNS, means):
-            self.history[column].append(float(value))
-        bar.set_postfix(D=f"{means[0] + means[1]:.3f}", G=f"{means[2]:.3f}",
-                        Dx=f"{means[3]:.2f}", DGz=f"{means[4]:.2f}", refresh=False)
+        for key, value in row.items():
+            self.history[key].append(value)
+        bar.set_postfix(D=f"{row['d_loss_real'] + row['d_loss_fake']:.3f}", G=f"{row['g_loss']:.3f}",
+                        Dx=f"{row['d_real']:.2f}", DGz=f"{row['d_fake']:.2f}", refresh=False)
+
+    def window_row(self):
+        means = np.mean(self.window, axis=0)
+        row = {"step": self.step, "epoch": self.step * self.batch_size / len(self.dataset)}
+        row.update({column: float(value) for column, value in zip(COLUMNS, means)})
+        return row
+
+    def full_history(self):
+        """The history, plus a last partial row for steps since the last full one. The partial row
+        is only shown (CSV, plot), never saved as history: a resumed run must log the same rows."""
+        if not self.window:
+            return self.history
+        row = self.window_row()
+        return {key: values + [row[key]] for key, values in self.history.items()}
 
     # --- what a run leaves behind ---------------------------------------------------------
 
@@ -233,21 +245,23 @@ class Trainer:
         (self.out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
     def write_history(self):
+        history = self.full_history()
         with open(self.out / "history.csv", "w", newline="") as file:
             writer = csv.writer(file)
-            writer.writerow(self.history.keys())
-            writer.writerows(zip(*self.history.values()))
+            writer.writerow(history.keys())
+            writer.writerows(zip(*history.values()))
 
     def write_summary(self, epoch_times):
         exp = self.experiment
         self.write_history()
+        history = self.full_history()
         ideal, ideal_label = IDEAL_LOSS[exp.loss]
-        if self.history["step"]:
-            plots.save_loss_plot(self.history, self.out / "loss.png", ideal, ideal_label, title=exp.title)
+        if history["step"]:
+            plots.save_loss_plot(history, self.out / "loss.png", ideal, ideal_label, title=exp.title)
         if self.snapshots:
             steps, values = zip(*self.snapshots)
             plots.save_pattern_history(steps, values, self.out / "pattern_history.png")
-        last = {c: self.history[c][-1] for c in COLUMNS} if self.history["step"] else {}
+        last = {c: history[c][-1] for c in COLUMNS} if history["step"] else {}
         summary = {
             "experiment": exp.name, "steps": self.step, "epochs": self.epochs, "batch_size": self.batch_size,
             "device": self.device, "seconds": round(self.elapsed, 2),
