@@ -40,6 +40,19 @@ def positive_float(text):
     return value
 
 
+def key_value(text):
+    """'train_limit=1000' -> ('train_limit', 1000); numbers become numbers."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, value
+
+
 def build_parser():
     parser = Parser(prog="python -m gans", description="The GAN book's experiments, on minigrad.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
@@ -56,6 +69,9 @@ def build_parser():
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=key_value,
+                       help="an experiment-specific setting, e.g. --set train_limit=1000 or "
+                            "--set from_run=runs/mnist-book (repeatable)")
 
     sample = commands.add_parser("sample", help="draw a grid of samples from a trained run")
     sample.add_argument("run", type=Path, help="a run folder made by `train`")
@@ -99,7 +115,7 @@ def main(argv=None):
 
 def import_all_experiments():
     """Importing these modules registers their experiments."""
-    from . import experiments  # noqa: F401
+    from . import experiments, seeds  # noqa: F401
     try:
         from . import classifiers  # noqa: F401
     except ImportError:
@@ -120,7 +136,8 @@ def train(args):
     if out.exists() and (out / "checkpoint.npz").exists() and not args.resume:
         raise ExperimentError(f"{out} already holds a run; pass --resume to continue it, or choose --out")
     options = RunOptions(out=out, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
-                         data_dir=args.data_dir, seed=args.seed, resume=args.resume, progress=not args.no_progress)
+                         data_dir=args.data_dir, seed=args.seed, resume=args.resume, progress=not args.no_progress,
+                         extra=dict(args.set))
     try:
         summary = experiment.run(options)
     except RuntimeError as error:
@@ -128,7 +145,7 @@ def train(args):
             raise ExperimentError(str(error)) from None
         raise
     print(json.dumps(summary, indent=2))
-    print(f"run folder: {out}  (samples/, loss.png, history.csv, summary.json, checkpoint.npz)")
+    print(f"run folder: {out}")
     return 0
 
 

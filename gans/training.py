@@ -71,7 +71,7 @@ class Trainer:
         self.snapshots = []     # (step, G(noise) values) for experiments that plot them
         self.alarms = []
         self.elapsed = 0.0
-        self.alarm = experiment.make_alarm() if experiment.alarm_every else None
+        self.alarm = self.make_alarm() if experiment.alarm_every else None
         if options.resume:
             self.load_checkpoint(checkpoint_path)
 
@@ -232,6 +232,14 @@ class Trainer:
                             "class_kl": result.kl, "warnings": list(result.warnings)})
         for warning in result.warnings:
             bar.write(f"[step {self.step}] mode-collapse alarm: {warning}")
+
+    def make_alarm(self):
+        """The collapse alarm needs the metrics classifier; without it, train on and say so once."""
+        try:
+            return self.experiment.make_alarm()
+        except (OSError, ValueError) as error:
+            print(f"warning: mode-collapse alarm is off: {error}")
+            return None
 
     def alarm_noise_generator(self):
         """The alarm always looks at the same noise, drawn from its own generator (not the run's)."""
