@@ -1,15 +1,24 @@
-"""Helpers shared by the tests: devices, the gradient-check wrapper and its coverage registry.
+"""Helpers shared by the tests: devices, the gradient-check wrapper, its coverage registry,
+and the hypothesis strategies the property tests draw their inputs from.
 
     @gradient_test_for("Mul")
-    @given(...)
-    def test_mul_gradient(...):
-        check_gradients(lambda a, b: a * b, a, b)
+    @pytest.mark.parametrize("device", DEVICES)
+    @given(broadcastable_arrays(2))
+    def test_mul_gradient(device, arrays):
+        check_gradients(lambda a, b: a * b, *arrays, device=device)
 
 `COVERED` collects the op names that have a gradient test; test_registry.py fails
 when an op in minigrad.autograd.OPS is missing from it.
+
+The strategies keep arrays small (at most 4 per dim, at most 4 dims by default) so
+that gradcheck, which runs the function twice per input element, stays fast, and
+they keep inputs away from kinks (where the numerical derivative is meaningless),
+as MyGrad's tests do: values away from 0, away from bounds, without ties.
 """
 
 import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad import backend
@@ -62,3 +71,77 @@ def check_gradients(func, *arrays, device="cpu", requires_grad=None, **gradcheck
                     assert not np.shares_memory(backend.to_numpy(t.grad.data), backend.to_numpy(other.data)), \
                         "a gradient shares memory with an input"
     return True
+
+
+# --- strategies -------------------------------------------------------------------------
+
+MAX_DIMS = 4
+MAX_SIDE = 4
+
+
+def floats(low=-3.0, high=3.0):
+    """Finite float64 numbers in [low, high]."""
+    return st.floats(low, high, allow_nan=False, allow_infinity=False)
+
+
+def away_from_zero(low=0.01, high=3.0):
+    """Numbers with low <= |x| <= high, of either sign (no kink of relu or abs in reach of eps)."""
+    return st.one_of(floats(low, high), floats(-high, -low))
+
+
+def away_from(points, distance=0.01, low=-3.0, high=3.0):
+    """Numbers in [low, high] at least `distance` from each of `points` (e.g. the bounds of clamp)."""
+    return floats(low, high).filter(lambda v: all(abs(v - p) >= distance for p in points))
+
+
+def shapes(min_dims=0, max_dims=MAX_DIMS, min_side=1, max_side=MAX_SIDE):
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def arrays(shape, elements=None):
+    """float64 arrays of `shape` (a tuple or a strategy), elements in [-3, 3] unless given."""
+    return hnp.arrays(np.float64, shape, elements=elements if elements is not None else floats())
+
+
+def distinct_arrays(shape, spacing=0.01):
+    """float64 arrays whose elements differ pairwise by at least `spacing`: no ties for max
+    (or max-pool) to break, so the numerical derivative sees one winner on both sides."""
+    size = int(np.prod(shape))
+    half_range = max(size, 300)
+    ints = hnp.arrays(np.int64, shape, elements=st.integers(-half_range, half_range), unique=True)
+    return ints.map(lambda a: a * spacing)
+
+
+@st.composite
+def broadcastable_arrays(draw, num_shapes, elements=None, min_dims=0, max_dims=MAX_DIMS):
+    """`num_shapes` float64 arrays whose shapes broadcast together (but need not be equal)."""
+    input_shapes, _ = draw(hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, max_side=MAX_SIDE))
+    if not isinstance(elements, (list, tuple)):
+        elements = [elements] * num_shapes
+    return [draw(arrays(shape, e)) for shape, e in zip(input_shapes, elements)]
+
+
+@st.composite
+def shapes_broadcasting_to(draw, shape):
+    """A shape that broadcasts to `shape` without growing it: some trailing dims of `shape`,
+    each kept or made 1 (for per-element weights, as losses take)."""
+    kept = draw(st.integers(0, len(shape)))
+    return tuple(n if draw(st.booleans()) else 1 for n in shape[len(shape) - kept:])
+
+
+@st.composite
+def array_and_dim(draw, min_dims=1, max_dims=MAX_DIMS, elements=None, extra_dim=0):
+    """An array and a valid (possibly negative) dim of it; extra_dim=1 allows dim == ndim
+    (for stack and unsqueeze, which create a dim)."""
+    x = draw(arrays(shapes(min_dims=min_dims, max_dims=max_dims), elements))
+    rank = x.ndim + extra_dim
+    return x, draw(st.integers(-rank, rank - 1))
+
+
+@st.composite
+def reduction_dims(draw, ndim):
+    """dim for sum/mean/var: None, an int, or a tuple of distinct axes (possibly negative)."""
+    if ndim == 0:
+        return draw(st.sampled_from([None, 0, -1]))
+    return draw(st.one_of(st.none(), st.integers(-ndim, ndim - 1), hnp.valid_tuple_axes(ndim, min_size=1)))

@@ -33,6 +33,9 @@ def sliding_windows(x, kernel, stride, dilation, axis):
     height, width = x.shape[axis], x.shape[axis + 1]
     out_h = (height - dh * (kh - 1) - 1) // sh + 1
     out_w = (width - dw * (kw - 1) - 1) // sw + 1
+    if out_h <= 0 or out_w <= 0:  # checked here: as_strided would fail with an obscure message
+        raise ValueError(f"kernel {tuple(kernel)} with dilation {tuple(dilation)} is larger than the "
+                         f"(padded) input {(height, width)}")
     row, col = x.strides[axis], x.strides[axis + 1]
     shape = x.shape[:axis] + (out_h, out_w, kh, kw) + x.shape[axis + 2:]
     strides = x.strides[:axis] + (row * sh, col * sw, row * dh, col * dw) + x.strides[axis + 2:]
@@ -86,8 +89,6 @@ class Conv2d(Function):
         x_nhwc = _pad_spatial(x.transpose(0, 2, 3, 1), self.padding, axis=1)
         windows = sliding_windows(x_nhwc, kernel, self.stride, self.dilation, axis=1)
         n, out_h, out_w = windows.shape[:3]
-        if out_h <= 0 or out_w <= 0:
-            raise ValueError(f"conv2d: kernel {tuple(kernel)} is larger than the padded input {tuple(x_nhwc.shape[1:3])}")
         self.cols = windows.reshape(n * out_h * out_w, -1)  # the one im2col copy
         self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, -1)
         self.padded_size, self.input_size = x_nhwc.shape[1:3], x.shape[2:]
@@ -138,7 +139,7 @@ class ConvTranspose2d(Function):
         self.out_size = [f - 2 * p for f, p in zip(full, self.padding)]
         if min(self.out_size) <= 0:
             raise ValueError(f"conv_transpose2d: padding {self.padding} leaves no output for input {(h, w)}")
-        self.full_size, self.kernel = full, (kh, kw)
+        self.full_size, self.kernel, self.input_size = full, (kh, kw), (h, w)
         self.x_matrix = x.transpose(0, 2, 3, 1).reshape(n * h * w, in_channels)
         self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(in_channels, -1)  # (Cin, KH*KW*Cout)
         cols = (self.x_matrix @ self.weight_matrix).reshape(n, h, w, kh, kw, out_channels)
@@ -155,8 +156,10 @@ class ConvTranspose2d(Function):
         (ph, pw), (oh, ow) = self.padding, self.out_size
         grad_full = xp.zeros((n, *self.full_size, out_channels), dtype=grad.dtype)
         grad_full[:, ph:ph + oh, pw:pw + ow, :] = grad.transpose(0, 2, 3, 1)
-        windows = sliding_windows(grad_full, self.kernel, self.stride, self.dilation, axis=1)
-        h, w = windows.shape[1:3]
+        # One window per input pixel. With output_padding >= stride (allowed when dilation is
+        # larger) grad_full has room for more windows than that: only the first H x W are used.
+        h, w = self.input_size
+        windows = sliding_windows(grad_full, self.kernel, self.stride, self.dilation, axis=1)[:, :h, :w]
         grad_cols = windows.reshape(n * h * w, -1)
         dx = dweight = dbias = None
         if self.needs_input_grad[0]:
@@ -180,6 +183,7 @@ class MaxPool2d(Function):
         kernel = pair(kernel_size)
         self.stride = pair(stride) if stride is not None else kernel
         self.padding, self.dilation, self.input_shape = pair(padding), pair(dilation), x.shape
+        _check_pool_padding(kernel, self.padding)
         padded = _pad_spatial(x, self.padding, axis=2, value=-xp.inf)
         self.padded_size = padded.shape[2:]
         windows = sliding_windows(padded, kernel, self.stride, self.dilation, axis=2)
@@ -206,6 +210,7 @@ class AvgPool2d(Function):
         kernel = pair(kernel_size)
         self.stride = pair(stride) if stride is not None else kernel
         self.padding, self.input_shape = pair(padding), x.shape
+        _check_pool_padding(kernel, self.padding)
         padded = _pad_spatial(x, self.padding, axis=2)
         self.padded_size = padded.shape[2:]
         windows = sliding_windows(padded, kernel, self.stride, (1, 1), axis=2)
@@ -228,6 +233,12 @@ def _check_conv_shapes(op, x, weight, weight_in_channels):
     if x.shape[1] != weight_in_channels:
         raise ValueError(f"{op}: input {tuple(x.shape)} has {x.shape[1]} channels, but weight "
                          f"{tuple(weight.shape)} expects {weight_in_channels}")
+
+
+def _check_pool_padding(kernel, padding):
+    """As PyTorch: more padding than half the kernel would make windows of padding only."""
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"padding {padding} must be at most half the kernel size {kernel}")
 
 
 # --- the functions users call (exported by minigrad.nn.functional) ------------------------

@@ -71,7 +71,8 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """z = x ** y.   dz/dx = y x^(y-1),  dz/dy = x^y ln x  (only needed when y requires grad)."""
+    """z = x ** y.   dz/dx = y x^(y-1)  (0 where y = 0),
+    dz/dy = x^y ln x  (0 at x = 0; only needed when y requires grad)."""
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -79,8 +80,15 @@ class Pow(Function):
         return self.out
 
     def backward(self, grad):
-        dx = grad * self.y * self.x ** (self.y - 1) if self.needs_input_grad[0] else None
-        dy = grad * self.out * backend.array_module(self.x).log(self.x) if self.needs_input_grad[1] else None
+        xp = backend.array_module(grad)
+        dx = dy = None
+        if self.needs_input_grad[0]:
+            # x^0 = 1 has slope 0 everywhere, but y x^(y-1) = 0 * 0^-1 is NaN at x = 0: use exponent 1 there.
+            exponent = xp.where(self.y == 0, 1, self.y - 1)
+            dx = grad * self.y * self.x ** exponent
+        if self.needs_input_grad[1]:
+            # x^y ln x -> 0 as x -> 0 (for y >= 0, as PyTorch), but 0 * ln 0 is NaN: take ln 1 there.
+            dy = grad * self.out * xp.log(xp.where(self.x == 0, 1, self.x))
         return dx, dy
 
 

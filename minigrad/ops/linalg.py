@@ -33,10 +33,10 @@ class MatMul(Function):
         x, y = self.x, self.y
         x2 = x[None, :] if x.ndim == 1 else x          # (k,) -> (1, k)
         y2 = y[:, None] if y.ndim == 1 else y          # (k,) -> (k, 1)
+        if y.ndim == 1:  # restore the last axis first: for vector @ vector, grad is 0-d
+            grad = grad[..., None]
         if x.ndim == 1:
             grad = grad[..., None, :]
-        if y.ndim == 1:
-            grad = grad[..., None]
         dx = dy = None
         if self.needs_input_grad[0]:
             dx = grad @ y2.swapaxes(-1, -2)

@@ -86,8 +86,8 @@ class Max(Function):
     def forward(self, x, dim=None, keepdim=False):
         xp = backend.array_module(x)
         self.shape, self.keepdim = x.shape, keepdim
-        if dim is None:
-            self.axes = tuple(range(x.ndim))
+        if dim is None or x.ndim == 0:  # a 0-d tensor accepts dim 0 or -1: its one element is the max
+            self.axes = reduced_axes(dim, x.ndim)
             out = x.max()
             winners = (x == out).astype(x.dtype)
             self.share = winners / winners.sum()

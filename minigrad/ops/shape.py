@@ -173,6 +173,8 @@ def expand(x, *sizes):
     offset = len(sizes) - x.ndim
     if offset < 0:
         raise ValueError(f"expand: cannot expand shape {x.shape} to fewer dims {sizes}")
+    if -1 in sizes[:offset]:
+        raise ValueError(f"expand: -1 (keep the size) is not allowed in a new leading dim, got {sizes} for shape {x.shape}")
     shape = tuple(x.shape[i - offset] if n == -1 else n for i, n in enumerate(sizes))
     return Expand.apply(x, shape=shape)
 

@@ -1,0 +1,305 @@
+"""minigrad/ops/conv.py: conv2d, conv_transpose2d, max_pool2d, avg_pool2d on NCHW tensors.
+
+The strategies draw batch, channels, spatial size, kernel, stride, padding, dilation and
+output_padding constructively: every drawn combination is valid (the output is not empty),
+so no example is thrown away."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from helpers import DEVICES, arrays, check_gradients, distinct_arrays, gradient_test_for
+
+MAX_SPATIAL = 7
+
+
+def pair_or_int(draw, low, high):
+    """A hyper-parameter as PyTorch takes it: one int for both dims, or a (rows, cols) pair."""
+    if draw(st.booleans()):
+        value = draw(st.integers(low, high))
+        return value, (value, value)
+    rows, cols = draw(st.integers(low, high)), draw(st.integers(low, high))
+    return (rows, cols), (rows, cols)
+
+
+@st.composite
+def conv2d_cases(draw):
+    n, c_in, c_out = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride, (sh, sw) = pair_or_int(draw, 1, 3)
+    dilation, (dh, dw) = pair_or_int(draw, 1, 2)
+    padding, (ph, pw) = pair_or_int(draw, 0, 2)
+    # the dilated kernel must fit in the padded input
+    h = draw(st.integers(max(1, dh * (kernel[0] - 1) + 1 - 2 * ph), MAX_SPATIAL))
+    w = draw(st.integers(max(1, dw * (kernel[1] - 1) + 1 - 2 * pw), MAX_SPATIAL))
+    x = draw(arrays((n, c_in, h, w)))
+    weight = draw(arrays((c_out, c_in) + kernel))
+    bias = draw(st.none() | arrays((c_out,)))
+    return x, weight, bias, dict(stride=stride, padding=padding, dilation=dilation)
+
+
+@st.composite
+def conv_transpose2d_cases(draw):
+    n, c_in, c_out = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    h, w = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride, strides = pair_or_int(draw, 1, 3)
+    dilation, dilations = pair_or_int(draw, 1, 2)
+    # output_padding < max(stride, dilation), and padding that leaves at least one output pixel
+    output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(strides, dilations))
+    full = [(size - 1) * s + d * (k - 1) + 1 + op
+            for size, s, d, k, op in zip((h, w), strides, dilations, kernel, output_padding)]
+    padding = tuple(draw(st.integers(0, min(2, (f - 1) // 2))) for f in full)
+    x = draw(arrays((n, c_in, h, w)))
+    weight = draw(arrays((c_in, c_out) + kernel))
+    bias = draw(st.none() | arrays((c_out,)))
+    return x, weight, bias, dict(stride=stride, padding=padding, output_padding=output_padding,
+                                 dilation=dilation)
+
+
+@st.composite
+def pool_cases(draw, with_dilation):
+    """Input, kernel, stride (None: the kernel), padding (at most half the kernel) and dilation.
+    Max-pool inputs have distinct values: no ties for the window maximum."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    kernel_size, kernel = pair_or_int(draw, 1, 3)
+    stride = draw(st.none() | st.integers(1, 3))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    dilation, dilations = pair_or_int(draw, 1, 2) if with_dilation else (1, (1, 1))
+    h, w = (draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), MAX_SPATIAL))
+            for k, p, d in zip(kernel, padding, dilations))
+    x = draw(distinct_arrays((n, c, h, w)) if with_dilation else arrays((n, c, h, w)))
+    options = dict(stride=stride, padding=padding)
+    if with_dilation:
+        options["dilation"] = dilation
+    return x, kernel_size, options
+
+
+def with_optional_bias(op, bias, **options):
+    if bias is None:
+        return lambda x, w: op(x, w, **options)
+    return lambda x, w, b: op(x, w, b, **options)
+
+
+# --- gradients ----------------------------------------------------------------------------
+
+@gradient_test_for("Conv2d")
+@pytest.mark.parametrize("device", DEVICES)
+@given(conv2d_cases())
+def test_conv2d_gradient(device, case):
+    x, weight, bias, options = case
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    check_gradients(with_optional_bias(F.conv2d, bias, **options), *inputs, device=device)
+
+
+@gradient_test_for("ConvTranspose2d")
+@pytest.mark.parametrize("device", DEVICES)
+@given(conv_transpose2d_cases())
+def test_conv_transpose2d_gradient(device, case):
+    x, weight, bias, options = case
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    check_gradients(with_optional_bias(F.conv_transpose2d, bias, **options), *inputs, device=device)
+
+
+@gradient_test_for("MaxPool2d")
+@pytest.mark.parametrize("device", DEVICES)
+@given(pool_cases(with_dilation=True))
+def test_max_pool2d_gradient(device, case):
+    x, kernel_size, options = case
+    # with a large dilation a window can fall on padding only (its max is -inf, as in PyTorch)
+    assume(np.isfinite(F.max_pool2d(mg.tensor(x), kernel_size, **options).numpy()).all())
+    check_gradients(lambda a: F.max_pool2d(a, kernel_size, **options), x, device=device)
+
+
+@gradient_test_for("AvgPool2d")
+@pytest.mark.parametrize("device", DEVICES)
+@given(pool_cases(with_dilation=False))
+def test_avg_pool2d_gradient(device, case):
+    x, kernel_size, options = case
+    check_gradients(lambda a: F.avg_pool2d(a, kernel_size, **options), x, device=device)
+
+
+@given(conv2d_cases(), st.data())
+def test_conv_transpose2d_is_the_adjoint_of_conv2d(case, data):
+    """<conv2d(x, w), y> = <x, conv_transpose2d(y, w)> for every x, y: the transposed convolution is
+    the adjoint (the 'backward') of the convolution with the same stride, padding and dilation."""
+    x, weight, _, options = case
+    out = F.conv2d(mg.tensor(x), mg.tensor(weight), **options)
+    y = data.draw(arrays(out.shape))
+    # output_padding recovers the rows and columns that the convolution's stride skipped
+    (sh, sw), (ph, pw), (dh, dw) = (np.broadcast_to(options[k], 2) for k in ("stride", "padding", "dilation"))
+    kh, kw = weight.shape[2:]
+    output_padding = ((x.shape[2] + 2 * ph - dh * (kh - 1) - 1) % sh, (x.shape[3] + 2 * pw - dw * (kw - 1) - 1) % sw)
+    assume(all(op < max(s, d) for op, s, d in zip(output_padding, (sh, sw), (dh, dw))))
+    back = F.conv_transpose2d(mg.tensor(y), mg.tensor(weight), output_padding=output_padding, **options)
+    assert back.shape == x.shape
+    np.testing.assert_allclose((out.numpy() * y).sum(), (x * back.numpy()).sum(), rtol=1e-9, atol=1e-9)
+
+
+# --- known values -------------------------------------------------------------------------
+
+SIXTEEN = np.arange(16.0).reshape(1, 1, 4, 4)
+
+
+def test_conv2d_of_a_known_input():
+    """A 2x2 kernel of ones sums each 2x2 window of 0..15."""
+    x = mg.tensor(SIXTEEN, requires_grad=True)
+    w = mg.ones(1, 1, 2, 2, dtype=mg.float64, requires_grad=True)
+    b = mg.tensor([0.5], dtype=mg.float64, requires_grad=True)
+    out = F.conv2d(x, w, b)
+    np.testing.assert_array_equal(out.numpy()[0, 0], [[10.5, 14.5, 18.5], [26.5, 30.5, 34.5], [42.5, 46.5, 50.5]])
+    out.sum().backward()
+    # each input pixel lies in 1, 2 or 4 windows
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]])
+    # each kernel tap sees the 3x3 block of pixels it slides over
+    np.testing.assert_array_equal(w.grad.numpy()[0, 0], [[45.0, 54.0], [81.0, 90.0]])
+    assert b.grad.item() == 9.0
+
+
+def test_conv2d_stride_padding_dilation_values():
+    x, w = mg.tensor(SIXTEEN), mg.ones(1, 1, 2, 2, dtype=mg.float64)
+    np.testing.assert_array_equal(F.conv2d(x, w, stride=2).numpy()[0, 0], [[10.0, 18.0], [42.0, 50.0]])
+    padded = F.conv2d(x, w, padding=1).numpy()[0, 0]
+    assert padded.shape == (5, 5)
+    np.testing.assert_array_equal(padded[0], [0.0, 1.0, 3.0, 5.0, 3.0])  # top row: only row 0 of x
+    np.testing.assert_array_equal(padded[4, 4], 15.0)
+    # dilation 2: taps (0,0), (0,2), (2,0), (2,2)
+    np.testing.assert_array_equal(F.conv2d(x, w, dilation=2).numpy()[0, 0], [[20.0, 24.0], [36.0, 40.0]])
+
+
+def test_conv2d_sums_over_input_channels():
+    x = mg.tensor(np.stack([SIXTEEN[0, 0], -SIXTEEN[0, 0]])[None])  # channel 1 = -channel 0
+    w = mg.tensor(np.array([[[[1.0]], [[2.0]]], [[[1.0]], [[1.0]]]]))   # (2, 2, 1, 1)
+    out = F.conv2d(x, w).numpy()
+    np.testing.assert_array_equal(out[0, 0], -SIXTEEN[0, 0])
+    np.testing.assert_array_equal(out[0, 1], np.zeros((4, 4)))
+
+
+def test_conv2d_output_shape():
+    x, w = mg.zeros(2, 3, 7, 6), mg.zeros(5, 3, 3, 2)
+    # OH = (H + 2p - d(k - 1) - 1) // s + 1
+    assert F.conv2d(x, w).shape == (2, 5, 5, 5)
+    assert F.conv2d(x, w, stride=2, padding=1).shape == (2, 5, 4, 4)
+    assert F.conv2d(x, w, stride=(1, 2), padding=(0, 1), dilation=(2, 1)).shape == (2, 5, 3, 4)
+
+
+def test_conv_transpose2d_of_a_known_input():
+    x = mg.tensor([[[[1.0, 2.0], [3.0, 4.0]]]], requires_grad=True)
+    w = mg.ones(1, 1, 2, 2, requires_grad=True)
+    out = F.conv_transpose2d(x, w)
+    np.testing.assert_array_equal(out.numpy()[0, 0], [[1.0, 3.0, 2.0], [4.0, 10.0, 6.0], [3.0, 7.0, 4.0]])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[4.0, 4.0], [4.0, 4.0]])
+    np.testing.assert_array_equal(w.grad.numpy()[0, 0], [[10.0, 10.0], [10.0, 10.0]])
+    strided = F.conv_transpose2d(x, w, stride=2).numpy()[0, 0]
+    np.testing.assert_array_equal(strided, [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_conv_transpose2d_gradient_with_output_padding_beyond_the_stride(device):
+    """output_padding may reach up to dilation - 1 when dilation > stride; backward must still give
+    one window per input pixel (it used to return a gradient of the wrong shape)."""
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 2, 3, 3)), rng.standard_normal((2, 1, 2, 2))
+    check_gradients(lambda a, b: F.conv_transpose2d(a, b, stride=1, dilation=2, output_padding=1), x, w,
+                    device=device)
+
+
+def test_conv_transpose2d_output_shape():
+    x, w = mg.zeros(1, 2, 3, 4), mg.zeros(2, 5, 3, 3)
+    # OH = (H - 1) s - 2p + d(k - 1) + output_padding + 1
+    assert F.conv_transpose2d(x, w).shape == (1, 5, 5, 6)
+    assert F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1).shape == (1, 5, 6, 8)
+    assert F.conv_transpose2d(x, w, stride=1, dilation=2, output_padding=1).shape == (1, 5, 8, 9)
+    bias = mg.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(F.conv_transpose2d(x, w, bias).numpy()[0, :, 0, 0], [1.0, 2.0, 3.0, 4.0, 5.0])
+
+
+def test_max_pool2d_known_values_and_gradient():
+    x = mg.tensor(SIXTEEN, requires_grad=True)
+    out = F.max_pool2d(x, 2)
+    np.testing.assert_array_equal(out.numpy()[0, 0], [[5.0, 7.0], [13.0, 15.0]])
+    out.sum().backward()
+    expected = np.zeros((4, 4))
+    expected[[1, 1, 3, 3], [1, 3, 1, 3]] = 1.0
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], expected)
+    # padding counts as -inf, so it never wins
+    np.testing.assert_array_equal(F.max_pool2d(-x, 2, stride=2, padding=1).numpy()[0, 0],
+                                  [[0.0, -1.0, -3.0], [-4.0, -5.0, -7.0], [-12.0, -13.0, -15.0]])
+
+
+def test_max_pool2d_overlapping_windows_add_up_the_gradient():
+    x = mg.tensor([[[[0.0, 9.0, 0.0]]]], requires_grad=True)
+    out = F.max_pool2d(x, (1, 2), stride=1)
+    np.testing.assert_array_equal(out.numpy()[0, 0], [[9.0, 9.0]])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[0.0, 2.0, 0.0]])
+
+
+def test_avg_pool2d_known_values_and_gradient():
+    x = mg.tensor(SIXTEEN, requires_grad=True)
+    out = F.avg_pool2d(x, 2)
+    np.testing.assert_array_equal(out.numpy()[0, 0], [[2.5, 4.5], [10.5, 12.5]])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((1, 1, 4, 4), 0.25))
+    # zero padding is counted in the mean, as PyTorch's default
+    small = mg.tensor([[[[0.0, 1.0], [2.0, 3.0]]]])
+    np.testing.assert_array_equal(F.avg_pool2d(small, 2, stride=2, padding=1).numpy()[0, 0],
+                                  [[0.0, 0.25], [0.5, 0.75]])
+
+
+# --- errors -------------------------------------------------------------------------------
+
+def test_conv2d_channel_mismatch():
+    with pytest.raises(ValueError, match=r"input \(1, 3, 5, 5\) has 3 channels, but weight \(2, 4, 3, 3\) expects 4"):
+        F.conv2d(mg.zeros(1, 3, 5, 5), mg.zeros(2, 4, 3, 3))
+
+
+def test_conv_transpose2d_channel_mismatch():
+    with pytest.raises(ValueError, match=r"conv_transpose2d: input \(1, 3, 5, 5\) has 3 channels.* expects 2"):
+        F.conv_transpose2d(mg.zeros(1, 3, 5, 5), mg.zeros(2, 4, 3, 3))
+
+
+def test_conv_dtype_mismatch_names_the_dtypes():
+    with pytest.raises(TypeError, match=r"conv2d: .*float32 \(1, 1, 4, 4\) and float64 \(1, 1, 2, 2\)"):
+        F.conv2d(mg.zeros(1, 1, 4, 4), mg.zeros(1, 1, 2, 2, dtype=mg.float64))
+    with pytest.raises(TypeError, match=r"conv_transpose2d: .*float64 .* and float32"):
+        F.conv_transpose2d(mg.zeros(1, 1, 4, 4, dtype=mg.float64), mg.zeros(1, 1, 2, 2))
+
+
+def test_conv_needs_4d_tensors():
+    with pytest.raises(ValueError, match=r"expected a 4-D input .*got input \(3, 5, 5\)"):
+        F.conv2d(mg.zeros(3, 5, 5), mg.zeros(2, 3, 3, 3))
+
+
+def test_kernel_larger_than_the_padded_input():
+    with pytest.raises(ValueError, match=r"Conv2d: kernel \(5, 5\) .*larger than the \(padded\) input \(3, 3\)"):
+        F.conv2d(mg.zeros(1, 1, 3, 3), mg.zeros(1, 1, 5, 5))
+    with pytest.raises(ValueError, match=r"Conv2d: kernel \(3, 3\) with dilation \(2, 2\) is larger"):
+        F.conv2d(mg.zeros(1, 1, 4, 4), mg.zeros(1, 1, 3, 3), dilation=2)
+    with pytest.raises(ValueError, match=r"AvgPool2d: kernel \(5, 5\) .*larger"):
+        F.avg_pool2d(mg.zeros(1, 1, 3, 3), 5)
+    with pytest.raises(ValueError, match=r"MaxPool2d: kernel \(4, 4\) .*larger"):
+        F.max_pool2d(mg.zeros(1, 1, 3, 3), 4)
+
+
+def test_pool_padding_larger_than_half_the_kernel():
+    with pytest.raises(ValueError, match=r"padding \(2, 2\) must be at most half the kernel size \(2, 2\)"):
+        F.max_pool2d(mg.zeros(1, 1, 4, 4), 2, padding=2)
+    with pytest.raises(ValueError, match=r"padding \(0, 2\) must be at most half"):
+        F.avg_pool2d(mg.zeros(1, 1, 4, 4), 3, padding=(0, 2))
+
+
+def test_conv_transpose2d_padding_and_output_padding_too_large():
+    with pytest.raises(ValueError, match=r"padding \(2, 2\) leaves no output for input \(1, 1\)"):
+        F.conv_transpose2d(mg.zeros(1, 1, 1, 1), mg.zeros(1, 1, 3, 3), padding=2)
+    with pytest.raises(ValueError, match=r"output_padding \(2, 2\) must be smaller than stride or dilation"):
+        F.conv_transpose2d(mg.zeros(1, 1, 2, 2), mg.zeros(1, 1, 3, 3), stride=2, output_padding=2)
+
+
+def test_groups_are_not_supported():
+    with pytest.raises(NotImplementedError, match="groups=1 only"):
+        F.conv2d(mg.zeros(1, 2, 3, 3), mg.zeros(2, 1, 1, 1), groups=2)

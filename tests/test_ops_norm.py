@@ -1,0 +1,146 @@
+"""minigrad/ops/norm.py: batch_norm (training and eval) and layer_norm."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from helpers import DEVICES, arrays, check_gradients, floats, gradient_test_for, shapes
+
+
+@st.composite
+def batch_norm_cases(draw):
+    """x (N, C) or (N, C, H, W), optional weight and bias (C,), training or eval with running stats."""
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    spatial = draw(st.sampled_from([(), (1, 2), (2, 3), (3, 3)]))
+    training = draw(st.booleans())
+    if training and n * int(np.prod(spatial)) < 2:
+        n = 2  # training needs more than one value per channel
+    x = draw(arrays((n, c) + spatial))
+    weight = draw(st.none() | arrays((c,)))
+    bias = draw(st.none() | arrays((c,)))
+    running_mean = draw(arrays((c,)))
+    running_var = draw(arrays((c,), floats(0.1, 3.0)))
+    return x, weight, bias, running_mean, running_var, training
+
+
+@st.composite
+def layer_norm_cases(draw):
+    """x (..., *normalized_shape) with 1 or 2 normalized dims, optional weight and bias."""
+    normalized_shape = draw(shapes(min_dims=1, max_dims=2))
+    leading = draw(shapes(min_dims=0, max_dims=2))
+    x = draw(arrays(leading + normalized_shape))
+    weight = draw(st.none() | arrays(normalized_shape))
+    bias = draw(st.none() | arrays(normalized_shape))
+    return x, normalized_shape, weight, bias
+
+
+def with_optional_affine(op, weight, bias):
+    """A function of the arrays that are present: (x), (x, weight), (x, bias) or (x, weight, bias)."""
+    inputs = [a for a in (weight, bias) if a is not None]
+
+    def func(x, *params):
+        given = iter(params)
+        w = next(given) if weight is not None else None
+        b = next(given) if bias is not None else None
+        return op(x, w, b)
+    return func, inputs
+
+
+# --- gradients ----------------------------------------------------------------------------
+
+@gradient_test_for("BatchNorm")
+@pytest.mark.parametrize("device", DEVICES)
+@given(batch_norm_cases())
+def test_batch_norm_gradient(device, case):
+    """Training: through the batch mean and variance. Eval: the running statistics are constants."""
+    x, weight, bias, running_mean, running_var, training = case
+
+    def batch_norm(a, w, b):
+        # fresh buffers every call: training updates them in place
+        mean, var = mg.tensor(running_mean, device=device), mg.tensor(running_var, device=device)
+        return F.batch_norm(a, mean, var, w, b, training=training)
+    func, params = with_optional_affine(batch_norm, weight, bias)
+    check_gradients(func, x, *params, device=device)
+
+
+@gradient_test_for("LayerNorm")
+@pytest.mark.parametrize("device", DEVICES)
+@given(layer_norm_cases())
+def test_layer_norm_gradient(device, case):
+    x, normalized_shape, weight, bias = case
+    func, params = with_optional_affine(lambda a, w, b: F.layer_norm(a, normalized_shape, w, b), weight, bias)
+    check_gradients(func, x, *params, device=device)
+
+
+# --- known values -------------------------------------------------------------------------
+
+def test_batch_norm_training_normalises_each_channel():
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal((8, 3, 2, 2)) * 5 + 2)
+    y = F.batch_norm(x, None, None, training=True, eps=0.0).numpy()
+    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), [0.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(y.var(axis=(0, 2, 3)), [1.0, 1.0, 1.0], rtol=1e-12)
+    w, b = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64), mg.tensor([0.0, -1.0, 1.0], dtype=mg.float64)
+    z = F.batch_norm(x, None, None, w, b, training=True, eps=0.0).numpy()
+    np.testing.assert_allclose(z.mean(axis=(0, 2, 3)), [0.0, -1.0, 1.0], atol=1e-12)
+    np.testing.assert_allclose(z.std(axis=(0, 2, 3)), [1.0, 2.0, 3.0], rtol=1e-12)
+
+
+def test_batch_norm_updates_the_running_statistics():
+    """running = 0.9 running + 0.1 batch, with the unbiased batch variance (as PyTorch)."""
+    x = mg.tensor([[1.0, 10.0], [3.0, 30.0]], dtype=mg.float64)  # channel means 2, 20; unbiased vars 2, 200
+    running_mean = mg.zeros(2, dtype=mg.float64)
+    running_var = mg.ones(2, dtype=mg.float64)
+    F.batch_norm(x, running_mean, running_var, training=True, momentum=0.1)
+    np.testing.assert_allclose(running_mean.numpy(), [0.2, 2.0])
+    np.testing.assert_allclose(running_var.numpy(), [0.9 + 0.2, 0.9 + 20.0])
+
+
+def test_batch_norm_eval_uses_the_running_statistics():
+    x = mg.tensor([[1.0, 10.0], [3.0, 30.0]], dtype=mg.float64, requires_grad=True)
+    running_mean = mg.tensor([1.0, 10.0], dtype=mg.float64)
+    running_var = mg.tensor([4.0, 100.0], dtype=mg.float64)
+    y = F.batch_norm(x, running_mean, running_var, training=False, eps=0.0)
+    np.testing.assert_allclose(y.numpy(), [[0.0, 0.0], [1.0, 2.0]])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.5, 0.1], [0.5, 0.1]])  # 1 / sqrt(running_var)
+    np.testing.assert_array_equal(running_mean.numpy(), [1.0, 10.0])    # eval leaves them alone
+
+
+def test_layer_norm_known_values():
+    """[1, 2, 3]: mean 2, biased variance 2/3."""
+    x = mg.tensor([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0]], dtype=mg.float64)
+    y = F.layer_norm(x, 3, eps=1e-5).numpy()
+    np.testing.assert_allclose(y[0], np.array([-1.0, 0.0, 1.0]) / np.sqrt(2 / 3 + 1e-5))
+    np.testing.assert_allclose(y[1], [0.0, 0.0, 0.0])
+    w = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64)
+    b = mg.tensor([0.5, 0.5, 0.5], dtype=mg.float64)
+    z = F.layer_norm(x, (3,), w, b, eps=1e-5).numpy()
+    np.testing.assert_allclose(z[0], y[0] * [1.0, 2.0, 3.0] + 0.5)
+
+
+def test_layer_norm_gradient_of_the_sum_is_zero():
+    """Each row's outputs sum to 0 whatever x is, so d(sum)/dx = 0."""
+    x = mg.tensor([[1.0, 5.0, 2.0], [0.0, -1.0, 4.0]], dtype=mg.float64, requires_grad=True)
+    F.layer_norm(x, 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.zeros((2, 3)), atol=1e-12)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+def test_layer_norm_shape_mismatch():
+    with pytest.raises(ValueError, match=r"input of shape \(2, 3\) does not end with the normalized shape \(4,\)"):
+        F.layer_norm(mg.zeros(2, 3), 4)
+
+
+def test_batch_norm_training_needs_more_than_one_value_per_channel():
+    with pytest.raises(ValueError, match=r"more than 1 value per channel.*\(1, 3\)"):
+        F.batch_norm(mg.zeros(1, 3), None, None, training=True)
+
+
+def test_batch_norm_eval_needs_running_statistics():
+    with pytest.raises(ValueError, match="running_mean and running_var are needed"):
+        F.batch_norm(mg.zeros(2, 3), None, None, training=False)

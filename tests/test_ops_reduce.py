@@ -1,0 +1,191 @@
+"""minigrad/ops/reduce.py: sum, mean, var, std, max, min over all dims, one dim or several."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from helpers import (DEVICES, arrays, check_gradients, distinct_arrays, gradient_test_for, reduction_dims,
+                     shapes)
+
+
+@st.composite
+def array_and_reduction(draw, elements=None, distinct=False, min_dims=0):
+    """An array, a dim for it (None, an int or a tuple of axes) and keepdim."""
+    shape = draw(shapes(min_dims=min_dims))
+    x = draw(distinct_arrays(shape, spacing=0.05) if distinct else arrays(shape, elements))
+    return x, draw(reduction_dims(x.ndim)), draw(st.booleans())
+
+
+def reduced_count(shape, dim):
+    if dim is None or not shape:
+        return int(np.prod(shape))
+    dims = (dim,) if isinstance(dim, int) else dim
+    return int(np.prod([shape[d] for d in dims]))
+
+
+@st.composite
+def array_and_single_dim(draw, min_dims=0):
+    """Distinct values (no ties for max to break), a dim (None or one int) and keepdim."""
+    x = draw(distinct_arrays(draw(shapes(min_dims=min_dims))))
+    rank = max(x.ndim, 1)
+    return x, draw(st.none() | st.integers(-rank, rank - 1)), draw(st.booleans())
+
+
+# --- gradients ----------------------------------------------------------------------------
+
+@gradient_test_for("Sum")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_reduction())
+def test_sum_gradient(device, case):
+    x, dim, keepdim = case
+    check_gradients(lambda a: a.sum(dim, keepdim), x, device=device)
+
+
+@gradient_test_for("Mean")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_reduction())
+def test_mean_gradient(device, case):
+    x, dim, keepdim = case
+    check_gradients(lambda a: a.mean(dim, keepdim), x, device=device)
+
+
+@gradient_test_for("Var")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_reduction(), st.booleans())
+def test_var_gradient(device, case, unbiased):
+    x, dim, keepdim = case
+    unbiased = unbiased and reduced_count(x.shape, dim) > 1  # n - 1 = 0 would divide by zero
+    check_gradients(lambda a: a.var(dim, unbiased, keepdim), x, device=device)
+
+
+@gradient_test_for("std")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_reduction(distinct=True, min_dims=1), st.booleans())
+def test_std_gradient(device, case, unbiased):
+    """Distinct values and at least two per reduction: std > 0, away from the kink of sqrt at 0."""
+    x, dim, keepdim = case
+    x = np.concatenate([x, x[:1] + 7.0])  # a second row makes every reduction over dim 0 count >= 2
+    if reduced_count(x.shape, dim) < 2:
+        dim = None
+    check_gradients(lambda a: mg.std(a, dim, unbiased, keepdim), x, device=device)
+
+
+@gradient_test_for("Max")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_single_dim())
+def test_max_gradient(device, case):
+    x, dim, keepdim = case
+    if dim is None:
+        check_gradients(lambda a: a.max(), x, device=device)
+    else:
+        check_gradients(lambda a: a.max(dim, keepdim).values, x, device=device)
+
+
+@gradient_test_for("min")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_single_dim())
+def test_min_gradient(device, case):
+    x, dim, keepdim = case
+    if dim is None:
+        check_gradients(lambda a: mg.min(a), x, device=device)
+    else:
+        check_gradients(lambda a: mg.min(a, dim, keepdim).values, x, device=device)
+
+
+# --- known values -------------------------------------------------------------------------
+
+def test_sum_and_mean_over_dims():
+    x = mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert x.sum().item() == 21.0 and x.mean().item() == 3.5
+    np.testing.assert_array_equal(x.sum(0).numpy(), [5.0, 7.0, 9.0])
+    np.testing.assert_array_equal(x.sum(-1, keepdim=True).numpy(), [[6.0], [15.0]])
+    np.testing.assert_array_equal(x.mean(1).numpy(), [2.0, 5.0])
+    np.testing.assert_array_equal(mg.sum(x, (0, 1)).numpy(), 21.0)
+    assert x.mean((0, 1), keepdim=True).shape == (1, 1)
+
+
+def test_mean_gradient_is_one_over_n():
+    x = mg.ones(2, 4, requires_grad=True)
+    x.mean(1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 4), 0.25))
+
+
+def test_var_unbiased_and_biased():
+    """x = 1, 2, 3, 4: squared deviations sum to 5; 5/3 unbiased, 5/4 biased."""
+    x = mg.tensor([1.0, 2.0, 3.0, 4.0], dtype=mg.float64)
+    assert x.var().item() == pytest.approx(5 / 3)
+    assert x.var(unbiased=False).item() == pytest.approx(1.25)
+    assert x.std().item() == pytest.approx(np.sqrt(5 / 3))
+    assert x.std(unbiased=False).item() == pytest.approx(np.sqrt(1.25))
+    y = mg.tensor([[1.0, 3.0], [2.0, 6.0]], dtype=mg.float64)
+    np.testing.assert_allclose(y.var(0).numpy(), [0.5, 4.5])
+    np.testing.assert_allclose(y.var(1, unbiased=False, keepdim=True).numpy(), [[1.0], [4.0]])
+
+
+def test_var_gradient_known_values():
+    """d var/dx_i = 2 (x_i - mean)/(n - 1)."""
+    x = mg.tensor([1.0, 2.0, 3.0, 4.0], dtype=mg.float64, requires_grad=True)
+    x.var().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.array([-1.5, -0.5, 0.5, 1.5]) * 2 / 3)
+
+
+def test_max_along_dim_returns_values_and_indices():
+    x = mg.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]], requires_grad=True)
+    values, indices = x.max(dim=1)
+    np.testing.assert_array_equal(values.numpy(), [5.0, 7.0])
+    np.testing.assert_array_equal(indices.numpy(), [1, 0])
+    assert indices.dtype == np.int64 and not indices.requires_grad
+    result = x.max(0, keepdim=True)
+    np.testing.assert_array_equal(result.values.numpy(), [[7.0, 5.0, 3.0]])
+    np.testing.assert_array_equal(result.indices.numpy(), [[1, 0, 1]])
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+
+
+def test_min_along_dim_returns_values_and_indices():
+    x = mg.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]], requires_grad=True)
+    values, indices = mg.min(x, dim=1)
+    np.testing.assert_array_equal(values.numpy(), [1.0, 0.0])
+    np.testing.assert_array_equal(indices.numpy(), [0, 1])
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert x.min().item() == 0.0
+
+
+def test_max_over_everything_shares_the_gradient_between_ties():
+    x = mg.tensor([3.0, 1.0, 3.0], requires_grad=True)
+    y = x.max()
+    assert y.shape == () and y.item() == 3.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.5, 0.0, 0.5])
+
+
+def test_max_along_a_dim_gives_a_tie_to_the_first_index():
+    x = mg.tensor([[2.0, 2.0]], requires_grad=True)
+    values, indices = x.max(1)
+    values.sum().backward()
+    assert indices.item() == 0
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 0.0]])
+
+
+def test_max_and_min_of_a_0d_tensor_along_dim_0():
+    """As PyTorch: a 0-d tensor has dim 0 (or -1), holding its one element."""
+    x = mg.tensor(3.0, requires_grad=True)
+    values, indices = x.max(0)
+    assert values.shape == () and values.item() == 3.0 and indices.item() == 0
+    values.backward()
+    assert x.grad.item() == 1.0
+    assert mg.min(x, -1, keepdim=True).values.item() == 3.0
+
+
+# --- errors -------------------------------------------------------------------------------
+
+def test_reduction_dim_out_of_range():
+    with pytest.raises(IndexError, match="dim 2 is out of range for a tensor with 2 dims"):
+        mg.ones(2, 3).sum(2)
+    with pytest.raises(IndexError, match="dim -3 is out of range"):
+        mg.ones(2, 3).max(-3)
+    with pytest.raises(IndexError, match="dim 1 is out of range for a tensor with 0 dims"):
+        mg.tensor(1.0).max(1)

@@ -1,0 +1,332 @@
+"""minigrad/ops/shape.py: reshape, view, flatten, permute, transpose, squeeze, unsqueeze, expand,
+indexing, cat, stack, pad and embedding. Their backward only moves gradient elements back."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from helpers import DEVICES, array_and_dim, arrays, check_gradients, floats, gradient_test_for, shapes
+
+
+@st.composite
+def array_and_new_shape(draw):
+    """An array and another shape of the same size (possibly with one -1)."""
+    x = draw(arrays(shapes()))
+    size = x.size
+    candidates = [x.shape[::-1], (size,), (-1,), (1, size), (size, 1, 1), (-1, 1)]
+    for split in range(1, x.ndim):
+        candidates.append((int(np.prod(x.shape[:split])), -1))
+    return x, draw(st.sampled_from(candidates))
+
+
+@st.composite
+def array_and_permutation(draw):
+    x = draw(arrays(shapes()))
+    order = draw(st.permutations(range(x.ndim)))
+    negative = draw(st.lists(st.booleans(), min_size=x.ndim, max_size=x.ndim))
+    return x, tuple(d - x.ndim if flip else d for d, flip in zip(order, negative))
+
+
+@st.composite
+def array_and_expanded_shape(draw):
+    """An array with some dims of size 1, and a shape it broadcasts to (with new leading
+    dims, and -1 for dims kept as they are)."""
+    shape = draw(shapes(max_dims=3, max_side=3))
+    x = draw(arrays(tuple(n if draw(st.booleans()) else 1 for n in shape)))
+    target = [draw(st.integers(1, 3)) if n == 1 else draw(st.sampled_from([n, -1])) for n in x.shape]
+    leading = draw(st.lists(st.integers(1, 3), max_size=2))
+    return x, tuple(leading + target)
+
+
+@st.composite
+def array_and_index(draw):
+    """An array and an index into it: basic (ints, slices, None, ...), integer arrays with
+    repeats (whose gradients add up), a boolean mask, or a slice mixed with an integer array."""
+    x = draw(arrays(shapes(min_dims=1)))
+    kind = draw(st.sampled_from(["basic", "integer", "mask", "mixed"]))
+    if kind == "basic":
+        key = draw(hnp.basic_indices(x.shape, allow_newaxis=True, allow_ellipsis=True))
+    elif kind == "integer":
+        key = draw(hnp.integer_array_indices(x.shape, result_shape=shapes(max_dims=2)))
+    elif kind == "mask":
+        key = draw(hnp.arrays(np.bool_, x.shape))
+    else:
+        columns = draw(hnp.arrays(np.int64, draw(shapes(min_dims=1, max_dims=1)),
+                                  elements=st.integers(-x.shape[-1], x.shape[-1] - 1)))
+        key = (Ellipsis, columns) if x.ndim > 1 else columns
+    return x, key
+
+
+@st.composite
+def arrays_to_join(draw, stack):
+    """1 to 3 arrays that cat (equal but for `dim`) or stack (equal shapes) can join, and dim."""
+    shape = draw(shapes(min_dims=0 if stack else 1, max_dims=3))
+    rank = len(shape) + (1 if stack else 0)
+    dim = draw(st.integers(-rank, rank - 1))
+    count = draw(st.integers(1, 3))
+    if stack:
+        return [draw(arrays(shape)) for _ in range(count)], dim
+    sizes = draw(st.lists(st.integers(1, 3), min_size=count, max_size=count))
+    axis = dim % len(shape)
+    return [draw(arrays(shape[:axis] + (n,) + shape[axis + 1:])) for n in sizes], dim
+
+
+# --- gradients ----------------------------------------------------------------------------
+
+@gradient_test_for("Reshape")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_new_shape())
+def test_reshape_gradient(device, case):
+    x, shape = case
+    check_gradients(lambda a: a.reshape(shape), x, device=device)
+
+
+@gradient_test_for("view")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_new_shape())
+def test_view_gradient(device, case):
+    x, shape = case
+    check_gradients(lambda a: a.view(*shape), x, device=device)
+
+
+@gradient_test_for("flatten")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.data())
+def test_flatten_gradient(device, data):
+    x = data.draw(arrays(shapes()))
+    rank = max(x.ndim, 1)
+    start = data.draw(st.integers(0, rank - 1))
+    end = data.draw(st.integers(start, rank - 1))
+    start, end = data.draw(st.sampled_from([start, start - rank])), data.draw(st.sampled_from([end, end - rank]))
+    check_gradients(lambda a: mg.flatten(a, start, end), x, device=device)
+
+
+@gradient_test_for("Permute")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_permutation())
+def test_permute_gradient(device, case):
+    x, dims = case
+    check_gradients(lambda a: a.permute(*dims), x, device=device)
+
+
+@gradient_test_for("transpose")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.data())
+def test_transpose_gradient(device, data):
+    x = data.draw(arrays(shapes(min_dims=1)))
+    dim0, dim1 = data.draw(st.integers(-x.ndim, x.ndim - 1)), data.draw(st.integers(-x.ndim, x.ndim - 1))
+    check_gradients(lambda a: a.transpose(dim0, dim1), x, device=device)
+
+
+@gradient_test_for("squeeze")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.data())
+def test_squeeze_gradient(device, data):
+    x = data.draw(arrays(shapes(max_side=2)))  # many dims of size 1
+    rank = max(x.ndim, 1)
+    dim = data.draw(st.none() | st.integers(-rank, rank - 1))
+    check_gradients(lambda a: a.squeeze(dim), x, device=device)
+
+
+@gradient_test_for("unsqueeze")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_dim(min_dims=0, extra_dim=1))
+def test_unsqueeze_gradient(device, case):
+    x, dim = case
+    check_gradients(lambda a: a.unsqueeze(dim), x, device=device)
+
+
+@gradient_test_for("Expand")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_expanded_shape())
+def test_expand_gradient(device, case):
+    x, shape = case
+    check_gradients(lambda a: a.expand(*shape), x, device=device)
+
+
+@gradient_test_for("Index")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_index())
+def test_index_gradient(device, case):
+    x, key = case
+    check_gradients(lambda a: a[key], x, device=device)
+
+
+@gradient_test_for("Cat")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays_to_join(stack=False))
+def test_cat_gradient(device, case):
+    xs, dim = case
+    check_gradients(lambda *ts: mg.cat(ts, dim), *xs, device=device)
+
+
+@gradient_test_for("Stack")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays_to_join(stack=True))
+def test_stack_gradient(device, case):
+    xs, dim = case
+    check_gradients(lambda *ts: mg.stack(ts, dim), *xs, device=device)
+
+
+@gradient_test_for("Pad")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.data())
+def test_pad_gradient(device, data):
+    x = data.draw(arrays(shapes(min_dims=1)))
+    dims = data.draw(st.integers(1, x.ndim))
+    widths = data.draw(st.lists(st.integers(0, 2), min_size=2 * dims, max_size=2 * dims))
+    value = data.draw(floats())
+    check_gradients(lambda a: F.pad(a, widths, value=value), x, device=device)
+
+
+@gradient_test_for("embedding")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.data())
+def test_embedding_gradient(device, data):
+    """Indices repeat, so rows used several times get the sum of their gradients."""
+    weight = data.draw(arrays(shapes(min_dims=2, max_dims=2)))
+    indices = data.draw(hnp.arrays(np.int64, shapes(max_dims=2), elements=st.integers(0, weight.shape[0] - 1)))
+    check_gradients(lambda i, w: F.embedding(i, w), indices, weight, device=device)
+
+
+# --- known values -------------------------------------------------------------------------
+
+def test_reshape_view_and_flatten_shapes():
+    x = mg.arange(24).reshape(2, 3, 4)
+    assert x.shape == (2, 3, 4)
+    assert x.view(6, -1).shape == (6, 4)
+    assert x.reshape((4, 6)).shape == (4, 6)
+    assert x.flatten().shape == (24,)
+    assert x.flatten(1).shape == (2, 12)
+    assert x.flatten(0, 1).shape == (6, 4)
+    assert mg.flatten(x, -2, -1).shape == (2, 12)
+    assert mg.tensor(5.0).flatten().shape == (1,)
+    np.testing.assert_array_equal(x.flatten().numpy(), np.arange(24))
+
+
+def test_permute_and_transpose_values():
+    x = mg.tensor(np.arange(6.0).reshape(1, 2, 3), requires_grad=True)
+    y = x.permute(2, 0, 1)
+    assert y.shape == (3, 1, 2)
+    np.testing.assert_array_equal(y.numpy()[:, 0, :], [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]])
+    assert x.transpose(0, 2).shape == (3, 2, 1) and x.transpose(-1, -2).shape == (1, 3, 2)
+    (y * mg.arange(3.0).reshape(3, 1, 1)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]]])
+    m = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(m.T.numpy(), [[1.0, 3.0], [2.0, 4.0]])
+
+
+def test_squeeze_and_unsqueeze_shapes():
+    x = mg.zeros(1, 3, 1, 2)
+    assert x.squeeze().shape == (3, 2)
+    assert x.squeeze(0).shape == (3, 1, 2)
+    assert x.squeeze(1).shape == (1, 3, 1, 2)  # size 3: left alone, as in PyTorch
+    assert x.squeeze(-2).shape == (1, 3, 2)
+    assert x.unsqueeze(0).shape == (1, 1, 3, 1, 2)
+    assert x.unsqueeze(-1).shape == (1, 3, 1, 2, 1)
+    assert mg.zeros(2, 3).unsqueeze(1).shape == (2, 1, 3)
+
+
+def test_expand_keeps_minus_one_dims_and_sums_the_gradient():
+    x = mg.tensor([[1.0], [2.0]], requires_grad=True)
+    y = x.expand(3, -1, 4)
+    assert y.shape == (3, 2, 4)
+    np.testing.assert_array_equal(y.numpy()[2, 1], [2.0] * 4)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[12.0], [12.0]])
+
+
+def test_index_gradient_adds_up_repeated_indices():
+    x = mg.tensor([10.0, 20.0, 30.0], requires_grad=True)
+    y = x[[0, 2, 0, 0]]
+    np.testing.assert_array_equal(y.numpy(), [10.0, 30.0, 10.0, 10.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 0.0, 1.0])
+
+
+def test_index_with_slices_ints_and_masks():
+    x = mg.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    np.testing.assert_array_equal(x[1].numpy(), [4.0, 5.0, 6.0, 7.0])
+    np.testing.assert_array_equal(x[:, 1::2].numpy(), [[1.0, 3.0], [5.0, 7.0], [9.0, 11.0]])
+    assert x[2, 3].item() == 11.0
+    y = x[x > 8.5]
+    np.testing.assert_array_equal(y.numpy(), [9.0, 10.0, 11.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0] * 4, [0.0] * 4, [0.0, 1.0, 1.0, 1.0]])
+
+
+def test_cat_and_stack_values_and_gradients():
+    a = mg.tensor([[1.0, 2.0]], requires_grad=True)
+    b = mg.tensor([[3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+    c = mg.cat([a, b])
+    np.testing.assert_array_equal(c.numpy(), [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    (c * mg.tensor([[1.0], [2.0], [3.0]])).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [[1.0, 1.0]])
+    np.testing.assert_array_equal(b.grad.numpy(), [[2.0, 2.0], [3.0, 3.0]])
+    s = mg.stack([mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0])], dim=1)
+    np.testing.assert_array_equal(s.numpy(), [[1.0, 3.0], [2.0, 4.0]])
+    assert mg.stack([mg.zeros(2, 3)] * 4, dim=-1).shape == (2, 3, 4)
+
+
+def test_pad_lists_pairs_from_the_last_dim():
+    x = mg.tensor([[1.0, 2.0]], requires_grad=True)
+    y = F.pad(x, (1, 2, 1, 0), value=-1.0)
+    np.testing.assert_array_equal(y.numpy(), [[-1.0, -1.0, -1.0, -1.0, -1.0],
+                                              [-1.0, 1.0, 2.0, -1.0, -1.0]])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 1.0]])
+
+
+def test_embedding_picks_rows():
+    weight = mg.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]], requires_grad=True)
+    out = F.embedding(mg.tensor([[2, 0], [2, 2]]), weight)
+    np.testing.assert_array_equal(out.numpy(), [[[4.0, 5.0], [0.0, 1.0]], [[4.0, 5.0], [4.0, 5.0]]])
+    out.sum().backward()
+    np.testing.assert_array_equal(weight.grad.numpy(), [[1.0, 1.0], [0.0, 0.0], [3.0, 3.0]])
+
+
+# --- errors -------------------------------------------------------------------------------
+
+def test_reshape_to_a_wrong_size_names_the_shape():
+    with pytest.raises(ValueError, match=r"Reshape: .*\(input shapes: \(2, 3\)\)"):
+        mg.zeros(2, 3).reshape(4, 2)
+
+
+def test_permute_needs_an_ordering_of_the_dims():
+    with pytest.raises(ValueError, match=r"permute: \(0, 0\) is not an ordering of the 2 dims"):
+        mg.zeros(2, 3).permute(0, 0)
+
+
+def test_stack_needs_equal_shapes():
+    with pytest.raises(ValueError, match=r"stack expects tensors of one shape"):
+        mg.stack([mg.zeros(2), mg.zeros(3)])
+
+
+def test_expand_errors():
+    with pytest.raises(ValueError, match="cannot expand shape .* to fewer dims"):
+        mg.zeros(2, 3).expand(3)
+    with pytest.raises(ValueError, match=r"-1 .* not allowed in a new leading dim"):
+        mg.zeros(2).expand(-1, 2)
+
+
+def test_cat_needs_tensors():
+    with pytest.raises(ValueError, match="at least one tensor"):
+        mg.cat([])
+
+
+def test_pad_errors():
+    with pytest.raises(ValueError, match=r"\(before, after\) pairs"):
+        F.pad(mg.zeros(2, 2), (1, 2, 3))
+    with pytest.raises(ValueError, match="negative padding"):
+        F.pad(mg.zeros(2, 2), (-1, 1))
+    with pytest.raises(NotImplementedError, match="reflect"):
+        F.pad(mg.zeros(2, 2), (1, 1), mode="reflect")
+
+
+def test_embedding_needs_integer_indices():
+    with pytest.raises(TypeError, match="expected integer indices, got float32"):
+        F.embedding(mg.tensor([0.0, 1.0]), mg.zeros(3, 2))
