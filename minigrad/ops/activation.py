@@ -23,16 +23,23 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
-    """y = x if x > 0 else slope * x.   dy/dx = 1 where x > 0, else slope."""
+    """y = x if x > 0 else slope * x.   dy/dx = 1 where x > 0, else slope.
+
+    Written with maximum (and the slope map built once in forward), because
+    np.where is an order of magnitude slower on large arrays.
+    """
     saves_inputs = False
 
     def forward(self, x, slope=0.01):
         xp = backend.array_module(x)
-        self.positive, self.slope = x > 0, slope
-        return xp.where(self.positive, x, x * slope)
+        self.slope_map = (x > 0).astype(x.dtype)        # dy/dx: 1 or slope
+        self.slope_map *= 1 - slope
+        self.slope_map += slope
+        scaled = x * x.dtype.type(slope)
+        return xp.maximum(x, scaled) if slope <= 1 else xp.minimum(x, scaled)
 
     def backward(self, grad):
-        return backend.array_module(grad).where(self.positive, grad, grad * self.slope)
+        return grad * self.slope_map
 
 
 class Sigmoid(Function):
@@ -48,10 +55,13 @@ class Sigmoid(Function):
 
 
 def stable_sigmoid(x):
-    """1/(1+e^-x) without overflow: with e = e^-|x| <= 1, it is 1/(1+e) for x >= 0 and e/(1+e) below."""
+    """1/(1+e^-x) without overflow: with e = e^-|x| <= 1, it is 1/(1+e) for x >= 0 and e/(1+e) below.
+
+    The numerator, 1 or e, is max(e, x >= 0) (as e <= 1): no np.where, which is slow.
+    """
     xp = backend.array_module(x)
     e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1, e) / (1 + e)
+    return xp.maximum(e, x >= 0) / (1 + e)
 
 
 class Tanh(Function):

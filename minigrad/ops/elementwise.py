@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, composite
-from ..tensor import Tensor, as_tensor
+from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor
 
 
 class Add(Function):
@@ -73,6 +73,7 @@ class Neg(Function):
 class Pow(Function):
     """z = x ** y.   dz/dx = y x^(y-1)  (0 where y = 0),
     dz/dy = x^y ln x  (0 at x = 0; only needed when y requires grad)."""
+    saves_output = True
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -221,11 +222,20 @@ class Clone(Function):
 # --- the functions users call ---------------------------------------------------------
 
 def _pair(x, y):
-    """Both operands as Tensors; a Python number takes the other operand's dtype."""
+    """Both operands as Tensors; a Python number takes the other operand's dtype.
+
+    As in PyTorch, an integer tensor meeting a float tensor takes the float's dtype
+    (NumPy alone would turn int64 * float32 into float64).
+    """
     if not isinstance(x, Tensor):
         x = as_tensor(x, like=y)
     elif not isinstance(y, Tensor):
         y = as_tensor(y, like=x)
+    x_kind, y_kind = x.data.dtype.kind, y.data.dtype.kind
+    if x_kind in "biu" and y_kind == "f":
+        x = Tensor._wrap(x.data.astype(y.data.dtype), False)
+    elif y_kind in "biu" and x_kind == "f":
+        y = Tensor._wrap(y.data.astype(x.data.dtype), False)
     return x, y
 
 
@@ -242,7 +252,10 @@ def mul(x, y):
 
 
 def div(x, y):
-    return Div.apply(*_pair(x, y))
+    x, y = _pair(x, y)
+    if x.data.dtype.kind in "biu" and y.data.dtype.kind in "biu":  # true division gives float32, as PyTorch
+        x, y = cast(x, DEFAULT_FLOAT), cast(y, DEFAULT_FLOAT)
+    return Div.apply(x, y)
 
 
 def neg(x):
@@ -289,7 +302,8 @@ def minimum(x, y):
 def where(condition, x, y):
     """x where condition is true, else y (condition is not differentiated)."""
     x, y = _pair(x, y)
-    condition = condition.data if isinstance(condition, Tensor) else condition
+    # A private copy: changing the condition tensor in place before backward must not change the gradient.
+    condition = condition.data.copy() if isinstance(condition, Tensor) else condition
     return Where.apply(x, y, condition=condition)
 
 

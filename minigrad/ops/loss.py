@@ -129,8 +129,9 @@ class NLLLoss(Function):
         if reduction == "sum":
             self.scale = 1
             return losses.sum()
-        self.scale = 1 / w.sum()
-        return losses.sum() * self.scale
+        with backend.quiet_float_errors(w):  # every target ignored: 0/0 = nan, as PyTorch
+            self.scale = 1 / w.sum()
+            return losses.sum() * self.scale
 
     def backward(self, grad):
         xp = backend.array_module(grad)
