@@ -229,10 +229,32 @@ class Tensor:
         self.data += other if alpha == 1 else alpha * other
         return self
 
+    def sub_(self, other, alpha=1):
+        return self.add_(other, alpha=-alpha)
+
     def mul_(self, other):
         self._begin_in_place()
         self.data *= _value_for(self, other)
         return self
+
+    def div_(self, other):
+        self._begin_in_place()
+        self.data /= _value_for(self, other)
+        return self
+
+    # `with mg.no_grad(): w -= lr * w.grad` updates w itself, as in PyTorch. Outside no_grad,
+    # on a tensor that requires grad, they raise (minigrad does not record in-place ops).
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
 
     def normal_(self, mean=0.0, std=1.0):
         self._begin_in_place()
