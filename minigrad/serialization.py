@@ -26,6 +26,7 @@ from .tensor import Tensor
 FORMAT = "minigrad-npz"
 VERSION = 1
 MANIFEST = "__minigrad__"
+ZIP_MAGIC = b"PK\x03\x04"  # how every .npz (a zip archive) begins
 
 
 def save(obj, path):
@@ -54,6 +55,11 @@ def save(obj, path):
 def load(path, device=None):
     """Read what save() wrote. Tensors come back as Tensors (on `device`, default the CPU)."""
     path = os.fspath(path)
+    with open(path, "rb") as file:
+        magic = file.read(len(ZIP_MAGIC))
+    if magic != ZIP_MAGIC:  # np.load would take a text file for pickled data, or return a bare .npy array
+        what = "it is empty" if not magic else "it is not a .npz (zip) archive"
+        raise ValueError(f"cannot load {path}: {what}, so mg.save did not write it")
     try:
         with np.load(path, allow_pickle=False) as archive:
             if MANIFEST not in archive.files:
@@ -77,8 +83,12 @@ def load(path, device=None):
 def _encode(obj, arrays):
     """obj -> a JSON-able tree; arrays are moved into `arrays` and referenced by name."""
     if isinstance(obj, Tensor) or backend.is_array(obj):
+        array = backend.to_numpy(obj.data if isinstance(obj, Tensor) else obj)
+        if array.dtype.hasobject:  # np.savez would pickle it, and load() refuses pickles
+            raise TypeError(f"mg.save cannot store an array of Python objects (dtype {array.dtype}); "
+                            f"use numeric, boolean or string arrays")
         name = f"a{len(arrays)}"
-        arrays[name] = backend.to_numpy(obj.data if isinstance(obj, Tensor) else obj)
+        arrays[name] = array
         return {"array": name, "tensor": isinstance(obj, Tensor)}
     if isinstance(obj, dict):
         return {"dict": [[_encode_key(k), _encode(v, arrays)] for k, v in obj.items()]}
@@ -93,6 +103,8 @@ def _encode(obj, arrays):
 
 
 def _encode_key(key):
+    if isinstance(key, np.generic):  # e.g. an index taken from an array
+        key = key.item()
     if isinstance(key, (bool, int, float, str)) or key is None:
         return key
     raise TypeError(f"mg.save: dict keys must be strings or numbers, got {type(key).__name__}")

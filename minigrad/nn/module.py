@@ -64,8 +64,8 @@ class Module:
             raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ "
                                  f"before assigning attributes")
         if isinstance(value, (Parameter, Module)):
-            self._forget(name)
             registry = self._parameters if isinstance(value, Parameter) else self._modules
+            self._forget(name, keep=registry)
             registry[name] = value
         elif name in self._parameters or name in self._modules:
             if value is not None:  # as PyTorch: silently un-registering a weight would hide it
@@ -81,9 +81,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name):
+    def _forget(self, name, keep=None):
+        """Drop `name` from every registry but `keep` (where a replaced entry keeps its place, so
+        the order of parameters(), which optimiser state dicts rely on, does not change)."""
         for registry in (self._parameters, self._buffers, self._modules, self.__dict__):
-            registry.pop(name, None)
+            if registry is not keep:
+                registry.pop(name, None)
 
     def __getattr__(self, name):  # only called when normal lookup fails
         for registry in ("_parameters", "_buffers", "_modules"):
@@ -102,17 +105,22 @@ class Module:
     def register_parameter(self, name, param):
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}")
+        self._forget(name, keep=self._parameters)  # else an attribute `self.bias = None` would hide it
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
         """State that belongs to the module but is not trained (e.g. BatchNorm's running mean)."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}")
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
-        if not persistent:
+        if persistent:  # re-registering a name may make a non-persistent buffer persistent again
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     # --- running it -------------------------------------------------------------------
@@ -313,10 +321,9 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, index):
-        modules = list(self._modules.values())
-        if isinstance(index, slice):
-            return Sequential(*modules[index])
-        return modules[index]
+        if isinstance(index, slice):  # keeps the names, so state_dict keys stay those of the whole
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return list(self._modules.values())[index]
 
     def __len__(self):
         return len(self._modules)

@@ -1,0 +1,469 @@
+"""minigrad/optim: SGD and Adam against the textbook update formulas, re-implemented below in
+plain float64 NumPy; parameter groups; state_dict / load_state_dict (a resumed run continues
+bit for bit); the flat in-place buffers (parameters keep their objects and memory); skipped
+parameters; parameters whose .data is replaced; bad hyper-parameters; the version counter."""
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.optim import SGD, Adam
+
+SHAPES = [(3, 4), (4,), (2, 2, 3), ()]  # several parameters, a 0-d one among them
+STEPS = 50
+CLOSE = dict(rtol=1e-13, atol=1e-15)
+
+
+# --- the formulas, written as in the papers, one parameter at a time -----------------------
+
+def reference_sgd(params, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    """params: list of arrays; grads: grads[t][i] for step t. Returns the parameters after each step."""
+    params = [p.copy() for p in params]
+    buffers = [None] * len(params)
+    history = []
+    for step_grads in grads:
+        for i, g in enumerate(step_grads):
+            g = g + weight_decay * params[i]
+            if momentum:
+                if buffers[i] is None:
+                    buffers[i] = g.copy()
+                else:
+                    buffers[i] = momentum * buffers[i] + (1 - dampening) * g
+                g = g + momentum * buffers[i] if nesterov else buffers[i]
+            params[i] = params[i] - lr * g
+        history.append([p.copy() for p in params])
+    return history
+
+
+def reference_adam(params, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, steps=None):
+    """Kingma & Ba, with bias-corrected moments; L2 weight decay added to the gradient.
+    grads[t][i] may be None: that parameter is skipped and its step count t_i does not advance."""
+    beta1, beta2 = betas
+    params = [p.copy() for p in params]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    t = [0] * len(params) if steps is None else list(steps)
+    history = []
+    for step_grads in grads:
+        for i, g in enumerate(step_grads):
+            if g is None:
+                continue
+            t[i] += 1
+            g = g + weight_decay * params[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * g * g
+            m_hat = m[i] / (1 - beta1 ** t[i])
+            v_hat = v[i] / (1 - beta2 ** t[i])
+            params[i] = params[i] - lr * m_hat / (np.sqrt(v_hat) + eps)
+        history.append([p.copy() for p in params])
+    return history
+
+
+def random_problem(seed=0, steps=STEPS, shapes=SHAPES):
+    rng = np.random.default_rng(seed)
+    initial = [rng.normal(size=shape) for shape in shapes]
+    grads = [[rng.normal(size=shape) * rng.uniform(0.1, 10) for shape in shapes] for _ in range(steps)]
+    return initial, grads
+
+
+def run_optimizer(make_optimizer, initial, grads):
+    """Parameters from `initial`, the given gradient at each step; the parameters after each step."""
+    params = [nn.Parameter(mg.tensor(a)) for a in initial]
+    optimizer = make_optimizer(params)
+    history = []
+    for step_grads in grads:
+        optimizer.zero_grad()
+        for p, g in zip(params, step_grads):
+            p.grad = None if g is None else mg.tensor(g)
+        optimizer.step()
+        history.append([p.numpy().copy() for p in params])
+    return history, params, optimizer
+
+
+def assert_histories_close(actual, expected, **tolerance):
+    tolerance = tolerance or CLOSE
+    for step, (got, want) in enumerate(zip(actual, expected)):
+        for i, (a, b) in enumerate(zip(got, want)):
+            np.testing.assert_allclose(a, b, err_msg=f"step {step + 1}, parameter {i}", **tolerance)
+
+
+SGD_SETTINGS = {
+    "plain": dict(lr=0.05),
+    "momentum": dict(lr=0.05, momentum=0.9),
+    "dampening": dict(lr=0.05, momentum=0.8, dampening=0.3),
+    "nesterov": dict(lr=0.05, momentum=0.9, nesterov=True),
+    "weight decay": dict(lr=0.05, weight_decay=0.1),
+    "all": dict(lr=0.02, momentum=0.7, weight_decay=0.05, nesterov=True),
+    "momentum, dampening, decay": dict(lr=0.02, momentum=0.5, dampening=0.5, weight_decay=0.01),
+}
+
+
+@pytest.mark.parametrize("setting", SGD_SETTINGS)
+def test_sgd_matches_the_formula(setting):
+    options = SGD_SETTINGS[setting]
+    initial, grads = random_problem()
+    history, _, _ = run_optimizer(lambda params: SGD(params, **options), initial, grads)
+    assert_histories_close(history, reference_sgd(initial, grads, **options))
+    assert not np.allclose(history[-1][0], initial[0])
+
+
+ADAM_SETTINGS = {
+    "defaults": dict(),
+    "lr and betas": dict(lr=0.01, betas=(0.8, 0.99)),
+    "weight decay": dict(lr=0.01, weight_decay=0.1),
+    "large eps": dict(lr=0.05, eps=0.1, betas=(0.5, 0.9), weight_decay=0.01),
+}
+
+
+@pytest.mark.parametrize("setting", ADAM_SETTINGS)
+def test_adam_matches_the_formula(setting):
+    options = ADAM_SETTINGS[setting]
+    initial, grads = random_problem(1)
+    history, _, _ = run_optimizer(lambda params: Adam(params, **options), initial, grads)
+    assert_histories_close(history, reference_adam(initial, grads, **options))
+
+
+def test_adam_defaults_are_pytorchs():
+    optimizer = Adam([nn.Parameter(mg.zeros(1))])
+    group = optimizer.param_groups[0]
+    assert (group["lr"], group["betas"], group["eps"], group["weight_decay"]) == (1e-3, (0.9, 0.999), 1e-8, 0.0)
+    group = SGD([nn.Parameter(mg.zeros(1))], lr=0.1).param_groups[0]
+    assert (group["momentum"], group["dampening"], group["weight_decay"], group["nesterov"]) == (0, 0, 0, False)
+
+
+def test_adam_first_step_moves_each_element_by_lr():
+    """With bias correction, step 1 is lr * g / (|g| + eps): lr times the sign of g."""
+    p = nn.Parameter(mg.tensor([1.0, -2.0, 3.0], dtype=mg.float64))
+    optimizer = Adam([p], lr=0.1)
+    p.grad = mg.tensor([5.0, -0.001, 100.0], dtype=mg.float64)
+    optimizer.step()
+    g = np.array([5.0, -0.001, 100.0])
+    np.testing.assert_allclose(p.numpy(), [1.0, -2.0, 3.0] - 0.1 * g / (np.abs(g) + 1e-8), **CLOSE)
+    np.testing.assert_allclose(p.numpy(), [0.9, -1.9, 2.9], rtol=1e-5)
+
+
+# --- zero_grad ---------------------------------------------------------------------------------
+
+def test_zero_grad():
+    params = [nn.Parameter(mg.ones(2)), nn.Parameter(mg.ones(3))]
+    optimizer = SGD(params, lr=0.1)
+    (params[0].sum() + params[1].sum()).backward()
+    grad = params[0].grad
+    optimizer.zero_grad(set_to_none=False)
+    assert params[0].grad is grad and params[0].grad.tolist() == [0.0, 0.0]
+    optimizer.zero_grad()
+    assert params[0].grad is None and params[1].grad is None
+
+
+# --- parameter groups --------------------------------------------------------------------------
+
+def test_parameter_groups_with_their_own_hyper_parameters():
+    initial, grads = random_problem(2)
+    first, second = initial[:2], initial[2:]
+
+    def make(params):
+        return Adam([{"params": params[:2]}, {"params": params[2:], "lr": 0.05, "weight_decay": 0.1}], lr=0.01)
+    history, params, optimizer = run_optimizer(make, initial, grads)
+    expected_first = reference_adam(first, [g[:2] for g in grads], lr=0.01)
+    expected_second = reference_adam(second, [g[2:] for g in grads], lr=0.05, weight_decay=0.1)
+    assert_histories_close([h[:2] for h in history], expected_first)
+    assert_histories_close([h[2:] for h in history], expected_second)
+    assert optimizer.param_groups[0]["lr"] == 0.01 and optimizer.param_groups[1]["lr"] == 0.05
+    assert optimizer.param_groups[1]["betas"] == (0.9, 0.999)  # the defaults fill in the rest
+
+
+def test_changing_lr_in_a_group_takes_effect():
+    p = nn.Parameter(mg.tensor([1.0], dtype=mg.float64))
+    optimizer = SGD([p], lr=0.1)
+    p.grad = mg.tensor([1.0], dtype=mg.float64)
+    optimizer.step()
+    optimizer.param_groups[0]["lr"] = 0.5
+    optimizer.step()
+    np.testing.assert_allclose(p.numpy(), [1.0 - 0.1 - 0.5], **CLOSE)
+
+
+def test_add_param_group():
+    a, b = nn.Parameter(mg.ones(2, dtype=mg.float64)), nn.Parameter(mg.ones(2, dtype=mg.float64))
+    optimizer = SGD([a], lr=0.1)
+    optimizer.add_param_group({"params": b, "lr": 1.0})
+    a.grad, b.grad = mg.ones(2, dtype=mg.float64), mg.ones(2, dtype=mg.float64)
+    optimizer.step()
+    assert a.tolist() == [0.9, 0.9] and b.tolist() == [0.0, 0.0]
+
+
+# --- in place ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.1)])
+def test_updates_are_in_place_in_one_flat_buffer(make):
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    params = list(model.parameters())
+    optimizer = make(model.parameters())
+    arrays = [p.data for p in params]
+    flat = optimizer._flat[0].values
+    for p in params:  # every parameter is a view into the optimiser's one flat array
+        assert np.shares_memory(p.data, flat)
+    assert flat.size == sum(p.numel() for p in params)
+    x = mg.randn(8, 3)
+    for _ in range(3):
+        before = flat.copy()
+        optimizer.zero_grad()
+        model(x).pow(2).mean().backward()
+        optimizer.step()
+        assert not np.array_equal(flat, before)
+    assert all(a is b for a, b in zip(model.parameters(), params))
+    assert all(p.data is a for p, a in zip(params, arrays))  # the same arrays, updated in place
+    state = model.state_dict()
+    assert np.shares_memory(state["0.weight"].numpy(), flat)
+
+
+def test_values_are_kept_when_the_optimizer_is_created():
+    model = nn.Linear(3, 2)
+    before = [p.numpy().copy() for p in model.parameters()]
+    Adam(model.parameters())
+    for p, b in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.numpy(), b)
+
+
+# --- parameters without a gradient --------------------------------------------------------------
+
+def test_a_parameter_without_grad_is_skipped_and_its_step_count_waits():
+    initial, grads = random_problem(3, steps=12)
+    for t in range(5):  # parameter 1 has no grad for the first 5 steps, parameter 3 never
+        grads[t][1] = None
+    for t in range(12):
+        grads[t][3] = None
+    history, params, optimizer = run_optimizer(lambda ps: Adam(ps, lr=0.01), initial, grads)
+    assert_histories_close(history, reference_adam(initial, grads, lr=0.01))
+    np.testing.assert_array_equal(history[4][1], initial[1])  # not moved while it had no grad
+    np.testing.assert_array_equal(params[3].numpy(), initial[3])
+    state = optimizer.state_dict()["state"]
+    assert state[0]["step"] == 12 and state[1]["step"] == 7 and 3 not in state
+
+
+def test_sgd_momentum_with_a_skipped_parameter():
+    initial, grads = random_problem(4, steps=10)
+    for t in (0, 1, 6):
+        grads[t][0] = None
+    options = dict(lr=0.05, momentum=0.9, nesterov=True)
+    history, _, _ = run_optimizer(lambda ps: SGD(ps, **options), initial, grads)
+    expected = reference_sgd_with_skips(initial, grads, **options)
+    assert_histories_close(history, expected)
+
+
+def reference_sgd_with_skips(initial, grads, **options):
+    """reference_sgd, one parameter at a time, leaving out the steps where it has no grad."""
+    per_param = []
+    for i, p in enumerate(initial):
+        own = [[g[i]] for g in grads if g[i] is not None]
+        steps = iter(reference_sgd([p], own, **options))
+        current = p.copy()
+        values = []
+        for g in grads:
+            if g[i] is not None:
+                current = next(steps)[0]
+            values.append(current)
+        per_param.append(values)
+    return [list(step) for step in zip(*per_param)]
+
+
+# --- state_dict: resuming continues bit for bit ----------------------------------------------
+
+def make_run(seed=0):
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(4, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1)).double()
+    return model
+
+
+def train(model, optimizer, steps, start=0):
+    rng = np.random.default_rng(100)
+    batches = [(rng.normal(size=(16, 4)), rng.normal(size=(16, 1))) for _ in range(start + steps)][start:]
+    losses = []
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss = nn.MSELoss()(model(mg.tensor(x)), mg.tensor(y))
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+OPTIMIZERS = {
+    "adam": lambda params: Adam(params, lr=0.01, weight_decay=0.01),
+    "sgd nesterov": lambda params: SGD(params, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.001),
+}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_resuming_from_a_state_dict_continues_bit_for_bit(name, tmp_path):
+    make_optimizer = OPTIMIZERS[name]
+    model = make_run()
+    optimizer = make_optimizer(model.parameters())
+    uninterrupted = train(model, optimizer, 20)
+    final = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+    model = make_run()
+    optimizer = make_optimizer(model.parameters())
+    first_half = train(model, optimizer, 10)
+    mg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, tmp_path / "checkpoint.npz")
+
+    resumed_model = make_run(seed=99)  # other initial values, overwritten by the checkpoint
+    resumed = make_optimizer(resumed_model.parameters())
+    checkpoint = mg.load(tmp_path / "checkpoint.npz")
+    resumed_model.load_state_dict(checkpoint["model"])
+    resumed.load_state_dict(checkpoint["optimizer"])
+    second_half = train(resumed_model, resumed, 10, start=10)
+
+    assert first_half + second_half == uninterrupted  # exactly, not approximately
+    for key, value in resumed_model.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), final[key])
+
+
+def test_resuming_without_the_optimizer_state_differs():
+    """The check above is not vacuous: a fresh Adam (no moments, step 0) continues differently."""
+    model = make_run()
+    optimizer = Adam(model.parameters(), lr=0.01)
+    uninterrupted = train(model, optimizer, 20)
+    model = make_run()
+    optimizer = Adam(model.parameters(), lr=0.01)
+    first_half = train(model, optimizer, 10)
+    second_half = train(model, Adam(model.parameters(), lr=0.01), 10, start=10)
+    assert first_half + second_half != uninterrupted
+
+
+def test_state_dict_layout_is_pytorchs():
+    model = nn.Linear(3, 2)
+    optimizer = Adam(model.parameters(), lr=0.01)
+    model(mg.randn(4, 3)).sum().backward()
+    optimizer.step()
+    optimizer.step()
+    state = optimizer.state_dict()
+    assert set(state) == {"state", "param_groups"}
+    assert sorted(state["state"]) == [0, 1]
+    assert state["state"][0]["step"] == 2
+    assert state["state"][0]["exp_avg"].shape == (2, 3) and state["state"][1]["exp_avg_sq"].shape == (2,)
+    assert state["param_groups"] == [dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, params=[0, 1])]
+    g = model.weight.grad.numpy()
+    np.testing.assert_allclose(state["state"][0]["exp_avg"].numpy(), (1 - 0.9 ** 2) * g, rtol=1e-6)
+
+
+def test_load_state_dict_restores_hyper_parameters_and_checks_the_layout():
+    model = nn.Linear(3, 2)
+    saved = Adam(model.parameters(), lr=0.5, betas=(0.5, 0.6)).state_dict()
+    optimizer = Adam(model.parameters(), lr=0.01)
+    optimizer.load_state_dict(saved)
+    assert optimizer.param_groups[0]["lr"] == 0.5 and optimizer.param_groups[0]["betas"] == (0.5, 0.6)
+    with pytest.raises(ValueError, match="2 parameter groups, this optimizer has 1"):
+        optimizer.load_state_dict({"state": {}, "param_groups": saved["param_groups"] * 2})
+    with pytest.raises(ValueError, match="group of 1 parameters where this optimizer has 2"):
+        optimizer.load_state_dict({"state": {}, "param_groups": [dict(saved["param_groups"][0], params=[0])]})
+
+
+# --- parameters whose .data is replaced --------------------------------------------------------
+
+def test_double_after_creating_the_optimizer_keeps_the_state():
+    """model.double() replaces every p.data: the optimiser re-gathers its buffers, keeping its moments."""
+    model = nn.Linear(3, 2)
+    optimizer = Adam(model.parameters(), lr=0.01)
+    x = mg.randn(5, 3)
+    for _ in range(3):
+        optimizer.zero_grad()
+        model(x).pow(2).sum().backward()
+        optimizer.step()
+    state = {i: {k: (v.numpy().astype(np.float64) if hasattr(v, "numpy") else v) for k, v in entry.items()}
+             for i, entry in optimizer.state_dict()["state"].items()}
+    model.double()
+    params = list(model.parameters())
+    optimizer.zero_grad()
+    model(x.double()).pow(2).sum().backward()
+    before = [p.numpy().copy() for p in params]
+    grads = [p.grad.numpy().copy() for p in params]
+    optimizer.step()
+    for i, p in enumerate(params):
+        assert p.dtype == np.float64 and np.shares_memory(p.data, optimizer._flat[0].values)
+        # step 4 from the float32 moments of step 3, now in float64
+        m = 0.9 * state[i]["exp_avg"] + 0.1 * grads[i]
+        v = 0.999 * state[i]["exp_avg_sq"] + 0.001 * grads[i] ** 2
+        expected = before[i] - 0.01 * (m / (1 - 0.9 ** 4)) / (np.sqrt(v / (1 - 0.999 ** 4)) + 1e-8)
+        np.testing.assert_allclose(p.numpy(), expected, rtol=1e-12, atol=1e-15)
+    assert optimizer.state_dict()["state"][0]["step"] == 4
+    assert optimizer.state_dict()["state"][0]["exp_avg"].dtype == np.float64
+
+
+def test_replacing_p_data_mid_run_continues_bit_for_bit():
+    initial, grads = random_problem(5, steps=10)
+    expected, _, _ = run_optimizer(lambda ps: Adam(ps, lr=0.01), initial, grads)
+    params = [nn.Parameter(mg.tensor(a)) for a in initial]
+    optimizer = Adam(params, lr=0.01)
+    for t, step_grads in enumerate(grads):
+        if t == 5:
+            for p in params:
+                p.data = p.data.copy()  # new arrays, same values
+        for p, g in zip(params, step_grads):
+            p.grad = mg.tensor(g)
+        optimizer.step()
+        for p in params:
+            assert np.shares_memory(p.data, optimizer._flat[0].values)
+    for p, e in zip(params, expected[-1]):
+        np.testing.assert_array_equal(p.numpy(), e)
+
+
+def test_a_group_needs_one_dtype():
+    with pytest.raises(TypeError, match="one dtype and device.*separate groups"):
+        Adam([nn.Parameter(mg.zeros(2)), nn.Parameter(mg.zeros(2, dtype=mg.float64))])
+    # in separate groups it works
+    Adam([{"params": [nn.Parameter(mg.zeros(2))]}, {"params": [nn.Parameter(mg.zeros(2, dtype=mg.float64))]}])
+
+
+# --- bad arguments -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, message", [
+    (lambda ps: SGD(ps, lr=-0.1), "lr, momentum and weight_decay must be >= 0"),
+    (lambda ps: SGD(ps, lr=0.1, momentum=-0.5), "must be >= 0"),
+    (lambda ps: SGD(ps, lr=0.1, weight_decay=-1), "must be >= 0"),
+    (lambda ps: SGD(ps, lr=0.1, nesterov=True), "Nesterov momentum requires a momentum"),
+    (lambda ps: SGD(ps, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "zero dampening"),
+    (lambda ps: Adam(ps, lr=-1e-3), "lr, eps and weight_decay must be >= 0"),
+    (lambda ps: Adam(ps, eps=-1e-8), "must be >= 0"),
+    (lambda ps: Adam(ps, weight_decay=-0.1), "must be >= 0"),
+    (lambda ps: Adam(ps, betas=(1.0, 0.999)), r"betas must be in \[0, 1\)"),
+    (lambda ps: Adam(ps, betas=(0.9, -0.1)), "betas"),
+])
+def test_bad_hyper_parameters_raise(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([nn.Parameter(mg.zeros(2))])
+
+
+def test_bad_parameter_lists_raise():
+    p = nn.Parameter(mg.zeros(2))
+    with pytest.raises(ValueError, match="empty parameter list"):
+        Adam([])
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        SGD([p, p], lr=0.1)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+    with pytest.raises(ValueError, match="non-leaf"):
+        SGD([p * 2], lr=0.1)
+    with pytest.raises(TypeError, match="only optimize Tensors"):
+        SGD([np.zeros(2)], lr=0.1)
+
+
+# --- the version counter -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1), lambda ps: Adam(ps)])
+def test_a_graph_built_before_step_refuses_backward_after_it(make):
+    model = nn.Linear(3, 1)
+    optimizer = make(model.parameters())
+    x = mg.randn(4, 3)
+    model(x).sum().backward()
+    stale = model(x).sum()  # saves the weight as it is now
+    optimizer.step()  # changes it in place
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        stale.backward()
+    model(x).sum().backward()  # a graph built after the step is fine
+
+
+def test_repr_lists_the_groups():
+    optimizer = SGD([nn.Parameter(mg.zeros(1))], lr=0.1, momentum=0.9)
+    assert repr(optimizer) == ("SGD (\nParameter Group 0\n    dampening: 0.0\n    lr: 0.1\n    momentum: 0.9\n"
+                               "    nesterov: False\n    weight_decay: 0.0\n)")

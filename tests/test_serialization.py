@@ -1,0 +1,343 @@
+"""minigrad/serialization.py: mg.save / mg.load.
+
+Round trips of everything a checkpoint holds; the file format (a .npz that np.load reads with
+allow_pickle=False, no object arrays); clear errors for truncated and foreign files and for
+objects that cannot be stored; and atomic writes, tested by SIGKILLing a process mid-save."""
+
+import json
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from helpers import DEVICES
+
+
+def roundtrip(obj, tmp_path, name="object.npz", **options):
+    path = tmp_path / name
+    mg.save(obj, path)
+    return mg.load(path, **options)
+
+
+def assert_same(loaded, original):
+    """Equal structure, types, dtypes and values (Tensors stay Tensors, arrays stay arrays)."""
+    if isinstance(original, mg.Tensor):
+        assert type(loaded) is mg.Tensor
+        assert loaded.dtype == original.dtype and loaded.shape == original.shape
+        np.testing.assert_array_equal(loaded.numpy(), original.numpy())
+    elif isinstance(original, np.ndarray):
+        assert type(loaded) is np.ndarray and loaded.dtype == original.dtype and loaded.shape == original.shape
+        np.testing.assert_array_equal(loaded, original)
+    elif isinstance(original, dict):
+        assert type(loaded) is dict and list(loaded) == list(original)
+        for key, loaded_key in zip(original, loaded):
+            assert type(loaded_key) is type(key)
+            assert_same(loaded[key], original[key])
+    elif isinstance(original, (list, tuple)):
+        assert type(loaded) is type(original) and len(loaded) == len(original)
+        for a, b in zip(loaded, original):
+            assert_same(a, b)
+    elif isinstance(original, float) and math.isnan(original):
+        assert type(loaded) is float and math.isnan(loaded)
+    else:
+        assert type(loaded) is type(original) and loaded == original
+
+
+# --- round trips ----------------------------------------------------------------------------
+
+def test_nested_structures_round_trip(tmp_path):
+    obj = {
+        "tensor": mg.randn(3, 4),
+        "double": mg.tensor([[1.5, -2.0]], dtype=mg.float64),
+        "long": mg.tensor([1, 2, 3]),
+        "scalar tensor": mg.tensor(2.5),
+        "arrays": [np.arange(6, dtype=np.int32).reshape(2, 3), np.array([True, False]), np.zeros((0, 3)),
+                   np.array(7, dtype=np.uint8), np.array(["a", "bc"]), np.float16([1, 2])],
+        "tuple": (1, 2.5, "three", None, (True, False)),
+        "numbers": [0, -1, 2 ** 62, 1.0 / 3, 1e-300, float("inf"), float("-inf"), float("nan"), True],
+        "strings": ["", "naïve ünïcödé ✓", "quotes \" and \\ backslash", "__minigrad__"],
+        "none": None,
+        3: "an int key",
+        -1: {"nested": {"deeper": [mg.ones(2), {}]}},
+        2.5: "a float key",
+        "empty": [[], (), {}],
+    }
+    loaded = roundtrip(obj, tmp_path)
+    assert_same(loaded, obj)
+    assert 3 in loaded and "3" not in loaded  # int keys stay ints
+
+
+def test_numpy_scalars_are_stored_as_numbers(tmp_path):
+    loaded = roundtrip({"f": np.float64(0.1), "i": np.int64(-3), "b": np.bool_(True), np.int64(7): "key"}, tmp_path)
+    assert loaded == {"f": 0.1, "i": -3, "b": True, 7: "key"}
+    assert type(loaded["i"]) is int and type(loaded["b"]) is bool and type(list(loaded)[3]) is int
+
+
+def test_model_state_dict_round_trip(tmp_path):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(8, 1))
+    model.train()
+    model(mg.randn(4, 1, 4, 4))  # running statistics and num_batches_tracked move
+    loaded = roundtrip(model.state_dict(), tmp_path)
+    assert list(loaded) == list(model.state_dict())
+    assert loaded["1.num_batches_tracked"].dtype == np.int64 and loaded["1.num_batches_tracked"].item() == 1
+    fresh = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(8, 1))
+    fresh.load_state_dict(loaded)
+    for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    model.eval(), fresh.eval()
+    x = mg.randn(2, 1, 4, 4)
+    np.testing.assert_array_equal(model(x).numpy(), fresh(x).numpy())
+
+
+def test_optimizer_state_round_trip_continues_identically(tmp_path):
+    def setup():
+        mg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 1)).double()
+        return model, mg.optim.Adam(model.parameters(), lr=0.01)
+
+    def steps(model, optimizer, xs):
+        for x in xs:
+            optimizer.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            optimizer.step()
+        return [p.numpy().copy() for p in model.parameters()]
+
+    xs = [mg.randn(4, 3, dtype=mg.float64) for _ in range(6)]
+    model, optimizer = setup()
+    steps(model, optimizer, xs[:3])
+    mg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 3}, tmp_path / "c.npz")
+    expected = steps(model, optimizer, xs[3:])
+
+    model, optimizer = setup()
+    checkpoint = mg.load(tmp_path / "c.npz")
+    assert checkpoint["epoch"] == 3 and list(checkpoint["optimizer"]["state"]) == [0, 1, 2, 3]
+    assert checkpoint["optimizer"]["param_groups"][0]["betas"] == (0.9, 0.999)
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    for got, want in zip(steps(model, optimizer, xs[3:]), expected):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_tensors_load_on_the_requested_device(tmp_path, device):
+    saved = {"t": mg.randn(2, 3, device=device), "a": np.arange(3)}
+    loaded = roundtrip(saved, tmp_path, device=device)
+    assert loaded["t"].device == device and type(loaded["a"]) is np.ndarray
+    np.testing.assert_array_equal(loaded["t"].numpy(), saved["t"].numpy())
+    assert roundtrip(saved, tmp_path)["t"].device == "cpu"
+
+
+def test_saving_does_not_change_the_object(tmp_path):
+    t = mg.randn(3, requires_grad=True)
+    before = t.numpy().copy()
+    mg.save({"t": t}, tmp_path / "x.npz")
+    np.testing.assert_array_equal(t.numpy(), before)
+    loaded = mg.load(tmp_path / "x.npz")["t"]
+    assert not loaded.requires_grad and not np.shares_memory(loaded.numpy(), t.numpy())
+
+
+def test_path_can_be_a_string_without_the_npz_suffix(tmp_path):
+    path = str(tmp_path / "checkpoint")
+    mg.save([1, 2], path)
+    assert os.listdir(tmp_path) == ["checkpoint"]  # exactly that name; np.savez would add .npz
+    assert mg.load(path) == [1, 2]
+
+
+def test_saving_again_replaces_the_file(tmp_path):
+    mg.save({"v": 1}, tmp_path / "x.npz")
+    mg.save({"v": 2}, tmp_path / "x.npz")
+    assert mg.load(tmp_path / "x.npz") == {"v": 2}
+    assert os.listdir(tmp_path) == ["x.npz"]
+
+
+# --- the format ------------------------------------------------------------------------------------
+
+def test_the_file_is_an_npz_without_pickles_or_object_arrays(tmp_path):
+    path = tmp_path / "f.npz"
+    mg.save({"w": mg.randn(2, 2), "meta": {"name": "run", "n": [1, 2]}}, path)
+    assert zipfile.is_zipfile(path)
+    with np.load(path, allow_pickle=False) as archive:
+        assert sorted(archive.files) == ["__minigrad__", "a0"]
+        for name in archive.files:
+            assert archive[name].dtype != object
+        manifest = json.loads(archive["__minigrad__"].tobytes().decode("utf-8"))
+        np.testing.assert_array_equal(archive["a0"], mg.load(path)["w"].numpy())
+    assert manifest["format"] == "minigrad-npz" and manifest["version"] == 1
+    assert oct(os.stat(path).st_mode & 0o777) == "0o644"
+
+
+# --- what cannot be saved ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("obj, name", [
+    ({"s": {1, 2}}, "set"),
+    ([object()], "object"),
+    ({"f": print}, "builtin_function_or_method"),
+    ({"m": nn.Linear(1, 1)}, "Linear"),
+    ({"c": 1 + 2j}, "complex"),
+    ({"o": np.array([{"a": 1}, None], dtype=object)}, "array of Python objects"),
+    ({(1, 2): "tuple key"}, "dict keys must be strings or numbers"),
+])
+def test_unsupported_objects_raise_type_error_and_write_nothing(tmp_path, obj, name):
+    with pytest.raises(TypeError, match=name):
+        mg.save(obj, tmp_path / "x.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_save_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "x.npz"
+    mg.save({"v": 1}, path)
+    with pytest.raises(TypeError):
+        mg.save({"v": 2, "bad": {1}}, path)
+    assert mg.load(path) == {"v": 1} and os.listdir(tmp_path) == ["x.npz"]
+
+
+def test_an_error_while_writing_removes_the_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "x.npz"
+    mg.save({"v": 1}, path)
+
+    def fails_halfway(file, **arrays):
+        file.write(b"PK\x03\x04 half a zip")
+        raise OSError("disk full")
+    monkeypatch.setattr(np, "savez", fails_halfway)
+    with pytest.raises(OSError, match="disk full"):
+        mg.save({"v": 2}, path)
+    assert os.listdir(tmp_path) == ["x.npz"]
+    monkeypatch.undo()
+    assert mg.load(path) == {"v": 1}
+
+
+# --- what cannot be loaded ---------------------------------------------------------------------------
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        mg.load(tmp_path / "nothing.npz")
+
+
+def test_truncated_files_raise_value_error(tmp_path):
+    good = tmp_path / "good.npz"
+    mg.save({"w": mg.randn(50, 50), "n": 3}, good)
+    data = good.read_bytes()
+    for cut in [0, 2, 10, 100, len(data) // 2, len(data) - 22, len(data) - 1]:
+        bad = tmp_path / "bad.npz"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(ValueError, match="cannot load .*bad.npz"):
+            mg.load(bad)
+
+
+def test_a_corrupted_member_raises_value_error(tmp_path):
+    path = tmp_path / "x.npz"
+    mg.save({"w": np.arange(1000.0)}, path)
+    data = bytearray(path.read_bytes())
+    data[200] ^= 0xFF  # inside the stored array: the zip's checksum no longer matches
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="truncated or not an mg.save file"):
+        mg.load(path)
+
+
+def test_foreign_files_raise_value_error(tmp_path):
+    np.savez(tmp_path / "plain.npz", a=np.arange(3))
+    with pytest.raises(ValueError, match="not one written by mg.save"):
+        mg.load(tmp_path / "plain.npz")
+
+    (tmp_path / "notes.txt").write_text("step 1200, loss 0.3\n")
+    with pytest.raises(ValueError, match=r"notes.txt: it is not a .npz \(zip\) archive, so mg.save did not"):
+        mg.load(tmp_path / "notes.txt")
+
+    np.save(tmp_path / "array.npy", np.arange(3))  # a bare .npy, not an archive
+    with pytest.raises(ValueError, match=r"not a .npz \(zip\) archive"):
+        mg.load(tmp_path / "array.npy")
+
+    np.save(tmp_path / "objects.npy", np.array([{"evil": 1}], dtype=object))  # a pickle inside
+    with pytest.raises(ValueError, match="cannot load"):
+        mg.load(tmp_path / "objects.npy")
+
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty.npz: it is empty"):
+        mg.load(tmp_path / "empty.npz")
+
+
+def test_a_pickled_array_inside_an_mg_file_is_refused(tmp_path):
+    """An mg.save file whose array entry was swapped for a pickled object array."""
+    path = tmp_path / "x.npz"
+    mg.save({"w": np.arange(3)}, path)
+    with np.load(path) as archive:
+        manifest = archive["__minigrad__"]
+    np.savez(path, __minigrad__=manifest, a0=np.array([{"evil": 1}], dtype=object))
+    with pytest.raises(ValueError, match="pickled objects"):
+        mg.load(path)
+
+
+# --- atomic writes: kill a writer mid-save ----------------------------------------------------------
+
+WRITER = r"""
+import sys
+import time
+import numpy as np
+import minigrad as mg
+
+path = sys.argv[1]
+big = np.empty(50 * 2 ** 20 // 8)  # 50 MB per save
+version = int(sys.argv[2])
+while True:
+    version += 1
+    big.fill(version)
+    mg.save({"version": version, "big": big, "tail": [version, str(version)]}, path)
+    print(version, flush=True)
+"""
+
+
+def check_complete(path, low, high):
+    """The file at `path` is a whole save of some version in [low, high], with exactly its content."""
+    checkpoint = mg.load(path)
+    version = checkpoint["version"]
+    assert low <= version <= high, (version, low, high)
+    big = checkpoint["big"]
+    assert big.shape == (50 * 2 ** 20 // 8,) and big.dtype == np.float64
+    assert big[0] == version and big[-1] == version and (big == version).all()
+    assert checkpoint["tail"] == [version, str(version)]
+    return version
+
+
+def test_a_writer_killed_mid_save_leaves_the_previous_file_whole(tmp_path):
+    """Start a process that saves 50 MB to the same path over and over; SIGKILL it at random moments.
+    After each kill the path must hold a complete earlier save (never a partial file).
+
+    What may be left over: SIGKILL gives no chance to clean up, so the temporary file the writer
+    was filling (".tmp-*.npz", beside the target) may remain - at most that one per kill. We assert
+    that, and that nothing partial is ever at the target name; then delete the leftovers."""
+    path = tmp_path / "checkpoint.npz"
+    chooser = random.Random(1234)
+    caught_mid_save = 0
+    version = 0
+    for _ in range(4):
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(version)],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            first = int(writer.stdout.readline())  # one save is complete: the file exists
+            assert first == version + 1
+            time.sleep(chooser.uniform(0.0, 0.4))
+        finally:
+            writer.send_signal(signal.SIGKILL)
+            rest = writer.communicate()[0]
+        printed = [first] + [int(line) for line in rest.split()]
+        assert writer.returncode == -signal.SIGKILL
+        # the last printed save is complete; the next one may have been renamed into place before the kill
+        version = check_complete(path, printed[-1], printed[-1] + 1)
+        leftovers = sorted(name for name in os.listdir(tmp_path) if name != path.name)
+        assert len(leftovers) <= 1 and all(name.startswith(".tmp-") and name.endswith(".npz")
+                                           for name in leftovers), leftovers
+        caught_mid_save += len(leftovers)
+        for name in leftovers:
+            os.remove(tmp_path / name)
+    # nearly all of the writer's time is spent inside save(): at least one kill must have landed there
+    assert caught_mid_save >= 1
