@@ -65,8 +65,8 @@ def load(path, device=None):
             if MANIFEST not in archive.files:
                 raise ValueError(f"{path} is a .npz file but not one written by mg.save (no {MANIFEST} entry)")
             manifest = json.loads(archive[MANIFEST].tobytes().decode("utf-8"))
-            if manifest.get("format") != FORMAT:
-                raise ValueError(f"{path}: unknown format {manifest.get('format')!r}")
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or "tree" not in manifest:
+                raise ValueError(f"{path}: its {MANIFEST} entry is not an mg.save manifest")
             arrays = {name: archive[name] for name in archive.files if name != MANIFEST}
     except FileNotFoundError:
         raise
