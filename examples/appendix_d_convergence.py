@@ -1,7 +1,7 @@
 """Book appendix D: why GAN training can fail to converge.
 
-Two players share f(x, y) = x * y: x wants f small, y wants it large. Each takes a gradient step
-at the same time (lr 0.1) from (0.6, 0.7). Instead of settling at the equilibrium (0, 0), the
+Two players share f(x, y) = x * y: x wants f large, y wants it small. Each takes a gradient step
+at the same time (lr 0.1) from (0.6, 0.7): x += lr * y, y -= lr * x. Instead of settling at the equilibrium (0, 0), the
 point circles outwards: its distance from the origin grows from about 0.92 to about 11 in 499
 steps, exactly as the closed form r_n = r_0 (1 + lr^2)^(n/2) says.
 

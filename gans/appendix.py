@@ -55,10 +55,11 @@ def best_constant_output(loss="bce", steps=2000, lr=0.1):
 
 
 def simultaneous_steps(x0=0.6, y0=0.7, lr=0.1, steps=499):
-    """x tries to make f = x*y smaller, y tries to make it larger, both moving at once:
+    """As the book's appendix D: x tries to make f = x*y larger, y tries to make it smaller, both
+    moving at once, each with the gradient at the current (old) point:
 
-        x <- x - lr * df/dx = x - lr * y
-        y <- y + lr * df/dy = y + lr * x
+        x <- x + lr * df/dx = x + lr * y      (gradient ascent)
+        y <- y - lr * df/dy = y - lr * x      (gradient descent)
 
     The gradients are taken by minigrad's autograd. Returns an array (steps + 1, 2) of (x, y).
     """
@@ -69,13 +70,13 @@ def simultaneous_steps(x0=0.6, y0=0.7, lr=0.1, steps=499):
         x.grad = y.grad = None
         (x * y).backward()
         with mg.no_grad():  # both steps use the gradients of the same (old) point
-            x -= lr * x.grad
-            y += lr * y.grad
+            x += lr * x.grad
+            y -= lr * y.grad
         path.append((x.item(), y.item()))
     return np.array(path)
 
 
 def closed_form_radius(x0=0.6, y0=0.7, lr=0.1, steps=499):
-    """Each step multiplies x + iy by (1 + i*lr), so the radius grows by sqrt(1 + lr^2) per step:
+    """Each step multiplies x + iy by (1 - i*lr), so the radius grows by sqrt(1 + lr^2) per step:
     r_n = r_0 (1 + lr^2)^(n/2). The iterates circle outwards instead of settling at (0, 0)."""
     return math.hypot(x0, y0) * (1 + lr * lr) ** (np.arange(steps + 1) / 2)

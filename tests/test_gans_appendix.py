@@ -31,7 +31,12 @@ def test_simultaneous_steps_follow_the_closed_form():
 
 
 def test_each_step_rotates_by_the_same_angle():
-    """x + iy is multiplied by (1 + 0.1i) each step: the angle advances by atan(0.1)."""
+    """x + iy is multiplied by (1 - 0.1i) each step: the angle turns back by atan(0.1)."""
     path = simultaneous_steps(0.6, 0.7, lr=0.1, steps=20)
     angles = np.unwrap(np.arctan2(path[:, 1], path[:, 0]))
-    np.testing.assert_allclose(np.diff(angles), math.atan(0.1), rtol=1e-12)
+    np.testing.assert_allclose(np.diff(angles), -math.atan(0.1), rtol=1e-12)
+
+
+def test_the_books_last_point():
+    x, y = simultaneous_steps(0.6, 0.7, lr=0.1, steps=499)[-1]
+    assert (x, y) == (pytest.approx(1.95226, abs=1e-5), pytest.approx(10.86403, abs=1e-5))

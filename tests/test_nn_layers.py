@@ -646,3 +646,11 @@ def test_loss_weights_are_buffers():
     criterion.double()
     assert criterion.weight.dtype == np.float64
     assert repr(nn.CrossEntropyLoss(reduction="sum")) == "CrossEntropyLoss(reduction='sum')"
+
+
+def test_pooling_modules_match_the_functional_ops():
+    x = mg.randn(2, 3, 9, 8)
+    F = mg.nn.functional
+    np.testing.assert_array_equal(nn.MaxPool2d(3, 2, 1)(x).numpy(), F.max_pool2d(x, 3, 2, 1).numpy())
+    np.testing.assert_array_equal(nn.AvgPool2d(2)(x).numpy(), F.avg_pool2d(x, 2).numpy())
+    assert nn.MaxPool2d(2)(x).shape == (2, 3, 4, 4)
