@@ -4,6 +4,7 @@ The training loop lives in gans/training.py; an experiment only says what to tra
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -145,6 +146,60 @@ class PatternData(mg.data.Dataset):
         return generate_real_batch(len(indices)), mg.zeros(len(indices), dtype=mg.int64)
 
 
+class ImagesWithoutLabels(mg.data.Dataset):
+    """A dataset of images alone (CelebA), giving the (images, labels) pairs the Trainer reads."""
+
+    def __init__(self, images):
+        self.images = images
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitems__(self, indices):
+        return self.images.__getitems__(indices), mg.zeros(len(indices), dtype=mg.int64)
+
+
+def celeba_data(crop=None, channels_first=False):
+    """CelebA faces in [0, 1] from an HDF5 file: --set h5=FILE, else celeba/celeba.h5 (or the book's
+    celeba_aligned_small.h5py) under --data-dir, $MINIGRAD_DATA or the cache; else one is built from
+    a CelebA zip found in such a celeba/ folder (the build is cached)."""
+    def make(options):
+        from .data.celeba import CelebADataset
+        path = options.extra.get("h5") or find_celeba_h5(options)
+        dataset = CelebADataset(path, crop=crop, scale="01", channels_first=channels_first)
+        limit = options.extra.get("train_limit")
+        return ImagesWithoutLabels(Subset(dataset, limit) if limit else dataset)
+    return make
+
+
+def find_celeba_h5(options):
+    import os
+
+    from .data.celeba import build_hdf5
+    from .data.mnist import cache_dir
+    roots = [r for r in (options.data_dir, os.environ.get("MINIGRAD_DATA"), cache_dir()) if r]
+    folders = [Path(root) / "celeba" for root in roots] + [Path(root) for root in roots]
+    for folder in folders:
+        for name in ("celeba.h5", "celeba_aligned_small.h5py"):
+            if (folder / name).is_file():
+                return folder / name
+    for folder in folders:
+        zips = sorted(folder.glob("img_align_celeba*.zip")) if folder.is_dir() else []
+        if zips:
+            out = Path(cache_dir()) / "celeba" / (zips[0].stem + ".h5")
+            if not out.is_file():
+                out.parent.mkdir(parents=True, exist_ok=True)
+                print(f"building {out} from {zips[0]} (once; later runs reuse it)")
+                build_hdf5(zips[0], out, progress=options.progress)
+            return out
+    raise ExperimentError(
+        "no CelebA data found. Download img_align_celeba.zip (the 'Align&Cropped Images' of CelebA, "
+        "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html), then either put it in DATA/celeba/ and pass "
+        "--data-dir DATA, or build the HDF5 file yourself with `python -m gans data celeba --zip "
+        "img_align_celeba.zip --limit 20000 --out celeba.h5` and pass --set h5=celeba.h5. "
+        f"Looked in: {', '.join(str(f) for f in folders)}")
+
+
 def randn_noise(size):
     def noise(n, generator=None):
         if generator is not None:
@@ -234,3 +289,48 @@ register(GANExperiment(
     notes="BatchNorm, bias-free convolutions, N(0, 0.02) initialisation; sampling uses eval mode.",
 ))
 
+
+register(GANExperiment(
+    name="mnist-conditional",
+    title="Book 16: the conditional MNIST GAN",
+    generator=models.ConditionalGenerator, discriminator=models.ConditionalDiscriminator,
+    dataset=mnist_data("01"), noise=randn_noise((100,)),
+    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
+    batch_size=1, epochs=12, conditional=True, grid_size=60, grid_columns=6,
+    sample_every=60000, log_every=100, checkpoint_every=60000, alarm_every=60000, metrics="mnist",
+    notes="D sees [image, one-hot label]; the D-fake step and the G step each draw their own random label.",
+))
+
+register(GANExperiment(
+    name="celeba-mlp",
+    title="Book 12: the MLP face GAN (whole 218x178 images)",
+    generator=models.face_mlp_generator, discriminator=models.face_mlp_discriminator,
+    dataset=celeba_data(), noise=randn_noise((100,)),
+    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
+    batch_size=1, epochs=1, image_shape=(218, 178, 3), grid_size=12, grid_columns=6,
+    sample_every=2000, log_every=10, checkpoint_every=2000,
+    notes="116,412 pixels in, fully connected; one face per step as the book.",
+))
+
+register(GANExperiment(
+    name="celeba-conv",
+    title="Book 14: the convolutional face GAN (128x128 crops)",
+    generator=models.face_conv_generator, discriminator=models.face_conv_discriminator,
+    dataset=celeba_data(crop=128, channels_first=True), noise=randn_noise((100,)),
+    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
+    batch_size=1, epochs=1, image_shape=(3, 128, 128), grid_size=12, grid_columns=6,
+    sample_every=1000, log_every=10, checkpoint_every=1000,
+    notes="k8 s2 convolutions with BatchNorm and LeakyReLU(0.2); one face per step as the book.",
+))
+
+register(GANExperiment(
+    name="celeba-conv-gelu",
+    title="Book 15: the convolutional face GAN with GELU",
+    generator=lambda: models.face_conv_generator(activation=mg.nn.GELU),
+    discriminator=lambda: models.face_conv_discriminator(activation=mg.nn.GELU),
+    dataset=celeba_data(crop=128, channels_first=True), noise=randn_noise((100,)),
+    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
+    batch_size=1, epochs=1, image_shape=(3, 128, 128), grid_size=12, grid_columns=6,
+    sample_every=1000, log_every=10, checkpoint_every=1000,
+    notes="Book 14 with every LeakyReLU replaced by GELU.",
+))

@@ -5,6 +5,7 @@ minigrad's nn is shaped like torch.nn, the benchmark builds the very same models
 with torch.nn, so both frameworks time identical networks.
 """
 
+import minigrad as mg
 import minigrad.nn as mnn
 
 # --- book 06: the 1010 pattern GAN --------------------------------------------------------
@@ -98,6 +99,75 @@ def dcgan_init_(model):
             mnn.init.normal_(module.weight, 1.0, 0.02)
             mnn.init.zeros_(module.bias)
     return model
+
+
+# --- book 16: the conditional MNIST GAN ---------------------------------------------------
+
+
+class ConditionalDiscriminator(mnn.Module):
+    """D(image, label) = sigmoid(MLP([image, one-hot label])): 794 -> 200 LeakyReLU(0.02) LayerNorm -> 1."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.model = mnn.Sequential(mnn.Linear(784 + classes, 200), mnn.LeakyReLU(0.02), mnn.LayerNorm(200),
+                                    mnn.Linear(200, 1), mnn.Sigmoid())
+
+    def forward(self, image, label):
+        return self.model(mg.cat([image, label], dim=1))
+
+
+class ConditionalGenerator(mnn.Module):
+    """G(seed, label) = MLP([seed, one-hot label]): 110 -> 200 LeakyReLU(0.02) LayerNorm -> 784 Sigmoid."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.model = mnn.Sequential(mnn.Linear(100 + classes, 200), mnn.LeakyReLU(0.02), mnn.LayerNorm(200),
+                                    mnn.Linear(200, 784), mnn.Sigmoid())
+
+    def forward(self, seed, label):
+        return self.model(mg.cat([seed, label], dim=1))
+
+
+# --- book 12: the MLP face GAN on whole 218x178 CelebA images ------------------------------
+
+FACE_PIXELS = 218 * 178 * 3  # 116,412
+
+
+def face_mlp_discriminator(nn=mnn):
+    """(N, 218, 178, 3) -> flatten 116,412 -> 100 LeakyReLU LayerNorm -> 1 Sigmoid (book 12; PyTorch's
+    default LeakyReLU slope 0.01, as the book uses)."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(FACE_PIXELS, 100), nn.LeakyReLU(0.01), nn.LayerNorm(100),
+                         nn.Linear(100, 1), nn.Sigmoid())
+
+
+def face_mlp_generator(nn=mnn):
+    """100 -> 300 LeakyReLU LayerNorm -> 116,412 Sigmoid, as (N, 218, 178, 3) (book 12)."""
+    return nn.Sequential(nn.Linear(100, 300), nn.LeakyReLU(0.01), nn.LayerNorm(300),
+                         nn.Linear(300, FACE_PIXELS), nn.Sigmoid(), nn.Unflatten(1, (218, 178, 3)))
+
+
+# --- books 14 and 15: the convolutional face GAN on 128x128 crops --------------------------
+
+
+def face_conv_discriminator(nn=mnn, activation=None):
+    """(N, 3, 128, 128) -> 61 -> 27 -> 10 (k8 s2 convs, 256 channels) -> 300 -> 1 (book 14).
+    `activation` makes a fresh activation layer: LeakyReLU(0.2) by default, GELU for book 15."""
+    act = activation or (lambda: nn.LeakyReLU(0.2))
+    return nn.Sequential(
+        nn.Conv2d(3, 256, 8, stride=2), nn.BatchNorm2d(256), act(),
+        nn.Conv2d(256, 256, 8, stride=2), nn.BatchNorm2d(256), act(),
+        nn.Conv2d(256, 3, 8, stride=2), act(),
+        nn.Flatten(), nn.Linear(3 * 10 * 10, 1), nn.Sigmoid())
+
+
+def face_conv_generator(nn=mnn, activation=None):
+    """100 -> 363 = (3, 11, 11) -> 28 -> 62 -> 128 (k8 s2 transposed convs, 256 channels), Sigmoid (book 14)."""
+    act = activation or (lambda: nn.LeakyReLU(0.2))
+    return nn.Sequential(
+        nn.Linear(100, 3 * 11 * 11), act(), nn.Unflatten(1, (3, 11, 11)),
+        nn.ConvTranspose2d(3, 256, 8, stride=2), nn.BatchNorm2d(256), act(),
+        nn.ConvTranspose2d(256, 256, 8, stride=2), nn.BatchNorm2d(256), act(),
+        nn.ConvTranspose2d(256, 3, 8, stride=2, padding=1), nn.BatchNorm2d(3), nn.Sigmoid())
 
 
 def flat_to_image(x):

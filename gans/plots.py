@@ -46,8 +46,11 @@ def save_grid(samples, path, image_shape, pixel_range=(0.0, 1.0), columns=None, 
     columns = columns or math.ceil(math.sqrt(len(images)))
     sheet = tile(images, columns)
     height, width = sheet.shape[:2]
-    figure = plt.figure(figsize=(max(3.0, width / 40), max(3.0, height / 40) + (0.4 if title else 0)))
-    axes = figure.add_axes([0.08 if row_labels is not None else 0.02, 0.02, 0.9, 0.9 if title else 0.96])
+    scale = max(1, 600 // max(width, height))  # small images (MNIST) are enlarged, faces drawn 1:1
+    left, top = (0.4 if row_labels is not None else 0.1), (0.35 if title else 0.1)  # inches
+    size = (width * scale / 100 + left + 0.1, height * scale / 100 + top + 0.1)
+    figure = plt.figure(figsize=size)
+    axes = figure.add_axes([left / size[0], 0.1 / size[1], width * scale / 100 / size[0], height * scale / 100 / size[1]])
     axes.imshow(sheet, cmap="gray" if sheet.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
     axes.set_xticks([])
     if row_labels is not None:
