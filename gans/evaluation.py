@@ -5,6 +5,7 @@ from pathlib import Path
 
 import minigrad as mg
 
+from .experiments import pattern_report
 from .registry import ExperimentError
 from .training import load_generator
 
@@ -15,21 +16,24 @@ def evaluate_run(run, n=10000, data_dir=None, seed=0):
     experiment, G = load_generator(run)
     mg.manual_seed(seed)
 
-    def sample(count, labels=None):
-        noise = experiment.noise(count)
+    def sample(count):
         with mg.no_grad():
-            return G(noise, experiment.encode_labels(labels)) if labels is not None else G(noise)
+            return G(experiment.noise(count))
+
+    def sample_digits(labels):
+        """One sample per requested digit (labels: int64 class indices)."""
+        with mg.no_grad():
+            return G(experiment.noise(len(labels)), experiment.encode_labels(labels))
 
     if experiment.metrics == "mnist":
         from . import metrics
         if experiment.conditional:
-            results = metrics.evaluate_conditional(sample, n=n, pixel_range=experiment.pixel_range, data_dir=data_dir)
+            results = metrics.evaluate_conditional(sample_digits, n=n, pixel_range=experiment.pixel_range,
+                                                   data_dir=data_dir)
         else:
             results = metrics.evaluate_generator(sample, n=n, pixel_range=experiment.pixel_range, data_dir=data_dir)
     elif experiment.metrics == "pattern":
-        output = sample(1).numpy().reshape(-1)
-        results = {"G(0.5)": [round(float(v), 4) for v in output],
-                   "pattern_ok": bool(output[0] >= 0.8 and output[1] <= 0.2 and output[2] >= 0.8 and output[3] <= 0.2)}
+        results = pattern_report(sample(1).numpy().reshape(-1))  # its input is the constant 0.5
     else:
         raise ExperimentError(f"{experiment.name} has no metrics to evaluate (its samples are in {run}/samples)")
     results = {"experiment": experiment.name, **results}

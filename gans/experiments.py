@@ -75,11 +75,7 @@ class GANExperiment:
 
     def make_alarm(self):
         from .metrics import CollapseAlarm
-        return CollapseAlarm()
-
-    def to_classifier_input(self, samples):
-        from .metrics import to_classifier_input
-        return to_classifier_input(samples, self.pixel_range)
+        return CollapseAlarm(pixel_range=self.pixel_range)
 
     def summarize(self, trainer):
         """Experiment-specific numbers for summary.json (the pattern GAN reports G(0.5))."""
@@ -87,9 +83,14 @@ class GANExperiment:
             return {}
         output = trainer.generate(trainer.fixed_noise).numpy().reshape(-1)
         recent = trainer.history["d_loss_real"][-10:] + trainer.history["d_loss_fake"][-10:]
-        return {"G(0.5)": [round(float(v), 4) for v in output],
-                "pattern_ok": bool(output[0] >= 0.8 and output[1] <= 0.2 and output[2] >= 0.8 and output[3] <= 0.2),
-                "d_loss_recent_mean": round(float(np.mean(recent)), 4)}
+        return {**pattern_report(output), "d_loss_recent_mean": round(float(np.mean(recent)), 4)}
+
+
+def pattern_report(output):
+    """G(0.5) and whether it is the 1010 pattern: [>= 0.8, <= 0.2, >= 0.8, <= 0.2]."""
+    high = output[0] >= 0.8 and output[2] >= 0.8
+    low = output[1] <= 0.2 and output[3] <= 0.2
+    return {"G(0.5)": [round(float(v), 4) for v in output], "pattern_ok": bool(high and low)}
 
 
 def get_experiment(name):

@@ -224,10 +224,9 @@ class Trainer:
 
     def check_for_collapse(self, bar):
         """Label a fixed batch of samples with the metrics classifier; warn if classes vanish."""
-        noise = self.experiment.noise(self.alarm.n_samples, generator=self.alarm_noise_generator())
-        labels = self.experiment.alarm_labels(self.alarm.n_samples)
-        samples = self.generate(noise, labels)
-        result = self.alarm.check(self.experiment.to_classifier_input(samples))
+        noise = self.experiment.noise(self.alarm.samples, generator=self.alarm_noise_generator())
+        labels = self.experiment.alarm_labels(self.alarm.samples)
+        result = self.alarm.check(self.generate(noise, labels))
         self.alarms.append({"step": self.step, "classes_present": result.classes_present,
                             "class_kl": result.kl, "warnings": list(result.warnings)})
         for warning in result.warnings:
@@ -319,6 +318,8 @@ class Trainer:
         self.window = [tuple(w) for w in state["window"]]
         self.snapshots = [tuple(s) for s in state["snapshots"]]
         self.alarms = state["alarms"]
+        if self.alarm is not None and self.alarms:  # the alarm compares with its best check so far
+            self.alarm.best_kl = min(a["class_kl"] for a in self.alarms)
         self.elapsed = state["elapsed"]
 
 

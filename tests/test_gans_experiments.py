@@ -1,0 +1,113 @@
+"""Every registered experiment: its networks fit together; tiny end-to-end runs of the conv GANs;
+the conditional GAN's labels go where they should."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from gans.cli import import_all_experiments
+from gans.experiments import ImagesWithoutLabels, get_experiment
+from gans.registry import EXPERIMENTS, RunOptions
+from gans.training import Trainer
+
+import_all_experiments()
+GANS = sorted(name for name, e in EXPERIMENTS.items() if e.kind == "gan")
+
+
+@pytest.mark.parametrize("name", GANS)
+def test_generator_output_fits_the_discriminator(name):
+    experiment = get_experiment(name)
+    mg.manual_seed(0)
+    G, D = experiment.generator(), experiment.discriminator()
+    noise = experiment.noise(2)
+    labels = experiment.encode_labels([3, 7]) if experiment.conditional else None
+    with mg.no_grad():
+        fake = G(noise, labels) if labels is not None else G(noise)
+        verdict = D(fake, labels) if labels is not None else D(fake)
+    assert verdict.shape == (2, 1) or verdict.shape == (2, 1, 1, 1)
+    assert np.all((verdict.numpy() > 0) & (verdict.numpy() < 1))
+    if experiment.image_shape is not None:
+        assert fake.numel() == 2 * int(np.prod(experiment.image_shape))
+    low, high = experiment.pixel_range
+    assert fake.numpy().min() >= low and fake.numpy().max() <= high
+
+
+class RandomFaces(mg.data.Dataset):
+    """Stand-in for CelebA: random (3, 128, 128) images."""
+
+    def __len__(self):
+        return 4
+
+    def __getitems__(self, indices):
+        return mg.rand(len(indices), 3, 128, 128)
+
+
+@pytest.mark.parametrize("name", ["celeba-conv", "celeba-conv-gelu"])
+def test_conv_face_gan_trains_end_to_end(tmp_path, name):
+    experiment = dataclasses.replace(get_experiment(name), dataset=lambda options: ImagesWithoutLabels(RandomFaces()),
+                                     grid_size=2, sample_every=0, checkpoint_every=0)
+    summary = Trainer(experiment, RunOptions(out=tmp_path / name, epochs=0.5, progress=False)).fit()
+    assert summary["steps"] == 2
+    assert (tmp_path / name / "samples" / "step_0000002.png").exists()
+
+
+def test_dcgan_trains_and_samples_in_eval_mode(tmp_path, shared_data):
+    experiment = dataclasses.replace(get_experiment("dcgan"), sample_every=0, checkpoint_every=0, alarm_every=0)
+    options = RunOptions(out=tmp_path / "dcgan", epochs=1, data_dir=shared_data, progress=False,
+                         extra={"train_limit": 120})
+    trainer = Trainer(experiment, options)
+    trainer.fit()
+    bn = next(m for m in trainer.G.modules() if type(m).__name__ == "BatchNorm2d")
+    assert int(bn.num_batches_tracked.item()) == 2  # only training steps move the running statistics
+    a = trainer.generate(trainer.fixed_noise[:3]).numpy()
+    b = trainer.generate(trainer.fixed_noise[:3]).numpy()
+    np.testing.assert_array_equal(a, b)  # eval mode: the running statistics, not the batch's
+    assert int(bn.num_batches_tracked.item()) == 2
+
+
+def test_conditional_grid_has_one_row_per_digit():
+    experiment = get_experiment("mnist-conditional")
+    labels = experiment.grid_labels().numpy().argmax(axis=1)
+    rows = labels.reshape(10, experiment.grid_columns)
+    assert (rows == np.arange(10)[:, None]).all()
+
+
+def test_conditional_training_routes_labels(tmp_path):
+    """D-fake gets the label G drew for; the G step draws its own label; the real step the data's."""
+    experiment = get_experiment("mnist-conditional")
+    seen = []
+
+    class Spy(mg.nn.Module):
+        def __init__(self, inner, role):
+            super().__init__()
+            self.inner, self.role = inner, role
+
+        def forward(self, x, label):
+            out = self.inner(x, label)
+            seen.append((self.role, label.numpy().argmax(axis=1).tolist(), x if self.role == "D" else out))
+            return out
+
+    class Digits(mg.data.Dataset):
+        def __len__(self):
+            return 8
+
+        def __getitems__(self, indices):
+            return mg.rand(len(indices), 784), mg.tensor(np.asarray(indices) % 10)
+
+    spied = dataclasses.replace(
+        experiment, dataset=lambda options: Digits(), alarm_every=0, sample_every=0, checkpoint_every=0,
+        generator=lambda: Spy(experiment.generator(), "G"), discriminator=lambda: Spy(experiment.discriminator(), "D"))
+    trainer = Trainer(spied, RunOptions(out=tmp_path / "c", progress=False))
+    seen.clear()
+    real, labels = trainer.dataset.__getitems__(np.array([5]))
+    trainer.next_batch = lambda: (real, experiment.encode_labels(labels))
+    trainer.train_step()
+    roles = [role for role, _, _ in seen]
+    assert roles == ["D", "G", "D", "G", "D"]
+    (_, real_label, _), (_, fake_label, fake), (_, d_fake_label, d_fake_input), (_, g_label, _), (_, d_g_label, _) = seen
+    assert real_label == [5]
+    assert d_fake_label == fake_label            # D judges the fake with the label G drew it for
+    assert d_g_label == g_label                  # ... and in the G step with the G step's own label
+    np.testing.assert_array_equal(d_fake_input.numpy(), fake.numpy())  # the detached fake, unchanged
