@@ -21,8 +21,12 @@ $(STAMP): pyproject.toml
 	fi
 	touch $(STAMP)
 
+# The real data beside the project (../shared/data) when it is there; else MNIST is downloaded.
+DATA := $(wildcard ../shared/data)
+
 demo: setup
-	$(BIN)/python examples/00_autograd_basics.py
+	rm -rf runs/demo
+	$(BIN)/python -m gans train mnist-mlp --epochs 1 --out runs/demo $(if $(DATA),--data-dir $(DATA))
 
 test: setup
 	$(BIN)/python -m pytest -q

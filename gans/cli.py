@@ -145,7 +145,12 @@ def train(args):
             raise ExperimentError(str(error)) from None
         raise
     print(json.dumps(summary, indent=2))
-    print(f"run folder: {out}")
+    grids = sorted((out / "samples").glob("step_*.png")) if (out / "samples").is_dir() else []
+    if grids:
+        print(f"sample grid: {grids[-1]}")
+    if (out / "loss.png").exists():
+        print(f"loss plot:   {out / 'loss.png'}")
+    print(f"run folder:  {out}")
     return 0
 
 
