@@ -16,7 +16,7 @@ from ..tensor import Tensor
 
 
 class Normalize(Function):
-    """Shared forward/backward; subclasses say which axes are normalised."""
+    """The shared forward; each subclass says which axes it normalises and has its own backward."""
 
     def normalize(self, x, weight, bias, axes, mean=None, var=None, eps=1e-5):
         xp = backend.array_module(x)
@@ -31,21 +31,10 @@ class Normalize(Function):
         self.inv_std = 1 / xp.sqrt(var + eps)
         self.x_hat = centered * self.inv_std
         self.weight = weight
-        return self.x_hat * weight + bias, mean, var
+        out = self.x_hat * weight
+        out += bias
+        return out, mean, var
 
-    def backward(self, grad):
-        axes, x_hat = self.axes, self.x_hat
-        dx = dweight = dbias = None
-        if self.needs_input_grad[0]:
-            g = grad * self.weight
-            if self.batch_statistics:
-                g = g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
-            dx = g * self.inv_std
-        if self.needs_input_grad[1]:
-            dweight = self.to_parameter_shape(grad * x_hat)
-        if self.needs_input_grad[2]:
-            dbias = self.to_parameter_shape(grad)
-        return dx, dweight, dbias
 
 
 class BatchNorm(Normalize):
@@ -81,9 +70,31 @@ class BatchNorm(Normalize):
                                    running_var.reshape(channel_shape), eps)
         return out
 
-    def to_parameter_shape(self, grad):
-        """Weight and bias (C,) act on dim 1, so sum over every other dim."""
-        return grad.sum(axis=self.axes)
+    def backward(self, grad):
+        """Here the parameters' sums run over the same axes as the normalisation, so with
+        S1 = sum(dL/dy) = dL/dbias and S2 = sum(dL/dy * x_hat) = dL/dweight per channel,
+        mean(g) = w S1 / M and mean(g * x_hat) = w S2 / M, and
+
+            dL/dx = w / sqrt(var + eps) * (dL/dy - S1 / M - x_hat * S2 / M):
+
+        the two sums serve all three gradients (7 passes over the data instead of 11)."""
+        axes, x_hat = self.axes, self.x_hat
+        need_sums = self.batch_statistics or self.needs_input_grad[1] or self.needs_input_grad[2]
+        sum_grad = grad.sum(axis=axes, keepdims=True) if need_sums else None
+        sum_grad_x_hat = (grad * x_hat).sum(axis=axes, keepdims=True) if need_sums else None
+        dx = None
+        if self.needs_input_grad[0]:
+            scale = self.weight * self.inv_std
+            if self.batch_statistics:
+                count = grad.size // grad.shape[1]
+                dx = grad - x_hat * (sum_grad_x_hat / count)
+                dx -= sum_grad / count
+                dx *= scale
+            else:
+                dx = grad * scale
+        dweight = sum_grad_x_hat.reshape(-1) if self.needs_input_grad[1] else None
+        dbias = sum_grad.reshape(-1) if self.needs_input_grad[2] else None
+        return dx, dweight, dbias
 
 
 class LayerNorm(Normalize):
@@ -97,9 +108,18 @@ class LayerNorm(Normalize):
         out, _, _ = self.normalize(x, weight, bias, tuple(range(x.ndim - k, x.ndim)), eps=eps)
         return out
 
-    def to_parameter_shape(self, grad):
-        """Weight and bias broadcast over the leading dims: the engine's unbroadcast sums them."""
-        return grad
+    def backward(self, grad):
+        """The formula of the module docstring; weight and bias broadcast over the leading dims,
+        so their gradients are returned full-size and the engine's unbroadcast sums them."""
+        axes, x_hat = self.axes, self.x_hat
+        dx = None
+        if self.needs_input_grad[0]:
+            g = grad * self.weight
+            g = g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
+            dx = g * self.inv_std
+        dweight = grad * x_hat if self.needs_input_grad[1] else None
+        dbias = grad if self.needs_input_grad[2] else None
+        return dx, dweight, dbias
 
 
 def _affine(x, weight, bias, shape):
