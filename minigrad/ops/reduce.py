@@ -55,7 +55,10 @@ class Mean(Function):
     def forward(self, x, dim=None, keepdim=False):
         self.shape, self.axes, self.keepdim = x.shape, reduced_axes(dim, x.ndim), keepdim
         self.count = _count(x.shape, self.axes)
-        return x.mean(axis=self.axes, keepdims=keepdim)
+        if x.dtype.kind != "f" or self.count == 0:
+            return x.mean(axis=self.axes, keepdims=keepdim)
+        # sum * (1/n): the value of .mean(), without ~10 us of NumPy's Python-level overhead per call.
+        return x.sum(axis=self.axes, keepdims=keepdim) * x.dtype.type(1 / self.count)
 
     def backward(self, grad):
         return spread_back(grad / self.count, self.shape, self.axes, self.keepdim)

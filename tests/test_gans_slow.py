@@ -1,0 +1,102 @@
+"""The full training runs behind docs/experiments.md, with their targets.  pytest -m slow
+
+Each run trains an experiment with its documented budget into runs/slow/<name> (kept, so that the
+docs' figures and numbers come from exactly these runs), evaluates it, and checks the target. On a
+2-core CPU the whole set takes several hours; a finished run folder is reused, not retrained
+(delete it to retrain).
+"""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from gans.cli import import_all_experiments
+from gans.evaluation import evaluate_run
+from gans.experiments import get_experiment
+from gans.registry import RunOptions
+
+pytestmark = pytest.mark.slow
+RUNS = Path(__file__).resolve().parent.parent / "runs" / "slow"
+
+# Epochs of each documented run (None: the experiment's own default, the book's).
+BUDGETS = {
+    "pattern-1010": None,          # 10,000 steps of one sample
+    "mnist-first": None,           # 1 epoch, batch 1
+    "mnist-book": None,            # 4 epochs, batch 1
+    "mnist-mlp": 30,               # batch 60
+    "mnist-mlp-5": 5,              # the tutorial GAN at DCGAN's budget, for the Fréchet comparison
+    "dcgan": 5,
+    "mnist-conditional": None,     # 12 epochs, batch 1
+    "celeba-mlp": 10,              # on the 558-image CelebA sample
+    "celeba-conv": 5,
+    "celeba-conv-gelu": 5,
+}
+
+
+def trained(name, shared_data, **extra):
+    """Train (or reuse) runs/slow/<name>, evaluate it, and return (summary, metrics)."""
+    import_all_experiments()
+    experiment = get_experiment(name.removesuffix("-5"))
+    out = RUNS / name
+    if not (out / "summary.json").exists():
+        options = RunOptions(out=out, epochs=BUDGETS[name], data_dir=shared_data, progress=False, extra=extra)
+        experiment.run(options)
+    summary = json.loads((out / "summary.json").read_text())
+    metrics = evaluate_run(out, data_dir=shared_data) if experiment.metrics else {}
+    return summary, metrics
+
+
+def test_book06_pattern(shared_data):
+    summary, metrics = trained("pattern-1010", shared_data)
+    assert metrics["pattern_ok"], metrics["G(0.5)"]
+    assert abs(summary["d_loss_recent_mean"] - 0.25) < 0.05
+
+
+def test_book07_collapses(shared_data):
+    _, metrics = trained("mnist-first", shared_data)
+    assert metrics["classes_present"] <= 5, "book 07 should show mode collapse"
+
+
+def test_book08_improves_on_book07(shared_data):
+    _, first = trained("mnist-first", shared_data)
+    _, fixed = trained("mnist-book", shared_data)
+    assert fixed["classes_present"] > first["classes_present"]
+    assert fixed["class_kl"] < first["class_kl"]
+    assert fixed["frechet_distance"] < first["frechet_distance"]
+
+
+def test_tutorial_mlp_gan_covers_all_digits(shared_data):
+    _, metrics = trained("mnist-mlp", shared_data)
+    assert metrics["classes_present"] == 10 and metrics["class_kl"] <= 0.1
+    assert metrics["frechet_distance"] > metrics["frechet_floor_test_vs_train"]
+
+
+def test_dcgan_beats_the_mlp_gan_at_the_same_epochs(shared_data):
+    _, mlp = trained("mnist-mlp-5", shared_data)
+    _, dcgan = trained("dcgan", shared_data)
+    assert dcgan["classes_present"] == 10 and dcgan["class_kl"] <= 0.1
+    assert dcgan["frechet_distance"] < mlp["frechet_distance"]
+
+
+def test_conditional_gan_draws_the_requested_digit(shared_data):
+    _, metrics = trained("mnist-conditional", shared_data)
+    assert metrics["conditional_accuracy"] >= 0.9
+
+
+def test_seed_experiments(shared_data):
+    trained("mnist-book", shared_data)
+    import_all_experiments()
+    out = RUNS / "mnist-seeds"
+    summary = get_experiment("mnist-seeds").run(RunOptions(out=out, extra={"from_run": str(RUNS / "mnist-book")},
+                                                             progress=False))
+    assert all(Path(p).exists() for p in summary["grids"])
+
+
+@pytest.mark.parametrize("name", ["celeba-mlp", "celeba-conv", "celeba-conv-gelu"])
+def test_face_gans_train_on_the_celeba_sample(shared_data, name):
+    summary, _ = trained(name, shared_data)
+    assert summary["steps"] == BUDGETS[name] * 558
+    assert math.isfinite(summary["last_logged"]["g_loss"])
+    assert (RUNS / name / "loss.png").exists()
