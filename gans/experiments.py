@@ -3,6 +3,7 @@
 The training loop lives in gans/training.py; an experiment only says what to train.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -313,7 +314,7 @@ register(GANExperiment(
     notes="116,412 pixels in, fully connected; one face per step as the book.",
 ))
 
-register(GANExperiment(
+celeba_conv = register(GANExperiment(
     name="celeba-conv",
     title="Book 14: the convolutional face GAN (128x128 crops)",
     generator=models.face_conv_generator, discriminator=models.face_conv_discriminator,
@@ -324,14 +325,11 @@ register(GANExperiment(
     notes="k8 s2 convolutions with BatchNorm and LeakyReLU(0.2); one face per step as the book.",
 ))
 
-register(GANExperiment(
+register(dataclasses.replace(
+    celeba_conv,
     name="celeba-conv-gelu",
     title="Book 15: the convolutional face GAN with GELU",
     generator=lambda: models.face_conv_generator(activation=mg.nn.GELU),
     discriminator=lambda: models.face_conv_discriminator(activation=mg.nn.GELU),
-    dataset=celeba_data(crop=128, channels_first=True), noise=randn_noise((100,)),
-    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
-    batch_size=1, epochs=1, image_shape=(3, 128, 128), grid_size=12, grid_columns=6,
-    sample_every=1000, log_every=10, checkpoint_every=1000,
     notes="Book 14 with every LeakyReLU replaced by GELU.",
 ))

@@ -45,6 +45,13 @@ def shared_data(request):
     return folder
 
 
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 that nothing listens on (downloads from it fail at once)."""
+    from helpers import closed_port as free_unused_port
+    return free_unused_port()
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     """Every test starts from the same random state."""

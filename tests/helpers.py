@@ -16,6 +16,11 @@ they keep inputs away from kinks (where the numerical derivative is meaningless)
 as MyGrad's tests do: values away from 0, away from bounds, without ties.
 """
 
+import contextlib
+import socket
+import threading
+from http.server import ThreadingHTTPServer
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -145,3 +150,27 @@ def reduction_dims(draw, ndim):
     if ndim == 0:
         return draw(st.sampled_from([None, 0, -1]))
     return draw(st.one_of(st.none(), st.integers(-ndim, ndim - 1), hnp.valid_tuple_axes(ndim, min_size=1)))
+
+
+@contextlib.contextmanager
+def http_server(handler, **attributes):
+    """A real HTTP server on 127.0.0.1 (a free port), serving in a thread; yields its base URL.
+    `attributes` are set on the server object (handlers read them as self.server.<name>)."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in attributes.items():
+        setattr(httpd, name, value)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def closed_port():
+    """A port on 127.0.0.1 that nothing listens on: connecting is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -5,11 +5,11 @@ The server serves a few small files, and misbehaves on purpose: /missing/ gives 
 """
 
 import hashlib
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+
+from helpers import http_server
 
 from gans.data.download import (ChecksumError, DownloadError, IncompleteDownloadError,
                                 download_url, download_with_mirrors, md5_verifier, md5sum)
@@ -47,22 +47,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def server():
     """Base URL of a local server: /good/data.bin is PAYLOAD, /corrupt/data.bin is OTHER."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.files = {"/good/data.bin": PAYLOAD, "/corrupt/data.bin": OTHER}
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
-
-
-@pytest.fixture
-def closed_port():
-    """A port on 127.0.0.1 that nothing listens on: connecting is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    with http_server(_Handler, files={"/good/data.bin": PAYLOAD, "/corrupt/data.bin": OTHER}) as url:
+        yield url
 
 
 def files_in(folder):

@@ -7,10 +7,8 @@ $MINIGRAD_DATA, so the real ~/.cache is never touched.
 
 import gzip
 import shutil
-import socket
-import threading
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 
 import matplotlib
 
@@ -22,6 +20,7 @@ import pytest  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from gans.data import mnist  # noqa: E402
+from helpers import http_server  # noqa: E402
 from gans.data.download import ChecksumError  # noqa: E402
 from gans.data.mnist import (MNIST, BookMnistDataset, IdxFormatError, MnistNotFoundError,  # noqa: E402
                              find_mnist, read_idx, read_mnist_csv, read_mnist_idx)
@@ -95,20 +94,8 @@ def server(mnist_dir, tmp_path_factory):
     labels[8] = (labels[8] + 1) % 10
     (served / "wrong" / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(labels)))
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
-
-
-@pytest.fixture
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    with http_server(partial(_QuietHandler, directory=str(served))) as url:
+        yield url
 
 
 def cache_folder():
