@@ -16,8 +16,8 @@ def gans(*args, cwd=None):
                           cwd=cwd or ROOT, timeout=300)
 
 
-def assert_one_line_error(done, *words):
-    assert done.returncode == 2, done.stderr
+def assert_one_line_error(done, *words, code=2):
+    assert done.returncode == code, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     for word in words:
@@ -83,3 +83,19 @@ def test_pattern_run_evaluates_without_the_classifier(tmp_path):
     done = gans("evaluate", run)
     assert done.returncode == 0, done.stderr
     assert len(json.loads((run / "metrics.json").read_text())["G(0.5)"]) == 4
+
+
+def test_data_celeba_builds_the_hdf5_file(tmp_path, shared_data):
+    import h5py
+
+    zip_path = shared_data / "celeba" / "img_align_celeba_558.zip"
+    if not zip_path.exists():
+        pytest.skip(f"the CelebA sample is not at {zip_path}")
+    out = tmp_path / "faces.h5"
+    done = gans("data", "celeba", "--zip", zip_path, "--limit", "5", "--out", out, "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert "5" in done.stdout
+    with h5py.File(out, "r") as file:
+        assert file["images"].shape == (5, 218, 178, 3)
+    assert_one_line_error(gans("data", "celeba", "--zip", tmp_path / "missing.zip", "--out", out), "missing.zip",
+                          code=1)
