@@ -284,7 +284,9 @@ def _accumulate_into_leaf(tensor, grad, given_to_leaves):
             grad = grad.copy()
         given_to_leaves.add(id(grad))
         tensor.grad = Tensor._wrap(grad, False)
-    else:
+    elif tensor.grad.data.flags.owndata and tensor.grad.data.shape == grad.shape:
+        tensor.grad.data += grad  # in place, as PyTorch: no new array per accumulation
+    else:  # a .grad the user set to a view (or of another shape): leave that memory alone
         tensor.grad.data = tensor.grad.data + grad
 
 
