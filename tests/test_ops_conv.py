@@ -303,3 +303,16 @@ def test_conv_transpose2d_padding_and_output_padding_too_large():
 def test_groups_are_not_supported():
     with pytest.raises(NotImplementedError, match="groups=1 only"):
         F.conv2d(mg.zeros(1, 2, 3, 3), mg.zeros(2, 1, 1, 1), groups=2)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_single_window_convolutions(device):
+    """A kernel as large as the image (DCGAN's last D layer, first G layer): one window, whose
+    fold is a plain reshape. Gradients of both directions, and the values against a direct sum."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 5, 5))
+    check_gradients(lambda a, b: F.conv2d(a, b), x, w, device=device)
+    z, wt = rng.standard_normal((2, 4, 1, 1)), rng.standard_normal((4, 3, 5, 5))
+    check_gradients(lambda a, b: F.conv_transpose2d(a, b), z, wt, device=device)
+    out = F.conv2d(mg.tensor(x, device=device), mg.tensor(w, device=device)).numpy()
+    np.testing.assert_allclose(out[:, :, 0, 0], np.einsum("nchw,ochw->no", x, w), rtol=1e-12)
