@@ -30,8 +30,8 @@ BUDGETS = {
     "dcgan": 5,
     "mnist-conditional": None,     # 12 epochs, batch 1
     "celeba-mlp": 10,              # on the 558-image CelebA sample
-    "celeba-conv": 5,
-    "celeba-conv-gelu": 5,
+    "celeba-conv": 4,
+    "celeba-conv-gelu": 4,
 }
 
 
