@@ -113,24 +113,8 @@ def mnist_data(scale="01", flatten=True):
         except MnistNotFoundError as error:
             raise ExperimentError(str(error)) from error
         limit = options.extra.get("train_limit")
-        return Subset(dataset, limit) if limit else dataset
+        return mg.data.Subset(dataset, range(min(limit, len(dataset)))) if limit else dataset
     return make
-
-
-class Subset(mg.data.Dataset):
-    """The first `limit` samples of a dataset (tests and quick runs)."""
-
-    def __init__(self, dataset, limit):
-        self.dataset, self.limit = dataset, min(limit, len(dataset))
-
-    def __len__(self):
-        return self.limit
-
-    def __getitem__(self, index):
-        return self.dataset[index]
-
-    def __getitems__(self, indices):
-        return self.dataset.__getitems__(indices)
 
 
 class PatternData(mg.data.Dataset):
@@ -170,7 +154,7 @@ def celeba_data(crop=None, channels_first=False):
         path = options.extra.get("h5") or find_celeba_h5(options)
         dataset = CelebADataset(path, crop=crop, scale="01", channels_first=channels_first)
         limit = options.extra.get("train_limit")
-        return ImagesWithoutLabels(Subset(dataset, limit) if limit else dataset)
+        return ImagesWithoutLabels(mg.data.Subset(dataset, range(min(limit, len(dataset)))) if limit else dataset)
     return make
 
 

@@ -110,3 +110,23 @@ def save_pattern_history(steps, outputs, path, title="G(0.5) during training"):
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+def save_progress_plot(histories, path):
+    """One panel per run: its loss every few steps, drawn as the book's plot_progress draws it
+    (faint dots, y from 0 to 1), so that both the spread and the trend show.
+
+    histories: {name: {"step": [...], "loss": [...]}}.
+    """
+    figure, axes = plt.subplots(len(histories), 1, figsize=(10, 2.2 * len(histories)), squeeze=False)
+    for ax, (name, history) in zip(axes[:, 0], histories.items()):
+        ax.plot(history["step"], history["loss"], ".", alpha=0.1, markersize=2)
+        ax.set_ylim(0, 1)
+        ax.set_yticks([0, 0.25, 0.5])
+        ax.grid(alpha=0.3)
+        ax.set_ylabel(name)
+    axes[-1, 0].set_xlabel("training step")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    return path

@@ -50,6 +50,26 @@ class TensorDataset(Dataset):
         return tuple(Tensor._wrap(t.data[indices], False) for t in self.tensors)
 
 
+class Subset(Dataset):
+    """The samples of `dataset` at `indices`, in that order: subset[i] = dataset[indices[i]]."""
+
+    def __init__(self, dataset, indices):
+        self.dataset, self.indices = dataset, np.asarray(indices, dtype=np.int64)
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, index):
+        return self.dataset[int(self.indices[index])]
+
+    def __getitems__(self, indices):
+        """A batch by the underlying dataset's own batch read when it has one."""
+        chosen = self.indices[np.asarray(indices, dtype=np.int64)]
+        if hasattr(self.dataset, "__getitems__"):
+            return self.dataset.__getitems__(chosen)
+        return collate([self.dataset[int(i)] for i in chosen])
+
+
 class DataLoader:
     """Iterate over a dataset in batches.
 

@@ -209,3 +209,14 @@ def test_tensor_dataset_subclass_with_its_own_getitem():
 def test_custom_collate_fn(dataset):
     loader = DataLoader(dataset, batch_size=4, collate_fn=lambda samples: len(samples))
     assert list(loader) == [4, 4, 2]
+
+
+def test_subset_picks_samples_in_order_and_batches_through_the_dataset():
+    data = mg.data.TensorDataset(mg.arange(10) * 10, mg.arange(10))
+    subset = mg.data.Subset(data, [7, 2, 5])
+    assert len(subset) == 3
+    assert subset[0][0].item() == 70 and subset[2][1].item() == 5
+    images, labels = subset.__getitems__([2, 0])
+    assert images.tolist() == [50, 70] and labels.tolist() == [5, 7]
+    batches = [b[1].tolist() for b in mg.data.DataLoader(subset, batch_size=2)]
+    assert batches == [[7, 2], [5]]
