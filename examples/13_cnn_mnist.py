@@ -73,7 +73,7 @@ def main():
     book_style = accuracy(C, test, book_style=True)
     eval_mode = accuracy(C, test)  # BatchNorm's running averages instead: a network it never was
     print(f"score on the test set: {book_style:.4f}   (book: 0.9814)")
-    print(f"the same network in eval mode: {eval_mode:.4f} (why it is lower: docs/results_classifiers.md)")
+    print(f"the same network in eval mode: {eval_mode:.4f} (why it is lower: docs/classifiers.md)")
 
     # The test images it gets wrong, asked the same way.
     wrong = []

@@ -23,7 +23,7 @@ In the book's order the results match the book's within the spread between seeds
 spread straddles the book's numbers: the final MLP scores 0.9699-0.9728 (book 0.9724), the CNN
 0.9785-0.9810 (book 0.9814). Reshuffled, they score about half a point higher: the final MLP
 0.9762-0.9786 at every seed tried, the CNN 0.9812-0.9856 (0.9856 at the default seed 0).
-docs/results_classifiers.md has the runs.
+docs/classifiers.md has the runs.
 
     python -m gans train classifier-progression    # the whole progression, printing the table
     python -m gans train cnn-classifier            # book 13
