@@ -224,6 +224,8 @@ def main(argv=None):
     lines += environment(args.device, with_torch)
     lines += [f"- NumPy sgemm peak (1024³ float32 matmul): {peak:.0f} GFLOP/s", ""]
     lines += table(results, args.device, peak)
+    lines += ["", "Memory: for minigrad the peak of NumPy's allocations over three iterations (tracemalloc); "
+              "for PyTorch the growth of the process's peak RSS (tracemalloc cannot see PyTorch's allocator)."]
     print("\n".join(lines))
     if not args.no_write:
         write_docs(args.device, lines)
