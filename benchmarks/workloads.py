@@ -1,8 +1,8 @@
 """The three benchmark workloads, written once for both frameworks.
 
-minigrad's API is shaped like PyTorch's, so each model and training step below is
-built from whichever framework is passed in (`fw`: minigrad or torch): the same
-code runs on both, and both do exactly the same work.
+minigrad's API is shaped like PyTorch's, so each model (from gans/models.py) and each
+training step below is built from whichever framework is passed in (`fw`: minigrad or
+torch): the same code runs on both, and both do exactly the same work.
 
     mlp_gan      the tutorial MNIST GAN (MLPs, batch 60)
     dcgan        the tutorial DCGAN (BatchNorm, bias-free convs, batch 60)
@@ -11,40 +11,22 @@ code runs on both, and both do exactly the same work.
 
 import numpy as np
 
+from gans import models
+
 
 def mlp_gan(fw, device="cpu"):
-    nn = fw.nn
-    G = nn.Sequential(
-        nn.Linear(100, 256), nn.LeakyReLU(0.2),
-        nn.Linear(256, 512), nn.LeakyReLU(0.2),
-        nn.Linear(512, 1024), nn.LeakyReLU(0.2),
-        nn.Linear(1024, 784), nn.Tanh())
-    D = nn.Sequential(
-        nn.Linear(784, 1024), nn.LeakyReLU(0.2), nn.Dropout(0.5),
-        nn.Linear(1024, 512), nn.LeakyReLU(0.2), nn.Dropout(0.5),
-        nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Dropout(0.5),
-        nn.Linear(256, 1), nn.Sigmoid())
+    G, D = models.tutorial_generator(fw.nn), models.tutorial_discriminator(fw.nn)
     return Workload(fw, G, D, noise_shape=(60, 100), data_shape=(60, 784), lr=2e-4, betas=(0.5, 0.999), device=device)
 
 
 def dcgan(fw, device="cpu"):
-    nn = fw.nn
-    G = nn.Sequential(
-        nn.ConvTranspose2d(100, 224, 7, bias=False), nn.BatchNorm2d(224), nn.ReLU(),
-        nn.ConvTranspose2d(224, 112, 4, 2, 1, bias=False), nn.BatchNorm2d(112), nn.ReLU(),
-        nn.ConvTranspose2d(112, 1, 4, 2, 1, bias=False), nn.Tanh())
-    D = nn.Sequential(
-        nn.Conv2d(1, 112, 4, 2, 1, bias=False), nn.BatchNorm2d(112), nn.LeakyReLU(0.2),
-        nn.Conv2d(112, 224, 4, 2, 1, bias=False), nn.BatchNorm2d(224), nn.LeakyReLU(0.2),
-        nn.Conv2d(224, 1, 7, bias=False), nn.Sigmoid())
+    G, D = models.dcgan_generator(fw.nn), models.dcgan_discriminator(fw.nn)
     return Workload(fw, G, D, noise_shape=(60, 100, 1, 1), data_shape=(60, 1, 28, 28), lr=2e-4, betas=(0.5, 0.999),
                     device=device)
 
 
 def book_batch1(fw, device="cpu"):
-    nn = fw.nn
-    D = nn.Sequential(nn.Linear(784, 200), nn.LeakyReLU(0.02), nn.LayerNorm(200), nn.Linear(200, 1), nn.Sigmoid())
-    G = nn.Sequential(nn.Linear(100, 200), nn.LeakyReLU(0.02), nn.LayerNorm(200), nn.Linear(200, 784), nn.Sigmoid())
+    G, D = models.mnist_generator(fw.nn), models.mnist_discriminator(fw.nn)
     return BookWorkload(fw, G, D, noise_shape=(100,), data_shape=(784,), lr=1e-4, betas=(0.9, 0.999),
                         device=device)
 
@@ -103,10 +85,6 @@ class BookWorkload(Workload):
     G.train(D, z, 1) - three optimiser steps, each after its own backward."""
 
     generator_forwards = 2  # G(z) runs again for the G step
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.ones, self.zeros = self.tensor([1.0]), self.tensor([0.0])
 
     def step(self):
         G, D, criterion = self.G, self.D, self.criterion

@@ -1,8 +1,8 @@
-"""The networks of every experiment, each a small builder.
+"""The networks of every experiment, each a small builder (or, for the conditional GAN, a class).
 
-Builders take the `nn` module to build with (minigrad.nn by default). Because
-minigrad's nn is shaped like torch.nn, the benchmark builds the very same models
-with torch.nn, so both frameworks time identical networks.
+The builders take the `nn` module to build with (minigrad.nn by default). Because
+minigrad's nn is shaped like torch.nn, the benchmark (benchmarks/workloads.py) builds the
+very same models with torch.nn, so both frameworks time identical networks.
 """
 
 import minigrad as mg
@@ -168,9 +168,4 @@ def face_conv_generator(nn=mnn, activation=None):
         nn.ConvTranspose2d(3, 256, 8, stride=2), nn.BatchNorm2d(256), act(),
         nn.ConvTranspose2d(256, 256, 8, stride=2), nn.BatchNorm2d(256), act(),
         nn.ConvTranspose2d(256, 3, 8, stride=2, padding=1), nn.BatchNorm2d(3), nn.Sigmoid())
-
-
-def flat_to_image(x):
-    """(N, 784) -> (N, 1, 28, 28): MNIST vectors as images."""
-    return x.view(-1, 1, 28, 28)
 

@@ -196,16 +196,23 @@ class Tensor:
 
     # --- in place (never recorded in the graph) -------------------------------------
 
-    def _begin_in_place(self):
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError(
-                f"in-place change to a tensor of shape {self.shape} that requires grad. "
-                f"Wrap it in `with mg.no_grad():` (e.g. to initialise a parameter), or "
-                f"change a .detach()ed copy.")
+    def _begin_in_place(self, source=None):
+        """Refuse an in-place change that would lose a gradient; else bump the version."""
+        if autograd.is_grad_enabled():
+            if self.requires_grad:
+                raise RuntimeError(
+                    f"in-place change to a tensor of shape {self.shape} that requires grad. "
+                    f"Wrap it in `with mg.no_grad():` (e.g. to initialise a parameter), or "
+                    f"change a .detach()ed copy.")
+            if isinstance(source, Tensor) and source.requires_grad:
+                raise RuntimeError(
+                    f"in-place change of a tensor of shape {self.shape} by a tensor that requires grad: "
+                    f"minigrad does not record in-place ops, so its gradient would be lost. Write "
+                    f"x = x + y (or x = mg.cat(...)) instead.")
         self._version[0] += 1
 
     def __setitem__(self, key, value):
-        self._begin_in_place()
+        self._begin_in_place(value)
         self.data[_index_key(key)] = _value_for(self, value)
 
     def zero_(self):
@@ -219,42 +226,54 @@ class Tensor:
         return self
 
     def copy_(self, source):
-        self._begin_in_place()
+        self._begin_in_place(source)
         self.data[...] = _value_for(self, source)
         return self
 
     def add_(self, other, alpha=1):
-        self._begin_in_place()
+        self._begin_in_place(other)
         other = _value_for(self, other)
-        self.data += other if alpha == 1 else alpha * other
+        if alpha == 1:
+            self.data += other
+        elif alpha == -1:
+            self.data -= other
+        else:
+            self.data += alpha * other
         return self
 
     def sub_(self, other, alpha=1):
         return self.add_(other, alpha=-alpha)
 
     def mul_(self, other):
-        self._begin_in_place()
+        self._begin_in_place(other)
         self.data *= _value_for(self, other)
         return self
 
     def div_(self, other):
-        self._begin_in_place()
+        self._begin_in_place(other)
         self.data /= _value_for(self, other)
         return self
 
-    # `with mg.no_grad(): w -= lr * w.grad` updates w itself, as in PyTorch. Outside no_grad,
-    # on a tensor that requires grad, they raise (minigrad does not record in-place ops).
+    # x += y works in place (e.g. `with mg.no_grad(): w -= lr * w.grad`, as in PyTorch) unless a
+    # gradient must flow through it: then it is x = x + y, a new graph node bound to the same name
+    # (so `total += loss` accumulates a loss correctly). A leaf that requires grad still refuses.
+    def _in_place_operator(self, other, function, method):
+        other_needs_grad = isinstance(other, Tensor) and other.requires_grad
+        if autograd.is_grad_enabled() and (other_needs_grad or (self.requires_grad and not self.is_leaf)):
+            return function(self, other)
+        return method(other)
+
     def __iadd__(self, other):
-        return self.add_(other)
+        return self._in_place_operator(other, ops.add, self.add_)
 
     def __isub__(self, other):
-        return self.sub_(other)
+        return self._in_place_operator(other, ops.sub, self.sub_)
 
     def __imul__(self, other):
-        return self.mul_(other)
+        return self._in_place_operator(other, ops.mul, self.mul_)
 
     def __itruediv__(self, other):
-        return self.div_(other)
+        return self._in_place_operator(other, ops.div, self.div_)
 
     def normal_(self, mean=0.0, std=1.0):
         self._begin_in_place()

@@ -467,3 +467,13 @@ def test_repr_lists_the_groups():
     optimizer = SGD([nn.Parameter(mg.zeros(1))], lr=0.1, momentum=0.9)
     assert repr(optimizer) == ("SGD (\nParameter Group 0\n    dampening: 0.0\n    lr: 0.1\n    momentum: 0.9\n"
                                "    nesterov: False\n    weight_decay: 0.0\n)")
+
+
+def test_sgd_momentum_set_per_group():
+    a, b = mg.nn.Parameter(mg.ones(3)), mg.nn.Parameter(mg.ones(3))
+    optimizer = mg.optim.SGD([{"params": [a], "momentum": 0.9}, {"params": [b]}], lr=0.1)
+    for _ in range(2):
+        a.grad, b.grad = mg.ones(3), mg.ones(3)
+        optimizer.step()
+    np.testing.assert_allclose(a.numpy(), 1 - 0.1 * (1 + 1.9), rtol=1e-6)  # buffers 1, then 1.9
+    np.testing.assert_allclose(b.numpy(), 1 - 0.1 * 2, rtol=1e-6)

@@ -319,3 +319,31 @@ def test_a_parameter_update_under_no_grad_then_a_new_forward_is_fine(device):
             w.add_(w.grad, alpha=-0.25)
         w.grad = None
     np.testing.assert_allclose(w.numpy(), [0.125, 0.25])
+
+
+def test_accumulating_a_loss_with_plus_equals_keeps_its_gradient():
+    """total += loss must not drop the gradient (minigrad records it as total = total + loss)."""
+    w = mg.tensor([2.0], requires_grad=True)
+    total = mg.zeros(1)
+    total += w * 3
+    (total + w).sum().backward()
+    assert w.grad.item() == 4.0
+
+
+def test_in_place_methods_refuse_a_source_that_requires_grad():
+    w = mg.tensor([2.0], requires_grad=True)
+    target = mg.zeros(1)
+    for change in (lambda: target.add_(w), lambda: target.copy_(w), lambda: target.__setitem__(0, w[0])):
+        with pytest.raises(RuntimeError, match="gradient would be lost"):
+            change()
+    with mg.no_grad():
+        target.add_(w)  # without a graph there is nothing to lose
+    assert target.item() == 2.0
+
+
+def test_plus_equals_on_a_non_leaf_builds_a_new_node():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y += 1
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])

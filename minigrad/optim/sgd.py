@@ -10,14 +10,16 @@ class SGD(Optimizer):
         g = grad + weight_decay * p
         b = g on the first step, then b = momentum * b + (1 - dampening) * g
         d = g + momentum * b  (nesterov),  b  (momentum),  g  (plain)
+
+    Every group keeps a momentum buffer, so that any group may set (or later change) its momentum.
     """
+    state_names = ("momentum_buffer",)
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
         if lr < 0 or momentum < 0 or weight_decay < 0:
             raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
-        self.state_names = ("momentum_buffer",) if momentum else ()
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
