@@ -115,11 +115,7 @@ def main(argv=None):
 
 def import_all_experiments():
     """Importing these modules registers their experiments."""
-    from . import experiments, seeds  # noqa: F401
-    try:
-        from . import classifiers  # noqa: F401
-    except ImportError:
-        pass
+    from . import classifiers, experiments, seeds  # noqa: F401
 
 
 def list_experiments():
@@ -133,7 +129,7 @@ def train(args):
     from .experiments import get_experiment
     experiment = get_experiment(args.experiment)
     out = args.out or Path("runs") / experiment.name
-    if out.exists() and (out / "checkpoint.npz").exists() and not args.resume:
+    if (out / "checkpoint.npz").exists() and not args.resume:
         raise ExperimentError(f"{out} already holds a run; pass --resume to continue it, or choose --out")
     options = RunOptions(out=out, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
                          data_dir=args.data_dir, seed=args.seed, resume=args.resume, progress=not args.no_progress,

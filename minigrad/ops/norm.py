@@ -13,6 +13,7 @@ the number of elements averaged, the backward is
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
+from .reduce import reduced_count
 
 
 class Normalize(Function):
@@ -22,13 +23,13 @@ class Normalize(Function):
         xp = backend.array_module(x)
         self.axes = axes
         self.batch_statistics = mean is None
+        self.inv_count = 1.0 / reduced_count(x.shape, axes)  # 1/M
         if self.batch_statistics:
-            # sum * (1/n) rather than .mean(): NumPy's mean costs ~10 us of Python per call,
+            # sum * (1/M) rather than .mean(): NumPy's mean costs ~10 us of Python per call,
             # which dominates on the small arrays of batch-size-1 training.
-            inv_count = 1.0 / (x.size // mean_count_divisor(x, axes))
-            mean = x.sum(axis=axes, keepdims=True) * inv_count
+            mean = x.sum(axis=axes, keepdims=True) * self.inv_count
             centered = x - mean
-            var = (centered * centered).sum(axis=axes, keepdims=True) * inv_count
+            var = (centered * centered).sum(axis=axes, keepdims=True) * self.inv_count
         else:
             centered = x - mean
         self.inv_std = 1 / xp.sqrt(var + eps)
@@ -55,7 +56,7 @@ class BatchNorm(Normalize):
         channel_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         weight, bias = weight.reshape(channel_shape), bias.reshape(channel_shape)
         if training:
-            count = x.size // x.shape[1]
+            count = reduced_count(x.shape, axes)
             if count <= 1:
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                                  f"got input of shape {tuple(x.shape)}")
@@ -89,9 +90,8 @@ class BatchNorm(Normalize):
         if self.needs_input_grad[0]:
             scale = self.weight * self.inv_std
             if self.batch_statistics:
-                count = grad.size // grad.shape[1]
-                dx = grad - x_hat * (sum_grad_x_hat / count)
-                dx -= sum_grad / count
+                dx = grad - x_hat * (sum_grad_x_hat * self.inv_count)
+                dx -= sum_grad * self.inv_count
                 dx *= scale
             else:
                 dx = grad * scale
@@ -117,23 +117,13 @@ class LayerNorm(Normalize):
         axes, x_hat = self.axes, self.x_hat
         dx = None
         if self.needs_input_grad[0]:
-            inv_count = 1.0 / (grad.size // mean_count_divisor(grad, axes))
             g = grad * self.weight
-            g = g - g.sum(axis=axes, keepdims=True) * inv_count \
-                - x_hat * ((g * x_hat).sum(axis=axes, keepdims=True) * inv_count)
+            g = g - g.sum(axis=axes, keepdims=True) * self.inv_count \
+                - x_hat * ((g * x_hat).sum(axis=axes, keepdims=True) * self.inv_count)
             dx = g * self.inv_std
         dweight = grad * x_hat if self.needs_input_grad[1] else None
         dbias = grad if self.needs_input_grad[2] else None
         return dx, dweight, dbias
-
-
-def mean_count_divisor(x, axes):
-    """How many means are taken: the product of the sizes of the axes NOT reduced."""
-    count = 1
-    for axis, size in enumerate(x.shape):
-        if axis not in axes:
-            count *= size
-    return count
 
 
 def _affine(x, weight, bias, shape):

@@ -29,7 +29,8 @@ def spread_back(grad, shape, axes, keepdim):
     return backend.array_module(grad).broadcast_to(grad, shape)
 
 
-def _count(shape, axes):
+def reduced_count(shape, axes):
+    """How many elements each reduction over `axes` combines."""
     count = 1
     for axis in axes:
         count *= shape[axis]
@@ -54,7 +55,7 @@ class Mean(Function):
 
     def forward(self, x, dim=None, keepdim=False):
         self.shape, self.axes, self.keepdim = x.shape, reduced_axes(dim, x.ndim), keepdim
-        self.count = _count(x.shape, self.axes)
+        self.count = reduced_count(x.shape, self.axes)
         if x.dtype.kind != "f" or self.count == 0:
             return x.mean(axis=self.axes, keepdims=keepdim)
         # sum * (1/n): the value of .mean(), without ~10 us of NumPy's Python-level overhead per call.
@@ -69,7 +70,7 @@ class Var(Function):
 
     def forward(self, x, dim=None, unbiased=True, keepdim=False):
         self.shape, self.axes, self.keepdim = x.shape, reduced_axes(dim, x.ndim), keepdim
-        self.divisor = _count(x.shape, self.axes) - (1 if unbiased else 0)
+        self.divisor = reduced_count(x.shape, self.axes) - (1 if unbiased else 0)
         self.centered = x - x.mean(axis=self.axes, keepdims=True)
         return (self.centered * self.centered).sum(axis=self.axes, keepdims=keepdim) / self.divisor
 
