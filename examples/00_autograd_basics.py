@@ -38,7 +38,7 @@ def chapter1():
     y = 5 * a * a + 3 * b * b * b
     z = 2 * x + 3 * y
     z.backward()
-    print(f"x = 2a + 3b, y = 5a^2 + 3b^3, z = 2x + 3y at a = 2, b = 1:")
+    print("x = 2a + 3b, y = 5a^2 + 3b^3, z = 2x + 3y at a = 2, b = 1:")
     print(f"  dz/da = {a.grad.item()}  (book: 64; by hand 4 + 30a = {4 + 30 * 2.0})")
     print(f"  dz/db = {b.grad.item()}  (by hand 6 + 27b^2 = {6 + 27 * 1.0**2})")
     return a.grad.item(), b.grad.item()

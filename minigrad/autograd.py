@@ -15,8 +15,6 @@ exactly one place, `unbroadcast`, so no op has to think about it.
 
 import functools
 
-import numpy as np
-
 OPS = {}  # every differentiable op by name: Function subclasses and composite functions
 
 _grad_enabled = True
@@ -119,9 +117,7 @@ class Function:
         except ValueError as error:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
             raise ValueError(f"{cls.__name__}: {error} (input shapes: {shapes})") from None
-        if isinstance(data, np.generic):  # NumPy returns scalars from 0-d math; keep arrays
-            data = np.asarray(data)
-        out = Tensor._wrap(data, track)
+        out = Tensor._wrap(backend.as_array(data), track)
         if fn.is_view:  # a view shares memory, so it shares the in-place version counter
             out._version = inputs[0]._version
         if track:
@@ -179,13 +175,10 @@ def unbroadcast(grad, shape):
     """
     if grad.shape == shape:
         return grad
-    leading = grad.ndim - len(shape)
-    if leading > 0:  # keepdims, then reshape: a plain sum down to shape () gives a NumPy scalar, not an array
-        grad = grad.sum(axis=tuple(range(leading)), keepdims=True).reshape(grad.shape[leading:])
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad
+    leading = grad.ndim - len(shape)  # axes broadcasting added in front
+    stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
+    # keepdims, then reshape: a plain sum down to shape () would give a NumPy scalar, not an array
+    return grad.sum(axis=tuple(range(leading)) + stretched, keepdims=True).reshape(shape)
 
 
 def topological_order(root):
@@ -264,8 +257,7 @@ def backward(root, gradient=None, retain_graph=False):
                 parent_grad = unbroadcast(parent_grad, parent.data.shape)
             if parent_grad.dtype != parent.data.dtype:
                 parent_grad = parent_grad.astype(parent.data.dtype)
-            if isinstance(parent_grad, np.generic):  # NumPy returns scalars from 0-d math; keep arrays
-                parent_grad = np.asarray(parent_grad)
+            parent_grad = backend.as_array(parent_grad)
             key = id(parent)
             if key in grads:
                 grads[key] = grads[key] + parent_grad

@@ -98,6 +98,11 @@ def to_numpy(array):
     return np.asarray(array)
 
 
+def as_array(value):
+    """NumPy returns scalars (np.float32, ...) from 0-d math; turn them back into 0-d arrays."""
+    return np.asarray(value) if isinstance(value, np.generic) else value
+
+
 def is_array(value):
     return isinstance(value, np.ndarray) or (cupy is not None and isinstance(value, cupy.ndarray))
 

@@ -68,8 +68,6 @@ def load(path, device=None):
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or "tree" not in manifest:
                 raise ValueError(f"{path}: its {MANIFEST} entry is not an mg.save manifest")
             arrays = {name: archive[name] for name in archive.files if name != MANIFEST}
-    except FileNotFoundError:
-        raise
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"cannot load {path}: it is truncated or not an mg.save file ({error}). "
                          f"Re-create it, or restore a good copy.") from None

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .. import creation, ops
+from ..ops.conv import pair
 from . import init
 from .module import Module, Parameter
 
@@ -43,17 +44,13 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
 class _ConvBase(Module):
     def __init__(self, in_channels, out_channels, weight_channels, kernel_size, stride, padding, dilation,
                  bias, device, dtype):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.dilation = _pair(padding), _pair(dilation)
+        self.kernel_size, self.stride = pair(kernel_size), pair(stride)
+        self.padding, self.dilation = pair(padding), pair(dilation)
         self.weight = Parameter(creation.zeros(*weight_channels, *self.kernel_size, device=device, dtype=dtype))
         self.bias = Parameter(creation.zeros(out_channels, device=device, dtype=dtype)) if bias else None
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -94,7 +91,7 @@ class ConvTranspose2d(_ConvBase):
             raise NotImplementedError("ConvTranspose2d: minigrad supports groups=1 only")
         super().__init__(in_channels, out_channels, (in_channels, out_channels), kernel_size, stride, padding,
                          dilation, bias, device, dtype)
-        self.output_padding = _pair(output_padding)
+        self.output_padding = pair(output_padding)
 
     def forward(self, x):
         return ops.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
