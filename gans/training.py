@@ -150,21 +150,16 @@ class Trainer:
         exp, total = self.experiment, self.total_steps()
         log_every = exp.log_every or max(1, total // 500)
         started = time.perf_counter() - self.elapsed
-        epoch_started, epoch_times = time.perf_counter(), []
         with tqdm(total=total, initial=self.step, disable=not self.options.progress, unit="step",
                   desc=exp.name, dynamic_ncols=True) as bar:
             if self.step == 0:
                 self.save_samples()
             while self.step < total:
-                epoch_before = self.epoch
                 self.window.append(self.train_step())
                 self.step += 1
                 bar.update(1)
                 if self.step % log_every == 0:
                     self.log_window(bar)
-                if self.epoch != epoch_before:
-                    epoch_times.append(time.perf_counter() - epoch_started)
-                    epoch_started = time.perf_counter()
                 if exp.sample_every and self.step % exp.sample_every == 0:
                     self.save_samples()
                 if self.alarm is not None and self.step % exp.alarm_every == 0:
@@ -175,8 +170,8 @@ class Trainer:
         self.elapsed = time.perf_counter() - started
         if not (exp.sample_every and self.step % exp.sample_every == 0):  # else already saved
             self.save_samples()
-        self.save_checkpoint()
-        return self.write_summary(epoch_times)
+        self.save_checkpoint()  # also writes history.csv
+        return self.write_summary()
 
     def log_window(self, bar):
         """Average the steps since the last row into one history row, and show it on the bar."""
@@ -258,9 +253,8 @@ class Trainer:
             writer.writerow(history.keys())
             writer.writerows(zip(*history.values()))
 
-    def write_summary(self, epoch_times):
+    def write_summary(self):
         exp = self.experiment
-        self.write_history()
         history = self.full_history()
         ideal, ideal_label = IDEAL_LOSS[exp.loss]
         if history["step"]:
@@ -272,8 +266,7 @@ class Trainer:
         summary = {
             "experiment": exp.name, "steps": self.step, "epochs": self.epochs, "batch_size": self.batch_size,
             "device": self.device, "seconds": round(self.elapsed, 2),
-            "seconds_per_epoch": round(float(np.mean(epoch_times)), 2) if epoch_times else
-            round(self.elapsed / max(self.epochs, 1e-9), 2),
+            "seconds_per_epoch": round(self.elapsed / self.epochs, 2),  # elapsed carries over a resume
             "peak_host_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "peak_gpu_pool_mb": None if self.device == "cpu" else round(backend.gpu_memory_peak() / 2**20, 1),
             "last_logged": last,
