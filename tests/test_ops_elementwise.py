@@ -295,6 +295,15 @@ def test_where_routes_the_gradient_by_the_condition():
     assert y.grad.item() == 1.0
 
 
+def test_where_keeps_its_condition_when_the_condition_changes_before_backward():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    condition = x.detach() > 1.5
+    z = mg.where(condition, x, 0.0)
+    condition[0] = True  # after the forward: must not reroute the gradient
+    z.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 1.0])
+
+
 def test_cast_gradient_comes_back_in_the_inputs_dtype():
     x = mg.tensor([1.0, 2.0], requires_grad=True)  # float32
     y = x.double() * mg.tensor([3.0, 4.0], dtype=mg.float64)

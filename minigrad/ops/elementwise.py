@@ -7,7 +7,7 @@ broadcast shape; the engine's `unbroadcast` sums them back to each input's shape
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, composite
+from ..autograd import Function, composite, is_grad_enabled
 from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor
 
 
@@ -302,8 +302,11 @@ def minimum(x, y):
 def where(condition, x, y):
     """x where condition is true, else y (condition is not differentiated)."""
     x, y = _pair(x, y)
-    # A private copy: changing the condition tensor in place before backward must not change the gradient.
-    condition = condition.data.copy() if isinstance(condition, Tensor) else condition
+    if isinstance(condition, Tensor):
+        # Kept for backward, so a private copy: changing the condition tensor in place before
+        # backward must not change the gradient. No graph, no backward, no copy.
+        tracking = is_grad_enabled() and (x.requires_grad or y.requires_grad)
+        condition = condition.data.copy() if tracking else condition.data
     return Where.apply(x, y, condition=condition)
 
 
