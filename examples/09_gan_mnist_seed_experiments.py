@@ -7,16 +7,10 @@ trains one first (--epochs, default 1).
 Run:  python examples/09_gan_mnist_seed_experiments.py [--from runs/mnist-book]
 """
 
-import sys
-
 from _common import parse, run
 
-source = None
-if "--from" in sys.argv:
-    position = sys.argv.index("--from")
-    source = sys.argv[position + 1]
-    del sys.argv[position:position + 2]
-args = parse(__doc__.splitlines()[0], epochs=1)
-extra = {"from_run": source} if source else {}
+args = parse(__doc__.splitlines()[0], epochs=1, add_arguments=lambda parser: parser.add_argument(
+    "--from", dest="from_run", help="a trained mnist-book run folder (else train one first)"))
+extra = {"from_run": args.from_run} if args.from_run else {}
 summary, out = run("mnist-seeds", args, **extra)
 print("grids:", ", ".join(summary["grids"]))

@@ -22,7 +22,6 @@ The classifier's input is (N, 1, 28, 28) float32 in [0, 1] (MNIST pixels / 255);
 to_classifier_input() brings generator outputs, flat or not, in [0, 1] or [-1, 1], there.
 """
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,8 @@ import minigrad as mg
 import minigrad.nn as nn
 import minigrad.nn.functional as F
 from minigrad import backend
+
+from .data.download import file_digest
 
 # --- the protocol's constants (changing any of them changes every number it reports) ------
 
@@ -99,11 +100,7 @@ class WeightsChecksumError(ValueError):
 
 def sha256_of(path):
     """The sha256 of a file's bytes, as 64 hex digits."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def load_classifier(device="cpu", path=None):

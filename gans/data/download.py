@@ -71,13 +71,18 @@ class IncompleteDownloadError(OSError):
 
 # --- checksums ----------------------------------------------------------------------
 
-def md5sum(path, chunk_size=1 << 20):
-    """The md5 of a file's bytes, as 32 hex digits (read in chunks: constant memory)."""
-    digest = hashlib.md5()
+def file_digest(path, algorithm="md5", chunk_size=1 << 20):
+    """A hashlib digest ("md5", "sha256", ...) of a file's bytes, in hex (read in chunks: constant memory)."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as file:
         for chunk in iter(lambda: file.read(chunk_size), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def md5sum(path):
+    """The md5 of a file's bytes, as 32 hex digits (what the MNIST mirrors publish)."""
+    return file_digest(path, "md5")
 
 
 def md5_verifier(*expected):

@@ -214,7 +214,7 @@ class Module:
                     param.data = convert(param.data)
                     if param.grad is not None:
                         param.grad.data = convert(param.grad.data)
-            for name, buffer in module._buffers.items():
+            for buffer in module._buffers.values():
                 if buffer is not None:
                     buffer.data = convert(buffer.data)
         return self
