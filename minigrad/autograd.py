@@ -213,6 +213,15 @@ def topological_order(root):
     return order
 
 
+def zero_grad(tensors, set_to_none=True):
+    """Forget each tensor's .grad (None), or zero it in place: Module's and Optimizer's zero_grad."""
+    for tensor in tensors:
+        if set_to_none:
+            tensor.grad = None
+        elif tensor.grad is not None:
+            tensor.grad.zero_()
+
+
 def backward(root, gradient=None, retain_graph=False):
     """Accumulate d(root)/d(leaf) into `.grad` of every leaf that requires grad."""
     if not root.requires_grad:

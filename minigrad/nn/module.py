@@ -18,7 +18,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .. import backend
+from .. import autograd, backend
 from ..autograd import no_grad
 from ..tensor import Tensor
 
@@ -200,11 +200,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        for param in self.parameters():
-            if set_to_none:
-                param.grad = None
-            elif param.grad is not None:
-                param.grad.zero_()
+        autograd.zero_grad(self.parameters(), set_to_none)
 
     def _apply(self, convert):
         """Replace every parameter's and buffer's array by convert(array) (the same objects stay)."""

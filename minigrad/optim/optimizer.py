@@ -17,7 +17,7 @@ skipped, as in PyTorch; the group is then updated parameter by parameter, on
 views of the same buffers.
 """
 
-from .. import backend
+from .. import autograd, backend
 from ..tensor import Tensor
 
 
@@ -112,12 +112,7 @@ class Optimizer:
         self._flat.append(FlatGroup(params, self.state_names))
 
     def zero_grad(self, set_to_none=True):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad.zero_()
+        autograd.zero_grad((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self):
         """One update of every parameter that has a gradient."""
