@@ -13,7 +13,7 @@ import numpy as np
 import minigrad as mg
 
 from . import models
-from .registry import EXPERIMENTS, ExperimentError, register  # noqa: F401 (EXPERIMENTS re-exported)
+from .registry import EXPERIMENTS, ExperimentError, get_experiment, register  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -94,13 +94,6 @@ def pattern_report(output):
     return {"G(0.5)": [round(float(v), 4) for v in output], "pattern_ok": bool(high and low)}
 
 
-def get_experiment(name):
-    if name not in EXPERIMENTS:
-        known = ", ".join(sorted(EXPERIMENTS))
-        raise ExperimentError(f"unknown experiment {name!r}; known: {known} (see `python -m gans list`)")
-    return EXPERIMENTS[name]
-
-
 # --- data ---------------------------------------------------------------------------------
 
 def mnist_data(scale="01", flatten=True):
@@ -159,11 +152,9 @@ def celeba_data(crop=None, channels_first=False):
 
 
 def find_celeba_h5(options):
-    import os
-
     from .data.celeba import build_hdf5
-    from .data.mnist import cache_dir
-    roots = [r for r in (options.data_dir, os.environ.get("MINIGRAD_DATA"), cache_dir()) if r]
+    from .data.download import cache_dir, data_roots
+    roots = [root for _, root in data_roots(options.data_dir) if root]
     folders = [Path(root) / "celeba" for root in roots] + [Path(root) for root in roots]
     for folder in folders:
         for name in ("celeba.h5", "celeba_aligned_small.h5py"):
@@ -187,18 +178,22 @@ def find_celeba_h5(options):
 
 
 def randn_noise(size):
-    def noise(n, generator=None):
-        if generator is not None:
-            return mg.tensor(generator.standard_normal((n, *size)).astype(np.float32))
-        return mg.randn(n, *size)
-    return noise
+    """Seeds from the standard normal distribution, as torch.randn."""
+    return _noise(size, "standard_normal", mg.randn)
 
 
 def rand_noise(size):
+    """Seeds uniform in [0, 1), as torch.rand."""
+    return _noise(size, "random", mg.rand)
+
+
+def _noise(size, numpy_method, factory):
+    """noise(n, generator=None): n seeds of `size`, from a NumPy generator if one is given (fixed
+    sample seeds), else from minigrad's seeded random numbers."""
     def noise(n, generator=None):
         if generator is not None:
-            return mg.tensor(generator.random((n, *size)).astype(np.float32))
-        return mg.rand(n, *size)
+            return mg.tensor(getattr(generator, numpy_method)((n, *size)).astype(np.float32))
+        return factory(n, *size)
     return noise
 
 

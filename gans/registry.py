@@ -37,3 +37,11 @@ def register(experiment):
 
 class ExperimentError(Exception):
     """A user-facing problem (bad argument, missing run folder, ...): the CLI prints it in one line."""
+
+
+def get_experiment(name):
+    """The registered experiment `name`, or an ExperimentError listing the known names."""
+    if name not in EXPERIMENTS:
+        known = ", ".join(sorted(EXPERIMENTS))
+        raise ExperimentError(f"unknown experiment {name!r}; known: {known} (see `python -m gans list`)")
+    return EXPERIMENTS[name]

@@ -69,6 +69,21 @@ class IncompleteDownloadError(OSError):
     """The connection ended before the server sent all the bytes it announced."""
 
 
+# --- where data lives ------------------------------------------------------------------
+
+def cache_dir():
+    """The user cache for minigrad's data: $XDG_CACHE_HOME/minigrad, else ~/.cache/minigrad."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "minigrad"
+
+
+def data_roots(data_dir):
+    """(description, data root or None) for each place to look for a dataset, in order of precedence."""
+    return [("--data-dir", data_dir),
+            ("$MINIGRAD_DATA", os.environ.get("MINIGRAD_DATA") or None),
+            ("the user cache", cache_dir())]
+
+
 # --- checksums ----------------------------------------------------------------------
 
 def file_digest(path, algorithm="md5", chunk_size=1 << 20):

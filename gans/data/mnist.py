@@ -39,7 +39,6 @@ take 188 MB.
 import gzip
 import hashlib
 import math
-import os
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -49,7 +48,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.data import Dataset
 
-from .download import ChecksumError, DownloadError, download_with_mirrors, md5sum
+from .download import ChecksumError, DownloadError, cache_dir, data_roots, download_with_mirrors, md5sum
 
 # Base URLs, tried in order. Module-level so that tests (or users behind a proxy) can
 # replace them: gans.data.mnist.MIRRORS[:] = ["http://my.mirror/mnist/"].
@@ -205,19 +204,6 @@ def read_mnist_csv(path):
 
 # --- finding (or downloading) the files ------------------------------------------------
 
-def cache_dir():
-    """The user cache for minigrad's data: $XDG_CACHE_HOME/minigrad, else ~/.cache/minigrad."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "minigrad"
-
-
-def _places(data_dir):
-    """(description, data root or None) for each place to look, in order of precedence."""
-    return [("--data-dir", data_dir),
-            ("$MINIGRAD_DATA", os.environ.get("MINIGRAD_DATA") or None),
-            ("the user cache", cache_dir())]
-
-
 def _mnist_folder_in(root):
     """The folder under a data root that holds all four files, or None. Accepted layouts:
     ROOT/mnist/ (as the shared data folder), ROOT itself, and torchvision's ROOT/MNIST/raw/."""
@@ -238,7 +224,7 @@ def find_mnist(data_dir=None, download=True, progress=True):
     Found files are not read here; read_mnist_idx verifies them when it loads them.
     Raises MnistNotFoundError, saying where it looked and the ways to provide the data.
     """
-    for _, root in _places(data_dir):
+    for _, root in data_roots(data_dir):
         folder = _mnist_folder_in(root) if root is not None else None
         if folder is not None:
             return folder
@@ -277,7 +263,7 @@ def _download_verifier(spec):
 
 def _not_found_message(data_dir, reason):
     looked = []
-    for description, root in _places(data_dir):
+    for description, root in data_roots(data_dir):
         looked.append(f"  {description}: {root}" if root is not None else f"  {description}: (not set)")
     cache = cache_dir() / "mnist"
     return "\n".join([
