@@ -4,9 +4,11 @@
     python -m benchmarks.run --device cuda        # CuPy against PyTorch CUDA
     python -m benchmarks.run --workloads dcgan --iterations 20 --no-write
 
-Each (workload, framework) pair runs in its own fresh Python process, so that one
-framework's threads, caches and memory never affect the other's numbers. In each:
-warm-up iterations, then several timed rounds; the median round gives ms/iteration.
+Each round runs in its own fresh Python process (warm-up iterations, then three timed
+passes, of which it reports the median), so that one framework's threads, caches and memory never affect the
+other's numbers. The two frameworks' rounds alternate, minigrad, PyTorch, minigrad, ...,
+so that a slow spell of a shared machine hits both alike; the median round gives
+ms/iteration, and the ratio's range over the paired rounds shows how steady it was.
 Also reported: the matmul FLOPs per iteration and the rate they imply (FLOPs / time),
 against a NumPy float32 matmul (sgemm) peak measured in the same run, and peak memory.
 """
@@ -30,7 +32,7 @@ TARGETS = {"mlp_gan": 0.8, "dcgan": 1.2, "book_batch1": 0.7}
 CUDA_TARGET = 1.5
 
 
-def worker(workload_name, framework, device, iterations, rounds):
+def worker(workload_name, framework, device, iterations, passes):
     """Runs in a child process: build one workload, time it, print one JSON line."""
 
     if framework == "torch":
@@ -47,7 +49,7 @@ def worker(workload_name, framework, device, iterations, rounds):
         workload.step()
     sync()
     times = []
-    for _ in range(rounds):
+    for _ in range(passes):
         start = time.perf_counter()
         for _ in range(iterations):
             workload.step()
@@ -108,15 +110,27 @@ def _peak_rss_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def measure(workload, framework, device, iterations, rounds):
+def measure(workload, framework, device, iterations, passes):
     """Run `worker` in a fresh process and return its result (or None if it failed)."""
     command = [sys.executable, "-m", "benchmarks.run", "--worker", workload, framework, device,
-               str(iterations), str(rounds)]
+               str(iterations), str(passes)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         print(f"  {workload}/{framework} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
         return None
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+PASSES = 3  # timed passes per process
+
+
+def combine_rounds(rounds):
+    """One result from the rounds, each from its own process (None if any failed)."""
+    if not rounds or any(r is None for r in rounds):
+        return None
+    return {"ms": statistics.median(r["ms"] for r in rounds), "ms_best": min(r["ms"] for r in rounds),
+            "rounds_ms": [r["ms"] for r in rounds], "flops": rounds[0]["flops"],
+            "memory_mb": max(r["memory_mb"] for r in rounds)}
 
 
 def sgemm_peak():
@@ -172,7 +186,7 @@ def table(results, device, peak):
     """The markdown table. The share of the NumPy sgemm peak is shown on the CPU only."""
     target_of = (lambda name: CUDA_TARGET) if device == "cuda" else TARGETS.get
     rate_header = "minigrad GFLOP/s" + (" (share of sgemm peak)" if device == "cpu" else "")
-    rows = ["| workload | minigrad ms/iter | PyTorch ms/iter | minigrad ÷ PyTorch | target | met? "
+    rows = ["| workload | minigrad ms/iter | PyTorch ms/iter | minigrad ÷ PyTorch (range over rounds) | target | met? "
             f"| matmul GFLOP/iter | {rate_header} | PyTorch GFLOP/s | minigrad peak memory | PyTorch peak memory |",
             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, (mine, theirs) in results.items():
@@ -185,8 +199,9 @@ def table(results, device, peak):
         ratio_cells, their_cells = "(no torch) | | | ", " | "
         if theirs:
             ratio = mine["ms"] / theirs["ms"]
+            paired = [a / b for a, b in zip(mine["rounds_ms"], theirs["rounds_ms"])]
             target = target_of(name)
-            ratio_cells = (f"{theirs['ms']:.2f} | **{ratio:.2f}** | ≤ {target} | "
+            ratio_cells = (f"{theirs['ms']:.2f} | **{ratio:.2f}** ({min(paired):.2f}–{max(paired):.2f}) | ≤ {target} | "
                            f"{'yes' if ratio <= target else '**no**'} ")
             their_cells = f"{gflop / (theirs['ms'] / 1e3):.0f} | {mine['memory_mb']:.0f} MB | {theirs['memory_mb']:.0f} MB"
         else:
@@ -221,8 +236,8 @@ def main(argv=None):
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        name, framework, device, iterations, rounds = args.worker
-        return worker(name, framework, device, int(iterations), int(rounds))
+        name, framework, device, iterations, passes = args.worker
+        return worker(name, framework, device, int(iterations), int(passes))
 
     with_torch = not args.no_torch and torch_available()
     if not with_torch and not args.no_torch:
@@ -231,17 +246,17 @@ def main(argv=None):
     results = {}
     for name in args.workloads:
         iterations = args.iterations or default_iterations[name]
-        print(f"{name}: minigrad ...", flush=True)
-        mine = measure(name, "minigrad", args.device, iterations, args.rounds)
-        theirs = None
-        if with_torch:
-            print(f"{name}: torch ...", flush=True)
-            theirs = measure(name, "torch", args.device, iterations, args.rounds)
-        results[name] = (mine, theirs)
+        print(f"{name}: {args.rounds} rounds{', alternating with torch' if with_torch else ''} ...", flush=True)
+        mine, theirs = [], []
+        for _ in range(args.rounds):
+            mine.append(measure(name, "minigrad", args.device, iterations, PASSES))
+            if with_torch:
+                theirs.append(measure(name, "torch", args.device, iterations, PASSES))
+        results[name] = (combine_rounds(mine), combine_rounds(theirs) if with_torch else None)
     peak = sgemm_peak()
     lines = [f"Measured {time.strftime('%Y-%m-%d')} with `python -m benchmarks.run"
              f"{' --device cuda' if args.device == 'cuda' else ''}` (median of {args.rounds} rounds, "
-             f"each in a fresh process; float32).", ""]
+             f"each in a fresh process, minigrad's and PyTorch's alternating; float32).", ""]
     lines += environment(args.device, with_torch)
     lines += [f"- NumPy sgemm peak (1024³ float32 matmul): {peak:.0f} GFLOP/s", ""]
     lines += table(results, args.device, peak)
