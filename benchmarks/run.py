@@ -57,7 +57,6 @@ def worker(workload_name, framework, device, iterations, passes):
         times.append((time.perf_counter() - start) / iterations)
     result = {
         "ms": statistics.median(times) * 1e3,
-        "ms_best": min(times) * 1e3,
         "flops": workload.matmul_flops(),
         "memory_mb": _peak_memory_mb(workload, framework, device, baseline_rss),
     }
@@ -128,7 +127,7 @@ def combine_rounds(rounds):
     """One result from the rounds, each from its own process (None if any failed)."""
     if not rounds or any(r is None for r in rounds):
         return None
-    return {"ms": statistics.median(r["ms"] for r in rounds), "ms_best": min(r["ms"] for r in rounds),
+    return {"ms": statistics.median(r["ms"] for r in rounds),
             "rounds_ms": [r["ms"] for r in rounds], "flops": rounds[0]["flops"],
             "memory_mb": max(r["memory_mb"] for r in rounds)}
 
