@@ -215,7 +215,7 @@ def accuracy(model, dataset, batch_size=1000, device="cpu", book_style=False):
     """
     was_training = model.training
     if book_style:
-        saved = [(buffer, buffer.data.copy()) for buffer in model.buffers()]
+        saved = [(buffer, buffer.array.copy()) for buffer in model.buffers()]
         set_training_mode(model, True)
         batch_size = 1
     else:
@@ -227,7 +227,7 @@ def accuracy(model, dataset, batch_size=1000, device="cpu", book_style=False):
             correct += int((predicted.numpy() == labels.numpy()).sum())
     if book_style:
         for buffer, data in saved:
-            buffer.data = data
+            buffer.array = data
     set_training_mode(model, was_training)
     return correct / len(dataset)
 

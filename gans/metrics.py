@@ -164,7 +164,7 @@ def to_classifier_input(x, pixel_range=(0, 1)):
     (an unbounded output layer may overshoot). The result is detached from any graph
     and stays on x's device.
     """
-    data = x.data if isinstance(x, mg.Tensor) else np.asarray(x)
+    data = x.array if isinstance(x, mg.Tensor) else np.asarray(x)
     if not (data.ndim == 2 and data.shape[1] == 784 or data.ndim == 3 and data.shape[1:] == (28, 28)
             or data.ndim == 4 and data.shape[1:] == (1, 28, 28)):
         raise ValueError(f"to_classifier_input: expected MNIST images of shape (N, 784), (N, 28, 28) "
@@ -197,8 +197,8 @@ def classify(images, classifier=None, batch_size=1000, pixel_range=(0, 1)):
             batch = inputs[start:start + batch_size].to(device)
             batch_features = classifier.features(batch)
             logits = classifier.fc2(batch_features)
-            labels.append(backend.to_numpy(logits.argmax(dim=1).data).astype(np.int64))
-            features.append(backend.to_numpy(batch_features.data).astype(np.float64))
+            labels.append(backend.to_numpy(logits.argmax(dim=1).array).astype(np.int64))
+            features.append(backend.to_numpy(batch_features.array).astype(np.float64))
     if not labels:
         return np.zeros(0, dtype=np.int64), np.zeros((0, MnistClassifier.feature_size))
     return np.concatenate(labels), np.concatenate(features)
@@ -352,7 +352,7 @@ def conditional_accuracy(images, requested_labels, classifier=None, batch_size=1
 
 
 def _labels_array(labels):
-    data = labels.data if isinstance(labels, mg.Tensor) else labels
+    data = labels.array if isinstance(labels, mg.Tensor) else labels
     return np.asarray(backend.to_numpy(data) if backend.is_array(data) else data, dtype=np.int64).reshape(-1)
 
 

@@ -112,7 +112,7 @@ class Trainer:
         self.opt_G.step()
 
         return (loss_real.item(), loss_fake.item(), loss_g.item(),
-                float(d_real.data.mean()), float(d_fake.data.mean()))  # read off the data: no graph
+                float(d_real.array.mean()), float(d_fake.array.mean()))  # read off the data: no graph
 
     def draw_noise(self, n):
         """Noise (and, for conditional GANs, random labels) from the CPU generator, moved to the device,

@@ -109,7 +109,7 @@ class Function:
         needs_input_grad = tuple(t.requires_grad for t in inputs)
         track = _grad_enabled and any(needs_input_grad)
         fn.needs_input_grad = needs_input_grad
-        arrays = [t.data for t in inputs]
+        arrays = [t.array for t in inputs]
         if len(arrays) > 1:
             backend.check_same_device(arrays, cls.__name__)
         try:
@@ -228,17 +228,17 @@ def backward(root, gradient=None, retain_graph=False):
         raise RuntimeError(
             "backward() on a tensor that does not require grad: no input of the "
             "computation had requires_grad=True (or it ran under mg.no_grad()).")
-    xp = backend.array_module(root.data)
+    xp = backend.array_module(root.array)
     if gradient is None:
-        if root.data.size != 1:
+        if root.array.size != 1:
             raise RuntimeError(
                 f"backward() without a `gradient` works only for a scalar, but this tensor has "
                 f"shape {tuple(root.shape)}. Reduce it first (e.g. .sum() or .mean()), or pass "
                 f"gradient=<tensor of shape {tuple(root.shape)}>.")
-        seed = xp.ones_like(root.data)
+        seed = xp.ones_like(root.array)
     else:
-        seed = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient, dtype=root.dtype)
-        if seed.shape != root.data.shape:
+        seed = gradient.array if isinstance(gradient, Tensor) else xp.asarray(gradient, dtype=root.dtype)
+        if seed.shape != root.array.shape:
             raise RuntimeError(
                 f"backward(): gradient has shape {tuple(seed.shape)} but the tensor has shape "
                 f"{tuple(root.shape)}; they must match.")
@@ -262,10 +262,10 @@ def backward(root, gradient=None, retain_graph=False):
         for parent, parent_grad in zip(fn.inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            if parent_grad.shape != parent.data.shape:
-                parent_grad = unbroadcast(parent_grad, parent.data.shape)
-            if parent_grad.dtype != parent.data.dtype:
-                parent_grad = parent_grad.astype(parent.data.dtype)
+            if parent_grad.shape != parent.array.shape:
+                parent_grad = unbroadcast(parent_grad, parent.array.shape)
+            if parent_grad.dtype != parent.array.dtype:
+                parent_grad = parent_grad.astype(parent.array.dtype)
             parent_grad = backend.as_array(parent_grad)
             key = id(parent)
             if key in grads:
@@ -285,10 +285,10 @@ def _accumulate_into_leaf(tensor, grad, given_to_leaves):
             grad = grad.copy()
         given_to_leaves.add(id(grad))
         tensor.grad = Tensor._wrap(grad, False)
-    elif tensor.grad.data.flags.owndata and tensor.grad.data.shape == grad.shape:
-        tensor.grad.data += grad  # in place, as PyTorch: no new array per accumulation
+    elif tensor.grad.array.flags.owndata and tensor.grad.array.shape == grad.shape:
+        tensor.grad.array += grad  # in place, as PyTorch: no new array per accumulation
     else:  # a .grad the user set to a view (or of another shape): leave that memory alone
-        tensor.grad.data = tensor.grad.data + grad
+        tensor.grad.array = tensor.grad.array + grad
 
 
 from . import backend  # noqa: E402  (backend has no dependencies; Tensor imports this module)

@@ -26,7 +26,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
     It goes to `device`; without one, a Tensor stays where it is and anything else
     (a NumPy array too) goes to the default device, as in torch.tensor."""
-    source = data.data if isinstance(data, Tensor) else data
+    source = data.array if isinstance(data, Tensor) else data
     if device is None and not isinstance(data, Tensor):
         device = backend.get_default_device()
     array = as_array(source, dtype, device)

@@ -1,4 +1,4 @@
-"""Datasets and batching, shaped like torch.utils.data.
+"""Datasets and batching, shaped like torch.utils.array.
 
     class Digits(mg.data.Dataset):          # subclass it, as the book does
         def __len__(self): ...
@@ -41,13 +41,13 @@ class TensorDataset(Dataset):
         return len(self.tensors[0])
 
     def __getitem__(self, index):
-        return tuple(Tensor._wrap(t.data[index], False) for t in self.tensors)
+        return tuple(Tensor._wrap(t.array[index], False) for t in self.tensors)
 
     def __getitems__(self, indices):
         """A whole batch at once, by one fancy-indexing read per tensor."""
         if type(self).__getitem__ is not TensorDataset.__getitem__:  # a subclass changed what a sample is
             return collate([self[int(i)] for i in indices])
-        return tuple(Tensor._wrap(t.data[indices], False) for t in self.tensors)
+        return tuple(Tensor._wrap(t.array[indices], False) for t in self.tensors)
 
 
 class Subset(Dataset):
@@ -126,8 +126,8 @@ def collate(samples):
     dicts are collated field by field."""
     first = samples[0]
     if isinstance(first, Tensor):
-        xp = backend.array_module(first.data)
-        return Tensor._wrap(xp.stack([s.data for s in samples]), False)
+        xp = backend.array_module(first.array)
+        return Tensor._wrap(xp.stack([s.array for s in samples]), False)
     if backend.is_array(first):
         xp = backend.array_module(first)
         return Tensor._wrap(xp.stack(samples), False)

@@ -40,35 +40,35 @@ def gradcheck(func, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
 
     # Fresh leaves, so that the caller's tensors (and their .grad) are left alone.
-    leaves = [Tensor._wrap(t.data.copy(), t.requires_grad) if isinstance(t, Tensor) else t for t in inputs]
-    before = [backend.to_numpy(leaves[i].data).copy() for i in wrt]
+    leaves = [Tensor._wrap(t.array.copy(), t.requires_grad) if isinstance(t, Tensor) else t for t in inputs]
+    before = [backend.to_numpy(leaves[i].array).copy() for i in wrt]
 
     out = func(*leaves)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: the function must return a Tensor, got {type(out).__name__}")
-    xp = backend.array_module(out.data)
+    xp = backend.array_module(out.array)
     rng = np.random.default_rng(seed)
     cotangent = xp.asarray(rng.standard_normal(out.shape))
     if out.requires_grad:
         out.backward(Tensor._wrap(cotangent.astype(out.dtype), False))
 
     for i, original in zip(wrt, before):
-        if not np.array_equal(backend.to_numpy(leaves[i].data), original):
+        if not np.array_equal(backend.to_numpy(leaves[i].array), original):
             raise GradcheckError(f"gradcheck: the function modified input {i} in place")
 
     def projected(values):
         with no_grad():
             result = func(*values)
-        return float((result.data.astype(np.float64) * cotangent).sum())
+        return float((result.array.astype(np.float64) * cotangent).sum())
 
     worst = None  # (excess over tolerance, input, position, analytic, numeric)
     for i in wrt:
         leaf = leaves[i]
-        analytic = np.zeros(leaf.shape) if leaf.grad is None else backend.to_numpy(leaf.grad.data)
+        analytic = np.zeros(leaf.shape) if leaf.grad is None else backend.to_numpy(leaf.grad.array)
         if analytic.shape != leaf.shape:
             raise GradcheckError(f"gradcheck: input {i} has shape {leaf.shape} but its grad has shape {analytic.shape}")
-        probe = [Tensor._wrap(t.data.copy(), False) if isinstance(t, Tensor) else t for t in leaves]
-        data = probe[i].data
+        probe = [Tensor._wrap(t.array.copy(), False) if isinstance(t, Tensor) else t for t in leaves]
+        data = probe[i].array
         for position in np.ndindex(*leaf.shape):
             original = data[position].item()
             data[position] = original + eps

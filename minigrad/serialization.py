@@ -81,7 +81,7 @@ def load(path, device=None):
 def _encode(obj, arrays):
     """obj -> a JSON-able tree; arrays are moved into `arrays` and referenced by name."""
     if isinstance(obj, Tensor) or backend.is_array(obj):
-        array = backend.to_numpy(obj.data if isinstance(obj, Tensor) else obj)
+        array = backend.to_numpy(obj.array if isinstance(obj, Tensor) else obj)
         if array.dtype.hasobject:  # np.savez would pickle it, and load() refuses pickles
             raise TypeError(f"mg.save cannot store an array of Python objects (dtype {array.dtype}); "
                             f"use numeric, boolean or string arrays")

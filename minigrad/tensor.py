@@ -1,6 +1,7 @@
 """The Tensor: an array, plus what autograd needs to know about it.
 
-    data           the raw array: numpy.ndarray on the CPU, cupy.ndarray on the GPU
+    array          the raw array: numpy.ndarray on the CPU, cupy.ndarray on the GPU
+    data           PyTorch's .data: a Tensor sharing `array`'s memory, outside the graph
     requires_grad  whether gradients should flow back into this tensor
     grad           after backward(), d(root)/d(this tensor) - a Tensor, or None
     grad_fn        the Function that produced this tensor (None for leaves)
@@ -16,13 +17,13 @@ from . import backend
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "__weakref__")
+    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "_version", "__weakref__")
 
     # NumPy must hand `ndarray + Tensor` to Tensor.__radd__ instead of converting us.
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
-        self.data = as_array(data, dtype, device)
+        self.array = as_array(data, dtype, device)
         self.grad = None
         self.grad_fn = None
         self._version = [0]
@@ -34,7 +35,7 @@ class Tensor:
     def _wrap(cls, data, requires_grad):
         """Fast constructor for arrays that ops produce (no conversion, no checks)."""
         t = object.__new__(cls)
-        t.data = data
+        t.array = data
         t.grad = None
         t.grad_fn = None
         t._version = [0]
@@ -45,44 +46,44 @@ class Tensor:
 
     @property
     def shape(self):
-        return tuple(self.data.shape)
+        return tuple(self.array.shape)
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self):
-        return backend.device_of(self.data)
+        return backend.device_of(self.array)
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self):
-        return int(self.data.size)
+        return int(self.array.size)
 
     @property
     def is_leaf(self):
         return self.grad_fn is None
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
     def __repr__(self):
-        body = np.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.dtype not in (np.float32, np.int64, np.bool_):
             extras.append(f"dtype={self.dtype}")
@@ -98,14 +99,31 @@ class Tensor:
 
     # --- leaving the graph, and getting values out -------------------------------------
 
+    @property
+    def data(self):
+        """As PyTorch's .data: the same memory as a Tensor that does not require grad.
+
+        In-place changes through it change this tensor (`p.data.clamp_(-c, c)`) and are not
+        checked by autograd: unlike detach(), it has a version counter of its own.
+        """
+        return Tensor._wrap(self.array, False)
+
+    @data.setter
+    def data(self, value):
+        """`t.data = other` makes t use other's memory (shape and dtype may change), as PyTorch."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"t.data = ... takes a Tensor, got {type(value).__name__}; "
+                            f"to set the raw array, assign to t.array")
+        self.array = value.array
+
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, but this one has shape {self.shape}")
-        return self.data.item()
+        return self.array.item()
 
     def numpy(self):
         """The values as a NumPy array (the same memory on the CPU, a host copy on the GPU)."""
-        return backend.to_numpy(self.data)
+        return backend.to_numpy(self.array)
 
     def tolist(self):
         return self.numpy().tolist()
@@ -121,20 +139,20 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu":
+        if self.array.dtype.kind not in "iu":
             raise TypeError("only integer tensors of one element can be used as an index")
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
                 f"use .any() or .all()")
-        return bool(self.data.item())
+        return bool(self.array.item())
 
     def detach(self):
         """The same values, cut off from the graph (shares memory and version counter)."""
-        t = Tensor._wrap(self.data, False)
+        t = Tensor._wrap(self.array, False)
         t._version = self._version
         return t
 
@@ -143,7 +161,7 @@ class Tensor:
         autograd.backward(self, gradient, retain_graph)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self.array.dtype.kind not in "fc":
             raise RuntimeError(
                 f"only floating-point tensors can require gradients, but this one is {self.dtype}")
         self.requires_grad = requires_grad
@@ -213,32 +231,32 @@ class Tensor:
 
     def __setitem__(self, key, value):
         self._begin_in_place(value)
-        self.data[_index_key(key)] = _value_for(self, value)
+        self.array[_index_key(key)] = _value_for(self, value)
 
     def zero_(self):
         self._begin_in_place()
-        self.data.fill(0)
+        self.array.fill(0)
         return self
 
     def fill_(self, value):
         self._begin_in_place()
-        self.data.fill(value)
+        self.array.fill(value)
         return self
 
     def copy_(self, source):
         self._begin_in_place(source)
-        self.data[...] = _value_for(self, source)
+        self.array[...] = _value_for(self, source)
         return self
 
     def add_(self, other, alpha=1):
         self._begin_in_place(other)
         other = _value_for(self, other)
         if alpha == 1:
-            self.data += other
+            self.array += other
         elif alpha == -1:
-            self.data -= other
+            self.array -= other
         else:
-            self.data += alpha * other
+            self.array += alpha * other
         return self
 
     def sub_(self, other, alpha=1):
@@ -246,12 +264,12 @@ class Tensor:
 
     def mul_(self, other):
         self._begin_in_place(other)
-        self.data *= _value_for(self, other)
+        self.array *= _value_for(self, other)
         return self
 
     def div_(self, other):
         self._begin_in_place(other)
-        self.data /= _value_for(self, other)
+        self.array /= _value_for(self, other)
         return self
 
     # x += y works in place (e.g. `with mg.no_grad(): w -= lr * w.grad`, as in PyTorch) unless a
@@ -278,13 +296,13 @@ class Tensor:
     def normal_(self, mean=0.0, std=1.0):
         self._begin_in_place()
         rng = backend.generator(self.device)
-        self.data[...] = rng.standard_normal(self.data.shape, dtype=self.data.dtype) * std + mean
+        self.array[...] = rng.standard_normal(self.array.shape, dtype=self.array.dtype) * std + mean
         return self
 
     def uniform_(self, a=0.0, b=1.0):
         self._begin_in_place()
         rng = backend.generator(self.device)
-        self.data[...] = rng.random(self.data.shape, dtype=self.data.dtype) * (b - a) + a
+        self.array[...] = rng.random(self.array.shape, dtype=self.array.dtype) * (b - a) + a
         return self
 
     # --- arithmetic -------------------------------------------------------------------
@@ -421,10 +439,10 @@ class Tensor:
         return ops.argmin(self, dim, keepdim)
 
     def any(self):
-        return Tensor._wrap(self.data.any(), False)
+        return Tensor._wrap(self.array.any(), False)
 
     def all(self):
-        return Tensor._wrap(self.data.all(), False)
+        return Tensor._wrap(self.array.all(), False)
 
     # --- shapes -----------------------------------------------------------------------
 
@@ -492,7 +510,7 @@ def as_array(data, dtype=None, device=None):
     """An array for `data`: Python floats and lists become float32, ints int64, bools bool;
     arrays keep their dtype. `dtype` and `device` override."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if isinstance(data, np.generic):  # a NumPy scalar (e.g. array.mean()) keeps its dtype, as an array does
         data = np.asarray(data)
     if backend.is_array(data):
@@ -517,7 +535,7 @@ def as_tensor(value, like):
         return value
     if backend.is_array(value):
         return Tensor._wrap(backend.to_device(value, like.device), False)
-    xp = backend.array_module(like.data)
+    xp = backend.array_module(like.array)
     dtype = like.dtype if like.dtype.kind == "f" or isinstance(value, (bool, int)) else DEFAULT_FLOAT
     return Tensor._wrap(xp.asarray(value, dtype=dtype), False)
 
@@ -525,7 +543,7 @@ def as_tensor(value, like):
 def _value_for(target, value):
     """The raw value to write into `target` in place (same device required)."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if backend.is_array(value) and backend.device_of(value) != target.device:
         raise RuntimeError(
             f"cannot write a {backend.device_of(value)} array of shape {tuple(value.shape)} "
@@ -536,8 +554,8 @@ def _value_for(target, value):
 def _index_key(key):
     """Replace Tensors inside an index by their arrays."""
     if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    return key.data if isinstance(key, Tensor) else key
+        return tuple(k.array if isinstance(k, Tensor) else k for k in key)
+    return key.array if isinstance(key, Tensor) else key
 
 
 # Imported last: both build on Tensor, and Tensor's methods call them.

@@ -73,7 +73,7 @@ def check_gradients(func, *arrays, device="cpu", requires_grad=None, **gradcheck
             if t.grad is not None:
                 assert t.grad.shape == t.shape and t.grad.dtype == t.dtype
                 for other in tensors:
-                    assert not np.shares_memory(backend.to_numpy(t.grad.data), backend.to_numpy(other.data)), \
+                    assert not np.shares_memory(backend.to_numpy(t.grad.array), backend.to_numpy(other.array)), \
                         "a gradient shares memory with an input"
     return True
 

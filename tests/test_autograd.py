@@ -138,7 +138,7 @@ def test_scalar_leaf_broadcast_against_a_vector_gets_an_array_grad(device):
     """unbroadcast down to shape () must give a 0-d array, not a NumPy scalar, or zero_() has nothing to fill."""
     x = leaf(2.0, device)
     (x * mg.ones(3, dtype=mg.float64, device=device)).sum().backward()
-    assert backend.is_array(x.grad.data) and x.grad.shape == ()
+    assert backend.is_array(x.grad.array) and x.grad.shape == ()
     assert x.grad.item() == 3.0
     x.grad.zero_()
     assert x.grad.item() == 0.0
@@ -222,7 +222,7 @@ def test_backward_of_a_leaf(device):
     g = mg.tensor([3.0, 4.0], dtype=mg.float64, device=device)
     x.backward(g)
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
-    assert not shares_memory(x.grad.data, g.data)  # the caller's gradient stays the caller's
+    assert not shares_memory(x.grad.array, g.array)  # the caller's gradient stays the caller's
 
 
 # --- no_grad / enable_grad ---------------------------------------------------------------------
@@ -356,7 +356,7 @@ def test_leaf_grads_do_not_alias_each_other(device):
     x = leaf([1.0, 2.0], device)
     y = leaf([3.0, 4.0], device)
     (x + y).sum().backward()
-    assert not shares_memory(x.grad.data, y.grad.data)
+    assert not shares_memory(x.grad.array, y.grad.array)
     x.grad.zero_()
     np.testing.assert_array_equal(y.grad.numpy(), [1.0, 1.0])
 
@@ -367,7 +367,7 @@ def test_leaf_grads_do_not_alias_each_other_or_the_given_gradient(device):
     g = mg.tensor([1.0, -1.0], dtype=mg.float64, device=device)
     (x + y).backward(g)
     for grad in (x.grad, y.grad):
-        assert not shares_memory(grad.data, g.data)
+        assert not shares_memory(grad.array, g.array)
     x.grad.zero_()
     np.testing.assert_array_equal(y.grad.numpy(), [1.0, -1.0])
     np.testing.assert_array_equal(g.numpy(), [1.0, -1.0])
@@ -380,10 +380,10 @@ def test_leaf_grads_do_not_alias_inputs_through_pass_through_ops(device):
     z = leaf([[5.0], [6.0]], device)
     out = x.clone().reshape(2) + y + z.expand(2, 2)
     out.sum().backward()
-    grads = [x.grad.data, y.grad.data, z.grad.data]
+    grads = [x.grad.array, y.grad.array, z.grad.array]
     for i, grad in enumerate(grads):
         assert grad.flags.owndata
-        for other in grads[i + 1:] + [x.data, y.data, z.data]:
+        for other in grads[i + 1:] + [x.array, y.array, z.array]:
             assert not shares_memory(grad, other)
 
 

@@ -151,7 +151,7 @@ def test_the_function_must_return_a_tensor(device):
 
 def test_a_function_that_modifies_its_input_is_caught(device):
     def mutating(a):
-        a.data[0] = 100.0
+        a.array[0] = 100.0
         return a * 2
 
     with pytest.raises(mg.GradcheckError, match="modified input 0 in place"):
@@ -165,12 +165,12 @@ def test_inputs_and_their_grads_are_untouched(device):
     w = leaf([0.5, -0.5, 2.0], device)
     (x * w).sum().backward()
     x_grad_before, w_grad_before = x.grad.numpy().copy(), w.grad.numpy().copy()
-    x_data, w_data = x.data, w.data
+    x_data, w_data = x.array, w.array
     x_version, w_version = x._version[0], w._version[0]
 
     assert mg.gradcheck(lambda a, b: (a * b).exp().sum(), (x, w))
 
-    assert x.data is x_data and w.data is w_data
+    assert x.array is x_data and w.array is w_data
     np.testing.assert_array_equal(x.numpy(), [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(w.numpy(), [0.5, -0.5, 2.0])
     np.testing.assert_array_equal(x.grad.numpy(), x_grad_before)

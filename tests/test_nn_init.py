@@ -59,10 +59,10 @@ ALL_INITIALISERS = [
 @pytest.mark.parametrize("name, initialise", ALL_INITIALISERS, ids=[name for name, _ in ALL_INITIALISERS])
 def test_initialisers_work_in_place_without_a_graph(device, name, initialise):
     p = parameter(30, 20, device=device)
-    p.data[...] = 7.0
-    array, version = p.data, p._version[0]
+    p.array[...] = 7.0
+    array, version = p.array, p._version[0]
     assert initialise(p) is p
-    assert p.data is array  # the very same memory
+    assert p.array is array  # the very same memory
     assert p.requires_grad and p.grad_fn is None and p.is_leaf and p.grad is None
     assert p._version[0] > version  # graphs that saved the old values will refuse backward
     assert not np.any(p.numpy() == 7.0)
@@ -102,7 +102,7 @@ def test_constant_zeros_ones():
     assert init.constant_(parameter(2, 3), 0.25).tolist() == [[0.25] * 3] * 2
     assert init.ones_(parameter(2)).tolist() == [1.0, 1.0]
     p = parameter(2)
-    p.data[...] = 5
+    p.array[...] = 5
     assert init.zeros_(p).tolist() == [0.0, 0.0]
 
 

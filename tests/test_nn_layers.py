@@ -259,8 +259,8 @@ def test_batch_norm_values_and_gradient(device, case):
     c = x.shape[1]
     layer = (nn.BatchNorm2d if two_d else nn.BatchNorm1d)(c, **options)
     if options["affine"]:
-        layer.weight.data, layer.bias.data = np.linspace(0.5, 2, c), np.linspace(-1, 1, c)
-    layer.running_mean.data, layer.running_var.data = running_mean.copy(), running_var.copy()
+        layer.weight.array, layer.bias.array = np.linspace(0.5, 2, c), np.linspace(-1, 1, c)
+    layer.running_mean.array, layer.running_var.array = running_mean.copy(), running_var.copy()
     layer.train(training)
     weight = np.linspace(0.5, 2, c) if options["affine"] else np.ones(c)
     bias = np.linspace(-1, 1, c) if options["affine"] else np.zeros(c)
@@ -360,7 +360,7 @@ def test_layer_norm_values_and_gradient(device, case):
     layer = nn.LayerNorm(normalized if len(normalized) > 1 else normalized[0], **options)
     rng = np.random.default_rng(seed)
     for p in layer.parameters():  # not the initial ones and zeros, so a mix-up would show
-        p.data = rng.uniform(0.5, 1.5, p.shape).astype(np.float32)
+        p.array = rng.uniform(0.5, 1.5, p.shape).astype(np.float32)
     p = numpy_params(layer)
     axes = tuple(range(x.ndim - len(normalized), x.ndim))
     expected = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + options["eps"])

@@ -288,13 +288,13 @@ def test_state_dict_shares_memory_and_round_trips():
     assert not state["body.0.weight"].requires_grad
     assert not np.array_equal(target.body[0].weight.numpy(), source.body[0].weight.numpy())
     params = list(target.parameters())
-    arrays = [p.data for p in params]
+    arrays = [p.array for p in params]
     result = target.load_state_dict(state)
     assert result.missing_keys == [] and result.unexpected_keys == []
     for name, value in values(target).items():
         np.testing.assert_array_equal(value, state[name].numpy())
     # copied in place: the same Parameters and arrays, not the source's memory
-    assert all(p is q and p.data is a for p, q, a in zip(target.parameters(), params, arrays))
+    assert all(p is q and p.array is a for p, q, a in zip(target.parameters(), params, arrays))
     assert not np.shares_memory(target.body[0].weight.numpy(), source.body[0].weight.numpy())
     assert target.body[1].running_mean.tolist() == [1.0, 2.0, 3.0]
 

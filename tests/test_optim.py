@@ -199,10 +199,10 @@ def test_updates_are_in_place_in_one_flat_buffer(make):
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
     params = list(model.parameters())
     optimizer = make(model.parameters())
-    arrays = [p.data for p in params]
+    arrays = [p.array for p in params]
     flat = optimizer._flat[0].values
     for p in params:  # every parameter is a view into the optimiser's one flat array
-        assert np.shares_memory(p.data, flat)
+        assert np.shares_memory(p.array, flat)
     assert flat.size == sum(p.numel() for p in params)
     x = mg.randn(8, 3)
     for _ in range(3):
@@ -212,7 +212,7 @@ def test_updates_are_in_place_in_one_flat_buffer(make):
         optimizer.step()
         assert not np.array_equal(flat, before)
     assert all(a is b for a, b in zip(model.parameters(), params))
-    assert all(p.data is a for p, a in zip(params, arrays))  # the same arrays, updated in place
+    assert all(p.array is a for p, a in zip(params, arrays))  # the same arrays, updated in place
     state = model.state_dict()
     assert np.shares_memory(state["0.weight"].numpy(), flat)
 
@@ -362,7 +362,7 @@ def test_load_state_dict_restores_hyper_parameters_and_checks_the_layout():
 # --- parameters whose .data is replaced --------------------------------------------------------
 
 def test_double_after_creating_the_optimizer_keeps_the_state():
-    """model.double() replaces every p.data: the optimiser re-gathers its buffers, keeping its moments."""
+    """model.double() replaces every p.array: the optimiser re-gathers its buffers, keeping its moments."""
     model = nn.Linear(3, 2)
     optimizer = Adam(model.parameters(), lr=0.01)
     x = mg.randn(5, 3)
@@ -380,7 +380,7 @@ def test_double_after_creating_the_optimizer_keeps_the_state():
     grads = [p.grad.numpy().copy() for p in params]
     optimizer.step()
     for i, p in enumerate(params):
-        assert p.dtype == np.float64 and np.shares_memory(p.data, optimizer._flat[0].values)
+        assert p.dtype == np.float64 and np.shares_memory(p.array, optimizer._flat[0].values)
         # step 4 from the float32 moments of step 3, now in float64
         m = 0.9 * state[i]["exp_avg"] + 0.1 * grads[i]
         v = 0.999 * state[i]["exp_avg_sq"] + 0.001 * grads[i] ** 2
@@ -398,12 +398,12 @@ def test_replacing_p_data_mid_run_continues_bit_for_bit():
     for t, step_grads in enumerate(grads):
         if t == 5:
             for p in params:
-                p.data = p.data.copy()  # new arrays, same values
+                p.array = p.array.copy()  # new arrays, same values
         for p, g in zip(params, step_grads):
             p.grad = mg.tensor(g)
         optimizer.step()
         for p in params:
-            assert np.shares_memory(p.data, optimizer._flat[0].values)
+            assert np.shares_memory(p.array, optimizer._flat[0].values)
     for p, e in zip(params, expected[-1]):
         np.testing.assert_array_equal(p.numpy(), e)
 

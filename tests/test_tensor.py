@@ -16,9 +16,9 @@ def xp_for(device):
 
 def test_data_is_the_raw_array(device):
     t = mg.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
-    assert type(t.data) is xp_for(device).ndarray
-    assert t.data.dtype == np.float32
-    np.testing.assert_array_equal(backend.to_numpy(t.data), [[1.0, 2.0], [3.0, 4.0]])
+    assert type(t.array) is xp_for(device).ndarray
+    assert t.array.dtype == np.float32
+    np.testing.assert_array_equal(backend.to_numpy(t.array), [[1.0, 2.0], [3.0, 4.0]])
 
 
 def test_attributes(device):
@@ -93,7 +93,7 @@ def test_detach_shares_memory_and_version_but_not_the_graph(device):
     y = x * 3
     d = y.detach()
     assert not d.requires_grad and d.grad_fn is None and d.grad is None
-    assert d.data is y.data
+    assert d.array is y.array
     assert d._version is y._version
     d[0] = 10.0                     # no grad needed: allowed, and seen through y
     assert y.tolist() == [10.0, 6.0]
@@ -347,3 +347,32 @@ def test_plus_equals_on_a_non_leaf_builds_a_new_node():
     y += 1
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+# --- .data is PyTorch's: a Tensor sharing memory, outside the graph ------------------------------
+
+def test_data_is_a_tensor_sharing_memory_that_does_not_require_grad():
+    w = mg.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    d = w.data
+    assert isinstance(d, mg.Tensor) and not d.requires_grad and d.grad_fn is None
+    assert np.shares_memory(d.array, w.array)
+    d.mul_(0.5)
+    assert w.tolist() == [0.5, -1.0, 1.5]  # the in-place change reached w
+    assert d.size(0) == 3 and w.data.numpy().tolist() == w.numpy().tolist()
+
+
+def test_assigning_data_replaces_the_storage():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    w.data = mg.tensor([[5.0, 6.0, 7.0]])
+    assert w.shape == (1, 3) and w.requires_grad and w.tolist() == [[5.0, 6.0, 7.0]]
+    with pytest.raises(TypeError, match="t.array"):
+        w.data = np.zeros(3)
+
+
+def test_changes_through_data_are_not_refused_or_counted_by_autograd():
+    """As in PyTorch, .data has its own version counter (detach() shares it)."""
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (w * w).sum()
+    w.data.mul_(2)  # allowed although w requires grad: .data is outside the graph
+    y.backward()
+    assert w._version[0] == 0

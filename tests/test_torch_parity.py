@@ -308,7 +308,7 @@ def _run(lib, F, test_case, make_tensor):
 def _as_numpy(value):
     if isinstance(value, torch.Tensor):
         return value.detach().numpy()
-    return backend.to_numpy(value.data)
+    return backend.to_numpy(value.array)
 
 
 @pytest.mark.parametrize("test_case", CASES, ids=[c.name for c in CASES])

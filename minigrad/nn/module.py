@@ -28,7 +28,7 @@ class Parameter(Tensor):
     in parameters() when assigned to a Module attribute."""
 
     def __init__(self, data, requires_grad=True):
-        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+        super().__init__(data.array if isinstance(data, Tensor) else data, requires_grad=requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -207,12 +207,12 @@ class Module:
         for module in self.modules():
             for param in module._parameters.values():
                 if param is not None:
-                    param.data = convert(param.data)
+                    param.array = convert(param.array)
                     if param.grad is not None:
-                        param.grad.data = convert(param.grad.data)
+                        param.grad.array = convert(param.grad.array)
             for buffer in module._buffers.values():
                 if buffer is not None:
-                    buffer.data = convert(buffer.data)
+                    buffer.array = convert(buffer.array)
         return self
 
     def to(self, device=None, dtype=None):
@@ -273,7 +273,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = value.data if isinstance(value, Tensor) else value
+            value = value.array if isinstance(value, Tensor) else value
             if tuple(value.shape) != target.shape:
                 raise ValueError(f"load_state_dict: {key} has shape {tuple(value.shape)} in the state_dict but "
                                  f"{target.shape} in {type(self).__name__}")

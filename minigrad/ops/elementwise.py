@@ -231,11 +231,11 @@ def _pair(x, y):
         x = as_tensor(x, like=y)
     elif not isinstance(y, Tensor):
         y = as_tensor(y, like=x)
-    x_kind, y_kind = x.data.dtype.kind, y.data.dtype.kind
+    x_kind, y_kind = x.array.dtype.kind, y.array.dtype.kind
     if x_kind in "biu" and y_kind == "f":
-        x = Tensor._wrap(x.data.astype(y.data.dtype), False)
+        x = Tensor._wrap(x.array.astype(y.array.dtype), False)
     elif y_kind in "biu" and x_kind == "f":
-        y = Tensor._wrap(y.data.astype(x.data.dtype), False)
+        y = Tensor._wrap(y.array.astype(x.array.dtype), False)
     return x, y
 
 
@@ -253,7 +253,7 @@ def mul(x, y):
 
 def div(x, y):
     x, y = _pair(x, y)
-    if x.data.dtype.kind in "biu" and y.data.dtype.kind in "biu":  # true division gives float32, as PyTorch
+    if x.array.dtype.kind in "biu" and y.array.dtype.kind in "biu":  # true division gives float32, as PyTorch
         x, y = cast(x, DEFAULT_FLOAT), cast(y, DEFAULT_FLOAT)
     return Div.apply(x, y)
 
@@ -306,7 +306,7 @@ def where(condition, x, y):
         # Kept for backward, so a private copy: changing the condition tensor in place before
         # backward must not change the gradient. No graph, no backward, no copy.
         tracking = is_grad_enabled() and (x.requires_grad or y.requires_grad)
-        condition = condition.data.copy() if tracking else condition.data
+        condition = condition.array.copy() if tracking else condition.array
     return Where.apply(x, y, condition=condition)
 
 
@@ -325,8 +325,8 @@ def clone(x):
 def compare(x, y, ufunc_name):
     """An elementwise comparison as a boolean tensor outside the graph."""
     x, y = _pair(x, y)
-    xp = backend.array_module(x.data)
-    return Tensor._wrap(getattr(xp, ufunc_name)(x.data, y.data), False)
+    xp = backend.array_module(x.array)
+    return Tensor._wrap(getattr(xp, ufunc_name)(x.array, y.array), False)
 
 
 def argmax(x, dim=None, keepdim=False):
@@ -338,6 +338,6 @@ def argmin(x, dim=None, keepdim=False):
 
 
 def _arg(x, dim, keepdim, name):
-    xp = backend.array_module(x.data)
-    result = getattr(xp, name)(x.data, axis=dim, keepdims=keepdim if dim is not None else False)
+    xp = backend.array_module(x.array)
+    result = getattr(xp, name)(x.array, axis=dim, keepdims=keepdim if dim is not None else False)
     return Tensor._wrap(xp.asarray(result, dtype=np.int64), False)

@@ -179,7 +179,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     if target.shape != expected:
         raise ValueError(f"nll_loss/cross_entropy: input {input.shape} needs target of shape {expected}, "
                          f"got {target.shape}")
-    return NLLLoss.apply(input, weight=_constant(weight, input), target=target.data,
+    return NLLLoss.apply(input, weight=_constant(weight, input), target=target.array,
                          ignore_index=ignore_index, reduction=reduction)
 
 
@@ -193,4 +193,4 @@ def _constant(value, like):
     """An optional weight as a raw array on `like`'s device (it is not differentiated)."""
     if value is None:
         return None
-    return as_tensor(value, like=like).data
+    return as_tensor(value, like=like).array

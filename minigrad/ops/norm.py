@@ -128,7 +128,7 @@ class LayerNorm(Normalize):
 
 def _affine(x, weight, bias, shape):
     """weight and bias as Tensors, constants 1 and 0 where absent."""
-    xp = backend.array_module(x.data)
+    xp = backend.array_module(x.array)
     if weight is None:
         weight = Tensor._wrap(xp.ones(shape, dtype=x.dtype), False)
     if bias is None:
@@ -141,8 +141,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """torch.nn.functional.batch_norm; running_mean/running_var are updated in place when training."""
     weight, bias = _affine(input, weight, bias, (input.shape[1],))
     out = BatchNorm.apply(input, weight, bias,
-                          running_mean=None if running_mean is None else running_mean.data,
-                          running_var=None if running_var is None else running_var.data,
+                          running_mean=None if running_mean is None else running_mean.array,
+                          running_var=None if running_var is None else running_var.array,
                           training=training, momentum=momentum, eps=eps)
     if training:
         for buffer in (running_mean, running_var):

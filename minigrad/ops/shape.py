@@ -224,7 +224,7 @@ def _device_key(key, x):
     if isinstance(key, tuple):
         return tuple(_device_key(k, x) for k in key)
     if isinstance(key, Tensor):
-        return backend.to_device(key.data, x.device)
+        return backend.to_device(key.array, x.device)
     if isinstance(key, list) or backend.is_array(key):
         return backend.to_device(backend.array_module("cpu").asarray(key), x.device)
     return key

@@ -11,7 +11,7 @@ small temporaries per parameter. For that, each group keeps
     state    same-sized arrays for the optimiser's state (Adam's moments, ...)
     scratch  one same-sized array for temporaries, reused every step
 
-If a parameter's .data is replaced (module.to(device), .double(), p.data = ...),
+If a parameter's .data is replaced (module.to(device), .double(), p.array = ...),
 the next step notices and re-gathers the group. A parameter with no .grad is
 skipped, as in PyTorch; the group is then updated parameter by parameter, on
 views of the same buffers.
@@ -33,7 +33,7 @@ class FlatGroup:
 
     def gather(self):
         """(Re)build `values` from the parameters and point every parameter at its slice."""
-        arrays = [p.data for p in self.params]
+        arrays = [p.array for p in self.params]
         xp = backend.array_module(arrays[0])
         dtypes = {a.dtype for a in arrays}
         devices = {backend.device_of(a) for a in arrays}
@@ -46,8 +46,8 @@ class FlatGroup:
         self.values = xp.empty(total, dtype=arrays[0].dtype)
         for p, array, start, size in zip(self.params, arrays, self.offsets, self.sizes):
             self.values[start:start + size] = array.reshape(-1)
-            p.data = self.values[start:start + size].reshape(array.shape)
-        self.views = [p.data for p in self.params]
+            p.array = self.values[start:start + size].reshape(array.shape)
+        self.views = [p.array for p in self.params]
         self.grads = xp.empty_like(self.values)
         self.scratch = xp.empty_like(self.values)
         if self.state is None:
@@ -58,7 +58,7 @@ class FlatGroup:
 
     def check_in_place(self):
         """Re-gather if some parameter's .data no longer is our view of it."""
-        if any(p.data is not view for p, view in zip(self.params, self.views)):
+        if any(p.array is not view for p, view in zip(self.params, self.views)):
             self.gather()
 
     def gather_grads(self):
@@ -66,7 +66,7 @@ class FlatGroup:
         if any(p.grad is None for p in self.params):
             return False
         xp = backend.array_module(self.values)
-        xp.concatenate([p.grad.data.reshape(-1) for p in self.params], out=self.grads)
+        xp.concatenate([p.grad.array.reshape(-1) for p in self.params], out=self.grads)
         return True
 
     def slices(self, i):
@@ -127,7 +127,7 @@ class Optimizer:
                     if p.grad is None:
                         continue
                     values, grads, scratch, state = flat.slices(i)
-                    grads[...] = p.grad.data.reshape(-1)
+                    grads[...] = p.grad.array.reshape(-1)
                     flat.steps[i] += 1
                     self.update(values, grads, scratch, state, flat.steps[i], group)
             for p in flat.params:  # in place: graphs that saved the old values must notice
@@ -177,7 +177,7 @@ class Optimizer:
                 _, _, _, slices = flat.slices(i)
                 for name, target in slices.items():
                     value = entry[name] if entry else None
-                    value = value.data if isinstance(value, Tensor) else value
+                    value = value.array if isinstance(value, Tensor) else value
                     if value is None:
                         target[...] = 0
                     elif value.size != target.size:
