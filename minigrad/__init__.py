@@ -17,7 +17,7 @@ from .backend import get_default_device, set_default_device
 from .creation import (FloatTensor, LongTensor, arange, from_numpy, full, full_like, linspace,
                        manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        randperm, tensor, zeros, zeros_like)
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (abs, argmax, argmin, cat, clamp, exp, flatten, log, matmul, max, maximum, mean, min,
                   minimum, permute, relu, reshape, sigmoid, softmax, log_softmax, sqrt, squeeze, stack,
                   std, sum, tanh, transpose, unsqueeze, var, where)

@@ -11,9 +11,17 @@ the tensors it was computed from), calling each op's `backward` with the gradien
 of the root with respect to the op's output, and passing the results on to the
 inputs. Gradients of tensors used several times add up. Broadcasting is undone in
 exactly one place, `unbroadcast`, so no op has to think about it.
+
+Gradients of gradients: each op's `backward` is written with minigrad's own ops on
+Tensors. With `create_graph=True` the backward pass runs with the graph switched
+on, so the gradients it returns are themselves graph nodes and can be
+differentiated again (a gradient penalty does exactly that). Without it, the same
+formulas run with the graph off, or through an op's optional `fast_backward` on
+raw arrays where the benchmark showed that the Tensor wrapping costs time.
 """
 
 import functools
+import weakref
 
 OPS = {}  # every differentiable op by name: Function subclasses and composite functions
 
@@ -70,32 +78,43 @@ class enable_grad(set_grad_enabled):
 class Function:
     """One op: `forward` on raw arrays, `backward` giving the vector-Jacobian product.
 
-    A subclass writes both side by side:
+    A subclass writes both side by side, the math in its docstring:
 
         class Exp(Function):
             '''y = e^x.   dy/dx = e^x = y.'''
-            saves_inputs = False
-            def forward(self, x):
-                self.out = np.exp(x)      # saved for backward, named for what it is
-                return self.out
-            def backward(self, grad):
-                return grad * self.out    # one gradient per input
+            saves_inputs, saves_output = False, True   # backward reads y, not x
 
-    `backward` receives the gradient with respect to the output (same shape as the
-    output) and returns one gradient per input, or None for an input that needs
-    none (`self.needs_input_grad[i]` says which do). It must never modify `grad` in
-    place, and it may return gradients of the broadcast shape: the engine sums
-    them back to each input's shape.
+            def forward(self, x):                      # raw arrays in, a raw array out
+                return np.exp(x)
 
-    `saves_inputs` / `saves_output` say whether backward reads the input or output
-    values. The engine then refuses to run backward if one of them was modified
-    in place since the forward pass (see Tensor._version). `is_view` marks ops
-    whose output may share memory with the first input (reshape, transpose, ...).
+            def backward(self, grad):                  # Tensors in, Tensors out
+                return grad * self.output              # one gradient per input
+
+    `backward` receives the gradient with respect to the output (a Tensor of the
+    output's shape) and returns one gradient per input: a Tensor, or None for an
+    input that needs none (`self.needs_input_grad[i]` says which do). It is written
+    with minigrad's ops, so that with `create_graph=True` the engine can record it
+    and differentiate it again. It reads the inputs as `self.inputs` (Tensors) and
+    the output as `self.output`, and may return gradients of the broadcast shape:
+    the engine sums them back to each input's shape.
+
+    `saves_inputs` / `saves_output` declare whether backward reads the input or
+    output values. The engine then refuses to run backward if one of them was
+    modified in place since the forward pass (see Tensor._version). `is_view`
+    marks ops whose output may share memory with the first input.
+
+    Two optional extras:
+    - `fast_backward(grad)`: the same formula on raw arrays, for the first-order
+      backward pass of ops on the hot path (see docs/performance.md for why).
+    - `definition(*inputs)`: for a fused op (LayerNorm, BCE...), the op written in
+      simpler minigrad ops. Without a `backward` of its own, the op's gradient is
+      the gradient of its definition, so the fused op is differentiable to any order.
     """
 
     saves_inputs = True
     saves_output = False
     is_view = False
+    fast_backward = None  # an optional raw-array version of backward (see above)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -106,9 +125,7 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run the op on Tensors, returning a Tensor that remembers how it was made."""
         fn = cls()
-        needs_input_grad = tuple(t.requires_grad for t in inputs)
-        track = _grad_enabled and any(needs_input_grad)
-        fn.needs_input_grad = needs_input_grad
+        fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
         arrays = [t.array for t in inputs]
         if len(arrays) > 1:
             backend.check_same_device(arrays, cls.__name__)
@@ -116,7 +133,8 @@ class Function:
             data = fn.forward(*arrays, **params)
         except ValueError as error:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
-            raise ValueError(f"{cls.__name__}: {error} (input shapes: {shapes})") from None
+            raise ValueError(f"{cls.__name__}: {error} (input shapes: {shapes})") from error
+        track = _grad_enabled and any(fn.needs_input_grad)
         out = Tensor._wrap(backend.as_array(data), track)
         if fn.is_view:  # a view shares memory, so it shares the in-place version counter
             out._version = inputs[0]._version
@@ -124,16 +142,29 @@ class Function:
             fn.inputs = inputs
             if cls.saves_inputs:
                 fn.input_versions = [t._version[0] for t in inputs]
+            if cls.saves_output:  # weakly: the output holds its grad_fn, not the other way round
+                fn.output_ref = weakref.ref(out)
             out.grad_fn = fn
-        else:
-            fn.__dict__.clear()  # nothing will call backward: drop what forward saved
         return out
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
 
     def backward(self, grad):
-        raise NotImplementedError
+        """The gradient of `definition`: a fused op's vector-Jacobian product in simpler ops."""
+        if self.definition is None:
+            raise NotImplementedError(f"{type(self).__name__} has neither a backward nor a definition")
+        out = self.definition(*self.inputs)
+        wanted = [t for t, needed in zip(self.inputs, self.needs_input_grad) if needed]
+        grads = iter(_local_gradients(out, wanted, grad))
+        return tuple(next(grads) if needed else None for needed in self.needs_input_grad)
+
+    definition = None  # see the class docstring
+
+    @property
+    def output(self):
+        """The output Tensor (for backward of an op with saves_output = True)."""
+        return self.output_ref()
 
     def check_saved_versions(self, out):
         """Raise if a tensor that backward needs was modified in place after forward."""
@@ -172,24 +203,31 @@ def unbroadcast(grad, shape):
     An input of shape (3, 1) added to one of shape (2, 3, 4) was broadcast to
     (2, 3, 4); each of its elements was used 2*4 times, so its gradient is the
     sum over the new leading axis and over the stretched axis: (2, 3, 4) -> (3, 1).
+    `grad` is a raw array (first-order pass) or a Tensor (a recorded one).
     """
-    if grad.shape == shape:
+    if tuple(grad.shape) == tuple(shape):
         return grad
     leading = grad.ndim - len(shape)  # axes broadcasting added in front
     stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
+    axes = tuple(range(leading)) + stretched
     # keepdims, then reshape: a plain sum down to shape () would give a NumPy scalar, not an array
-    return grad.sum(axis=tuple(range(leading)) + stretched, keepdims=True).reshape(shape)
+    if isinstance(grad, Tensor):
+        return grad.sum(dim=axes, keepdim=True).reshape(shape)
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def topological_order(root):
-    """Every tensor that `root` was computed from (needing grad), root first.
+def topological_order(roots, stop_at=()):
+    """Every tensor that `roots` were computed from (needing grad), roots first.
 
     An iterative depth-first search: each tensor appears after every tensor that
     was computed from it, so by the time backward reaches a tensor, all gradient
     contributions to it have arrived. No recursion, so a 100,000-op chain is fine.
+    The search does not go past the tensors whose ids are in `stop_at`.
     """
+    if isinstance(roots, Tensor):
+        roots = [roots]
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
@@ -200,7 +238,7 @@ def topological_order(root):
         visited.add(id(tensor))
         stack.append((tensor, True))
         fn = tensor.grad_fn
-        if fn is not None:
+        if fn is not None and id(tensor) not in stop_at:
             if fn.inputs is None:
                 raise RuntimeError(
                     "Trying to backward through the graph a second time: its saved values "
@@ -222,62 +260,192 @@ def zero_grad(tensors, set_to_none=True):
             tensor.grad.zero_()
 
 
-def backward(root, gradient=None, retain_graph=False):
-    """Accumulate d(root)/d(leaf) into `.grad` of every leaf that requires grad."""
+def backward(root, gradient=None, retain_graph=None, create_graph=False):
+    """Accumulate d(root)/d(leaf) into `.grad` of every leaf that requires grad.
+
+    With create_graph=True the gradients are recorded in the graph (so .grad can be
+    differentiated again); retain_graph defaults to create_graph, as in PyTorch.
+    """
     if not root.requires_grad:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: no input of the "
             "computation had requires_grad=True (or it ran under mg.no_grad()).")
+    seed = _seed(root, gradient, "backward()")
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    _run_backward([root], [seed], retain_graph, create_graph, wanted=None)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple of Tensors, leaving every .grad alone (torch.autograd.grad).
+
+    outputs        a Tensor or a sequence of them (each scalar, unless grad_outputs is given)
+    inputs         a Tensor or a sequence of tensors that require grad (leaves or not)
+    grad_outputs   the vectors of the vector-Jacobian products, one per output
+    create_graph   record the computation, so the gradients can be differentiated again
+    allow_unused   give None for an input that outputs do not depend on, instead of raising
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad, so it has no gradient")
+    roots, seeds = [], []
+    for i, (out, given) in enumerate(zip(outputs, grad_outputs)):
+        if not out.requires_grad:
+            raise RuntimeError(f"grad: output {i} does not require grad and has no grad_fn")
+        roots.append(out)
+        seeds.append(_seed(out, given, "grad()"))
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    found = _run_backward(roots, seeds, retain_graph, create_graph, wanted=inputs)
+    result = []
+    for i, t in enumerate(inputs):
+        g = found.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                               f"pass allow_unused=True to get None for it")
+        result.append(g if g is None or isinstance(g, Tensor) else Tensor._wrap(g, False))
+    return tuple(result)
+
+
+def _seed(root, gradient, caller):
+    """The starting gradient d(root)/d(root): ones for a scalar, else the one given."""
     xp = backend.array_module(root.array)
     if gradient is None:
         if root.array.size != 1:
             raise RuntimeError(
-                f"backward() without a `gradient` works only for a scalar, but this tensor has "
-                f"shape {tuple(root.shape)}. Reduce it first (e.g. .sum() or .mean()), or pass "
-                f"gradient=<tensor of shape {tuple(root.shape)}>.")
-        seed = xp.ones_like(root.array)
-    else:
-        seed = gradient.array if isinstance(gradient, Tensor) else xp.asarray(gradient, dtype=root.dtype)
-        if seed.shape != root.array.shape:
-            raise RuntimeError(
-                f"backward(): gradient has shape {tuple(seed.shape)} but the tensor has shape "
-                f"{tuple(root.shape)}; they must match.")
-        if seed.dtype != root.dtype:  # a grad has its tensor's dtype, also when the root is a leaf
-            seed = seed.astype(root.dtype)
+                f"{caller} without a gradient works only for a scalar, but this tensor has shape "
+                f"{tuple(root.shape)}. Reduce it first (e.g. .sum() or .mean()), or pass a "
+                f"gradient of shape {tuple(root.shape)}.")
+        return xp.ones_like(root.array)
+    if isinstance(gradient, Tensor):
+        if gradient.requires_grad:  # a grad_outputs that is itself differentiated (double backward)
+            return gradient if gradient.dtype == root.dtype else gradient.to(root.dtype)
+        gradient = gradient.array
+    seed = xp.asarray(gradient, dtype=root.dtype)
+    if seed.shape != root.array.shape:
+        raise RuntimeError(
+            f"{caller}: gradient has shape {tuple(seed.shape)} but the tensor has shape "
+            f"{tuple(root.shape)}; they must match.")
+    return seed
 
-    grads = {id(root): seed}
-    given_to_leaves = {id(seed)}  # arrays already stored as some .grad (or owned by the caller)
-    for tensor in topological_order(root):
-        grad = grads.pop(id(tensor), None)
-        if grad is None:
-            continue
-        fn = tensor.grad_fn
-        if fn is None:
-            _accumulate_into_leaf(tensor, grad, given_to_leaves)
-            continue
-        fn.check_saved_versions(tensor)
-        input_grads = fn.backward(grad)
-        if type(input_grads) is not tuple:
-            input_grads = (input_grads,)
-        for parent, parent_grad in zip(fn.inputs, input_grads):
-            if parent_grad is None or not parent.requires_grad:
+
+def _run_backward(roots, seeds, retain_graph, create_graph, wanted, stop_at=()):
+    """The backward pass from `roots` with starting gradients `seeds`.
+
+    wanted=None: accumulate into the .grad of leaves. Else return {id: gradient} for
+    the tensors in `wanted` (leaves or not), and skip the parts of the graph that
+    cannot reach them. Gradients are raw arrays, or Tensors when create_graph is set.
+    """
+    order = topological_order(roots, stop_at)
+    wanted_ids = None if wanted is None else {id(t) for t in wanted}
+    relevant = None if wanted is None else _leading_to(order, wanted_ids, stop_at)
+    grads, found = {}, {}
+    given_to_leaves = set()  # arrays the caller owns, or some leaf already holds
+    for root, seed in zip(roots, seeds):
+        if create_graph and not isinstance(seed, Tensor):
+            seed = Tensor._wrap(seed, False)
+        elif not create_graph and isinstance(seed, Tensor):
+            seed = seed.array
+        given_to_leaves.add(id(seed))
+        grads[id(root)] = grads[id(root)] + seed if id(root) in grads else seed
+    with set_grad_enabled(create_graph):
+        for tensor in order:
+            grad = grads.pop(id(tensor), None)
+            if grad is None or (relevant is not None and id(tensor) not in relevant):
                 continue
-            if parent_grad.shape != parent.array.shape:
-                parent_grad = unbroadcast(parent_grad, parent.array.shape)
-            if parent_grad.dtype != parent.array.dtype:
-                parent_grad = parent_grad.astype(parent.array.dtype)
-            parent_grad = backend.as_array(parent_grad)
-            key = id(parent)
-            if key in grads:
-                grads[key] = grads[key] + parent_grad
-            else:
-                grads[key] = parent_grad
-        if not retain_graph:
-            fn.free()
+            if wanted_ids is not None and id(tensor) in wanted_ids:
+                found[id(tensor)] = grad
+            fn = tensor.grad_fn
+            if fn is None or id(tensor) in stop_at:
+                if wanted is None:
+                    _accumulate_into_leaf(tensor, grad, given_to_leaves)
+                continue
+            fn.check_saved_versions(tensor)
+            for parent, parent_grad in zip(fn.inputs, _call_backward(fn, grad, create_graph)):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                if parent_grad.shape != parent.shape:
+                    parent_grad = unbroadcast(parent_grad, parent.shape)
+                parent_grad = _as_dtype(parent_grad, parent.dtype)
+                key = id(parent)
+                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+            if not retain_graph:
+                fn.free()
+    return found
+
+
+def _call_backward(fn, grad, create_graph):
+    """Run one op's backward and check what it gave: one gradient (or None) per input."""
+    if fn.fast_backward is not None and not create_graph:
+        input_grads = fn.fast_backward(grad)
+        kind = "array"
+    else:
+        as_tensor = grad if isinstance(grad, Tensor) else Tensor._wrap(grad, False)
+        input_grads = fn.backward(as_tensor)
+        kind = "Tensor"
+    if type(input_grads) is not tuple:
+        input_grads = (input_grads,)
+    if len(input_grads) != len(fn.inputs):
+        raise RuntimeError(f"{type(fn).__name__}.backward returned {len(input_grads)} gradients "
+                           f"for {len(fn.inputs)} inputs")
+    if create_graph:
+        for i, g in enumerate(input_grads):
+            if g is not None and not isinstance(g, Tensor):
+                raise RuntimeError(f"{type(fn).__name__}.backward returned a {type(g).__name__} for "
+                                   f"input {i}; expected a Tensor or None")
+        return input_grads
+    if kind == "Tensor":  # first order through a Tensor formula: back to arrays
+        input_grads = tuple(g if g is None else g.array for g in input_grads)
+    # NumPy turns 0-d results into scalars; anything else is a bug in the op, named here.
+    return tuple(None if g is None else _checked_array(g, fn, i) for i, g in enumerate(input_grads))
+
+
+def _checked_array(g, fn, i):
+    g = backend.as_array(g)
+    if not isinstance(g, backend.ARRAY_TYPES):
+        raise RuntimeError(f"{type(fn).__name__}.fast_backward returned a {type(g).__name__} for input {i}; "
+                           f"expected an array or None")
+    return g
+
+
+def _as_dtype(grad, dtype):
+    """A gradient has its tensor's dtype (a float32 input of a float64 op gets a float32 grad)."""
+    if grad.dtype == dtype:
+        return grad
+    return grad.to(dtype) if isinstance(grad, Tensor) else grad.astype(dtype)
+
+
+def _leading_to(order, wanted_ids, stop_at):
+    """The ids of the tensors in `order` from which some wanted tensor can be reached."""
+    relevant = set()
+    for tensor in reversed(order):  # inputs before the tensors computed from them
+        fn = tensor.grad_fn
+        if id(tensor) in wanted_ids or (
+                fn is not None and id(tensor) not in stop_at
+                and any(id(parent) in relevant for parent in fn.inputs)):
+            relevant.add(id(tensor))
+    return relevant
+
+
+def _local_gradients(out, inputs, grad):
+    """d(out)/d(inputs) . grad, stopping at `inputs`: one op's own vector-Jacobian product
+    (how a fused op's `definition` is differentiated). Recorded when the graph is on."""
+    seed = grad if isinstance(grad, Tensor) else Tensor._wrap(grad, False)
+    found = _run_backward([out], [seed], retain_graph=False, create_graph=_grad_enabled,
+                          wanted=inputs, stop_at={id(t) for t in inputs})
+    xp = backend.array_module(out.array)
+    return [found.get(id(t), Tensor._wrap(xp.zeros(t.shape, dtype=t.dtype), False)) for t in inputs]
 
 
 def _accumulate_into_leaf(tensor, grad, given_to_leaves):
     """tensor.grad += grad, as PyTorch does across backward calls."""
+    if isinstance(grad, Tensor):  # a recorded gradient (create_graph=True): .grad is a graph node
+        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        return
     if tensor.grad is None:
         # Store our own array: never a view (e.g. a broadcast of the seed), and never
         # one that another leaf already holds, so later in-place edits stay private.
@@ -285,8 +453,10 @@ def _accumulate_into_leaf(tensor, grad, given_to_leaves):
             grad = grad.copy()
         given_to_leaves.add(id(grad))
         tensor.grad = Tensor._wrap(grad, False)
-    elif tensor.grad.array.flags.owndata and tensor.grad.array.shape == grad.shape:
+    elif tensor.grad.array.flags.owndata and tensor.grad.array.shape == grad.shape and tensor.grad.grad_fn is None:
         tensor.grad.array += grad  # in place, as PyTorch: no new array per accumulation
+    elif tensor.grad.grad_fn is not None:  # a recorded .grad from an earlier create_graph pass
+        tensor.grad = Tensor._wrap(tensor.grad.array + grad, False)
     else:  # a .grad the user set to a view (or of another shape): leave that memory alone
         tensor.grad.array = tensor.grad.array + grad
 

@@ -103,6 +103,9 @@ def as_array(value):
     return np.asarray(value) if isinstance(value, np.generic) else value
 
 
+ARRAY_TYPES = (np.ndarray,) if cupy is None else (np.ndarray, cupy.ndarray)
+
+
 def is_array(value):
     return isinstance(value, np.ndarray) or (cupy is not None and isinstance(value, cupy.ndarray))
 

@@ -92,3 +92,46 @@ def gradcheck(func, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True
     if raise_exception:
         raise GradcheckError(message)
     return False
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
+    """True if second derivatives match central differences of the first ones.
+
+    The first derivatives, as a function of the inputs and of the output cotangent v,
+
+        first(x, v) = d(sum(v * func(x)))/dx     (mg.autograd.grad with create_graph=True)
+
+    are checked with `gradcheck`: their backward (the double backward) against their
+    own finite differences. v requires grad too, so an engine that returned detached
+    first derivatives fails here even for ops whose second derivative is zero.
+    """
+    from . import autograd, ops
+
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not wrt:
+        raise ValueError("gradgradcheck: no input has requires_grad=True, so there is nothing to check")
+    with no_grad():
+        out = func(*inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed + 1)
+        xp = backend.array_module(out.array)
+        grad_outputs = Tensor._wrap(xp.asarray(rng.standard_normal(out.shape)), True)
+
+    def first_derivatives(*args):
+        *xs, v = args
+        # gradcheck probes with copies that do not require grad: those become fresh leaves here
+        xs = [Tensor._wrap(x.array, True) if i in wrt and not x.requires_grad else x for i, x in enumerate(xs)]
+        with autograd.enable_grad():
+            result = func(*xs)
+            if not result.requires_grad:
+                grads = [None] * len(wrt)
+            else:
+                grads = autograd.grad(result, [xs[i] for i in wrt], v, create_graph=True, allow_unused=True)
+            flat = [ops.reshape(g, -1) if g is not None else ops.reshape(ops.mul(xs[i], 0.0), -1).detach()
+                    for i, g in zip(wrt, grads)]
+            return ops.cat(flat)
+
+    return gradcheck(first_derivatives, inputs + (grad_outputs,), eps, atol, rtol, raise_exception, seed)

@@ -156,9 +156,11 @@ class Tensor:
         t._version = self._version
         return t
 
-    def backward(self, gradient=None, retain_graph=False):
-        """Compute d(self)/d(leaf) for every leaf that requires grad, adding it to leaf.grad."""
-        autograd.backward(self, gradient, retain_graph)
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Compute d(self)/d(leaf) for every leaf that requires grad, adding it to leaf.grad.
+
+        create_graph=True records the backward pass, so the gradients can be differentiated again."""
+        autograd.backward(self, gradient, retain_graph, create_graph)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.array.dtype.kind not in "fc":

@@ -7,8 +7,9 @@ and the hypothesis strategies the property tests draw their inputs from.
     def test_mul_gradient(device, arrays):
         check_gradients(lambda a, b: a * b, *arrays, device=device)
 
-`COVERED` collects the op names that have a gradient test; test_registry.py fails
-when an op in minigrad.autograd.OPS is missing from it.
+`check_gradients` checks first derivatives with mg.gradcheck and second derivatives with
+mg.gradgradcheck, so each such test covers both orders. `COVERED` collects the op names
+that have one; test_registry.py fails when an op in minigrad.autograd.OPS is missing from it.
 
 The strategies keep arrays small (at most 4 per dim, at most 4 dims by default) so
 that gradcheck, which runs the function twice per input element, stays fast, and
@@ -46,8 +47,9 @@ def gradient_test_for(*op_names):
 
 
 def check_gradients(func, *arrays, device="cpu", requires_grad=None, **gradcheck_options):
-    """gradcheck `func` on float64 copies of `arrays` (on `device`), and check MyGrad's two
-    invariants: the op leaves its inputs unchanged, and no gradient shares memory with an input.
+    """gradcheck and gradgradcheck `func` on float64 copies of `arrays` (on `device`), and check
+    MyGrad's two invariants: the op leaves its inputs unchanged, and no gradient shares memory
+    with an input.
 
     requires_grad: which arrays to differentiate (default: all floating ones).
     """
@@ -62,6 +64,7 @@ def check_gradients(func, *arrays, device="cpu", requires_grad=None, **gradcheck
     originals = [t.numpy().copy() for t in tensors]
 
     assert mg.gradcheck(func, tuple(tensors), **gradcheck_options)
+    assert mg.gradgradcheck(func, tuple(tensors), **gradcheck_options)
 
     # Once more on our own leaves, to inspect what backward left behind.
     out = func(*tensors)

@@ -39,7 +39,7 @@ def wrong_square(restore_ops):
             self.x = x
             return x * x
 
-        def backward(self, grad):
+        def fast_backward(self, grad):
             dx = 2 * self.x * grad
             dx.flat[1] *= 2.0
             dx.flat[3] *= 1.01

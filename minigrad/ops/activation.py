@@ -18,7 +18,7 @@ class ReLU(Function):
         self.positive = x > 0
         return backend.array_module(x).maximum(x, 0)
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         return grad * self.positive
 
 
@@ -36,7 +36,7 @@ class LeakyReLU(Function):
         self.slope_map += slope
         return x * self.slope_map
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         return grad * self.slope_map
 
 
@@ -48,7 +48,7 @@ class Sigmoid(Function):
         self.out = stable_sigmoid(x)
         return self.out
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         return grad * self.out * (1 - self.out)
 
 
@@ -70,7 +70,7 @@ class Tanh(Function):
         self.out = backend.array_module(x).tanh(x)
         return self.out
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         return grad * (1 - self.out * self.out)
 
 
@@ -92,7 +92,7 @@ class GELU(Function):
         self.cdf = 0.5 * (1 + backend.erf(x * (1 / math.sqrt(2))))
         return x * self.cdf
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         xp = backend.array_module(grad)
         x = self.x
         if self.approximate == "tanh":
@@ -117,7 +117,7 @@ class Softplus(Function):
         smooth = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / beta
         return xp.where(self.linear, x, smooth)
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         return grad * self.slope
 
 
@@ -132,7 +132,7 @@ class Softmax(Function):
         self.out = e / e.sum(axis=dim, keepdims=True)
         return self.out
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         s = self.out
         return s * (grad - (grad * s).sum(axis=self.dim, keepdims=True))
 
@@ -148,7 +148,7 @@ class LogSoftmax(Function):
         self.out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         return self.out
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         xp = backend.array_module(grad)
         return grad - xp.exp(self.out) * grad.sum(axis=self.dim, keepdims=True)
 
@@ -163,7 +163,7 @@ class Dropout(Function):
         self.scale = keep * x.dtype.type(1 / (1 - p))
         return x * self.scale
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         return grad * self.scale
 
 

@@ -102,7 +102,7 @@ class Conv2d(Function):
             out += bias
         return out.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         n, out_channels, out_h, out_w = grad.shape
         grad_matrix = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
         dx = dweight = dbias = None
@@ -116,7 +116,7 @@ class Conv2d(Function):
             dweight = dweight.transpose(0, 3, 1, 2)
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
             dbias = grad_matrix.sum(axis=0)
-        return dx, dweight, dbias
+        return (dx, dweight, dbias)[:len(self.needs_input_grad)]
 
 
 class ConvTranspose2d(Function):
@@ -154,7 +154,7 @@ class ConvTranspose2d(Function):
             out += bias
         return out.transpose(0, 3, 1, 2)
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         xp = backend.array_module(grad)
         n, out_channels = grad.shape[:2]
         (ph, pw), (oh, ow) = self.padding, self.out_size
@@ -174,7 +174,7 @@ class ConvTranspose2d(Function):
             dweight = dweight.transpose(0, 3, 1, 2)
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
             dbias = grad.sum(axis=(0, 2, 3))
-        return dx, dweight, dbias
+        return (dx, dweight, dbias)[:len(self.needs_input_grad)]
 
 
 class MaxPool2d(Function):
@@ -196,7 +196,7 @@ class MaxPool2d(Function):
         self.windows_shape = windows.shape
         return xp.take_along_axis(flat, self.winner, axis=-1)[..., 0]
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         xp = backend.array_module(grad)
         taps = xp.arange(self.windows_shape[4] * self.windows_shape[5])
         cols = ((taps == self.winner) * grad[..., None]).reshape(self.windows_shape)
@@ -221,7 +221,7 @@ class AvgPool2d(Function):
         self.windows_shape = windows.shape
         return windows.mean(axis=(4, 5))
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         xp = backend.array_module(grad)
         kh, kw = self.windows_shape[4:]
         cols = xp.broadcast_to((grad / (kh * kw))[..., None, None], self.windows_shape)

@@ -37,12 +37,12 @@ class Mul(Function):
     """z = x * y.   dz/dx = y,  dz/dy = x."""
 
     def forward(self, x, y):
-        self.x, self.y = x, y
         return x * y
 
     def backward(self, grad):
-        dx = grad * self.y if self.needs_input_grad[0] else None
-        dy = grad * self.x if self.needs_input_grad[1] else None
+        x, y = self.inputs
+        dx = grad * y if self.needs_input_grad[0] else None
+        dy = grad * x if self.needs_input_grad[1] else None
         return dx, dy
 
 
@@ -50,12 +50,12 @@ class Div(Function):
     """z = x / y.   dz/dx = 1/y,  dz/dy = -x/y^2."""
 
     def forward(self, x, y):
-        self.x, self.y = x, y
         return x / y
 
     def backward(self, grad):
-        dx = grad / self.y if self.needs_input_grad[0] else None
-        dy = -grad * self.x / (self.y * self.y) if self.needs_input_grad[1] else None
+        x, y = self.inputs
+        dx = grad / y if self.needs_input_grad[0] else None
+        dy = -grad * x / (y * y) if self.needs_input_grad[1] else None
         return dx, dy
 
 
@@ -76,20 +76,20 @@ class Pow(Function):
     saves_output = True
 
     def forward(self, x, y):
-        self.x, self.y = x, y
-        self.out = x ** y
-        return self.out
+        return x ** y
 
     def backward(self, grad):
-        xp = backend.array_module(grad)
+        x, y = self.inputs
         dx = dy = None
         if self.needs_input_grad[0]:
-            # x^0 = 1 has slope 0 everywhere, but y x^(y-1) = 0 * 0^-1 is NaN at x = 0: use exponent 1 there.
-            exponent = xp.where(self.y == 0, 1, self.y - 1)
-            dx = grad * self.y * self.x ** exponent
+            # x^0 = 1 has slope 0, but 0 * x^-1 is NaN at x = 0 (and overflows for tiny x): take
+            # exponent 1 where y = 0. A y that requires grad keeps y - 1 (d/dy needs it) but at x = 0.
+            flat = y.array == 0 if not y.requires_grad else (y.array == 0) & (x.array == 0)
+            exponent = where(flat, 1.0, y - 1)
+            dx = grad * y * x ** exponent
         if self.needs_input_grad[1]:
-            # x^y ln x -> 0 as x -> 0 (for y >= 0, as PyTorch), but 0 * ln 0 is NaN: take ln 1 there.
-            dy = grad * self.out * xp.log(xp.where(self.x == 0, 1, self.x))
+            # x^y ln x -> 0 as x -> 0 (for y >= 0, as PyTorch), but 0 * ln 0 is NaN: take ln 1 there
+            dy = grad * self.output * log(where(x.array == 0, 1.0, x))
         return dx, dy
 
 
@@ -98,22 +98,20 @@ class Exp(Function):
     saves_inputs, saves_output = False, True
 
     def forward(self, x):
-        self.out = backend.array_module(x).exp(x)
-        return self.out
+        return backend.array_module(x).exp(x)
 
     def backward(self, grad):
-        return grad * self.out
+        return grad * self.output
 
 
 class Log(Function):
     """y = ln x.   dy/dx = 1/x."""
 
     def forward(self, x):
-        self.x = x
         return backend.array_module(x).log(x)
 
     def backward(self, grad):
-        return grad / self.x
+        return grad / self.inputs[0]
 
 
 class Sqrt(Function):
@@ -121,11 +119,10 @@ class Sqrt(Function):
     saves_inputs, saves_output = False, True
 
     def forward(self, x):
-        self.out = backend.array_module(x).sqrt(x)
-        return self.out
+        return backend.array_module(x).sqrt(x)
 
     def backward(self, grad):
-        return grad / (2 * self.out)
+        return grad / (2 * self.output)
 
 
 class Abs(Function):
@@ -179,9 +176,8 @@ class Where(Function):
         return backend.array_module(x).where(condition, x, y)
 
     def backward(self, grad):
-        xp = backend.array_module(grad)
-        dx = xp.where(self.condition, grad, 0) if self.needs_input_grad[0] else None
-        dy = xp.where(self.condition, 0, grad) if self.needs_input_grad[1] else None
+        dx = where(self.condition, grad, 0.0) if self.needs_input_grad[0] else None
+        dy = where(self.condition, 0.0, grad) if self.needs_input_grad[1] else None
         return dx, dy
 
 
@@ -193,7 +189,7 @@ class Cast(Function):
         return x.astype(dtype)
 
     def backward(self, grad):
-        return grad
+        return grad  # the engine casts it back to the input's dtype (a Cast, so it is recorded too)
 
 
 class ToDevice(Function):
@@ -205,7 +201,7 @@ class ToDevice(Function):
         return backend.to_device(x, device)
 
     def backward(self, grad):
-        return backend.to_device(grad, self.source)
+        return to_device(grad, self.source)
 
 
 class Clone(Function):
@@ -217,7 +213,6 @@ class Clone(Function):
 
     def backward(self, grad):
         return grad
-
 
 # --- the functions users call ---------------------------------------------------------
 

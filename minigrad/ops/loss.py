@@ -57,7 +57,7 @@ class BinaryCrossEntropy(Function):
         out, self.scale = _reduce(losses, reduction)
         return out
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         xp = backend.array_module(grad)
         g = grad * self.scale if self.weight is None else grad * self.scale * self.weight
         dp = dy = None
@@ -88,7 +88,7 @@ class BinaryCrossEntropyWithLogits(Function):
         out, self.scale = _reduce(losses, reduction)
         return out
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         g = grad * self.scale if self.weight is None else grad * self.scale * self.weight
         dx = dy = None
         if self.needs_input_grad[0]:
@@ -133,7 +133,7 @@ class NLLLoss(Function):
             self.scale = 1 / w.sum()
             return losses.sum() * self.scale
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         xp = backend.array_module(grad)
         classes = self.moved_shape[-1]
         per_row = -self.w * (grad.reshape(-1) if self.reduction == "none" else grad * self.scale)

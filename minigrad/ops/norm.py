@@ -74,7 +74,7 @@ class BatchNorm(Normalize):
                                    running_var.reshape(channel_shape), eps)
         return out
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         """Here the parameters' sums run over the same axes as the normalisation, so with
         S1 = sum(dL/dy) = dL/dbias and S2 = sum(dL/dy * x_hat) = dL/dweight per channel,
         mean(g) = w S1 / M and mean(g * x_hat) = w S2 / M, and
@@ -111,7 +111,7 @@ class LayerNorm(Normalize):
         out, _, _ = self.normalize(x, weight, bias, tuple(range(x.ndim - k, x.ndim)), eps=eps)
         return out
 
-    def backward(self, grad):
+    def fast_backward(self, grad):
         """The formula of the module docstring; weight and bias broadcast over the leading dims,
         so their gradients are returned full-size and the engine's unbroadcast sums them."""
         axes, x_hat = self.axes, self.x_hat

@@ -23,10 +23,10 @@ def reduced_axes(dim, ndim):
 
 
 def spread_back(grad, shape, axes, keepdim):
-    """Broadcast a reduced gradient back to the input's shape (a read-only view)."""
+    """Broadcast a reduced gradient (a Tensor) back to the input's shape."""
     if not keepdim:
         grad = grad.reshape([1 if i in axes else n for i, n in enumerate(shape)])
-    return backend.array_module(grad).broadcast_to(grad, shape)
+    return grad.expand(shape)
 
 
 def reduced_count(shape, axes):
@@ -75,8 +75,9 @@ class Var(Function):
         return (self.centered * self.centered).sum(axis=self.axes, keepdims=keepdim) / self.divisor
 
     def backward(self, grad):
-        grad = spread_back(grad, self.shape, self.axes, self.keepdim)
-        return grad * self.centered * (2.0 / self.divisor)
+        x = self.inputs[0]
+        centered = x - x.mean(dim=self.axes, keepdim=True)
+        return spread_back(grad, self.shape, self.axes, self.keepdim) * centered * (2.0 / self.divisor)
 
 
 class Max(Function):

@@ -18,7 +18,7 @@ class Reshape(Function):
         return x.reshape(shape)
 
     def backward(self, grad):
-        return grad.reshape(self.shape)
+        return reshape(grad, self.shape)
 
 
 class Permute(Function):
@@ -34,7 +34,7 @@ class Permute(Function):
         return x.transpose(dims)
 
     def backward(self, grad):
-        return grad.transpose(self.inverse)
+        return permute(grad, *self.inverse)
 
 
 class Expand(Function):
@@ -59,12 +59,25 @@ class Index(Function):
         return x[key]
 
     def backward(self, grad):
-        dx = backend.array_module(grad).zeros(self.shape, dtype=grad.dtype)
-        if self.is_view:  # slices and ints never repeat an element
-            dx[self.key] = grad
+        return ScatterAdd.apply(grad, shape=self.shape, key=self.key)
+
+
+class ScatterAdd(Function):
+    """y = zeros of `shape`, each element of `values` added at y[key]: the adjoint of indexing
+    (it is Index's backward). Repeated indices add up.   dL/dvalues = dL/dy[key]."""
+    saves_inputs = False
+
+    def forward(self, values, shape, key):
+        out = backend.array_module(values).zeros(shape, dtype=values.dtype)
+        self.key = key
+        if _is_basic(key):  # slices and ints never repeat an element
+            out[key] = values
         else:
-            backend.scatter_add(dx, self.key, grad)
-        return dx
+            backend.scatter_add(out, key, values)
+        return out
+
+    def backward(self, grad):
+        return index(grad, self.key)
 
 
 class Cat(Function):
@@ -82,7 +95,9 @@ class Cat(Function):
         return xp.concatenate(xs, axis=dim)
 
     def backward(self, grad):
-        return tuple(backend.array_module(grad).split(grad, self.boundaries, axis=self.dim))
+        before = (slice(None),) * (self.dim % grad.ndim)
+        edges = [0] + self.boundaries + [grad.shape[self.dim]]
+        return tuple(index(grad, before + (slice(start, stop),)) for start, stop in zip(edges, edges[1:]))
 
 
 class Stack(Function):
@@ -94,7 +109,8 @@ class Stack(Function):
         return backend.array_module(xs[0]).stack(xs, axis=self.dim)
 
     def backward(self, grad):
-        return tuple(backend.array_module(grad).moveaxis(grad, self.dim, 0))
+        before = (slice(None),) * self.dim
+        return tuple(index(grad, before + (i,)) for i in range(grad.shape[self.dim]))
 
 
 class Pad(Function):
@@ -106,8 +122,7 @@ class Pad(Function):
         return backend.array_module(x).pad(x, widths, mode="constant", constant_values=value)
 
     def backward(self, grad):
-        return grad[self.middle]
-
+        return index(grad, self.middle)
 
 # --- the functions users call ---------------------------------------------------------
 
