@@ -389,3 +389,16 @@ def test_dim_errors_name_the_argument():
     assert x.unsqueeze(np.int64(-1)).shape == (2, 3, 1)
     assert mg.tensor(1.0).transpose(0, -1).shape == ()
     assert mg.tensor(1.0).flatten(-1, 0).shape == (1,)
+
+
+def test_embedding_index_out_of_range_is_an_index_error_as_in_pytorch():
+    """Formerly index -1 quietly returned the last row (NumPy's negative indexing)."""
+    weight = mg.randn(3, 2)
+    for bad in ([-1], [0, 3], [[1, 2], [-4, 0]]):
+        with pytest.raises(IndexError, match=r"embedding: index out of range in self: got index -?\d for "
+                                             r"a weight of shape \(3, 2\) \(valid indices are 0 to 2\)"):
+            F.embedding(mg.tensor(bad), weight)
+    with pytest.raises(IndexError, match="index out of range in self: got index -1"):
+        mg.nn.Embedding(3, 2)(mg.tensor([2, -1]))
+    assert F.embedding(mg.tensor([2, 0]), weight).shape == (2, 2)
+    assert F.embedding(mg.zeros(0, dtype=mg.int64), weight).shape == (0, 2)

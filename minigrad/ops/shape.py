@@ -267,4 +267,9 @@ def embedding(input, weight):
     """weight[input]: the row of `weight` for each index (rows used repeatedly get summed gradients)."""
     if input.dtype.kind not in "iu":
         raise TypeError(f"embedding: expected integer indices, got {input.dtype}; use .long()")
+    indices, rows = input.array, weight.shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):  # -1 would pick the last row
+        bad = indices.min() if indices.min() < 0 else indices.max()
+        raise IndexError(f"embedding: index out of range in self: got index {int(bad)} for a weight of shape "
+                         f"{tuple(weight.shape)} (valid indices are 0 to {rows - 1})")
     return index(weight, input)
