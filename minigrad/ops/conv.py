@@ -272,8 +272,8 @@ def _check_window_args(op, **args):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if groups != 1:
         raise NotImplementedError("conv2d: minigrad supports groups=1 only")
-    _check_window_args("conv2d", kernel_size=weight.shape[2:] if weight.ndim == 4 else 1, stride=stride, padding=padding,
-                       dilation=dilation)
+    kernel = weight.shape[2:] if weight.ndim == 4 else 1  # other weights fail the shape check
+    _check_window_args("conv2d", kernel_size=kernel, stride=stride, padding=padding, dilation=dilation)
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
 
@@ -281,7 +281,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     if groups != 1:
         raise NotImplementedError("conv_transpose2d: minigrad supports groups=1 only")
-    _check_window_args("conv_transpose2d", kernel_size=weight.shape[2:] if weight.ndim == 4 else 1, stride=stride, padding=padding,
+    kernel = weight.shape[2:] if weight.ndim == 4 else 1
+    _check_window_args("conv_transpose2d", kernel_size=kernel, stride=stride, padding=padding,
                        output_padding=output_padding, dilation=dilation)
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return ConvTranspose2d.apply(*inputs, stride=stride, padding=padding,
