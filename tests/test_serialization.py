@@ -341,3 +341,66 @@ def test_a_writer_killed_mid_save_leaves_the_previous_file_whole(tmp_path):
             os.remove(tmp_path / name)
     # nearly all of the writer's time is spent inside save(): at least one kill must have landed there
     assert caught_mid_save >= 1
+
+
+# --- errors that name the user's file ------------------------------------------------------------
+
+def test_saving_into_a_missing_folder_names_the_path_not_the_temporary_file(tmp_path):
+    """Formerly: FileNotFoundError: [Errno 2] No such file or directory: '.../.tmp-2hjgmmjh.npz'."""
+    path = tmp_path / "no" / "such" / "folder" / "ckpt.npz"
+    with pytest.raises(FileNotFoundError, match=rf"mg.save cannot write {path}: the folder "
+                                                rf"{tmp_path / 'no' / 'such' / 'folder'} does not exist") as error:
+        mg.save({"v": 1}, path)
+    assert ".tmp-" not in str(error.value)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError, match=rf"mg.save cannot write {tmp_path / 'file' / 'ckpt.npz'}: "
+                                                 rf"{tmp_path / 'file'} is not a folder"):
+        mg.save({"v": 1}, tmp_path / "file" / "ckpt.npz")
+    (tmp_path / "a_folder").mkdir()
+    with pytest.raises(IsADirectoryError, match=rf"mg.save cannot write {tmp_path / 'a_folder'}: it is a folder$"):
+        mg.save({"v": 1}, tmp_path / "a_folder")
+    assert sorted(os.listdir(tmp_path)) == ["a_folder", "file"]  # no temporary file left behind
+
+
+def test_saving_into_a_read_only_folder_names_the_path(tmp_path, monkeypatch):
+    """Simulated: the tests may run as root, who can write into a read-only folder."""
+    def refuse(prefix, suffix, dir):
+        raise PermissionError(13, "Permission denied", os.path.join(dir, prefix + "2hjgmmjh" + suffix))
+    monkeypatch.setattr(mg.serialization.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError, match=rf"mg.save cannot write {tmp_path / 'ckpt.npz'}: Permission "
+                                              rf"denied \(mg.save writes a temporary file in {tmp_path}") as error:
+        mg.save({"v": 1}, tmp_path / "ckpt.npz")
+    assert "2hjgmmjh" not in str(error.value)
+
+
+def write_by_hand(path, manifest, **arrays):
+    np.savez(path, __minigrad__=np.frombuffer(json.dumps(manifest).encode("utf-8"), dtype=np.uint8), **arrays)
+
+
+def test_a_manifest_that_refers_to_a_missing_array_names_the_file(tmp_path):
+    """Formerly a bare KeyError: 'a7'."""
+    path = tmp_path / "edited.npz"
+    tree = {"dict": [["w", {"array": "a0", "tensor": True}], ["b", {"array": "a7", "tensor": True}]]}
+    write_by_hand(path, {"format": "minigrad-npz", "version": 1, "tree": tree}, a0=np.zeros(3))
+    with pytest.raises(ValueError, match=r"cannot load .*edited.npz: its __minigrad__ manifest refers to an "
+                                         r"array 'a7' that the file does not hold \(it holds 1 arrays\)"):
+        mg.load(path)
+    for broken in [{"dict": 5}, {"list": [{"array": "a0"}]}, {"tuple": None}, ["value", 1]]:
+        write_by_hand(path, {"format": "minigrad-npz", "version": 1, "tree": broken}, a0=np.zeros(3))
+        with pytest.raises(ValueError, match=r"cannot load .*edited.npz: its __minigrad__ manifest is malformed"):
+            mg.load(path)
+
+
+def test_an_unknown_format_version_is_refused(tmp_path):
+    """Formerly a file of version 99 loaded without a word."""
+    path = tmp_path / "future.npz"
+    mg.save({"v": 1}, path)
+    with np.load(path) as archive:
+        manifest = json.loads(archive["__minigrad__"].tobytes())
+    for version in (99, 0, "1", None):
+        write_by_hand(path, {**manifest, "version": version})
+        with pytest.raises(ValueError, match=rf"cannot load .*future.npz: it is in mg.save format version "
+                                             rf"{version!r}, and this minigrad reads version 1 only"):
+            mg.load(path)
+    write_by_hand(path, manifest)
+    assert mg.load(path) == {"v": 1}
