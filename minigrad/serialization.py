@@ -38,18 +38,37 @@ def save(obj, path):
 
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    except OSError as error:
+        raise _naming_the_target(error, path, folder) from None
     try:
         with os.fdopen(fd, "wb") as file:
             np.savez(file, **arrays)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
-        os.replace(temporary, path)
+        try:
+            os.replace(temporary, path)
+        except OSError as error:
+            raise _naming_the_target(error, path, folder) from None
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
+
+
+def _naming_the_target(error, path, folder):
+    """The same kind of OSError, naming the user's path rather than the temporary file's."""
+    if isinstance(error, FileNotFoundError):
+        reason = f"the folder {folder} does not exist"
+    elif isinstance(error, NotADirectoryError):
+        reason = f"{folder} is not a folder"
+    elif isinstance(error, IsADirectoryError):
+        reason = "it is a folder"
+    else:
+        reason = f"{error.strerror} (mg.save writes a temporary file in {folder}, then renames it)"
+    return type(error)(error.errno, f"mg.save cannot write {path}: {reason}")
 
 
 def load(path, device=None):
@@ -67,6 +86,11 @@ def load(path, device=None):
             manifest = json.loads(archive[MANIFEST].tobytes().decode("utf-8"))
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or "tree" not in manifest:
                 raise ValueError(f"{path}: its {MANIFEST} entry is not an mg.save manifest")
+            version = manifest.get("version")
+            if version != VERSION:
+                raise ValueError(f"cannot load {path}: it is in mg.save format version {version!r}, "
+                                 f"and this minigrad reads version {VERSION} only (was it written by a newer "
+                                 f"minigrad?)")
             arrays = {name: archive[name] for name in archive.files if name != MANIFEST}
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"cannot load {path}: it is truncated or not an mg.save file ({error}). "
@@ -75,7 +99,11 @@ def load(path, device=None):
         if "pickle" in str(error).lower():
             raise ValueError(f"cannot load {path}: it holds pickled objects, which mg.load refuses to read") from None
         raise
-    return _decode(manifest["tree"], arrays, device)
+    try:
+        return _decode(manifest["tree"], arrays, device, path)
+    except (KeyError, TypeError, AttributeError, IndexError) as error:  # a damaged or hand-edited manifest
+        raise ValueError(f"cannot load {path}: its {MANIFEST} manifest is malformed "
+                         f"({type(error).__name__}: {error})") from None
 
 
 def _encode(obj, arrays):
@@ -108,14 +136,19 @@ def _encode_key(key):
     raise TypeError(f"mg.save: dict keys must be strings or numbers, got {type(key).__name__}")
 
 
-def _decode(tree, arrays, device):
+def _decode(tree, arrays, device, path):
+    """The inverse of _encode; `path` only names the file in errors."""
     if "array" in tree:
+        if tree["array"] not in arrays:
+            raise ValueError(f"cannot load {path}: its {MANIFEST} manifest refers to an array {tree['array']!r} "
+                             f"that the file does not hold (it holds {len(arrays)} arrays); the file was damaged "
+                             f"or edited by hand")
         array = arrays[tree["array"]]
         return Tensor(array, device=device) if tree["tensor"] else array
     if "dict" in tree:
-        return {key: _decode(value, arrays, device) for key, value in tree["dict"]}
+        return {key: _decode(value, arrays, device, path) for key, value in tree["dict"]}
     if "list" in tree:
-        return [_decode(v, arrays, device) for v in tree["list"]]
+        return [_decode(v, arrays, device, path) for v in tree["list"]]
     if "tuple" in tree:
-        return tuple(_decode(v, arrays, device) for v in tree["tuple"])
+        return tuple(_decode(v, arrays, device, path) for v in tree["tuple"])
     return tree["value"]

@@ -654,3 +654,48 @@ def test_pooling_modules_match_the_functional_ops():
     np.testing.assert_array_equal(nn.MaxPool2d(3, 2, 1)(x).numpy(), F.max_pool2d(x, 3, 2, 1).numpy())
     np.testing.assert_array_equal(nn.AvgPool2d(2)(x).numpy(), F.avg_pool2d(x, 2).numpy())
     assert nn.MaxPool2d(2)(x).shape == (2, 3, 4, 4)
+
+
+def test_layers_accept_arguments_as_pytorch_and_fail_in_forward_naming_them():
+    """PyTorch builds these layers and raises when they run; minigrad raised ZeroDivisionError or
+    "'float' object is not iterable" from the constructor."""
+    x = mg.zeros(1, 1, 5, 5)
+    with pytest.raises(RuntimeError, match=r"conv2d: stride should be greater than zero, but got stride=\(0, 0\)"):
+        nn.Conv2d(1, 1, 3, stride=0)(x)
+    with pytest.raises(RuntimeError, match=r"conv2d: padding must not be negative"):
+        nn.Conv2d(1, 1, 3, padding=-1)(x)
+    with pytest.raises(TypeError, match=r"conv2d: stride must be an int or a pair of ints, got \(1.5, 1.5\)"):
+        nn.Conv2d(1, 1, 3, stride=1.5)(x)
+    with pytest.raises(RuntimeError, match=r"conv_transpose2d: stride should be greater than zero"):
+        nn.ConvTranspose2d(1, 1, 3, stride=0)(x)
+    with pytest.warns(UserWarning, match="zero-element"):
+        conv = nn.Conv2d(1, 1, kernel_size=0)
+    with pytest.raises(RuntimeError, match=r"conv2d: kernel_size should be greater than zero"):
+        conv(x)
+    with pytest.raises(RuntimeError, match=r"max_pool2d: stride should be greater than zero"):
+        nn.MaxPool2d(2, stride=0)(x)
+
+
+def test_linear_with_no_input_features_is_allowed_as_in_pytorch():
+    """Formerly a ZeroDivisionError in the initialisation (1/sqrt(fan_in) with fan_in = 0)."""
+    with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
+        layer = nn.Linear(0, 3)
+    assert layer.weight.shape == (3, 0) and (layer.bias.numpy() == 0).all()  # U(-0, 0)
+    np.testing.assert_array_equal(layer(mg.zeros(2, 0)).numpy(), np.zeros((2, 3), np.float32))
+    with pytest.warns(UserWarning, match="zero-element"):
+        assert nn.Conv2d(0, 2, 3).weight.shape == (2, 0, 3, 3)
+
+
+@pytest.mark.parametrize("make", [lambda: nn.BatchNorm2d(3), lambda: nn.BatchNorm2d(3).eval(),
+                                  lambda: nn.BatchNorm2d(3, affine=False)])
+def test_batch_norm_with_the_wrong_number_of_channels_names_both(make):
+    """Formerly 'cannot reshape array of size 3 into shape (1,4,1,1)'."""
+    with pytest.raises(RuntimeError, match=r"batch_norm: running_mean of shape \(3,\) should contain 4 elements "
+                                           r"not 3, one per channel \(dim 1\) of the input of shape \(2, 4, 5, 5\)"):
+        make()(mg.zeros(2, 4, 5, 5))
+    with pytest.raises(RuntimeError, match=r"running_mean .* should contain 4 elements not 3"):
+        nn.BatchNorm1d(3)(mg.zeros(2, 4))
+    with pytest.raises(RuntimeError, match=r"batch_norm: weight of shape \(3,\) should contain 4 elements"):
+        nn.BatchNorm2d(3, track_running_stats=False)(mg.zeros(2, 4, 5, 5))
+    # without running statistics or affine parameters nothing depends on num_features (as PyTorch)
+    assert nn.BatchNorm2d(3, affine=False, track_running_stats=False)(mg.zeros(2, 4, 5, 5)).shape == (2, 4, 5, 5)

@@ -528,3 +528,44 @@ def test_module_list_registers_its_modules():
     assert tower(mg.randn(4, 2)).shape == (4, 2)
     tower.eval()
     assert not tower.layers[4].training
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_failed_load_changes_nothing(strict):
+    """Formerly scale, fc1.* were overwritten before fc2.weight's wrong shape raised."""
+    net, other = Net(), Net()
+    before = values(net)
+    state = dict(other.state_dict())
+    state["fc2.weight"] = mg.zeros(2, 5)
+    state["fc2.bias"] = mg.zeros(3)
+    with pytest.raises(ValueError, match=r"fc2.weight has shape \(2, 5\) .*; fc2.bias has shape \(3,\) in the "
+                                         r"state_dict but \(2,\) in Net. Nothing was loaded"):
+        net.load_state_dict(state, strict=strict)
+    for name, value in values(net).items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_values_that_are_not_numbers_are_refused_before_anything_is_written():
+    net = Net()
+    before = values(net)
+    for bad, kind in [([1.0, 2.0], "list"), (np.array(["a", "b"]), "dtype <U1"), (None, "NoneType"),
+                      (np.array([1 + 1j, 2]), "dtype complex128")]:
+        state = dict(Net().state_dict())
+        state["seen"] = bad
+        with pytest.raises(TypeError, match=rf"load_state_dict: seen is a {kind}, not numbers that convert to "
+                                            rf"float32. Nothing was loaded"):
+            net.load_state_dict(state)
+        for name, value in values(net).items():
+            np.testing.assert_array_equal(value, before[name])
+    state = dict(Net().state_dict())
+    state["seen"] = np.array([True, False])  # bool and int convert, as PyTorch's copy_
+    net.load_state_dict(state)
+    assert net.seen.tolist() == [1.0, 0.0]
+
+
+def test_load_state_dict_needs_a_dict():
+    net = Net()
+    with pytest.raises(TypeError, match=r"load_state_dict expects a dict of name -> Tensor .*got a list"):
+        net.load_state_dict(list(net.state_dict().values()))
+    with pytest.raises(TypeError, match="got a list"):
+        net.load_state_dict(list(net.state_dict().items()))

@@ -242,5 +242,9 @@ def test_gelu_unknown_approximation():
 
 
 def test_softmax_dim_out_of_range():
-    with pytest.raises(Exception, match="axis 2 is out of bounds"):
+    with pytest.raises(IndexError, match=r"softmax: Dimension out of range \(expected to be in range of "
+                                          r"\[-2, 1\], but got 2\) for dim of a tensor of shape \(2, 3\)"):
         F.softmax(mg.ones(2, 3), dim=2)
+    with pytest.raises(IndexError, match=r"log_softmax: .*\[-2, 1\], but got -3"):
+        mg.ones(2, 3).log_softmax(-3)
+    assert mg.tensor(2.0).softmax(-1).item() == 1.0  # a 0-d tensor accepts dim 0 and -1, as PyTorch

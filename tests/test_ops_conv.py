@@ -316,3 +316,45 @@ def test_single_window_convolutions(device):
     check_gradients(lambda a, b: F.conv_transpose2d(a, b), z, wt, device=device)
     out = F.conv2d(mg.tensor(x, device=device), mg.tensor(w, device=device)).numpy()
     np.testing.assert_allclose(out[:, :, 0, 0], np.einsum("nchw,ochw->no", x, w), rtol=1e-12)
+
+
+WINDOW_OPS = {
+    "conv2d": lambda x, **args: F.conv2d(x, mg.zeros(1, 1, 3, 3), **args),
+    "conv_transpose2d": lambda x, **args: F.conv_transpose2d(x, mg.zeros(1, 1, 3, 3), **args),
+    "max_pool2d": lambda x, **args: F.max_pool2d(x, 2, **args),
+    "avg_pool2d": lambda x, **args: F.avg_pool2d(x, 2, **args),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WINDOW_OPS))
+def test_bad_stride_padding_dilation_raise_as_pytorch_naming_the_argument(name):
+    """Formerly stride=0 was a ZeroDivisionError (or 'slice step cannot be zero'), padding=-1
+    'index can't contain negative values', stride=1.5 "'float' object is not iterable", and
+    dilation=0 or a negative padding of conv_transpose2d ran."""
+    op, x = WINDOW_OPS[name], mg.zeros(1, 1, 6, 6)
+    for args, message in [(dict(stride=0), r"stride should be greater than zero, but got stride=0"),
+                          (dict(stride=(1, -1)), r"stride should be greater than zero, but got stride=\(1, -1\)"),
+                          (dict(padding=-1), r"padding must not be negative, but got padding=-1")]:
+        with pytest.raises(RuntimeError, match=rf"{name}: {message}"):
+            op(x, **args)
+    for args in (dict(stride=1.5), dict(padding=(1, 1, 1)), dict(stride="2")):
+        with pytest.raises(TypeError, match=rf"{name}: {next(iter(args))} must be an int or a pair of ints"):
+            op(x, **args)
+    assert op(x, stride=np.int64(1)).ndim == 4
+    if name != "avg_pool2d":  # avg_pool2d takes no dilation
+        with pytest.raises(RuntimeError, match=rf"{name}: dilation should be greater than zero, but got dilation=0"):
+            op(x, dilation=0)
+
+
+def test_a_kernel_of_size_zero_raises_as_pytorch():
+    x = mg.zeros(1, 1, 4, 4)
+    with pytest.raises(RuntimeError, match=r"conv2d: kernel_size should be greater than zero, .*\(0, 0\)"):
+        F.conv2d(x, mg.zeros(1, 1, 0, 0))
+    with pytest.raises(RuntimeError, match=r"conv_transpose2d: kernel_size should be greater than zero"):
+        F.conv_transpose2d(x, mg.zeros(1, 1, 2, 0))
+    with pytest.raises(RuntimeError, match=r"max_pool2d: kernel_size should be greater than zero"):
+        F.max_pool2d(x, 0)
+    with pytest.raises(RuntimeError, match=r"avg_pool2d: kernel_size should be greater than zero"):
+        F.avg_pool2d(x, (2, 0), stride=1)
+    with pytest.raises(RuntimeError, match=r"conv_transpose2d: output_padding must not be negative"):
+        F.conv_transpose2d(x, mg.zeros(1, 1, 3, 3), output_padding=-1)

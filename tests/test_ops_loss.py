@@ -230,9 +230,9 @@ def test_loss_input_and_target_shapes_must_match():
 
 
 def test_binary_cross_entropy_input_outside_0_1():
-    with pytest.raises(ValueError, match=r"input values must lie in \[0, 1\]"):
+    with pytest.raises(RuntimeError, match=r"all elements of input should be between 0 and 1.* 0.5 to 1.5"):
         F.binary_cross_entropy(mg.tensor([0.5, 1.5]), mg.tensor([1.0, 0.0]))
-    with pytest.raises(ValueError, match=r"input values must lie in \[0, 1\]"):
+    with pytest.raises(RuntimeError, match=r"all elements of input should be between 0 and 1"):
         F.binary_cross_entropy(mg.tensor([-0.1]), mg.tensor([1.0]))
 
 
@@ -255,3 +255,15 @@ def test_unknown_reduction():
         F.mse_loss(mg.zeros(2), mg.zeros(2), reduction="average")
     with pytest.raises(ValueError, match="reduction must be one of"):
         F.nll_loss(mg.zeros(2, 3), mg.tensor([0, 1]), reduction="max")
+
+
+def test_binary_cross_entropy_refuses_nan_and_inf_as_pytorch():
+    """NaN compares False with everything, so a plain `min < 0 or max > 1` test lets it through."""
+    for bad in ([float("nan"), 0.5], [0.5, float("inf")], [float("-inf"), 0.5]):
+        with pytest.raises(RuntimeError, match=r"binary_cross_entropy: all elements of input should be "
+                                               r"between 0 and 1, but input of shape \(2,\) holds"):
+            F.binary_cross_entropy(mg.tensor(bad), mg.tensor([1.0, 0.0]))
+    with pytest.raises(RuntimeError, match="holds NaN"):
+        mg.nn.BCELoss()(mg.tensor([[0.2, float("nan")]]), mg.tensor([[1.0, 0.0]]))
+    assert F.binary_cross_entropy(mg.zeros(0), mg.zeros(0), reduction="sum").item() == 0
+    assert F.binary_cross_entropy(mg.tensor([0.0, 1.0]), mg.tensor([0.0, 1.0])).item() == 0

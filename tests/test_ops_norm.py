@@ -144,3 +144,15 @@ def test_batch_norm_training_needs_more_than_one_value_per_channel():
 def test_batch_norm_eval_needs_running_statistics():
     with pytest.raises(ValueError, match="running_mean and running_var are needed"):
         F.batch_norm(mg.zeros(2, 3), None, None, training=False)
+
+
+def test_batch_norm_checks_each_per_channel_tensor():
+    x = mg.randn(2, 4, 3)
+    with pytest.raises(RuntimeError, match=r"batch_norm: running_var of shape \(3,\) should contain 4 elements"):
+        F.batch_norm(x, mg.zeros(4), mg.ones(3), training=True)
+    with pytest.raises(RuntimeError, match=r"batch_norm: bias of shape \(3,\) should contain 4"):
+        F.batch_norm(x, None, None, bias=mg.zeros(3), training=True)
+    with pytest.raises(RuntimeError, match=r"batch_norm: running_mean of shape \(2, 2\) should be 1-D with 4 elements"):
+        F.batch_norm(x, mg.zeros(2, 2), mg.ones(4), training=True)
+    with pytest.raises(ValueError, match=r"batch_norm: expected an input \(N, C, ...\) with at least 2 dims"):
+        F.batch_norm(mg.zeros(4), mg.zeros(4), mg.ones(4), training=True)

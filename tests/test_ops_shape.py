@@ -330,3 +330,75 @@ def test_pad_errors():
 def test_embedding_needs_integer_indices():
     with pytest.raises(TypeError, match="expected integer indices, got float32"):
         F.embedding(mg.tensor([0.0, 1.0]), mg.zeros(3, 2))
+
+
+# Each op with the rank its `dim` is checked against, as PyTorch: the tensor's ndim, one more when
+# the op inserts a dim, and at least 1 (a 0-d tensor accepts 0 and -1).
+DIM_OPS = {
+    "unsqueeze": (lambda x, d: x.unsqueeze(d), 1),
+    "stack": (lambda x, d: mg.stack([x, x], dim=d), 1),
+    "squeeze": (lambda x, d: x.squeeze(d), 0),
+    "transpose": (lambda x, d: x.transpose(0 if x.ndim else -1, d), 0),
+    "permute": (lambda x, d: x.permute(*[d if i == d % x.ndim else i for i in range(x.ndim)]), 0),
+    "flatten": (lambda x, d: x.flatten(d), 0),
+    "cat": (lambda x, d: mg.cat([x, x], dim=d), 0),
+    "softmax": (lambda x, d: x.softmax(d), 0),
+    "argmax": (lambda x, d: x.argmax(d), 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DIM_OPS))
+@pytest.mark.parametrize("shape", [(2, 3), (4,), ()])
+def test_a_dim_out_of_range_is_an_index_error_as_in_pytorch(name, shape):
+    """Formerly unsqueeze(5) on a (2, 3) tensor gave (2, 3, 1), flatten(3) and stack(dim=-4) ran,
+    and transpose(0, 4) / cat(dim=3) failed with 'list/tuple index out of range'."""
+    op, extra = DIM_OPS[name]
+    x = mg.zeros(*shape)
+    if name in ("cat", "permute") and not shape:
+        return  # a 0-d tensor cannot be concatenated, and permutes only with no dims at all
+    rank = max(len(shape) + extra, 1)
+    for dim in range(-rank - 2, rank + 2):
+        if -rank <= dim < rank:
+            op(x, dim)
+            continue
+        expected = rf"Dimension out of range \(expected to be in range of \[{-rank}, {rank - 1}\], but got {dim}\)"
+        with pytest.raises(IndexError, match=rf"{name}: {expected} .*shape {re_shape(shape)}"):
+            op(x, dim)
+
+
+def re_shape(shape):
+    return str(tuple(shape)).replace("(", r"\(").replace(")", r"\)")
+
+
+def test_dim_errors_name_the_argument():
+    x = mg.zeros(2, 3)
+    with pytest.raises(IndexError, match=r"transpose: .*but got 4\) for dim1 of a tensor of shape \(2, 3\)"):
+        x.transpose(0, 4)
+    with pytest.raises(IndexError, match=r"transpose: .*but got -3\) for dim0"):
+        x.transpose(-3, 0)
+    with pytest.raises(IndexError, match=r"flatten: .*but got 2\) for end_dim"):
+        x.flatten(0, 2)
+    with pytest.raises(RuntimeError, match=r"flatten: start_dim \(1\) cannot come after end_dim \(0\)"):
+        x.flatten(1, 0)
+    with pytest.raises(ValueError, match=r"permute: \(0, 1, 2\) is not an ordering of the 2 dims"):
+        x.permute(0, 1, 2)
+    with pytest.raises(TypeError):
+        x.unsqueeze(1.5)
+    with pytest.raises(IndexError, match=r"Unflatten: .*but got 2\)"):
+        mg.nn.Unflatten(2, (3, 1))(x)
+    assert x.unsqueeze(np.int64(-1)).shape == (2, 3, 1)
+    assert mg.tensor(1.0).transpose(0, -1).shape == ()
+    assert mg.tensor(1.0).flatten(-1, 0).shape == (1,)
+
+
+def test_embedding_index_out_of_range_is_an_index_error_as_in_pytorch():
+    """Formerly index -1 quietly returned the last row (NumPy's negative indexing)."""
+    weight = mg.randn(3, 2)
+    for bad in ([-1], [0, 3], [[1, 2], [-4, 0]]):
+        with pytest.raises(IndexError, match=r"embedding: index out of range in self: got index -?\d for "
+                                             r"a weight of shape \(3, 2\) \(valid indices are 0 to 2\)"):
+            F.embedding(mg.tensor(bad), weight)
+    with pytest.raises(IndexError, match="index out of range in self: got index -1"):
+        mg.nn.Embedding(3, 2)(mg.tensor([2, -1]))
+    assert F.embedding(mg.tensor([2, 0]), weight).shape == (2, 2)
+    assert F.embedding(mg.zeros(0, dtype=mg.int64), weight).shape == (0, 2)

@@ -6,6 +6,7 @@ and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)). DCGAN re-initialises with N(0, 0.
 """
 
 import math
+import warnings
 
 from ..autograd import no_grad
 
@@ -86,9 +87,20 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
+def _is_empty(tensor):
+    """As PyTorch: initialising a tensor with no elements (Linear(0, 3)'s weight) does nothing,
+    with a warning, rather than divide by a fan of 0."""
+    if tensor.numel() == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=4)
+        return True
+    return False
+
+
 @no_grad()
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     """U(-b, b) with b = gain * sqrt(3 / fan); with a = sqrt(5) this is b = 1/sqrt(fan_in)."""
+    if _is_empty(tensor):
+        return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return tensor.uniform_(-bound, bound)
 
@@ -96,4 +108,6 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
 @no_grad()
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     """N(0, std^2) with std = gain / sqrt(fan)."""
+    if _is_empty(tensor):
+        return tensor
     return tensor.normal_(0.0, _kaiming_std(tensor, a, mode, nonlinearity))

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import creation, ops
 from ..ops.conv import pair
+from ..ops.shape import wrap_dim
 from . import init
 from .module import Module, Parameter
 
@@ -249,7 +250,7 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, x):
-        dim = self.dim % x.ndim
+        dim = wrap_dim(self.dim, x.shape, "Unflatten")
         return ops.reshape(x, x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
 
     def extra_repr(self):

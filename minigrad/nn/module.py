@@ -257,8 +257,12 @@ class Module:
         """Copy values into this module's parameters and buffers, in place.
 
         strict=True: every key must match; missing and unexpected keys are named in the error.
-        A shape mismatch is always an error naming the key and both shapes.
+        A value of the wrong shape or kind is always an error naming the key. Everything is
+        checked before anything is written, so a load that fails leaves the module unchanged.
         """
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"load_state_dict expects a dict of name -> Tensor (e.g. from model.state_dict() "
+                            f"or mg.load), got a {type(state_dict).__name__}")
         own = self.state_dict()
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
@@ -269,15 +273,28 @@ class Module:
             if unexpected:
                 problems.append("unexpected key(s): " + ", ".join(unexpected))
             raise KeyError(f"error(s) loading state_dict for {type(self).__name__}: " + "; ".join(problems))
+        values, wrong_kind, wrong_shape = {}, [], []
         for key, target in own.items():
             if key not in state_dict:
                 continue
             value = state_dict[key]
             value = value.array if isinstance(value, Tensor) else value
-            if tuple(value.shape) != target.shape:
-                raise ValueError(f"load_state_dict: {key} has shape {tuple(value.shape)} in the state_dict but "
-                                 f"{target.shape} in {type(self).__name__}")
-            with no_grad():
+            if isinstance(value, np.generic):
+                value = np.asarray(value)
+            if not backend.is_array(value) or value.dtype.kind not in "biuf":  # bool, int, float
+                kind = f"dtype {value.dtype}" if backend.is_array(value) else type(value).__name__
+                wrong_kind.append(f"{key} is a {kind}, not numbers that convert to {target.dtype}")
+            elif tuple(value.shape) != target.shape:
+                wrong_shape.append(f"{key} has shape {tuple(value.shape)} in the state_dict but {target.shape} "
+                                   f"in {type(self).__name__}")
+            values[key] = value
+        if wrong_kind:
+            raise TypeError("load_state_dict: " + "; ".join(wrong_kind) + ". Nothing was loaded.")
+        if wrong_shape:
+            raise ValueError("load_state_dict: " + "; ".join(wrong_shape) + ". Nothing was loaded.")
+        with no_grad():
+            for key, value in values.items():
+                target = own[key]
                 target.copy_(backend.to_device(value, target.device).astype(target.dtype, copy=False))
         return IncompatibleKeys(missing, unexpected)
 

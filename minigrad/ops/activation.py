@@ -8,6 +8,7 @@ import math
 
 from .. import backend
 from ..autograd import Function
+from .shape import wrap_dim
 
 
 class ReLU(Function):
@@ -194,11 +195,11 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 
 def softmax(x, dim):
-    return Softmax.apply(x, dim=dim)
+    return Softmax.apply(x, dim=wrap_dim(dim, x.shape, "softmax"))
 
 
 def log_softmax(x, dim):
-    return LogSoftmax.apply(x, dim=dim)
+    return LogSoftmax.apply(x, dim=wrap_dim(dim, x.shape, "log_softmax"))
 
 
 def dropout(x, p=0.5, training=True):

@@ -14,13 +14,15 @@ one column per channel) is already in that layout. The NCHW tensor the user sees
 is a transposed view of it; no copy is made to reorder it.
 """
 
+import operator
+
 from .. import backend
 from ..autograd import Function
 from .linalg import _check_same_dtype
 
 
 def pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def sliding_windows(x, kernel, stride, dilation, axis):
@@ -245,11 +247,33 @@ def _check_pool_padding(kernel, padding):
         raise ValueError(f"padding {padding} must be at most half the kernel size {kernel}")
 
 
+# The least value PyTorch accepts for each window argument.
+_LEAST = {"kernel_size": 1, "stride": 1, "dilation": 1, "padding": 0, "output_padding": 0}
+
+
+def _check_window_args(op, **args):
+    """Each argument must be an int or a pair of ints, as PyTorch: kernel_size, stride and dilation
+    at least 1, padding and output_padding at least 0 (a stride of 0 would divide by zero)."""
+    for name, value in args.items():
+        parts = pair(value)
+        try:
+            parts = [operator.index(part) for part in parts]
+        except TypeError:
+            parts = None
+        if parts is None or len(parts) != 2:
+            raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+        if min(parts) < _LEAST[name]:
+            rule = "should be greater than zero" if _LEAST[name] else "must not be negative"
+            raise RuntimeError(f"{op}: {name} {rule}, but got {name}={value!r}")
+
+
 # --- the functions users call (exported by minigrad.nn.functional) ------------------------
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if groups != 1:
         raise NotImplementedError("conv2d: minigrad supports groups=1 only")
+    kernel = weight.shape[2:] if weight.ndim == 4 else 1  # other weights fail the shape check
+    _check_window_args("conv2d", kernel_size=kernel, stride=stride, padding=padding, dilation=dilation)
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
 
@@ -257,14 +281,21 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     if groups != 1:
         raise NotImplementedError("conv_transpose2d: minigrad supports groups=1 only")
+    kernel = weight.shape[2:] if weight.ndim == 4 else 1
+    _check_window_args("conv_transpose2d", kernel_size=kernel, stride=stride, padding=padding,
+                       output_padding=output_padding, dilation=dilation)
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return ConvTranspose2d.apply(*inputs, stride=stride, padding=padding,
                                  output_padding=output_padding, dilation=dilation)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
+    _check_window_args("max_pool2d", kernel_size=kernel_size, stride=kernel_size if stride is None else stride,
+                       padding=padding, dilation=dilation)
     return MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0):
+    _check_window_args("avg_pool2d", kernel_size=kernel_size, stride=kernel_size if stride is None else stride,
+                       padding=padding)
     return AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)

@@ -9,6 +9,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, composite, is_grad_enabled
 from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor
+from .shape import wrap_dim
 
 
 class Add(Function):
@@ -334,5 +335,7 @@ def argmin(x, dim=None, keepdim=False):
 
 def _arg(x, dim, keepdim, name):
     xp = backend.array_module(x.array)
+    if dim is not None:
+        dim = wrap_dim(dim, x.shape, name)
     result = getattr(xp, name)(x.array, axis=dim, keepdims=keepdim if dim is not None else False)
     return Tensor._wrap(xp.asarray(result, dtype=np.int64), False)

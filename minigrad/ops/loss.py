@@ -6,6 +6,8 @@ Unlike PyTorch, an input and target of different shapes is an error here, never 
 silent broadcast (an (N, 1) output against an (N,) target would compare all pairs).
 """
 
+import math
+
 import numpy as np
 
 from .. import backend
@@ -44,9 +46,6 @@ class BinaryCrossEntropy(Function):
 
     def forward(self, p, y, weight=None, reduction="mean"):
         xp = backend.array_module(p)
-        if p.size and (p.min() < 0 or p.max() > 1):
-            raise ValueError("binary_cross_entropy: all input values must lie in [0, 1] "
-                             "(apply sigmoid first, or use binary_cross_entropy_with_logits)")
         self.p, self.y, self.weight, self.reduction = p, y, weight, reduction
         with backend.quiet_float_errors(p):  # log(0) = -inf is expected: it is clamped to -100
             self.log_p = xp.maximum(xp.log(p), -100)
@@ -158,6 +157,7 @@ def mse_loss(input, target, reduction="mean"):
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     target = _check("binary_cross_entropy", input, target, reduction)
+    _check_probabilities("binary_cross_entropy", input)
     return BinaryCrossEntropy.apply(input, target, weight=_constant(weight, input), reduction=reduction)
 
 
@@ -187,6 +187,24 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """nll_loss(log_softmax(input, dim=1), target): class-index targets, logits in (N, C, ...)."""
     return nll_loss(log_softmax(input, dim=1 if input.ndim > 1 else 0), target, weight, ignore_index, reduction)
+
+
+def _check_probabilities(name, input):
+    """Raise unless every element of input lies in [0, 1], as PyTorch (NaN fails too).
+
+    min() and max() are two cheap passes, without the temporaries of a masked test;
+    written as `not (low >= 0 ...)` so that a NaN, which compares False, is caught.
+    """
+    array = input.array
+    if array.size == 0:
+        return
+    low = array.min()
+    if low >= 0 and array.max() <= 1:
+        return
+    found = "NaN" if math.isnan(float(low)) else f"values from {float(low):g} to {float(array.max()):g}"
+    raise RuntimeError(f"{name}: all elements of input should be between 0 and 1, but input of shape "
+                       f"{tuple(input.shape)} holds {found} (apply sigmoid first, or use "
+                       f"binary_cross_entropy_with_logits)")
 
 
 def _constant(value, like):

@@ -139,6 +139,7 @@ def _affine(x, weight, bias, shape):
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """torch.nn.functional.batch_norm; running_mean/running_var are updated in place when training."""
+    _check_per_channel(input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
     weight, bias = _affine(input, weight, bias, (input.shape[1],))
     out = BatchNorm.apply(input, weight, bias,
                           running_mean=None if running_mean is None else running_mean.array,
@@ -149,6 +150,20 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             if buffer is not None:
                 buffer._version[0] += 1
     return out
+
+
+def _check_per_channel(input, **tensors):
+    """Each of `tensors` (None or one value per channel) must match the input's channel dim 1."""
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input (N, C, ...) with at least 2 dims, got shape "
+                         f"{tuple(input.shape)}")
+    channels = input.shape[1]
+    for name, tensor in tensors.items():
+        if tensor is not None and tensor.shape != (channels,):
+            wanted = f"contain {channels} elements not {tensor.numel()}" if tensor.numel() != channels \
+                else f"be 1-D with {channels} elements"
+            raise RuntimeError(f"batch_norm: {name} of shape {tuple(tensor.shape)} should {wanted}, one per "
+                               f"channel (dim 1) of the input of shape {tuple(input.shape)}")
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

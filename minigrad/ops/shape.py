@@ -4,6 +4,8 @@ indexing, cat, stack, pad (and view, flatten, squeeze, unsqueeze, transpose buil
 Their backward puts each gradient element back where its value came from.
 """
 
+import operator
+
 from .. import backend
 from ..autograd import Function, composite
 from ..tensor import Tensor
@@ -126,6 +128,21 @@ class Pad(Function):
 
 # --- the functions users call ---------------------------------------------------------
 
+def wrap_dim(dim, shape, op, name="dim", inserting=False):
+    """`dim` as a position 0..rank-1, negative dims counting from the end, as PyTorch.
+
+    The rank is len(shape), one more when the dim is being inserted (unsqueeze, stack),
+    and at least 1: a 0-d tensor accepts dim 0 and -1. Out of range is an IndexError
+    with PyTorch's wording, naming the op, the argument and the shape.
+    """
+    dim = operator.index(dim)  # ints and NumPy ints; a float is a TypeError
+    rank = max(len(shape) + inserting, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(f"{op}: Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], "
+                         f"but got {dim}) for {name} of a tensor of shape {tuple(shape)}")
+    return dim % rank
+
+
 def _shape_args(shape):
     """Accept reshape(2, 3) as well as reshape((2, 3))."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -146,19 +163,31 @@ def view(x, *shape):
 @composite
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dims start_dim..end_dim into one."""
+    start = wrap_dim(start_dim, x.shape, "flatten", "start_dim")
+    end = wrap_dim(end_dim, x.shape, "flatten", "end_dim")
+    if start > end:
+        raise RuntimeError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim}) "
+                           f"for a tensor of shape {tuple(x.shape)}")
     if x.ndim == 0:
         return reshape(x, 1)
-    start, end = start_dim % x.ndim, end_dim % x.ndim
     return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
 def permute(x, *dims):
-    return Permute.apply(x, dims=_shape_args(dims))
+    dims = _shape_args(dims)
+    if len(dims) != x.ndim:
+        raise ValueError(f"permute: {dims} is not an ordering of the {x.ndim} dims of shape {tuple(x.shape)}")
+    dims = tuple(wrap_dim(d, x.shape, "permute", "dims") for d in dims)
+    return Permute.apply(x, dims=dims)
 
 
 @composite
 def transpose(x, dim0, dim1):
     """Swap two dims."""
+    dim0 = wrap_dim(dim0, x.shape, "transpose", "dim0")
+    dim1 = wrap_dim(dim1, x.shape, "transpose", "dim1")
+    if x.ndim == 0:  # dims 0 and -1 of a 0-d tensor: nothing to swap
+        return reshape(x, ())
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return permute(x, *dims)
@@ -170,7 +199,7 @@ def squeeze(x, dim=None):
     if dim is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
-        dim = dim % max(x.ndim, 1)
+        dim = wrap_dim(dim, x.shape, "squeeze")
         shape = x.shape if x.ndim == 0 or x.shape[dim] != 1 else x.shape[:dim] + x.shape[dim + 1:]
     return reshape(x, shape)
 
@@ -178,7 +207,7 @@ def squeeze(x, dim=None):
 @composite
 def unsqueeze(x, dim):
     """Insert a dim of size 1 at `dim`."""
-    dim = dim % (x.ndim + 1)
+    dim = wrap_dim(dim, x.shape, "unsqueeze", inserting=True)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
@@ -203,6 +232,8 @@ def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat() needs at least one tensor")
+    if tensors[0].ndim > 0:  # 0-d tensors get NumPy's "cannot be concatenated"
+        dim = wrap_dim(dim, tensors[0].shape, "cat")
     return Cat.apply(*tensors, dim=dim)
 
 
@@ -212,6 +243,7 @@ def stack(tensors, dim=0):
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
         raise ValueError(f"stack expects tensors of one shape, got {sorted(shapes)}")
+    dim = wrap_dim(dim, tensors[0].shape, "stack", inserting=True)
     return Stack.apply(*tensors, dim=dim)
 
 
@@ -250,4 +282,9 @@ def embedding(input, weight):
     """weight[input]: the row of `weight` for each index (rows used repeatedly get summed gradients)."""
     if input.dtype.kind not in "iu":
         raise TypeError(f"embedding: expected integer indices, got {input.dtype}; use .long()")
+    indices, rows = input.array, weight.shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):  # -1 would pick the last row
+        bad = indices.min() if indices.min() < 0 else indices.max()
+        raise IndexError(f"embedding: index out of range in self: got index {int(bad)} for a weight of shape "
+                         f"{tuple(weight.shape)} (valid indices are 0 to {rows - 1})")
     return index(weight, input)
