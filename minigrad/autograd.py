@@ -435,7 +435,8 @@ def _local_gradients(out, inputs, grad):
     """d(out)/d(inputs) . grad, stopping at `inputs`: one op's own vector-Jacobian product
     (how a fused op's `definition` is differentiated). Recorded when the graph is on."""
     seed = grad if isinstance(grad, Tensor) else Tensor._wrap(grad, False)
-    found = _run_backward([out], [seed], retain_graph=False, create_graph=_grad_enabled,
+    # When recorded, the gradients are built on the definition's graph: keep it.
+    found = _run_backward([out], [seed], retain_graph=_grad_enabled, create_graph=_grad_enabled,
                           wanted=inputs, stop_at={id(t) for t in inputs})
     xp = backend.array_module(out.array)
     return [found.get(id(t), Tensor._wrap(xp.zeros(t.shape, dtype=t.dtype), False)) for t in inputs]

@@ -8,6 +8,8 @@ import math
 
 from .. import backend
 from ..autograd import Function
+from .elementwise import where
+from .special import erf, erf_array
 from .shape import wrap_dim
 
 
@@ -18,6 +20,9 @@ class ReLU(Function):
     def forward(self, x):
         self.positive = x > 0
         return backend.array_module(x).maximum(x, 0)
+
+    def backward(self, grad):
+        return grad * self.positive
 
     def fast_backward(self, grad):
         return grad * self.positive
@@ -37,6 +42,9 @@ class LeakyReLU(Function):
         self.slope_map += slope
         return x * self.slope_map
 
+    def backward(self, grad):
+        return grad * self.slope_map
+
     def fast_backward(self, grad):
         return grad * self.slope_map
 
@@ -48,6 +56,10 @@ class Sigmoid(Function):
     def forward(self, x):
         self.out = stable_sigmoid(x)
         return self.out
+
+    def backward(self, grad):
+        s = self.output
+        return grad * s * (1 - s)
 
     def fast_backward(self, grad):
         return grad * self.out * (1 - self.out)
@@ -71,6 +83,10 @@ class Tanh(Function):
         self.out = backend.array_module(x).tanh(x)
         return self.out
 
+    def backward(self, grad):
+        t = self.output
+        return grad * (1 - t * t)
+
     def fast_backward(self, grad):
         return grad * (1 - self.out * self.out)
 
@@ -90,10 +106,21 @@ class GELU(Function):
             return 0.5 * x * (1 + self.tanh_u)
         if approximate != "none":
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.cdf = 0.5 * (1 + backend.erf(x * (1 / math.sqrt(2))))
+        self.cdf = 0.5 * (1 + erf_array(x * (1 / math.sqrt(2))))
         return x * self.cdf
 
+    def backward(self, grad):
+        x = self.inputs[0]
+        if self.approximate == "tanh":
+            tanh_u = tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))
+            du_dx = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1 + tanh_u) + 0.5 * x * (1 - tanh_u * tanh_u) * du_dx)
+        cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2))))
+        pdf = (-0.5 * x * x).exp() * (1 / math.sqrt(2 * math.pi))
+        return grad * (cdf + x * pdf)
+
     def fast_backward(self, grad):
+        """backward on raw arrays, reusing forward's erf (about 100 passes over x)."""
         xp = backend.array_module(grad)
         x = self.x
         if self.approximate == "tanh":
@@ -113,13 +140,13 @@ class Softplus(Function):
     def forward(self, x, beta=1.0, threshold=20.0):
         xp = backend.array_module(x)
         bx = x * beta
-        self.linear = bx > threshold
-        self.slope = xp.where(self.linear, 1, stable_sigmoid(bx))
+        self.beta, self.linear = beta, bx > threshold
         smooth = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / beta
         return xp.where(self.linear, x, smooth)
 
-    def fast_backward(self, grad):
-        return grad * self.slope
+    def backward(self, grad):
+        x = self.inputs[0]
+        return grad * where(self.linear, 1.0, sigmoid(x * self.beta))
 
 
 class Softmax(Function):
@@ -133,9 +160,9 @@ class Softmax(Function):
         self.out = e / e.sum(axis=dim, keepdims=True)
         return self.out
 
-    def fast_backward(self, grad):
-        s = self.out
-        return s * (grad - (grad * s).sum(axis=self.dim, keepdims=True))
+    def backward(self, grad):
+        s = self.output
+        return s * (grad - (grad * s).sum(dim=self.dim, keepdim=True))
 
 
 class LogSoftmax(Function):
@@ -148,6 +175,9 @@ class LogSoftmax(Function):
         self.dim = dim
         self.out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         return self.out
+
+    def backward(self, grad):
+        return grad - self.output.exp() * grad.sum(dim=self.dim, keepdim=True)
 
     def fast_backward(self, grad):
         xp = backend.array_module(grad)
@@ -163,6 +193,9 @@ class Dropout(Function):
         keep = rng.random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else "float32") >= p
         self.scale = keep * x.dtype.type(1 / (1 - p))
         return x * self.scale
+
+    def backward(self, grad):
+        return grad * self.scale
 
     def fast_backward(self, grad):
         return grad * self.scale

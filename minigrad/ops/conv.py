@@ -18,6 +18,8 @@ import operator
 
 from .. import backend
 from ..autograd import Function
+from ..tensor import Tensor
+from .shape import ScatterAdd
 from .linalg import _check_same_dtype
 
 
@@ -104,6 +106,26 @@ class Conv2d(Function):
             out += bias
         return out.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
 
+    def backward(self, grad):
+        """In ops (so it can be differentiated again): dL/dx is the transposed convolution of
+        dL/dout with the same weight; dL/dW correlates x with dL/dout, which is a convolution
+        with batch and channels swapped, dL/dout as its kernel, and stride and dilation swapped."""
+        x, weight = self.inputs[:2]
+        (kh, kw), (h, w) = weight.shape[2:], self.input_size
+        dx = dweight = dbias = None
+        if self.needs_input_grad[0]:
+            size = [(o - 1) * s - 2 * p + d * (k - 1) + 1 for o, s, p, d, k in
+                    zip(grad.shape[2:], self.stride, self.padding, self.dilation, (kh, kw))]
+            dx = conv_transpose2d(grad, weight, stride=self.stride, padding=self.padding,
+                                  output_padding=(h - size[0], w - size[1]), dilation=self.dilation)
+        if self.needs_input_grad[1]:
+            swapped = conv2d(x.transpose(0, 1), grad.transpose(0, 1), stride=self.dilation,
+                             padding=self.padding, dilation=self.stride)
+            dweight = swapped[:, :, :kh, :kw].transpose(0, 1)
+        if len(self.inputs) == 3 and self.needs_input_grad[2]:
+            dbias = grad.sum(dim=(0, 2, 3))
+        return (dx, dweight, dbias)[:len(self.inputs)]
+
     def fast_backward(self, grad):
         n, out_channels, out_h, out_w = grad.shape
         grad_matrix = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
@@ -156,6 +178,23 @@ class ConvTranspose2d(Function):
             out += bias
         return out.transpose(0, 3, 1, 2)
 
+    def backward(self, grad):
+        """In ops: dL/dx is the convolution of dL/dout with the same weight; dL/dW correlates
+        dL/dout with x (a convolution with batch and channels swapped, x as its kernel)."""
+        x, weight = self.inputs[:2]
+        (kh, kw), (h, w) = weight.shape[2:], self.input_size
+        dx = dweight = dbias = None
+        if self.needs_input_grad[0]:
+            dx = conv2d(grad, weight, stride=self.stride, padding=self.padding, dilation=self.dilation)
+            dx = dx[:, :, :h, :w]  # output_padding >= stride leaves room for extra windows
+        if self.needs_input_grad[1]:
+            swapped = conv2d(grad.transpose(0, 1), x.transpose(0, 1), stride=self.dilation,
+                             padding=self.padding, dilation=self.stride)
+            dweight = swapped[:, :, :kh, :kw].transpose(0, 1)
+        if len(self.inputs) == 3 and self.needs_input_grad[2]:
+            dbias = grad.sum(dim=(0, 2, 3))
+        return (dx, dweight, dbias)[:len(self.inputs)]
+
     def fast_backward(self, grad):
         xp = backend.array_module(grad)
         n, out_channels = grad.shape[:2]
@@ -198,6 +237,20 @@ class MaxPool2d(Function):
         self.windows_shape = windows.shape
         return xp.take_along_axis(flat, self.winner, axis=-1)[..., 0]
 
+    def backward(self, grad):
+        """In ops: each gradient element is added at its window's winner (a ScatterAdd)."""
+        xp = backend.array_module(grad.array)
+        n, c, out_h, out_w, kh, kw = self.windows_shape
+        (sh, sw), (dh, dw), (hp, wp) = self.stride, self.dilation, self.padded_size
+        tap_row, tap_col = xp.divmod(self.winner[..., 0], kw)
+        rows = xp.arange(out_h).reshape(-1, 1) * sh + tap_row * dh
+        cols = xp.arange(out_w) * sw + tap_col * dw
+        planes = xp.arange(n * c).reshape(n, c, 1, 1)
+        positions = ((planes * hp + rows) * wp + cols).reshape(-1)
+        dx = ScatterAdd.apply(grad.reshape(-1), shape=(n * c * hp * wp,), key=positions)
+        (ph, pw), (h, w) = self.padding, self.input_shape[2:]
+        return dx.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w]
+
     def fast_backward(self, grad):
         xp = backend.array_module(grad)
         taps = xp.arange(self.windows_shape[4] * self.windows_shape[5])
@@ -222,6 +275,18 @@ class AvgPool2d(Function):
         windows = sliding_windows(padded, kernel, self.stride, (1, 1), axis=2)
         self.windows_shape = windows.shape
         return windows.mean(axis=(4, 5))
+
+    def backward(self, grad):
+        """In ops: spreading each window's share back is a transposed convolution, per
+        channel, with a constant kernel of 1/(KH*KW)."""
+        xp = backend.array_module(grad.array)
+        n, c, out_h, out_w, kh, kw = self.windows_shape
+        (h, w), (sh, sw), (ph, pw) = self.input_shape[2:], self.stride, self.padding
+        share = Tensor._wrap(xp.full((1, 1, kh, kw), 1 / (kh * kw), dtype=grad.dtype), False)
+        extra = (h - ((out_h - 1) * sh - 2 * ph + kh), w - ((out_w - 1) * sw - 2 * pw + kw))
+        dx = conv_transpose2d(grad.reshape(n * c, 1, out_h, out_w), share, stride=self.stride,
+                              padding=self.padding, output_padding=extra)
+        return dx.reshape(n, c, h, w)
 
     def fast_backward(self, grad):
         xp = backend.array_module(grad)

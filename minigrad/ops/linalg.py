@@ -29,7 +29,27 @@ class MatMul(Function):
         self.x, self.y = x, y
         return x @ y
 
+    def backward(self, grad):
+        x, y = self.inputs
+        x2 = x.unsqueeze(0) if x.ndim == 1 else x          # (k,) -> (1, k)
+        y2 = y.unsqueeze(1) if y.ndim == 1 else y          # (k,) -> (k, 1)
+        if y.ndim == 1:  # restore the last axis first: for vector @ vector, grad is 0-d
+            grad = grad.unsqueeze(-1)
+        if x.ndim == 1:
+            grad = grad.unsqueeze(-2)
+        dx = dy = None
+        if self.needs_input_grad[0]:
+            dx = grad @ y2.transpose(-1, -2)
+            if x.ndim == 1:
+                dx = dx.squeeze(-2)
+        if self.needs_input_grad[1]:
+            dy = x2.transpose(-1, -2) @ grad
+            if y.ndim == 1:
+                dy = dy.squeeze(-1)
+        return dx, dy
+
     def fast_backward(self, grad):
+        """backward on raw arrays (the hot path of every MLP and conv net)."""
         x, y = self.x, self.y
         x2 = x[None, :] if x.ndim == 1 else x          # (k,) -> (1, k)
         y2 = y[:, None] if y.ndim == 1 else y          # (k,) -> (k, 1)
@@ -68,7 +88,17 @@ class Linear(Function):
             out += bias
         return out
 
+    def backward(self, grad):
+        x, weight = self.inputs[:2]
+        dx = grad @ weight if self.needs_input_grad[0] else None
+        grad2d = grad.reshape(-1, grad.shape[-1])
+        dweight = grad2d.t() @ x.reshape(-1, x.shape[-1]) if self.needs_input_grad[1] else None
+        if len(self.inputs) == 2:
+            return dx, dweight
+        return dx, dweight, (grad2d.sum(dim=0) if self.needs_input_grad[2] else None)
+
     def fast_backward(self, grad):
+        """backward on raw arrays (the hot path of every MLP)."""
         x, weight = self.x, self.weight
         dx = grad @ weight if self.needs_input_grad[0] else None
         grad2d, x2d = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])

@@ -14,6 +14,7 @@ from .. import backend
 from ..autograd import Function, composite
 from ..tensor import Tensor, as_tensor
 from .activation import log_softmax, stable_sigmoid
+from .elementwise import log, where
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -27,6 +28,18 @@ def _check(name, input, target, reduction):
             f"{name}: target shape {target.shape} differs from input shape {input.shape}; "
             f"reshape one of them (e.g. output.view(-1) or target.view(-1, 1))")
     return target
+
+
+def _softplus_of_negative(x):
+    """ln(1 + e^-x) in ops, stable and smooth to any order: each branch sees only the inputs
+    on which its exp cannot overflow (so no 0 * inf reaches a gradient either)."""
+    positive = x.array >= 0
+    x_pos, x_neg = where(positive, x, 0.0), where(positive, 0.0, x)
+    return where(positive, log(1 + (-x_pos).exp()), log(1 + x_neg.exp()) - x_neg)
+
+
+def _reduce_tensor(losses, reduction):
+    return losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
 
 
 def _reduce(losses, reduction):
@@ -56,6 +69,12 @@ class BinaryCrossEntropy(Function):
         out, self.scale = _reduce(losses, reduction)
         return out
 
+    def definition(self, p, y):
+        with backend.quiet_float_errors(p.array):
+            log_p, log_1mp = log(p).clamp(min=-100), log(1 - p).clamp(min=-100)
+        losses = -(y * log_p + (1 - y) * log_1mp)
+        return _reduce_tensor(losses if self.weight is None else losses * self.weight, self.reduction)
+
     def fast_backward(self, grad):
         xp = backend.array_module(grad)
         g = grad * self.scale if self.weight is None else grad * self.scale * self.weight
@@ -78,7 +97,7 @@ class BinaryCrossEntropyWithLogits(Function):
 
     def forward(self, x, y, weight=None, pos_weight=None, reduction="mean"):
         xp = backend.array_module(x)
-        self.x, self.y, self.weight, self.pos_weight = x, y, weight, pos_weight
+        self.x, self.y, self.weight, self.pos_weight, self.reduction = x, y, weight, pos_weight, reduction
         self.softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)
         self.c = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
         losses = (1 - y) * x + self.c * self.softplus_neg
@@ -86,6 +105,12 @@ class BinaryCrossEntropyWithLogits(Function):
             losses = losses * weight
         out, self.scale = _reduce(losses, reduction)
         return out
+
+    def definition(self, x, y):
+        softplus_neg = _softplus_of_negative(x)
+        c = 1 if self.pos_weight is None else 1 + (self.pos_weight - 1) * y
+        losses = (1 - y) * x + c * softplus_neg
+        return _reduce_tensor(losses if self.weight is None else losses * self.weight, self.reduction)
 
     def fast_backward(self, grad):
         g = grad * self.scale if self.weight is None else grad * self.scale * self.weight
@@ -131,6 +156,13 @@ class NLLLoss(Function):
         with backend.quiet_float_errors(w):  # every target ignored: 0/0 = nan, as PyTorch
             self.scale = 1 / w.sum()
             return losses.sum() * self.scale
+
+    def definition(self, logp):
+        moved = logp.permute(0, *range(2, logp.ndim), 1) if logp.ndim > 2 else logp
+        losses = -self.w * moved.reshape(-1, self.moved_shape[-1])[self.rows, self.safe]
+        if self.reduction == "none":
+            return losses.reshape(self.target_shape)
+        return losses.sum() * self.scale
 
     def fast_backward(self, grad):
         xp = backend.array_module(grad)

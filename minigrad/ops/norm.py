@@ -1,4 +1,5 @@
-"""Normalisation: batch_norm and layer_norm, each one fused op with its closed-form backward.
+"""Normalisation: batch_norm and layer_norm, each one fused op with its closed-form backward
+(and a definition in plain ops, which gives its gradients of gradients).
 
 Both compute  x_hat = (x - mean) / sqrt(var + eps)  and  y = x_hat * weight + bias;
 they differ in which axes mean and var run over. With g = dL/dy * weight and M
@@ -17,12 +18,17 @@ from .reduce import reduced_count
 
 
 class Normalize(Function):
-    """The shared forward; each subclass says which axes it normalises and has its own backward."""
+    """The shared forward and definition; each subclass says which axes it normalises.
+
+    `fast_backward` is the closed form of the module docstring. `definition` is the same
+    op in plain minigrad ops; the engine differentiates it for gradients of gradients.
+    """
 
     def normalize(self, x, weight, bias, axes, mean=None, var=None, eps=1e-5):
         xp = backend.array_module(x)
-        self.axes = axes
+        self.axes, self.eps = axes, eps
         self.batch_statistics = mean is None
+        self.fixed_statistics = None if mean is None else (mean, var)
         self.inv_count = 1.0 / reduced_count(x.shape, axes)  # 1/M
         if self.batch_statistics:
             # sum * (1/M) rather than .mean(): NumPy's mean costs ~10 us of Python per call,
@@ -39,6 +45,15 @@ class Normalize(Function):
         out += bias
         return out, mean, var
 
+    def definition(self, x, weight, bias):
+        """(x - mean) / sqrt(var + eps) * weight + bias, with weight and bias broadcast by `shape`."""
+        if self.batch_statistics:
+            mean = x.mean(dim=self.axes, keepdim=True)
+            var = ((x - mean) * (x - mean)).mean(dim=self.axes, keepdim=True)
+        else:  # eval: the running statistics, constants
+            mean, var = self.fixed_statistics
+        shape = self.parameter_shape(x)
+        return (x - mean) * (var + self.eps) ** -0.5 * weight.reshape(shape) + bias.reshape(shape)
 
 
 class BatchNorm(Normalize):
@@ -73,6 +88,9 @@ class BatchNorm(Normalize):
         out, _, _ = self.normalize(x, weight, bias, axes, running_mean.reshape(channel_shape),
                                    running_var.reshape(channel_shape), eps)
         return out
+
+    def parameter_shape(self, x):
+        return (1, x.shape[1]) + (1,) * (x.ndim - 2)  # one weight per channel
 
     def fast_backward(self, grad):
         """Here the parameters' sums run over the same axes as the normalisation, so with
@@ -110,6 +128,9 @@ class LayerNorm(Normalize):
                              f"normalized shape {tuple(normalized_shape)}")
         out, _, _ = self.normalize(x, weight, bias, tuple(range(x.ndim - k, x.ndim)), eps=eps)
         return out
+
+    def parameter_shape(self, x):
+        return x.shape[x.ndim - len(self.axes):]  # weight has the normalized shape
 
     def fast_backward(self, grad):
         """The formula of the module docstring; weight and bias broadcast over the leading dims,
