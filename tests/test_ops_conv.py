@@ -316,3 +316,22 @@ def test_single_window_convolutions(device):
     check_gradients(lambda a, b: F.conv_transpose2d(a, b), z, wt, device=device)
     out = F.conv2d(mg.tensor(x, device=device), mg.tensor(w, device=device)).numpy()
     np.testing.assert_allclose(out[:, :, 0, 0], np.einsum("nchw,ochw->no", x, w), rtol=1e-12)
+
+
+# --- adaptive_avg_pool2d --------------------------------------------------------------------------
+
+@gradient_test_for("adaptive_avg_pool2d")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.integers(1, 2), st.integers(1, 2), st.integers(1, 5), st.integers(1, 5), st.integers(1, 4),
+       st.integers(1, 4), st.data())
+def test_adaptive_avg_pool2d_gradient(device, n, c, h, w, out_h, out_w, data):
+    x = data.draw(arrays((n, c, h, w)))
+    check_gradients(lambda a: F.adaptive_avg_pool2d(a, (out_h, out_w)), x, device=device)
+
+
+def test_adaptive_avg_pool2d_bins():
+    x = mg.arange(5, dtype=mg.float64).reshape(1, 1, 1, 5)
+    # 5 -> 3 bins: [0, 2), [1, 4), [3, 5), overlapping as PyTorch's
+    np.testing.assert_allclose(F.adaptive_avg_pool2d(x, (1, 3)).numpy().ravel(), [0.5, 2.0, 3.5])
+    assert F.adaptive_avg_pool2d(mg.zeros(2, 3, 7, 6), 1).shape == (2, 3, 1, 1)
+    assert F.adaptive_avg_pool2d(mg.zeros(3, 7, 6), (None, 2)).shape == (3, 7, 2)
