@@ -224,6 +224,14 @@ OPTIMIZERS = {
     "sgd dampening": lambda optim, params: optim.SGD(params, lr=0.05, momentum=0.5, dampening=0.5),
     "adam groups": lambda optim, params: optim.Adam(
         [{"params": params[:2], "lr": 0.05}, {"params": params[2:]}], lr=0.005),
+    "rmsprop": lambda optim, params: optim.RMSprop(params),
+    "rmsprop alpha eps": lambda optim, params: optim.RMSprop(params, lr=0.003, alpha=0.9, eps=1e-6),
+    "rmsprop momentum": lambda optim, params: optim.RMSprop(params, lr=0.002, momentum=0.9),
+    "rmsprop centered": lambda optim, params: optim.RMSprop(params, lr=0.003, centered=True),
+    "rmsprop everything": lambda optim, params: optim.RMSprop(params, lr=0.002, alpha=0.95, eps=1e-7,
+                                                              weight_decay=0.01, momentum=0.5, centered=True),
+    "rmsprop groups": lambda optim, params: optim.RMSprop(
+        [{"params": params[:2], "momentum": 0.9}, {"params": params[2:], "centered": True}], lr=0.001),
 }
 
 
@@ -429,3 +437,60 @@ def test_module_apply_visits_modules_in_torchs_order():
         assert model.apply(lambda m: seen.append(type(m).__name__)) is model
         return seen
     assert visit(mg) == visit(torch)
+
+
+# --- learning-rate schedules --------------------------------------------------------------------------
+
+SCHEDULES = {
+    "step": lambda optim, opt: optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5),
+    "step default gamma": lambda optim, opt: optim.lr_scheduler.StepLR(opt, 2),
+    "lambda": lambda optim, opt: optim.lr_scheduler.LambdaLR(opt, lambda epoch: 0.9 ** epoch),
+    "lambda linear decay": lambda optim, opt: optim.lr_scheduler.LambdaLR(
+        opt, lr_lambda=lambda epoch: 1.0 - max(0, epoch - 3) / 10),  # CycleGAN's schedule
+}
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop groups"])
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_schedulers_match_torch(name, optimizer):
+    make_optimizer, make_schedule = OPTIMIZERS[optimizer], SCHEDULES[name]
+    ours, theirs = twins(lambda: mlp(mg.nn), lambda: mlp(torch.nn))
+    mg_opt = make_optimizer(mg.optim, list(ours.parameters()))
+    torch_opt = make_optimizer(torch.optim, list(theirs.parameters()))
+    mg_schedule, torch_schedule = make_schedule(mg.optim, mg_opt), make_schedule(torch.optim, torch_opt)
+    assert mg_schedule.get_last_lr() == torch_schedule.get_last_lr()
+    rng = np.random.default_rng(5)
+    for epoch in range(8):
+        for _ in range(2):
+            x, y = rng.normal(size=(8, 4)), rng.normal(size=(8, 1))
+            for model, opt, lib in ((ours, mg_opt, mg), (theirs, torch_opt, torch)):
+                opt.zero_grad()
+                ((model(lib.tensor(x)) - lib.tensor(y)) ** 2).mean().backward()
+                opt.step()
+        mg_schedule.step()
+        torch_schedule.step()
+        assert mg_schedule.get_last_lr() == torch_schedule.get_last_lr(), f"epoch {epoch}"  # to the last bit
+        assert [g["lr"] for g in mg_opt.param_groups] == [g["lr"] for g in torch_opt.param_groups]
+    assert mg_schedule.last_epoch == torch_schedule.last_epoch == 8
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), **TOLERANCE)
+
+
+def test_optimizer_state_dict_has_torchs_shape():
+    ours, theirs = twins(lambda: mlp(mg.nn), lambda: mlp(torch.nn))
+    for make in (OPTIMIZERS["rmsprop everything"], OPTIMIZERS["adam"], OPTIMIZERS["sgd momentum"]):
+        mg_opt, torch_opt = make(mg.optim, list(ours.parameters())), make(torch.optim, list(theirs.parameters()))
+        for model, opt, lib in ((ours, mg_opt, mg), (theirs, torch_opt, torch)):
+            (model(lib.tensor(normal(3, 4))) ** 2).sum().backward()
+            opt.step()
+        mine, expected = mg_opt.state_dict(), torch_opt.state_dict()
+        assert sorted(mine) == sorted(expected) == ["param_groups", "state"]
+        assert sorted(mine["state"]) == sorted(expected["state"])
+        assert set(expected["state"][0]) <= set(mine["state"][0])  # torch omits unused buffers
+        for key in set(expected["state"][0]) - {"step"}:
+            np.testing.assert_allclose(mine["state"][0][key].numpy(), expected["state"][0][key].numpy(), **TOLERANCE)
+        if "step" in expected["state"][0]:  # torch's SGD keeps no step count
+            assert mine["state"][0]["step"] == int(expected["state"][0]["step"])
+        ours_group, their_group = mine["param_groups"][0], expected["param_groups"][0]
+        assert set(ours_group) <= set(their_group)
+        assert {k: ours_group[k] for k in ours_group} == {k: their_group[k] for k in ours_group}
