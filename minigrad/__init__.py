@@ -11,18 +11,23 @@ ops/ (every op, forward and backward side by side), backend.py (NumPy or CuPy).
 
 import numpy as _np
 
-from . import cuda, data, nn, optim
+from . import autograd, cuda, data, legacy, nn, optim, utils
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import Device as device
 from .backend import get_default_device, set_default_device
-from .creation import (FloatTensor, LongTensor, arange, from_numpy, full, full_like, linspace,
-                       manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-                       randperm, tensor, zeros, zeros_like)
+from .creation import (arange, empty, from_numpy, full, full_like, linspace, manual_seed, ones, ones_like,
+                       rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops import (abs, argmax, argmin, cat, clamp, exp, flatten, log, matmul, max, maximum, mean, min,
-                  minimum, permute, relu, reshape, sigmoid, softmax, log_softmax, sqrt, squeeze, stack,
+from .legacy import BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor
+from .ops import (abs, argmax, argmin, cat, clamp, erf, exp, flatten, log, matmul, max, maximum, mean, min,
+                  minimum, mul, norm, permute, relu, reshape, sigmoid, softmax, log_softmax, sqrt, squeeze, stack,
                   std, sum, tanh, transpose, unsqueeze, var, where)
 from .serialization import load, save
 from .tensor import Tensor
+
+# mg.autograd.Variable, as torch.autograd.Variable: it lives in legacy.py so that autograd.py
+# holds the engine and nothing else.
+autograd.Variable = legacy.Variable
 
 float32 = _np.dtype("float32")
 float64 = _np.dtype("float64")

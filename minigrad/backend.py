@@ -6,12 +6,12 @@ GPU (CuPy). Only this file imports CuPy, and it does so lazily and optionally:
 
     pip install "minigrad[gpu]"     # adds CuPy
 
-Devices are plain strings, "cpu" and "cuda" ("cuda:0" is accepted and means "cuda").
+Devices are plain strings, "cpu" and "cuda" ("cuda:0" is accepted and means "cuda");
+`Device` (mg.device) is PyTorch's spelling of the same names.
 """
 
 import contextlib
 import ctypes
-import math
 import os
 import sys
 
@@ -55,6 +55,39 @@ def normalize_device(device):
     if name == "cuda" and not cuda_available():
         raise RuntimeError(_CUDA_HELP)
     return name
+
+
+class Device:
+    """mg.device("cuda:0"), as torch.device: a device name that minigrad accepts wherever a
+    device string goes (its str() is that string). Comparing it with a string works too:
+    mg.device("cpu") == "cpu". Making one does not check that the device exists; using it does."""
+
+    def __init__(self, type, index=None):
+        if isinstance(type, Device):
+            type, index = type.type, type.index
+        name, _, number = str(type).partition(":")
+        if name not in ("cpu", "cuda"):
+            raise ValueError(f"unknown device {type!r}: expected 'cpu', 'cuda' or 'cuda:<index>'")
+        if number:
+            if index is not None:
+                raise ValueError(f"device {type!r} already names an index; do not pass index={index} as well")
+            index = int(number)
+        self.type, self.index = name, index
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        return f"device(type={self.type!r})" if self.index is None else \
+            f"device(type={self.type!r}, index={self.index})"
+
+    def __eq__(self, other):
+        if isinstance(other, (Device, str)):
+            return str(self) == str(Device(other))
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(str(self))
 
 
 def set_default_device(device):

@@ -40,15 +40,6 @@ def from_numpy(array):
     return Tensor(np.asarray(array))
 
 
-def FloatTensor(data):
-    """torch.FloatTensor(list): a float32 tensor."""
-    return tensor(data, dtype=np.float32)
-
-
-def LongTensor(data):
-    return tensor(data, dtype=np.int64)
-
-
 def zeros(*size, dtype=None, device=None, requires_grad=False):
     xp = backend.array_module(backend.normalize_device(device))
     return _make(xp.zeros(_size(size), dtype=dtype or DEFAULT_FLOAT), requires_grad)
@@ -57,6 +48,12 @@ def zeros(*size, dtype=None, device=None, requires_grad=False):
 def ones(*size, dtype=None, device=None, requires_grad=False):
     xp = backend.array_module(backend.normalize_device(device))
     return _make(xp.ones(_size(size), dtype=dtype or DEFAULT_FLOAT), requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    """torch.empty: a tensor to be filled in. PyTorch leaves its values uninitialised; here they
+    are zeros, so that a forgotten fill shows up as zeros rather than as leftover memory."""
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):

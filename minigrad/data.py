@@ -81,10 +81,14 @@ class DataLoader:
                 so that the order is reproducible; by default minigrad's own generator,
                 which mg.manual_seed() seeds
     collate_fn  turns a list of samples into a batch (default: `collate`)
+    num_workers, pin_memory
+                accepted so that PyTorch scripts run, and ignored: batches are always
+                made in this process (they are array slices, already fast), and there is
+                no pinned host memory to ask for
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 generator=None, collate_fn=None):
+                 generator=None, collate_fn=None, num_workers=0, pin_memory=False):
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be at least 1, got {batch_size}")
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last

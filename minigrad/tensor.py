@@ -179,7 +179,7 @@ class Tensor:
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, str):
+            elif isinstance(arg, (str, backend.Device)):
                 device = arg
             else:
                 dtype = arg
@@ -211,7 +211,16 @@ class Tensor:
     def bool(self):
         return self.to(np.bool_)
 
-    def type(self, dtype):
+    def type(self, dtype=None):
+        """t.type() -> 'torch.FloatTensor' (or 'torch.cuda.FloatTensor', ...), as PyTorch;
+        t.type(mg.FloatTensor), t.type(mg.cuda.FloatTensor), t.type('torch.DoubleTensor') or
+        t.type(mg.float64) -> the tensor converted (to that device too, for the tensor types)."""
+        if dtype is None:
+            return legacy.type_name(self)
+        if isinstance(dtype, str):
+            dtype = legacy.tensor_type(dtype)
+        if isinstance(dtype, legacy.TensorType):
+            return self.to(dtype.device, dtype.dtype)
         return self.to(dtype)
 
     # --- in place (never recorded in the graph) -------------------------------------
@@ -273,6 +282,17 @@ class Tensor:
         self._begin_in_place(other)
         self.array /= _value_for(self, other)
         return self
+
+    def clamp_(self, min=None, max=None):
+        """Clamp in place (e.g. WGAN's weight clipping: `p.data.clamp_(-0.01, 0.01)`)."""
+        if min is None and max is None:
+            raise ValueError("clamp_() needs at least one of min and max")
+        self._begin_in_place()
+        low, high = _value_for(self, min), _value_for(self, max)
+        backend.array_module(self.array).clip(self.array, low, high, out=self.array)
+        return self
+
+    clip_ = clamp_
 
     # x += y works in place (e.g. `with mg.no_grad(): w -= lr * w.grad`, as in PyTorch) unless a
     # gradient must flow through it: then it is x = x + y, a new graph node bound to the same name
@@ -414,6 +434,9 @@ class Tensor:
     def clone(self):
         return ops.clone(self)
 
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return ops.norm(self, p, dim, keepdim)
+
     # --- reductions -------------------------------------------------------------------
 
     def sum(self, dim=None, keepdim=False):
@@ -480,6 +503,10 @@ class Tensor:
 
     def expand(self, *sizes):
         return ops.expand(self, *sizes)
+
+    def expand_as(self, other):
+        """Broadcast to other's shape (a view): expand(*other.shape)."""
+        return ops.expand(self, *other.shape)
 
     def contiguous(self):
         """Returns self: NumPy and CuPy handle any memory layout (a deliberate difference)."""
@@ -561,4 +588,4 @@ def _index_key(key):
 
 
 # Imported last: both build on Tensor, and Tensor's methods call them.
-from . import autograd, ops  # noqa: E402
+from . import autograd, legacy, ops  # noqa: E402

@@ -1,7 +1,6 @@
 """The backend: devices, the NumPy/CuPy switch, the array helpers that differ between them
 (scatter_add), and NumPy/CuPy parity of a whole small network when a GPU is there."""
 
-import math
 from pathlib import Path
 
 import numpy as np

@@ -699,3 +699,65 @@ def test_batch_norm_with_the_wrong_number_of_channels_names_both(make):
         nn.BatchNorm2d(3, track_running_stats=False)(mg.zeros(2, 4, 5, 5))
     # without running statistics or affine parameters nothing depends on num_features (as PyTorch)
     assert nn.BatchNorm2d(3, affine=False, track_running_stats=False)(mg.zeros(2, 4, 5, 5)).shape == (2, 4, 5, 5)
+# --- PyTorch GAN code's vocabulary: apply, Identity, Upsample, Dropout2d, InstanceNorm2d, pads, ... --------
+
+def test_apply_runs_the_dcgan_weights_init():
+    def weights_init(m):
+        classname = m.__class__.__name__
+        if classname.find("Conv") != -1:
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+        elif classname.find("BatchNorm") != -1:
+            nn.init.normal_(m.weight.data, 1.0, 0.02)
+            nn.init.constant_(m.bias.data, 0)
+    mg.manual_seed(0)
+    net = nn.Sequential(nn.ConvTranspose2d(100, 64, 4, 1, 0, bias=False), nn.BatchNorm2d(64), nn.ReLU(True))
+    net[1].bias.data.fill_(5.0)
+    assert net.apply(weights_init) is net
+    assert abs(net[0].weight.std().item() - 0.02) < 0.002
+    assert abs(net[1].weight.mean().item() - 1.0) < 0.01 and net[1].bias.abs().max().item() == 0.0
+
+
+def test_identity_upsample_and_pad_layers():
+    x = mg.arange(4, dtype=mg.float32).reshape(1, 1, 2, 2)
+    assert nn.Identity()(x) is x
+    assert nn.Upsample(scale_factor=2)(x).tolist() == [[[[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]]]
+    assert repr(nn.Upsample(scale_factor=2)) == "Upsample(scale_factor=2, mode='nearest')"
+    assert nn.ZeroPad2d(1)(x).shape == (1, 1, 4, 4) and nn.ZeroPad2d(1)(x).sum().item() == 6
+    assert nn.ReflectionPad2d((1, 0, 0, 0))(x).tolist() == [[[[1, 0, 1], [3, 2, 3]]]]
+    assert nn.ReplicationPad2d((0, 1, 0, 0))(x).tolist() == [[[[0, 1, 1], [2, 3, 3]]]]
+    with pytest.raises(ValueError, match="4 ints"):
+        nn.ReflectionPad2d((1, 2))
+
+
+def test_dropout2d_layer_follows_the_training_mode():
+    layer = nn.Dropout2d(0.5)
+    x = mg.ones(4, 8, 2, 2)
+    assert set(np.unique(layer(x).numpy())) == {0.0, 2.0}
+    layer.eval()
+    assert layer(x) is x
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nn.Dropout2d(2.0)
+
+
+def test_instance_norm_defaults_and_buffers():
+    plain = nn.InstanceNorm2d(3)
+    assert list(plain.state_dict()) == [] and plain.weight is None and plain.running_mean is None
+    tracked = nn.InstanceNorm2d(3, affine=True, track_running_stats=True)
+    assert list(tracked.state_dict()) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    x = mg.randn(2, 3, 4, 4) * 3 + 1
+    tracked(x)
+    assert not np.allclose(tracked.running_mean.numpy(), 0)
+    tracked.eval()
+    before = tracked.running_mean.numpy().copy()
+    tracked(x)
+    np.testing.assert_array_equal(tracked.running_mean.numpy(), before)  # eval uses, never moves, them
+    with pytest.raises(ValueError, match="InstanceNorm2d"):
+        plain(mg.zeros(2, 3))
+
+
+def test_prelu_weight_is_a_parameter():
+    layer = nn.PReLU(4, init=0.1)
+    assert [name for name, _ in layer.named_parameters()] == ["weight"]
+    np.testing.assert_allclose(layer.weight.numpy(), [0.1] * 4)
+    layer(mg.randn(2, 4, 3)).sum().backward()
+    assert layer.weight.grad.shape == (4,)

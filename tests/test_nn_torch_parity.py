@@ -93,6 +93,36 @@ LAYERS = {
     "unflatten": (lambda nn: nn.Unflatten(1, (3, 4)), (2, 12)),
     "mlp": (lambda nn: nn.Sequential(nn.Linear(6, 5), nn.LeakyReLU(0.02), nn.LayerNorm(5), nn.Linear(5, 1),
                                      nn.Sigmoid()), (3, 6)),
+    # PyTorch GAN code's vocabulary
+    "identity": (lambda nn: nn.Identity(54, unused="ignored"), (2, 3)),
+    # torch refuses an in-place op on a leaf that requires grad, so each follows a Linear
+    "relu inplace": (lambda nn: nn.Sequential(nn.Linear(7, 5), nn.ReLU(inplace=True)), (4, 7)),
+    "leaky relu inplace": (lambda nn: nn.Sequential(nn.Linear(7, 5), nn.LeakyReLU(0.2, inplace=True)), (4, 7)),
+    "dropout inplace eval": (lambda nn: nn.Sequential(nn.Linear(7, 5), nn.Dropout(0.5, inplace=True)).eval(), (4, 7)),
+    "upsample nearest": (lambda nn: nn.Upsample(scale_factor=2), (2, 3, 3, 4)),
+    "upsample nearest size": (lambda nn: nn.Upsample(size=(5, 7), mode="nearest"), (2, 3, 3, 4)),
+    "upsample bilinear": (lambda nn: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False), (2, 3, 3, 4)),
+    "upsample bilinear corners": (lambda nn: nn.Upsample(size=6, mode="bilinear", align_corners=True), (1, 2, 3, 4)),
+    "instance norm": (lambda nn: nn.InstanceNorm2d(3), (2, 3, 4, 5)),
+    "instance norm affine": (lambda nn: nn.InstanceNorm2d(3, affine=True, eps=1e-3), (2, 3, 4, 5)),
+    "instance norm unbatched": (lambda nn: nn.InstanceNorm2d(3), (3, 4, 5)),
+    "reflection pad": (lambda nn: nn.ReflectionPad2d(2), (2, 3, 4, 5)),
+    "reflection pad sides": (lambda nn: nn.ReflectionPad2d((1, 0, 2, 3)), (2, 3, 4, 5)),
+    "replication pad": (lambda nn: nn.ReplicationPad2d((3, 1, 0, 2)), (2, 3, 4, 5)),
+    "zero pad": (lambda nn: nn.ZeroPad2d((1, 2, 0, 3)), (2, 3, 4, 5)),
+    "constant pad": (lambda nn: nn.ConstantPad2d(1, 0.5), (2, 3, 4, 5)),
+    "pixel shuffle": (lambda nn: nn.PixelShuffle(2), (2, 8, 3, 3)),
+    "adaptive avg pool": (lambda nn: nn.AdaptiveAvgPool2d((3, 2)), (2, 3, 7, 5)),
+    "adaptive avg pool 1": (lambda nn: nn.AdaptiveAvgPool2d(1), (2, 3, 7, 5)),
+    "prelu": (lambda nn: nn.PReLU(), (4, 7)),
+    "prelu per channel": (lambda nn: nn.PReLU(3, init=0.1), (2, 3, 4, 4)),
+    "cyclegan residual block": (lambda nn: nn.Sequential(
+        nn.ReflectionPad2d(1), nn.Conv2d(3, 3, 3), nn.InstanceNorm2d(3), nn.ReLU(True),
+        nn.ReflectionPad2d(1), nn.Conv2d(3, 3, 3), nn.InstanceNorm2d(3)), (2, 3, 6, 6)),
+    "srgan upsampling": (lambda nn: nn.Sequential(nn.Conv2d(2, 8, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU()),
+                         (2, 2, 4, 4)),
+    "dropout2d eval": (lambda nn: nn.Dropout2d(0.3).eval(), (2, 3, 4, 4)),
+    "softmax dim": (lambda nn: nn.Softmax(dim=1), (4, 7)),
 }
 
 
@@ -140,6 +170,7 @@ LOSSES = {
         lambda nn, r: nn.CrossEntropyLoss(weight=CLASS_WEIGHT(nn), ignore_index=1, reduction=r), "classes"),
     "cross entropy spatial": (lambda nn, r: nn.CrossEntropyLoss(reduction=r), "spatial classes"),
     "nll": (lambda nn, r: nn.NLLLoss(weight=CLASS_WEIGHT(nn), reduction=r), "log probabilities"),
+    "l1": (lambda nn, r: nn.L1Loss(reduction=r), "normal"),
 }
 
 
@@ -193,6 +224,14 @@ OPTIMIZERS = {
     "sgd dampening": lambda optim, params: optim.SGD(params, lr=0.05, momentum=0.5, dampening=0.5),
     "adam groups": lambda optim, params: optim.Adam(
         [{"params": params[:2], "lr": 0.05}, {"params": params[2:]}], lr=0.005),
+    "rmsprop": lambda optim, params: optim.RMSprop(params),
+    "rmsprop alpha eps": lambda optim, params: optim.RMSprop(params, lr=0.003, alpha=0.9, eps=1e-6),
+    "rmsprop momentum": lambda optim, params: optim.RMSprop(params, lr=0.002, momentum=0.9),
+    "rmsprop centered": lambda optim, params: optim.RMSprop(params, lr=0.003, centered=True),
+    "rmsprop everything": lambda optim, params: optim.RMSprop(params, lr=0.002, alpha=0.95, eps=1e-7,
+                                                              weight_decay=0.01, momentum=0.5, centered=True),
+    "rmsprop groups": lambda optim, params: optim.RMSprop(
+        [{"params": params[:2], "momentum": 0.9}, {"params": params[2:], "centered": True}], lr=0.001),
 }
 
 
@@ -336,3 +375,122 @@ def test_the_books_mnist_gan_trains_identically_under_both_frameworks():
             np.testing.assert_allclose(p.numpy(), q.detach().numpy(), err_msg=name, **TOLERANCE)
     assert trajectory[-1] != trajectory[0]  # the parameters moved
     assert all(p.dtype == np.float64 for p in D.parameters())
+
+
+# --- more layers: InstanceNorm2d's running statistics, implicit softmax dims, clip_grad_norm_ ------------
+
+@pytest.mark.parametrize("options", [{"track_running_stats": True}, {"track_running_stats": True, "affine": True,
+                                                                     "momentum": 0.3}], ids=["plain", "affine"])
+def test_instance_norm_running_statistics_match_torch(options):
+    ours, theirs = twins(lambda: mg.nn.InstanceNorm2d(3, **options), lambda: torch.nn.InstanceNorm2d(3, **options))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for step in range(3):
+        compare_forward_backward(ours, theirs, normal(2, 3, 4, 5, seed=step) * (step + 1) + step, seed=step)
+        for name, value in theirs.state_dict().items():
+            np.testing.assert_allclose(ours.state_dict()[name].numpy(), value.numpy(), err_msg=name, **TOLERANCE)
+    ours.eval(), theirs.eval()
+    compare_forward_backward(ours, theirs, normal(2, 3, 4, 5, seed=9) + 2)  # the running statistics are used
+
+
+@pytest.mark.parametrize("module", ["Softmax", "LogSoftmax"])
+@pytest.mark.parametrize("shape", [(5,), (2, 5), (2, 3, 4), (2, 3, 4, 2)])
+def test_softmax_without_dim_follows_torchs_implicit_rule(module, shape):
+    x = normal(*shape)
+    with pytest.warns(UserWarning, match="Implicit dimension choice") as ours_warned:
+        ours = getattr(mg.nn, module)()(mg.tensor(x))
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        theirs = getattr(torch.nn, module)()(to_torch(x))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), **TOLERANCE)
+    assert ours_warned[0].filename == __file__  # the warning points at the caller's line
+
+
+@pytest.mark.parametrize("max_norm, norm_type", [(0.5, 2.0), (100.0, 2), (0.1, 1), (0.2, float("inf")), (1.0, 3.0)])
+def test_clip_grad_norm_matches_torch(max_norm, norm_type):
+    ours, theirs = twins(lambda: mlp(mg.nn), lambda: mlp(torch.nn))
+    x = normal(16, 4)
+    (ours(mg.tensor(x)) ** 2).mean().backward()
+    (theirs(to_torch(x)) ** 2).mean().backward()
+    total = mg.nn.utils.clip_grad_norm_(ours.parameters(), max_norm, norm_type=norm_type)
+    expected = torch.nn.utils.clip_grad_norm_(theirs.parameters(), max_norm, norm_type=norm_type)
+    assert isinstance(total, mg.Tensor) and total.shape == ()
+    np.testing.assert_allclose(total.item(), expected.item(), **TOLERANCE)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), **TOLERANCE)
+
+
+def test_clip_grad_value_matches_torch():
+    ours, theirs = twins(lambda: mlp(mg.nn), lambda: mlp(torch.nn))
+    x = normal(16, 4)
+    (ours(mg.tensor(x)) ** 2).mean().backward()
+    (theirs(to_torch(x)) ** 2).mean().backward()
+    mg.nn.utils.clip_grad_value_(ours.parameters(), 0.01)
+    torch.nn.utils.clip_grad_value_(theirs.parameters(), 0.01)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), **TOLERANCE)
+
+
+def test_module_apply_visits_modules_in_torchs_order():
+    def visit(framework):
+        nn = framework.nn
+        model = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)), nn.Sigmoid())
+        seen = []
+        assert model.apply(lambda m: seen.append(type(m).__name__)) is model
+        return seen
+    assert visit(mg) == visit(torch)
+
+
+# --- learning-rate schedules --------------------------------------------------------------------------
+
+SCHEDULES = {
+    "step": lambda optim, opt: optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5),
+    "step default gamma": lambda optim, opt: optim.lr_scheduler.StepLR(opt, 2),
+    "lambda": lambda optim, opt: optim.lr_scheduler.LambdaLR(opt, lambda epoch: 0.9 ** epoch),
+    "lambda linear decay": lambda optim, opt: optim.lr_scheduler.LambdaLR(
+        opt, lr_lambda=lambda epoch: 1.0 - max(0, epoch - 3) / 10),  # CycleGAN's schedule
+}
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop groups"])
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_schedulers_match_torch(name, optimizer):
+    make_optimizer, make_schedule = OPTIMIZERS[optimizer], SCHEDULES[name]
+    ours, theirs = twins(lambda: mlp(mg.nn), lambda: mlp(torch.nn))
+    mg_opt = make_optimizer(mg.optim, list(ours.parameters()))
+    torch_opt = make_optimizer(torch.optim, list(theirs.parameters()))
+    mg_schedule, torch_schedule = make_schedule(mg.optim, mg_opt), make_schedule(torch.optim, torch_opt)
+    assert mg_schedule.get_last_lr() == torch_schedule.get_last_lr()
+    rng = np.random.default_rng(5)
+    for epoch in range(8):
+        for _ in range(2):
+            x, y = rng.normal(size=(8, 4)), rng.normal(size=(8, 1))
+            for model, opt, lib in ((ours, mg_opt, mg), (theirs, torch_opt, torch)):
+                opt.zero_grad()
+                ((model(lib.tensor(x)) - lib.tensor(y)) ** 2).mean().backward()
+                opt.step()
+        mg_schedule.step()
+        torch_schedule.step()
+        assert mg_schedule.get_last_lr() == torch_schedule.get_last_lr(), f"epoch {epoch}"  # to the last bit
+        assert [g["lr"] for g in mg_opt.param_groups] == [g["lr"] for g in torch_opt.param_groups]
+    assert mg_schedule.last_epoch == torch_schedule.last_epoch == 8
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), **TOLERANCE)
+
+
+def test_optimizer_state_dict_has_torchs_shape():
+    ours, theirs = twins(lambda: mlp(mg.nn), lambda: mlp(torch.nn))
+    for make in (OPTIMIZERS["rmsprop everything"], OPTIMIZERS["adam"], OPTIMIZERS["sgd momentum"]):
+        mg_opt, torch_opt = make(mg.optim, list(ours.parameters())), make(torch.optim, list(theirs.parameters()))
+        for model, opt, lib in ((ours, mg_opt, mg), (theirs, torch_opt, torch)):
+            (model(lib.tensor(normal(3, 4))) ** 2).sum().backward()
+            opt.step()
+        mine, expected = mg_opt.state_dict(), torch_opt.state_dict()
+        assert sorted(mine) == sorted(expected) == ["param_groups", "state"]
+        assert sorted(mine["state"]) == sorted(expected["state"])
+        assert set(expected["state"][0]) <= set(mine["state"][0])  # torch omits unused buffers
+        for key in set(expected["state"][0]) - {"step"}:
+            np.testing.assert_allclose(mine["state"][0][key].numpy(), expected["state"][0][key].numpy(), **TOLERANCE)
+        if "step" in expected["state"][0]:  # torch's SGD keeps no step count
+            assert mine["state"][0]["step"] == int(expected["state"][0]["step"])
+        ours_group, their_group = mine["param_groups"][0], expected["param_groups"][0]
+        assert set(ours_group) <= set(their_group)
+        assert {k: ours_group[k] for k in ours_group} == {k: their_group[k] for k in ours_group}

@@ -248,3 +248,47 @@ def test_softmax_dim_out_of_range():
     with pytest.raises(IndexError, match=r"log_softmax: .*\[-2, 1\], but got -3"):
         mg.ones(2, 3).log_softmax(-3)
     assert mg.tensor(2.0).softmax(-1).item() == 1.0  # a 0-d tensor accepts dim 0 and -1, as PyTorch
+
+
+# --- prelu, dropout2d ----------------------------------------------------------------------------------
+
+@gradient_test_for("prelu")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes(min_dims=2), away_from_zero()), st.booleans(), st.data())
+def test_prelu_gradient(device, x, per_channel, data):
+    weight = data.draw(arrays((x.shape[1] if per_channel else 1,), floats(0.0, 0.5)))
+    check_gradients(F.prelu, x, weight, device=device)
+
+
+def test_prelu_values():
+    x = mg.tensor([[-2.0, 3.0], [4.0, -1.0]])
+    np.testing.assert_allclose(F.prelu(x, mg.tensor([0.25])).numpy(), [[-0.5, 3.0], [4.0, -0.25]])
+    np.testing.assert_allclose(F.prelu(x, mg.tensor([0.1, 0.5])).numpy(), [[-0.2, 3.0], [4.0, -0.5]])
+    with pytest.raises(ValueError, match="3 weights need input with 3 channels"):
+        F.prelu(x, mg.ones(3))
+
+
+@gradient_test_for("dropout2d")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes(min_dims=4, max_dims=4)), floats(0.05, 0.95), st.integers(0, 2**16))
+def test_dropout2d_gradient(device, x, p, seed):
+    """Seeding inside the function gives both sides of every central difference the same mask."""
+    def dropout2d(a):
+        mg.manual_seed(seed)
+        return F.dropout2d(a, p)
+    check_gradients(dropout2d, x, device=device)
+
+
+def test_dropout2d_zeroes_whole_channels():
+    mg.manual_seed(0)
+    x = mg.ones(8, 16, 3, 3)
+    out = F.dropout2d(x, 0.5).numpy()
+    per_channel = out.reshape(8, 16, -1)
+    assert np.all(per_channel.min(axis=2) == per_channel.max(axis=2))  # each channel all 0 or all 2
+    assert set(np.unique(out)) == {0.0, 2.0}
+    assert 0.3 < (per_channel[..., 0] == 0).mean() < 0.7
+    assert F.dropout2d(x, 0.5, training=False) is x
+    with pytest.warns(UserWarning, match="3D input"):
+        F.dropout2d(mg.ones(2, 3, 4), 0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.dropout2d(x, 1.5)

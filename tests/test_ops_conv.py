@@ -358,3 +358,20 @@ def test_a_kernel_of_size_zero_raises_as_pytorch():
         F.avg_pool2d(x, (2, 0), stride=1)
     with pytest.raises(RuntimeError, match=r"conv_transpose2d: output_padding must not be negative"):
         F.conv_transpose2d(x, mg.zeros(1, 1, 3, 3), output_padding=-1)
+# --- adaptive_avg_pool2d --------------------------------------------------------------------------
+
+@gradient_test_for("adaptive_avg_pool2d")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.integers(1, 2), st.integers(1, 2), st.integers(1, 5), st.integers(1, 5), st.integers(1, 4),
+       st.integers(1, 4), st.data())
+def test_adaptive_avg_pool2d_gradient(device, n, c, h, w, out_h, out_w, data):
+    x = data.draw(arrays((n, c, h, w)))
+    check_gradients(lambda a: F.adaptive_avg_pool2d(a, (out_h, out_w)), x, device=device)
+
+
+def test_adaptive_avg_pool2d_bins():
+    x = mg.arange(5, dtype=mg.float64).reshape(1, 1, 1, 5)
+    # 5 -> 3 bins: [0, 2), [1, 4), [3, 5), overlapping as PyTorch's
+    np.testing.assert_allclose(F.adaptive_avg_pool2d(x, (1, 3)).numpy().ravel(), [0.5, 2.0, 3.5])
+    assert F.adaptive_avg_pool2d(mg.zeros(2, 3, 7, 6), 1).shape == (2, 3, 1, 1)
+    assert F.adaptive_avg_pool2d(mg.zeros(3, 7, 6), (None, 2)).shape == (3, 7, 2)

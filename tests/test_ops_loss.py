@@ -267,3 +267,31 @@ def test_binary_cross_entropy_refuses_nan_and_inf_as_pytorch():
         mg.nn.BCELoss()(mg.tensor([[0.2, float("nan")]]), mg.tensor([[1.0, 0.0]]))
     assert F.binary_cross_entropy(mg.zeros(0), mg.zeros(0), reduction="sum").item() == 0
     assert F.binary_cross_entropy(mg.tensor([0.0, 1.0]), mg.tensor([0.0, 1.0])).item() == 0
+# --- l1_loss -------------------------------------------------------------------------------------
+
+@st.composite
+def l1_cases(draw):
+    """input and target at least 0.01 apart everywhere (|d| has a kink where they are equal)."""
+    shape = draw(shapes())
+    target = draw(arrays(shape))
+    gap = draw(arrays(shape, st.one_of(floats(0.01, 2.0), floats(-2.0, -0.01))))
+    return target + gap, target
+
+
+@gradient_test_for("l1_loss")
+@pytest.mark.parametrize("device", DEVICES)
+@given(l1_cases(), REDUCTIONS)
+def test_l1_loss_gradient(device, case, reduction):
+    check_gradients(lambda x, y: F.l1_loss(x, y, reduction=reduction), *case, device=device)
+
+
+def test_l1_loss_values_and_checks():
+    x, y = mg.tensor([1.0, -2.0, 3.0]), mg.tensor([0.5, 0.0, 3.0])
+    assert F.l1_loss(x, y).item() == pytest.approx(2.5 / 3)
+    assert F.l1_loss(x, y, reduction="sum").item() == pytest.approx(2.5)
+    assert F.l1_loss(x, y, reduction="none").tolist() == [0.5, 2.0, 0.0]
+    assert mg.nn.L1Loss(reduction="sum")(x, y).item() == pytest.approx(2.5)
+    with pytest.raises(ValueError, match="target shape"):
+        F.l1_loss(x, mg.zeros(3, 1))
+    with pytest.raises(ValueError, match="reduction"):
+        F.l1_loss(x, y, reduction="max")

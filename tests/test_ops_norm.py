@@ -156,3 +156,41 @@ def test_batch_norm_checks_each_per_channel_tensor():
         F.batch_norm(x, mg.zeros(2, 2), mg.ones(4), training=True)
     with pytest.raises(ValueError, match=r"batch_norm: expected an input \(N, C, ...\) with at least 2 dims"):
         F.batch_norm(mg.zeros(4), mg.zeros(4), mg.ones(4), training=True)
+# --- instance_norm ---------------------------------------------------------------------------------
+
+@st.composite
+def instance_norm_cases(draw):
+    """(N, C, H, W) input whose every (sample, channel) has some spread (var well above eps), and
+    optional per-channel weight and bias."""
+    n, c, h, w = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(2, 3))
+    x = draw(arrays((n, c, h, w)))
+    x[..., 0, 0], x[..., 0, 1] = 1.0, -1.0  # at least this spread in each instance
+    affine = draw(st.booleans())
+    weight = draw(arrays((c,))) if affine else None
+    bias = draw(arrays((c,))) if affine else None
+    return x, weight, bias
+
+
+@gradient_test_for("instance_norm")
+@pytest.mark.parametrize("device", DEVICES)
+@given(instance_norm_cases())
+def test_instance_norm_gradient(device, case):
+    x, weight, bias = case
+    if weight is None:
+        check_gradients(lambda a: F.instance_norm(a), x, device=device)
+    else:
+        check_gradients(lambda a, w, b: F.instance_norm(a, weight=w, bias=b), x, weight, bias, device=device)
+
+
+def test_instance_norm_normalises_each_instance_and_moves_running_statistics():
+    x = mg.tensor(np.random.default_rng(0).normal(2.0, 3.0, (2, 3, 4, 5)))
+    out = F.instance_norm(x).numpy()
+    np.testing.assert_allclose(out.mean(axis=(2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(out.var(axis=(2, 3)), 1, rtol=1e-4)
+    running_mean, running_var = mg.zeros(3, dtype=mg.float64), mg.ones(3, dtype=mg.float64)
+    F.instance_norm(x, running_mean, running_var, momentum=0.5)
+    a = x.numpy()
+    np.testing.assert_allclose(running_mean.numpy(), 0.5 * a.mean(axis=(2, 3)).mean(axis=0))
+    np.testing.assert_allclose(running_var.numpy(), 0.5 + 0.5 * a.var(axis=(2, 3), ddof=1).mean(axis=0))
+    with pytest.raises(ValueError, match="use_input_stats=False needs"):
+        F.instance_norm(x, use_input_stats=False)

@@ -189,3 +189,58 @@ def test_reduction_dim_out_of_range():
         mg.ones(2, 3).max(-3)
     with pytest.raises(IndexError, match="dim 1 is out of range for a tensor with 0 dims"):
         mg.tensor(1.0).max(1)
+
+
+# --- norm -----------------------------------------------------------------------------------
+
+from helpers import away_from_zero  # noqa: E402
+
+
+@st.composite
+def norm_cases(draw):
+    """x (no zeros, and for the inf-norms no ties in |x|), p, dim and keepdim."""
+    p = draw(st.sampled_from([2, "fro", 1, 3, 1.5, float("inf"), float("-inf")]))
+    shape = draw(shapes(min_dims=1))
+    if p in (float("inf"), float("-inf")):
+        magnitudes = draw(distinct_arrays(shape))
+        magnitudes = np.abs(magnitudes - magnitudes.min() + 0.05)  # positive, still distinct
+        x = magnitudes * draw(arrays(shape, st.sampled_from([-1.0, 1.0])))
+    else:
+        x = draw(arrays(shape, away_from_zero(0.1)))
+    return x, p, draw(reduction_dims(x.ndim)), draw(st.booleans())
+
+
+@gradient_test_for("norm")
+@pytest.mark.parametrize("device", DEVICES)
+@given(norm_cases())
+def test_norm_gradient(device, case):
+    x, p, dim, keepdim = case
+    check_gradients(lambda a: mg.norm(a, p, dim, keepdim), x, device=device)
+
+
+@pytest.mark.parametrize("p", [2, "fro", 1, 3, float("inf"), float("-inf"), 0])
+@pytest.mark.parametrize("dim, keepdim", [(None, False), (1, False), ((0, 2), True), (-1, True)])
+def test_norm_values_match_numpy(p, dim, keepdim):
+    x = np.random.default_rng(0).normal(size=(3, 4, 2))
+    x[0, 0, 0] = 0.0
+    ours = mg.tensor(x).norm(p, dim, keepdim)
+    axes = tuple(range(3)) if dim is None else dim
+    order = 2 if p == "fro" else p
+    flat_axes = (axes,) if isinstance(axes, int) else axes
+    if order == float("inf"):
+        expected = np.abs(x).max(axis=flat_axes, keepdims=keepdim)
+    elif order == float("-inf"):
+        expected = np.abs(x).min(axis=flat_axes, keepdims=keepdim)
+    elif order == 0:
+        expected = (x != 0).sum(axis=flat_axes, keepdims=keepdim).astype(float)
+    else:
+        expected = (np.abs(x) ** order).sum(axis=flat_axes, keepdims=keepdim) ** (1 / order)
+    assert ours.shape == np.shape(expected)
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-6)
+
+
+def test_norm_rejects_unknown_orders():
+    with pytest.raises(ValueError, match="nuclear"):
+        mg.norm(mg.ones(2, 2), "nuc")
+    with pytest.raises(ValueError, match="positive"):
+        mg.ones(2).norm(-1)

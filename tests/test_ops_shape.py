@@ -148,10 +148,12 @@ def test_expand_gradient(device, case):
     check_gradients(lambda a: a.expand(*shape), x, device=device)
 
 
-@gradient_test_for("Index")
+@gradient_test_for("Index", "ScatterAdd")
 @pytest.mark.parametrize("device", DEVICES)
 @given(array_and_index())
 def test_index_gradient(device, case):
+    """Index's backward is a ScatterAdd, and ScatterAdd's is an Index: the second-order check
+    differentiates both (repeated indices included)."""
     x, key = case
     check_gradients(lambda a: a[key], x, device=device)
 
@@ -323,8 +325,8 @@ def test_pad_errors():
         F.pad(mg.zeros(2, 2), (1, 2, 3))
     with pytest.raises(ValueError, match="negative padding"):
         F.pad(mg.zeros(2, 2), (-1, 1))
-    with pytest.raises(NotImplementedError, match="reflect"):
-        F.pad(mg.zeros(2, 2), (1, 1), mode="reflect")
+    with pytest.raises(NotImplementedError, match="circular"):
+        F.pad(mg.zeros(2, 2), (1, 1), mode="circular")
 
 
 def test_embedding_needs_integer_indices():
@@ -402,3 +404,89 @@ def test_embedding_index_out_of_range_is_an_index_error_as_in_pytorch():
         mg.nn.Embedding(3, 2)(mg.tensor([2, -1]))
     assert F.embedding(mg.tensor([2, 0]), weight).shape == (2, 2)
     assert F.embedding(mg.zeros(0, dtype=mg.int64), weight).shape == (0, 2)
+# --- reflect / replicate padding, interpolate, pixel_shuffle ------------------------------------
+
+@st.composite
+def edge_pad_cases(draw):
+    """An input of 1-3 padded dims after one or two leading dims, and pads that fit (reflect: < size)."""
+    padded_dims = draw(st.integers(1, 3))
+    leading = draw(st.integers(1, 2))
+    shape = tuple(draw(st.integers(1, 3)) for _ in range(leading)) + \
+        tuple(draw(st.integers(2, 4)) for _ in range(padded_dims))
+    mode = draw(st.sampled_from(["reflect", "replicate"]))
+    pad = []
+    for i in range(padded_dims):
+        size = shape[-1 - i]
+        high = size - 1 if mode == "reflect" else 3
+        pad += [draw(st.integers(0, high)), draw(st.integers(0, high))]
+    return draw(arrays(shape)), tuple(pad), mode
+
+
+@gradient_test_for("pad_by_index")
+@pytest.mark.parametrize("device", DEVICES)
+@given(edge_pad_cases())
+def test_reflect_and_replicate_pad_gradient(device, case):
+    x, pad, mode = case
+    check_gradients(lambda a: F.pad(a, pad, mode=mode), x, device=device)
+
+
+def test_reflect_and_replicate_pad_values():
+    x = mg.tensor([[[1.0, 2.0, 3.0]]])
+    assert F.pad(x, (2, 1), mode="reflect").tolist() == [[[3.0, 2.0, 1.0, 2.0, 3.0, 2.0]]]
+    assert F.pad(x, (2, 1), mode="replicate").tolist() == [[[1.0, 1.0, 1.0, 2.0, 3.0, 3.0]]]
+    with pytest.raises(ValueError, match="smaller than the size 3"):
+        F.pad(x, (3, 0), mode="reflect")
+    with pytest.raises(ValueError, match="last 1, 2 or 3 dims"):
+        F.pad(mg.zeros(2, 3, 4, 5), (1, 1), mode="reflect")
+
+
+@st.composite
+def interpolate_cases(draw):
+    mode = draw(st.sampled_from(["nearest", "linear", "bilinear"]))
+    spatial = {"linear": 1, "bilinear": 2}.get(mode, draw(st.integers(1, 2)))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + tuple(draw(st.integers(1, 4)) for _ in range(spatial))
+    options = {}
+    if draw(st.booleans()):
+        options["size"] = tuple(draw(st.integers(1, 6)) for _ in range(spatial))
+    else:
+        options["scale_factor"] = draw(st.sampled_from([0.5, 1.5, 2, 3]))
+        if min(int(n * options["scale_factor"]) for n in shape[2:]) < 1:
+            options["scale_factor"] = 2
+    if mode != "nearest":
+        options["align_corners"] = draw(st.booleans())
+    return draw(arrays(shape)), mode, options
+
+
+@gradient_test_for("interpolate")
+@pytest.mark.parametrize("device", DEVICES)
+@given(interpolate_cases())
+def test_interpolate_gradient(device, case):
+    x, mode, options = case
+    check_gradients(lambda a: F.interpolate(a, mode=mode, **options), x, device=device)
+
+
+def test_interpolate_checks_its_arguments():
+    x = mg.zeros(1, 1, 2, 2)
+    with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
+        F.interpolate(x)
+    with pytest.raises(ValueError, match="align_corners option"):
+        F.interpolate(x, scale_factor=2, align_corners=True)
+    with pytest.raises(ValueError, match="needs 3-D input"):
+        F.interpolate(x, scale_factor=2, mode="linear")
+    with pytest.raises(NotImplementedError, match="bicubic"):
+        F.interpolate(x, scale_factor=2, mode="bicubic")
+
+
+@gradient_test_for("pixel_shuffle")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.integers(1, 2), st.integers(1, 2), st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.data())
+def test_pixel_shuffle_gradient(device, n, c, r, h, w, data):
+    x = data.draw(arrays((n, c * r * r, h, w)))
+    check_gradients(lambda a: F.pixel_shuffle(a, r), x, device=device)
+
+
+def test_pixel_shuffle_layout():
+    x = mg.arange(8).reshape(1, 4, 1, 2)
+    assert F.pixel_shuffle(x, 2).tolist() == [[[[0, 2, 1, 3], [4, 6, 5, 7]]]]
+    with pytest.raises(ValueError, match="pixel_shuffle"):
+        F.pixel_shuffle(mg.zeros(1, 3, 2, 2), 2)

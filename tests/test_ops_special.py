@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-import minigrad as mg
 from helpers import DEVICES, arrays, check_gradients, gradient_test_for, shapes
 from minigrad import backend
 from minigrad.ops.special import erf, erf_array

@@ -291,6 +291,8 @@ def train(model, optimizer, steps, start=0):
 OPTIMIZERS = {
     "adam": lambda params: Adam(params, lr=0.01, weight_decay=0.01),
     "sgd nesterov": lambda params: SGD(params, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.001),
+    "rmsprop centered momentum": lambda params: mg.optim.RMSprop(params, lr=0.003, momentum=0.5, centered=True,
+                                                                 weight_decay=0.01),
 }
 
 
@@ -418,15 +420,15 @@ def test_a_group_needs_one_dtype():
 # --- bad arguments -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make, message", [
-    (lambda ps: SGD(ps, lr=-0.1), "lr, momentum and weight_decay must be >= 0"),
+    (lambda ps: SGD(ps, lr=-0.1), "SGD: lr must be >= 0, got -0.1"),
     (lambda ps: SGD(ps, lr=0.1, momentum=-0.5), "must be >= 0"),
     (lambda ps: SGD(ps, lr=0.1, weight_decay=-1), "must be >= 0"),
     (lambda ps: SGD(ps, lr=0.1, nesterov=True), "Nesterov momentum requires a momentum"),
     (lambda ps: SGD(ps, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "zero dampening"),
-    (lambda ps: Adam(ps, lr=-1e-3), "lr, eps and weight_decay must be >= 0"),
+    (lambda ps: Adam(ps, lr=-1e-3), "Adam: lr must be >= 0"),
     (lambda ps: Adam(ps, eps=-1e-8), "must be >= 0"),
     (lambda ps: Adam(ps, weight_decay=-0.1), "must be >= 0"),
-    (lambda ps: Adam(ps, betas=(1.0, 0.999)), r"betas must be in \[0, 1\)"),
+    (lambda ps: Adam(ps, betas=(1.0, 0.999)), r"betas\[0\] must be in \[0, 1\)"),
     (lambda ps: Adam(ps, betas=(0.9, -0.1)), "betas"),
 ])
 def test_bad_hyper_parameters_raise(make, message):
@@ -477,3 +479,186 @@ def test_sgd_momentum_set_per_group():
         optimizer.step()
     np.testing.assert_allclose(a.numpy(), 1 - 0.1 * (1 + 1.9), rtol=1e-6)  # buffers 1, then 1.9
     np.testing.assert_allclose(b.numpy(), 1 - 0.1 * 2, rtol=1e-6)
+
+
+# --- RMSprop, schedules, and checked hyper-parameters and state dicts ---------------------------------
+
+from minigrad.optim import RMSprop  # noqa: E402
+from minigrad.optim.lr_scheduler import LambdaLR, StepLR  # noqa: E402
+
+
+def test_rmsprop_first_step_by_hand():
+    p = nn.Parameter(mg.tensor([1.0, -2.0], dtype=mg.float64))
+    optimizer = RMSprop([p], lr=0.1, alpha=0.9, eps=1e-8)
+    p.grad = mg.tensor([0.5, -1.0], dtype=mg.float64)
+    optimizer.step()
+    v = 0.1 * np.array([0.25, 1.0])
+    np.testing.assert_allclose(p.numpy(), [1.0, -2.0] - 0.1 * np.array([0.5, -1.0]) / (np.sqrt(v) + 1e-8), rtol=1e-14)
+    assert optimizer.state_dict()["param_groups"][0] == dict(lr=0.1, alpha=0.9, eps=1e-8, weight_decay=0, momentum=0,
+                                                             centered=False, params=[0])
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: SGD(ps, lr="0.1"), lambda ps: Adam(ps, lr="0.1"), lambda ps: RMSprop(ps, lr="0.1"),
+    lambda ps: Adam(ps, betas=("0.9", 0.999)), lambda ps: RMSprop(ps, momentum=None), lambda ps: Adam(ps, betas=0.9),
+    lambda ps: SGD([{"params": ps, "lr": "1e-3"}], lr=0.1),
+], ids=["sgd lr", "adam lr", "rmsprop lr", "adam betas", "rmsprop momentum", "adam betas not a pair", "group lr"])
+def test_hyper_parameters_of_the_wrong_type_raise_a_clear_type_error(make):
+    with pytest.raises(TypeError, match="must be a (number|pair of numbers), got"):
+        make([nn.Parameter(mg.zeros(2))])
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: SGD(ps, lr=float("nan")), lambda ps: Adam(ps, lr=float("nan")), lambda ps: RMSprop(ps, lr=float("nan")),
+    lambda ps: Adam(ps, eps=float("nan")), lambda ps: RMSprop(ps, alpha=float("nan")),
+    lambda ps: SGD(ps, lr=0.1, momentum=float("nan")),
+])
+def test_nan_hyper_parameters_are_refused(make):
+    with pytest.raises(ValueError, match="got nan"):
+        make([nn.Parameter(mg.zeros(2))])
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda ps: RMSprop(ps, lr=-0.1), "RMSprop: lr must be >= 0"),
+    (lambda ps: RMSprop(ps, alpha=-0.5), "alpha must be >= 0"),
+    (lambda ps: RMSprop(ps, eps=-1.0), "eps must be >= 0"),
+    (lambda ps: RMSprop(ps, momentum=-0.9), "momentum must be >= 0"),
+    (lambda ps: RMSprop(ps, weight_decay=-1), "weight_decay must be >= 0"),
+])
+def test_bad_rmsprop_hyper_parameters_raise(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([nn.Parameter(mg.zeros(2))])
+
+
+def trained(make_optimizer, steps=3):
+    model = make_run()
+    optimizer = make_optimizer(model.parameters())
+    train(model, optimizer, steps)
+    return model, optimizer
+
+
+def snapshot(optimizer):
+    state = optimizer.state_dict()
+    return ({i: {k: (v.numpy().copy() if isinstance(v, mg.Tensor) else v) for k, v in entry.items()}
+             for i, entry in state["state"].items()}, [dict(g) for g in state["param_groups"]])
+
+
+@pytest.mark.parametrize("source, target", [("sgd", "adam"), ("adam", "sgd"), ("rmsprop", "adam"),
+                                            ("adam", "rmsprop"), ("sgd", "rmsprop"), ("rmsprop", "sgd")])
+def test_loading_another_optimizers_state_fails_clearly_and_changes_nothing(source, target, tmp_path):
+    makers = {"sgd": lambda ps: SGD(ps, lr=0.05, momentum=0.9), "adam": lambda ps: Adam(ps, lr=0.01),
+              "rmsprop": lambda ps: RMSprop(ps, lr=0.01, momentum=0.9)}
+    _, saved = trained(makers[source])
+    mg.save(saved.state_dict(), tmp_path / "optimizer.npz")
+    model, optimizer = trained(makers[target])
+    before = snapshot(optimizer)
+    with pytest.raises(ValueError, match="another kind of optimizer") as error:
+        optimizer.load_state_dict(mg.load(tmp_path / "optimizer.npz"))
+    assert "\n" not in str(error.value)
+    after = snapshot(optimizer)
+    assert after[1] == before[1]
+    for i in before[0]:
+        for key, value in before[0][i].items():
+            np.testing.assert_array_equal(after[0][i][key], value)
+
+
+def test_load_state_dict_refuses_what_is_not_a_state_dict():
+    _, optimizer = trained(lambda ps: Adam(ps, lr=0.01))
+    good = optimizer.state_dict()
+    with pytest.raises(TypeError, match="a dict with keys 'state' and 'param_groups'; got list"):
+        optimizer.load_state_dict([good])
+    with pytest.raises(TypeError, match=r"got a dict with keys \['model'\]"):
+        optimizer.load_state_dict({"model": good})
+    with pytest.raises(TypeError, match="must be a dict"):
+        optimizer.load_state_dict({"state": [], "param_groups": good["param_groups"]})
+    with pytest.raises(TypeError, match="Adam: lr must be a number"):
+        optimizer.load_state_dict({"state": {}, "param_groups": [dict(good["param_groups"][0], lr="0.1")]})
+
+
+def test_a_failed_load_changes_nothing_even_when_the_error_comes_late():
+    """The last parameter's state has the wrong size: nothing before it may have been written."""
+    _, optimizer = trained(lambda ps: Adam(ps, lr=0.01))
+    bad = optimizer.state_dict()
+    bad = {"state": {i: dict(entry) for i, entry in bad["state"].items()},
+           "param_groups": [dict(bad["param_groups"][0], lr=0.5)]}
+    last = max(bad["state"])
+    bad["state"][0] = {k: (v * 0 + 7 if isinstance(v, mg.Tensor) else 99) for k, v in bad["state"][0].items()}
+    bad["state"][last] = dict(bad["state"][last], exp_avg=mg.zeros(1000))
+    before = snapshot(optimizer)
+    with pytest.raises(ValueError, match="has 1000 elements"):
+        optimizer.load_state_dict(bad)
+    after = snapshot(optimizer)
+    assert after[1] == before[1] and after[1][0]["lr"] == 0.01
+    np.testing.assert_array_equal(after[0][0]["exp_avg"], before[0][0]["exp_avg"])
+    assert after[0][0]["step"] == before[0][0]["step"]
+
+
+@pytest.mark.parametrize("make_schedule", [lambda opt: StepLR(opt, step_size=2, gamma=0.5),
+                                           lambda opt: LambdaLR(opt, lambda epoch: 0.95 ** epoch)],
+                         ids=["step", "lambda"])
+def test_resuming_optimizer_and_schedule_through_mg_save_continues_bit_for_bit(make_schedule, tmp_path):
+    def run(model, optimizer, schedule, epochs, start=0):
+        losses = []
+        for epoch in range(start, start + epochs):
+            losses += train(model, optimizer, 2, start=2 * epoch)
+            schedule.step()
+        return losses
+
+    model = make_run()
+    optimizer = RMSprop(model.parameters(), lr=0.01, momentum=0.5)
+    uninterrupted = run(model, optimizer, make_schedule(optimizer), 6)
+
+    model = make_run()
+    optimizer = RMSprop(model.parameters(), lr=0.01, momentum=0.5)
+    schedule = make_schedule(optimizer)
+    first = run(model, optimizer, schedule, 3)
+    mg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()},
+            tmp_path / "checkpoint.npz")
+
+    checkpoint = mg.load(tmp_path / "checkpoint.npz")
+    model = make_run(seed=7)  # built as in a fresh run, then everything loaded (PyTorch's order)
+    optimizer = RMSprop(model.parameters(), lr=0.01, momentum=0.5)
+    schedule = make_schedule(optimizer)
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    schedule.load_state_dict(checkpoint["schedule"])
+    assert schedule.last_epoch == 3 and optimizer.param_groups[0]["lr"] == schedule.get_last_lr()[0]
+    second = run(model, optimizer, schedule, 3, start=3)
+    assert first + second == uninterrupted
+
+
+def test_schedules_set_rates_as_documented():
+    p = nn.Parameter(mg.zeros(2))
+    optimizer = SGD([p], lr=1.0)
+    schedule = StepLR(optimizer, step_size=2, gamma=0.1)
+    rates = [schedule.get_last_lr()[0]]
+    for _ in range(5):
+        schedule.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    np.testing.assert_allclose(rates, [1, 1, 0.1, 0.1, 0.01, 0.01])
+    assert optimizer.param_groups[0]["initial_lr"] == 1.0
+    optimizer = SGD([{"params": [nn.Parameter(mg.zeros(1))]}, {"params": [p], "lr": 2.0}], lr=1.0)
+    schedule = LambdaLR(optimizer, [lambda e: 1.0 / (e + 1), lambda e: 0.5])
+    schedule.step()
+    assert schedule.get_last_lr() == [0.5, 1.0]
+
+
+def test_schedules_check_their_arguments():
+    optimizer = SGD([nn.Parameter(mg.zeros(2))], lr=1.0)
+    with pytest.raises(TypeError, match="needs an optimizer"):
+        StepLR([optimizer], 2)
+    with pytest.raises(ValueError, match="step_size must be a positive integer"):
+        StepLR(optimizer, 0)
+    with pytest.raises(ValueError, match="expected 1 lr_lambdas"):
+        LambdaLR(optimizer, [lambda e: 1, lambda e: 2])
+    with pytest.raises(TypeError, match="function of the epoch"):
+        LambdaLR(optimizer, 0.5)
+    with pytest.raises(KeyError, match="initial_lr"):
+        StepLR(SGD([nn.Parameter(mg.zeros(2))], lr=1.0), 2, last_epoch=4)
+    schedule = StepLR(optimizer, 2)
+    with pytest.raises(TypeError, match="step\\(epoch\\) is deprecated"):
+        schedule.step(3)
+    with pytest.raises(TypeError, match="expects the dict"):
+        schedule.load_state_dict([1])
+    with pytest.raises(ValueError, match="no gamma, step_size"):
+        schedule.load_state_dict(LambdaLR(SGD([nn.Parameter(mg.zeros(2))], lr=1.0), lambda e: 1).state_dict())

@@ -149,6 +149,9 @@ case("max_dim_keepdim", lambda lib, F, x: x.max(dim=0, keepdim=True).values, nor
 case("min_all", lambda lib, F, x: x.min(), normal(3, 4))
 case("min_dim", lambda lib, F, x: lib.min(x, dim=-1).values, normal(3, 4))
 
+case("erf", lambda lib, F, x: lib.erf(x), normal(3, 4))
+
+
 # --- shapes and indexing -------------------------------------------------------------------
 
 case("reshape", lambda lib, F, x: x.reshape(4, 3), normal(3, 4))
@@ -297,6 +300,59 @@ case("cross_entropy_one_sample", lambda lib, F, x, t: F.cross_entropy(x, t), nor
 case("nll_loss_one_sample", lambda lib, F, x, t: F.nll_loss(x, t), normal(5), constant(2))
 
 
+# --- PyTorch GAN code's vocabulary: norms, L1, edge padding, resizing, instance norm, PReLU -------
+
+INF = float("inf")
+case("pnorm_all", lambda lib, F, x: lib.norm(x), normal(3, 4))
+case("pnorm_fro_dim", lambda lib, F, x: x.norm(p="fro", dim=1), normal(3, 4))
+case("pnorm_2_dim_keepdim", lambda lib, F, x: x.norm(2, dim=1, keepdim=True), normal(3, 4, 2))
+case("pnorm_1_dims", lambda lib, F, x: x.norm(1, dim=(0, 2)), normal(3, 4, 2))
+case("pnorm_3", lambda lib, F, x: x.norm(3), normal(3, 4))
+case("pnorm_inf_dim", lambda lib, F, x: x.norm(INF, dim=1), normal(3, 4))
+case("pnorm_minus_inf", lambda lib, F, x: x.norm(-INF), normal(3, 4))
+for reduction in ("mean", "sum", "none"):
+    case(f"l1_loss_{reduction}", lambda lib, F, x, y, r=reduction: F.l1_loss(x, y, reduction=r),
+         normal(3, 4), normal(3, 4))
+case("pad_reflect_2d", lambda lib, F, x: F.pad(x, (2, 1, 1, 3), mode="reflect"), normal(2, 3, 4, 5))
+case("pad_reflect_1d_unbatched", lambda lib, F, x: F.pad(x, (1, 2), mode="reflect"), normal(2, 4))
+case("pad_reflect_3d", lambda lib, F, x: F.pad(x, (1, 1, 0, 2, 1, 0), mode="reflect"), normal(1, 2, 3, 3, 3))
+case("pad_replicate_2d", lambda lib, F, x: F.pad(x, (3, 0, 2, 4), mode="replicate"), normal(2, 2, 3, 2))
+case("pad_replicate_1d", lambda lib, F, x: F.pad(x, (2, 3), mode="replicate"), normal(2, 3, 4))
+case("interpolate_nearest_scale", lambda lib, F, x: F.interpolate(x, scale_factor=2), normal(2, 3, 3, 4))
+case("interpolate_nearest_size", lambda lib, F, x: F.interpolate(x, size=(5, 3)), normal(1, 2, 3, 4))
+case("interpolate_nearest_fraction", lambda lib, F, x: F.interpolate(x, scale_factor=1.5, mode="nearest"),
+     normal(1, 2, 5, 3))
+case("interpolate_nearest_1d", lambda lib, F, x: F.interpolate(x, size=7), normal(2, 3, 4))
+case("interpolate_bilinear_scale", lambda lib, F, x: F.interpolate(x, scale_factor=2, mode="bilinear"),
+     normal(2, 3, 3, 4))
+case("interpolate_bilinear_size_align_corners",
+     lambda lib, F, x: F.interpolate(x, size=(7, 5), mode="bilinear", align_corners=True), normal(1, 2, 3, 4))
+case("interpolate_bilinear_down", lambda lib, F, x: F.interpolate(x, scale_factor=0.5, mode="bilinear"),
+     normal(1, 2, 6, 5))
+case("interpolate_bilinear_recompute",
+     lambda lib, F, x: F.interpolate(x, scale_factor=1.7, mode="bilinear", recompute_scale_factor=True),
+     normal(1, 2, 3, 4))
+case("interpolate_linear", lambda lib, F, x: F.interpolate(x, scale_factor=1.5, mode="linear", align_corners=False),
+     normal(2, 2, 4))
+case("pixel_shuffle", lambda lib, F, x: F.pixel_shuffle(x, 2), normal(2, 12, 3, 2))
+case("pixel_shuffle_3", lambda lib, F, x: F.pixel_shuffle(x, 3), normal(9, 2, 2))
+case("adaptive_avg_pool2d", lambda lib, F, x: F.adaptive_avg_pool2d(x, (3, 4)), normal(2, 3, 5, 7))
+case("adaptive_avg_pool2d_global", lambda lib, F, x: F.adaptive_avg_pool2d(x, 1), normal(2, 3, 4, 4))
+case("adaptive_avg_pool2d_grow", lambda lib, F, x: F.adaptive_avg_pool2d(x, (4, 2)), normal(1, 2, 3, 2))
+case("instance_norm", lambda lib, F, x: F.instance_norm(x), normal(2, 3, 4, 5))
+case("instance_norm_affine", lambda lib, F, x, w, b: F.instance_norm(x, weight=w, bias=b, eps=1e-3),
+     normal(2, 3, 4, 3), normal(3), normal(3))
+case("instance_norm_running_stats",
+     lambda lib, F, x, m, v: F.instance_norm(x, m, v, use_input_stats=True, momentum=0.3),
+     normal(3, 2, 3, 4), constant(_rng.standard_normal(2)), constant(_rng.uniform(0.5, 2, 2)))
+case("instance_norm_eval", lambda lib, F, x, m, v, w, b: F.instance_norm(x, m, v, w, b, use_input_stats=False),
+     normal(2, 2, 3, 3), constant(_rng.standard_normal(2)), constant(_rng.uniform(0.5, 2, 2)), normal(2), normal(2))
+case("prelu_shared", lambda lib, F, x, w: F.prelu(x, w), normal(3, 4, 2), Input(np.array([0.25])))
+case("prelu_per_channel", lambda lib, F, x, w: F.prelu(x, w), normal(2, 3, 2, 2), Input(np.array([0.1, -0.2, 0.5])))
+case("dropout2d_eval", lambda lib, F, x: F.dropout2d(x, 0.5, training=False) * 2, normal(2, 3, 2, 2))
+case("dropout2d_p0", lambda lib, F, x: F.dropout2d(x, 0.0) * 2, normal(2, 3, 2, 2))
+
+
 # --- the comparison -----------------------------------------------------------------------------
 
 def _run(lib, F, test_case, make_tensor):
@@ -343,7 +399,9 @@ def test_every_op_has_a_parity_case():
         "BinaryCrossEntropy": "binary_cross_entropy", "BinaryCrossEntropyWithLogits": "bce_with_logits",
         "Cast": "float_double", "Cat": "cat", "Clamp": "clamp", "Clone": "clone", "Conv2d": "conv2d",
         "ConvTranspose2d": "conv_transpose2d", "Div": "div", "Dropout": "dropout", "Exp": "exp",
-        "Expand": "expand", "GELU": "gelu", "Index": "getitem", "LayerNorm": "layer_norm",
+        "Expand": "expand", "GELU": "gelu", "Index": "getitem", "Erf": "erf",
+        "ScatterAdd": "getitem_tensor_index",  # indexing's backward: compared through the gradients
+        "LayerNorm": "layer_norm",
         "LeakyReLU": "leaky_relu", "Linear": "linear", "Log": "log", "LogSoftmax": "log_softmax",
         "MatMul": "matmul", "Max": "max_", "MaxPool2d": "max_pool2d", "Maximum": "maximum", "Mean": "mean",
         "Mul": "mul", "NLLLoss": "nll_loss", "Neg": "neg", "Pad": "pad", "Permute": "permute", "Pow": "pow",
@@ -352,6 +410,9 @@ def test_every_op_has_a_parity_case():
         "Where": "where", "cross_entropy": "cross_entropy", "embedding": "embedding", "flatten": "flatten",
         "min": "min_", "minimum": "minimum", "mse_loss": "mse_loss", "squeeze": "squeeze", "std": "std",
         "transpose": "transpose", "unsqueeze": "unsqueeze", "view": "view",
+        "norm": "pnorm", "l1_loss": "l1_loss", "pad_by_index": "pad_reflect", "interpolate": "interpolate",
+        "pixel_shuffle": "pixel_shuffle", "adaptive_avg_pool2d": "adaptive_avg_pool2d",
+        "instance_norm": "instance_norm", "prelu": "prelu", "dropout2d": "dropout2d",
     }
     # ToDevice has no torch counterpart on a CPU-only machine; test_backend covers it on a GPU.
     untested = sorted(set(mg.autograd.OPS) - set(expected) - {"ToDevice"})

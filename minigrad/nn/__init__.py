@@ -9,9 +9,10 @@
             return self.model(x)
 """
 
-from . import functional, init
+from . import functional, init, utils
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .layers import (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Embedding, Flatten,
-                     LayerNorm, Linear, MaxPool2d, Unflatten, View)
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, ConstantPad2d, Conv2d, ConvTranspose2d,
+                     Dropout, Dropout2d, Embedding, Flatten, Identity, InstanceNorm2d, LayerNorm, Linear, MaxPool2d,
+                     PixelShuffle, PReLU, ReflectionPad2d, ReplicationPad2d, Unflatten, Upsample, View, ZeroPad2d)
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential, set_training_mode

@@ -1,5 +1,7 @@
 """Layers with weights or state: Linear, Conv2d, ConvTranspose2d, BatchNorm1d/2d, LayerNorm,
-Dropout, Embedding, and the reshaping helpers Flatten, Unflatten, View.
+Dropout, Embedding, and the reshaping helpers Flatten, Unflatten, View. At the end, the rest of
+PyTorch GAN code's vocabulary: Identity, Upsample, Dropout2d, InstanceNorm2d, the padding layers,
+PixelShuffle, AdaptiveAvgPool2d and PReLU.
 
 Each holds its parameters and calls the matching op in minigrad.nn.functional.
 """
@@ -198,13 +200,14 @@ class LayerNorm(Module):
 
 
 class Dropout(Module):
-    """Zero elements with probability p in training (scaling the rest by 1/(1-p)); identity in eval."""
+    """Zero elements with probability p in training (scaling the rest by 1/(1-p)); identity in eval.
+    `inplace=True` is accepted and ignored: the result is always a new tensor."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x):
         return ops.dropout(x, self.p, self.training)
@@ -269,3 +272,176 @@ class View(Module):
 
     def extra_repr(self):
         return f"{self.shape}"
+
+
+# --- more of PyTorch GAN code's vocabulary ------------------------------------------------------
+
+class Identity(Module):
+    """Returns its input unchanged (any extra arguments are ignored, as PyTorch's)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Upsample(Module):
+    """Resize (N, C, ...) input by `scale_factor` or to `size`: F.interpolate with these arguments."""
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None):
+        super().__init__()
+        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
+
+    def forward(self, x):
+        return ops.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                               self.recompute_scale_factor)
+
+    def extra_repr(self):
+        what = f"scale_factor={self.scale_factor}" if self.scale_factor is not None else f"size={self.size}"
+        return f"{what}, mode={self.mode!r}"
+
+
+class Dropout2d(Module):
+    """Zero whole channels of (N, C, H, W) input with probability p in training (scaling the rest by
+    1/(1-p)); identity in eval. `inplace=True` is accepted and ignored."""
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, x):
+        return ops.dropout2d(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class InstanceNorm2d(Module):
+    """Normalise each sample's each channel over (H, W): (N, C, H, W) or (C, H, W) input.
+
+    As PyTorch: no weight and bias unless affine=True, and no running statistics unless
+    track_running_stats=True; then training updates them and eval normalises with them.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
+                 device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(creation.ones(num_features, device=device, dtype=dtype))
+            self.bias = Parameter(creation.zeros(num_features, device=device, dtype=dtype))
+        else:
+            self.weight = self.bias = None
+        if track_running_stats:
+            self.register_buffer("running_mean", creation.zeros(num_features, device=device, dtype=dtype))
+            self.register_buffer("running_var", creation.ones(num_features, device=device, dtype=dtype))
+            # kept (and never counted) so that state_dict keys match PyTorch's
+            self.register_buffer("num_batches_tracked", creation.tensor(0, dtype=np.int64, device=device))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def forward(self, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"InstanceNorm2d: expected (N, C, H, W) or (C, H, W) input, got shape {x.shape}")
+        unbatched = x.ndim == 3
+        if unbatched:
+            x = ops.unsqueeze(x, 0)
+        out = ops.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                self.training or not self.track_running_stats,
+                                self.momentum if self.momentum is not None else 0.0, self.eps)
+        return ops.squeeze(out, 0) if unbatched else out
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class _Pad2d(Module):
+    """Pad the last two dims by `padding`: an int for all four sides, or (left, right, top, bottom)."""
+    mode = "constant"
+
+    def __init__(self, padding, value=0.0):
+        super().__init__()
+        self.padding = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
+        if len(self.padding) != 4:
+            raise ValueError(f"{type(self).__name__}: padding must be an int or 4 ints "
+                             f"(left, right, top, bottom), got {padding}")
+        self.value = value
+
+    def forward(self, x):
+        return ops.pad(x, self.padding, self.mode, self.value)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class ZeroPad2d(_Pad2d):
+    """Pad with zeros."""
+
+    def __init__(self, padding):
+        super().__init__(padding)
+
+
+class ConstantPad2d(_Pad2d):
+    """Pad with `value`."""
+
+    def __init__(self, padding, value):
+        super().__init__(padding, value)
+
+
+class ReflectionPad2d(_Pad2d):
+    """Pad with the reflection of the input at its edges (the edge itself is not repeated)."""
+    mode = "reflect"
+
+
+class ReplicationPad2d(_Pad2d):
+    """Pad by repeating the input's edge values."""
+    mode = "replicate"
+
+
+class PixelShuffle(Module):
+    """(*, C r^2, H, W) -> (*, C, H r, W r), r = upscale_factor (sub-pixel convolution's upsampling)."""
+
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, x):
+        return ops.pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average over bins that give an output of `output_size` (OH, OW), whatever the input size."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return ops.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class PReLU(Module):
+    """x if x > 0 else a x, with a learned slope a: one shared (num_parameters=1) or one per channel."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.weight = Parameter(creation.full(num_parameters, float(init), device=device, dtype=dtype))
+
+    def forward(self, x):
+        return ops.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"

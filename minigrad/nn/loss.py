@@ -62,3 +62,10 @@ class CrossEntropyLoss(NLLLoss):
 
     def forward(self, input, target):
         return ops.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction)
+
+
+class L1Loss(_Loss):
+    """mean(|input - target|)."""
+
+    def forward(self, input, target):
+        return ops.l1_loss(input, target, self.reduction)

@@ -184,6 +184,19 @@ class Module:
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
+    def apply(self, fn):
+        """Call fn(m) on every submodule, then on self (children first, as PyTorch); returns self.
+
+            def weights_init(m):                     # the DCGAN tutorial's initialisation
+                if isinstance(m, nn.Conv2d):
+                    nn.init.normal_(m.weight, 0.0, 0.02)
+            netG.apply(weights_init)
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
     # --- modes, gradients, devices ------------------------------------------------------
 
     def train(self, mode=True):

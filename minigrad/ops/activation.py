@@ -244,3 +244,48 @@ def dropout(x, p=0.5, training=True):
     if p == 1:
         return x * 0
     return Dropout.apply(x, p=p)
+
+
+# --- composites: prelu, channel dropout ----------------------------------------------------------
+
+import warnings  # noqa: E402
+
+from ..autograd import composite  # noqa: E402
+from ..tensor import Tensor  # noqa: E402
+
+
+@composite
+def prelu(input, weight):
+    """y = x where x > 0, else w x; w is one number or one per channel (dim 1).
+    Made of relu: y = relu(x) - w relu(-x), so dy/dx = 1 or w, and dy/dw = min(x, 0)."""
+    if weight.numel() != 1:
+        if input.ndim < 2 or input.shape[1] != weight.numel():
+            raise ValueError(f"prelu: {weight.numel()} weights need input with {weight.numel()} channels "
+                             f"in dim 1, got shape {input.shape}")
+        weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
+    return relu(input) - weight * relu(-input)
+
+
+@composite
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels: y = x * mask / (1 - p), one Bernoulli(1 - p) draw per (sample, channel).
+
+    For (N, C, H, W) input (or (N, C, L), as PyTorch, with its warning). A mul by a constant mask,
+    so dy/dx = mask / (1 - p). `inplace` is accepted and ignored (the result is a new tensor).
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected (N, C, H, W) input, got shape {input.shape}")
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim.",
+                      UserWarning, stacklevel=2)
+    if not training or p == 0:
+        return input
+    xp = backend.array_module(input.array)
+    mask_shape = input.shape[:2] + (1,) * (input.ndim - 2)
+    draws = backend.generator(input.device).random(mask_shape)
+    scale = 0.0 if p == 1 else 1.0 / (1 - p)
+    mask = xp.asarray(draws >= p, dtype=input.dtype) * input.dtype.type(scale)
+    return input * Tensor._wrap(mask, False)

@@ -364,3 +364,34 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0):
     _check_window_args("avg_pool2d", kernel_size=kernel_size, stride=kernel_size if stride is None else stride,
                        padding=padding)
     return AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
+# --- adaptive pooling (a composite: two matrix products) --------------------------------------
+
+from ..autograd import composite  # noqa: E402
+
+
+def _averaging_matrix(n, m, like):
+    """(m, n): row i averages input positions floor(i n/m) .. ceil((i+1) n/m) - 1, as PyTorch's bins."""
+    xp = backend.array_module("cpu")
+    matrix = xp.zeros((m, n), dtype=like.dtype)
+    for i in range(m):
+        start, end = (i * n) // m, -(-((i + 1) * n) // m)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return Tensor(matrix, device=like.device)
+
+
+@composite
+def adaptive_avg_pool2d(input, output_size):
+    """Average over bins that split (H, W) into output_size (OH, OW): (N, C, H, W) -> (N, C, OH, OW).
+
+    out = A_h @ x @ A_w^T, A_h (OH, H) and A_w (OW, W) the averaging matrices of the bins (bins may
+    overlap when the sizes do not divide). Made of two matmuls; an output size of None keeps that dim.
+    """
+    if input.ndim not in (3, 4):
+        raise ValueError(f"adaptive_avg_pool2d: expected (N, C, H, W) or (C, H, W) input, got shape {input.shape}")
+    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) or output_size is None else output_size
+    height, width = input.shape[-2:]
+    out_h, out_w = out_h or height, out_w or width
+    rows, cols = _averaging_matrix(height, out_h, input), _averaging_matrix(width, out_w, input)
+    return rows @ (input @ cols.T)

@@ -244,3 +244,16 @@ def _constant(value, like):
     if value is None:
         return None
     return as_tensor(value, like=like).array
+
+
+# --- more losses (composites) ----------------------------------------------------------------
+
+@composite
+def l1_loss(input, target, reduction="mean"):
+    """mean(|input - target|) (or the sum, or each element): pix2pix's reconstruction term.
+    Made of sub, abs and mean/sum; d/dinput = sign(input - target) (0 where they are equal)."""
+    target = _check("l1_loss", input, target, reduction)
+    losses = (input - target).abs()
+    if reduction == "mean":
+        return losses.mean()
+    return losses.sum() if reduction == "sum" else losses

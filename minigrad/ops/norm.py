@@ -193,3 +193,54 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         normalized_shape = (normalized_shape,)
     weight, bias = _affine(input, weight, bias, tuple(normalized_shape))
     return LayerNorm.apply(input, weight, bias, normalized_shape=tuple(normalized_shape), eps=eps)
+
+
+# --- instance norm (a composite) ---------------------------------------------------------------
+
+from ..autograd import composite, no_grad  # noqa: E402
+
+
+@composite
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalise each sample's each channel over its own spatial dims: (N, C, ...) input.
+
+        y = (x - mean) / sqrt(var + eps) * weight + bias,   mean and var (biased) over dims 2, 3, ...
+
+    use_input_stats=False normalises with running_mean / running_var instead. With it True and
+    running statistics given, they move towards the batch's (as BatchNorm's, averaged over the
+    samples, with the unbiased variance): r <- (1 - momentum) r + momentum * stat.
+    Made of mean, var, sub, div, sqrt (and mul, add for the affine part).
+    """
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected (N, C, ...) input with spatial dims, got shape {input.shape}")
+    channels = input.shape[1]
+    stat_shape = (1, channels) + (1,) * (input.ndim - 2)
+    axes = tuple(range(2, input.ndim))
+    if use_input_stats:
+        mean = input.mean(dim=axes, keepdim=True)
+        var = input.var(dim=axes, unbiased=False, keepdim=True)
+        if running_mean is not None or running_var is not None:
+            count = reduced_count(input.shape, axes)
+            with no_grad():
+                _move_towards(running_mean, mean.array.mean(axis=0).reshape(-1), momentum)
+                _move_towards(running_var, var.array.mean(axis=0).reshape(-1) * (count / max(count - 1, 1)), momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
+        mean, var = running_mean.reshape(stat_shape), running_var.reshape(stat_shape)
+    out = (input - mean) / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(stat_shape)
+    if bias is not None:
+        out = out + bias.reshape(stat_shape)
+    return out
+
+
+def _move_towards(buffer, statistic, momentum):
+    """buffer <- (1 - momentum) buffer + momentum * statistic, in place (a running statistic)."""
+    if buffer is None:
+        return
+    buffer.array *= 1 - momentum
+    buffer.array += momentum * statistic
+    buffer._version[0] += 1

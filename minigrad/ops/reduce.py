@@ -143,3 +143,41 @@ def min(x, dim=None, keepdim=False):
     if dim is None:
         return -Max.apply(-x)
     return MinResult(-Max.apply(-x, dim=dim, keepdim=keepdim), x.argmin(dim, keepdim))
+
+
+# --- norms (composites of the reductions above) ------------------------------------------
+
+@composite
+def norm(x, p="fro", dim=None, keepdim=False):
+    """The p-norm over `dim` (all dims when None), as torch.norm / Tensor.norm:
+
+        p = 2 or "fro":   sqrt(sum x^2)             d/dx = x / norm
+        p = 1:            sum |x|                   d/dx = sign(x)
+        p = inf / -inf:   max |x| / min |x|          the gradient goes to the extreme element(s)
+        p = 0:            the number of non-zeros    (a count: no gradient)
+        other p > 0:      (sum |x|^p)^(1/p)
+
+    Made of abs, pow, sum, sqrt and max. At x = 0 the 2-norm's gradient is nan (sqrt'(0) is
+    infinite); PyTorch returns 0 there.
+    """
+    if p == "fro":
+        p = 2
+    if isinstance(p, str) or not isinstance(p, (int, float)):
+        raise ValueError(f"norm: p must be a number, 'fro' or inf, got {p!r} (nuclear norms are not supported)")
+    if p == float("inf") or p == float("-inf"):
+        magnitude = x.abs() if p > 0 else -x.abs()
+        axes = reduced_axes(dim, x.ndim)
+        for axis in reversed(axes):  # one dim at a time: Max reduces over one dim or all
+            magnitude = max(magnitude, dim=axis, keepdim=True).values
+        if not keepdim:
+            magnitude = magnitude.reshape([n for i, n in enumerate(magnitude.shape) if i not in axes])
+        return magnitude if p > 0 else -magnitude
+    if p == 0:
+        return (x != 0).to(x.dtype).sum(dim, keepdim)
+    if p < 0:
+        raise ValueError(f"norm: p must be positive, 0 or inf, got {p}")
+    if p == 2:
+        return (x * x).sum(dim, keepdim).sqrt()
+    if p == 1:
+        return x.abs().sum(dim, keepdim)
+    return (x.abs() ** p).sum(dim, keepdim) ** (1.0 / p)

@@ -1,10 +1,12 @@
 """Ops that move elements around without changing them: reshape, permute, expand,
-indexing, cat, stack, pad (and view, flatten, squeeze, unsqueeze, transpose built on them).
+indexing, cat, stack, pad (and view, flatten, squeeze, unsqueeze, transpose built on them;
+at the end, reflect/replicate padding, interpolate and pixel_shuffle, built on indexing).
 
 Their backward puts each gradient element back where its value came from.
 """
 
 import operator
+import math
 
 from .. import backend
 from ..autograd import Function, composite
@@ -248,9 +250,13 @@ def stack(tensors, dim=0):
 
 
 def pad(x, pad, mode="constant", value=0.0):
-    """torch.nn.functional.pad: `pad` lists (before, after) pairs starting from the LAST dim."""
+    """torch.nn.functional.pad: `pad` lists (before, after) pairs starting from the LAST dim.
+
+    mode "constant" fills with `value`; "reflect" and "replicate" copy x's own edges (see pad_by_index)."""
+    if mode in ("reflect", "replicate"):
+        return pad_by_index(x, tuple(pad), mode)
     if mode != "constant":
-        raise NotImplementedError(f"pad mode {mode!r}: minigrad supports only 'constant'")
+        raise NotImplementedError(f"pad mode {mode!r}: minigrad supports 'constant', 'reflect' and 'replicate'")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad needs (before, after) pairs for at most {x.ndim} dims, got {pad}")
     if any(p < 0 for p in pad):
@@ -288,3 +294,122 @@ def embedding(input, weight):
         raise IndexError(f"embedding: index out of range in self: got index {int(bad)} for a weight of shape "
                          f"{tuple(weight.shape)} (valid indices are 0 to {rows - 1})")
     return index(weight, input)
+
+
+# --- composites built on indexing: edge padding, resizing, pixel shuffle -----------------------
+
+def _take(x, dim, positions):
+    """x[..., positions, ...] along `dim`: the Index op with an integer array (repeats allowed)."""
+    key = (slice(None),) * dim + (backend.array_module("cpu").asarray(positions, dtype="int64"),)
+    return index(x, key)
+
+
+def _along(values, dim, ndim, like):
+    """A constant per-position factor, shaped to broadcast along `dim` of an ndim-dim tensor like `like`."""
+    array = backend.array_module("cpu").asarray(values, dtype=like.dtype).reshape((-1,) + (1,) * (ndim - 1 - dim))
+    return Tensor(array, device=like.device)
+
+
+@composite
+def pad_by_index(x, pad, mode):
+    """F.pad's "reflect" and "replicate" modes: x[..., positions] along each padded dim.
+
+    For a dim of size n padded by (b, a), output position i in -b .. n-1+a reads x at
+        reflect:    |i|, then 2(n-1) - i past the end  (the edge itself is not repeated: needs b, a < n)
+        replicate:  i clipped to 0 .. n-1               (the edge value repeated)
+    The Index op's backward adds the gradients of repeated positions. As PyTorch, the last 1, 2
+    or 3 dims are padded, and the input has one or two dims before them (batch, channels).
+    """
+    xp = backend.array_module("cpu")
+    padded_dims = len(pad) // 2
+    if len(pad) % 2 or padded_dims not in (1, 2, 3) or x.ndim not in (padded_dims + 1, padded_dims + 2):
+        raise ValueError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of an input with one or two more "
+                         f"dims (e.g. (N, C, H, W) with 4 pad values); got {len(pad)} pad values for shape {x.shape}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {pad} is not supported")
+    for i in range(padded_dims):
+        dim = x.ndim - 1 - i
+        before, after, n = pad[2 * i], pad[2 * i + 1], x.shape[dim]
+        positions = xp.arange(-before, n + after)
+        if mode == "reflect":
+            if before >= n or after >= n:
+                raise ValueError(f"pad: reflect padding ({before}, {after}) must be smaller than the size {n} of dim {dim}")
+            positions = xp.abs(positions)
+            positions = xp.where(positions > n - 1, 2 * (n - 1) - positions, positions)
+        else:
+            positions = xp.clip(positions, 0, n - 1)
+        x = _take(x, dim, positions)
+    return x
+
+
+INTERPOLATION_MODES = ("nearest", "linear", "bilinear", "trilinear")
+
+
+@composite
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None):
+    """F.interpolate: resize the spatial dims of (N, C, ...) input, one spatial dim at a time.
+
+    Along a dim of size n resized to m, with scale s = 1/scale_factor (or n/m when `size` is
+    given, or recompute_scale_factor=True):
+        nearest:   out[j] = x[min(floor(j s), n - 1)]
+        linear:    src = s (j + 1/2) - 1/2, at least 0   (align_corners=True: src = j (n-1)/(m-1))
+                   out[j] = (1 - w) x[i] + w x[i + 1],  i = floor(src),  w = src - i
+    ("bilinear" and "trilinear" are "linear" along each of 2 or 3 dims.) Made of Index
+    (gathering positions), mul and add, so the gradient scatters back through the same weights.
+    """
+    if mode not in INTERPOLATION_MODES:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported; use one of {INTERPOLATION_MODES}")
+    spatial = input.ndim - 2
+    if spatial < 1:
+        raise ValueError(f"interpolate: expected (N, C, ...) input with at least one spatial dim, got shape {input.shape}")
+    if mode != "nearest" and {"linear": 1, "bilinear": 2, "trilinear": 3}[mode] != spatial:
+        raise ValueError(f"interpolate: mode {mode!r} needs {2 + INTERPOLATION_MODES.index(mode)}-D input, "
+                         f"got shape {input.shape}")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | trilinear")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    in_sizes = input.shape[2:]
+    if size is not None:
+        out_sizes = (size,) * spatial if isinstance(size, int) else tuple(size)
+        scales = [n / m for n, m in zip(in_sizes, out_sizes)]
+    else:
+        factors = (scale_factor,) * spatial if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+        out_sizes = tuple(math.floor(n * f) for n, f in zip(in_sizes, factors))
+        scales = [n / m if recompute_scale_factor else 1 / f for n, m, f in zip(in_sizes, out_sizes, factors)]
+    if len(out_sizes) != spatial or min(out_sizes) < 1:
+        raise ValueError(f"interpolate: output size {out_sizes} does not fit input {input.shape}")
+    xp = backend.array_module("cpu")
+    out = input
+    for i, (n, m, scale) in enumerate(zip(in_sizes, out_sizes, scales)):
+        dim = 2 + i
+        j = xp.arange(m)
+        if mode == "nearest":  # float32 arithmetic, as PyTorch's kernel, so borderline cases agree
+            positions = xp.minimum(xp.floor(j.astype("float32") * xp.float32(scale)).astype("int64"), n - 1)
+            out = _take(out, dim, positions)
+            continue
+        if align_corners:
+            source = j * ((n - 1) / (m - 1) if m > 1 else 0.0)
+        else:
+            source = xp.maximum(scale * (j + 0.5) - 0.5, 0.0)
+        low = source.astype("int64")
+        high = xp.minimum(low + 1, n - 1)
+        weight = xp.clip(source - low, 0.0, 1.0)
+        out = (_take(out, dim, low) * _along(1 - weight, dim, input.ndim, input)
+               + _take(out, dim, high) * _along(weight, dim, input.ndim, input))
+    return out
+
+
+@composite
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) -> (*, C, H r, W r): each group of r^2 channels becomes an r x r block of pixels.
+    A reshape to (*, C, r, r, H, W), a permute to (*, C, H, r, W, r) and a reshape."""
+    r = upscale_factor
+    if input.ndim < 3 or input.shape[-3] % (r * r):
+        raise ValueError(f"pixel_shuffle: expected (*, C * {r}^2, H, W) input, got shape {input.shape}")
+    *batch, channels, height, width = input.shape
+    b = len(batch)
+    x = reshape(input, *batch, channels // (r * r), r, r, height, width)
+    x = permute(x, *range(b), b, b + 3, b + 1, b + 4, b + 2)
+    return reshape(x, *batch, channels // (r * r), height * r, width * r)

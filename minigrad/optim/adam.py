@@ -3,7 +3,7 @@
 import math
 
 from .. import backend
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_number
 
 
 class Adam(Optimizer):
@@ -18,11 +18,17 @@ class Adam(Optimizer):
     state_names = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        if lr < 0 or eps < 0 or weight_decay < 0:
-            raise ValueError(f"Adam: lr, eps and weight_decay must be >= 0, got {lr}, {eps}, {weight_decay}")
-        if not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        betas = tuple(betas) if isinstance(betas, (list, tuple)) else betas  # anything else: refused below
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def check_hyper_parameters(self, group):
+        for name in ("lr", "eps", "weight_decay"):
+            check_number("Adam", name, group[name])
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"Adam: betas must be a pair of numbers, got {betas!r}")
+        for i, beta in enumerate(betas):
+            check_number("Adam", f"betas[{i}]", beta, below=1.0)
 
     def update(self, p, g, scratch, state, step, group):
         xp = backend.array_module(p)

@@ -17,8 +17,24 @@ skipped, as in PyTorch; the group is then updated parameter by parameter, on
 views of the same buffers.
 """
 
+import math
+import numbers
+
 from .. import autograd, backend
 from ..tensor import Tensor
+
+
+def check_number(optimizer, name, value, minimum=0.0, below=None):
+    """Refuse a hyper-parameter that is not a real number, is nan, or is out of range, naming it.
+
+    (Without this, lr="0.1" fails much later with "'<' not supported", and lr=nan trains to nan.)"""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{optimizer}: {name} must be a number, got {type(value).__name__} {value!r}")
+    if math.isnan(value):
+        raise ValueError(f"{optimizer}: {name} must be a number, got nan")
+    if value < minimum or (below is not None and value >= below):
+        expected = f">= {minimum:g}" if below is None else f"in [{minimum:g}, {below:g})"
+        raise ValueError(f"{optimizer}: {name} must be {expected}, got {value}")
 
 
 class FlatGroup:
@@ -107,9 +123,13 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         for key, value in self.defaults.items():
             group.setdefault(key, value)
+        self.check_hyper_parameters(group)
         group["params"] = params
         self.param_groups.append(group)
         self._flat.append(FlatGroup(params, self.state_names))
+
+    def check_hyper_parameters(self, group):
+        """Raise TypeError / ValueError for a bad value in `group` (subclasses check their own)."""
 
     def zero_grad(self, set_to_none=True):
         autograd.zero_grad((p for group in self.param_groups for p in group["params"]), set_to_none)
@@ -158,33 +178,71 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Restore hyper-parameters and state saved by state_dict() (copied into our buffers)."""
-        groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups):
-            raise ValueError(f"loaded state dict has {len(groups)} parameter groups, this optimizer has "
-                             f"{len(self.param_groups)}")
-        for saved, group in zip(groups, self.param_groups):
-            if len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"loaded state dict has a group of {len(saved['params'])} parameters where this "
-                                 f"optimizer has {len(group['params'])}")
-        state = {int(k): v for k, v in state_dict["state"].items()}
+        """Restore hyper-parameters and state saved by state_dict() (copied into our buffers).
+
+        Everything is checked before anything is written, so a state dict that does not fit (another
+        optimiser's, another model's, not a state dict at all) raises and changes nothing."""
+        groups, state = self._checked_state_dict(state_dict)
         for saved, group, flat in zip(groups, self.param_groups, self._flat):
-            group.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k != "params"})
+            group.update({k: v for k, v in saved.items() if k != "params"})
             flat.check_in_place()
             for i, index in enumerate(saved["params"]):
                 entry = state.get(int(index))
                 flat.steps[i] = int(entry["step"]) if entry else 0
                 _, _, _, slices = flat.slices(i)
                 for name, target in slices.items():
-                    value = entry[name] if entry else None
-                    value = value.array if isinstance(value, Tensor) else value
+                    value = entry.get(name) if entry else None
                     if value is None:
                         target[...] = 0
-                    elif value.size != target.size:
-                        raise ValueError(f"state {name!r} of parameter {index} has {value.size} elements, "
-                                         f"the parameter has {target.size}")
                     else:
                         target[...] = backend.to_device(value, backend.device_of(target)).reshape(-1)
+
+    def _checked_state_dict(self, state_dict):
+        """(groups, {index: entry}) from a state dict, each value checked; raise on the first problem."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            what = type(state_dict).__name__ if not isinstance(state_dict, dict) else f"a dict with keys {sorted(state_dict)}"
+            raise TypeError(f"{name}.load_state_dict expects what state_dict() returns, a dict with keys 'state' and "
+                            f"'param_groups'; got {what}")
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not all(isinstance(g, dict) and "params" in g
+                                                                  for g in saved_groups):
+            raise TypeError(f"{name}.load_state_dict: 'param_groups' must be a list of dicts with 'params'")
+        if not isinstance(saved_state, dict):
+            raise TypeError(f"{name}.load_state_dict: 'state' must be a dict, got {type(saved_state).__name__}")
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, this optimizer has "
+                             f"{len(self.param_groups)}")
+        groups = []
+        for saved, group in zip(saved_groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"loaded state dict has a group of {len(saved['params'])} parameters where this "
+                                 f"optimizer has {len(group['params'])}")
+            missing = sorted(set(self.defaults) - set(saved))
+            if missing:
+                raise ValueError(f"{name}.load_state_dict: the saved parameter group has no {', '.join(missing)}: "
+                                 f"it holds {', '.join(sorted(k for k in saved if k != 'params'))}, so it was saved "
+                                 f"by another kind of optimizer")
+            saved = {k: (tuple(v) if isinstance(v, list) and k != "params" else v) for k, v in saved.items()}
+            self.check_hyper_parameters(saved)
+            groups.append(saved)
+        state = {}
+        for key, entry in saved_state.items():
+            if not isinstance(entry, dict) or "step" not in entry:
+                raise TypeError(f"{name}.load_state_dict: state of parameter {key} must be a dict with a 'step'")
+            unknown = sorted(set(entry) - {"step"} - set(self.state_names))
+            if unknown:
+                raise ValueError(f"{name}.load_state_dict: state of parameter {key} holds {', '.join(unknown)}, "
+                                 f"which {name} does not keep (it keeps {', '.join(self.state_names)}): it was "
+                                 f"saved by another kind of optimizer")
+            state[int(key)] = {k: (v.array if isinstance(v, Tensor) else v) for k, v in entry.items()}
+        for saved, flat in zip(groups, self._flat):
+            for i, index in enumerate(saved["params"]):
+                for state_name, value in state.get(int(index), {}).items():
+                    if state_name != "step" and value is not None and value.size != flat.sizes[i]:
+                        raise ValueError(f"state {state_name!r} of parameter {index} has {value.size} elements, "
+                                         f"the parameter has {flat.sizes[i]}")
+        return groups, state
 
     def __repr__(self):
         lines = [type(self).__name__ + " ("]

@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
 
 from .. import backend
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_number
 
 
 class SGD(Optimizer):
@@ -16,12 +16,15 @@ class SGD(Optimizer):
     state_names = ("momentum_buffer",)
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
+
+    def check_hyper_parameters(self, group):
+        for name in ("lr", "momentum", "weight_decay"):
+            check_number("SGD", name, group[name])
+        check_number("SGD", "dampening", group["dampening"], minimum=float("-inf"))
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
 
     def update(self, p, g, scratch, state, step, group):
         xp = backend.array_module(p)
