@@ -140,8 +140,7 @@ class Function:
             out._version = inputs[0]._version
         if track:
             fn.inputs = inputs
-            if cls.saves_inputs:
-                fn.input_versions = [t._version[0] for t in inputs]
+            fn.input_versions = [t._version[0] for t in inputs]
             if cls.saves_output:  # weakly: the output holds its grad_fn, not the other way round
                 fn.output_ref = weakref.ref(out)
             out.grad_fn = fn
@@ -170,10 +169,11 @@ class Function:
         """Raise if a tensor that backward needs was modified in place after forward."""
         if self.saves_output and out._version[0] != 0:
             raise RuntimeError(_in_place_message(self, out, out._version[0], 0))
-        if self.saves_inputs:
-            for tensor, version in zip(self.inputs, self.input_versions):
-                if tensor._version[0] != version:
-                    raise RuntimeError(_in_place_message(self, tensor, tensor._version[0], version))
+        for tensor, version in zip(self.inputs, self.input_versions):
+            # An op that reads no input values minds only a recorded item assignment
+            # (x[key] = y): it gave x a new place in the graph that this op must not follow.
+            if tensor._version[0] != version and (self.saves_inputs or type(tensor.grad_fn).__name__ == "IndexPut"):
+                raise RuntimeError(_in_place_message(self, tensor, tensor._version[0], version))
 
     def free(self):
         """Drop the saved arrays and the links to the inputs (the graph is spent)."""
@@ -244,8 +244,8 @@ def topological_order(roots, stop_at=()):
                     "Trying to backward through the graph a second time: its saved values "
                     "were freed by the first backward(). Pass retain_graph=True to the first "
                     "backward() call if you need to call it twice.")
-            for parent in fn.inputs:
-                if parent.requires_grad and id(parent) not in visited:
+            for parent, needed in zip(fn.inputs, fn.needs_input_grad):
+                if needed and id(parent) not in visited:
                     stack.append((parent, False))
     order.reverse()
     return order
@@ -365,8 +365,9 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted, stop_at=()):
                     _accumulate_into_leaf(tensor, grad, given_to_leaves)
                 continue
             fn.check_saved_versions(tensor)
-            for parent, parent_grad in zip(fn.inputs, _call_backward(fn, grad, create_graph)):
-                if parent_grad is None or not parent.requires_grad:
+            input_grads = _call_backward(fn, grad, create_graph)
+            for parent, needed, parent_grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
+                if parent_grad is None or not needed:  # as recorded: x[key] = y may have changed it since
                     continue
                 if parent_grad.shape != parent.shape:
                     parent_grad = unbroadcast(parent_grad, parent.shape)

@@ -241,8 +241,25 @@ class Tensor:
         self._version[0] += 1
 
     def __setitem__(self, key, value):
+        """x[key] = value. Recorded in the graph when a gradient must flow through it (value, or a
+        non-leaf x, requires grad), as PyTorch records index_put_; otherwise a plain in-place write."""
+        value_needs_grad = isinstance(value, Tensor) and value.requires_grad
+        leaf_needing_grad = self.requires_grad and self.is_leaf  # refused by _begin_in_place, as PyTorch
+        if autograd.is_grad_enabled() and not leaf_needing_grad and (value_needs_grad or self.requires_grad):
+            self._assign_recorded(key, value)
+            return
         self._begin_in_place(value)
         self.array[_index_key(key)] = _value_for(self, value)
+
+    def _assign_recorded(self, key, value):
+        """The new x is IndexPut(old x, value): `before` takes over x's old place in the graph,
+        and x (the same object, the same memory, seen by its views) becomes the op's output."""
+        before = Tensor._wrap(self.array.copy(), self.requires_grad)
+        before.grad_fn = self.grad_fn
+        after = ops.index_put(before, key, as_tensor(value, like=self))
+        self._version[0] += 1
+        self.array[...] = after.array
+        self.grad_fn, self.requires_grad = after.grad_fn, True
 
     def zero_(self):
         self._begin_in_place()

@@ -3,7 +3,7 @@ indexing, cat, stack, pad and embedding. Their backward only moves gradient elem
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -490,3 +490,48 @@ def test_pixel_shuffle_layout():
     assert F.pixel_shuffle(x, 2).tolist() == [[[[0, 2, 1, 3], [4, 6, 5, 7]]]]
     with pytest.raises(ValueError, match="pixel_shuffle"):
         F.pixel_shuffle(mg.zeros(1, 3, 2, 2), 2)
+
+
+# --- recorded item assignment: x[key] = y with a gradient flowing -------------------------------
+
+@gradient_test_for("IndexPut")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_index(), st.data())
+def test_index_put_gradient(device, case, data):
+    """x[key] = values, out of place: x's gradient is zero where it was overwritten, values get
+    the gradient there. Repeated integer indices are left out: which duplicate wins is unspecified."""
+    x, key = case
+    target = x[key]
+    written = np.arange(x.size).reshape(x.shape)[key]
+    assume(len(np.unique(written)) == written.size)
+    values = data.draw(arrays(st.just(target.shape)))
+    check_gradients(lambda a, v: mg.ops.index_put(a, key, v), x, values, device=device)
+
+
+def test_item_assignment_records_the_gradient_of_the_value_and_of_the_rest(device):
+    w = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    x = mg.zeros(4, device=device)
+    x[1:3] = w * 3                       # x does not require grad; the value does
+    (x * x).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [18.0, 36.0])   # d/dw sum((3w)^2) = 18 w
+    a = mg.tensor([1.0, -2.0, 3.0], device=device, requires_grad=True)
+    h = a * 2
+    h[h < 0] = 0.0                       # a non-leaf that requires grad, a constant value
+    h.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [2.0, 0.0, 2.0])
+
+
+def test_item_assignment_after_a_tensor_was_used_is_refused_at_backward(device):
+    """The earlier use must see the old x: rather than a silent wrong gradient, an error."""
+    b = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    h = b * 1
+    z = h + 1
+    h[0] = b[1] * 5
+    with pytest.raises(RuntimeError, match="in-place"):
+        z.sum().backward()
+
+
+def test_item_assignment_into_a_leaf_that_requires_grad_is_refused(device):
+    w = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        w[0] = mg.tensor(3.0, device=device, requires_grad=True)

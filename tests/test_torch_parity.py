@@ -152,6 +152,15 @@ case("min_dim", lambda lib, F, x: lib.min(x, dim=-1).values, normal(3, 4))
 case("erf", lambda lib, F, x: lib.erf(x), normal(3, 4))
 
 
+def _setitem(lib, x, v):
+    out = x * 1
+    out[1:, [0, 2]] = v * 2
+    return out
+
+
+case("setitem", lambda lib, F, x, v: _setitem(lib, x, v), normal(3, 4), normal(2, 2))
+
+
 # --- shapes and indexing -------------------------------------------------------------------
 
 case("reshape", lambda lib, F, x: x.reshape(4, 3), normal(3, 4))
@@ -399,7 +408,7 @@ def test_every_op_has_a_parity_case():
         "BinaryCrossEntropy": "binary_cross_entropy", "BinaryCrossEntropyWithLogits": "bce_with_logits",
         "Cast": "float_double", "Cat": "cat", "Clamp": "clamp", "Clone": "clone", "Conv2d": "conv2d",
         "ConvTranspose2d": "conv_transpose2d", "Div": "div", "Dropout": "dropout", "Exp": "exp",
-        "Expand": "expand", "GELU": "gelu", "Index": "getitem", "Erf": "erf",
+        "Expand": "expand", "GELU": "gelu", "Index": "getitem", "Erf": "erf", "IndexPut": "setitem",
         "ScatterAdd": "getitem_tensor_index",  # indexing's backward: compared through the gradients
         "LayerNorm": "layer_norm",
         "LeakyReLU": "leaky_relu", "Linear": "linear", "Log": "log", "LogSoftmax": "log_softmax",

@@ -84,6 +84,27 @@ class ScatterAdd(Function):
         return index(grad, self.key)
 
 
+class IndexPut(Function):
+    """y = x with y[key] = values (a recorded item assignment).
+    dL/dx = dL/dy with zeros at key (those elements were overwritten),  dL/dvalues = dL/dy[key]."""
+    saves_inputs = False
+
+    def forward(self, x, values, key):
+        self.key = key
+        out = x.copy()
+        out[key] = values
+        return out
+
+    def backward(self, grad):
+        dx = dvalues = None
+        if self.needs_input_grad[0]:
+            dx = IndexPut.apply(grad, Tensor._wrap(backend.array_module(grad.array).zeros((), grad.dtype), False),
+                                key=self.key)
+        if self.needs_input_grad[1]:
+            dvalues = index(grad, self.key)
+        return dx, dvalues
+
+
 class Cat(Function):
     """y = the inputs joined along `dim`.   Each input gets its slice of the gradient."""
     saves_inputs = False
@@ -227,6 +248,11 @@ def expand(x, *sizes):
 
 def index(x, key):
     return Index.apply(x, key=_device_key(key, x))
+
+
+def index_put(x, key, values):
+    """x with x[key] = values, out of place (what `x[key] = values` records when gradients flow)."""
+    return IndexPut.apply(x, values, key=_device_key(key, x))
 
 
 def cat(tensors, dim=0):
