@@ -380,37 +380,30 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted, stop_at=()):
 
 
 def _call_backward(fn, grad, create_graph):
-    """Run one op's backward and check what it gave: one gradient (or None) per input."""
+    """Run one op's backward: raw arrays through fast_backward when it has one and nothing is
+    recorded; else the Tensor formula (recorded when create_graph is set)."""
     if fn.fast_backward is not None and not create_graph:
-        input_grads = fn.fast_backward(grad)
-        kind = "array"
-    else:
-        as_tensor = grad if isinstance(grad, Tensor) else Tensor._wrap(grad, False)
-        input_grads = fn.backward(as_tensor)
-        kind = "Tensor"
-    if type(input_grads) is not tuple:
-        input_grads = (input_grads,)
-    if len(input_grads) != len(fn.inputs):
-        raise RuntimeError(f"{type(fn).__name__}.backward returned {len(input_grads)} gradients "
+        return _checked(fn, fn.fast_backward(grad), backend.ARRAY_TYPES, "fast_backward")
+    grads = _checked(fn, fn.backward(grad if isinstance(grad, Tensor) else Tensor._wrap(grad, False)),
+                     Tensor, "backward")
+    return grads if create_graph else tuple(None if g is None else g.array for g in grads)
+
+
+def _checked(fn, grads, kind, method):
+    """What an op's backward gave, checked: one gradient of `kind` (or None) per input."""
+    if type(grads) is not tuple:
+        grads = (grads,)
+    if len(grads) != len(fn.inputs):
+        raise RuntimeError(f"{type(fn).__name__}.{method} returned {len(grads)} gradients "
                            f"for {len(fn.inputs)} inputs")
-    if create_graph:
-        for i, g in enumerate(input_grads):
-            if g is not None and not isinstance(g, Tensor):
-                raise RuntimeError(f"{type(fn).__name__}.backward returned a {type(g).__name__} for "
-                                   f"input {i}; expected a Tensor or None")
-        return input_grads
-    if kind == "Tensor":  # first order through a Tensor formula: back to arrays
-        input_grads = tuple(g if g is None else g.array for g in input_grads)
-    # NumPy turns 0-d results into scalars; anything else is a bug in the op, named here.
-    return tuple(None if g is None else _checked_array(g, fn, i) for i, g in enumerate(input_grads))
-
-
-def _checked_array(g, fn, i):
-    g = backend.as_array(g)
-    if not isinstance(g, backend.ARRAY_TYPES):
-        raise RuntimeError(f"{type(fn).__name__}.fast_backward returned a {type(g).__name__} for input {i}; "
-                           f"expected an array or None")
-    return g
+    for i, g in enumerate(grads):
+        if g is not None and not isinstance(g, kind):
+            array = backend.as_array(g)  # NumPy turns 0-d results into scalars: fine, made arrays again
+            if not isinstance(array, kind):
+                raise RuntimeError(f"{type(fn).__name__}.{method} returned a {type(g).__name__} for "
+                                   f"input {i}; expected {'a Tensor' if kind is Tensor else 'an array'} or None")
+            grads = grads[:i] + (array,) + grads[i + 1:]
+    return grads
 
 
 def _as_dtype(grad, dtype):

@@ -482,3 +482,44 @@ def test_device_mismatch_on_a_real_gpu():
     z.sum().backward()
     assert x.grad.device == "cpu"
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+
+
+# --- what backward returns is checked, and forward's errors keep their origin ---------------------
+
+def test_a_backward_returning_the_wrong_number_of_gradients_is_named(restore_ops):
+    class TwoForOne(Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, grad):
+            return grad, grad
+
+    x = mg.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="TwoForOne.backward returned 2 gradients for 1 inputs"):
+        TwoForOne.apply(x).sum().backward()
+
+
+def test_a_backward_returning_an_array_instead_of_a_tensor_is_named(restore_ops):
+    class RawArray(Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, grad):
+            return grad.array * 2  # should be a Tensor (written in minigrad ops)
+
+    x = mg.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="RawArray.backward returned a ndarray for input 0; expected a Tensor"):
+        RawArray.apply(x).sum().backward()
+
+
+def test_an_error_in_forward_names_the_op_and_keeps_the_original_as_its_cause(restore_ops):
+    class Picky(Function):
+        def forward(self, x):
+            raise ValueError("x is not to my taste")
+
+        def backward(self, grad):
+            return grad
+
+    with pytest.raises(ValueError, match=r"Picky: x is not to my taste \(input shapes: \(2,\)\)") as caught:
+        Picky.apply(mg.ones(2))
+    assert isinstance(caught.value.__cause__, ValueError)  # the user's own line stays in the traceback
