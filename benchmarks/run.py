@@ -32,6 +32,12 @@ TARGETS = {"mlp_gan": 0.8, "dcgan": 1.2, "book_batch1": 0.7}
 CUDA_TARGET = 1.5
 
 
+def gpu_name():
+    """The GPU's name (through CuPy, the backend's array module for 'cuda')."""
+    from minigrad import backend
+    return backend.array_module("cuda").cuda.runtime.getDeviceProperties(0)["name"].decode()
+
+
 def worker(workload_name, framework, device, iterations, passes):
     """Runs in a child process: build one workload, time it, print one JSON line."""
 
@@ -160,8 +166,7 @@ def environment(device, with_torch):
                               capture_output=True, text=True).stdout.split()
         lines.append(f"- PyTorch {info[0]}, {info[1]} intra-op threads")
     if device == "cuda":
-        from minigrad import backend
-        lines.append(f"- GPU: {backend.gpu_name()}")
+        lines.append(f"- GPU: {gpu_name()}")
     return lines
 
 

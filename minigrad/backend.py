@@ -11,9 +11,6 @@ Devices are plain strings, "cpu" and "cuda" ("cuda:0" is accepted and means "cud
 """
 
 import contextlib
-import ctypes
-import os
-import sys
 
 import numpy as np
 
@@ -234,37 +231,3 @@ def synchronize(device="cuda"):
     """Wait until the GPU has finished all queued work (a no-op on the CPU); needed for timing."""
     if normalize_device(device) == "cuda":
         cupy.cuda.Device().synchronize()
-
-
-def gpu_name():
-    """The GPU's name, or None without one."""
-    if not cuda_available():
-        return None
-    return cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
-
-
-# --- host memory ------------------------------------------------------------------------
-
-def keep_freed_memory():
-    """Ask glibc to keep freed memory for reuse instead of handing it back to the OS at once.
-
-    Every training step frees and re-allocates arrays of the same sizes (activations,
-    gradients). With glibc's defaults, large blocks are mapped and unmapped, and freed heap
-    memory is trimmed, so each step page-faults its memory in again: that was a third of a
-    batch-size-1 GAN step here. Like the caching allocators of deep-learning frameworks, we
-    keep it: blocks up to 32 MB come from the heap, and up to 256 MB of free heap is kept.
-    Done once, when minigrad is imported, on Linux with glibc; MINIGRAD_KEEP_FREED_MEMORY=0
-    leaves the allocator alone. Returns True when the settings were applied.
-    """
-    if os.environ.get("MINIGRAD_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (e.g. musl): nothing to tune
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-    return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)) and bool(libc.mallopt(m_trim_threshold, 256 * 2**20))
-
-
-keep_freed_memory()
-

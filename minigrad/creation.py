@@ -7,7 +7,7 @@ device (mg.set_default_device) unless `device` says otherwise.
 import numpy as np
 
 from . import backend
-from .tensor import DEFAULT_FLOAT, Tensor, as_array
+from .tensor import DEFAULT_FLOAT, Tensor, make_array
 
 
 def _size(size):
@@ -29,7 +29,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     source = data.array if isinstance(data, Tensor) else data
     if device is None and not isinstance(data, Tensor):
         device = backend.get_default_device()
-    array = as_array(source, dtype, device)
+    array = make_array(source, dtype, device)
     if array is source:
         array = array.copy()
     return _make(array, requires_grad)

@@ -23,7 +23,7 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
-        self.array = as_array(data, dtype, device)
+        self.array = make_array(data, dtype, device)
         self.grad = None
         self.grad_fn = None
         self._version = [0]
@@ -552,7 +552,7 @@ class Tensor:
 DEFAULT_FLOAT = np.float32
 
 
-def as_array(data, dtype=None, device=None):
+def make_array(data, dtype=None, device=None):
     """An array for `data`: Python floats and lists become float32, ints int64, bools bool;
     arrays keep their dtype. `dtype` and `device` override."""
     if isinstance(data, Tensor):
