@@ -154,9 +154,11 @@ class Function:
         if self.definition is None:
             raise NotImplementedError(f"{type(self).__name__} has neither a backward nor a definition")
         out = self.definition(*self.inputs)
-        wanted = [t for t, needed in zip(self.inputs, self.needs_input_grad) if needed]
-        grads = iter(_local_gradients(out, wanted, grad))
-        return tuple(next(grads) if needed else None for needed in self.needs_input_grad)
+        # A tensor given in two slots (bce(z, z)) gets its whole gradient once, in its first slot.
+        wanted = list({id(t): t for t, needed in zip(self.inputs, self.needs_input_grad) if needed}.values())
+        grads = dict(zip([id(t) for t in wanted], _local_gradients(out, wanted, grad)))
+        return tuple(grads.pop(id(t), None) if needed else None
+                     for t, needed in zip(self.inputs, self.needs_input_grad))
 
     definition = None  # see the class docstring
 
@@ -238,12 +240,7 @@ def topological_order(roots, stop_at=()):
         visited.add(id(tensor))
         stack.append((tensor, True))
         fn = tensor.grad_fn
-        if fn is not None and id(tensor) not in stop_at:
-            if fn.inputs is None:
-                raise RuntimeError(
-                    "Trying to backward through the graph a second time: its saved values "
-                    "were freed by the first backward(). Pass retain_graph=True to the first "
-                    "backward() call if you need to call it twice.")
+        if fn is not None and id(tensor) not in stop_at and fn.inputs is not None:  # None: freed
             for parent, needed in zip(fn.inputs, fn.needs_input_grad):
                 if needed and id(parent) not in visited:
                     stack.append((parent, False))
@@ -355,15 +352,28 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted, stop_at=()):
     with set_grad_enabled(create_graph):
         for tensor in order:
             grad = grads.pop(id(tensor), None)
-            if grad is None or (relevant is not None and id(tensor) not in relevant):
+            if grad is None:
                 continue
-            if wanted_ids is not None and id(tensor) in wanted_ids:
-                found[id(tensor)] = grad
+            is_wanted = wanted_ids is not None and id(tensor) in wanted_ids
             fn = tensor.grad_fn
+            if fn is not None and fn.inputs is None and not is_wanted and id(tensor) not in stop_at:
+                raise RuntimeError(  # freed by an earlier backward (a wanted tensor needs nothing below it)
+                    "Trying to backward through the graph a second time: its saved values "
+                    "were freed by the first backward(). Pass retain_graph=True to the first "
+                    "backward() call if you need to call it twice.")
+            if relevant is not None and id(tensor) not in relevant:
+                continue
+            if is_wanted:
+                found[id(tensor)] = grad
             if fn is None or id(tensor) in stop_at:
                 if wanted is None:
                     _accumulate_into_leaf(tensor, grad, given_to_leaves)
                 continue
+            if fn.inputs is None:
+                continue
+            if wanted_ids is not None and id(tensor) in wanted_ids and not any(
+                    id(parent) in relevant for parent in fn.inputs):
+                continue  # a wanted tensor from which no other wanted one can be reached
             fn.check_saved_versions(tensor)
             input_grads = _call_backward(fn, grad, create_graph)
             for parent, needed, parent_grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
@@ -419,7 +429,7 @@ def _leading_to(order, wanted_ids, stop_at):
     for tensor in reversed(order):  # inputs before the tensors computed from them
         fn = tensor.grad_fn
         if id(tensor) in wanted_ids or (
-                fn is not None and id(tensor) not in stop_at
+                fn is not None and id(tensor) not in stop_at and fn.inputs is not None
                 and any(id(parent) in relevant for parent in fn.inputs)):
             relevant.add(id(tensor))
     return relevant

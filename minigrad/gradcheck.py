@@ -134,4 +134,20 @@ def gradgradcheck(func, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-
                     for i, g in zip(wrt, grads)]
             return ops.cat(flat)
 
+    # The recorded first derivatives must be the ones gradcheck verifies (a fast_backward may differ).
+    recorded = backend.to_numpy(first_derivatives(*inputs, grad_outputs).array)
+    with autograd.enable_grad():
+        leaves = [Tensor._wrap(t.array, True) if i in wrt else t for i, t in enumerate(inputs)]
+        result = func(*leaves)
+        plain = autograd.grad(result, [leaves[i] for i in wrt], grad_outputs.detach(), allow_unused=True) \
+            if result.requires_grad else [None] * len(wrt)
+    plain = np.concatenate([np.zeros(leaves[i].array.size) if g is None else backend.to_numpy(g.array).reshape(-1)
+                            for i, g in zip(wrt, plain)]) if wrt else np.zeros(0)
+    if not np.allclose(recorded, plain, atol=atol, rtol=rtol):
+        worst = int(np.argmax(np.abs(recorded - plain)))
+        message = (f"gradgradcheck failed: the first derivatives recorded with create_graph=True differ from "
+                   f"the plain ones at flat position {worst}: {recorded[worst]:.10g} against {plain[worst]:.10g}")
+        if raise_exception:
+            raise GradcheckError(message)
+        return False
     return gradcheck(first_derivatives, inputs + (grad_outputs,), eps, atol, rtol, raise_exception, seed)

@@ -194,3 +194,31 @@ def test_test_local_ops_do_not_stay_in_the_registry():
         assert mg.autograd.OPS["ThrowawayOp"] is ThrowawayOp
     assert "ThrowawayOp" not in mg.autograd.OPS
     assert mg.autograd.OPS == before
+
+
+def test_gradgradcheck_passes_and_checks_second_derivatives(device):
+    x = leaf([0.3, -1.2, 2.0], device)
+    assert mg.gradgradcheck(lambda a: (a * a * a).sum(), x)
+    assert mg.gradgradcheck(lambda a: a.tanh() * 3.0, x)
+
+
+def test_gradgradcheck_catches_a_recorded_backward_that_disagrees_with_the_fast_one(device):
+    """gradcheck verifies the first-order pass (fast_backward here); the recorded backward must agree."""
+    with registry_restored():
+        class Diverging(Function):
+            saves_inputs = True
+
+            def forward(self, x):
+                return x * x
+
+            def fast_backward(self, grad):
+                return grad * 2 * self.inputs[0].array
+
+            def backward(self, grad):
+                return grad * 2.5 * self.inputs[0]  # wrong, only when recorded
+
+        x = leaf([0.5, 1.5], device)
+        assert mg.gradcheck(lambda a: Diverging.apply(a), x)
+        with pytest.raises(mg.GradcheckError, match="recorded with create_graph=True differ"):
+            mg.gradgradcheck(lambda a: Diverging.apply(a), x)
+        assert mg.gradgradcheck(lambda a: Diverging.apply(a), x, raise_exception=False) is False
