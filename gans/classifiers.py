@@ -32,11 +32,10 @@ Every change is cumulative: row k has every change of rows 2..k. Each row trains
 initialised model from the same seed on the same data, so the rows differ only by their change.
 """
 
-import json
 import os
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -50,7 +49,8 @@ from minigrad import backend
 from minigrad.nn import set_training_mode
 
 from . import plots
-from .registry import ExperimentError, RunOptions, register
+from .registry import ExperimentError, RunOptions, register, text, whole_number
+from .runs import write_json
 
 # --- models --------------------------------------------------------------------------------
 
@@ -256,8 +256,14 @@ class ClassifierExperiment:
     target: float                  # the book's final accuracy, which the last row should reach
     shuffle: bool = True           # a new training order every epoch (see "order" in the module docstring)
     kind: str = "classifier"
+    # What --set may change: {name: check} (gans/registry.py).
+    settings: dict = field(default_factory=lambda: {"train_limit": whole_number, "test_limit": whole_number,
+                                                    "variants": text, "shuffle": text})
 
     def run(self, options: RunOptions) -> dict:
+        if options.resume:
+            raise ExperimentError(f"{self.name}: --resume has nothing to continue: a classifier run keeps no "
+                                  f"checkpoint (each row trains in minutes); run it again without --resume")
         out = Path(options.out)
         out.mkdir(parents=True, exist_ok=True)
         extra = dict(options.extra or {})
@@ -310,7 +316,7 @@ class ClassifierExperiment:
             "seconds": round(sum(r["train_seconds"] + r["eval_seconds"] for r in rows), 1),
         }
         table = markdown_table(rows)
-        (out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_json(out / "results.json", summary)
         (out / "results.md").write_text(f"# {self.title}\n\n{summary['machine']}, seed {options.seed}\n\n"
                                         f"{table}\n")
         plots.save_progress_plot(histories, out / "losses.png")

@@ -3,20 +3,25 @@
     python -m gans list
     python -m gans train EXPERIMENT [--epochs N] [--batch-size B] [--device cpu|cuda]
                                     [--data-dir D] [--out runs/NAME] [--seed S] [--resume]
-    python -m gans sample RUN [--n 64]
+                                    [--set KEY=VALUE ...]
+    python -m gans sample RUN [--n 64] [--out FILE.npz]
     python -m gans evaluate RUN
     python -m gans data celeba --zip img_align_celeba.zip [--limit 20000] --out celeba.h5
 
-Mistakes (an unknown experiment, a missing run folder, a bad argument) give a
-one-line error and exit status 2 (1 for failures while running), never a traceback.
+Exit status: 0 done; 2 a mistake to fix (an unknown experiment, a bad argument, a missing or
+damaged file, a run folder that cannot be written or is in use), reported in one line on
+stderr, never a traceback; 1 training diverged (NaN or infinite losses); 130 Ctrl-C.
 """
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
-from .registry import EXPERIMENTS, ExperimentError, RunOptions
+from .errors import TrainingDiverged, TrainingInterrupted, UserError
+from .registry import EXPERIMENTS, ExperimentError, RunOptions, check_settings
+from .runs import RunLock, finite_or_none
 
 
 class Parser(argparse.ArgumentParser):
@@ -33,15 +38,23 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, got {text}")
+    return value
+
+
 def positive_float(text):
     value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    if not math.isfinite(value) or value <= 0:  # float() reads "nan" and "inf" too
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
     return value
 
 
 def key_value(text):
-    """'train_limit=1000' -> ('train_limit', 1000); numbers become numbers."""
+    """'train_limit=1000' -> ('train_limit', 1000); whole numbers become ints, other numbers floats.
+    Whether the key and value make sense is the experiment's to check (registry.check_settings)."""
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     key, value = text.split("=", 1)
@@ -66,7 +79,7 @@ def build_parser():
     train.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     train.add_argument("--data-dir", type=Path, help="folder holding mnist/ (else $MINIGRAD_DATA, else the cache)")
     train.add_argument("--out", type=Path, help="run folder (default: runs/EXPERIMENT)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=key_value,
@@ -76,7 +89,10 @@ def build_parser():
     sample = commands.add_parser("sample", help="draw a grid of samples from a trained run")
     sample.add_argument("run", type=Path, help="a run folder made by `train`")
     sample.add_argument("--n", type=positive_int, default=64, help="how many samples (default 64)")
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--seed", type=non_negative_int, default=0)
+    sample.add_argument("--out", type=Path, metavar="FILE.npz",
+                        help="write the raw samples (and, for conditional runs, their labels) to this "
+                             ".npz file instead of drawing a grid")
 
     evaluate = commands.add_parser("evaluate", help="measure a trained run (mode coverage, Fréchet distance, ...)")
     evaluate.add_argument("run", type=Path, help="a run folder made by `train`")
@@ -105,12 +121,27 @@ def main(argv=None):
         if args.command == "data":
             from .data import celeba
             return celeba.run_cli(args)
-    except ExperimentError as error:
+    except UserError as error:
+        return one_line_error(error)
+    except OSError as error:  # a path of the user's that cannot be read or written
+        where = f": {error.filename}" if error.filename else ""
+        return one_line_error(f"{error.strerror or error}{where}")
+    except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return 1
+    except TrainingInterrupted as error:
+        print(f"\ninterrupted: {error}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+def one_line_error(error):
+    """Print `error` on one line of stderr; exit status 2. (The MNIST not-found message lists where
+    it looked, one place a line: that one keeps its lines.)"""
+    print(f"error: {error}", file=sys.stderr)
+    return 2
 
 
 def import_all_experiments():
@@ -126,21 +157,25 @@ def list_experiments():
 
 
 def train(args):
-    from .experiments import get_experiment
+    from .registry import get_experiment
     experiment = get_experiment(args.experiment)
+    extra = check_settings(experiment, dict(args.set))
     out = args.out or Path("runs") / experiment.name
-    if (out / "checkpoint.npz").exists() and not args.resume:
-        raise ExperimentError(f"{out} already holds a run; pass --resume to continue it, or choose --out")
     options = RunOptions(out=out, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
                          data_dir=args.data_dir, seed=args.seed, resume=args.resume, progress=not args.no_progress,
-                         extra=dict(args.set))
-    try:
-        summary = experiment.run(options)
-    except RuntimeError as error:
-        if "CUDA is not available" in str(error):
-            raise ExperimentError(str(error)) from None
-        raise
-    print(json.dumps(summary, indent=2))
+                         extra=extra)
+    # The lock comes first: it finds an unwritable folder before any work, and it keeps a
+    # second training out of this folder while this one runs (gans/runs.py).
+    with RunLock(out):
+        if (out / "checkpoint.npz").exists() and not args.resume:
+            raise ExperimentError(f"{out} already holds a run; pass --resume to continue it, or choose --out")
+        try:
+            summary = experiment.run(options)
+        except RuntimeError as error:
+            if "CUDA is not available" in str(error):
+                raise ExperimentError(str(error)) from None
+            raise
+    print(json.dumps(finite_or_none(summary), indent=2))
     grids = sorted((out / "samples").glob("step_*.png")) if (out / "samples").is_dir() else []
     if grids:
         print(f"sample grid: {grids[-1]}")
@@ -151,20 +186,31 @@ def train(args):
 
 
 def sample(args):
+    import numpy as np
+
     import minigrad as mg
     from . import plots
-    from .training import load_generator
+    from .models import with_labels
+    from .registry import load_generator
+    if args.out is not None and args.out.suffix != ".npz":
+        raise ExperimentError(f"--out {args.out}: the samples are written as .npz; name the file FILE.npz")
     experiment, G = load_generator(args.run)
-    if experiment.image_shape is None:
-        raise ExperimentError(f"{experiment.name} does not make images")
     mg.manual_seed(args.seed)
     noise = experiment.noise(args.n)
-    labels = experiment.encode_labels([i % experiment.num_classes for i in range(args.n)]) \
-        if experiment.conditional else None
+    digits = np.arange(args.n) % experiment.num_classes if experiment.conditional else None
+    labels = experiment.encode_labels(digits) if experiment.conditional else None
     with mg.no_grad():
-        images = G(noise, labels) if labels is not None else G(noise)
+        images = with_labels(G, noise, labels).numpy()
+    if args.out is not None:
+        arrays = {"samples": images} | ({"labels": digits} if digits is not None else {})
+        np.savez(args.out, **arrays)
+        print(f"wrote {args.out}: samples {images.shape} {images.dtype}"
+              + (f", labels {digits.shape}" if digits is not None else ""))
+        return 0
+    if experiment.image_shape is None:
+        raise ExperimentError(f"{experiment.name} does not make images; use --out FILE.npz for its raw samples")
     path = args.run / f"samples_{args.n}.png"
-    plots.save_grid(images.numpy(), path, experiment.image_shape, experiment.pixel_range,
+    plots.save_grid(images, path, experiment.image_shape, experiment.pixel_range,
                     title=f"{experiment.name}: {args.n} samples (seed {args.seed})")
     print(f"wrote {path}")
     return 0
@@ -173,6 +219,6 @@ def sample(args):
 def evaluate(args):
     from .evaluation import evaluate_run
     results = evaluate_run(args.run, n=args.n, data_dir=args.data_dir)
-    print(json.dumps(results, indent=2))
+    print(json.dumps(finite_or_none(results), indent=2))
     print(f"wrote {args.run / 'metrics.json'}")
     return 0

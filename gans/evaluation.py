@@ -1,13 +1,13 @@
 """`python -m gans evaluate RUN`: the metrics of a trained run, printed and written to RUN/metrics.json."""
 
-import json
 from pathlib import Path
 
 import minigrad as mg
 
 from .experiments import pattern_report
-from .registry import ExperimentError
-from .training import load_generator
+from .models import with_labels
+from .registry import ExperimentError, load_generator
+from .runs import write_json
 
 
 def evaluate_run(run, n=10000, data_dir=None, seed=0):
@@ -17,11 +17,11 @@ def evaluate_run(run, n=10000, data_dir=None, seed=0):
     mg.manual_seed(seed)
 
     def sample(count):  # the metrics call these under mg.no_grad()
-        return G(experiment.noise(count))
+        return with_labels(G, experiment.noise(count))
 
     def sample_digits(labels):
         """One sample per requested digit (labels: int64 class indices)."""
-        return G(experiment.noise(len(labels)), experiment.encode_labels(labels))
+        return with_labels(G, experiment.noise(len(labels)), experiment.encode_labels(labels))
 
     if experiment.metrics == "mnist":
         from . import metrics
@@ -35,5 +35,5 @@ def evaluate_run(run, n=10000, data_dir=None, seed=0):
     else:
         raise ExperimentError(f"{experiment.name} has no metrics to evaluate (its samples are in {run}/samples)")
     results = {"experiment": experiment.name, **results}
-    (run / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_json(run / "metrics.json", results)
     return results

@@ -13,7 +13,8 @@ import numpy as np
 import minigrad as mg
 
 from . import models
-from .registry import EXPERIMENTS, ExperimentError, get_experiment, register  # noqa: F401 (re-exported)
+from .registry import EXPERIMENTS, ExperimentError, get_experiment, register, text, whole_number  # noqa: F401
+from .training import Trainer
 
 
 @dataclass
@@ -44,10 +45,10 @@ class GANExperiment:
     alarm_every: int = 0                # steps between mode-collapse checks (MNIST only; 0: off)
     metrics: str = None                 # "mnist", "pattern", or None
     notes: str = ""
+    settings: dict = field(default_factory=dict)  # what --set may change: {name: check} (gans/registry.py)
     kind: str = field(default="gan", init=False)
 
     def run(self, options):
-        from .training import Trainer
         return Trainer(self, options).fit()
 
     # --- labels, for conditional experiments ----------------------------------------------
@@ -99,12 +100,8 @@ def pattern_report(output):
 def mnist_data(scale="01", flatten=True):
     """MNIST training images, flat 784 or (1, 28, 28), in [0,1] ("01") or [-1,1] ("pm1")."""
     def make(options):
-        from .data.mnist import MNIST, MnistNotFoundError
-        try:
-            dataset = MNIST(root=options.data_dir, train=True, scale=scale, flatten=flatten,
-                            progress=options.progress)
-        except MnistNotFoundError as error:
-            raise ExperimentError(str(error)) from error
+        from .data.mnist import MNIST
+        dataset = MNIST(root=options.data_dir, train=True, scale=scale, flatten=flatten, progress=options.progress)
         limit = options.extra.get("train_limit")
         return mg.data.Subset(dataset, range(min(limit, len(dataset)))) if limit else dataset
     return make
@@ -146,13 +143,19 @@ def celeba_data(crop=None, channels_first=False):
         from .data.celeba import CelebADataset
         path = options.extra.get("h5") or find_celeba_h5(options)
         dataset = CelebADataset(path, crop=crop, scale="01", channels_first=channels_first)
+        skipped = dataset.attrs.get("skipped") if dataset.layout == "stacked" else None
+        if skipped is not None:  # files of the zip that were not usable images: say so in every run
+            print(f"CelebA: {len(dataset)} faces from {path} ({skipped} files of {dataset.attrs.get('source')} "
+                  f"were skipped when it was built)")
         limit = options.extra.get("train_limit")
         return ImagesWithoutLabels(mg.data.Subset(dataset, range(min(limit, len(dataset)))) if limit else dataset)
     return make
 
 
 def find_celeba_h5(options):
-    from .data.celeba import build_hdf5
+    """The CelebA HDF5 file to train on: one found under the data roots, else one built once from a
+    zip found there, cached under a name that says what the zip holds (see zip_content_key)."""
+    from .data.celeba import build_hdf5, zip_content_key
     from .data.download import cache_dir, data_roots
     roots = [root for _, root in data_roots(options.data_dir) if root]
     folders = [Path(root) / "celeba" for root in roots] + [Path(root) for root in roots]
@@ -163,11 +166,11 @@ def find_celeba_h5(options):
     for folder in folders:
         zips = sorted(folder.glob("img_align_celeba*.zip")) if folder.is_dir() else []
         if zips:
-            out = Path(cache_dir()) / "celeba" / (zips[0].stem + ".h5")
+            out = Path(cache_dir()) / "celeba" / f"{zips[0].stem}-{zip_content_key(zips[0])}.h5"
             if not out.is_file():
                 out.parent.mkdir(parents=True, exist_ok=True)
                 print(f"building {out} from {zips[0]} (once; later runs reuse it)")
-                build_hdf5(zips[0], out, progress=options.progress)
+                print(build_hdf5(zips[0], out, progress=options.progress).summary())
             return out
     raise ExperimentError(
         "no CelebA data found. Download img_align_celeba.zip (the 'Align&Cropped Images' of CelebA, "
@@ -213,6 +216,9 @@ def sgd(lr):
 
 # --- the experiments ----------------------------------------------------------------------
 
+MNIST_SETTINGS = {"train_limit": whole_number}            # train on the first N images only
+CELEBA_SETTINGS = {"h5": text, "train_limit": whole_number}  # the HDF5 file; the first N faces
+
 register(GANExperiment(
     name="pattern-1010",
     title="Book 06: the 1010 pattern GAN",
@@ -222,6 +228,7 @@ register(GANExperiment(
     g_optimizer=sgd(0.01), d_optimizer=sgd(0.01), loss="mse",
     batch_size=1, epochs=1, image_shape=None, grid_size=1, sample_every=1000, log_every=10,
     metrics="pattern",
+    settings={"iterations": whole_number},
     notes="G's input is the constant 0.5; D learns to tell the 1010 pattern from G's output.",
 ))
 
@@ -233,6 +240,7 @@ register(GANExperiment(
     g_optimizer=sgd(0.01), d_optimizer=sgd(0.01), loss="mse",
     batch_size=1, epochs=1, sample_every=10000, log_every=100, checkpoint_every=20000,
     alarm_every=10000, metrics="mnist",
+    settings=MNIST_SETTINGS,
     notes="Seed rand(1), sigmoids, MSE and SGD: the generator collapses to one or a few digits.",
 ))
 
@@ -244,6 +252,7 @@ register(GANExperiment(
     g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
     batch_size=1, epochs=4, sample_every=20000, log_every=100, checkpoint_every=20000,
     alarm_every=20000, metrics="mnist",
+    settings=MNIST_SETTINGS,
     notes="LeakyReLU(0.02), LayerNorm, BCE, Adam 1e-4, seed randn(100); batch size 1 as in the book.",
 ))
 
@@ -255,6 +264,7 @@ register(GANExperiment(
     g_optimizer=adam(2e-4, (0.5, 0.999)), d_optimizer=adam(2e-4, (0.5, 0.999)), loss="bce",
     batch_size=60, epochs=50, d_update="joint", g_fresh_noise=False, pixel_range=(-1.0, 1.0),
     sample_every=1000, checkpoint_every=5000, alarm_every=1000, metrics="mnist",
+    settings=MNIST_SETTINGS,
     notes="Images in [-1, 1], Tanh output; one joint D step per batch, the G step reuses the fake batch.",
 ))
 
@@ -267,6 +277,7 @@ register(GANExperiment(
     g_optimizer=adam(2e-4, (0.5, 0.999)), d_optimizer=adam(2e-4, (0.5, 0.999)), loss="bce",
     batch_size=60, epochs=5, d_update="joint", g_fresh_noise=False, pixel_range=(-1.0, 1.0),
     sample_every=500, checkpoint_every=1000, alarm_every=500, metrics="mnist",
+    settings=MNIST_SETTINGS,
     notes="BatchNorm, bias-free convolutions, N(0, 0.02) initialisation; sampling uses eval mode.",
 ))
 
@@ -279,6 +290,7 @@ register(GANExperiment(
     g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
     batch_size=1, epochs=12, conditional=True, grid_size=60, grid_columns=6,
     sample_every=60000, log_every=100, checkpoint_every=60000, alarm_every=60000, metrics="mnist",
+    settings=MNIST_SETTINGS,
     notes="D sees [image, one-hot label]; the D-fake step and the G step each draw their own random label.",
 ))
 
@@ -290,6 +302,7 @@ register(GANExperiment(
     g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
     batch_size=1, epochs=1, image_shape=(218, 178, 3), grid_size=12, grid_columns=6,
     sample_every=2000, log_every=10, checkpoint_every=2000,
+    settings=CELEBA_SETTINGS,
     notes="116,412 pixels in, fully connected; one face per step as the book.",
 ))
 
@@ -301,6 +314,7 @@ celeba_conv = register(GANExperiment(
     g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
     batch_size=1, epochs=1, image_shape=(3, 128, 128), grid_size=12, grid_columns=6,
     sample_every=1000, log_every=10, checkpoint_every=1000,
+    settings=CELEBA_SETTINGS,
     notes="k8 s2 convolutions with BatchNorm and LeakyReLU(0.2); one face per step as the book.",
 ))
 

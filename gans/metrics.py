@@ -35,6 +35,7 @@ import minigrad.nn.functional as F
 from minigrad import backend
 
 from .data.download import file_digest
+from .errors import UserError
 
 # --- the protocol's constants (changing any of them changes every number it reports) ------
 
@@ -94,7 +95,7 @@ class MnistClassifier(nn.Module):
         return self.fc2(self.features(x))
 
 
-class WeightsChecksumError(ValueError):
+class WeightsChecksumError(UserError, ValueError):
     """The weights file is not the one the protocol was measured with."""
 
 
@@ -477,7 +478,6 @@ class CollapseAlarm:
         self.classifier = classifier if classifier is not None else shared_classifier()
         self.present_share, self.kl_limit, self.kl_rise = present_share, kl_limit, kl_rise
         self.best_kl = math.inf
-        self.history = []  # every AlarmResult so far, in order
 
     def check(self, images):
         """Classify `samples` images and compare their spread with the rule above.
@@ -503,6 +503,4 @@ class CollapseAlarm:
             warnings.append(f"class imbalance rising: KL to uniform is {spread.kl:.3f} nats, up from "
                             f"its best {self.best_kl:.3f} by more than {self.kl_rise}")
         self.best_kl = min(self.best_kl, spread.kl)
-        result = AlarmResult(spread.classes_present, spread.kl, spread.histogram, warnings, spread.missing)
-        self.history.append(result)
-        return result
+        return AlarmResult(spread.classes_present, spread.kl, spread.histogram, warnings, spread.missing)

@@ -8,6 +8,17 @@ very same models with torch.nn, so both frameworks time identical networks.
 import minigrad as mg
 import minigrad.nn as mnn
 
+
+def with_labels(model, inputs, labels=None):
+    """model(inputs, labels) for a conditional model, model(inputs) for any other.
+
+    The one place that knows the difference, so that the training loop, sampling and the
+    metrics call every generator and discriminator alike. (The unconditional models are plain
+    nn.Sequential, shared with the torch.nn builds of the benchmark, so they cannot take a
+    second argument themselves; wrapping them would rename their weights in every checkpoint.)
+    """
+    return model(inputs) if labels is None else model(inputs, labels)
+
 # --- book 06: the 1010 pattern GAN --------------------------------------------------------
 
 

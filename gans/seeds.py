@@ -8,17 +8,16 @@ existing run, --set from_run=runs/mnist-book) and saves both grids to its run fo
 """
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
 
 import minigrad as mg
 
+from . import experiments  # noqa: F401 (registers mnist-book, the GAN whose seeds this explores)
 from . import plots
-from .experiments import get_experiment
-from .registry import register
-from .training import load_generator
+from .registry import ExperimentError, get_experiment, load_generator, register, text
+from .runs import write_json
 
 
 def interpolate(seed1, seed2, steps=12):
@@ -53,6 +52,10 @@ class SeedExperiment:
     title: str = "Book 09: seed interpolation and arithmetic on a trained book 08 generator"
     kind: str = "analysis"
     base: str = "mnist-book"
+    settings: dict = dataclasses.field(default_factory=dict)  # --set keys: from_run, and the base's
+
+    def __post_init__(self):
+        self.settings = {"from_run": text, **get_experiment(self.base).settings}
 
     def run(self, options):
         out = Path(options.out)
@@ -60,11 +63,14 @@ class SeedExperiment:
         if source is None:  # train the book 08 GAN first, into this run folder
             get_experiment(self.base).run(options)
             source = out
+        elif options.resume:
+            raise ExperimentError(f"{self.name}: --resume has nothing to continue with --set from_run "
+                                  f"(the grids take seconds); run it without --resume")
         experiment, G = load_generator(source)
         out.mkdir(parents=True, exist_ok=True)
         paths = seed_grids(G, experiment, out, seed=options.seed)
         summary = {"experiment": self.name, "generator_run": str(source), "grids": [str(p) for p in paths]}
-        (out / "seeds.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_json(out / "seeds.json", summary)
         return summary
 
 

@@ -15,13 +15,24 @@ does; `"joint"` adds both losses into one D step, as the tutorial does.
 Around the steps the Trainer keeps: a tqdm bar, a loss history (CSV), sample
 grids from a FIXED noise batch, the loss plot with the ideal line, atomic
 checkpoints from which --resume continues exactly, and a mode-collapse alarm.
+
+And it guards the run:
+  - a loss that is not a finite number stops training at once (TrainingDiverged),
+    naming the step; a checkpoint is only ever written with finite weights, so the
+    last good one survives;
+  - Ctrl-C stops after the current step and writes a checkpoint first
+    (TrainingInterrupted), so even a run stopped before its first regular
+    checkpoint can be continued with --resume;
+  - --resume refuses settings that differ from the run's (only the epochs may grow).
 """
 
 import csv
-import json
 import math
 import resource
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +44,10 @@ from minigrad import backend
 from minigrad.nn import set_training_mode
 
 from . import plots
-from .registry import ExperimentError
+from .errors import TrainingDiverged, TrainingInterrupted
+from .models import with_labels
+from .registry import ExperimentError, read_checkpoint
+from .runs import write_json
 
 COLUMNS = ("d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 IDEAL_LOSS = {"bce": (math.log(2), "ideal BCE: ln 2 ≈ 0.693"), "mse": (0.25, "ideal MSE: 0.25")}
@@ -51,8 +65,12 @@ class Trainer:
         self.epochs = options.epochs if options.epochs is not None else experiment.epochs
         self.loss_function = LOSSES[experiment.loss]
         checkpoint_path = self.out / "checkpoint.npz"
-        if options.resume and not checkpoint_path.exists():
-            raise ExperimentError(f"--resume: no checkpoint at {checkpoint_path}; train without --resume first")
+        state = None
+        if options.resume:
+            if not checkpoint_path.exists():
+                raise ExperimentError(f"--resume: no checkpoint at {checkpoint_path}; train without --resume first")
+            state = read_checkpoint(checkpoint_path)
+            self.check_unchanged(state, checkpoint_path)
 
         mg.manual_seed(options.seed)
         self.G = experiment.generator().to(self.device)
@@ -60,20 +78,48 @@ class Trainer:
         self.opt_G = experiment.g_optimizer(self.G.parameters())
         self.opt_D = experiment.d_optimizer(self.D.parameters())
         self.dataset = experiment.dataset(options)
-        self.loader_rng = np.random.default_rng(options.seed)
+        if len(self.dataset) < self.batch_size:
+            raise ExperimentError(f"{experiment.name}: {len(self.dataset)} training samples are fewer than one "
+                                  f"batch of {self.batch_size}; use more samples or a smaller --batch-size")
+        # drop_last: every step sees a full batch, so the losses of all steps compare alike.
+        self.loader = mg.data.DataLoader(self.dataset, batch_size=self.batch_size, shuffle=experiment.shuffle,
+                                         drop_last=True, seed=options.seed)
+        self.batches = iter(self.loader)
         self.fixed_noise = experiment.noise(experiment.grid_size)  # the same seeds for every grid
         self.fixed_labels = experiment.grid_labels()
 
         # Where training stands; all of it goes into the checkpoint.
-        self.step, self.epoch, self.position, self.order = 0, 0, 0, None
+        self.step = 0
         self.history = {"step": [], "epoch": []} | {c: [] for c in COLUMNS}
         self.window = []        # per-step stats not yet averaged into a history row
         self.snapshots = []     # (step, G(noise) values) for experiments that plot them
         self.alarms = []
         self.elapsed = 0.0
         self.alarm = self.make_alarm() if experiment.alarm_every else None
-        if options.resume:
-            self.load_checkpoint(checkpoint_path)
+        self.diverged = None    # {"step", "reason"} once the losses stop being finite
+        if state is not None:
+            self.load_state(state)
+
+    def settings(self):
+        """What a resumed run must share with the run it continues (the epochs may grow)."""
+        return {"batch_size": self.batch_size, "seed": self.options.seed, "extra": dict(self.options.extra),
+                "epochs": self.epochs}
+
+    def check_unchanged(self, state, path):
+        """Refuse to resume with other settings than the run's: the result would be neither run."""
+        saved = state.get("settings")
+        if saved is None:  # a checkpoint from before settings were saved: nothing to compare
+            return
+        wanted = self.settings()
+        flags = {"batch_size": "--batch-size", "seed": "--seed", "extra": "--set"}
+        for name, flag in flags.items():
+            if wanted[name] != saved[name]:
+                raise ExperimentError(f"--resume: {flag} differs from the run in {path.parent} "
+                                      f"({name} was {saved[name]!r}, now {wanted[name]!r}); resume with the "
+                                      f"run's settings, only --epochs may grow")
+        if wanted["epochs"] < saved["epochs"]:
+            raise ExperimentError(f"--resume: --epochs {wanted['epochs']:g} is fewer than the run's "
+                                  f"{saved['epochs']:g}; --epochs may only grow")
 
     # --- the three steps ----------------------------------------------------------------
 
@@ -84,7 +130,7 @@ class Trainer:
         n = real.shape[0]
 
         # 1. D on real data, target 1.
-        d_real = D(real, labels) if exp.conditional else D(real)
+        d_real = with_labels(D, real, labels)
         loss_real = loss_of(d_real, mg.ones_like(d_real))
         self.opt_D.zero_grad()
         loss_real.backward()
@@ -93,8 +139,8 @@ class Trainer:
 
         # 2. D on generated data, detached so that this step leaves G alone; target 0.
         z, fake_labels = self.draw_noise(n)
-        fake = G(z, fake_labels) if exp.conditional else G(z)
-        d_fake = D(fake.detach(), fake_labels) if exp.conditional else D(fake.detach())
+        fake = with_labels(G, z, fake_labels)
+        d_fake = with_labels(D, fake.detach(), fake_labels)
         loss_fake = loss_of(d_fake, mg.zeros_like(d_fake))
         if exp.d_update == "separate":
             self.opt_D.zero_grad()
@@ -104,8 +150,8 @@ class Trainer:
         # 3. G through D, target 1: G improves when D takes its output for real.
         if exp.g_fresh_noise:
             z, fake_labels = self.draw_noise(n)
-            fake = G(z, fake_labels) if exp.conditional else G(z)
-        d_generated = D(fake, fake_labels) if exp.conditional else D(fake)
+            fake = with_labels(G, z, fake_labels)
+        d_generated = with_labels(D, fake, fake_labels)
         loss_g = loss_of(d_generated, mg.ones_like(d_generated))
         self.opt_G.zero_grad()
         loss_g.backward()
@@ -124,15 +170,13 @@ class Trainer:
         return z, self.experiment.encode_labels(labels).to(self.device)
 
     def next_batch(self):
-        """The next real batch, walking each epoch's shuffled order; resumable mid-epoch."""
-        n = len(self.dataset)
-        if self.order is None:
-            self.order = self.loader_rng.permutation(n) if self.experiment.shuffle else np.arange(n)
-        indices = self.order[self.position * self.batch_size:(self.position + 1) * self.batch_size]
-        self.position += 1
-        if (self.position + 1) * self.batch_size > n:  # drop the last, smaller batch
-            self.epoch, self.position, self.order = self.epoch + 1, 0, None
-        images, labels = self.dataset.__getitems__(indices)
+        """The next real batch (and, for conditional GANs, its one-hot labels), on the device.
+        At the end of an epoch the loader starts the next one, in a new shuffled order."""
+        try:
+            images, labels = next(self.batches)
+        except StopIteration:
+            self.batches = iter(self.loader)
+            images, labels = next(self.batches)
         labels = self.experiment.encode_labels(labels).to(self.device) if self.experiment.conditional else None
         return images.to(self.device), labels
 
@@ -143,20 +187,40 @@ class Trainer:
         return max(1, int(round(self.epochs * steps_per_epoch)))
 
     def fit(self):
-        """Train to the requested number of epochs; returns the run summary."""
+        """Train to the requested number of epochs; returns the run summary.
+
+        Raises TrainingDiverged when a loss stops being finite, TrainingInterrupted on Ctrl-C
+        (after writing a checkpoint)."""
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "samples").mkdir(exist_ok=True)
-        self.write_config()
         exp, total = self.experiment, self.total_steps()
         log_every = exp.log_every or max(1, total // 500)
         started = time.perf_counter() - self.elapsed
+        with ctrl_c_stops_between_steps() as ctrl_c_pressed:
+            self.write_config()  # only now: the run really starts
+            print(f"training {exp.name} into {self.out}, step {self.step} of {total} "
+                  f"(Ctrl-C saves a checkpoint and stops)", flush=True)
+            self.train_steps(total, log_every, started, ctrl_c_pressed)
+        self.elapsed = time.perf_counter() - started
+        if not (exp.sample_every and self.step % exp.sample_every == 0):  # else already saved
+            self.save_samples()
+        self.save_checkpoint()  # also writes history.csv
+        return self.write_summary()
+
+    def train_steps(self, total, log_every, started, ctrl_c_pressed):
+        """Steps until `total`, with the logging, grids, alarms and checkpoints along the way."""
+        exp = self.experiment
         with tqdm(total=total, initial=self.step, disable=not self.options.progress, unit="step",
                   desc=exp.name, dynamic_ncols=True) as bar:
             if self.step == 0:
                 self.save_samples()
             while self.step < total:
-                self.window.append(self.train_step())
+                stats = self.train_step()
                 self.step += 1
+                if not all(math.isfinite(value) for value in stats):
+                    self.elapsed = time.perf_counter() - started
+                    self.stop_diverged(dict(zip(COLUMNS, stats)))
+                self.window.append(stats)
                 bar.update(1)
                 if self.step % log_every == 0:
                     self.log_window(bar)
@@ -167,11 +231,25 @@ class Trainer:
                 if exp.checkpoint_every and self.step % exp.checkpoint_every == 0 and self.step < total:
                     self.elapsed = time.perf_counter() - started
                     self.save_checkpoint()
-        self.elapsed = time.perf_counter() - started
-        if not (exp.sample_every and self.step % exp.sample_every == 0):  # else already saved
-            self.save_samples()
-        self.save_checkpoint()  # also writes history.csv
-        return self.write_summary()
+                if ctrl_c_pressed() and self.step < total:
+                    self.elapsed = time.perf_counter() - started
+                    self.save_checkpoint()
+                    raise TrainingInterrupted(f"stopped at step {self.step} of {total}; checkpoint saved to "
+                                              f"{self.out / 'checkpoint.npz'}; continue with --resume")
+
+    def stop_diverged(self, losses):
+        """A loss is NaN or infinite: keep the last finite checkpoint, write the summary, stop."""
+        bad = ", ".join(f"{name}={value}" for name, value in losses.items() if not math.isfinite(value))
+        self.diverged = {"step": self.step, "reason": f"non-finite loss: {bad}"}
+        self.write_summary()
+        kept = self.out / "checkpoint.npz"
+        kept = f"the last finite checkpoint is kept at {kept}" if kept.exists() else "no checkpoint was written"
+        raise TrainingDiverged(f"training diverged at step {self.step}: {bad}; {kept}. "
+                               f"Try a lower learning rate or another --seed.")
+
+    def weights_are_finite(self):
+        return all(bool(np.isfinite(backend.to_numpy(p.array)).all())
+                   for model in (self.G, self.D) for p in model.parameters())
 
     def log_window(self, bar):
         """Average the steps since the last row into one history row, and show it on the bar."""
@@ -202,8 +280,7 @@ class Trainer:
         """G's output for given noise, in eval mode (BatchNorm uses its running statistics)."""
         set_training_mode(self.G, False)
         with mg.no_grad():
-            out = self.G(noise.to(self.device), labels.to(self.device)) if labels is not None \
-                else self.G(noise.to(self.device))
+            out = with_labels(self.G, noise.to(self.device), None if labels is None else labels.to(self.device))
         set_training_mode(self.G, True)
         return out
 
@@ -244,7 +321,7 @@ class Trainer:
                   "device": self.device, "seed": self.options.seed,
                   "data_dir": str(self.options.data_dir) if self.options.data_dir else None,
                   "extra": self.options.extra}
-        (self.out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        write_json(self.out / "config.json", config)
 
     def write_history(self):
         history = self.full_history()
@@ -272,39 +349,52 @@ class Trainer:
             "last_logged": last,
             "alarms": sum(len(a["warnings"]) for a in self.alarms),
         }
-        summary.update(exp.summarize(self))
-        (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if self.diverged is not None:
+            summary["diverged"] = self.diverged
+        else:
+            summary.update(exp.summarize(self))
+        write_json(self.out / "summary.json", summary)  # strict JSON: a NaN becomes null
         if self.alarms:
-            (self.out / "alarms.json").write_text(json.dumps(self.alarms, indent=2) + "\n")
+            write_json(self.out / "alarms.json", self.alarms)
         return summary
 
     # --- checkpoints --------------------------------------------------------------------
 
     def save_checkpoint(self):
-        """Everything needed to continue exactly: models, optimisers, position, random states."""
+        """Everything needed to continue exactly: models, optimisers, position, random states.
+        Never with weights that are not finite: the checkpoint it would replace is worth more."""
+        if not self.weights_are_finite():
+            self.diverged = {"step": self.step, "reason": "non-finite weights"}
+            self.write_summary()
+            raise TrainingDiverged(f"training diverged at step {self.step}: the weights are no longer finite "
+                                   f"numbers; the last finite checkpoint in {self.out} is kept")
         mg.save({
-            "experiment": self.experiment.name,
+            "experiment": self.experiment.name, "settings": self.settings(),
             "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
             "opt_g": self.opt_G.state_dict(), "opt_d": self.opt_D.state_dict(),
-            "step": self.step, "epoch": self.epoch, "position": self.position,
-            "order": self.order, "loader_rng": self.loader_rng.bit_generator.state,
+            "step": self.step, "loader": self.loader.state_dict(),
             "minigrad_rng": backend.get_rng_state(), "fixed_noise": self.fixed_noise,
             "history": self.history, "window": [list(w) for w in self.window],
             "snapshots": [list(s) for s in self.snapshots], "alarms": self.alarms, "elapsed": self.elapsed,
         }, self.out / "checkpoint.npz")
         self.write_history()
 
-    def load_checkpoint(self, path):
-        state = mg.load(path)
+    def load_state(self, state):
+        """Continue from a checkpoint's state (see save_checkpoint)."""
         if state["experiment"] != self.experiment.name:
-            raise ExperimentError(f"{path} belongs to experiment {state['experiment']!r}, not {self.experiment.name!r}")
+            raise ExperimentError(f"{self.out / 'checkpoint.npz'} belongs to experiment {state['experiment']!r}, "
+                                  f"not {self.experiment.name!r}")
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
         self.opt_G.load_state_dict(state["opt_g"])
         self.opt_D.load_state_dict(state["opt_d"])
-        self.step, self.epoch, self.position = state["step"], state["epoch"], state["position"]
-        self.order = state["order"]
-        self.loader_rng.bit_generator.state = state["loader_rng"]
+        self.step = state["step"]
+        if "loader" in state:
+            self.loader.load_state_dict(state["loader"])
+        else:  # a checkpoint written before the Trainer used a DataLoader: the same three facts
+            self.loader.load_state_dict({"order": state["order"], "position": state["position"],
+                                         "generator": state["loader_rng"]})
+        self.batches = iter(self.loader)
         backend.set_rng_state(state["minigrad_rng"])
         self.fixed_noise = state["fixed_noise"]
         self.history = {key: list(values) for key, values in state["history"].items()}
@@ -316,16 +406,23 @@ class Trainer:
         self.elapsed = state["elapsed"]
 
 
-def load_generator(run_folder, device="cpu"):
-    """(experiment, G) from a run folder's checkpoint, G in eval mode, for `sample` and `evaluate`."""
-    from .experiments import get_experiment
+@contextmanager
+def ctrl_c_stops_between_steps():
+    """Yields pressed(): whether Ctrl-C (SIGINT) came since the block began.
 
-    run = Path(run_folder)
-    checkpoint = run / "checkpoint.npz"
-    if not checkpoint.exists():
-        raise ExperimentError(f"no checkpoint in {run}: is it a run folder made by `python -m gans train`?")
-    state = mg.load(checkpoint)
-    experiment = get_experiment(state["experiment"])
-    G = experiment.generator()
-    G.load_state_dict(state["generator"])
-    return experiment, set_training_mode(G.to(device), False)
+    Why: Python raises KeyboardInterrupt wherever the main thread happens to be, possibly
+    between G's update and D's, or inside a checkpoint write. So Ctrl-C only sets a flag, and
+    the loop stops at a safe point, between two steps, after saving a checkpoint.
+    """
+    pressed = []
+    # Only where Ctrl-C would raise anyway: not outside the main thread (signal.signal refuses),
+    # nor where the caller ignores SIGINT or handles it in their own way.
+    ours = (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if ours:
+        signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -85,6 +85,13 @@ class DataLoader:
                 accepted so that PyTorch scripts run, and ignored: batches are always
                 made in this process (they are array slices, already fast), and there is
                 no pinned host memory to ask for
+
+    Resuming mid-epoch: `state_dict()` gives where the loader stands (the current epoch's order,
+    how many batches of it were given, and its own generator's state); a new loader given it by
+    `load_state_dict()` continues exactly there: its next iteration gives the rest of that epoch,
+    and the epochs after it shuffle as the first loader's would have. (When shuffling draws from
+    minigrad's own generator, save that with mg's RNG state instead: the loader does not own it.)
+    Every other iteration starts a fresh epoch, as PyTorch's does.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
@@ -96,6 +103,8 @@ class DataLoader:
             generator = np.random.default_rng(seed)
         self.generator = generator
         self.collate_fn = collate_fn or collate
+        self.order, self.position = None, 0  # the current epoch's order, and batches given from it
+        self.resume_from = None              # (order, position) set by load_state_dict
 
     def __len__(self):
         n = len(self.dataset)
@@ -104,24 +113,56 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
-        n = len(self.dataset)
-        if self.shuffle:
-            rng = self.generator if self.generator is not None else backend.generator("cpu")
-            order = rng.permutation(n)
+        if self.resume_from is not None:  # continue the epoch that load_state_dict described
+            self.order, self.position = self.resume_from
+            self.resume_from = None
         else:
-            order = np.arange(n)
+            self.order, self.position = self.epoch_order(), 0
         if self.batch_size is None:
-            for i in order:
-                yield self.dataset[int(i)]
-            return
-        for start in range(0, n, self.batch_size):
-            indices = order[start:start + self.batch_size]
-            if len(indices) < self.batch_size and self.drop_last:
-                return
-            if hasattr(self.dataset, "__getitems__") and self.collate_fn is collate:
-                yield self.dataset.__getitems__(indices)
-            else:
-                yield self.collate_fn([self.dataset[int(i)] for i in indices])
+            while self.position < len(self.order):
+                index = self.order[self.position]
+                self.position += 1
+                yield self.dataset[int(index)]
+        else:
+            while True:
+                start = self.position * self.batch_size
+                indices = self.order[start:start + self.batch_size]
+                if len(indices) == 0 or (len(indices) < self.batch_size and self.drop_last):
+                    break
+                self.position += 1
+                yield self.batch(indices)
+        self.order, self.position = None, 0  # the epoch is over
+
+    def epoch_order(self):
+        """The order of a new epoch: a fresh permutation when shuffling, else 0, 1, ..., n-1."""
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n)
+        rng = self.generator if self.generator is not None else backend.generator("cpu")
+        return rng.permutation(n)
+
+    def batch(self, indices):
+        """The samples at `indices`, collated; by the dataset's own batch read when it has one."""
+        if hasattr(self.dataset, "__getitems__") and self.collate_fn is collate:
+            return self.dataset.__getitems__(indices)
+        return self.collate_fn([self.dataset[int(i)] for i in indices])
+
+    def state_dict(self):
+        """Where the loader stands: {"order", "position", "generator"} (see the class docstring)."""
+        return {"order": None if self.order is None else np.array(self.order),
+                "position": self.position,
+                "generator": None if self.generator is None else self.generator.bit_generator.state}
+
+    def load_state_dict(self, state):
+        """Continue from `state` (from state_dict): the next iteration resumes that epoch."""
+        if state["generator"] is not None:
+            if self.generator is None:
+                raise ValueError("DataLoader.load_state_dict: the state has a generator's state, "
+                                 "but this loader has no generator of its own (pass seed= or generator=)")
+            self.generator.bit_generator.state = state["generator"]
+        if state["order"] is not None:
+            self.resume_from = (np.asarray(state["order"]), int(state["position"]))
+        self.order, self.position = None, 0
 
 
 def collate(samples):

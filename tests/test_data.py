@@ -220,3 +220,41 @@ def test_subset_picks_samples_in_order_and_batches_through_the_dataset():
     assert images.tolist() == [50, 70] and labels.tolist() == [5, 7]
     batches = [b[1].tolist() for b in mg.data.DataLoader(subset, batch_size=2)]
     assert batches == [[7, 2], [5]]
+
+
+# --- resuming mid-epoch: state_dict / load_state_dict --------------------------------------
+
+def _as_lists(batches):
+    return [b[0].numpy().tolist() for b in batches]
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_state_dict_resumes_mid_epoch_exactly(shuffle):
+    dataset = mg.data.TensorDataset(mg.arange(10))
+    whole = mg.data.DataLoader(dataset, batch_size=3, shuffle=shuffle, drop_last=True, seed=4)
+    expected = _as_lists([b for _ in range(3) for b in whole])   # three epochs of 3 batches
+
+    first = mg.data.DataLoader(dataset, batch_size=3, shuffle=shuffle, drop_last=True, seed=4)
+    batches = iter(first)
+    seen = [next(batches), next(batches)]                          # stop after 2 of 3 batches
+    state = first.state_dict()
+    assert state["position"] == 2
+
+    resumed = mg.data.DataLoader(dataset, batch_size=3, shuffle=shuffle, drop_last=True, seed=99)
+    resumed.load_state_dict(state)
+    seen += list(resumed) + list(resumed) + list(resumed)          # the rest, then two more epochs
+    assert _as_lists(seen) == expected
+
+
+def test_a_new_iteration_starts_a_fresh_epoch():
+    loader = mg.data.DataLoader(mg.data.TensorDataset(mg.arange(6)), batch_size=2)
+    next(iter(loader))                                             # leave an epoch unfinished
+    assert _as_lists(loader) == [[0, 1], [2, 3], [4, 5]]
+    assert loader.state_dict()["order"] is None                    # a finished epoch leaves nothing to resume
+
+
+def test_load_state_dict_needs_a_generator_of_its_own():
+    dataset = mg.data.TensorDataset(mg.arange(6))
+    state = mg.data.DataLoader(dataset, batch_size=2, shuffle=True, seed=1).state_dict()
+    with pytest.raises(ValueError, match="no generator of its own"):
+        mg.data.DataLoader(dataset, batch_size=2, shuffle=True).load_state_dict(state)

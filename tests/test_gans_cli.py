@@ -1,11 +1,16 @@
 """`python -m gans` end to end, in a subprocess, on a few iterations."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import minigrad as mg
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = ROOT / "gans" / "weights" / "mnist_classifier.npz"
@@ -97,5 +102,213 @@ def test_data_celeba_builds_the_hdf5_file(tmp_path, shared_data):
     assert "5" in done.stdout
     with h5py.File(out, "r") as file:
         assert file["images"].shape == (5, 218, 178, 3)
-    assert_one_line_error(gans("data", "celeba", "--zip", tmp_path / "missing.zip", "--out", out), "missing.zip",
-                          code=1)
+    assert_one_line_error(gans("data", "celeba", "--zip", tmp_path / "missing.zip", "--out", out), "missing.zip")
+
+
+# --- every bad input: exit 2, one line on stderr, no traceback ------------------------------------
+
+def _mnist_with(root, shared_data, name, content):
+    """A data root whose mnist/ holds the real files (linked), but `name` replaced by `content`."""
+    folder = root / "mnist"
+    folder.mkdir(parents=True)
+    for real in (shared_data / "mnist").glob("*.gz"):
+        (folder / real.name).symlink_to(real)
+    (folder / name).unlink()
+    (folder / name).write_bytes(content)
+    return root
+
+
+def _labels_gz(shared_data):
+    return (shared_data / "mnist" / "train-labels-idx1-ubyte.gz").read_bytes()
+
+
+def _bad_crc(data):
+    """A gzip whose CRC-32 trailer no longer matches its content."""
+    crc = bytearray(data)
+    crc[-8] ^= 0xFF
+    return bytes(crc)
+
+
+def _wrong_content(data):
+    """A well-formed gzip of a well-formed idx file, but not MNIST's bytes (one label changed)."""
+    import gzip
+    raw = bytearray(gzip.decompress(data))
+    raw[-1] = (raw[-1] + 1) % 10
+    return gzip.compress(bytes(raw))
+
+
+def _not_writable_folder(tmp_path):
+    """A folder this process cannot create files in: a read-only one; as root (who may write
+    anywhere on a normal file system) /sys, where even root cannot create files."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except PermissionError:
+        return folder
+    (folder / "probe").unlink()
+    try:
+        Path("/sys/minigrad-probe").touch()
+    except OSError:
+        return Path("/sys")
+    pytest.skip("no folder here refuses writes")
+
+
+def _wrong_layout_h5(path):
+    import h5py
+    with h5py.File(path, "w") as file:
+        file.create_dataset("pixels", data=[[1.0, 2.0]])
+    return path
+
+
+def _truncated_checkpoint(run):
+    run.mkdir()
+    (run / "checkpoint.npz").write_bytes(b"PK\x03\x04" + bytes(40))  # a zip's first bytes, then nothing
+    return run
+
+
+BAD_INPUTS = {
+    # name: (arguments, words the one line must hold); callables get (tmp_path, shared_data)
+    "epochs nan": (["train", "pattern-1010", "--epochs", "nan"], ["--epochs"]),
+    "epochs inf": (["train", "pattern-1010", "--epochs", "inf"], ["--epochs"]),
+    "seed -1": (["train", "pattern-1010", "--seed", "-1"], ["--seed"]),
+    "train_limit abc": (["train", "mnist-mlp", "--set", "train_limit=abc"], ["train_limit"]),
+    "train_limit -5": (["train", "mnist-mlp", "--set", "train_limit=-5"], ["train_limit"]),
+    "iterations 0": (["train", "pattern-1010", "--set", "iterations=0"], ["iterations"]),
+    "misspelled key": (["train", "mnist-mlp", "--set", "trian_limit=5"], ["trian_limit", "valid: train_limit"]),
+    "cnn-classifier resume": (["train", "cnn-classifier", "--resume"], ["--resume"]),
+    "truncated mnist gz": (lambda t, d: ["--data-dir", _mnist_with(t / "d", d, "train-labels-idx1-ubyte.gz",
+                                                                   _labels_gz(d)[:500])], ["truncated"]),
+    "crc-bad mnist gz": (lambda t, d: ["--data-dir", _mnist_with(t / "d", d, "train-labels-idx1-ubyte.gz",
+                                                                 _bad_crc(_labels_gz(d)))], ["CRC"]),
+    "wrong-md5 mnist gz": (lambda t, d: ["--data-dir", _mnist_with(t / "d", d, "train-labels-idx1-ubyte.gz",
+                                                                   _wrong_content(_labels_gz(d)))], ["checksum"]),
+    "h5 missing": (lambda t, d: ["--h5", t / "missing.h5"], ["missing.h5"]),
+    "h5 is a zip": (lambda t, d: ["--h5", d / "celeba" / "img_align_celeba_558.zip"], ["not an HDF5 file"]),
+    "h5 wrong layout": (lambda t, d: ["--h5", _wrong_layout_h5(t / "other.h5")], ["not a CelebA HDF5 file"]),
+    "truncated checkpoint, resume": (lambda t, d: ["--resume-from", _truncated_checkpoint(t / "run")],
+                                     ["truncated"]),
+    "truncated checkpoint, sample": (lambda t, d: ["sample", _truncated_checkpoint(t / "run")], ["truncated"]),
+    "truncated checkpoint, evaluate": (lambda t, d: ["evaluate", _truncated_checkpoint(t / "run")], ["truncated"]),
+    "read-only out": (lambda t, d: ["--out", _not_writable_folder(t)], ["cannot write"]),
+    "out is a file": (lambda t, d: ["--out", _touch(t / "a-file")], ["it is a file"]),
+}
+
+
+def _touch(path):
+    path.write_text("not a folder")
+    return path
+
+
+def _command(case, tmp_path, shared_data):
+    """The full command line of a BAD_INPUTS case."""
+    arguments, _ = BAD_INPUTS[case]
+    if not callable(arguments):
+        return [*arguments, "--out", tmp_path / "run", "--no-progress"]
+    kind, value = arguments(tmp_path, shared_data)
+    quick = ["--set", "train_limit=60", "--epochs", "1", "--no-progress"]
+    if kind == "--data-dir":
+        return ["train", "mnist-mlp", "--data-dir", value, "--out", tmp_path / "run", *quick]
+    if kind == "--h5":
+        return ["train", "celeba-conv", "--set", f"h5={value}", "--out", tmp_path / "run", *quick]
+    if kind == "--resume-from":
+        return ["train", "pattern-1010", "--out", value, "--resume", "--no-progress"]
+    if kind == "--out":
+        return ["train", "pattern-1010", "--set", "iterations=10", "--out", value, "--no-progress"]
+    return [kind, value]  # sample / evaluate RUN
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_every_bad_input_is_one_line_and_exit_2(case, tmp_path, shared_data):
+    if case == "h5 is a zip" and not (shared_data / "celeba" / "img_align_celeba_558.zip").exists():
+        pytest.skip("the CelebA sample zip is not in the shared data")
+    done = gans(*_command(case, tmp_path, shared_data))
+    assert_one_line_error(done, *BAD_INPUTS[case][1])
+    assert not (tmp_path / "run" / "config.json").exists(), "config.json written for a run that never started"
+
+
+# --- the run folder: one training at a time; Ctrl-C keeps the run; resume keeps its settings -------
+
+PATTERN = ["train", "pattern-1010", "--no-progress"]
+
+
+def test_a_folder_in_use_by_a_living_training_is_refused(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".lock").write_text(f"{os.getpid()}\n")  # this test process: alive, and not the training
+    done = gans(*PATTERN, "--set", "iterations=10", "--out", run)
+    assert_one_line_error(done, "in use by another training", f"pid {os.getpid()}")
+    assert sorted(p.name for p in run.iterdir()) == [".lock"], "the refused training wrote into the folder"
+
+
+def test_a_stale_lock_is_taken_over_and_removed_at_the_end(tmp_path):
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".lock").write_text(finished.stdout)  # a training that was killed: its pid runs no more
+    done = gans(*PATTERN, "--set", "iterations=10", "--out", run)
+    assert done.returncode == 0, done.stderr
+    assert (run / "checkpoint.npz").exists() and not (run / ".lock").exists()
+
+
+def test_ctrl_c_before_the_first_checkpoint_saves_one_and_exits_130(tmp_path):
+    run = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "gans", *PATTERN, "--set", "iterations=10000000",
+                                "--out", str(run)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        for line in process.stdout:  # the run says when it has started (and Ctrl-C is handled)
+            if "Ctrl-C saves a checkpoint" in line:
+                break
+        assert not (run / "checkpoint.npz").exists()
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, errors
+    assert "interrupted" in errors and "Traceback" not in errors and "--resume" in errors
+    assert (run / "checkpoint.npz").exists() and not (run / ".lock").exists()
+    assert not list(run.glob(".tmp-*")), "a temporary checkpoint was left behind"
+    done = gans("sample", run, "--out", tmp_path / "pattern.npz")  # the checkpoint is whole
+    assert done.returncode == 0, done.stderr
+
+
+def test_resume_refuses_changed_settings_and_lets_the_epochs_grow(tmp_path):
+    run = tmp_path / "run"
+    assert gans(*PATTERN, "--set", "iterations=40", "--out", run).returncode == 0
+    assert_one_line_error(gans(*PATTERN, "--set", "iterations=40", "--out", run, "--resume", "--seed", "3"),
+                          "--seed", "only --epochs may grow")
+    assert_one_line_error(gans(*PATTERN, "--set", "iterations=50", "--out", run, "--resume"), "--set")
+    assert_one_line_error(gans(*PATTERN, "--set", "iterations=40", "--out", run, "--resume", "--epochs", "0.5"),
+                          "--epochs")
+    done = gans(*PATTERN, "--set", "iterations=40", "--out", run, "--resume", "--epochs", "2")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run / "summary.json").read_text())["steps"] == 80
+
+
+def test_sample_writes_raw_samples_and_labels(tmp_path):
+    import dataclasses
+
+    from gans.cli import import_all_experiments
+    from gans.registry import RunOptions, get_experiment
+    from gans.training import Trainer
+    import_all_experiments()
+
+    class Digits(mg.data.Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitems__(self, indices):
+            return mg.rand(len(indices), 784), mg.tensor(np.asarray(indices) % 10)
+
+    experiment = dataclasses.replace(get_experiment("mnist-conditional"), dataset=lambda options: Digits(),
+                                     alarm_every=0, sample_every=0, checkpoint_every=0)
+    Trainer(experiment, RunOptions(out=tmp_path / "run", epochs=1, progress=False)).fit()
+    done = gans("sample", tmp_path / "run", "--n", "12", "--out", tmp_path / "raw.npz")
+    assert done.returncode == 0, done.stderr
+    with np.load(tmp_path / "raw.npz") as saved:
+        assert saved["samples"].shape == (12, 784) and saved["samples"].dtype == np.float32
+        assert saved["labels"].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    assert_one_line_error(gans("sample", tmp_path / "run", "--out", tmp_path / "raw.png"), ".npz")

@@ -445,3 +445,28 @@ def test_close_and_context_manager(synthetic_h5):
         faces[0]
     assert "closed" in repr(faces)
     faces.close()                                   # closing twice is fine
+
+
+# --- the training's build cache ----------------------------------------------------------------
+
+def test_the_build_cache_is_keyed_by_content_not_name_and_runs_report_skipped(tmp_path, monkeypatch, capsys):
+    from gans.experiments import celeba_data
+    from gans.registry import RunOptions
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MINIGRAD_DATA", raising=False)
+    small, large = tmp_path / "small" / "celeba", tmp_path / "large" / "celeba"
+    small.mkdir(parents=True)
+    large.mkdir(parents=True)
+    write_zip(small / "img_align_celeba.zip", {"000001.png": png_bytes(SYNTHETIC[0])})
+    write_zip(large / "img_align_celeba.zip", {"000001.png": png_bytes(SYNTHETIC[0]),
+                                               "000002.png": png_bytes(SYNTHETIC[1]), "notes.txt": b"hello"})
+    load = celeba_data()
+    first = load(RunOptions(out=tmp_path / "run", data_dir=tmp_path / "small", progress=False))
+    second = load(RunOptions(out=tmp_path / "run", data_dir=tmp_path / "large", progress=False))
+    assert len(first) == 1 and len(second) == 2  # same file name, other content: its own build
+    printed = capsys.readouterr().out
+    assert "skipped notes.txt" in printed                           # when built ...
+    load(RunOptions(out=tmp_path / "run", data_dir=tmp_path / "large", progress=False))
+    assert "1 files of img_align_celeba.zip were skipped" in capsys.readouterr().out  # ... and when reused
+    assert len(list((tmp_path / "cache" / "minigrad" / "celeba").glob("*.h5"))) == 2

@@ -470,3 +470,17 @@ def test_book_dataset_plot_image(csv_dir):
         assert picture.get_cmap().name == "Blues"
     finally:
         plt.close("all")
+
+
+def test_a_missing_test_file_does_not_send_the_training_set_to_the_mirrors(mnist_dir, tmp_path, no_mirrors):
+    root = tmp_path / "data"
+    (root / "mnist").mkdir(parents=True)
+    for name in (*mnist.TRAIN_FILES, "t10k-images-idx3-ubyte.gz"):  # t10k-labels is missing
+        (root / "mnist" / name).symlink_to(mnist_dir / name)
+    train = MNIST(root, train=True, progress=False)                 # no download needed, none tried
+    assert len(train) == 60000 and train.location == root / "mnist"
+    with pytest.raises(MnistNotFoundError) as caught:               # the test set: only the missing
+        MNIST(root, train=False, progress=False)                     # file is downloaded
+    assert "could not download t10k-labels" in str(caught.value)
+    assert "could not download t10k-images" not in str(caught.value)
+    assert not (cache_folder() / "train-images-idx3-ubyte.gz").exists()

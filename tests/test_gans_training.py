@@ -105,7 +105,7 @@ def test_resume_continues_exactly(tmp_path):
     # Stop mid-epoch (7 steps of 5 per epoch), then resume in a fresh Trainer to the same end.
     first = Trainer(experiment, options(tmp_path, out=tmp_path / "split", epochs=1.4))
     first.fit()
-    assert first.step == 7 and first.position == 2
+    assert first.step == 7 and first.loader.state_dict()["position"] == 2
     resumed = Trainer(experiment, options(tmp_path, out=tmp_path / "split", resume=True))
     assert resumed.step == 7
     resumed.fit()
@@ -160,3 +160,62 @@ def test_pattern_gan_learns_the_1010_pattern_in_a_short_run(tmp_path):
     assert a >= 0.8 and b <= 0.2 and c >= 0.8 and d <= 0.2
     assert abs(summary["d_loss_recent_mean"] - 0.25) < 0.05
     assert (tmp_path / "run" / "pattern_history.png").exists()
+
+
+class TurnsNaN(TinyData):
+    """TinyData whose batches become NaN from the `bad`-th batch on: D's loss is NaN at that step."""
+
+    def __init__(self, bad):
+        super().__init__()
+        self.bad, self.batches = bad, 0
+
+    def __getitems__(self, indices):
+        self.batches += 1
+        images, labels = super().__getitems__(indices)
+        return (images * float("nan") if self.batches >= self.bad else images), labels
+
+
+def strict_json(path):
+    """json.loads that refuses NaN and Infinity, as every other JSON reader does."""
+    def refuse(constant):
+        raise ValueError(f"{path} holds {constant}, which is not JSON")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_divergence_stops_at_its_step_and_keeps_the_finite_checkpoint(tmp_path):
+    from gans.errors import TrainingDiverged
+
+    trainer = Trainer(tiny_experiment(dataset=lambda options: TurnsNaN(bad=6)), options(tmp_path))
+    with pytest.raises(TrainingDiverged, match="diverged at step 6"):
+        trainer.fit()
+    run = tmp_path / "run"
+    checkpoint = mg.load(run / "checkpoint.npz")
+    assert checkpoint["step"] == 4  # the last regular checkpoint (every 4 steps), not replaced
+    assert all(np.isfinite(value.numpy()).all() for value in checkpoint["generator"].values())
+    summary = strict_json(run / "summary.json")
+    assert summary["diverged"]["step"] == 6 and "d_loss_real" in summary["diverged"]["reason"]
+    strict_json(run / "config.json")
+
+
+def test_a_checkpoint_is_never_written_with_non_finite_weights(tmp_path):
+    from gans.errors import TrainingDiverged
+
+    trainer = Trainer(tiny_experiment(), options(tmp_path))
+    trainer.out.mkdir(parents=True)
+    next(trainer.G.parameters()).array[...] = float("inf")
+    with pytest.raises(TrainingDiverged, match="no longer finite"):
+        trainer.save_checkpoint()
+    assert not (tmp_path / "run" / "checkpoint.npz").exists()
+
+
+def test_diverged_training_exits_1_with_one_line(tmp_path, monkeypatch, capsys):
+    from gans import cli
+    from gans.registry import EXPERIMENTS
+
+    cli.import_all_experiments()
+    diverging = tiny_experiment(name="tiny-nan", dataset=lambda options: TurnsNaN(bad=2))
+    monkeypatch.setitem(EXPERIMENTS, "tiny-nan", diverging)
+    code = cli.main(["train", "tiny-nan", "--out", str(tmp_path / "run"), "--no-progress"])
+    errors = capsys.readouterr().err.strip()
+    assert code == 1 and "diverged at step 2" in errors and len(errors.splitlines()) == 1
+    strict_json(tmp_path / "run" / "summary.json")

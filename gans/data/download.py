@@ -27,11 +27,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from ..errors import UserError
+
 USER_AGENT = "minigrad/0.1 (Python urllib)"  # some hosts refuse requests without a User-Agent
 CHUNK_SIZE = 1 << 16
 
 
-class DownloadError(RuntimeError):
+class DownloadError(UserError, RuntimeError):
     """No mirror gave a good copy of a file.
 
     filename  the file we wanted
@@ -45,7 +47,7 @@ class DownloadError(RuntimeError):
         super().__init__("\n".join(lines))
 
 
-class ChecksumError(ValueError):
+class ChecksumError(UserError, ValueError):
     """A file's content is not what we expected.
 
     filename  the file checked;  url  where it came from (None for a local file)

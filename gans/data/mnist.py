@@ -39,6 +39,8 @@ take 188 MB.
 import gzip
 import hashlib
 import math
+import os
+import shutil
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -48,6 +50,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.data import Dataset
 
+from ..errors import UserError
 from .download import ChecksumError, DownloadError, cache_dir, data_roots, download_with_mirrors, md5sum
 
 # Base URLs, tried in order. Module-level so that tests (or users behind a proxy) can
@@ -89,11 +92,11 @@ IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-class IdxFormatError(ValueError):
+class IdxFormatError(UserError, ValueError):
     """A file that is not a valid (or complete) idx file."""
 
 
-class MnistNotFoundError(FileNotFoundError):
+class MnistNotFoundError(UserError, FileNotFoundError):
     """MNIST is nowhere to be found, and could not (or may not) be downloaded."""
 
 
@@ -204,28 +207,32 @@ def read_mnist_csv(path):
 
 # --- finding (or downloading) the files ------------------------------------------------
 
-def _mnist_folder_in(root):
-    """The folder under a data root that holds all four files, or None. Accepted layouts:
+def _mnist_folder_in(root, names=tuple(FILES)):
+    """The folder under a data root that holds all the files `names`, or None. Accepted layouts:
     ROOT/mnist/ (as the shared data folder), ROOT itself, and torchvision's ROOT/MNIST/raw/."""
     root = Path(root).expanduser()
     for folder in (root / "mnist", root, root / "MNIST" / "raw"):
-        if all((folder / name).is_file() for name in FILES):
+        if all((folder / name).is_file() for name in names):
             return folder
     return None
 
 
-def find_mnist(data_dir=None, download=True, progress=True):
-    """The folder holding MNIST's four .gz files: found in data_dir, $MINIGRAD_DATA or the
-    user cache (in that order), else downloaded into cache_dir() / "mnist".
+def find_mnist(data_dir=None, download=True, progress=True, names=tuple(FILES)):
+    """The folder holding the MNIST .gz files `names` (default: all four; TRAIN_FILES or
+    TEST_FILES for one set): found in data_dir, $MINIGRAD_DATA or the user cache (in that
+    order), else downloaded into cache_dir() / "mnist".
 
     download  whether to download when the files are nowhere to be found
     progress  show a progress bar while downloading
+
+    Only what is needed and missing is downloaded: a data folder without the test files still
+    serves the training set, and a cache holding some files keeps them.
 
     Found files are not read here; read_mnist_idx verifies them when it loads them.
     Raises MnistNotFoundError, saying where it looked and the ways to provide the data.
     """
     for _, root in data_roots(data_dir):
-        folder = _mnist_folder_in(root) if root is not None else None
+        folder = _mnist_folder_in(root, names) if root is not None else None
         if folder is not None:
             return folder
 
@@ -233,13 +240,39 @@ def find_mnist(data_dir=None, download=True, progress=True):
     if not download:
         raise MnistNotFoundError(_not_found_message(data_dir, "Downloading is switched off."))
     try:
-        for name, spec in FILES.items():
-            if not (target / name).is_file():  # keep what an interrupted earlier run did get
-                download_with_mirrors(name, MIRRORS, target, verify=_download_verifier(spec),
+        for name in names:
+            if (target / name).is_file():  # keep what an interrupted earlier run did get
+                continue
+            elsewhere = _file_in_roots(data_dir, name)
+            if elsewhere is not None:  # a local copy beats a download (it is verified when read)
+                _copy_atomically(elsewhere, target / name)
+            else:
+                download_with_mirrors(name, MIRRORS, target, verify=_download_verifier(FILES[name]),
                                       progress=progress)
     except DownloadError as error:
         raise MnistNotFoundError(_not_found_message(data_dir, f"Downloading failed: {error}")) from error
     return target
+
+
+def _file_in_roots(data_dir, name):
+    """The first copy of one MNIST file under the data roots (not the cache), or None."""
+    for description, root in data_roots(data_dir):
+        folder = _mnist_folder_in(root, [name]) if root is not None and description != "the user cache" else None
+        if folder is not None:
+            return folder / name
+    return None
+
+
+def _copy_atomically(source, destination):
+    """Copy to a temporary name beside `destination`, then rename: never a half-copied file."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_name(f".{destination.name}.copy")
+    try:
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, destination)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _download_verifier(spec):
@@ -314,7 +347,8 @@ class MNIST(Dataset):
             self.images, self.labels = read_mnist_csv(csv_path)
             self.location = Path(csv_path)
         elif source == "idx":
-            self.location = find_mnist(root, download=download, progress=progress)
+            self.location = find_mnist(root, download=download, progress=progress,
+                                       names=TRAIN_FILES if train else TEST_FILES)
             self.images, self.labels = read_mnist_idx(self.location, train=train)
         else:
             raise ValueError(f"MNIST: source must be 'idx' or 'csv', got {source!r}")
