@@ -11,6 +11,7 @@ ops/ (every op, forward and backward side by side), backend.py (NumPy or CuPy).
 
 import numpy as _np
 
+from . import memory  # noqa: F401  (importing it keeps freed host memory for reuse: see memory.py)
 from . import autograd, cuda, data, legacy, nn, optim, utils
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device

@@ -184,3 +184,18 @@ def test_numpy_and_cupy_give_the_same_network(device):
             np.testing.assert_allclose(gpu[name].grad.numpy(), cpu[name].grad.numpy(), rtol=1e-9, atol=1e-12,
                                        err_msg=f"gradient of {name}")
 
+
+
+def test_importing_minigrad_applies_the_host_memory_setting():
+    """minigrad/memory.py runs keep_freed_memory() when imported; minigrad must import it (a lost
+    import once made every batch-1 step 40% slower, unseen by any other test)."""
+    import subprocess
+    import sys
+    code = ("import sys, minigrad; print('minigrad.memory' in sys.modules, "
+            "minigrad.memory.keep_freed_memory())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "True"
+    if sys.platform.startswith("linux"):
+        import ctypes.util
+        if ctypes.util.find_library("c") and "musl" not in (ctypes.util.find_library("c") or ""):
+            assert out[1] == "True"
