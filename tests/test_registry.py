@@ -38,7 +38,7 @@ def test_every_op_has_a_gradient_test():
     failed = import_every_test_module()
     missing = sorted(set(OPS) - COVERED)
     unimportable = "".join(f"\n  could not import {name}: {error}" for name, error in failed.items())
-    assert not missing, (f"ops without a gradient test: {', '.join(missing)}. Add a property test "
+    assert not missing, (f"ops without a first- and second-order gradient test: {', '.join(missing)}. Add a property test "
                          f"tagged @gradient_test_for(...) to tests/test_ops_<module>.py{unimportable}")
 
 
