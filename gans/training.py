@@ -215,7 +215,16 @@ class Trainer:
             if self.step == 0:
                 self.save_samples()
             while self.step < total:
-                stats = self.train_step()
+                try:
+                    stats = self.train_step()
+                except RuntimeError as error:
+                    if "should be between 0 and 1" not in str(error):
+                        raise
+                    # BCE refuses a NaN or inf output of D, as PyTorch's does: the run has diverged.
+                    self.step += 1
+                    self.elapsed = time.perf_counter() - started
+                    found = str(error).split(" holds ")[-1].split(" ")[0]
+                    self.stop_diverged({"D's output (refused by BCE)": found})
                 self.step += 1
                 if not all(math.isfinite(value) for value in stats):
                     self.elapsed = time.perf_counter() - started
@@ -239,7 +248,8 @@ class Trainer:
 
     def stop_diverged(self, losses):
         """A loss is NaN or infinite: keep the last finite checkpoint, write the summary, stop."""
-        bad = ", ".join(f"{name}={value}" for name, value in losses.items() if not math.isfinite(value))
+        bad = ", ".join(f"{name}={value}" for name, value in losses.items()
+                        if not isinstance(value, float) or not math.isfinite(value))
         self.diverged = {"step": self.step, "reason": f"non-finite loss: {bad}"}
         self.write_summary()
         kept = self.out / "checkpoint.npz"
