@@ -97,12 +97,14 @@ class FacePairs(Dataset):
     split           "train" (the first faces) or "held_out" (the last ones; see split_sizes)
     input_channels  1, or 3 (the input's one channel repeated)
     edge_sigma      Canny's sigma
+    limit           keep only the split's first `limit` faces (None: all)
 
     pairs.__getitems__(indices) -> (inputs (B, C, 64, 64), targets (B, 3, 64, 64)), float32 in
     [-1, 1]; pairs[i] -> one (input, target). Faces are prepared when read, never cached: ~2 ms each.
     """
 
-    def __init__(self, faces, task="edges", split="train", input_channels=1, edge_sigma=EDGE_SIGMA, device=None):
+    def __init__(self, faces, task="edges", split="train", input_channels=1, edge_sigma=EDGE_SIGMA, limit=None,
+                 device=None):
         if task not in TASKS:
             raise UserError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
         if split not in SPLITS:
@@ -118,6 +120,11 @@ class FacePairs(Dataset):
                             f"90 % (rounded down to a whole ten) for training; use at least 12 faces")
         # positions[i]: where sample i sits in the file. Every index below goes through it.
         self.positions = np.arange(train) if split == "train" else np.arange(train, train + held_out)
+        self.positions = self.positions[:limit]
+
+    def held_out(self):
+        """The held-out faces of the same file, prepared the same way."""
+        return FacePairs(self.faces, self.task, "held_out", self.input_channels, self.edge_sigma, device=self.device)
 
     def __len__(self):
         return len(self.positions)
@@ -180,8 +187,8 @@ class UnpairedFaces(Dataset):
     """
 
     def __init__(self, faces, task="edges", split="train", input_channels=3, seed=0, edge_sigma=EDGE_SIGMA,
-                 device=None):
-        self.pairs = FacePairs(faces, task, split, input_channels, edge_sigma, device)
+                 limit=None, device=None):
+        self.pairs = FacePairs(faces, task, split, input_channels, edge_sigma, limit, device)
         rng = np.random.default_rng(seed)
         self.input_order = rng.permutation(len(self.pairs))
         self.target_order = rng.permutation(len(self.pairs))
