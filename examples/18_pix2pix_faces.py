@@ -32,7 +32,8 @@ for ablation, label in (("l1", "L1 alone"), ("cgan+l1", "cGAN + L1")):
     _, G = load_generator(out)
     report = evaluate(G, held_out, baseline=baseline)
     for name, m in ((label, report["model"]), ("mean face", report["mean_face"])):
-        print(f"{name:10} {m['l1']:7.4f} {m['psnr']:8.2f} {m['ssim']:6.3f} {m['sharpness']:8.4f} ({m['sharpness_real']:.4f})")
+        print(f"{name:10} {m['l1']:7.4f} {m['psnr']:8.2f} {m['ssim']:6.3f} "
+              f"{m['sharpness']:8.4f} ({m['sharpness_real']:.4f})")
     columns[label] = translate(G, inputs)
 columns["real"] = targets.numpy()
 plots.save_translations(columns, base / "ablation.png", title=f"pix2pix, {args.task} -> photo, held-out faces")

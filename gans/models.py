@@ -232,7 +232,8 @@ class UNetGenerator(mnn.Module):
         ups = []
         for level in reversed(range(1, levels)):  # from the innermost level outwards
             incoming = channels[level] if level == levels - 1 else 2 * channels[level]  # 2x: the skip
-            layers = [mnn.ConvTranspose2d(incoming, channels[level - 1], 4, 2, 1), mnn.InstanceNorm2d(channels[level - 1])]
+            width = channels[level - 1]
+            layers = [mnn.ConvTranspose2d(incoming, width, 4, 2, 1), mnn.InstanceNorm2d(width)]
             if len(ups) < 3:
                 layers.append(mnn.Dropout(dropout))
             layers.append(mnn.ReLU())
