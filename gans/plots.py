@@ -130,3 +130,30 @@ def save_progress_plot(histories, path):
     figure.savefig(path, dpi=80)
     plt.close(figure)
     return path
+
+
+def save_translations(columns, path, title=None):
+    """Image-to-image results side by side: one row per face, one titled column per entry of
+    `columns` ({"input": ..., "L1 alone": ..., "cGAN + L1": ..., "real": ...}), each an array
+    (N, C, H, W) in [-1, 1], C = 1 (drawn in grey) or 3."""
+    names = list(columns)
+    rows = len(columns[names[0]])
+    figure, axes = plt.subplots(rows, len(names), figsize=(1.3 * len(names), 1.3 * rows + (0.3 if title else 0)),
+                                squeeze=False)
+    for c, name in enumerate(names):
+        images = np.clip((np.asarray(columns[name], dtype=np.float32) + 1) / 2, 0, 1).transpose(0, 2, 3, 1)
+        for r, image in enumerate(images):
+            ax = axes[r, c]
+            if image.shape[-1] == 1:
+                ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            else:
+                ax.imshow(image, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[0, c].set_title(name, fontsize=8)
+    if title:
+        figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
