@@ -21,6 +21,7 @@ raw arrays where the benchmark showed that the Tensor wrapping costs time.
 """
 
 import functools
+import warnings
 import weakref
 
 OPS = {}  # every differentiable op by name: Function subclasses and composite functions
@@ -272,15 +273,21 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False):
     _run_backward([root], [seed], retain_graph, create_graph, wanted=None)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=False):
     """d(outputs)/d(inputs) as a tuple of Tensors, leaving every .grad alone (torch.autograd.grad).
 
     outputs        a Tensor or a sequence of them (each scalar, unless grad_outputs is given)
     inputs         a Tensor or a sequence of tensors that require grad (leaves or not)
     grad_outputs   the vectors of the vector-Jacobian products, one per output
     create_graph   record the computation, so the gradients can be differentiated again
+    only_inputs    deprecated in PyTorch and ignored, as there: only `inputs` get gradients
+                   (False warns; accumulating into other leaves is what backward() is for)
     allow_unused   give None for an input that outputs do not depend on, instead of raising
     """
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use backward().", FutureWarning, stacklevel=2)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):

@@ -523,3 +523,25 @@ def test_an_error_in_forward_names_the_op_and_keeps_the_original_as_its_cause(re
     with pytest.raises(ValueError, match=r"Picky: x is not to my taste \(input shapes: \(2,\)\)") as caught:
         Picky.apply(mg.ones(2))
     assert isinstance(caught.value.__cause__, ValueError)  # the user's own line stays in the traceback
+
+
+# --- autograd.grad takes PyTorch's deprecated only_inputs -----------------------------------------
+
+def test_grad_accepts_only_inputs_by_keyword_and_in_its_pytorch_position():
+    w = mg.tensor([1.0, -2.0], requires_grad=True)
+    x = mg.tensor([3.0, 0.5], requires_grad=True)
+    y = (w * x * x).sum()
+    by_keyword = mg.autograd.grad(y, x, retain_graph=True, only_inputs=True)[0]
+    by_position = mg.autograd.grad(y, [x], None, True, False, True)[0]  # ..., create_graph, only_inputs
+    expected = 2 * w.array * x.array
+    assert np.allclose(by_keyword.array, expected) and np.allclose(by_position.array, expected)
+    assert w.grad is None and x.grad is None
+
+
+def test_grad_with_only_inputs_false_warns_and_still_leaves_other_leaves_alone():
+    w = mg.tensor([1.0, -2.0], requires_grad=True)
+    x = mg.tensor([3.0, 0.5], requires_grad=True)
+    with pytest.warns(FutureWarning, match="only_inputs argument is deprecated"):
+        (gx,) = mg.autograd.grad((w * x).sum(), x, only_inputs=False)
+    assert np.allclose(gx.array, w.array)
+    assert w.grad is None  # ignored, as in PyTorch: w gets nothing
