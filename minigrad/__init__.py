@@ -21,8 +21,8 @@ from .creation import (arange, empty, from_numpy, full, full_like, linspace, man
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .legacy import BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor
 from .ops import (abs, argmax, argmin, cat, clamp, erf, exp, flatten, log, matmul, max, maximum, mean, min,
-                  minimum, mul, norm, permute, relu, reshape, sigmoid, softmax, log_softmax, sqrt, squeeze, stack,
-                  std, sum, tanh, transpose, unsqueeze, var, where)
+                  minimum, mul, norm, permute, prod, relu, reshape, sigmoid, softmax, log_softmax, sqrt, squeeze,
+                  stack, std, sum, tanh, transpose, unsqueeze, var, where)
 from .serialization import load, save
 from .tensor import Tensor
 

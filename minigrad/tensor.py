@@ -407,6 +407,9 @@ class Tensor:
     def __ge__(self, other):
         return ops.compare(self, other, "greater_equal")
 
+    # the same comparisons by PyTorch's method names: pred.eq(labels).sum()
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
     def add(self, other):
         return ops.add(self, other)
 
@@ -461,6 +464,9 @@ class Tensor:
 
     def mean(self, dim=None, keepdim=False):
         return ops.mean(self, dim, keepdim)
+
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        return ops.prod(self, dim, keepdim, dtype)
 
     def var(self, dim=None, unbiased=True, keepdim=False):
         return ops.var(self, dim, unbiased, keepdim)

@@ -244,3 +244,46 @@ def test_norm_rejects_unknown_orders():
         mg.norm(mg.ones(2, 2), "nuc")
     with pytest.raises(ValueError, match="positive"):
         mg.ones(2).norm(-1)
+
+
+# --- prod: a product by halving, exact where an element is zero ---------------------------------
+
+@gradient_test_for("prod")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.data())
+def test_prod_gradient(device, data):
+    x = data.draw(arrays(data.draw(shapes(min_dims=1))))
+    dim = data.draw(st.none() | st.integers(-x.ndim, x.ndim - 1))
+    keepdim = dim is not None and data.draw(st.booleans())
+    check_gradients(lambda a: a.prod(dim, keepdim), x, device=device)
+
+
+def test_prod_gradient_at_zeros_is_the_product_of_the_others():
+    x = mg.tensor([[2.0, 0.0, 3.0, 5.0], [0.0, 0.0, 1.5, 2.0]], dtype=mg.float64, requires_grad=True)
+    y = x.prod(1)
+    y.sum().backward()
+    assert np.array_equal(y.array, [0.0, 0.0])
+    # row 0: only the zero sees a non-zero product of the others; row 1: two zeros, so every gradient is 0
+    assert np.array_equal(x.grad.array, [[0.0, 30.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    check_gradients(lambda a: a.prod(1), x.array)
+    check_gradients(lambda a: a.prod(), np.array([1.5, 0.0, -2.0, 0.5, 3.0]))
+
+
+def test_prod_of_odd_lengths_matches_numpy_and_keeps_shapes():
+    x = np.arange(1.0, 2.4, 0.1).reshape(2, 7)
+    assert np.allclose(mg.prod(mg.tensor(x)).array, np.prod(x))
+    assert np.allclose(mg.tensor(x).prod(-1).array, np.prod(x, axis=-1))
+    assert mg.tensor(x).prod(1, keepdim=True).shape == (2, 1)
+    assert mg.tensor(x).prod(0).shape == (7,)
+
+
+def test_prod_of_integers_is_int64_and_the_empty_product_is_one():
+    assert mg.tensor([[1, 2], [3, 4]], dtype=mg.int32).prod(1).dtype == mg.int64
+    assert mg.tensor([True, False]).prod().item() == 0
+    empty = mg.zeros(2, 0, requires_grad=True)
+    y = empty.prod(1)
+    assert np.array_equal(y.array, [1.0, 1.0])
+    y.sum().backward()
+    assert empty.grad.shape == (2, 0)
+    with pytest.raises(TypeError, match="keepdim"):
+        mg.tensor([1.0, 2.0]).prod(keepdim=True)

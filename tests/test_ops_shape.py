@@ -535,3 +535,25 @@ def test_item_assignment_into_a_leaf_that_requires_grad_is_refused(device):
     w = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
     with pytest.raises(RuntimeError, match="requires grad"):
         w[0] = mg.tensor(3.0, device=device, requires_grad=True)
+
+
+# --- one_hot -------------------------------------------------------------------------------------
+
+def test_one_hot_shapes_values_and_inferred_class_count():
+    labels = mg.tensor([[0, 2], [1, 1]])
+    out = F.one_hot(labels, 4)
+    assert out.shape == (2, 2, 4) and out.dtype == mg.int64 and not out.requires_grad
+    assert np.array_equal(out.array[0, 1], [0, 0, 1, 0])
+    assert np.array_equal(out.array.argmax(-1), labels.array)
+    assert F.one_hot(labels).shape == (2, 2, 3)  # num_classes=-1: the largest index + 1
+
+
+def test_one_hot_refuses_what_pytorch_refuses():
+    with pytest.raises(RuntimeError, match="non-negative"):
+        F.one_hot(mg.tensor([-1, 2]), 3)
+    with pytest.raises(RuntimeError, match="smaller than num_classes"):
+        F.one_hot(mg.tensor([3]), 3)
+    with pytest.raises(RuntimeError, match="index tensor"):
+        F.one_hot(mg.tensor([1.0]))
+    with pytest.raises(RuntimeError, match="empty"):
+        F.one_hot(mg.tensor([], dtype=mg.int64))

@@ -377,3 +377,12 @@ def test_changes_through_data_are_not_refused_or_counted_by_autograd():
     w.data.mul_(2)  # allowed although w requires grad: .data is outside the graph
     y.backward()
     assert w._version[0] == 0
+
+
+def test_comparison_methods_by_pytorch_names_match_the_operators():
+    a, b = mg.tensor([1, 2, 3]), mg.tensor([1, 3, 2])
+    for method, operator in [("eq", "__eq__"), ("ne", "__ne__"), ("lt", "__lt__"), ("le", "__le__"),
+                             ("gt", "__gt__"), ("ge", "__ge__")]:
+        assert np.array_equal(getattr(a, method)(b).array, getattr(a, operator)(b).array)
+    assert a.eq(b).dtype == mg.bool and a.eq(b).sum().item() == 1  # accuracy counts: pred.eq(labels).sum()
+    assert np.array_equal(a.gt(2).array, [False, False, True])  # a number is broadcast

@@ -12,13 +12,13 @@ from .. import ops
 from ..ops import (adaptive_avg_pool2d, avg_pool2d, batch_norm, binary_cross_entropy,
                    binary_cross_entropy_with_logits, conv2d, conv_transpose2d, cross_entropy, dropout2d,
                    embedding, gelu, instance_norm, interpolate, l1_loss, layer_norm, linear, log_softmax,
-                   max_pool2d, mse_loss, nll_loss, pad, pixel_shuffle, prelu, sigmoid, softmax, softplus, tanh)
+                   max_pool2d, mse_loss, nll_loss, one_hot, pad, pixel_shuffle, prelu, sigmoid, softmax, softplus, tanh)
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "dropout2d", "embedding", "gelu", "instance_norm",
     "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss",
-    "nll_loss", "pad", "pixel_shuffle", "prelu", "relu", "sigmoid", "softmax", "softplus", "tanh",
+    "nll_loss", "one_hot", "pad", "pixel_shuffle", "prelu", "relu", "sigmoid", "softmax", "softplus", "tanh",
 ]
 
 

@@ -14,7 +14,6 @@ from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross
                    nll_loss)
 from .norm import batch_norm, instance_norm, layer_norm
 from .special import erf
-from .reduce import max, mean, min, norm, std, sum, var
-from .shape import (cat, index_put, embedding, expand, flatten, index, interpolate, pad, pad_by_index, permute, pixel_shuffle,
-                    reshape, squeeze, stack,
-                    transpose, unsqueeze, view)
+from .reduce import max, mean, min, norm, prod, std, sum, var
+from .shape import (cat, index_put, embedding, expand, flatten, index, interpolate, one_hot, pad, pad_by_index,
+                    permute, pixel_shuffle, reshape, squeeze, stack, transpose, unsqueeze, view)

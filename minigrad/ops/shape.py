@@ -322,6 +322,29 @@ def embedding(input, weight):
     return index(weight, input)
 
 
+def one_hot(input, num_classes=-1):
+    """F.one_hot: int64 indices of shape S -> an int64 tensor of shape S + (num_classes,), 1 at each index.
+
+    num_classes=-1 takes the largest index + 1. Not differentiable (indices have no gradient);
+    for a differentiable lookup use embedding.
+    """
+    if input.dtype != "int64":
+        raise RuntimeError(f"one_hot is only applicable to an int64 index tensor, got {input.dtype}; use .long()")
+    xp = backend.array_module(input.array)
+    indices = input.array.astype("int64")
+    if num_classes == -1:
+        if indices.size == 0:
+            raise RuntimeError("one_hot: can not infer total number of classes from empty tensor; give num_classes")
+        num_classes = int(indices.max()) + 1
+    if indices.size and indices.min() < 0:
+        raise RuntimeError("one_hot: Class values must be non-negative.")
+    if indices.size and indices.max() >= num_classes:
+        raise RuntimeError(f"one_hot: Class values must be smaller than num_classes ({num_classes}), "
+                           f"got {int(indices.max())}.")
+    result = (indices[..., None] == xp.arange(num_classes)).astype("int64")
+    return Tensor._wrap(result, False)
+
+
 # --- composites built on indexing: edge padding, resizing, pixel shuffle -----------------------
 
 def _take(x, dim, positions):
