@@ -142,6 +142,9 @@ case("var_dim_biased", lambda lib, F, x: x.var(dim=1, unbiased=False), normal(3,
 case("var_dim_keepdim", lambda lib, F, x: x.var(dim=0, keepdim=True), normal(3, 4))
 case("std_all", lambda lib, F, x: x.std(), normal(3, 4))
 case("std_dim_biased", lambda lib, F, x: x.std(dim=1, unbiased=False, keepdim=True), normal(3, 4))
+case("prod_all", lambda lib, F, x: x.prod(), normal(3, 5))
+case("prod_dim_keepdim", lambda lib, F, x: x.prod(dim=1, keepdim=True), normal(3, 5))
+case("prod_with_zeros", lambda lib, F, x: lib.prod(x, 0), fixed([[2.0, 0.0, 3.0], [0.0, 0.0, 1.5], [4.0, -1.0, 0.5]]))
 case("max_all", lambda lib, F, x: x.max(), normal(3, 4))
 case("max_all_ties", lambda lib, F, x: x.max(), fixed([1.0, 3.0, 3.0, -1.0]))
 case("max_dim", lambda lib, F, x: x.max(dim=1).values, normal(3, 4))
@@ -418,6 +421,7 @@ def test_every_op_has_a_parity_case():
         "Sqrt": "sqrt", "Stack": "stack", "Sub": "sub", "Sum": "sum", "Tanh": "tanh", "Var": "var",
         "Where": "where", "cross_entropy": "cross_entropy", "embedding": "embedding", "flatten": "flatten",
         "min": "min_", "minimum": "minimum", "mse_loss": "mse_loss", "squeeze": "squeeze", "std": "std",
+        "prod": "prod",
         "transpose": "transpose", "unsqueeze": "unsqueeze", "view": "view",
         "norm": "pnorm", "l1_loss": "l1_loss", "pad_by_index": "pad_reflect", "interpolate": "interpolate",
         "pixel_shuffle": "pixel_shuffle", "adaptive_avg_pool2d": "adaptive_avg_pool2d",
