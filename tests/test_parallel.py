@@ -146,8 +146,8 @@ def _ops_results():
     rng = np.random.default_rng(1)
     x = mg.tensor(rng.standard_normal((8, 64, 24, 24)).astype(np.float32), requires_grad=True)
     # channels-last memory, as conv outputs are
-    x_nhwc = mg.tensor(np.ascontiguousarray(rng.standard_normal((8, 24, 24, 64)).astype(np.float32))
-                       .transpose(0, 3, 1, 2), requires_grad=True)
+    x_nhwc = mg.from_numpy(rng.standard_normal((8, 24, 24, 64)).astype(np.float32).transpose(0, 3, 1, 2))
+    x_nhwc.requires_grad_()
     weight = mg.tensor(rng.standard_normal(64).astype(np.float32), requires_grad=True)
     bias = mg.tensor(rng.standard_normal(64).astype(np.float32), requires_grad=True)
     ln_weight = mg.tensor(rng.standard_normal(24).astype(np.float32), requires_grad=True)
