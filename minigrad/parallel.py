@@ -23,14 +23,9 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
-
 # 32 K elements: 128 KB of float32 per operand, so that an update touching five arrays
 # (Adam: value, gradient, two moments, a temporary) keeps one block in a core's L2 cache.
 BLOCK = 32 * 1024
-# A few passes per element (an activation) gain little from the cache: larger blocks, less Python
-# per element; arrays under 1 MB of float32 (every activation of the batch-60 MLP GAN) run inline.
-ELEMENTWISE_BLOCK = 8 * BLOCK
 
 
 def _default_num_threads():
@@ -132,41 +127,3 @@ def for_blocks(n, fn, block=None):
         for helper in helpers:
             helper.result()  # wait for all, and raise a helper's error here
     return results
-
-
-def elementwise(fn, *arrays):
-    """fn(*arrays) for an elementwise fn that writes its results into some of `arrays` (out=...),
-    run block by block over the cores when the arrays are large NumPy arrays of one memory layout.
-
-    Elementwise work gives the same result on any block, so this is exact. Arrays of one block, of
-    differing layouts (a gradient laid out otherwise than the saved activation), or not NumPy's
-    (CuPy) are given to fn whole, on the calling thread.
-    """
-    first = arrays[0]
-    if first.size <= ELEMENTWISE_BLOCK or type(first) is not np.ndarray:
-        fn(*arrays)
-        return
-    flat = _flat_views(arrays)
-    if flat is None:
-        fn(*arrays)
-        return
-    for_blocks(first.size, lambda start, stop: fn(*(a[start:stop] for a in flat)), ELEMENTWISE_BLOCK)
-
-
-def _flat_views(arrays):
-    """1-D views of `arrays` in the order their elements lie in memory, or None when the arrays
-    do not all share one shape and one dense layout (then there is no common flat order)."""
-    first = arrays[0]
-    layout = _element_strides(first)
-    if any(type(a) is not np.ndarray or a.shape != first.shape or _element_strides(a) != layout for a in arrays):
-        return None
-    # Axes from the largest stride to the smallest: a channels-last activation seen as NCHW
-    # becomes NHWC again, which is contiguous.
-    order = sorted(range(first.ndim), key=lambda axis: -first.strides[axis])
-    if not first.transpose(order).flags.c_contiguous:
-        return None
-    return [a.transpose(order).reshape(-1) for a in arrays]
-
-
-def _element_strides(array):
-    return tuple(stride // array.itemsize for stride in array.strides)

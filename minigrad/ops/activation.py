@@ -6,7 +6,7 @@ overflow, a NaN or an inf.
 
 import math
 
-from .. import backend, parallel
+from .. import backend
 from ..autograd import Function
 from .elementwise import where
 from .special import erf, erf_array
@@ -18,38 +18,14 @@ class ReLU(Function):
     saves_inputs = False
 
     def forward(self, x):
-        xp = backend.array_module(x)
-        out, self.positive = xp.empty_like(x), xp.empty_like(x, dtype=bool)
-        parallel.elementwise(_relu, x, out, self.positive)
-        return out
+        self.positive = x > 0
+        return backend.array_module(x).maximum(x, 0)
 
     def backward(self, grad):
         return grad * self.positive
 
     def fast_backward(self, grad):
-        return _times(grad, self.positive)
-
-
-def _float_dtype(x):
-    """The dtype NumPy's exp and tanh give for x (float16 with float32 is float32, int32 gives float64)."""
-    return backend.array_module(x).result_type(x.dtype, "float16")
-
-
-def _relu(x, out, positive):
-    xp = backend.array_module(x)
-    xp.greater(x, 0, out=positive)
-    xp.maximum(x, 0, out=out)
-
-
-def _times(grad, factor):
-    """grad * factor, on every core for large arrays (minigrad.parallel)."""
-    out = backend.array_module(grad).empty_like(grad)
-    parallel.elementwise(_multiply, grad, factor, out)
-    return out
-
-
-def _multiply(a, b, out):
-    backend.array_module(a).multiply(a, b, out=out)
+        return grad * self.positive
 
 
 class LeakyReLU(Function):
@@ -61,24 +37,16 @@ class LeakyReLU(Function):
     saves_inputs = False
 
     def forward(self, x, slope=0.01):
-        xp = backend.array_module(x)
-        out, self.slope_map = xp.empty_like(x), xp.empty_like(x)  # dy/dx: 1 or slope, and y = x * dy/dx
-        parallel.elementwise(lambda x, out, slope_map: _leaky_relu(x, out, slope_map, slope), x, out, self.slope_map)
-        return out
+        self.slope_map = (x > 0).astype(x.dtype)        # dy/dx: 1 or slope, and y = x * dy/dx
+        self.slope_map *= 1 - slope
+        self.slope_map += slope
+        return x * self.slope_map
 
     def backward(self, grad):
         return grad * self.slope_map
 
     def fast_backward(self, grad):
-        return _times(grad, self.slope_map)
-
-
-def _leaky_relu(x, out, slope_map, slope):
-    xp = backend.array_module(x)
-    xp.greater(x, 0, out=slope_map)   # 1.0 or 0.0
-    slope_map *= 1 - slope
-    slope_map += slope
-    xp.multiply(x, slope_map, out=out)
+        return grad * self.slope_map
 
 
 class Sigmoid(Function):
@@ -86,8 +54,7 @@ class Sigmoid(Function):
     saves_inputs, saves_output = False, True
 
     def forward(self, x):
-        self.out = backend.array_module(x).empty_like(x, dtype=_float_dtype(x))
-        parallel.elementwise(_stable_sigmoid, x, self.out)
+        self.out = stable_sigmoid(x)
         return self.out
 
     def backward(self, grad):
@@ -95,9 +62,7 @@ class Sigmoid(Function):
         return grad * s * (1 - s)
 
     def fast_backward(self, grad):
-        out = backend.array_module(grad).empty_like(grad)
-        parallel.elementwise(_sigmoid_backward, grad, self.out, out)
-        return out
+        return grad * self.out * (1 - self.out)
 
 
 def stable_sigmoid(x):
@@ -110,25 +75,12 @@ def stable_sigmoid(x):
     return xp.maximum(e, x >= 0) / (1 + e)
 
 
-def _stable_sigmoid(x, out):
-    out[...] = stable_sigmoid(x)
-
-
-def _sigmoid_backward(grad, s, out):
-    """grad * s * (1 - s), in the order of Sigmoid.backward."""
-    xp = backend.array_module(grad)
-    xp.multiply(grad, s, out=out)
-    out *= 1 - s
-
-
 class Tanh(Function):
     """t = tanh(x).   dt/dx = 1 - t^2."""
     saves_inputs, saves_output = False, True
 
     def forward(self, x):
-        xp = backend.array_module(x)
-        self.out = xp.empty_like(x, dtype=_float_dtype(x))
-        parallel.elementwise(lambda x, out: xp.tanh(x, out=out), x, self.out)
+        self.out = backend.array_module(x).tanh(x)
         return self.out
 
     def backward(self, grad):
@@ -136,17 +88,7 @@ class Tanh(Function):
         return grad * (1 - t * t)
 
     def fast_backward(self, grad):
-        out = backend.array_module(grad).empty_like(grad)
-        parallel.elementwise(_tanh_backward, grad, self.out, out)
-        return out
-
-
-def _tanh_backward(grad, t, out):
-    """grad * (1 - t^2)."""
-    xp = backend.array_module(grad)
-    xp.multiply(t, t, out=out)
-    xp.subtract(1, out, out=out)
-    out *= grad
+        return grad * (1 - self.out * self.out)
 
 
 class GELU(Function):

@@ -11,9 +11,7 @@ the number of elements averaged, the backward is
 (the two mean terms are the paths through mean and var).
 """
 
-import numpy as np
-
-from .. import backend, parallel
+from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from .reduce import reduced_count
@@ -77,11 +75,7 @@ class BatchNorm(Normalize):
             if count <= 1:
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                                  f"got input of shape {tuple(x.shape)}")
-            rows = _channel_rows(x)
-            if rows is not None:
-                out, mean, var = self.normalize_rows(x, rows, weight, bias, axes, eps)
-            else:
-                out, mean, var = self.normalize(x, weight, bias, axes, eps=eps)
+            out, mean, var = self.normalize(x, weight, bias, axes, eps=eps)
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean.reshape(-1)
@@ -98,56 +92,6 @@ class BatchNorm(Normalize):
     def parameter_shape(self, x):
         return (1, x.shape[1]) + (1,) * (x.ndim - 2)  # one weight per channel
 
-    def normalize_rows(self, x, rows, weight, bias, axes, eps):
-        """`normalize` for a large channels-last x seen as rows (R, C): three passes over blocks of
-        whole rows, on every core (minigrad.parallel). The per-block sums are added in block order,
-        so the result is the same at any thread count."""
-        self.axes, self.eps, self.batch_statistics, self.fixed_statistics = axes, eps, True, None
-        self.inv_count = 1.0 / rows.shape[0]
-        x_hat, out = np.empty_like(rows), np.empty_like(rows)
-        weight, bias = weight.reshape(-1), bias.reshape(-1)
-        mean = _sum_blocks(parallel.for_blocks(len(rows), lambda a, b: rows[a:b].sum(axis=0), _rows_per_block(rows)))
-        mean *= self.inv_count
-
-        def center(a, b):
-            np.subtract(rows[a:b], mean, out=x_hat[a:b])
-            return (x_hat[a:b] * x_hat[a:b]).sum(axis=0)
-        var = _sum_blocks(parallel.for_blocks(len(rows), center, _rows_per_block(rows)))
-        var *= self.inv_count
-        inv_std = 1 / np.sqrt(var + eps)
-
-        def scale(a, b):
-            x_hat[a:b] *= inv_std
-            np.multiply(x_hat[a:b], weight, out=out[a:b])
-            out[a:b] += bias
-        parallel.for_blocks(len(rows), scale, _rows_per_block(rows))
-        channel_shape = (1, -1) + (1,) * (x.ndim - 2)
-        self.inv_std, self.weight = inv_std.reshape(channel_shape), weight.reshape(channel_shape)
-        self.x_hat = _like(x, x_hat)
-        return _like(x, out), mean.reshape(channel_shape), var.reshape(channel_shape)
-
-    def fast_backward_rows(self, grad_rows, x_hat_rows):
-        """fast_backward's batch-statistics formula on rows (R, C) of whole-row blocks, on every core."""
-        count = len(grad_rows)
-        sums = parallel.for_blocks(count, lambda a, b: (grad_rows[a:b].sum(axis=0),
-                                                        (grad_rows[a:b] * x_hat_rows[a:b]).sum(axis=0)),
-                                   _rows_per_block(grad_rows))
-        sum_grad = _sum_blocks([s[0] for s in sums])
-        sum_grad_x_hat = _sum_blocks([s[1] for s in sums])
-        dx = None
-        if self.needs_input_grad[0]:
-            scale = (self.weight * self.inv_std).reshape(-1)
-            mean_grad_x_hat, mean_grad = sum_grad_x_hat * self.inv_count, sum_grad * self.inv_count
-            dx = np.empty_like(grad_rows)
-
-            def input_grad(a, b):
-                np.multiply(x_hat_rows[a:b], mean_grad_x_hat, out=dx[a:b])
-                np.subtract(grad_rows[a:b], dx[a:b], out=dx[a:b])
-                dx[a:b] -= mean_grad
-                dx[a:b] *= scale
-            parallel.for_blocks(count, input_grad, _rows_per_block(grad_rows))
-        return dx, sum_grad, sum_grad_x_hat
-
     def fast_backward(self, grad):
         """Here the parameters' sums run over the same axes as the normalisation, so with
         S1 = sum(dL/dy) = dL/dbias and S2 = sum(dL/dy * x_hat) = dL/dweight per channel,
@@ -157,12 +101,6 @@ class BatchNorm(Normalize):
 
         the two sums serve all three gradients (7 passes over the data instead of 11)."""
         axes, x_hat = self.axes, self.x_hat
-        grad_rows, x_hat_rows = _channel_rows(grad), _channel_rows(x_hat)
-        if self.batch_statistics and grad_rows is not None and x_hat_rows is not None \
-                and grad.strides == x_hat.strides:
-            dx, sum_grad, sum_grad_x_hat = self.fast_backward_rows(grad_rows, x_hat_rows)
-            return (None if dx is None else _like(grad, dx),
-                    sum_grad_x_hat if self.needs_input_grad[1] else None, sum_grad if self.needs_input_grad[2] else None)
         need_sums = self.batch_statistics or self.needs_input_grad[1] or self.needs_input_grad[2]
         sum_grad = grad.sum(axis=axes, keepdims=True) if need_sums else None
         sum_grad_x_hat = (grad * x_hat).sum(axis=axes, keepdims=True) if need_sums else None
@@ -178,39 +116,6 @@ class BatchNorm(Normalize):
         dweight = sum_grad_x_hat.reshape(-1) if self.needs_input_grad[1] else None
         dbias = sum_grad.reshape(-1) if self.needs_input_grad[2] else None
         return dx, dweight, dbias
-
-
-# --- BatchNorm on every core: channels-last rows in blocks ---------------------------------------
-
-def _channel_rows(x):
-    """A large NumPy x whose channels (dim 1) are its innermost dim in memory, as a (rows, C) view;
-    else None. Conv outputs are such (channels-last memory seen as NCHW), as is a (N, C) batch."""
-    if type(x) is not np.ndarray or x.size <= parallel.BLOCK or x.ndim < 2:
-        return None
-    order = (0,) + tuple(range(2, x.ndim)) + (1,)  # NCHW -> NHWC
-    channels_last = x.transpose(order)
-    if not channels_last.flags.c_contiguous:
-        return None
-    return channels_last.reshape(-1, x.shape[1])
-
-
-def _like(x, rows):
-    """The (rows, C) array `rows` seen with x's shape and layout (the inverse of _channel_rows)."""
-    order = (0,) + tuple(range(2, x.ndim)) + (1,)
-    inverse = tuple(order.index(axis) for axis in range(x.ndim))
-    return rows.reshape(x.transpose(order).shape).transpose(inverse)
-
-
-def _rows_per_block(rows):
-    return max(1, parallel.BLOCK // rows.shape[1])
-
-
-def _sum_blocks(partial_sums):
-    """Add per-block sums in block order (never in the order threads finish): deterministic."""
-    total = partial_sums[0].copy()
-    for partial in partial_sums[1:]:
-        total += partial
-    return total
 
 
 class LayerNorm(Normalize):
