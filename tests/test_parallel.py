@@ -4,6 +4,7 @@ The last part runs the ops that use the pool (optimisers, norms, activations, co
 threads and asserts bit-identical results: the blocks never depend on the thread count.
 """
 
+import contextlib
 import threading
 
 import numpy as np
@@ -15,10 +16,17 @@ from minigrad import parallel
 
 @pytest.fixture
 def threads():
-    """Set the thread count inside a test; the previous count comes back afterwards."""
+    """Set the thread count inside a test; the previous count, and NumPy's BLAS threads (which
+    set_num_threads also sets), come back afterwards."""
     before = mg.get_num_threads()
-    yield mg.set_num_threads
-    mg.set_num_threads(before)
+    try:
+        from threadpoolctl import threadpool_limits
+        blas_restored = threadpool_limits(limits=None)  # on exit: the BLAS limits as they are now
+    except ImportError:
+        blas_restored = contextlib.nullcontext()
+    with blas_restored:
+        yield mg.set_num_threads
+        mg.set_num_threads(before)
 
 
 def test_blocks_cover_the_range_once_in_order():
