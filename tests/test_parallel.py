@@ -187,3 +187,11 @@ def test_norms_activations_and_conv_give_identical_results_at_1_and_2_threads(th
     assert len(one) == len(two)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_gradient_of_the_wrong_size_is_refused_by_the_blocked_step():
+    p = mg.zeros(4, requires_grad=True)
+    optimizer = mg.optim.Adam([p])
+    p.grad = mg.ones(5)
+    with pytest.raises(RuntimeError, match=r"shape \(4,\) has a .grad of shape \(5,\)"):
+        optimizer.step()

@@ -95,6 +95,10 @@ class FlatGroup:
         is neither written nor read. On a GPU: one call on the whole buffers.
         """
         flat_grads = [p.grad.array.reshape(-1) for p in self.params]
+        for p, grad, size in zip(self.params, flat_grads, self.sizes):
+            if grad.size != size:
+                raise RuntimeError(f"a parameter of shape {tuple(p.shape)} has a .grad of shape "
+                                   f"{tuple(p.grad.shape)}; they must match")
         if backend.array_module(self.values) is not np:
             backend.array_module(self.values).concatenate(flat_grads, out=self.grads)
             update(self.values, self.grads, self.scratch, self.state)
