@@ -314,7 +314,7 @@ def peer_table(peer_results):
                 cells += [f"{ms:.2f} ({min(times):.2f}–{max(times):.2f})", ratio]
             else:
                 cells += ["missing", ""]
-                if missing and missing[0] not in notes:
+                if missing and f"{peer}: {missing[0]}" not in notes:
                     notes.append(f"{peer}: {missing[0]}")
         rows.append(f"| {peer} | " + " | ".join(cells) + " |")
     return rows + ([""] + [f"- missing: {note}" for note in notes] if notes else [])
