@@ -115,6 +115,8 @@ def test_peer_table_gives_ratios_to_pytorch_and_reports_a_missing_peer():
     assert rows[3].startswith("| minigrad | 5.50 (5.00–6.00) | 0.50 |")
     assert "| Chainer | missing |" in "\n".join(rows)
     assert "- missing: Chainer: ModuleNotFoundError: No module named 'chainer'" in rows
+    results[("Chainer", "book_batch1")] = results[("Chainer", "mlp_gan")]  # missing from both: noted once
+    assert sum(row.startswith("- missing: Chainer") for row in run.peer_table(results)) == 1
 
 
 def test_a_peer_worker_never_fails(capsys):
