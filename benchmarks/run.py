@@ -413,7 +413,8 @@ def main(argv=None):
         results[name] = (combine_rounds(mine), combine_rounds(theirs) if with_torch else None)
     peak = sgemm_peak(args.threads)
     lines = [f"Measured {time.strftime('%Y-%m-%d')} with `python -m benchmarks.run"
-             f"{' --device cuda' if args.device == 'cuda' else ''}` (median of {args.rounds} rounds, "
+             f"{' --device cuda' if args.device == 'cuda' else ''}{f' --threads {args.threads}' if args.threads else ''}` "
+             f"(median of {args.rounds} rounds, "
              f"each in a fresh process, minigrad's and PyTorch's alternating; float32).", ""]
     lines += environment(args.device, with_torch, args.threads)
     lines += [f"- NumPy sgemm peak (1024³ float32 matmul): {peak:.0f} GFLOP/s", ""]
