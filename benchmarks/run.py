@@ -3,6 +3,8 @@
     python -m benchmarks.run                      # CPU, all workloads, torch too if installed
     python -m benchmarks.run --device cuda        # CuPy against PyTorch CUDA
     python -m benchmarks.run --workloads dcgan --iterations 20 --no-write
+    python -m benchmarks.run --threads 1          # both frameworks on one core
+    python -m benchmarks.run --peers              # also the peer table (JAX, MyGrad, ...)
 
 Each round runs in its own fresh Python process (warm-up iterations, then three timed
 passes, of which it reports the median), so that one framework's threads, caches and memory never affect the
@@ -10,10 +12,17 @@ other's numbers. The two frameworks' rounds alternate, minigrad, PyTorch, minigr
 so that a slow spell of a shared machine hits both alike; the median round gives
 ms/iteration, and the ratio's range over the paired rounds shows how steady it was.
 Also reported: the matmul FLOPs per iteration and the rate they imply (FLOPs / time),
-against a NumPy float32 matmul (sgemm) peak measured in the same run, and peak memory.
+against a NumPy float32 matmul (sgemm) peak measured in the same run, and peak memory;
+the time of each part of a step (forward, backward, optimiser) for each framework; and,
+with --peers, the same step in other frameworks (benchmarks/peers.py).
+
+Threads: --threads N (default: every core) gives each worker process N threads for
+everything: NumPy's BLAS and minigrad's pool (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS,
+MINIGRAD_NUM_THREADS), torch.set_num_threads(N), and XLA's for JAX.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -38,13 +47,15 @@ def gpu_name():
     return backend.array_module("cuda").cuda.runtime.getDeviceProperties(0)["name"].decode()
 
 
-def worker(workload_name, framework, device, iterations, passes):
+def worker(workload_name, framework, device, iterations, passes, threads=None):
     """Runs in a child process: build one workload, time it, print one JSON line."""
 
     if framework == "torch":
         import torch as fw
     else:
         import minigrad as fw
+    if threads:
+        fw.set_num_threads(threads)
     from benchmarks.workloads import WORKLOADS
 
     baseline_rss = _current_rss_kb()
@@ -65,8 +76,20 @@ def worker(workload_name, framework, device, iterations, passes):
         "ms": statistics.median(times) * 1e3,
         "flops": workload.matmul_flops(),
         "memory_mb": _peak_memory_mb(workload, framework, device, baseline_rss),
+        "parts": _parts_ms(workload, sync, iterations),
     }
     print(json.dumps(result))
+
+
+def _parts_ms(workload, sync, iterations):
+    """ms per step in forward, backward and optimiser, from `iterations` more steps, each part timed."""
+    from benchmarks.workloads import PartTimer
+    timer = PartTimer(workload, sync)
+    for _ in range(iterations):
+        workload.step()
+    parts = timer.ms_per_step(iterations)
+    workload.part = lambda name: contextlib.nullcontext()
+    return parts
 
 
 def _peak_memory_mb(workload, framework, device, baseline_rss):
@@ -115,11 +138,23 @@ def _peak_rss_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def measure(workload, framework, device, iterations, passes):
+def thread_environment(threads):
+    """The environment of a worker process that may use `threads` threads (None: the defaults)."""
+    env = dict(os.environ)
+    if threads:
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MINIGRAD_NUM_THREADS"):
+            env[name] = str(threads)
+        if threads == 1:  # XLA (JAX) has its own pool: single-threaded Eigen
+            env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                                "intra_op_parallelism_threads=1").strip()
+    return env
+
+
+def measure(workload, framework, device, iterations, passes, threads=None):
     """Run `worker` in a fresh process and return its result (or None if it failed)."""
     command = [sys.executable, "-m", "benchmarks.run", "--worker", workload, framework, device,
-               str(iterations), str(passes)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+               str(iterations), str(passes), str(threads or 0)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=thread_environment(threads))
     if done.returncode != 0:
         print(f"  {workload}/{framework} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
         return None
@@ -133,13 +168,24 @@ def combine_rounds(rounds):
     """One result from the rounds, each from its own process (None if any failed)."""
     if not rounds or any(r is None for r in rounds):
         return None
-    return {"ms": statistics.median(r["ms"] for r in rounds),
-            "rounds_ms": [r["ms"] for r in rounds], "flops": rounds[0]["flops"],
-            "memory_mb": max(r["memory_mb"] for r in rounds)}
+    combined = {"ms": statistics.median(r["ms"] for r in rounds),
+                "rounds_ms": [r["ms"] for r in rounds], "flops": rounds[0]["flops"],
+                "memory_mb": max(r["memory_mb"] for r in rounds)}
+    if all("parts" in r for r in rounds):
+        combined["parts"] = {name: statistics.median(r["parts"][name] for r in rounds) for name in rounds[0]["parts"]}
+    return combined
 
 
-def sgemm_peak():
-    """Best float32 matmul rate of NumPy's BLAS on 1024x1024 matrices, in GFLOP/s."""
+def sgemm_peak(threads=None):
+    """Best float32 matmul rate of NumPy's BLAS on 1024x1024 matrices, in GFLOP/s (on `threads` threads)."""
+    if threads:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            pass
+        else:
+            with threadpool_limits(limits=threads, user_api="blas"):
+                return sgemm_peak()
     a = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)
     a @ a
     best = min(_time(lambda: a @ a) for _ in range(10))
@@ -156,14 +202,14 @@ def torch_available():
     return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
 
 
-def environment(device, with_torch):
-    lines = [f"- machine: {_cpu_name()}, {os.cpu_count()} cores visible; Python {platform.python_version()}"]
-    blas = _blas_name()
-    lines.append(f"- NumPy {np.__version__} ({blas}); BLAS threads: "
-                 f"{os.environ.get('OPENBLAS_NUM_THREADS') or os.environ.get('OMP_NUM_THREADS') or 'default (all cores)'}")
+def environment(device, with_torch, threads=None):
+    lines = [f"- machine: {_cpu_name()} ({_cpu_flags()}), {os.cpu_count()} cores visible; "
+             f"Python {platform.python_version()}"]
+    lines.append(f"- NumPy {np.__version__} ({_blas_name()}; {_blas_kernel()}); threads for BLAS, minigrad's "
+                 f"pool and PyTorch: {threads or 'default (all cores)'}")
     if with_torch:
         info = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__, torch.get_num_threads())"],
-                              capture_output=True, text=True).stdout.split()
+                              capture_output=True, text=True, env=thread_environment(threads)).stdout.split()
         lines.append(f"- PyTorch {info[0]}, {info[1]} intra-op threads")
     if device == "cuda":
         lines.append(f"- GPU: {gpu_name()}")
@@ -176,6 +222,28 @@ def _cpu_name():
         return re.search(r"model name\s*:\s*(.*)", text).group(1).strip()
     except (OSError, AttributeError):
         return platform.processor() or "unknown CPU"
+
+
+def _cpu_flags():
+    """The vector extensions the CPU reports (what NumPy's and the BLAS's kernels can use)."""
+    try:
+        flags = re.search(r"flags\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1).split()
+    except (OSError, AttributeError):
+        return "flags unknown"
+    wanted = ("avx512f", "avx512_bf16", "avx512_vnni", "avx2", "fma")
+    return " ".join(flag for flag in wanted if flag in flags) or "no AVX"
+
+
+def _blas_kernel():
+    """The BLAS library's kernel as threadpoolctl reports it (e.g. OpenBLAS 'SkylakeX')."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "kernel unknown (pip install threadpoolctl)"
+    blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+    if not blas:
+        return "kernel unknown"
+    return f"{blas[0].get('internal_api')} kernel {blas[0].get('architecture')}"
 
 
 def _blas_name():
@@ -214,6 +282,81 @@ def table(results, device, peak):
     return rows
 
 
+def parts_table(results):
+    """ms per step in each part, for each framework: where each spends its time."""
+    rows = ["| workload | framework | forward | backward | optimiser | sum of parts |", "|---|---|---|---|---|---|"]
+    for name, pair in results.items():
+        for framework, result in zip(("minigrad", "PyTorch"), pair):
+            if result and "parts" in result:
+                parts = result["parts"]
+                cells = " | ".join(f"{parts[p]:.2f}" for p in ("forward", "backward", "optimiser"))
+                rows.append(f"| {name} | {framework} | {cells} | {sum(parts.values()):.2f} |")
+    return rows
+
+
+def peer_table(peer_results):
+    """Rows: peers; per step: median ms (range over rounds) and the ratio to PyTorch's median."""
+    from benchmarks import peers
+    header = "| framework | " + " | ".join(f"{step} ms/step (range) | ÷ PyTorch" for step in peers.STEPS) + " |"
+    rows = [header, "|---" * (1 + 2 * len(peers.STEPS)) + "|"]
+    reference = {step: peer_results.get(("PyTorch", step)) for step in peers.STEPS}
+    notes = []
+    for peer in peers.PEERS:
+        cells = []
+        for step in peers.STEPS:
+            rounds = peer_results.get((peer, step)) or []
+            times = [r["ms"] for r in rounds if "ms" in r]
+            missing = [r["missing"] for r in rounds if "missing" in r]
+            if times and not missing:
+                ms = statistics.median(times)
+                theirs = [r["ms"] for r in reference[step] or [] if "ms" in r]
+                ratio = f"{ms / statistics.median(theirs):.2f}" if theirs else ""
+                cells += [f"{ms:.2f} ({min(times):.2f}–{max(times):.2f})", ratio]
+            else:
+                cells += ["missing", ""]
+                if missing and f"{peer}: {missing[0]}" not in notes:
+                    notes.append(f"{peer}: {missing[0]}")
+        rows.append(f"| {peer} | " + " | ".join(cells) + " |")
+    return rows + ([""] + [f"- missing: {note}" for note in notes] if notes else [])
+
+
+def peer_worker(peer, step, threads):
+    """Runs in a child process: time one peer on one step, print one JSON line (never fails)."""
+    from benchmarks import peers
+    try:
+        if threads and peer == "PyTorch":
+            import torch
+            torch.set_num_threads(threads)
+        if threads and peer == "minigrad":
+            import minigrad
+            minigrad.set_num_threads(threads)
+        result = {"ms": peers.time_peer(peer, step)}
+    except Exception as error:  # a missing or broken peer is a row of the table, not a failure
+        message = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
+        result = {"missing": f"{type(error).__name__}: {message}"}
+    print(json.dumps(result))
+
+
+def measure_peers(rounds, threads):
+    """{(peer, step): [result per round]}; the peers' rounds alternate, each in a fresh process."""
+    from benchmarks import peers
+    results = {}
+    for round_index in range(rounds):
+        for step in peers.STEPS:
+            for peer in peers.PEERS:
+                if round_index > 0 and any("missing" in r for r in results[(peer, step)]):
+                    continue  # missing once is missing
+                command = [sys.executable, "-m", "benchmarks.run", "--peer-worker", peer, step, str(threads or 0)]
+                done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                                      env=thread_environment(threads))
+                lines = done.stdout.strip().splitlines()
+                result = json.loads(lines[-1]) if done.returncode == 0 and lines else \
+                    {"missing": f"the process failed: {done.stderr.strip().splitlines()[-1:] or ''}"}
+                results.setdefault((peer, step), []).append(result)
+                print(f"  {peer} {step}: {result}", flush=True)
+    return results
+
+
 def write_docs(device, lines):
     """Replace this device's section of docs/performance.md, keeping everything else."""
     path = ROOT / "docs" / "performance.md"
@@ -237,11 +380,22 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-torch", action="store_true", help="time minigrad only")
     parser.add_argument("--no-write", action="store_true", help="print, but don't update docs/performance.md")
-    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for every framework in every worker (default: all cores)")
+    parser.add_argument("--peers", action="store_true", help="also time the peer frameworks (benchmarks/peers.py)")
+    parser.add_argument("--peers-only", action="store_true", help="only the peer table")
+    parser.add_argument("--peer-rounds", type=int, default=3)
+    parser.add_argument("--worker", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument("--peer-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        name, framework, device, iterations, passes = args.worker
-        return worker(name, framework, device, int(iterations), int(passes))
+        name, framework, device, iterations, passes, threads = args.worker
+        return worker(name, framework, device, int(iterations), int(passes), int(threads) or None)
+    if args.peer_worker:
+        peer, step, threads = args.peer_worker
+        return peer_worker(peer, step, int(threads) or None)
+    if args.peers_only:
+        return run_peers(args)
 
     with_torch = not args.no_torch and torch_available()
     if not with_torch and not args.no_torch:
@@ -253,21 +407,45 @@ def main(argv=None):
         print(f"{name}: {args.rounds} rounds{', alternating with torch' if with_torch else ''} ...", flush=True)
         mine, theirs = [], []
         for _ in range(args.rounds):
-            mine.append(measure(name, "minigrad", args.device, iterations, PASSES))
+            mine.append(measure(name, "minigrad", args.device, iterations, PASSES, args.threads))
             if with_torch:
-                theirs.append(measure(name, "torch", args.device, iterations, PASSES))
+                theirs.append(measure(name, "torch", args.device, iterations, PASSES, args.threads))
         results[name] = (combine_rounds(mine), combine_rounds(theirs) if with_torch else None)
-    peak = sgemm_peak()
+    peak = sgemm_peak(args.threads)
     lines = [f"Measured {time.strftime('%Y-%m-%d')} with `python -m benchmarks.run"
-             f"{' --device cuda' if args.device == 'cuda' else ''}` (median of {args.rounds} rounds, "
+             f"{' --device cuda' if args.device == 'cuda' else ''}{f' --threads {args.threads}' if args.threads else ''}` "
+             f"(median of {args.rounds} rounds, "
              f"each in a fresh process, minigrad's and PyTorch's alternating; float32).", ""]
-    lines += environment(args.device, with_torch)
+    lines += environment(args.device, with_torch, args.threads)
     lines += [f"- NumPy sgemm peak (1024³ float32 matmul): {peak:.0f} GFLOP/s", ""]
     lines += table(results, args.device, peak)
-    lines += ["", MEMORY_NOTES[args.device]]
+    lines += ["", MEMORY_NOTES[args.device], "",
+              "Where each spends a step (ms, median over the rounds; each part timed around its calls, "
+              "so the sum is a little above the untimed step):", ""]
+    lines += parts_table(results)
     print("\n".join(lines))
     if not args.no_write:
-        write_docs(args.device, lines)
+        write_docs(section_name(args.device, args.threads), lines)
+    if args.peers:
+        run_peers(args)
+
+
+def section_name(device, threads):
+    """The docs section a run writes: one per device, and one per explicit thread count."""
+    return device if not threads else f"{device}:threads={threads}"
+
+
+def run_peers(args):
+    """Time the peers and write their table (its own section of docs/performance.md)."""
+    print(f"peers: {args.peer_rounds} rounds ...", flush=True)
+    results = measure_peers(args.peer_rounds, args.threads)
+    lines = [f"Measured {time.strftime('%Y-%m-%d')} with `python -m benchmarks.run --peers"
+             f"{f' --threads {args.threads}' if args.threads else ''}` (median of {args.peer_rounds} rounds, each "
+             f"in a fresh process, the peers alternating; warm-up and compilation excluded; threads: "
+             f"{args.threads or 'default (all cores)'}).", ""] + peer_table(results)
+    print("\n".join(lines))
+    if not args.no_write:
+        write_docs(section_name("peers", args.threads), lines)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,16 @@ torch): the same code runs on both, and both do exactly the same work.
     book_batch1  the book's MNIST GAN, one sample per step, as the book runs it
 """
 
+import contextlib
+import time
+from collections import defaultdict
+
 import numpy as np
 
 from gans import models
+
+PARTS = ("forward", "backward", "optimiser")
+_UNTIMED = contextlib.nullcontext()
 
 
 def mlp_gan(fw, device="cpu"):
@@ -49,21 +56,33 @@ class Workload:
         self.noise = self.tensor(rng.standard_normal(noise_shape))
         batch = data_shape[0] if len(data_shape) > 1 else 1
         self.ones, self.zeros = self.tensor(np.ones(batch)), self.tensor(np.zeros(batch))
+        self.part = lambda name: _UNTIMED  # PartTimer replaces it to time the parts of a step
 
     def tensor(self, array):
         return self.fw.tensor(np.asarray(array, dtype=np.float32), device=self.device)
 
     def step(self):
-        G, D, criterion = self.G, self.D, self.criterion
-        self.opt_D.zero_grad()
-        criterion(D(self.real).view(-1), self.ones).backward()
-        fake = G(self.noise)
-        criterion(D(fake.detach()).view(-1), self.zeros).backward()
-        self.opt_D.step()
-        self.opt_G.zero_grad()
-        loss = criterion(D(fake).view(-1), self.ones)
-        loss.backward()
-        self.opt_G.step()
+        G, D, criterion, part = self.G, self.D, self.criterion, self.part
+        with part("optimiser"):
+            self.opt_D.zero_grad()
+        with part("forward"):
+            loss = criterion(D(self.real).view(-1), self.ones)
+        with part("backward"):
+            loss.backward()
+        with part("forward"):
+            fake = G(self.noise)
+            loss = criterion(D(fake.detach()).view(-1), self.zeros)
+        with part("backward"):
+            loss.backward()
+        with part("optimiser"):
+            self.opt_D.step()
+            self.opt_G.zero_grad()
+        with part("forward"):
+            loss = criterion(D(fake).view(-1), self.ones)
+        with part("backward"):
+            loss.backward()
+        with part("optimiser"):
+            self.opt_G.step()
         return loss
 
     generator_forwards = 1  # the fake batch is made once and reused for the G step
@@ -87,17 +106,48 @@ class BookWorkload(Workload):
     generator_forwards = 2  # G(z) runs again for the G step
 
     def step(self):
-        G, D, criterion = self.G, self.D, self.criterion
-        for inputs, target in ((self.real, self.ones), (G(self.noise).detach(), self.zeros)):
-            loss = criterion(D(inputs), target)
-            self.opt_D.zero_grad()
-            loss.backward()
-            self.opt_D.step()
-        loss = criterion(D(G(self.noise)), self.ones)
-        self.opt_G.zero_grad()
-        loss.backward()
-        self.opt_G.step()
+        G, D, criterion, part = self.G, self.D, self.criterion, self.part
+        for on_real in (True, False):
+            with part("forward"):
+                inputs, target = (self.real, self.ones) if on_real else (G(self.noise).detach(), self.zeros)
+                loss = criterion(D(inputs), target)
+            self.train(self.opt_D, loss)
+        with part("forward"):
+            loss = criterion(D(G(self.noise)), self.ones)
+        self.train(self.opt_G, loss)
         return loss
+
+    def train(self, optimizer, loss):
+        with self.part("optimiser"):
+            optimizer.zero_grad()
+        with self.part("backward"):
+            loss.backward()
+        with self.part("optimiser"):
+            optimizer.step()
+
+class PartTimer:
+    """Adds up, per part of a step (forward, backward, optimiser), the time spent in it.
+
+        timer = PartTimer(workload, sync)   # sync waits for the device (a no-op on the CPU)
+        workload.step(); ...
+        timer.ms_per_step(steps)            # {"forward": ms, "backward": ms, "optimiser": ms}
+    """
+
+    def __init__(self, workload, sync=lambda: None):
+        self.sync, self.totals = sync, defaultdict(float)
+        workload.part = self.part
+
+    @contextlib.contextmanager
+    def part(self, name):
+        self.sync()
+        start = time.perf_counter()
+        yield
+        self.sync()
+        self.totals[name] += time.perf_counter() - start
+
+    def ms_per_step(self, steps):
+        return {name: self.totals[name] / steps * 1e3 for name in PARTS}
+
 
 def layer_flops(fw, model, x):
     """FLOPs of each Linear/Conv/ConvTranspose forward in a Sequential, for input x."""

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from benchmarks import run
 
 
@@ -57,3 +59,121 @@ def test_a_worker_times_a_real_workload(capsys):
     generator = (g1 + g2) * 3 + g2               # 3 forwards, weight grads, input grad of layer 2
     discriminator = (d1 + d2) * 6 + d2 * 2 + (d1 + d2)   # see Workload.matmul_flops
     assert measured["flops"] == generator + discriminator == 3_573_200
+
+
+# --- threads, parts, peers ------------------------------------------------------------------------
+
+def test_a_worker_reports_each_part_of_the_step(capsys):
+    run.worker("book_batch1", "minigrad", "cpu", iterations=2, passes=1, threads=1)
+    parts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["parts"]
+    assert set(parts) == {"forward", "backward", "optimiser"}
+    assert all(ms > 0 for ms in parts.values())
+
+
+def test_the_part_timer_sees_every_part_and_leaves_the_results_alone():
+    import minigrad as mg
+    from benchmarks.workloads import WORKLOADS, PartTimer
+    losses = []
+    for timed in (False, True):
+        mg.manual_seed(0)
+        workload = WORKLOADS["book_batch1"](mg)
+        timer = PartTimer(workload) if timed else None
+        losses.append([workload.step().item() for _ in range(2)])
+    assert losses[0] == losses[1]
+    assert set(timer.totals) == {"forward", "backward", "optimiser"}
+
+
+def test_thread_environment_sets_every_pool():
+    env = run.thread_environment(1)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MINIGRAD_NUM_THREADS"):
+        assert env[name] == "1"
+    assert "intra_op_parallelism_threads=1" in env["XLA_FLAGS"]
+    assert "MINIGRAD_NUM_THREADS" not in run.thread_environment(None) or \
+        run.thread_environment(None)["MINIGRAD_NUM_THREADS"] == __import__("os").environ["MINIGRAD_NUM_THREADS"]
+
+
+def test_combine_rounds_takes_the_median_of_each_part():
+    rounds = [{"ms": ms, "flops": 1, "memory_mb": 1, "parts": {"forward": ms, "backward": 1.0, "optimiser": 2.0}}
+              for ms in (3.0, 1.0, 2.0)]
+    assert run.combine_rounds(rounds)["parts"] == {"forward": 2.0, "backward": 1.0, "optimiser": 2.0}
+    rows = run.parts_table({"mlp_gan": (run.combine_rounds(rounds), None)})
+    assert rows[2] == "| mlp_gan | minigrad | 2.00 | 1.00 | 2.00 | 5.00 |"
+
+
+def test_each_thread_count_writes_its_own_docs_section():
+    assert run.section_name("cpu", None) == "cpu"
+    assert run.section_name("cpu", 1) == "cpu:threads=1"
+    assert run.section_name("peers", 2) == "peers:threads=2"
+
+
+def test_peer_table_gives_ratios_to_pytorch_and_reports_a_missing_peer():
+    results = {("PyTorch", "mlp_gan"): [{"ms": 10.0}, {"ms": 12.0}, {"ms": 11.0}],
+               ("minigrad", "mlp_gan"): [{"ms": 5.5}, {"ms": 6.0}, {"ms": 5.0}],
+               ("Chainer", "mlp_gan"): [{"missing": "ModuleNotFoundError: No module named 'chainer'"}]}
+    rows = run.peer_table(results)
+    assert rows[2].startswith("| PyTorch | 11.00 (10.00–12.00) | 1.00 |")
+    assert rows[3].startswith("| minigrad | 5.50 (5.00–6.00) | 0.50 |")
+    assert "| Chainer | missing |" in "\n".join(rows)
+    assert "- missing: Chainer: ModuleNotFoundError: No module named 'chainer'" in rows
+    results[("Chainer", "book_batch1")] = results[("Chainer", "mlp_gan")]  # missing from both: noted once
+    assert sum(row.startswith("- missing: Chainer") for row in run.peer_table(results)) == 1
+
+
+def test_a_peer_worker_never_fails(capsys):
+    run.peer_worker("Chainer", "book_batch1", None)  # not importable here, one way or another
+    assert "missing" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_the_network_spec_holds_the_models_layers_and_weights():
+    from benchmarks import peers
+    G, D, real, noise, lr, betas = peers.problem("book_batch1")
+    assert [layer[0] for layer in G] == ["linear", "leaky_relu", "layer_norm", "linear", "sigmoid"]
+    assert G[0][1].shape == (100, 200) and G[0][1].dtype == "float32"   # stored (in, out)
+    assert real.shape == (1, 784) and noise.shape == (1, 100) and betas == (0.9, 0.999)
+    G, D, *_ = peers.problem("mlp_gan")
+    assert [layer[1] for layer in D if layer[0] == "dropout"] == [0.5, 0.5, 0.5]
+
+
+def test_numpy_adam_matches_minigrads_adam():
+    import numpy as np
+    import minigrad as mg
+    from benchmarks import peers
+    rng = np.random.default_rng(0)
+    value, grads = rng.standard_normal(50).astype(np.float32), rng.standard_normal((3, 50)).astype(np.float32)
+    mine = mg.tensor(value.copy(), requires_grad=True)
+    optimizer, theirs, adam = mg.optim.Adam([mine], lr=0.1, betas=(0.5, 0.999)), value.copy(), \
+        peers.numpy_adam(0.1, (0.5, 0.999))
+    for g in grads:
+        mine.grad = mg.tensor(g)
+        optimizer.step()
+        adam([theirs], [g])
+    np.testing.assert_allclose(theirs, mine.array, rtol=1e-6, atol=1e-7)
+
+
+SLOW = pytest.mark.slow  # JAX and tinygrad compile for 15-30 s here
+
+
+@pytest.mark.parametrize("peer", [pytest.param("JAX (jit)", marks=SLOW), pytest.param("JAX (no jit)", marks=SLOW),
+                                  "HIPS autograd", "MyGrad", pytest.param("tinygrad", marks=SLOW)])
+def test_each_installed_peer_does_the_same_batch1_steps_as_minigrad(peer):
+    """No timing: from the same weights and inputs, two of the book's steps (batch 1, no dropout)
+    move G's first weight as minigrad's workload does, for almost every element (a gradient
+    near zero may round to either sign, and Adam's first steps follow that sign)."""
+    import numpy as np
+    import minigrad as mg
+    from benchmarks import peers
+    from benchmarks.workloads import WORKLOADS
+    pytest.importorskip(peers.MODULE_OF[peer])
+    try:
+        step = peers.build(peer, "book_batch1")
+    except Exception as error:  # e.g. tinygrad without a C compiler
+        pytest.skip(f"{peer} cannot run here: {type(error).__name__}: {error}")
+    mg.manual_seed(0)
+    workload = WORKLOADS["book_batch1"](mg)
+    start = workload.G[0].weight.array.T.copy()
+    np.testing.assert_array_equal(step.generator_weight(), start)
+    for _ in range(2):
+        step()
+        workload.step()
+    ours, theirs = workload.G[0].weight.array.T - start, step.generator_weight() - start
+    assert np.mean(np.isclose(theirs, ours, rtol=1e-2, atol=1e-6)) > 0.99

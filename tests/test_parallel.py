@@ -1,0 +1,197 @@
+"""minigrad/parallel.py: the blocks, the pool, the thread count; and that results do not depend on it.
+
+The last part runs the ops that use the pool (optimisers, norms, activations, conv) at 1 and at 2
+threads and asserts bit-identical results: the blocks never depend on the thread count.
+"""
+
+import contextlib
+import threading
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import parallel
+
+
+@pytest.fixture
+def threads():
+    """Set the thread count inside a test; the previous count, and NumPy's BLAS threads (which
+    set_num_threads also sets), come back afterwards."""
+    before = mg.get_num_threads()
+    try:
+        from threadpoolctl import threadpool_limits
+        blas_restored = threadpool_limits(limits=None)  # on exit: the BLAS limits as they are now
+    except ImportError:
+        blas_restored = contextlib.nullcontext()
+    with blas_restored:
+        yield mg.set_num_threads
+        mg.set_num_threads(before)
+
+
+def test_blocks_cover_the_range_once_in_order():
+    assert parallel.blocks(10, block=4) == [(0, 4), (4, 8), (8, 10)]
+    assert parallel.blocks(8, block=4) == [(0, 4), (4, 8)]
+    assert parallel.blocks(0, block=4) == []
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_for_blocks_returns_results_in_block_order_whatever_the_thread_count(threads, count):
+    threads(count)
+    results = parallel.for_blocks(10_000, lambda start, stop: (start, stop), block=1000)
+    assert results == parallel.blocks(10_000, block=1000)
+
+
+def test_each_block_runs_once_and_they_spread_over_threads(threads):
+    threads(2)
+    seen, names = [], set()
+    lock = threading.Lock()
+
+    def record(start, stop):
+        with lock:
+            seen.append(start)
+            names.add(threading.current_thread().name)
+        np.sqrt(np.ones(200_000))  # long enough that the pool's thread gets a block too
+    parallel.for_blocks(64, record, block=1)
+    assert sorted(seen) == list(range(64))
+    assert threading.current_thread().name in names
+
+
+def test_one_block_runs_inline_on_the_calling_thread(threads):
+    threads(2)
+    names = parallel.for_blocks(100, lambda start, stop: threading.current_thread().name)
+    assert names == [threading.current_thread().name]
+
+
+def test_a_nested_call_runs_inline_instead_of_waiting_for_the_busy_pool(threads):
+    threads(2)
+    inner = parallel.for_blocks(8, lambda a, b: parallel.for_blocks(4, lambda c, d: d - c, block=1), block=1)
+    assert inner == [[1, 1, 1, 1]] * 8
+
+
+def test_an_error_in_a_block_reaches_the_caller(threads):
+    threads(2)
+
+    def fail_on_5(start, stop):
+        if start == 5:
+            raise KeyError("block 5")
+    with pytest.raises(KeyError, match="block 5"):
+        parallel.for_blocks(10, fail_on_5, block=1)
+    assert parallel.for_blocks(4, lambda a, b: a, block=1) == [0, 1, 2, 3]  # the pool still works
+
+
+def test_set_num_threads_checks_its_argument_and_get_num_threads_reports_it(threads):
+    threads(3)
+    assert mg.get_num_threads() == 3
+    for bad in (0, -1, 1.5, "2", True):
+        with pytest.raises(ValueError, match="positive whole number"):
+            mg.set_num_threads(bad)
+    assert mg.get_num_threads() == 3
+
+
+def test_the_default_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MINIGRAD_NUM_THREADS", "3")
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")
+    assert parallel._default_num_threads() == 3
+    monkeypatch.delenv("MINIGRAD_NUM_THREADS")
+    assert parallel._default_num_threads() == 5
+    monkeypatch.setenv("OMP_NUM_THREADS", "many")
+    with pytest.raises(ValueError, match="OMP_NUM_THREADS must be a whole number"):
+        parallel._default_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert parallel._default_num_threads() >= 1
+
+
+# --- the same results at 1 and at 2 threads ---------------------------------------------------
+
+def _train(optimizer_class, steps=3, **options):
+    """A few optimiser steps on 300 K parameters in three tensors (many blocks, blocks straddling
+    parameters); returns the final values."""
+    rng = np.random.default_rng(0)
+    params = [mg.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+              for shape in ((300, 500), (7,), (150_000,))]
+    optimizer = optimizer_class(params, **options)
+    for _ in range(steps):
+        for p in params:
+            p.grad = mg.tensor(rng.standard_normal(p.shape).astype(np.float32))
+        optimizer.step()
+    return [p.array.copy() for p in params]
+
+
+OPTIMIZERS = [
+    (mg.optim.Adam, dict(lr=1e-2, betas=(0.5, 0.999), weight_decay=0.1)),
+    (mg.optim.RMSprop, dict(lr=1e-2, momentum=0.9, centered=True, weight_decay=0.1)),
+    (mg.optim.RMSprop, dict(lr=1e-2)),
+    (mg.optim.SGD, dict(lr=1e-2, momentum=0.9, nesterov=True)),
+]
+
+
+@pytest.mark.parametrize("optimizer_class, options", OPTIMIZERS, ids=lambda v: getattr(v, "__name__", ""))
+def test_optimizers_give_identical_results_at_1_and_2_threads(threads, optimizer_class, options):
+    threads(1)
+    one = _train(optimizer_class, **options)
+    threads(2)
+    two = _train(optimizer_class, **options)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("optimizer_class, options", OPTIMIZERS, ids=lambda v: getattr(v, "__name__", ""))
+def test_the_blocked_update_equals_one_update_over_the_whole_buffers(threads, monkeypatch, optimizer_class,
+                                                                    options):
+    """update() on each block gives exactly what it gives on the whole flat buffers at once."""
+    threads(2)
+    blocked = _train(optimizer_class, **options)
+    monkeypatch.setattr(parallel, "BLOCK", 10**9)  # one block: the whole group in one update
+    whole_buffers = _train(optimizer_class, **options)
+    for a, b in zip(blocked, whole_buffers):
+        np.testing.assert_array_equal(a, b)
+
+
+def _ops_results():
+    """Forward and backward of the ops that use the pool, on arrays of many blocks."""
+    mg.manual_seed(0)
+    rng = np.random.default_rng(1)
+    x = mg.tensor(rng.standard_normal((8, 64, 24, 24)).astype(np.float32), requires_grad=True)
+    # channels-last memory, as conv outputs are
+    x_nhwc = mg.from_numpy(rng.standard_normal((8, 24, 24, 64)).astype(np.float32).transpose(0, 3, 1, 2))
+    x_nhwc.requires_grad_()
+    weight = mg.tensor(rng.standard_normal(64).astype(np.float32), requires_grad=True)
+    bias = mg.tensor(rng.standard_normal(64).astype(np.float32), requires_grad=True)
+    ln_weight = mg.tensor(rng.standard_normal(24).astype(np.float32), requires_grad=True)
+    kernel = mg.tensor(rng.standard_normal((32, 64, 4, 4)).astype(np.float32) * 0.05, requires_grad=True)
+    outputs = [
+        mg.nn.functional.batch_norm(x, mg.zeros(64), mg.ones(64), weight, bias, training=True),
+        mg.nn.functional.batch_norm(x_nhwc, None, None, weight, bias, training=True),
+        mg.nn.functional.layer_norm(x, (24,), ln_weight, ln_weight * 0.5),
+        mg.nn.functional.leaky_relu(x_nhwc, 0.2), mg.relu(x), mg.sigmoid(x_nhwc), mg.tanh(x),
+        mg.nn.functional.conv2d(x_nhwc, kernel, stride=2, padding=1),
+        mg.nn.functional.conv_transpose2d(x_nhwc, kernel.transpose(0, 1), stride=2, padding=1),
+    ]
+    results = []
+    for out in outputs:
+        upstream = mg.tensor(rng.standard_normal(out.shape).astype(np.float32))
+        for t in (x, x_nhwc, weight, bias, ln_weight, kernel):
+            t.grad = None
+        (out * upstream).sum().backward()
+        results.append(out.array.copy())
+        results += [t.grad.array.copy() for t in (x, x_nhwc, weight, bias, ln_weight, kernel) if t.grad is not None]
+    return results
+
+
+def test_norms_activations_and_conv_give_identical_results_at_1_and_2_threads(threads):
+    threads(1)
+    one = _ops_results()
+    threads(2)
+    two = _ops_results()
+    assert len(one) == len(two)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_gradient_of_the_wrong_size_is_refused_by_the_blocked_step():
+    p = mg.zeros(4, requires_grad=True)
+    optimizer = mg.optim.Adam([p])
+    p.grad = mg.ones(5)
+    with pytest.raises(RuntimeError, match=r"shape \(4,\) has a .grad of shape \(5,\)"):
+        optimizer.step()
