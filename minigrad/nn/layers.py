@@ -129,6 +129,25 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
 
 
+def _norm_state(module, num_features, eps, momentum, affine, track_running_stats, device, dtype):
+    """What BatchNorm and InstanceNorm hold, as PyTorch: weight (ones) and bias (zeros) when
+    affine; running_mean, running_var and num_batches_tracked buffers when tracking statistics
+    (InstanceNorm never counts batches, but keeps the buffer so state_dict keys match PyTorch's)."""
+    module.num_features, module.eps, module.momentum = num_features, eps, momentum
+    module.affine, module.track_running_stats = affine, track_running_stats
+    if affine:
+        module.weight = Parameter(creation.ones(num_features, device=device, dtype=dtype))
+        module.bias = Parameter(creation.zeros(num_features, device=device, dtype=dtype))
+    else:
+        module.weight = module.bias = None
+    if track_running_stats:
+        module.register_buffer("running_mean", creation.zeros(num_features, device=device, dtype=dtype))
+        module.register_buffer("running_var", creation.ones(num_features, device=device, dtype=dtype))
+        module.register_buffer("num_batches_tracked", creation.tensor(0, dtype=np.int64, device=device))
+    else:
+        module.running_mean = module.running_var = module.num_batches_tracked = None
+
+
 class _BatchNorm(Module):
     """Normalise each channel with batch statistics in training, running statistics in eval."""
     expected_dims = ()
@@ -136,19 +155,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(creation.ones(num_features, device=device, dtype=dtype))
-            self.bias = Parameter(creation.zeros(num_features, device=device, dtype=dtype))
-        else:
-            self.weight = self.bias = None
-        if track_running_stats:
-            self.register_buffer("running_mean", creation.zeros(num_features, device=device, dtype=dtype))
-            self.register_buffer("running_var", creation.ones(num_features, device=device, dtype=dtype))
-            self.register_buffer("num_batches_tracked", creation.tensor(0, dtype=np.int64, device=device))
-        else:
-            self.running_mean = self.running_var = self.num_batches_tracked = None
+        _norm_state(self, num_features, eps, momentum, affine, track_running_stats, device, dtype)
 
     def forward(self, x):
         if x.ndim not in self.expected_dims:
@@ -330,20 +337,7 @@ class InstanceNorm2d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
                  device=None, dtype=None):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(creation.ones(num_features, device=device, dtype=dtype))
-            self.bias = Parameter(creation.zeros(num_features, device=device, dtype=dtype))
-        else:
-            self.weight = self.bias = None
-        if track_running_stats:
-            self.register_buffer("running_mean", creation.zeros(num_features, device=device, dtype=dtype))
-            self.register_buffer("running_var", creation.ones(num_features, device=device, dtype=dtype))
-            # kept (and never counted) so that state_dict keys match PyTorch's
-            self.register_buffer("num_batches_tracked", creation.tensor(0, dtype=np.int64, device=device))
-        else:
-            self.running_mean = self.running_var = self.num_batches_tracked = None
+        _norm_state(self, num_features, eps, momentum, affine, track_running_stats, device, dtype)
 
     def forward(self, x):
         if x.ndim not in (3, 4):

@@ -119,9 +119,7 @@ class Conv2d(Function):
             dx = conv_transpose2d(grad, weight, stride=self.stride, padding=self.padding,
                                   output_padding=(h - size[0], w - size[1]), dilation=self.dilation)
         if self.needs_input_grad[1]:
-            swapped = conv2d(x.transpose(0, 1), grad.transpose(0, 1), stride=self.dilation,
-                             padding=self.padding, dilation=self.stride)
-            dweight = swapped[:, :, :kh, :kw].transpose(0, 1)
+            dweight = weight_correlation(x, grad, self.stride, self.padding, self.dilation, (kh, kw))
         if len(self.inputs) == 3 and self.needs_input_grad[2]:
             dbias = grad.sum(dim=(0, 2, 3))
         return (dx, dweight, dbias)[:len(self.inputs)]
@@ -188,9 +186,7 @@ class ConvTranspose2d(Function):
             dx = conv2d(grad, weight, stride=self.stride, padding=self.padding, dilation=self.dilation)
             dx = dx[:, :, :h, :w]  # output_padding >= stride leaves room for extra windows
         if self.needs_input_grad[1]:
-            swapped = conv2d(grad.transpose(0, 1), x.transpose(0, 1), stride=self.dilation,
-                             padding=self.padding, dilation=self.stride)
-            dweight = swapped[:, :, :kh, :kw].transpose(0, 1)
+            dweight = weight_correlation(grad, x, self.stride, self.padding, self.dilation, (kh, kw))
         if len(self.inputs) == 3 and self.needs_input_grad[2]:
             dbias = grad.sum(dim=(0, 2, 3))
         return (dx, dweight, dbias)[:len(self.inputs)]
@@ -295,6 +291,15 @@ class AvgPool2d(Function):
         dx = fold(cols, self.padded_size, self.stride, (1, 1), axis=2)
         (ph, pw), (h, w) = self.padding, self.input_shape[2:]
         return dx[:, :, ph:ph + h, pw:pw + w]
+
+
+def weight_correlation(big, small, stride, padding, dilation, kernel):
+    """out[i, j, ki, kj] = sum over n, h, w of big_padded[n, j, s*h + d*ki, s*w + d*kj] * small[n, i, h, w]:
+    the weight gradient of a convolution (big = x, small = dL/dout) and of a transposed one
+    (big = dL/dout, small = x). It is itself a convolution, in ops: batch and channels swapped,
+    `small` as the kernel, stride and dilation exchanged, cut to the kernel's size."""
+    swapped = conv2d(big.transpose(0, 1), small.transpose(0, 1), stride=dilation, padding=padding, dilation=stride)
+    return swapped[:, :, :kernel[0], :kernel[1]].transpose(0, 1)
 
 
 def _check_conv_shapes(op, x, weight, weight_in_channels):
