@@ -221,6 +221,10 @@ def adam(lr, betas=(0.9, 0.999)):
     return lambda params: mg.optim.Adam(params, lr=lr, betas=betas)
 
 
+def rmsprop(lr):
+    return lambda params: mg.optim.RMSprop(params, lr=lr)
+
+
 def sgd(lr):
     return lambda params: mg.optim.SGD(params, lr=lr)
 
