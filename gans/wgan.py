@@ -106,15 +106,17 @@ class WGANGP(WGAN):
         pass  # the penalty does the clipping's job
 
 
-def gradient_penalty(critic, real, fake):
+def gradient_penalty(critic, real, fake, eps=None):
     """E[(|grad_x C(x_hat)|_2 - 1)^2] at x_hat = eps * real + (1 - eps) * fake, eps ~ U[0, 1] per sample.
 
     real, fake  (N, ...) batches; fake detached from G
+    eps         (N, 1, ...) mixing weights; default: drawn from the run's seeded generator
     create_graph=True records the gradient's own graph, so that backward() of the penalty reaches
     the critic's weights (a second derivative). As PyTorch code writes it.
     """
     n = real.shape[0]
-    eps = mg.rand(n, *([1] * (real.ndim - 1))).to(real.device)  # from the run's seeded generator
+    if eps is None:
+        eps = mg.rand(n, *([1] * (real.ndim - 1))).to(real.device)
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
     grad, = mg.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     return ((grad.view(n, -1).norm(2, dim=1) - 1) ** 2).mean()
