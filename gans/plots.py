@@ -68,7 +68,8 @@ def save_grid(samples, path, image_shape, pixel_range=(0.0, 1.0), columns=None, 
 
 LABELS = {"d_loss_real": "D loss on real", "d_loss_fake": "D loss on fake", "g_loss": "G loss",
           "critic_loss": "critic loss", "wasserstein": "Wasserstein estimate", "penalty": "gradient penalty"}
-COLOURS = {"d_loss_real": "tab:blue", "d_loss_fake": "tab:cyan", "g_loss": "tab:orange"}
+COLOURS = {"d_loss_real": "tab:blue", "d_loss_fake": "tab:cyan", "g_loss": "tab:orange",
+           "critic_loss": "tab:blue", "wasserstein": "tab:green", "penalty": "tab:purple"}
 
 
 def save_loss_plot(history, path, ideal=None, ideal_label=None, title=None,
@@ -77,8 +78,8 @@ def save_loss_plot(history, path, ideal=None, ideal_label=None, title=None,
     any) as a dashed line.
 
     history: dict of equal-length sequences with the key "step" and each of `columns`.
-    Losses that never go below 0 are drawn from 0 (to at least twice the ideal); others, such
-    as a critic's, on the range of their values.
+    The classic D and G losses are drawn from 0 (to at least twice the ideal); other columns,
+    such as a critic's, on the range of their values.
     """
     figure, axes = plt.subplots(figsize=(9, 4.5))
     steps = np.asarray(history["step"])
@@ -91,14 +92,15 @@ def save_loss_plot(history, path, ideal=None, ideal_label=None, title=None,
     axes.set_xlabel("training step")
     axes.set_ylabel("loss")
     values = np.concatenate([np.asarray(history[k], float) for k in drawn] or [[1.0]])
-    if np.nanmin(values) >= 0:
-        # the classic plot's range, as before: the D-on-real loss and G's loss set the top
+    if "d_loss_real" in drawn:
+        # the classic plot's range: the D-on-real loss and G's loss set the top
         top = np.nanpercentile(np.concatenate([np.asarray(history[k], float) for k in ("d_loss_real", "g_loss")
-                                               if k in drawn] or [values]), 99)
+                                               if k in drawn]), 99)
         axes.set_ylim(0, max(2 * (ideal or 0), top * 1.1))
     else:
         low, high = np.nanpercentile(values, [1, 99])
-        axes.set_ylim(low - 0.1 * (high - low), high + 0.1 * (high - low))
+        low, margin = min(low, 0.0), 0.1 * (high - min(low, 0.0)) or 1.0
+        axes.set_ylim(low - margin, high + margin)
     axes.grid(alpha=0.3)
     axes.legend(loc="upper right", fontsize=8)
     if title:

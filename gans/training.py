@@ -389,8 +389,13 @@ class Trainer:
         }
         if self.frechet:
             summary["frechet"] = self.frechet
+            series = {column: self.history[column] for column in self.columns}
+            watched = self.watched_losses()
+            if self.history["step"] and None not in watched:
+                series["watched_loss"] = watched  # e.g. the classic D's whole loss, real + fake
             summary["frechet_rank_correlation"] = {
-                column: rank_correlation_with_frechet(self.history, column, self.frechet) for column in self.columns}
+                name: rank_correlation_with_frechet(self.history["step"], values, self.frechet)
+                for name, values in series.items()}
         if self.diverged is not None:
             summary["diverged"] = self.diverged
         else:
@@ -471,12 +476,13 @@ def imbalance_episodes(steps, watched, threshold=IMBALANCE_LOSS, rows=IMBALANCE_
     return episodes
 
 
-def rank_correlation_with_frechet(history, column, frechet):
+def rank_correlation_with_frechet(steps, values, frechet):
     """Spearman's rank correlation between the Fréchet distances measured during a run and the
-    mean of `column` over the history rows since the measurement before (None: under 3 pairs)."""
+    mean of `values` (one per history row at `steps`) over the rows since the measurement before
+    (None: under 3 pairs)."""
     from .metrics import rank_correlation
-    steps = np.asarray(history["step"])
-    values = np.asarray(history[column], dtype=np.float64)
+    steps = np.asarray(steps)
+    values = np.asarray(values, dtype=np.float64)
     pairs, previous = [], 0
     for check in frechet:
         inside = (steps > previous) & (steps <= check["step"])

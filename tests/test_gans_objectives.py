@@ -147,8 +147,8 @@ def test_frechet_rank_correlation_pairs_each_check_with_the_rows_before_it():
     frechet = [{"step": 2, "frechet_distance": 90.0}, {"step": 4, "frechet_distance": 50.0},
                {"step": 6, "frechet_distance": 20.0}]
     # means 6, 3, 1 against 90, 50, 20: the same order
-    assert rank_correlation_with_frechet(history, "w", frechet) == pytest.approx(1.0)
-    assert rank_correlation_with_frechet(history, "w", frechet[:2]) is None  # under 3 pairs
+    assert rank_correlation_with_frechet(history["step"], history["w"], frechet) == pytest.approx(1.0)
+    assert rank_correlation_with_frechet(history["step"], history["w"], frechet[:2]) is None  # under 3 pairs
 
 
 def test_rank_correlation_matches_scipy():
