@@ -31,8 +31,11 @@ WGANs in gans/wgan.py) brings its own Objective in its own small file.
 
 import math
 
+import numpy as np
+
 import minigrad as mg
 import minigrad.nn.functional as F
+from minigrad import backend
 
 from .models import with_labels
 
@@ -59,6 +62,10 @@ class Objective:
 
     def watched_loss(self, stats):
         return None
+
+
+def finite(tensor):
+    return bool(np.isfinite(backend.to_numpy(tensor.array)).all())
 
 
 LOSSES = {"bce": F.binary_cross_entropy, "mse": F.mse_loss}
@@ -98,6 +105,8 @@ class ClassicGAN(Objective):
 
         # 1. D on real data, target 1.
         d_real = with_labels(D, real, labels)
+        if not finite(d_real):
+            return self.diverged()
         loss_real = loss_of(d_real, mg.ones_like(d_real))
         opt_D.zero_grad()
         loss_real.backward()
@@ -108,6 +117,8 @@ class ClassicGAN(Objective):
         z, fake_labels = trainer.draw_noise(n)
         fake = with_labels(G, z, fake_labels)
         d_fake = with_labels(D, fake.detach(), fake_labels)
+        if not finite(d_fake):
+            return self.diverged()
         loss_fake = loss_of(d_fake, mg.zeros_like(d_fake))
         if self.d_update == "separate":
             opt_D.zero_grad()
@@ -119,6 +130,8 @@ class ClassicGAN(Objective):
             z, fake_labels = trainer.draw_noise(n)
             fake = with_labels(G, z, fake_labels)
         d_generated = with_labels(D, fake, fake_labels)
+        if not finite(d_generated):
+            return self.diverged()
         loss_g = loss_of(d_generated, mg.ones_like(d_generated))
         opt_G.zero_grad()
         loss_g.backward()
@@ -126,6 +139,11 @@ class ClassicGAN(Objective):
 
         return (loss_real.item(), loss_fake.item(), loss_g.item(),
                 float(d_real.array.mean()), float(d_fake.array.mean()))  # read off the data: no graph
+
+    def diverged(self):
+        """The statistics of a step whose D gave NaN or infinity: BCE refuses such input (as PyTorch's
+        does), so the step stops there and reports NaN losses, and the Trainer's guard stops the run."""
+        return (math.nan,) * len(self.columns)
 
     def watched_loss(self, stats):
         """D's whole loss, real + fake: 2 ln 2 = 1.386 (BCE) at the equilibrium, 0 when D is always right."""
