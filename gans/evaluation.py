@@ -6,7 +6,7 @@ import minigrad as mg
 
 from .experiments import pattern_report
 from .models import with_labels
-from .registry import ExperimentError, load_generator
+from .registry import ExperimentError, get_experiment, load_generator
 from .runs import write_json
 
 
@@ -37,3 +37,31 @@ def evaluate_run(run, n=10000, data_dir=None, seed=0):
     results = {"experiment": experiment.name, **results}
     write_json(run / "metrics.json", results)
     return results
+
+
+def frechet_trace(run, column, title=None):
+    """A run's training statistic `column` (a history column, or "watched_loss": the loss the
+    imbalance alarm watches, the classic D's real + fake) beside the Fréchet distances its Trainer
+    measured (`frechet_every`), with their rank correlation: one panel of plots.save_frechet_plot."""
+    import csv
+    import json
+
+    run = Path(run)
+    summary = json.loads((run / "summary.json").read_text())
+    if not summary.get("frechet"):
+        raise ExperimentError(f"{run} has no Fréchet distances measured during training; train it with "
+                              f"--set frechet_every=N")
+    with open(run / "history.csv") as file:
+        rows = list(csv.DictReader(file))
+    if column == "watched_loss":
+        objective = get_experiment(summary["experiment"]).make_objective()
+        values = [objective.watched_loss({key: float(value) for key, value in row.items()}) for row in rows]
+    elif rows and column in rows[0]:
+        values = [float(row[column]) for row in rows]
+    else:
+        raise ExperimentError(f"{run}/history.csv has no column {column!r}")
+    return {"title": title or summary["experiment"], "label": column,
+            "steps": [int(r["step"]) for r in rows], "values": values,
+            "frechet_steps": [c["step"] for c in summary["frechet"]],
+            "frechet": [c["frechet_distance"] for c in summary["frechet"]],
+            "rho": summary["frechet_rank_correlation"].get(column)}

@@ -22,11 +22,13 @@ class GANExperiment:
     name: str
     title: str
     generator: Callable                 # () -> Module
-    discriminator: Callable             # () -> Module
+    discriminator: Callable             # () -> Module: D, or a WGAN's critic
     dataset: Callable                   # (RunOptions) -> Dataset with __getitems__ -> (images, labels)
     noise: Callable                     # (n, generator=None) -> Tensor of n seeds, on the CPU
     g_optimizer: Callable               # (params) -> Optimizer
     d_optimizer: Callable
+    objective: object = None            # what a training step does (gans/objectives.py); None: ClassicGAN
+                                        # built from loss, d_update and g_fresh_noise below
     loss: str = "bce"                   # "bce" or "mse" (the book's first GANs)
     batch_size: int = 1
     epochs: float = 1
@@ -43,6 +45,8 @@ class GANExperiment:
     log_every: int = 0                  # steps per history row (0: about 500 rows per run)
     checkpoint_every: int = 0
     alarm_every: int = 0                # steps between mode-collapse checks (MNIST only; 0: off)
+    frechet_every: int = 0              # steps between Fréchet distances (MNIST only; 0: off; --set frechet_every=N)
+    frechet_samples: int = 2000         # samples per Fréchet distance during training (evaluate uses 10,000)
     metrics: str = None                 # "mnist", "pattern", or None
     notes: str = ""
     settings: dict = field(default_factory=dict)  # what --set may change: {name: check} (gans/registry.py)
@@ -50,6 +54,13 @@ class GANExperiment:
 
     def run(self, options):
         return Trainer(self, options).fit()
+
+    def make_objective(self):
+        """The objective the Trainer steps with: the declared one, else the book's classic GAN."""
+        if self.objective is not None:
+            return self.objective
+        from .objectives import ClassicGAN
+        return ClassicGAN(self.loss, self.d_update, self.g_fresh_noise)
 
     # --- labels, for conditional experiments ----------------------------------------------
 
@@ -210,13 +221,18 @@ def adam(lr, betas=(0.9, 0.999)):
     return lambda params: mg.optim.Adam(params, lr=lr, betas=betas)
 
 
+def rmsprop(lr):
+    return lambda params: mg.optim.RMSprop(params, lr=lr)
+
+
 def sgd(lr):
     return lambda params: mg.optim.SGD(params, lr=lr)
 
 
 # --- the experiments ----------------------------------------------------------------------
 
-MNIST_SETTINGS = {"train_limit": whole_number}            # train on the first N images only
+# train on the first N images only; measure the Fréchet distance every N steps
+MNIST_SETTINGS = {"train_limit": whole_number, "frechet_every": whole_number}
 CELEBA_SETTINGS = {"h5": text, "train_limit": whole_number}  # the HDF5 file; the first N faces
 
 register(GANExperiment(

@@ -337,6 +337,30 @@ def reference(data_dir=None, classifier=None):
     return result
 
 
+# --- rank correlation --------------------------------------------------------------------
+
+def rank_correlation(a, b):
+    """Spearman's rank correlation: the Pearson correlation of the ranks of a and b (tied values
+    share their mean rank). +1: b rises whenever a does; -1: b falls whenever a rises.
+    nan when either sequence is constant."""
+    ranks_a, ranks_b = _ranks(a), _ranks(b)
+    if len(ranks_a) != len(ranks_b) or len(ranks_a) < 2:
+        raise ValueError(f"rank_correlation: needs two sequences of one length >= 2, got {len(ranks_a)} "
+                         f"and {len(ranks_b)}")
+    if ranks_a.std() == 0 or ranks_b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ranks_a, ranks_b)[0, 1])
+
+
+def _ranks(values):
+    """Ranks 1..n of values, ties given the mean of the ranks they span."""
+    values = np.asarray(values, dtype=np.float64)
+    ranks = np.empty(len(values))
+    ranks[np.argsort(values, kind="stable")] = np.arange(1, len(values) + 1)
+    _, tie_group = np.unique(values, return_inverse=True)
+    return (np.bincount(tie_group, weights=ranks) / np.bincount(tie_group))[tie_group]
+
+
 # --- conditional accuracy ---------------------------------------------------------------
 
 def conditional_accuracy(images, requested_labels, classifier=None, batch_size=1000, pixel_range=(0, 1)):

@@ -66,28 +66,69 @@ def save_grid(samples, path, image_shape, pixel_range=(0.0, 1.0), columns=None, 
     return path
 
 
-def save_loss_plot(history, path, ideal, ideal_label, title=None):
-    """D and G losses against training step, with the equilibrium loss as a dashed line.
+LABELS = {"d_loss_real": "D loss on real", "d_loss_fake": "D loss on fake", "g_loss": "G loss",
+          "critic_loss": "critic loss", "wasserstein": "Wasserstein estimate", "penalty": "gradient penalty"}
+COLOURS = {"d_loss_real": "tab:blue", "d_loss_fake": "tab:cyan", "g_loss": "tab:orange",
+           "critic_loss": "tab:blue", "wasserstein": "tab:green", "penalty": "tab:purple"}
 
-    history: dict of equal-length sequences with keys "step", "d_loss_real", "d_loss_fake", "g_loss".
+
+def save_loss_plot(history, path, ideal=None, ideal_label=None, title=None,
+                   columns=("d_loss_real", "d_loss_fake", "g_loss")):
+    """The `columns` of a history against training step, with the equilibrium loss (`ideal`, if
+    any) as a dashed line.
+
+    history: dict of equal-length sequences with the key "step" and each of `columns`.
+    The classic D and G losses are drawn from 0 (to at least twice the ideal); other columns,
+    such as a critic's, on the range of their values.
     """
     figure, axes = plt.subplots(figsize=(9, 4.5))
     steps = np.asarray(history["step"])
-    for key, label, colour in (("d_loss_real", "D loss on real", "tab:blue"),
-                               ("d_loss_fake", "D loss on fake", "tab:cyan"),
-                               ("g_loss", "G loss", "tab:orange")):
-        if key in history and len(history[key]):
-            axes.plot(steps, history[key], label=label, color=colour, linewidth=1, alpha=0.85)
-    axes.axhline(ideal, color="black", linestyle="--", linewidth=1, label=ideal_label)
+    drawn = [c for c in columns if c in history and len(history[c])]
+    for key in drawn:
+        axes.plot(steps, history[key], label=LABELS.get(key, key), color=COLOURS.get(key), linewidth=1,
+                  alpha=0.85)
+    if ideal is not None:
+        axes.axhline(ideal, color="black", linestyle="--", linewidth=1, label=ideal_label)
     axes.set_xlabel("training step")
     axes.set_ylabel("loss")
-    top = np.nanpercentile(np.concatenate([np.asarray(history[k], float) for k in ("d_loss_real", "g_loss")
-                                           if k in history and len(history[k])] or [[1.0]]), 99)
-    axes.set_ylim(0, max(2 * ideal, top * 1.1))
+    values = np.concatenate([np.asarray(history[k], float) for k in drawn] or [[1.0]])
+    if "d_loss_real" in drawn:
+        # the classic plot's range: the D-on-real loss and G's loss set the top
+        top = np.nanpercentile(np.concatenate([np.asarray(history[k], float) for k in ("d_loss_real", "g_loss")
+                                               if k in drawn]), 99)
+        axes.set_ylim(0, max(2 * (ideal or 0), top * 1.1))
+    else:
+        low, high = np.nanpercentile(values, [1, 99])
+        low, margin = min(low, 0.0), 0.1 * (high - min(low, 0.0)) or 1.0
+        axes.set_ylim(low - margin, high + margin)
     axes.grid(alpha=0.3)
     axes.legend(loc="upper right", fontsize=8)
     if title:
         axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def save_frechet_plot(panels, path):
+    """One panel per run: a training statistic (left axis) and the Fréchet distance measured during
+    the run (right axis, log scale), with their rank correlation in the title.
+
+    panels: [{"title", "steps", "values", "label", "frechet_steps", "frechet", "rho"}].
+    """
+    figure, axes = plt.subplots(len(panels), 1, figsize=(9, 3.2 * len(panels)), squeeze=False)
+    for ax, panel in zip(axes[:, 0], panels):
+        ax.plot(panel["steps"], panel["values"], color="tab:blue", linewidth=1, alpha=0.8, label=panel["label"])
+        ax.set_ylabel(panel["label"], color="tab:blue")
+        ax.grid(alpha=0.3)
+        right = ax.twinx()
+        right.plot(panel["frechet_steps"], panel["frechet"], "o-", color="tab:red", markersize=3, linewidth=1)
+        right.set_yscale("log")
+        right.set_ylabel("Fréchet distance", color="tab:red")
+        rho = "n/a" if panel["rho"] is None else f"{panel['rho']:+.2f}"
+        ax.set_title(f"{panel['title']}: Spearman ρ({panel['label']}, FD) = {rho}", fontsize=10)
+    axes[-1, 0].set_xlabel("training step")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -1,20 +1,16 @@
 """The adversarial training loop: one loop for every GAN experiment.
 
-Each training step does the book's three things:
+What one training step does is the experiment's objective (gans/objectives.py): the
+book's and the tutorial's GANs use ClassicGAN (D on real, D on the detached fake, G
+through D); the WGANs bring their own (gans/wgan.py). The objective names the networks
+and optimisers, takes batches and noise from the Trainer, and returns the step's
+statistics, one per column of the history.
 
-    1. D on a batch of real data, with target 1;
-    2. D on G(z).detach(), with target 0  (detach: this step must not move G);
-    3. G through D, with target 1  (the non-saturating generator loss).
-
-How they are combined is the experiment's choice: `d_update="separate"` takes
-one D optimiser step after (1) and another after (2), as the book's D.train()
-does; `"joint"` adds both losses into one D step, as the tutorial does.
-`g_fresh_noise` draws new noise for (3) (the book) or reuses the fake batch of
-(2) (the tutorial).
-
-Around the steps the Trainer keeps: a tqdm bar, a loss history (CSV), sample
-grids from a FIXED noise batch, the loss plot with the ideal line, atomic
-checkpoints from which --resume continues exactly, and a mode-collapse alarm.
+Around the steps the Trainer keeps, for every family: a tqdm bar, a loss history (CSV),
+sample grids from a FIXED noise batch, the loss plot with the objective's ideal line,
+atomic checkpoints (every network and optimiser) from which --resume continues exactly,
+a mode-collapse alarm, an imbalance alarm (D's loss pinned near zero), and, when asked,
+the Fréchet distance every few steps (`frechet_every`).
 
 And it guards the run:
   - a loss that is not a finite number stops training at once (TrainingDiverged),
@@ -39,7 +35,6 @@ import numpy as np
 from tqdm import tqdm
 
 import minigrad as mg
-import minigrad.nn.functional as F
 from minigrad import backend
 from minigrad.nn import set_training_mode
 
@@ -49,9 +44,19 @@ from .models import with_labels
 from .registry import ExperimentError, read_checkpoint
 from .runs import write_json
 
-COLUMNS = ("d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
-IDEAL_LOSS = {"bce": (math.log(2), "ideal BCE: ln 2 ≈ 0.693"), "mse": (0.25, "ideal MSE: 0.25")}
-LOSSES = {"bce": F.binary_cross_entropy, "mse": F.mse_loss}
+# The imbalance alarm ("one network overpowering the other"): it fires when the objective's
+# watched loss (D's, or the critic's) is below IMBALANCE_LOSS in IMBALANCE_ROWS consecutive
+# history rows. 0.05 is D's BCE loss, real + fake, when it gives real images 0.975 and fakes
+# 0.025 on average, against 2 ln 2 = 1.386 at the equilibrium; 20 rows are 4% of a run logged
+# in the default 500 rows: not a passing dip.
+IMBALANCE_LOSS = 0.05
+IMBALANCE_ROWS = 20
+
+# Checkpoint keys of the classic GAN's optimisers, as written before objectives existed.
+OPTIMIZER_KEYS = {"generator": "opt_g", "discriminator": "opt_d"}
+# What else a checkpoint holds: no network may take one of these names.
+RESERVED_KEYS = {"experiment", "settings", "step", "loader", "minigrad_rng", "fixed_noise", "history", "window",
+                 "snapshots", "alarms", "frechet", "elapsed", "order", "position", "loader_rng"}
 
 
 class Trainer:
@@ -63,7 +68,12 @@ class Trainer:
         self.device = backend.normalize_device(options.device)
         self.batch_size = options.batch_size or experiment.batch_size
         self.epochs = options.epochs if options.epochs is not None else experiment.epochs
-        self.loss_function = LOSSES[experiment.loss]
+        self.objective = experiment.make_objective()
+        self.columns = tuple(self.objective.columns)
+        self.frechet_every = options.extra.get("frechet_every", experiment.frechet_every)
+        if self.frechet_every and experiment.metrics != "mnist":
+            raise ExperimentError(f"{experiment.name}: the Fréchet distance needs MNIST metrics; "
+                                  f"it has {experiment.metrics or 'none'}")
         checkpoint_path = self.out / "checkpoint.npz"
         state = None
         if options.resume:
@@ -73,14 +83,18 @@ class Trainer:
             self.check_unchanged(state, checkpoint_path)
 
         mg.manual_seed(options.seed)
-        self.G = experiment.generator().to(self.device)
-        self.D = experiment.discriminator().to(self.device)
-        self.opt_G = experiment.g_optimizer(self.G.parameters())
-        self.opt_D = experiment.d_optimizer(self.D.parameters())
+        self.nets = {name: net.to(self.device) for name, net in self.objective.networks(experiment).items()}
+        clashes = sorted(set(self.nets) & RESERVED_KEYS)
+        if "generator" not in self.nets or clashes:
+            raise ValueError(f"{type(self.objective).__name__}.networks must name a 'generator' and may not use "
+                             f"the checkpoint's own keys {clashes}")
+        self.optimizers = self.objective.optimizers(experiment, self.nets)
         self.dataset = experiment.dataset(options)
-        if len(self.dataset) < self.batch_size:
+        batch_images = self.batch_size * self.objective.batches_per_step
+        if len(self.dataset) < batch_images:
             raise ExperimentError(f"{experiment.name}: {len(self.dataset)} training samples are fewer than one "
-                                  f"batch of {self.batch_size}; use more samples or a smaller --batch-size")
+                                  f"step's {batch_images} (batches of {self.batch_size}); use more samples or a "
+                                  f"smaller --batch-size")
         # drop_last: every step sees a full batch, so the losses of all steps compare alike.
         self.loader = mg.data.DataLoader(self.dataset, batch_size=self.batch_size, shuffle=experiment.shuffle,
                                          drop_last=True, seed=options.seed)
@@ -90,15 +104,33 @@ class Trainer:
 
         # Where training stands; all of it goes into the checkpoint.
         self.step = 0
-        self.history = {"step": [], "epoch": []} | {c: [] for c in COLUMNS}
+        self.history = {"step": [], "epoch": []} | {c: [] for c in self.columns}
         self.window = []        # per-step stats not yet averaged into a history row
         self.snapshots = []     # (step, G(noise) values) for experiments that plot them
         self.alarms = []
+        self.frechet = []       # {"step", "frechet_distance", "classes_present", "class_kl"} every frechet_every
         self.elapsed = 0.0
         self.alarm = self.make_alarm() if experiment.alarm_every else None
         self.diverged = None    # {"step", "reason"} once the losses stop being finite
         if state is not None:
             self.load_state(state)
+
+    # The classic GAN's names for its networks and optimisers (None where a family has no such one).
+    @property
+    def G(self):
+        return self.nets["generator"]
+
+    @property
+    def D(self):
+        return self.nets.get("discriminator")
+
+    @property
+    def opt_G(self):
+        return self.optimizers.get("generator")
+
+    @property
+    def opt_D(self):
+        return self.optimizers.get("discriminator")
 
     def settings(self):
         """What a resumed run must share with the run it continues (the epochs may grow)."""
@@ -121,44 +153,11 @@ class Trainer:
             raise ExperimentError(f"--resume: --epochs {wanted['epochs']:g} is fewer than the run's "
                                   f"{saved['epochs']:g}; --epochs may only grow")
 
-    # --- the three steps ----------------------------------------------------------------
+    # --- one step, and what it takes from the Trainer --------------------------------------
 
     def train_step(self):
-        """One D update (or two, book style) and one G update; returns the step's statistics."""
-        exp, G, D, loss_of = self.experiment, self.G, self.D, self.loss_function
-        real, labels = self.next_batch()
-        n = real.shape[0]
-
-        # 1. D on real data, target 1.
-        d_real = with_labels(D, real, labels)
-        loss_real = loss_of(d_real, mg.ones_like(d_real))
-        self.opt_D.zero_grad()
-        loss_real.backward()
-        if exp.d_update == "separate":
-            self.opt_D.step()
-
-        # 2. D on generated data, detached so that this step leaves G alone; target 0.
-        z, fake_labels = self.draw_noise(n)
-        fake = with_labels(G, z, fake_labels)
-        d_fake = with_labels(D, fake.detach(), fake_labels)
-        loss_fake = loss_of(d_fake, mg.zeros_like(d_fake))
-        if exp.d_update == "separate":
-            self.opt_D.zero_grad()
-        loss_fake.backward()
-        self.opt_D.step()
-
-        # 3. G through D, target 1: G improves when D takes its output for real.
-        if exp.g_fresh_noise:
-            z, fake_labels = self.draw_noise(n)
-            fake = with_labels(G, z, fake_labels)
-        d_generated = with_labels(D, fake, fake_labels)
-        loss_g = loss_of(d_generated, mg.ones_like(d_generated))
-        self.opt_G.zero_grad()
-        loss_g.backward()
-        self.opt_G.step()
-
-        return (loss_real.item(), loss_fake.item(), loss_g.item(),
-                float(d_real.array.mean()), float(d_fake.array.mean()))  # read off the data: no graph
+        """One training step of the experiment's objective; returns its statistics (one per column)."""
+        return self.objective.step(self)
 
     def draw_noise(self, n):
         """Noise (and, for conditional GANs, random labels) from the CPU generator, moved to the device,
@@ -183,7 +182,7 @@ class Trainer:
     # --- the run ------------------------------------------------------------------------
 
     def total_steps(self):
-        steps_per_epoch = max(1, len(self.dataset) // self.batch_size)
+        steps_per_epoch = max(1, len(self.dataset) // (self.batch_size * self.objective.batches_per_step))
         return max(1, int(round(self.epochs * steps_per_epoch)))
 
     def fit(self):
@@ -228,7 +227,7 @@ class Trainer:
                 self.step += 1
                 if not all(math.isfinite(value) for value in stats):
                     self.elapsed = time.perf_counter() - started
-                    self.stop_diverged(dict(zip(COLUMNS, stats)))
+                    self.stop_diverged(dict(zip(self.columns, stats)))
                 self.window.append(stats)
                 bar.update(1)
                 if self.step % log_every == 0:
@@ -237,6 +236,8 @@ class Trainer:
                     self.save_samples()
                 if self.alarm is not None and self.step % exp.alarm_every == 0:
                     self.check_for_collapse(bar)
+                if self.frechet_every and self.step % self.frechet_every == 0:
+                    self.measure_frechet(bar)
                 if exp.checkpoint_every and self.step % exp.checkpoint_every == 0 and self.step < total:
                     self.elapsed = time.perf_counter() - started
                     self.save_checkpoint()
@@ -259,7 +260,7 @@ class Trainer:
 
     def weights_are_finite(self):
         return all(bool(np.isfinite(backend.to_numpy(p.array)).all())
-                   for model in (self.G, self.D) for p in model.parameters())
+                   for model in self.nets.values() for p in model.parameters())
 
     def log_window(self, bar):
         """Average the steps since the last row into one history row, and show it on the bar."""
@@ -267,13 +268,14 @@ class Trainer:
         self.window = []
         for key, value in row.items():
             self.history[key].append(value)
-        bar.set_postfix(D=f"{row['d_loss_real'] + row['d_loss_fake']:.3f}", G=f"{row['g_loss']:.3f}",
-                        Dx=f"{row['d_real']:.2f}", DGz=f"{row['d_fake']:.2f}", refresh=False)
+        bar.set_postfix({column: f"{row[column]:.3f}" for column in self.columns}, refresh=False)
+        self.check_for_imbalance(bar)
 
     def window_row(self):
         means = np.mean(self.window, axis=0)
-        row = {"step": self.step, "epoch": self.step * self.batch_size / len(self.dataset)}
-        row.update({column: float(value) for column, value in zip(COLUMNS, means)})
+        images = self.step * self.batch_size * self.objective.batches_per_step
+        row = {"step": self.step, "epoch": images / len(self.dataset)}
+        row.update({column: float(value) for column, value in zip(self.columns, means)})
         return row
 
     def full_history(self):
@@ -322,6 +324,39 @@ class Trainer:
             print(f"warning: mode-collapse alarm is off: {error}")
             return None
 
+    def watched_losses(self, last=None):
+        """The objective's watched loss for each history row, or for the `last` rows only (None
+        where it watches nothing)."""
+        rows = zip(*(self.history[c][-last if last else 0:] for c in self.columns))
+        return [self.objective.watched_loss(dict(zip(self.columns, row))) for row in rows]
+
+    def check_for_imbalance(self, bar):
+        """Warn once when the watched loss has just been pinned near zero for IMBALANCE_ROWS rows.
+        The rule reads only the history, which the checkpoint keeps: a resumed run warns alike."""
+        episodes = imbalance_episodes(self.history["step"][-IMBALANCE_ROWS - 1:],
+                                      self.watched_losses(last=IMBALANCE_ROWS + 1))
+        if episodes and episodes[-1]["rows"] == IMBALANCE_ROWS and episodes[-1]["to_step"] == self.step:
+            bar.write(f"[step {self.step}] imbalance alarm: the discriminator's loss has stayed below "
+                      f"{IMBALANCE_LOSS} since step {episodes[-1]['from_step']} ({IMBALANCE_ROWS} history rows): "
+                      f"it is overpowering the generator, which learns little from it now")
+
+    def measure_frechet(self, bar):
+        """The Fréchet distance of the metrics protocol (docs/metrics.md) on `frechet_samples`
+        samples of always the same noise, recorded in summary.json and the checkpoint."""
+        from . import metrics
+        exp = self.experiment
+        noise_generator = np.random.default_rng(54321)  # its own generator: the run's stays untouched
+
+        def sample(count):
+            return self.generate(exp.noise(count, generator=noise_generator), exp.alarm_labels(count))
+
+        report = metrics.evaluate_generator(sample, n=exp.frechet_samples, pixel_range=exp.pixel_range,
+                                            data_dir=self.options.data_dir)
+        self.frechet.append({"step": self.step, "frechet_distance": report["frechet_distance"],
+                             "classes_present": report["classes_present"], "class_kl": report["class_kl"]})
+        bar.write(f"[step {self.step}] Fréchet distance {report['frechet_distance']:.1f} "
+                  f"({exp.frechet_samples} samples), {report['classes_present']} classes")
+
     def alarm_noise_generator(self):
         """The alarm always looks at the same noise, drawn from its own generator (not the run's)."""
         return np.random.default_rng(12345)
@@ -343,13 +378,14 @@ class Trainer:
     def write_summary(self):
         exp = self.experiment
         history = self.full_history()
-        ideal, ideal_label = IDEAL_LOSS[exp.loss]
+        ideal, ideal_label = self.objective.ideal or (None, None)
         if history["step"]:
-            plots.save_loss_plot(history, self.out / "loss.png", ideal, ideal_label, title=exp.title)
+            plots.save_loss_plot(history, self.out / "loss.png", ideal, ideal_label, title=exp.title,
+                                 columns=self.objective.plotted or self.columns)
         if self.snapshots:
             steps, values = zip(*self.snapshots)
             plots.save_pattern_history(steps, values, self.out / "pattern_history.png")
-        last = {c: history[c][-1] for c in COLUMNS} if history["step"] else {}
+        last = {c: history[c][-1] for c in self.columns} if history["step"] else {}
         summary = {
             "experiment": exp.name, "steps": self.step, "epochs": self.epochs, "batch_size": self.batch_size,
             "device": self.device, "seconds": round(self.elapsed, 2),
@@ -358,7 +394,18 @@ class Trainer:
             "peak_gpu_pool_mb": None if self.device == "cpu" else round(backend.gpu_memory_peak() / 2**20, 1),
             "last_logged": last,
             "alarms": sum(len(a["warnings"]) for a in self.alarms),
+            "imbalance": {"rule": f"watched loss < {IMBALANCE_LOSS} in {IMBALANCE_ROWS} consecutive history rows",
+                          "episodes": imbalance_episodes(self.history["step"], self.watched_losses())},
         }
+        if self.frechet:
+            summary["frechet"] = self.frechet
+            series = {column: self.history[column] for column in self.columns}
+            watched = self.watched_losses()
+            if self.history["step"] and None not in watched:
+                series["watched_loss"] = watched  # e.g. the classic D's whole loss, real + fake
+            summary["frechet_rank_correlation"] = {
+                name: rank_correlation_with_frechet(self.history["step"], values, self.frechet)
+                for name, values in series.items()}
         if self.diverged is not None:
             summary["diverged"] = self.diverged
         else:
@@ -378,14 +425,15 @@ class Trainer:
             self.write_summary()
             raise TrainingDiverged(f"training diverged at step {self.step}: the weights are no longer finite "
                                    f"numbers; the last finite checkpoint in {self.out} is kept")
+        networks = {name: net.state_dict() for name, net in self.nets.items()}
+        optimizers = {optimizer_key(name): opt.state_dict() for name, opt in self.optimizers.items()}
         mg.save({
-            "experiment": self.experiment.name, "settings": self.settings(),
-            "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
-            "opt_g": self.opt_G.state_dict(), "opt_d": self.opt_D.state_dict(),
+            "experiment": self.experiment.name, "settings": self.settings(), **networks, **optimizers,
             "step": self.step, "loader": self.loader.state_dict(),
             "minigrad_rng": backend.get_rng_state(), "fixed_noise": self.fixed_noise,
             "history": self.history, "window": [list(w) for w in self.window],
-            "snapshots": [list(s) for s in self.snapshots], "alarms": self.alarms, "elapsed": self.elapsed,
+            "snapshots": [list(s) for s in self.snapshots], "alarms": self.alarms, "frechet": self.frechet,
+            "elapsed": self.elapsed,
         }, self.out / "checkpoint.npz")
         self.write_history()
 
@@ -394,10 +442,10 @@ class Trainer:
         if state["experiment"] != self.experiment.name:
             raise ExperimentError(f"{self.out / 'checkpoint.npz'} belongs to experiment {state['experiment']!r}, "
                                   f"not {self.experiment.name!r}")
-        self.G.load_state_dict(state["generator"])
-        self.D.load_state_dict(state["discriminator"])
-        self.opt_G.load_state_dict(state["opt_g"])
-        self.opt_D.load_state_dict(state["opt_d"])
+        for name, net in self.nets.items():
+            net.load_state_dict(state[name])
+        for name, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(state[optimizer_key(name)])
         self.step = state["step"]
         if "loader" in state:
             self.loader.load_state_dict(state["loader"])
@@ -411,9 +459,49 @@ class Trainer:
         self.window = [tuple(w) for w in state["window"]]
         self.snapshots = [tuple(s) for s in state["snapshots"]]
         self.alarms = state["alarms"]
+        self.frechet = state.get("frechet", [])
         if self.alarm is not None and self.alarms:  # the alarm compares with its best check so far
             self.alarm.best_kl = min(a["class_kl"] for a in self.alarms)
         self.elapsed = state["elapsed"]
+
+
+def optimizer_key(name):
+    """The checkpoint key of the optimiser of network `name`."""
+    return OPTIMIZER_KEYS.get(name, f"opt_{name}")
+
+
+def imbalance_episodes(steps, watched, threshold=IMBALANCE_LOSS, rows=IMBALANCE_ROWS):
+    """Each stretch of at least `rows` consecutive history rows whose watched loss is below
+    `threshold`, as {"from_step", "to_step", "rows", "max_loss"}; steps and watched are the
+    history's columns (a watched value of None never counts)."""
+    episodes, start = [], None
+    for i, loss in enumerate(list(watched) + [None]):  # the None closes a stretch that runs to the end
+        if loss is not None and loss < threshold:
+            start = i if start is None else start
+            continue
+        if start is not None and i - start >= rows:
+            episodes.append({"from_step": int(steps[start]), "to_step": int(steps[i - 1]), "rows": i - start,
+                             "max_loss": float(max(watched[start:i]))})
+        start = None
+    return episodes
+
+
+def rank_correlation_with_frechet(steps, values, frechet):
+    """Spearman's rank correlation between the Fréchet distances measured during a run and the
+    mean of `values` (one per history row at `steps`) over the rows since the measurement before
+    (None: under 3 pairs)."""
+    from .metrics import rank_correlation
+    steps = np.asarray(steps)
+    values = np.asarray(values, dtype=np.float64)
+    pairs, previous = [], 0
+    for check in frechet:
+        inside = (steps > previous) & (steps <= check["step"])
+        if inside.any():
+            pairs.append((values[inside].mean(), check["frechet_distance"]))
+        previous = check["step"]
+    if len(pairs) < 3:
+        return None
+    return rank_correlation(*zip(*pairs))
 
 
 @contextmanager

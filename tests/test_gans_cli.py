@@ -176,7 +176,7 @@ BAD_INPUTS = {
     "train_limit abc": (["train", "mnist-mlp", "--set", "train_limit=abc"], ["train_limit"]),
     "train_limit -5": (["train", "mnist-mlp", "--set", "train_limit=-5"], ["train_limit"]),
     "iterations 0": (["train", "pattern-1010", "--set", "iterations=0"], ["iterations"]),
-    "misspelled key": (["train", "mnist-mlp", "--set", "trian_limit=5"], ["trian_limit", "valid: train_limit"]),
+    "misspelled key": (["train", "mnist-mlp", "--set", "trian_limit=5"], ["trian_limit", "valid: frechet_every, train_limit"]),
     "cnn-classifier resume": (["train", "cnn-classifier", "--resume"], ["--resume"]),
     "truncated mnist gz": (lambda t, d: ["--data-dir", _mnist_with(t / "d", d, "train-labels-idx1-ubyte.gz",
                                                                    _labels_gz(d)[:500])], ["truncated"]),

@@ -1,0 +1,150 @@
+"""Training objectives: what one training step of a GAN family does.
+
+The Trainer (gans/training.py) is the same for every family: it owns the data, the noise, the
+history, sample grids, checkpoints, exact resume, the divergence and Ctrl-C guards and the
+alarms. What differs from family to family is the step, and that is an Objective:
+
+    class Objective:
+        columns = ("d_loss", "g_loss")   # the statistics step() returns, in order (history.csv columns)
+        batches_per_step = 1             # real batches one step takes (WGAN: its n_critic critic steps)
+        ideal = None                     # (value, label): a reference line on the loss plot, or None
+        plotted = None                   # the columns drawn on the loss plot (None: all of them)
+
+        def networks(self, experiment)          -> {name: Module}
+        def optimizers(self, experiment, nets)  -> {name: Optimizer}
+        def step(self, trainer)                 -> tuple of floats, one per column
+        def watched_loss(self, stats)           -> float or None
+
+`networks` names every network the family trains; "generator" is the one the Trainer samples
+grids from and that `python -m gans sample` / `evaluate` load. The checkpoint keeps every
+network and every optimiser under its name. In `step`, take real batches with
+`trainer.next_batch()` and noise with `trainer.draw_noise(n)`; networks and optimisers are
+`trainer.nets[name]` and `trainer.optimizers[name]`.
+
+`watched_loss(stats)` gets one history row, {column: value}, and returns the loss of the
+discriminator (or critic) that the imbalance alarm watches: a loss that is 0 when D is always
+right, so that "pinned near zero" means D has overpowered G. None: nothing to watch.
+
+The classic GAN of the book and the tutorial is ClassicGAN; a family whose step differs (the
+WGANs in gans/wgan.py) brings its own Objective in its own small file.
+"""
+
+import math
+
+import numpy as np
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad import backend
+
+from .models import with_labels
+
+
+class Objective:
+    """The default parts of an objective; a family overrides `step` and whatever else differs."""
+
+    columns = ("d_loss", "g_loss")
+    batches_per_step = 1
+    ideal = None
+    plotted = None
+
+    def networks(self, experiment):
+        """The experiment's generator and discriminator, freshly built."""
+        return {"generator": experiment.generator(), "discriminator": experiment.discriminator()}
+
+    def optimizers(self, experiment, nets):
+        """One optimiser per network, made by the experiment's g_optimizer / d_optimizer."""
+        return {"generator": experiment.g_optimizer(nets["generator"].parameters()),
+                "discriminator": experiment.d_optimizer(nets["discriminator"].parameters())}
+
+    def step(self, trainer):
+        raise NotImplementedError(f"{type(self).__name__} must define step(trainer)")
+
+    def watched_loss(self, stats):
+        return None
+
+
+def finite(tensor):
+    return bool(np.isfinite(backend.to_numpy(tensor.array)).all())
+
+
+LOSSES = {"bce": F.binary_cross_entropy, "mse": F.mse_loss}
+IDEAL_LOSS = {"bce": (math.log(2), "ideal BCE: ln 2 ≈ 0.693"), "mse": (0.25, "ideal MSE: 0.25")}
+
+
+class ClassicGAN(Objective):
+    """The book's and the tutorial's GAN: D learns real -> 1, fake -> 0; G learns D(G(z)) -> 1.
+
+    Each step does three things:
+
+        1. D on a batch of real data, with target 1;
+        2. D on G(z).detach(), with target 0  (detach: this step must not move G);
+        3. G through D, with target 1  (the non-saturating generator loss).
+
+    loss          "bce" or "mse" (the book's first GANs use MSE)
+    d_update      "separate": one D optimiser step after (1) and another after (2), as the book's
+                  D.train() does; "joint": both losses summed into one D step, as the tutorial does
+    g_fresh_noise new noise for (3) (the book), or the fake batch of (2) again (the tutorial)
+    """
+
+    columns = ("d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
+    plotted = ("d_loss_real", "d_loss_fake", "g_loss")
+
+    def __init__(self, loss="bce", d_update="separate", g_fresh_noise=True):
+        self.loss, self.d_update, self.g_fresh_noise = loss, d_update, g_fresh_noise
+        self.loss_function = LOSSES[loss]
+        self.ideal = IDEAL_LOSS[loss]
+
+    def step(self, trainer):
+        """One D update (or two, book style) and one G update."""
+        G, D = trainer.nets["generator"], trainer.nets["discriminator"]
+        opt_G, opt_D = trainer.optimizers["generator"], trainer.optimizers["discriminator"]
+        loss_of = self.loss_function
+        real, labels = trainer.next_batch()
+        n = real.shape[0]
+
+        # 1. D on real data, target 1.
+        d_real = with_labels(D, real, labels)
+        if not finite(d_real):
+            return self.diverged()
+        loss_real = loss_of(d_real, mg.ones_like(d_real))
+        opt_D.zero_grad()
+        loss_real.backward()
+        if self.d_update == "separate":
+            opt_D.step()
+
+        # 2. D on generated data, detached so that this step leaves G alone; target 0.
+        z, fake_labels = trainer.draw_noise(n)
+        fake = with_labels(G, z, fake_labels)
+        d_fake = with_labels(D, fake.detach(), fake_labels)
+        if not finite(d_fake):
+            return self.diverged()
+        loss_fake = loss_of(d_fake, mg.zeros_like(d_fake))
+        if self.d_update == "separate":
+            opt_D.zero_grad()
+        loss_fake.backward()
+        opt_D.step()
+
+        # 3. G through D, target 1: G improves when D takes its output for real.
+        if self.g_fresh_noise:
+            z, fake_labels = trainer.draw_noise(n)
+            fake = with_labels(G, z, fake_labels)
+        d_generated = with_labels(D, fake, fake_labels)
+        if not finite(d_generated):
+            return self.diverged()
+        loss_g = loss_of(d_generated, mg.ones_like(d_generated))
+        opt_G.zero_grad()
+        loss_g.backward()
+        opt_G.step()
+
+        return (loss_real.item(), loss_fake.item(), loss_g.item(),
+                float(d_real.array.mean()), float(d_fake.array.mean()))  # read off the data: no graph
+
+    def diverged(self):
+        """The statistics of a step whose D gave NaN or infinity: BCE refuses such input (as PyTorch's
+        does), so the step stops there and reports NaN losses, and the Trainer's guard stops the run."""
+        return (math.nan,) * len(self.columns)
+
+    def watched_loss(self, stats):
+        """D's whole loss, real + fake: 2 ln 2 = 1.386 (BCE) at the equilibrium, 0 when D is always right."""
+        return stats["d_loss_real"] + stats["d_loss_fake"]

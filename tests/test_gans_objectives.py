@@ -1,0 +1,167 @@
+"""Objectives (gans/objectives.py): the classic step is the Trainer's old step, bit for bit; any family
+plugs into the Trainer; the imbalance alarm; checkpoints keep every network and optimiser."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.nn as nn
+from gans.objectives import ClassicGAN, Objective
+from gans.training import IMBALANCE_ROWS, Trainer, imbalance_episodes, rank_correlation_with_frechet
+from tests.test_gans_training import options, parameters, same, tiny_experiment
+
+
+def old_train_step(trainer):
+    """The Trainer's step before objectives existed (gans/training.py at 9a18ca1), kept word for word."""
+    exp, G, D = trainer.experiment, trainer.G, trainer.D
+    loss_of = {"bce": mg.nn.functional.binary_cross_entropy, "mse": mg.nn.functional.mse_loss}[exp.loss]
+    from gans.models import with_labels
+    real, labels = trainer.next_batch()
+    n = real.shape[0]
+    d_real = with_labels(D, real, labels)
+    loss_real = loss_of(d_real, mg.ones_like(d_real))
+    trainer.opt_D.zero_grad()
+    loss_real.backward()
+    if exp.d_update == "separate":
+        trainer.opt_D.step()
+    z, fake_labels = trainer.draw_noise(n)
+    fake = with_labels(G, z, fake_labels)
+    d_fake = with_labels(D, fake.detach(), fake_labels)
+    loss_fake = loss_of(d_fake, mg.zeros_like(d_fake))
+    if exp.d_update == "separate":
+        trainer.opt_D.zero_grad()
+    loss_fake.backward()
+    trainer.opt_D.step()
+    if exp.g_fresh_noise:
+        z, fake_labels = trainer.draw_noise(n)
+        fake = with_labels(G, z, fake_labels)
+    d_generated = with_labels(D, fake, fake_labels)
+    loss_g = loss_of(d_generated, mg.ones_like(d_generated))
+    trainer.opt_G.zero_grad()
+    loss_g.backward()
+    trainer.opt_G.step()
+    return (loss_real.item(), loss_fake.item(), loss_g.item(),
+            float(d_real.array.mean()), float(d_fake.array.mean()))
+
+
+@pytest.mark.parametrize("loss, d_update, g_fresh_noise", [("bce", "joint", False), ("bce", "separate", True),
+                                                           ("mse", "separate", False)])
+def test_classic_objective_is_the_old_step_exactly(tmp_path, loss, d_update, g_fresh_noise):
+    experiment = tiny_experiment(loss=loss, d_update=d_update, g_fresh_noise=g_fresh_noise)
+    # One after the other: both draw noise and dropout masks from minigrad's one seeded generator.
+    new = Trainer(experiment, options(tmp_path, out=tmp_path / "new"))
+    assert isinstance(new.objective, ClassicGAN) and new.columns == ClassicGAN.columns
+    new_stats = [new.train_step() for _ in range(7)]  # past the end of an epoch (5 steps)
+    old = Trainer(experiment, options(tmp_path, out=tmp_path / "old"))
+    old_stats = [old_train_step(old) for _ in range(7)]
+    assert new_stats == old_stats
+    assert same(parameters(new.G), parameters(old.G)) and same(parameters(new.D), parameters(old.D))
+
+
+def test_classic_checkpoint_keeps_its_old_keys(tmp_path):
+    trainer = Trainer(tiny_experiment(epochs=0.4), options(tmp_path))
+    trainer.fit()
+    state = mg.load(tmp_path / "run" / "checkpoint.npz")
+    assert {"generator", "discriminator", "opt_g", "opt_d"} <= set(state)
+
+
+class Pinned(Objective):
+    """A family with its own networks, two optimisers under new names and a D loss pinned near 0
+    from step `pinned_from` on: the alarm must fire once, when the stretch reaches IMBALANCE_ROWS rows."""
+
+    columns = ("critic_loss", "g_loss")
+
+    def __init__(self, pinned_from):
+        self.pinned_from = pinned_from
+
+    def networks(self, experiment):
+        return {"generator": experiment.generator(), "judge": nn.Sequential(nn.Linear(6, 1))}
+
+    def optimizers(self, experiment, nets):
+        return {"generator": mg.optim.SGD(nets["generator"].parameters(), lr=0.01),
+                "judge": mg.optim.Adam(nets["judge"].parameters(), lr=0.01)}
+
+    def step(self, trainer):
+        real, _ = trainer.next_batch()
+        z, _ = trainer.draw_noise(real.shape[0])
+        loss = ((trainer.nets["judge"](real) - trainer.nets["judge"](trainer.nets["generator"](z))) ** 2).mean()
+        for optimizer in trainer.optimizers.values():
+            optimizer.zero_grad()
+        loss.backward()
+        for optimizer in trainer.optimizers.values():
+            optimizer.step()
+        pinned = trainer.step + 1 >= self.pinned_from
+        return (0.001 if pinned else 1.0, loss.item())
+
+    def watched_loss(self, stats):
+        return stats["critic_loss"]
+
+
+def test_a_new_family_plugs_in_and_the_imbalance_alarm_fires_once(tmp_path, capsys):
+    experiment = tiny_experiment(objective=Pinned(pinned_from=6), epochs=8, checkpoint_every=0)  # 40 steps
+    summary = Trainer(experiment, options(tmp_path)).fit()
+    printed = capsys.readouterr().out + capsys.readouterr().err
+    assert printed.count("imbalance alarm") == 1
+    assert f"since step 6 ({IMBALANCE_ROWS} history rows)" in printed
+    episodes = summary["imbalance"]["episodes"]
+    assert episodes == [{"from_step": 6, "to_step": 40, "rows": 35, "max_loss": 0.001}]
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["imbalance"]["episodes"] == episodes
+    state = mg.load(tmp_path / "run" / "checkpoint.npz")
+    assert {"generator", "judge", "opt_g", "opt_judge"} <= set(state)
+
+
+def test_resume_with_a_new_family_restores_every_network_and_optimiser(tmp_path):
+    experiment = tiny_experiment(objective=Pinned(pinned_from=100), log_every=2)
+    whole = Trainer(experiment, options(tmp_path, out=tmp_path / "whole"))
+    whole.fit()
+    Trainer(experiment, options(tmp_path, out=tmp_path / "split", epochs=1.4)).fit()
+    resumed = Trainer(experiment, options(tmp_path, out=tmp_path / "split", resume=True))
+    resumed.fit()
+    for name in ("generator", "judge"):
+        assert same(parameters(resumed.nets[name]), parameters(whole.nets[name])), name
+    assert (tmp_path / "split" / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
+
+
+def test_imbalance_episodes_on_a_fake_history():
+    steps = list(range(10, 310, 10))                     # 30 rows
+    watched = [1.2] * 5 + [0.01] * 20 + [0.9] + [0.02] * 3 + [None]
+    assert imbalance_episodes(steps, watched) == [{"from_step": 60, "to_step": 250, "rows": 20, "max_loss": 0.01}]
+    assert imbalance_episodes(steps, watched, rows=21) == []              # 20 rows are not 21
+    assert imbalance_episodes(steps, watched, rows=3) == [
+        {"from_step": 60, "to_step": 250, "rows": 20, "max_loss": 0.01},
+        {"from_step": 270, "to_step": 290, "rows": 3, "max_loss": 0.02}]
+    assert imbalance_episodes(steps, [0.0] * 30, rows=30)[0]["to_step"] == 300   # a stretch to the end counts
+    assert imbalance_episodes(steps, [None] * 30) == []                           # nothing watched
+
+
+def test_imbalance_alarm_is_quiet_for_a_balanced_classic_run(tmp_path):
+    summary = Trainer(tiny_experiment(), options(tmp_path)).fit()
+    assert summary["imbalance"]["episodes"] == []
+
+
+def test_frechet_rank_correlation_pairs_each_check_with_the_rows_before_it():
+    history = {"step": [1, 2, 3, 4, 5, 6], "w": [5.0, 7.0, 4.0, 2.0, 1.0, 1.0]}
+    frechet = [{"step": 2, "frechet_distance": 90.0}, {"step": 4, "frechet_distance": 50.0},
+               {"step": 6, "frechet_distance": 20.0}]
+    # means 6, 3, 1 against 90, 50, 20: the same order
+    assert rank_correlation_with_frechet(history["step"], history["w"], frechet) == pytest.approx(1.0)
+    assert rank_correlation_with_frechet(history["step"], history["w"], frechet[:2]) is None  # under 3 pairs
+
+
+def test_rank_correlation_matches_scipy():
+    from gans.metrics import rank_correlation
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=40), rng.normal(size=40)
+    a[5] = a[6] = a[7]  # ties
+    assert rank_correlation(a, b) == pytest.approx(stats.spearmanr(a, b).statistic, abs=1e-12)
+    assert rank_correlation([1, 2, 3], [30, 20, 10]) == pytest.approx(-1.0)
+
+
+def test_frechet_every_refuses_an_experiment_without_mnist_metrics(tmp_path):
+    from gans.registry import ExperimentError
+    with pytest.raises(ExperimentError, match="needs MNIST metrics"):
+        Trainer(dataclasses.replace(tiny_experiment(), frechet_every=2), options(tmp_path))
