@@ -4,7 +4,7 @@ Trains `cyclegan` on edges and photos shuffled apart (no edge map meets its own 
 evaluates the edges -> photo generator on the held-out faces, whose pairs it never saw, beside the
 mean training face, and draws input | CycleGAN | real.
 
-Run:  python examples/19_cyclegan_faces.py [--epochs 10] [--task edges|grey] [--data-dir D]
+Run:  python examples/21_cyclegan_faces.py [--epochs 10] [--task edges|grey] [--data-dir D]
 (The cyclegan experiment is registered once the Trainer steps with objectives: gans/image_to_image.py.)
 """
 

@@ -3,7 +3,7 @@
 Prints how many faces train and how many are held out (the last 10 %, rounded: 58 of the shared 558),
 and draws the first held-out faces as their three versions: Canny edges | greyscale | photo.
 
-Run:  python examples/17_image_pairs.py [--data-dir D] [--out runs/examples/image_pairs]
+Run:  python examples/19_image_pairs.py [--data-dir D] [--out runs/examples/image_pairs]
 """
 
 from pathlib import Path

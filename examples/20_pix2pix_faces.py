@@ -5,7 +5,7 @@ Trains `pix2pix --set ablation=l1` and `--set ablation=cgan+l1`, evaluates both 
 input | L1 alone | cGAN + L1 | real for eight held-out faces. L1 alone should score well on
 average and look blurry; the GAN term should bring the sharpness back towards the real photos'.
 
-Run:  python examples/18_pix2pix_faces.py [--epochs 50] [--task edges|grey] [--data-dir D]
+Run:  python examples/20_pix2pix_faces.py [--epochs 50] [--task edges|grey] [--data-dir D]
 (The pix2pix experiment is registered once the Trainer steps with objectives: gans/image_to_image.py.)
 """
 
