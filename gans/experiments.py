@@ -29,6 +29,7 @@ class GANExperiment:
     d_optimizer: Callable
     objective: object = None            # what a training step does (gans/objectives.py); None: ClassicGAN
                                         # built from loss, d_update and g_fresh_noise below
+    paired: bool = False                # image to image: batches are (inputs, targets), grids show held-out inputs
     loss: str = "bce"                   # "bce" or "mse" (the book's first GANs)
     batch_size: int = 1
     epochs: float = 1
@@ -55,8 +56,10 @@ class GANExperiment:
     def run(self, options):
         return Trainer(self, options).fit()
 
-    def make_objective(self):
+    def make_objective(self, options=None):
         """The objective the Trainer steps with: the declared one, else the book's classic GAN."""
+        if callable(self.objective) and not hasattr(self.objective, "step"):
+            return self.objective(options)
         if self.objective is not None:
             return self.objective
         from .objectives import ClassicGAN
@@ -91,6 +94,12 @@ class GANExperiment:
         return CollapseAlarm(pixel_range=self.pixel_range)
 
     def summarize(self, trainer):
+        if self.paired:
+            from .image_to_image import summarize
+            return summarize(trainer)
+        return self.summarize_pattern(trainer)
+
+    def summarize_pattern(self, trainer):
         """Experiment-specific numbers for summary.json (the pattern GAN reports G(0.5))."""
         if self.metrics != "pattern":
             return {}
@@ -342,3 +351,9 @@ register(dataclasses.replace(
     discriminator=lambda: models.face_conv_discriminator(activation=mg.nn.GELU),
     notes="Book 14 with every LeakyReLU replaced by GELU.",
 ))
+
+
+from .image_to_image import CYCLEGAN, PIX2PIX  # noqa: E402
+
+for _declaration in (PIX2PIX, CYCLEGAN):
+    register(GANExperiment(**_declaration))

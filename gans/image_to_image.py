@@ -35,21 +35,8 @@ from minigrad.nn import set_training_mode
 from . import models
 from .data.pairs import TASKS
 from .errors import UserError
+from .objectives import Objective
 from .registry import ExperimentError, text, whole_number
-
-try:
-    from .objectives import Objective
-except ImportError:
-    # TODO(merge): delete this fallback; gans/objectives.py (branch h6) defines the real base class.
-    class Objective:
-        columns = ("d_loss", "g_loss")
-        batches_per_step = 1
-        ideal = None
-        plotted = None
-
-        def watched_loss(self, stats):
-            return None
-
 
 ABLATIONS = ("l1", "cgan", "cgan+l1")
 

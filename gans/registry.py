@@ -106,6 +106,7 @@ def load_generator(run_folder, device="cpu"):
 
     state = read_checkpoint(Path(run_folder) / "checkpoint.npz")
     experiment = get_experiment(state["experiment"])
-    G = experiment.make_objective().networks(experiment)["generator"]
+    options = RunOptions(out=Path(run_folder), extra=state.get("settings", {}).get("extra", {}))
+    G = experiment.make_objective(options).networks(experiment)["generator"]
     G.load_state_dict(state["generator"])
     return experiment, set_training_mode(G.to(device), False)

@@ -68,7 +68,7 @@ class Trainer:
         self.device = backend.normalize_device(options.device)
         self.batch_size = options.batch_size or experiment.batch_size
         self.epochs = options.epochs if options.epochs is not None else experiment.epochs
-        self.objective = experiment.make_objective()
+        self.objective = experiment.make_objective(options)
         self.columns = tuple(self.objective.columns)
         self.frechet_every = options.extra.get("frechet_every", experiment.frechet_every)
         if self.frechet_every and experiment.metrics != "mnist":
@@ -99,7 +99,11 @@ class Trainer:
         self.loader = mg.data.DataLoader(self.dataset, batch_size=self.batch_size, shuffle=experiment.shuffle,
                                          drop_last=True, seed=options.seed)
         self.batches = iter(self.loader)
-        self.fixed_noise = experiment.noise(experiment.grid_size)  # the same seeds for every grid
+        if experiment.paired:  # image to image: G's input for the grids is held-out images, not noise
+            from .image_to_image import grid_inputs
+            self.fixed_noise = grid_inputs(self.dataset, experiment.grid_size)
+        else:
+            self.fixed_noise = experiment.noise(experiment.grid_size)  # the same seeds for every grid
         self.fixed_labels = experiment.grid_labels()
 
         # Where training stands; all of it goes into the checkpoint.
@@ -176,6 +180,8 @@ class Trainer:
         except StopIteration:
             self.batches = iter(self.loader)
             images, labels = next(self.batches)
+        if self.experiment.paired:
+            return images.to(self.device), labels.to(self.device)
         labels = self.experiment.encode_labels(labels).to(self.device) if self.experiment.conditional else None
         return images.to(self.device), labels
 
