@@ -303,7 +303,7 @@ def test_declarations_are_registered_experiments():
         assert experiment.paired and experiment.objective is declaration["objective"]
 
 
-def tiny_cyclegan(faces_h5):
+def tiny_cyclegan_experiment():
     """The registered cyclegan, with networks small enough for a test (the same objective code)."""
     import dataclasses
     from gans.registry import get_experiment
@@ -317,7 +317,7 @@ def test_a_cyclegan_run_resumes_exactly(faces_h5, tmp_path):
     uninterrupted one does: all four networks, both image pools, both optimisers, the history."""
     import dataclasses
     from gans.training import Trainer
-    experiment = tiny_cyclegan(faces_h5)
+    experiment = tiny_cyclegan_experiment()
     extra = {"h5": str(faces_h5), "train_limit": 4}  # batch 2: 2 steps an epoch
 
     def options(out, **changes):
