@@ -15,9 +15,11 @@ from minigrad import parallel
 
 
 @pytest.fixture
-def threads():
+def threads(monkeypatch):
     """Set the thread count inside a test; the previous count, and NumPy's BLAS threads (which
-    set_num_threads also sets), come back afterwards."""
+    set_num_threads also sets), come back afterwards. The tests' arrays are small, so the size
+    below which blocks run inline is lowered: the pool itself is what they test."""
+    monkeypatch.setattr(parallel, "THREADED_MIN", 0)
     before = mg.get_num_threads()
     try:
         from threadpoolctl import threadpool_limits
@@ -195,3 +197,12 @@ def test_a_gradient_of_the_wrong_size_is_refused_by_the_blocked_step():
     p.grad = mg.ones(5)
     with pytest.raises(RuntimeError, match=r"shape \(4,\) has a .grad of shape \(5,\)"):
         optimizer.step()
+
+
+def test_work_below_the_threaded_size_runs_inline(threads, monkeypatch):
+    """Waking a helper thread costs more than a small update (the book's batch-1 Adam)."""
+    threads(2)
+    monkeypatch.setattr(parallel, "THREADED_MIN", 1000)
+    names = set()
+    parallel.for_blocks(999, lambda start, stop: names.add(threading.current_thread().name), block=10)
+    assert names == {threading.current_thread().name}
