@@ -175,7 +175,8 @@ class Function:
         for tensor, version in zip(self.inputs, self.input_versions):
             # An op that reads no input values minds only a recorded item assignment
             # (x[key] = y): it gave x a new place in the graph that this op must not follow.
-            if tensor._version[0] != version and (self.saves_inputs or type(tensor.grad_fn).__name__ == "IndexPut"):
+            reassigned = getattr(tensor.grad_fn, "assigned_in_place", False)
+            if tensor._version[0] != version and (self.saves_inputs or reassigned):
                 raise RuntimeError(_in_place_message(self, tensor, tensor._version[0], version))
 
     def free(self):

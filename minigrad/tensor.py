@@ -259,6 +259,7 @@ class Tensor:
         after = ops.index_put(before, key, as_tensor(value, like=self))
         self._version[0] += 1
         self.array[...] = after.array
+        after.grad_fn.assigned_in_place = True  # ops that used x before must not follow its new place
         self.grad_fn, self.requires_grad = after.grad_fn, True
 
     def zero_(self):
