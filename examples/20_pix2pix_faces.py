@@ -27,15 +27,20 @@ shown = range(min(8, len(held_out)))
 inputs, targets = held_out.__getitems__(shown)
 columns = {"input": inputs.numpy()}
 print(f"{'':10} {'L1':>7} {'PSNR dB':>8} {'SSIM':>6} {'sharpness (real)':>18}")
+
+
+def show(name, m):
+    print(f"{name:10} {m['l1']:7.4f} {m['psnr']:8.2f} {m['ssim']:6.3f} {m['sharpness']:8.4f} ({m['sharpness_real']:.4f})")
+
+
 for ablation, label in (("l1", "L1 alone"), ("cgan", "cGAN alone"), ("cgan+l1", "cGAN + L1")):
     args.out = base / ablation
     summary, out = run("pix2pix", args, task=args.task, ablation=ablation)
     _, G = load_generator(out)
     report = evaluate(G, held_out, baseline=baseline)
-    for name, m in ((label, report["model"]), ("mean face", report["mean_face"])):
-        print(f"{name:10} {m['l1']:7.4f} {m['psnr']:8.2f} {m['ssim']:6.3f} "
-              f"{m['sharpness']:8.4f} ({m['sharpness_real']:.4f})")
+    show(label, report["model"])
     columns[label] = translate(G, inputs)
+show("mean face", report["mean_face"])
 columns["real"] = targets.numpy()
 plots.save_translations(columns, base / "ablation.png", title=f"pix2pix, {args.task} -> photo, held-out faces")
 print(f"figure: {base / 'ablation.png'}")

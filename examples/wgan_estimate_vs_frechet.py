@@ -4,6 +4,8 @@ Both runs must have measured the Fréchet distance during training (`frechet_eve
 wgan and wgan-gp; `--set frechet_every=N` for the others). The figure puts each run's statistic
 beside its Fréchet distances, with Spearman's rank correlation of the two: near +1, the statistic
 falls as the samples improve (the WGAN papers' claim for the estimate); near 0, it says nothing.
+It is given over all the checks and over the last three quarters, after the warm-up (shaded), when a
+WGAN's critic is still growing towards optimal and a classic D is leaving its first easy wins.
 
 Run:  python examples/wgan_estimate_vs_frechet.py WGAN_RUN [GAN_RUN] [--out FIGURE.png]
       e.g. runs/examples/wgan-gp runs/dcgan
@@ -26,6 +28,8 @@ for run in args.runs:
     columns = json.loads((run / "summary.json").read_text())["last_logged"]
     column = "wasserstein" if "wasserstein" in columns else "watched_loss"  # classic: D's loss, real + fake
     panel = frechet_trace(run, column, title=run.name)
-    print(f"{run}: Spearman rho({column}, Fréchet distance) = {panel['rho']} over {len(panel['frechet'])} checks")
+    late = len(panel["frechet"]) - len(panel["frechet"]) // 4
+    print(f"{run}: Spearman rho({column}, Fréchet distance) = {panel['rho']:+.2f} over {len(panel['frechet'])} "
+          f"checks, {panel['rho_late']:+.2f} over the last {late}")
     panels.append(panel)
 print(f"wrote {plots.save_frechet_plot(panels, args.out)}")

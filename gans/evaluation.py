@@ -8,6 +8,7 @@ from .experiments import pattern_report
 from .models import with_labels
 from .registry import ExperimentError, get_experiment, load_generator
 from .runs import write_json
+from .training import rank_correlation_with_frechet
 
 
 def evaluate_run(run, n=10000, data_dir=None, seed=0):
@@ -42,7 +43,8 @@ def evaluate_run(run, n=10000, data_dir=None, seed=0):
 def frechet_trace(run, column, title=None):
     """A run's training statistic `column` (a history column, or "watched_loss": the loss the
     imbalance alarm watches, the classic D's real + fake) beside the Fréchet distances its Trainer
-    measured (`frechet_every`), with their rank correlation: one panel of plots.save_frechet_plot."""
+    measured (`frechet_every`), with their rank correlation over all the checks (rho) and over the
+    last three quarters (rho_late, after the warm-up): one panel of plots.save_frechet_plot."""
     import csv
     import json
 
@@ -60,8 +62,9 @@ def frechet_trace(run, column, title=None):
         values = [float(row[column]) for row in rows]
     else:
         raise ExperimentError(f"{run}/history.csv has no column {column!r}")
-    return {"title": title or summary["experiment"], "label": column,
-            "steps": [int(r["step"]) for r in rows], "values": values,
+    steps = [int(r["step"]) for r in rows]
+    return {"title": title or summary["experiment"], "label": column, "steps": steps, "values": values,
             "frechet_steps": [c["step"] for c in summary["frechet"]],
             "frechet": [c["frechet_distance"] for c in summary["frechet"]],
-            "rho": summary["frechet_rank_correlation"].get(column)}
+            "rho": rank_correlation_with_frechet(steps, values, summary["frechet"]),
+            "rho_late": rank_correlation_with_frechet(steps, values, summary["frechet"], late=True)}

@@ -115,7 +115,8 @@ def save_frechet_plot(panels, path):
     """One panel per run: a training statistic (left axis) and the Fréchet distance measured during
     the run (right axis, log scale), with their rank correlation in the title.
 
-    panels: [{"title", "steps", "values", "label", "frechet_steps", "frechet", "rho"}].
+    panels: [{"title", "steps", "values", "label", "frechet_steps", "frechet", "rho", "rho_late"}]
+    (rho_late: over the last three quarters of the checks; optional).
     """
     figure, axes = plt.subplots(len(panels), 1, figsize=(9, 3.2 * len(panels)), squeeze=False)
     for ax, panel in zip(axes[:, 0], panels):
@@ -126,13 +127,21 @@ def save_frechet_plot(panels, path):
         right.plot(panel["frechet_steps"], panel["frechet"], "o-", color="tab:red", markersize=3, linewidth=1)
         right.set_yscale("log")
         right.set_ylabel("Fréchet distance", color="tab:red")
-        rho = "n/a" if panel["rho"] is None else f"{panel['rho']:+.2f}"
-        ax.set_title(f"{panel['title']}: Spearman ρ({panel['label']}, FD) = {rho}", fontsize=10)
+        title = f"{panel['title']}: Spearman ρ({panel['label']}, FD) = {_signed(panel['rho'])}"
+        if "rho_late" in panel:
+            title += f", over the last ¾ of the checks {_signed(panel['rho_late'])}"
+            late_from = panel["frechet_steps"][len(panel["frechet_steps"]) // 4]
+            ax.axvspan(0, late_from, color="grey", alpha=0.12, linewidth=0)
+        ax.set_title(title, fontsize=10)
     axes[-1, 0].set_xlabel("training step")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+def _signed(value):
+    return "n/a" if value is None else f"{value:+.2f}"
 
 
 def save_pattern_history(steps, outputs, path, title="G(0.5) during training"):

@@ -400,9 +400,9 @@ class Trainer:
             watched = self.watched_losses()
             if self.history["step"] and None not in watched:
                 series["watched_loss"] = watched  # e.g. the classic D's whole loss, real + fake
-            summary["frechet_rank_correlation"] = {
-                name: rank_correlation_with_frechet(self.history["step"], values, self.frechet)
-                for name, values in series.items()}
+            for key, late in (("frechet_rank_correlation", False), ("frechet_rank_correlation_late", True)):
+                summary[key] = {name: rank_correlation_with_frechet(self.history["step"], values, self.frechet, late)
+                                for name, values in series.items()}
         if self.diverged is not None:
             summary["diverged"] = self.diverged
         else:
@@ -483,10 +483,15 @@ def imbalance_episodes(steps, watched, threshold=IMBALANCE_LOSS, rows=IMBALANCE_
     return episodes
 
 
-def rank_correlation_with_frechet(steps, values, frechet):
+def rank_correlation_with_frechet(steps, values, frechet, late=False):
     """Spearman's rank correlation between the Fréchet distances measured during a run and the
     mean of `values` (one per history row at `steps`) over the rows since the measurement before
-    (None: under 3 pairs)."""
+    (None: under 3 pairs).
+
+    late=True: over the last three quarters of the checks only. The first quarter is the warm-up:
+    a WGAN's critic starts far from optimal (its clipped weights still growing) and its estimate
+    climbs while the samples improve; a classic D's loss moves away from its first confident
+    values. After it, the question is whether the statistic follows the samples' quality."""
     from .metrics import rank_correlation
     steps = np.asarray(steps)
     values = np.asarray(values, dtype=np.float64)
@@ -496,6 +501,8 @@ def rank_correlation_with_frechet(steps, values, frechet):
         if inside.any():
             pairs.append((values[inside].mean(), check["frechet_distance"]))
         previous = check["step"]
+    if late:
+        pairs = pairs[len(pairs) // 4:]
     if len(pairs) < 3:
         return None
     return rank_correlation(*zip(*pairs))

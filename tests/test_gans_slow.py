@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gans.cli import import_all_experiments
-from gans.evaluation import evaluate_run
+from gans.evaluation import evaluate_run, frechet_trace
 from gans.experiments import get_experiment
 from gans.registry import RunOptions
 
@@ -38,13 +38,29 @@ BUDGETS = {
 }
 
 
+# The image-to-image runs on the 500 training faces: run folder -> (experiment, settings, batch size).
+# 3 epochs each (the papers' budgets, 200 epochs of pix2pix at batch 1, are days on 2 cores).
+IMAGE_RUNS = {
+    "pix2pix-edges/l1": ("pix2pix", {"task": "edges", "ablation": "l1"}, 4),
+    "pix2pix-edges/cgan": ("pix2pix", {"task": "edges", "ablation": "cgan"}, 4),
+    "pix2pix-edges/cgan+l1": ("pix2pix", {"task": "edges", "ablation": "cgan+l1"}, 4),
+    "pix2pix-grey/l1": ("pix2pix", {"task": "grey", "ablation": "l1"}, 4),
+    "pix2pix-grey/cgan+l1": ("pix2pix", {"task": "grey", "ablation": "cgan+l1"}, 4),
+    "cyclegan-edges": ("cyclegan", {"task": "edges"}, 1),
+}
+BUDGETS.update({name: 3 for name in IMAGE_RUNS})
+
+
 def trained(name, shared_data, **extra):
     """Train (or reuse) runs/slow/<name>, evaluate it, and return (summary, metrics)."""
     import_all_experiments()
-    experiment = get_experiment(name.removesuffix("-5").removesuffix("-fd"))
+    experiment_name, settings, batch_size = IMAGE_RUNS.get(
+        name, (name.removesuffix("-5").removesuffix("-fd"), {}, None))
+    experiment = get_experiment(experiment_name)
     out = RUNS / name
     if not (out / "summary.json").exists():
-        options = RunOptions(out=out, epochs=BUDGETS[name], data_dir=shared_data, progress=False, extra=extra)
+        options = RunOptions(out=out, epochs=BUDGETS[name], batch_size=batch_size, data_dir=shared_data,
+                             progress=False, extra={**settings, **extra})
         experiment.run(options)
     summary = json.loads((out / "summary.json").read_text())
     metrics = evaluate_run(out, data_dir=shared_data) if experiment.metrics else {}
@@ -90,12 +106,13 @@ def test_wgan_gp_covers_all_digits_within_the_dcgan_budget(shared_data):
 
 def test_wasserstein_estimate_tracks_the_frechet_distance_better_than_the_dcgan_loss(shared_data):
     """The WGAN paper's claim, measured: Spearman's rho between the critic's estimate and the FD
-    during training, beside the same for the DCGAN's D loss (real + fake)."""
-    wgan, _ = trained("wgan", shared_data)
-    dcgan, _ = trained("dcgan-fd", shared_data, frechet_every=250)
-    rho_wgan = wgan["frechet_rank_correlation"]["wasserstein"]
-    rho_dcgan = dcgan["frechet_rank_correlation"]["watched_loss"]
-    assert rho_wgan > 0.5 and rho_wgan > abs(rho_dcgan), (rho_wgan, rho_dcgan)
+    during training, beside the same for the DCGAN's D loss (real + fake), over the last three
+    quarters of the checks (after the warm-up; over all of them both are reported in the docs)."""
+    trained("wgan", shared_data)
+    trained("dcgan-fd", shared_data, frechet_every=250)
+    rho_wgan = frechet_trace(RUNS / "wgan", "wasserstein")["rho_late"]
+    rho_dcgan = frechet_trace(RUNS / "dcgan-fd", "watched_loss")["rho_late"]
+    assert rho_wgan > 0.7 and rho_wgan > abs(rho_dcgan) + 0.3, (rho_wgan, rho_dcgan)
 
 
 def test_conditional_gan_draws_the_requested_digit(shared_data):
