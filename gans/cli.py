@@ -146,7 +146,7 @@ def one_line_error(error):
 
 def import_all_experiments():
     """Importing these modules registers their experiments."""
-    from . import classifiers, experiments, seeds, wgan  # noqa: F401
+    from . import began, classifiers, experiments, seeds, wgan  # noqa: F401
 
 
 def list_experiments():

@@ -51,6 +51,7 @@ class GANExperiment:
     metrics: str = None                 # "mnist", "pattern", or None
     notes: str = ""
     settings: dict = field(default_factory=dict)  # what --set may change: {name: check} (gans/registry.py)
+    report: Callable = None             # (trainer) -> the experiment's numbers for summary.json (BEGAN's copy check)
     kind: str = field(default="gan", init=False)
 
     def run(self, options):
@@ -94,6 +95,8 @@ class GANExperiment:
         return CollapseAlarm(pixel_range=self.pixel_range)
 
     def summarize(self, trainer):
+        if self.report is not None:
+            return self.report(trainer)
         if self.paired:
             from .image_to_image import summarize
             return summarize(trainer)

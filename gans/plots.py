@@ -1,4 +1,5 @@
-"""Figures saved to a run folder: sample grids, loss curves with the ideal line, the pattern GAN's history.
+"""Figures saved to a run folder: sample grids, loss curves with the ideal line, the pattern GAN's history,
+image-to-image results side by side, and samples beside their nearest training faces.
 
 All functions draw with matplotlib's non-interactive Agg backend and write a PNG;
 none of them shows a window.
@@ -67,9 +68,11 @@ def save_grid(samples, path, image_shape, pixel_range=(0.0, 1.0), columns=None, 
 
 
 LABELS = {"d_loss_real": "D loss on real", "d_loss_fake": "D loss on fake", "g_loss": "G loss",
-          "critic_loss": "critic loss", "wasserstein": "Wasserstein estimate", "penalty": "gradient penalty"}
+          "critic_loss": "critic loss", "wasserstein": "Wasserstein estimate", "penalty": "gradient penalty",
+          "m_global": "M_global (convergence)", "k": "k (BEGAN's balance)"}
 COLOURS = {"d_loss_real": "tab:blue", "d_loss_fake": "tab:cyan", "g_loss": "tab:orange",
-           "critic_loss": "tab:blue", "wasserstein": "tab:green", "penalty": "tab:purple"}
+           "critic_loss": "tab:blue", "wasserstein": "tab:green", "penalty": "tab:purple", "m_global": "black",
+           "k": "tab:green"}
 
 
 def save_loss_plot(history, path, ideal=None, ideal_label=None, title=None,
@@ -201,6 +204,29 @@ def save_translations(columns, path, title=None):
             ax.set_xticks([])
             ax.set_yticks([])
         axes[0, c].set_title(name, fontsize=8)
+    if title:
+        figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def save_nearest_faces(samples, faces, distances, path, title=None):
+    """Generated samples (top row) above their nearest training faces (bottom row), each column
+    titled with the L2 distance between the two; samples and faces (N, 3, H, W) in [-1, 1]."""
+    count = len(samples)
+    figure, axes = plt.subplots(2, count, figsize=(1.3 * count, 2.9 + (0.3 if title else 0)), squeeze=False)
+    for row, (images, name) in enumerate(((samples, "sample"), (faces, "nearest face"))):
+        images = np.clip((np.asarray(images, dtype=np.float32) + 1) / 2, 0, 1).transpose(0, 2, 3, 1)
+        for column, image in enumerate(images):
+            ax = axes[row, column]
+            ax.imshow(image, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row, 0].set_ylabel(name, fontsize=8)
+    for column, distance in enumerate(distances):
+        axes[0, column].set_title(f"{distance:.1f}", fontsize=8)
     if title:
         figure.suptitle(title, fontsize=9)
     figure.tight_layout()

@@ -33,7 +33,7 @@ def test_list_names_every_experiment():
     done = gans("list")
     assert done.returncode == 0
     for name in ("pattern-1010", "mnist-first", "mnist-book", "mnist-mlp", "mnist-seeds", "dcgan",
-                 "mnist-conditional", "celeba-mlp", "celeba-conv", "celeba-conv-gelu"):
+                 "mnist-conditional", "celeba-mlp", "celeba-conv", "celeba-conv-gelu", "began"):
         assert name in done.stdout
 
 

@@ -86,6 +86,8 @@ LAYERS = {
     "gelu": (lambda nn: nn.GELU(), (4, 7)),
     "gelu tanh": (lambda nn: nn.GELU(approximate="tanh"), (4, 7)),
     "leaky relu": (lambda nn: nn.LeakyReLU(0.2), (4, 7)),
+    "elu": (lambda nn: nn.ELU(), (4, 7)),
+    "elu alpha": (lambda nn: nn.ELU(alpha=0.3), (4, 7)),
     "sigmoid": (lambda nn: nn.Sigmoid(), (4, 7)),
     "tanh": (lambda nn: nn.Tanh(), (4, 7)),
     "softplus": (lambda nn: nn.Softplus(beta=2.0, threshold=3.0), (4, 7)),
@@ -98,6 +100,7 @@ LAYERS = {
     # torch refuses an in-place op on a leaf that requires grad, so each follows a Linear
     "relu inplace": (lambda nn: nn.Sequential(nn.Linear(7, 5), nn.ReLU(inplace=True)), (4, 7)),
     "leaky relu inplace": (lambda nn: nn.Sequential(nn.Linear(7, 5), nn.LeakyReLU(0.2, inplace=True)), (4, 7)),
+    "elu inplace": (lambda nn: nn.Sequential(nn.Linear(7, 5), nn.ELU(0.5, inplace=True)), (4, 7)),
     "dropout inplace eval": (lambda nn: nn.Sequential(nn.Linear(7, 5), nn.Dropout(0.5, inplace=True)).eval(), (4, 7)),
     "upsample nearest": (lambda nn: nn.Upsample(scale_factor=2), (2, 3, 3, 4)),
     "upsample nearest size": (lambda nn: nn.Upsample(size=(5, 7), mode="nearest"), (2, 3, 3, 4)),

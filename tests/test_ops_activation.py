@@ -1,5 +1,5 @@
 """minigrad/ops/activation.py: relu, leaky_relu, sigmoid, tanh, gelu, softplus, softmax,
-log_softmax and dropout."""
+log_softmax and dropout; the composites prelu, dropout2d and elu."""
 
 import numpy as np
 import pytest
@@ -292,3 +292,45 @@ def test_dropout2d_zeroes_whole_channels():
         F.dropout2d(mg.ones(2, 3, 4), 0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
         F.dropout2d(x, 1.5)
+
+
+# --- elu ---------------------------------------------------------------------------------------------
+
+@gradient_test_for("elu")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes(), away_from_zero()), floats(0.1, 2.0))
+def test_elu_gradient(device, x, alpha):
+    """Away from 0, where the slope jumps from alpha to 1 (and, for alpha = 1, the curvature from 1 to 0)."""
+    check_gradients(lambda a: F.elu(a, alpha), x, device=device)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.7])
+def test_elu_matches_torch_values_first_and_second_derivatives(alpha):
+    """Including x = 0 (PyTorch's slope there is alpha, the negative branch's) and |x| = 1e4. The second
+    derivative is compared away from 0: there PyTorch's double backward takes the positive branch (0),
+    its backward the negative one; minigrad's composite takes the negative branch for both (alpha)."""
+    torch = pytest.importorskip("torch")
+    values = np.array([-HUGE, -3.0, -0.5, -1e-3, 0.0, 1e-3, 0.5, 3.0, HUGE])
+    x = mg.tensor(values, dtype=mg.float64, requires_grad=True)
+    theirs = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    y, expected = F.elu(x, alpha), torch.nn.functional.elu(theirs, alpha)
+    np.testing.assert_allclose(y.numpy(), expected.detach().numpy(), rtol=1e-12, atol=1e-15)
+    slope, = mg.autograd.grad(y.sum(), x, create_graph=True)
+    expected_slope, = torch.autograd.grad(expected.sum(), theirs, create_graph=True)
+    np.testing.assert_allclose(slope.numpy(), expected_slope.detach().numpy(), rtol=1e-12, atol=0)
+    curvature, = mg.autograd.grad(slope.sum(), x)
+    expected_curvature, = torch.autograd.grad(expected_slope.sum(), theirs)
+    away_from_zero = values != 0
+    np.testing.assert_allclose(curvature.numpy()[away_from_zero], expected_curvature.numpy()[away_from_zero],
+                               rtol=1e-12, atol=0)
+    assert curvature.numpy()[~away_from_zero] == pytest.approx([alpha])
+
+
+def test_elu_module_and_inplace_flag():
+    x = mg.tensor([-1.0, 2.0], dtype=mg.float64)
+    layer = mg.nn.ELU(alpha=0.5, inplace=True)
+    np.testing.assert_allclose(layer(x).numpy(), [0.5 * (np.exp(-1.0) - 1), 2.0])
+    np.testing.assert_array_equal(x.numpy(), [-1.0, 2.0])  # inplace is accepted, and the input unchanged
+    np.testing.assert_array_equal(F.elu(x, inplace=True).numpy(), F.elu(x).numpy())
+    assert repr(layer) == "ELU(alpha=0.5, inplace=True)"
+    assert repr(mg.nn.ELU()) == "ELU(alpha=1.0)"

@@ -10,7 +10,7 @@
 """
 
 from . import functional, init, utils
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, ConstantPad2d, Conv2d, ConvTranspose2d,
                      Dropout, Dropout2d, Embedding, Flatten, Identity, InstanceNorm2d, LayerNorm, Linear, MaxPool2d,
                      PixelShuffle, PReLU, ReflectionPad2d, ReplicationPad2d, Unflatten, Upsample, View, ZeroPad2d)

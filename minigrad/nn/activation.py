@@ -1,6 +1,6 @@
 """Activation modules: thin wrappers that call minigrad.nn.functional in forward.
 
-`inplace=True` (ReLU, LeakyReLU) is accepted and ignored: minigrad computes a new tensor.
+`inplace=True` (ReLU, LeakyReLU, ELU) is accepted and ignored: minigrad computes a new tensor.
 """
 
 import warnings
@@ -35,6 +35,20 @@ class LeakyReLU(Module):
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class ELU(Module):
+    """x if x > 0 else alpha * (e^x - 1)."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x):
+        return ops.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Sigmoid(Module):

@@ -4,7 +4,7 @@ Modules, by kind:  elementwise, linalg, reduce, shape, activation, conv, norm, l
 `minigrad.autograd.OPS` lists them all by name (the registry the tests check).
 """
 
-from .activation import (dropout, dropout2d, gelu, leaky_relu, log_softmax, prelu, relu, sigmoid, softmax,
+from .activation import (dropout, dropout2d, elu, gelu, leaky_relu, log_softmax, prelu, relu, sigmoid, softmax,
                          softplus, tanh)
 from .conv import adaptive_avg_pool2d, avg_pool2d, conv2d, conv_transpose2d, max_pool2d
 from .elementwise import (abs, add, argmax, argmin, cast, clamp, clone, compare, div, exp, log, maximum,

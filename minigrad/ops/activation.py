@@ -1,4 +1,5 @@
 """Activations: relu, leaky_relu, sigmoid, tanh, gelu, softplus, softmax, log_softmax; and dropout.
+Composites (made of other ops, with no backward of their own): prelu, elu, dropout2d.
 
 The ones that involve exp are written so that no input up to |x| = 1e4 gives an
 overflow, a NaN or an inf.
@@ -246,12 +247,13 @@ def dropout(x, p=0.5, training=True):
     return Dropout.apply(x, p=p)
 
 
-# --- composites: prelu, channel dropout ----------------------------------------------------------
+# --- composites: prelu, elu, channel dropout -----------------------------------------------------
 
 import warnings  # noqa: E402
 
 from ..autograd import composite  # noqa: E402
 from ..tensor import Tensor  # noqa: E402
+from .elementwise import exp  # noqa: E402
 
 
 @composite
@@ -264,6 +266,21 @@ def prelu(input, weight):
                              f"in dim 1, got shape {input.shape}")
         weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
     return relu(input) - weight * relu(-input)
+
+
+@composite
+def elu(input, alpha=1.0):
+    """y = x where x > 0, else alpha (e^x - 1)   (Clevert et al. 2016; BEGAN's activation).
+    dy/dx = 1 where x > 0, else alpha e^x (alpha at x = 0, as PyTorch).
+
+    Made of relu and exp:  y = relu(x) + alpha (e^m - 1)  with  m = min(x, 0) = x - relu(x).
+    Where x > 0, m = 0 and the second term vanishes; elsewhere relu(x) = 0. The exponential
+    only ever sees m <= 0, so a large x cannot overflow it. At x = 0 relu's slope is 0 and
+    m's is 1, which gives PyTorch's slope alpha there. (Written with `where` it is the same
+    function, but `where` copies its condition and is several times slower on large arrays.)"""
+    positive_part = relu(input)
+    negative_part = input - positive_part
+    return positive_part + alpha * (exp(negative_part) - 1)
 
 
 @composite
