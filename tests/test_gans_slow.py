@@ -38,24 +38,25 @@ BUDGETS = {
 }
 
 
-# The image-to-image runs on the 500 training faces: run folder -> (experiment, settings, batch size).
-# 3 epochs each (the papers' budgets, 200 epochs of pix2pix at batch 1, are days on 2 cores).
+# The image-to-image runs on the 500 training faces: run folder -> (experiment, settings, batch size,
+# epochs). Short budgets: the papers' (200 epochs of pix2pix at batch 1) are days on 2 cores.
 IMAGE_RUNS = {
-    "pix2pix-edges/l1": ("pix2pix", {"task": "edges", "ablation": "l1"}, 4),
-    "pix2pix-edges/cgan": ("pix2pix", {"task": "edges", "ablation": "cgan"}, 4),
-    "pix2pix-edges/cgan+l1": ("pix2pix", {"task": "edges", "ablation": "cgan+l1"}, 4),
-    "pix2pix-grey/l1": ("pix2pix", {"task": "grey", "ablation": "l1"}, 4),
-    "pix2pix-grey/cgan+l1": ("pix2pix", {"task": "grey", "ablation": "cgan+l1"}, 4),
-    "cyclegan-edges": ("cyclegan", {"task": "edges"}, 1),
+    **{f"pix2pix-edges{budget}/{ablation}": ("pix2pix", {"task": "edges", "ablation": ablation}, 4, epochs)
+       for budget, epochs in (("", 3), ("-10", 10)) for ablation in ("l1", "cgan", "cgan+l1")},
+    **{f"pix2pix-grey/{ablation}": ("pix2pix", {"task": "grey", "ablation": ablation}, 4, 3)
+       for ablation in ("l1", "cgan", "cgan+l1")},
+    "cyclegan-edges": ("cyclegan", {"task": "edges"}, 1, 3),
+    "cyclegan-edges-6": ("cyclegan", {"task": "edges"}, 1, 6),
+    "began": ("began", {}, None, None),
 }
-BUDGETS.update({name: 3 for name in IMAGE_RUNS})
+BUDGETS.update({name: epochs for name, (_, _, _, epochs) in IMAGE_RUNS.items()})
 
 
 def trained(name, shared_data, **extra):
     """Train (or reuse) runs/slow/<name>, evaluate it, and return (summary, metrics)."""
     import_all_experiments()
-    experiment_name, settings, batch_size = IMAGE_RUNS.get(
-        name, (name.removesuffix("-5").removesuffix("-fd"), {}, None))
+    experiment_name, settings, batch_size, _ = IMAGE_RUNS.get(
+        name, (name.removesuffix("-5").removesuffix("-fd"), {}, None, None))
     experiment = get_experiment(experiment_name)
     out = RUNS / name
     if not (out / "summary.json").exists():
@@ -135,3 +136,42 @@ def test_face_gans_train_on_the_celeba_sample(shared_data, name):
     assert summary["steps"] == BUDGETS[name] * 558
     assert math.isfinite(summary["last_logged"]["g_loss"])
     assert (RUNS / name / "loss.png").exists()
+
+
+def held_out(name, shared_data):
+    return trained(name, shared_data)[0]["held_out"]
+
+
+def test_pix2pix_gan_term_sharpens_what_l1_alone_blurs(shared_data):
+    """Isola et al.'s ablation on the held-out faces: L1 alone is blurry but close to the photo,
+    cGAN alone is sharp but does not follow the input, cGAN + L1 is both."""
+    l1, cgan, both = (held_out(f"pix2pix-edges-10/{a}", shared_data) for a in ("l1", "cgan", "cgan+l1"))
+    mean_face = l1["mean_face"]
+    assert l1["model"]["l1"] < mean_face["l1"] and both["model"]["l1"] < mean_face["l1"]
+    assert both["model"]["ssim"] > mean_face["ssim"] + 0.05
+    assert both["model"]["sharpness"] > l1["model"]["sharpness"] + 0.01  # sharper than L1 alone
+    assert cgan["model"]["l1"] > both["model"]["l1"] + 0.03            # the L1 term keeps it on the input
+
+
+def test_pix2pix_colours_greyscale_faces(shared_data):
+    both = held_out("pix2pix-grey/cgan+l1", shared_data)
+    assert both["model"]["psnr"] > 20 and both["model"]["ssim"] > 0.75
+
+
+def test_paired_pix2pix_bounds_unpaired_cyclegan(shared_data):
+    """The same budget of images (3 epochs): pix2pix, which sees the pairs, is the upper bound."""
+    pix2pix, cyclegan = held_out("pix2pix-edges/cgan+l1", shared_data), held_out("cyclegan-edges", shared_data)
+    assert pix2pix["model"]["l1"] < cyclegan["model"]["l1"] and pix2pix["model"]["ssim"] > cyclegan["model"]["ssim"]
+
+
+def test_began_converges_by_its_own_measure_and_does_not_copy(shared_data):
+    """BEGAN's M_global falls over training, and no sample is a near-copy of a training face: none is
+    closer to its nearest training face than the mean face is (a blur that close is an average)."""
+    import csv
+    summary, _ = trained("began", shared_data)
+    with open(RUNS / "began" / "history.csv") as file:
+        m_global = [float(row["m_global"]) for row in csv.DictReader(file)]
+    tenth = max(1, len(m_global) // 10)
+    assert sum(m_global[-tenth:]) / tenth < 0.9 * sum(m_global[:tenth]) / tenth
+    check = summary["copy_check"]
+    assert check["sample_to_nearest_face"]["p5"] > check["mean_face_to_nearest_face"]
