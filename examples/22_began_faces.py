@@ -33,9 +33,10 @@ print(f"  {check['samples']} samples to their nearest training face:   median {s
       f"5th percentile {sample['p5']:.2f}")
 print(f"  {check['training_faces']} training faces to their nearest other one: median {face['median']:.2f}, "
       f"5th percentile {face['p5']:.2f}")
-print(f"  samples closer to a training face than {check['copy_threshold']:.2f} (that 5th percentile): "
-      f"{check['copies']} of {check['samples']}")
-print(f"  for scale, the mean training face (a blur, no copy) is {check['mean_face_to_nearest_face']:.2f} from its "
-      f"nearest training face: compare the pairs in nearest_faces.png")
+print(f"  the mean training face (a blur, no copy) to its nearest face: {check['mean_face_to_nearest_face']:.2f}")
+print(f"  copies (closer to a training face than {check['copy_threshold']:.2f}, the smaller of that 5th percentile "
+      f"and the mean face's distance): {check['copies']} of {check['samples']}")
+print(f"  different training faces the samples fall nearest to: {check['distinct_nearest_faces']} "
+      f"(copies of many faces spread over many; blurs share a few): see nearest_faces.png")
 print(f"samples: {out / 'samples'}   M_global, losses and k: {out / 'loss.png'}   "
       f"nearest faces: {out / 'nearest_faces.png'}")

@@ -217,19 +217,20 @@ def copy_check(samples, faces):
     face's distance to its nearest other training face (how close two different real faces get).
 
     samples (N, 3, 64, 64), faces (M, 3, 64, 64) in [-1, 1]; distances are L2 over all 3x64x64
-    values in that range. "copies" counts the samples closer to a training face than the
-    closest 5 % of training faces are to each other: near-copies of a face.
+    values in that range.
 
-    But in L2 a blur is close to many faces: the mean training face is nearer its nearest face
-    than most faces are to theirs (on the 500 training faces, 24.6 against a 5th percentile of
-    32.4). So "mean_face_to_nearest_face" is reported beside them: samples about that close may
-    be averages rather than copies, which the figure of the nearest faces tells apart (a copy
-    shows the same face twice, an average a blur above a sharp face).
+    In L2 a blur is close to many faces: the mean training face is nearer its nearest face than
+    most faces are to theirs (on the 500 training faces, 24.6 against a 5th percentile of 32.4).
+    So a sample counts as a copy ("copies") only when it is closer to a training face than both
+    the closest 5 % of training faces are to each other and the mean face is to its nearest face:
+    nearer than any average could be. "distinct_nearest_faces" says how many different training
+    faces the samples fall nearest to: a G that copies many faces spreads over many; blurry
+    averages all fall nearest to the same few "central" faces. nearest_faces.png shows the pairs.
     """
-    sample_distance, _ = nearest(samples, faces)
+    sample_distance, sample_index = nearest(samples, faces)
     face_distance, _ = nearest(faces, faces, exclude_self=True)
-    mean_face_distance, _ = nearest(np.mean(faces, axis=0, keepdims=True), faces)
-    threshold = float(np.percentile(face_distance, 5))
+    mean_face_distance = float(nearest(np.mean(faces, axis=0, keepdims=True), faces)[0][0])
+    threshold = min(float(np.percentile(face_distance, 5)), mean_face_distance)
 
     def spread(distances):
         return {"median": round(float(np.median(distances)), 4), "p5": round(float(np.percentile(distances, 5)), 4)}
@@ -237,9 +238,10 @@ def copy_check(samples, faces):
     return {"samples": len(samples), "training_faces": len(faces),
             "sample_to_nearest_face": spread(sample_distance),
             "face_to_nearest_other_face": spread(face_distance),
-            "mean_face_to_nearest_face": round(float(mean_face_distance[0]), 4),
+            "mean_face_to_nearest_face": round(mean_face_distance, 4),
             "copy_threshold": round(threshold, 4),
-            "copies": int((sample_distance < threshold).sum())}
+            "copies": int((sample_distance < threshold).sum()),
+            "distinct_nearest_faces": int(len(np.unique(sample_index)))}
 
 
 def generate(G, noise, batch_size=32):

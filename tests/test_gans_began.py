@@ -152,13 +152,18 @@ def test_the_copy_check_counts_a_training_face_and_not_noise():
     distance, index = began.nearest(samples, faces)
     assert distance[0] == 0.0 and index[0] == 7
     assert report["copies"] == 1 and report["samples"] == 10 and report["training_faces"] == 40
-    assert report["copy_threshold"] == pytest.approx(report["face_to_nearest_other_face"]["p5"], abs=1e-4)
+    assert report["copy_threshold"] == pytest.approx(
+        min(report["face_to_nearest_other_face"]["p5"], report["mean_face_to_nearest_face"]), abs=1e-4)
     assert distance[1:].min() > report["face_to_nearest_other_face"]["median"]
     assert began.copy_check(noise, faces)["copies"] == 0
     mean_face = faces.mean(axis=0)
     assert report["mean_face_to_nearest_face"] == pytest.approx(
         min(np.linalg.norm(face - mean_face) for face in faces), abs=1e-4)
-    assert began.copy_check(mean_face[None], faces)["copies"] == 1  # an average is near every face: see the docstring
+    assert began.copy_check(mean_face[None], faces)["copies"] == 0  # an average is near every face, but no copy
+    blurs = mean_face[None] + 0.01 * rng.standard_normal((5, 3, 8, 8)).astype(np.float32)
+    report = began.copy_check(blurs, faces)
+    assert report["copies"] == 0 and report["distinct_nearest_faces"] == 1
+    assert began.copy_check(faces[:6] + 0.001, faces)["distinct_nearest_faces"] == 6
 
 
 def test_the_nearest_faces_figure(tmp_path):
