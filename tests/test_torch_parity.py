@@ -207,6 +207,8 @@ case("tanh", lambda lib, F, x: x.tanh(), normal(3, 4))
 case("gelu_exact", lambda lib, F, x: F.gelu(x), Input(3 * _rng.standard_normal((4, 5))))
 case("gelu_tanh", lambda lib, F, x: F.gelu(x, approximate="tanh"), Input(3 * _rng.standard_normal((4, 5))))
 case("softplus", lambda lib, F, x: F.softplus(x), Input(10 * _rng.standard_normal((4, 5))))
+case("elu", lambda lib, F, x: F.elu(x), Input(3 * _rng.standard_normal((4, 5))))
+case("elu_alpha", lambda lib, F, x: F.elu(x, alpha=0.3), Input(3 * _rng.standard_normal((4, 5))))
 case("softplus_beta_threshold", lambda lib, F, x: F.softplus(x, beta=2.0, threshold=1.0),
      Input(2 * _rng.standard_normal((4, 5))))
 case("softplus_large", lambda lib, F, x: F.softplus(x), fixed([-50.0, -19.0, 19.5, 20.5, 50.0]))
@@ -425,7 +427,7 @@ def test_every_op_has_a_parity_case():
         "transpose": "transpose", "unsqueeze": "unsqueeze", "view": "view",
         "norm": "pnorm", "l1_loss": "l1_loss", "pad_by_index": "pad_reflect", "interpolate": "interpolate",
         "pixel_shuffle": "pixel_shuffle", "adaptive_avg_pool2d": "adaptive_avg_pool2d",
-        "instance_norm": "instance_norm", "prelu": "prelu", "dropout2d": "dropout2d",
+        "instance_norm": "instance_norm", "prelu": "prelu", "dropout2d": "dropout2d", "elu": "elu",
     }
     # ToDevice has no torch counterpart on a CPU-only machine; test_backend covers it on a GPU.
     untested = sorted(set(mg.autograd.OPS) - set(expected) - {"ToDevice"})
