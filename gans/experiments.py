@@ -51,7 +51,7 @@ class GANExperiment:
     metrics: str = None                 # "mnist", "pattern", or None
     notes: str = ""
     settings: dict = field(default_factory=dict)  # what --set may change: {name: check} (gans/registry.py)
-    report: Callable = None             # (trainer) -> the experiment's numbers for summary.json (BEGAN's copy check)
+    report: Callable = None             # (trainer) -> the experiment's own numbers for summary.json (held-out metrics, BEGAN's copy check)
     kind: str = field(default="gan", init=False)
 
     def run(self, options):
@@ -95,11 +95,8 @@ class GANExperiment:
         return CollapseAlarm(pixel_range=self.pixel_range)
 
     def summarize(self, trainer):
-        if self.report is not None:
+        if self.report is not None:  # e.g. the image-to-image held-out metrics, BEGAN's copy check
             return self.report(trainer)
-        if self.paired:
-            from .image_to_image import summarize
-            return summarize(trainer)
         return self.summarize_pattern(trainer)
 
     def summarize_pattern(self, trainer):

@@ -396,15 +396,7 @@ def summarize(trainer, count=None):
 
 
 # --- the experiments ----------------------------------------------------------------------
-# Ready to register once the Trainer steps with objectives (branch h6). TODO(lead), at merge:
-#   1. the objective depends on --set (ablation): let GANExperiment.objective be a factory
-#      (RunOptions) -> Objective, e.g. make_objective(options) calls it when it is callable;
-#   2. Trainer.next_batch: for these experiments (paired=True below) return the dataset's second
-#      element, the targets, moved to the device, instead of None;
-#   3. the sample grid's fixed input: `grid_inputs(trainer.dataset, grid_size)` instead of
-#      experiment.noise(grid_size) (these GANs have no noise);
-#   4. summary.json: `summarize(trainer)` as the experiment's summarize hook;
-#   5. then: for declaration in (PIX2PIX, CYCLEGAN): register(GANExperiment(**declaration)).
+# The declarations below are registered by gans/experiments.py (GANExperiment(**PIX2PIX), ...).
 
 def one_of(*choices):
     """A --set check: the value must be one of `choices`."""
@@ -454,7 +446,7 @@ PIX2PIX = dict(
     generator=lambda: models.normal_init_(models.UNetGenerator(1, 3)),
     discriminator=lambda: models.normal_init_(models.patch_discriminator(1 + 3)),
     dataset=face_pairs_data(), noise=no_noise, g_optimizer=_adam, d_optimizer=_adam,
-    objective=pix2pix_objective, paired=True,
+    objective=pix2pix_objective, paired=True, report=summarize,
     batch_size=1, epochs=50, image_shape=(3, 64, 64), pixel_range=(-1.0, 1.0), grid_size=16, grid_columns=8,
     sample_every=2500, log_every=50, checkpoint_every=2500,
     settings={**SETTINGS, "ablation": one_of(*ABLATIONS)},
@@ -468,7 +460,7 @@ CYCLEGAN = dict(
     generator=lambda: models.normal_init_(models.resnet_generator(3, 3)),
     discriminator=lambda: models.normal_init_(models.patch_discriminator(3)),
     dataset=face_pairs_data(unpaired=True), noise=no_noise, g_optimizer=_adam, d_optimizer=_adam,
-    objective=cyclegan_objective, paired=True,
+    objective=cyclegan_objective, paired=True, report=summarize,
     batch_size=1, epochs=10, image_shape=(3, 64, 64), pixel_range=(-1.0, 1.0), grid_size=16, grid_columns=8,
     sample_every=1000, log_every=20, checkpoint_every=1000,
     settings=SETTINGS,
