@@ -10,7 +10,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn as nn
 from gans.objectives import ClassicGAN, Objective
-from gans.training import IMBALANCE_ROWS, Trainer, imbalance_episodes, rank_correlation_with_frechet
+from gans.training import IMBALANCE_LOSS, IMBALANCE_ROWS, Trainer, imbalance_episodes, rank_correlation_with_frechet
 from tests.test_gans_training import options, parameters, same, tiny_experiment
 
 
@@ -70,7 +70,8 @@ def test_classic_checkpoint_keeps_its_old_keys(tmp_path):
 
 class Pinned(Objective):
     """A family with its own networks, two optimisers under new names and a D loss pinned near 0
-    from step `pinned_from` on: the alarm must fire once, when the stretch reaches IMBALANCE_ROWS rows."""
+    from step `pinned_from` on: the alarm must fire once, when most of the last IMBALANCE_ROWS rows
+    are pinned."""
 
     columns = ("critic_loss", "g_loss")
 
@@ -101,13 +102,15 @@ class Pinned(Objective):
 
 
 def test_a_new_family_plugs_in_and_the_imbalance_alarm_fires_once(tmp_path, capsys):
-    experiment = tiny_experiment(objective=Pinned(pinned_from=6), epochs=8, checkpoint_every=0)  # 40 steps
+    experiment = tiny_experiment(objective=Pinned(pinned_from=16), epochs=8, checkpoint_every=0)  # 40 steps
     summary = Trainer(experiment, options(tmp_path)).fit()
     printed = capsys.readouterr().out + capsys.readouterr().err
     assert printed.count("imbalance alarm") == 1
-    assert f"since step 6 ({IMBALANCE_ROWS} history rows)" in printed
+    # pinned from step 16: the 20 rows up to step 26 are the first with 11 pinned, a pinned median
+    assert f"[step 26] imbalance alarm: the discriminator's loss has a median below {IMBALANCE_LOSS} " \
+           f"over the last {IMBALANCE_ROWS} history rows" in printed
     episodes = summary["imbalance"]["episodes"]
-    assert episodes == [{"from_step": 6, "to_step": 40, "rows": 35, "max_loss": 0.001}]
+    assert episodes == [{"from_step": 26, "to_step": 40, "rows": 15, "max_median": 0.001}]
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["imbalance"]["episodes"] == episodes
     state = mg.load(tmp_path / "run" / "checkpoint.npz")
     assert {"generator", "judge", "opt_g", "opt_judge"} <= set(state)
@@ -127,14 +130,27 @@ def test_resume_with_a_new_family_restores_every_network_and_optimiser(tmp_path)
 
 def test_imbalance_episodes_on_a_fake_history():
     steps = list(range(10, 310, 10))                     # 30 rows
-    watched = [1.2] * 5 + [0.01] * 20 + [0.9] + [0.02] * 3 + [None]
-    assert imbalance_episodes(steps, watched) == [{"from_step": 60, "to_step": 250, "rows": 20, "max_loss": 0.01}]
-    assert imbalance_episodes(steps, watched, rows=21) == []              # 20 rows are not 21
-    assert imbalance_episodes(steps, watched, rows=3) == [
-        {"from_step": 60, "to_step": 250, "rows": 20, "max_loss": 0.01},
-        {"from_step": 270, "to_step": 290, "rows": 3, "max_loss": 0.02}]
-    assert imbalance_episodes(steps, [0.0] * 30, rows=30)[0]["to_step"] == 300   # a stretch to the end counts
-    assert imbalance_episodes(steps, [None] * 30) == []                           # nothing watched
+    watched = [1.2] * 10 + [0.01] * 15 + [1.0] * 4 + [None]
+    # the window of 20 rows ending at row i holds i - 9 lows up to row 24, then 15: its median is
+    # 0.01 once they are 11 or more, at rows 20..28 (row 29's window holds the None)
+    episodes = imbalance_episodes(steps, watched)
+    assert [(e["from_step"], e["to_step"]) for e in episodes] == [(210, 290)]
+    assert episodes[0]["rows"] == 9 and episodes[0]["max_median"] == 0.01
+    assert imbalance_episodes(steps, watched, threshold=0.01) == []       # below, not at
+    assert imbalance_episodes(steps, watched, rows=31) == []              # fewer rows than a window
+    assert imbalance_episodes(steps, [0.0] * 30)[0]["to_step"] == 300    # a stretch to the end counts
+    assert imbalance_episodes(steps, [None] * 30) == []                   # nothing watched
+
+
+def test_imbalance_fires_on_a_noisy_winning_discriminator_and_not_on_dips():
+    rng = np.random.default_rng(0)
+    steps = list(range(1, 201))
+    # book 14: D wins most single steps (loss 0.005-0.08) with one step in three a spike (0.2-0.8)
+    winning = [rng.uniform(0.2, 0.8) if i % 3 == 0 else rng.uniform(0.005, 0.08) for i in steps]
+    assert imbalance_episodes(steps, winning)[0]["from_step"] == 20   # as soon as there is a window
+    # a balanced D (around 2 ln 2) with a deep dip one step in three never fires
+    balanced = [0.01 if i % 3 == 0 else rng.uniform(0.9, 1.6) for i in steps]
+    assert imbalance_episodes(steps, balanced) == []
 
 
 def test_imbalance_alarm_is_quiet_for_a_balanced_classic_run(tmp_path):

@@ -48,6 +48,7 @@ IMAGE_RUNS = {
     "cyclegan-edges": ("cyclegan", {"task": "edges"}, 1, 3),
     "cyclegan-edges-6": ("cyclegan", {"task": "edges"}, 1, 6),
     "began": ("began", {}, None, None),
+    "celeba-conv-imbalance": ("celeba-conv", {}, None, 1),   # book 14, one epoch: D overpowers G
 }
 BUDGETS.update({name: epochs for name, (_, _, _, epochs) in IMAGE_RUNS.items()})
 
@@ -177,3 +178,12 @@ def test_began_converges_by_its_own_measure_and_does_not_copy(shared_data):
     assert sum(m_global[-tenth:]) / tenth < 0.9 * sum(m_global[:tenth]) / tenth
     check = summary["copy_check"]
     assert check["sample_to_nearest_face"]["p5"] > check["mean_face_to_nearest_face"] and check["copies"] == 0
+
+
+def test_the_imbalance_alarm_catches_book_14s_discriminator_winning(shared_data):
+    """The tutorial's closing warning, measured: on the CPU book 14's D wins (its loss near 0, G's
+    near 8). The alarm must record it; the balanced DCGAN run must stay quiet."""
+    summary, _ = trained("celeba-conv-imbalance", shared_data)
+    assert summary["imbalance"]["episodes"], summary["imbalance"]
+    dcgan, _ = trained("dcgan-fd", shared_data, frechet_every=250)
+    assert dcgan["imbalance"]["episodes"] == []
