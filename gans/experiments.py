@@ -51,7 +51,7 @@ class GANExperiment:
     metrics: str = None                 # "mnist", "pattern", or None
     notes: str = ""
     settings: dict = field(default_factory=dict)  # what --set may change: {name: check} (gans/registry.py)
-    report: Callable = None             # (trainer) -> the experiment's own numbers for summary.json (held-out metrics, BEGAN's copy check)
+    report: Callable = None             # (trainer) -> its own numbers for summary.json (held-out metrics, copy check)
     kind: str = field(default="gan", init=False)
 
     def run(self, options):
