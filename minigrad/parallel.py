@@ -15,13 +15,17 @@ block order, so a reduction that adds them up in that order gives bit-identical 
 cost at all (the batch-size-1 case).
 
 The number of threads: MINIGRAD_NUM_THREADS, else OMP_NUM_THREADS (as PyTorch), else the
-cores this process may run on; `set_num_threads(n)` changes it (and, as torch.set_num_threads
-does for its own matmuls, limits NumPy's BLAS threads when threadpoolctl is installed).
+cores this process may run on; `set_num_threads(n)` changes it. Matrix products use the same
+pool (`matmul`): from the pool's first use, and after set_num_threads, NumPy's BLAS runs one
+thread per call, so minigrad's threads are the only ones competing for the cores.
 """
 
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from threadpoolctl import threadpool_limits
 
 # 128 K elements: 512 KB of float32 per operand. An update touching five arrays (Adam: value,
 # gradient, two moments, a temporary) then keeps a block in the L3 cache, not the 1 MB L2; but
@@ -70,24 +74,66 @@ def set_num_threads(n):
         old, _pool, _num_threads = _pool, None, n
     if old is not None:
         old.shutdown(wait=True)
-    _limit_blas_threads(n)
+    _own_the_cores()
 
 
-def _limit_blas_threads(n):
-    """NumPy's BLAS has its own threads; threadpoolctl (optional) is the portable way to set them."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(limits=n, user_api="blas")
+def _own_the_cores():
+    """Hold NumPy's BLAS to one thread: the pool spreads the products over the cores (matmul).
+
+    Left alone, OpenBLAS runs its own threads, which spin on the other cores for a while after
+    each product; the pool's threads then share those cores with them (measured: the tutorial
+    GAN's two Adam steps take 3.8 ms alone but 11 ms right after its matmuls at 2 threads, and
+    5 ms with BLAS held to one thread). threadpoolctl is the portable way to reach the BLAS
+    library NumPy loaded, whichever it is.
+    """
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def _get_pool():
     global _pool
     with _pool_lock:
         if _pool is None:
+            _own_the_cores()
             _pool = ThreadPoolExecutor(max_workers=_num_threads - 1, thread_name_prefix="minigrad")
         return _pool
+
+
+# A matrix product is cut into pieces of at least this many multiply-adds (~100 us on one core),
+# and into at most MATMUL_PIECES pieces: a piece's BLAS call repeats the packing of the operand
+# that is not cut, so fewer, bigger pieces waste less, while an even count shares two cores
+# evenly. Smaller products run whole.
+MATMUL_BLOCK = 8 * 1024 * 1024
+MATMUL_PIECES = 12
+
+
+def matmul(a, b):
+    """a @ b for 2-D NumPy arrays, cut into pieces of output rows or columns spread over the pool.
+
+    C = A B splits into independent pieces: C[rows] = A[rows] B, and C[:, cols] = A B[:, cols].
+    The longer side of C is cut, so each piece repeats the packing of only the smaller operand.
+    Each piece is one single-threaded BLAS call on one of the pool's threads: the pool owns
+    the cores, and BLAS's own threads (which spin on a core after each product, slowing
+    whatever runs there next) are held to one (`_own_the_cores`). The pieces depend only on
+    the shapes, so the product is bit-identical whatever the thread count. Anything else
+    (CuPy arrays, batched or 1-D operands, small products) is plain `a @ b`.
+    """
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
+        return a @ b
+    (m, k), n = a.shape, b.shape[-1]
+    pieces = min(m * n * k // MATMUL_BLOCK, MATMUL_PIECES) // 2 * 2  # an even number
+    if pieces < 2 or k != b.shape[0]:
+        return a @ b
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    side = max(m, n)
+    size = -(-side // (pieces * 16)) * 16  # whole multiples of 16 rows (or columns)
+    if m >= n:
+        def piece(start, stop):
+            np.matmul(a[start:stop], b, out=out[start:stop])
+    else:
+        def piece(start, stop):
+            np.matmul(a, b[:, start:stop], out=out[:, start:stop])
+    _run(blocks(side, size), piece)
+    return out
 
 
 def blocks(n, block=None):
@@ -103,9 +149,16 @@ def for_blocks(n, fn, block=None):
     to keep rows whole.
     """
     parts = blocks(n, block)
+    if n < THREADED_MIN:
+        return [fn(start, stop) for start, stop in parts]
+    return _run(parts, fn)
+
+
+def _run(parts, fn):
+    """Call fn(start, stop) for each (start, stop) in parts, over the pool; the results in order."""
     results = [None] * len(parts)
     threads = min(_num_threads, len(parts))
-    if threads <= 1 or n < THREADED_MIN or getattr(_inside, "active", False):
+    if threads <= 1 or getattr(_inside, "active", False):
         for i, (start, stop) in enumerate(parts):
             results[i] = fn(start, stop)
         return results

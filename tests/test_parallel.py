@@ -162,7 +162,10 @@ def _ops_results():
     bias = mg.tensor(rng.standard_normal(64).astype(np.float32), requires_grad=True)
     ln_weight = mg.tensor(rng.standard_normal(24).astype(np.float32), requires_grad=True)
     kernel = mg.tensor(rng.standard_normal((32, 64, 4, 4)).astype(np.float32) * 0.05, requires_grad=True)
-    outputs = [
+    rows = mg.tensor(rng.standard_normal((96, 1024)).astype(np.float32), requires_grad=True)
+    matrix = mg.tensor(rng.standard_normal((1024, 768)).astype(np.float32) * 0.05, requires_grad=True)
+    outputs = [  # the products: 75 M multiply-adds, cut into pieces of rows or of columns
+        rows @ matrix, mg.nn.functional.linear(rows, matrix.t()), matrix.t() @ rows.t(),
         mg.nn.functional.batch_norm(x, mg.zeros(64), mg.ones(64), weight, bias, training=True),
         mg.nn.functional.batch_norm(x_nhwc, None, None, weight, bias, training=True),
         mg.nn.functional.layer_norm(x, (24,), ln_weight, ln_weight * 0.5),
@@ -173,11 +176,12 @@ def _ops_results():
     results = []
     for out in outputs:
         upstream = mg.tensor(rng.standard_normal(out.shape).astype(np.float32))
-        for t in (x, x_nhwc, weight, bias, ln_weight, kernel):
+        for t in (x, x_nhwc, weight, bias, ln_weight, kernel, rows, matrix):
             t.grad = None
         (out * upstream).sum().backward()
         results.append(out.array.copy())
-        results += [t.grad.array.copy() for t in (x, x_nhwc, weight, bias, ln_weight, kernel) if t.grad is not None]
+        results += [t.grad.array.copy() for t in (x, x_nhwc, weight, bias, ln_weight, kernel, rows, matrix)
+                    if t.grad is not None]
     return results
 
 
@@ -206,3 +210,55 @@ def test_work_below_the_threaded_size_runs_inline(threads, monkeypatch):
     names = set()
     parallel.for_blocks(999, lambda start, stop: names.add(threading.current_thread().name), block=10)
     assert names == {threading.current_thread().name}
+
+
+# --- matrix products over the pool ----------------------------------------------------------
+
+@pytest.mark.parametrize("m, k, n", [(600, 70, 50), (50, 70, 600), (64, 64, 64), (1, 500, 9000), (33, 17, 5)])
+def test_the_pieces_of_a_product_add_up_to_the_product(threads, monkeypatch, m, k, n):
+    """Cut by rows (tall), by columns (wide), not at all (small); the same values as one BLAS call."""
+    threads(2)
+    monkeypatch.setattr(parallel, "MATMUL_BLOCK", 10_000)
+    pieces = []
+    run = parallel._run
+    monkeypatch.setattr(parallel, "_run", lambda parts, fn: pieces.append(parts) or run(parts, fn))
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
+    out = parallel.matmul(a, b)
+    assert out.shape == (m, n) and out.dtype == np.float32 and out.flags.c_contiguous
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
+    cut = m * k * n // parallel.MATMUL_BLOCK >= 2
+    assert len(pieces) == cut
+    if cut:
+        parts = pieces[0]
+        assert 2 <= len(parts) <= parallel.MATMUL_PIECES
+        assert parts[0][0] == 0 and parts[-1][1] == max(m, n)  # the longer side, covered once
+        assert all(stop == start for (_, stop), (start, _) in zip(parts, parts[1:]))
+
+
+def test_a_product_of_a_transposed_operand_is_cut_the_same_way(threads, monkeypatch):
+    threads(2)
+    monkeypatch.setattr(parallel, "MATMUL_BLOCK", 10_000)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((70, 300), dtype=np.float32), rng.standard_normal((400, 70), dtype=np.float32)
+    np.testing.assert_allclose(parallel.matmul(a.T, b.T), (b @ a).T, rtol=1e-4, atol=1e-4)
+
+
+def test_what_is_not_two_2d_arrays_is_one_plain_product(threads, monkeypatch):
+    threads(2)
+    monkeypatch.setattr(parallel, "MATMUL_BLOCK", 1)
+    monkeypatch.setattr(parallel, "_run", lambda parts, fn: pytest.fail("cut a product that must stay whole"))
+    rng = np.random.default_rng(0)
+    batched, vector = rng.standard_normal((3, 40, 50)), rng.standard_normal(50)
+    np.testing.assert_array_equal(parallel.matmul(batched, vector), batched @ vector)
+    np.testing.assert_array_equal(parallel.matmul(vector, batched.transpose(0, 2, 1)), vector @ batched.transpose(0, 2, 1))
+    with pytest.raises(ValueError):
+        parallel.matmul(rng.standard_normal((4, 5)), rng.standard_normal((6, 7)))
+
+
+def test_set_num_threads_holds_numpys_blas_to_one_thread(threads):
+    """The pool spreads the products; BLAS's own threads would only compete with it."""
+    from threadpoolctl import threadpool_info
+    threads(2)
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert blas and all(lib["num_threads"] == 1 for lib in blas)

@@ -16,7 +16,7 @@ is a transposed view of it; no copy is made to reorder it.
 
 import operator
 
-from .. import backend
+from .. import backend, parallel
 from ..autograd import Function
 from ..tensor import Tensor
 from .shape import ScatterAdd
@@ -101,7 +101,7 @@ class Conv2d(Function):
         self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, -1)
         self.padded_size, self.input_size = x_nhwc.shape[1:3], x.shape[2:]
         self.window_layout = (*kernel, x.shape[1])  # a row of cols is (KH, KW, C)
-        out = self.cols @ self.weight_matrix.T
+        out = parallel.matmul(self.cols, self.weight_matrix.T)
         if bias is not None:
             out += bias
         return out.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
@@ -129,12 +129,12 @@ class Conv2d(Function):
         grad_matrix = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
         dx = dweight = dbias = None
         if self.needs_input_grad[0]:
-            dcols = (grad_matrix @ self.weight_matrix).reshape(n, out_h, out_w, *self.window_layout)
+            dcols = parallel.matmul(grad_matrix, self.weight_matrix).reshape(n, out_h, out_w, *self.window_layout)
             dx_padded = fold(dcols, self.padded_size, self.stride, self.dilation, axis=1)
             (ph, pw), (h, w) = self.padding, self.input_size
             dx = dx_padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
         if self.needs_input_grad[1]:
-            dweight = (grad_matrix.T @ self.cols).reshape(out_channels, *self.window_layout)
+            dweight = parallel.matmul(grad_matrix.T, self.cols).reshape(out_channels, *self.window_layout)
             dweight = dweight.transpose(0, 3, 1, 2)
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
             dbias = grad_matrix.sum(axis=0)
@@ -168,7 +168,7 @@ class ConvTranspose2d(Function):
         self.full_size, self.kernel, self.input_size = full, (kh, kw), (h, w)
         self.x_matrix = x.transpose(0, 2, 3, 1).reshape(n * h * w, in_channels)
         self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(in_channels, -1)  # (Cin, KH*KW*Cout)
-        cols = (self.x_matrix @ self.weight_matrix).reshape(n, h, w, kh, kw, out_channels)
+        cols = parallel.matmul(self.x_matrix, self.weight_matrix).reshape(n, h, w, kh, kw, out_channels)
         out = fold(cols, full, self.stride, self.dilation, axis=1)
         (ph, pw), (oh, ow) = self.padding, self.out_size
         out = out[:, ph:ph + oh, pw:pw + ow, :]
@@ -204,10 +204,10 @@ class ConvTranspose2d(Function):
         grad_cols = windows.reshape(n * h * w, -1)
         dx = dweight = dbias = None
         if self.needs_input_grad[0]:
-            dx = (grad_cols @ self.weight_matrix.T).reshape(n, h, w, -1).transpose(0, 3, 1, 2)
+            dx = parallel.matmul(grad_cols, self.weight_matrix.T).reshape(n, h, w, -1).transpose(0, 3, 1, 2)
         if self.needs_input_grad[1]:
             in_channels = self.x_matrix.shape[1]
-            dweight = (self.x_matrix.T @ grad_cols).reshape(in_channels, *self.kernel, out_channels)
+            dweight = parallel.matmul(self.x_matrix.T, grad_cols).reshape(in_channels, *self.kernel, out_channels)
             dweight = dweight.transpose(0, 3, 1, 2)
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
             dbias = grad.sum(axis=(0, 2, 3))

@@ -1,5 +1,6 @@
 """Matrix products: matmul (with NumPy's 1-D and batched rules) and linear."""
 
+from .. import parallel
 from ..autograd import Function
 
 
@@ -27,7 +28,7 @@ class MatMul(Function):
                 f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be multiplied "
                 f"({x.shape[-1]} columns against {y.shape[-2 if y.ndim > 1 else 0]} rows)")
         self.x, self.y = x, y
-        return x @ y
+        return parallel.matmul(x, y)
 
     def backward(self, grad):
         x, y = self.inputs
@@ -59,11 +60,11 @@ class MatMul(Function):
             grad = grad[..., None, :]
         dx = dy = None
         if self.needs_input_grad[0]:
-            dx = grad @ y2.swapaxes(-1, -2)
+            dx = parallel.matmul(grad, y2.swapaxes(-1, -2))
             if x.ndim == 1:
                 dx = dx[..., 0, :]
         if self.needs_input_grad[1]:
-            dy = x2.swapaxes(-1, -2) @ grad
+            dy = parallel.matmul(x2.swapaxes(-1, -2), grad)
             if y.ndim == 1:
                 dy = dy[..., 0]
         return dx, dy
@@ -83,7 +84,7 @@ class Linear(Function):
                 f"linear: input of shape {tuple(x.shape)} has {x.shape[-1]} features, but the "
                 f"weight of shape {tuple(weight.shape)} expects {weight.shape[1]}")
         self.x, self.weight = x, weight
-        out = x @ weight.T
+        out = _rows_matmul(x, weight.T)
         if bias is not None:
             out += bias
         return out
@@ -100,17 +101,24 @@ class Linear(Function):
     def fast_backward(self, grad):
         """backward on raw arrays (the hot path of every MLP)."""
         x, weight = self.x, self.weight
-        dx = grad @ weight if self.needs_input_grad[0] else None
+        dx = _rows_matmul(grad, weight) if self.needs_input_grad[0] else None
         grad2d, x2d = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
         dweight = None
         if self.needs_input_grad[1]:
             # One sample: dW is an outer product, which BLAS's gemm does ~5x slower than a
             # broadcast multiply (an inner dimension of 1 defeats its blocking).
-            dweight = grad2d.T * x2d if grad2d.shape[0] == 1 else grad2d.T @ x2d
+            dweight = grad2d.T * x2d if grad2d.shape[0] == 1 else parallel.matmul(grad2d.T, x2d)
         if len(self.needs_input_grad) == 2:
             return dx, dweight
         dbias = grad2d.sum(axis=0) if self.needs_input_grad[2] else None
         return dx, dweight, dbias
+
+
+def _rows_matmul(x, w):
+    """x (..., k) @ w (k, n) with the leading axes of x as rows of one (parallel) 2-D product."""
+    if x.ndim == 2 or not x.flags.c_contiguous:
+        return parallel.matmul(x, w)
+    return parallel.matmul(x.reshape(-1, x.shape[-1]), w).reshape(*x.shape[:-1], w.shape[-1])
 
 
 def matmul(x, y):
