@@ -16,7 +16,7 @@ cost at all (the batch-size-1 case).
 
 The number of threads: MINIGRAD_NUM_THREADS, else OMP_NUM_THREADS (as PyTorch), else the
 cores this process may run on; `set_num_threads(n)` changes it. Matrix products use the same
-pool (`matmul`): from the pool's first use, and after set_num_threads, NumPy's BLAS runs one
+pool (`matmul`): from minigrad's first product (or set_num_threads) on, NumPy's BLAS runs one
 thread per call, so minigrad's threads are the only ones competing for the cores.
 """
 
@@ -56,6 +56,7 @@ def _default_num_threads():
 
 _num_threads = _default_num_threads()
 _pool = None                      # made on first use, with _num_threads - 1 workers
+_blas_held = False                # whether NumPy's BLAS has been held to one thread yet
 _pool_lock = threading.Lock()
 _inside = threading.local()       # set while a thread runs a block: nested calls run inline
 
@@ -86,7 +87,9 @@ def _own_the_cores():
     5 ms with BLAS held to one thread). threadpoolctl is the portable way to reach the BLAS
     library NumPy loaded, whichever it is.
     """
+    global _blas_held
     threadpool_limits(limits=1, user_api="blas")
+    _blas_held = True
 
 
 def _get_pool():
@@ -115,11 +118,19 @@ def matmul(a, b):
     the cores, and BLAS's own threads (which spin on a core after each product, slowing
     whatever runs there next) are held to one (`_own_the_cores`). The pieces depend only on
     the shapes, so the product is bit-identical whatever the thread count. Anything else
-    (CuPy arrays, batched or 1-D operands, small products) is plain `a @ b`.
+    (CuPy arrays, batched or 1-D operands, small products) is plain `a @ b`; an outer product
+    (inner dimension 1) is a broadcast multiply.
     """
+    if not _blas_held:
+        _own_the_cores()
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
         return a @ b
     (m, k), n = a.shape, b.shape[-1]
+    if k == 1 and b.shape[0] == 1:
+        # An outer product (a batch-1 weight gradient, a 1-channel conv's input gradient): BLAS's
+        # gemm runs it ~5x slower than this broadcast multiply (an inner dimension of 1 defeats
+        # its blocking), and the result is the same: each element is one product.
+        return a * b
     pieces = min(m * n * k // MATMUL_BLOCK, MATMUL_PIECES) // 2 * 2  # an even number
     if pieces < 2 or k != b.shape[0]:
         return a @ b
@@ -152,6 +163,26 @@ def for_blocks(n, fn, block=None):
     if n < THREADED_MIN:
         return [fn(start, stop) for start, stop in parts]
     return _run(parts, fn)
+
+
+def for_rows(array, fn):
+    """Call fn(start, stop) for blocks of whole rows of `array` (its first axis: e.g. the samples
+    of a batch), over the pool as for_blocks. An array that is not NumPy's (CuPy) is one block."""
+    rows = array.shape[0]
+    if type(array) is not np.ndarray or array.size == 0:
+        return [fn(0, rows)]
+    row_size = array.size // rows
+    per_block = max(1, BLOCK // max(row_size, 1)) * row_size
+    return for_blocks(array.size, lambda start, stop: fn(start // row_size, stop // row_size), per_block)
+
+
+def add_in_order(parts):
+    """The blocks' partial results (e.g. sums) added up in block order, never in the order the
+    threads finished them: the total is the same at any thread count."""
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def _run(parts, fn):

@@ -89,6 +89,35 @@ def test_batch_norm_training_normalises_each_channel():
     np.testing.assert_allclose(z.std(axis=(0, 2, 3)), [1.0, 2.0, 3.0], rtol=1e-12)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_batch_norm_in_blocks_of_samples_matches_the_float64_formula(channels_last):
+    """A batch of many blocks (minigrad.parallel): the per-block sums added up give the batch's
+    statistics, and the closed-form backward agrees with the formula in float64."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((64, 16, 16, 32)) * 3 + 1.5        # 512 K elements: 4 blocks of samples
+    if not channels_last:
+        data = np.ascontiguousarray(data.transpose(0, 3, 1, 2))
+    else:
+        data = data.transpose(0, 3, 1, 2)                           # NCHW seen, NHWC in memory
+    x = mg.from_numpy(data.astype(np.float32)).requires_grad_()
+    weight = mg.tensor(rng.uniform(0.5, 2, 32).astype(np.float32), requires_grad=True)
+    bias = mg.tensor(rng.standard_normal(32).astype(np.float32), requires_grad=True)
+    upstream = rng.standard_normal(x.shape)
+    out = F.batch_norm(x, None, None, weight, bias, training=True)
+    (out * mg.tensor(upstream.astype(np.float32))).sum().backward()
+
+    axes = (0, 2, 3)
+    mean, var = data.mean(axis=axes, keepdims=True), data.var(axis=axes, keepdims=True)
+    x_hat = (data - mean) / np.sqrt(var + 1e-5)
+    w = weight.numpy().astype(np.float64).reshape(1, -1, 1, 1)
+    np.testing.assert_allclose(out.numpy(), x_hat * w + bias.numpy().reshape(1, -1, 1, 1), rtol=1e-4, atol=1e-4)
+    g = upstream * w
+    dx = (g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)) / np.sqrt(var + 1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), dx, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(weight.grad.numpy(), (upstream * x_hat).sum(axis=axes), rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(bias.grad.numpy(), upstream.sum(axis=axes), rtol=1e-4, atol=1e-2)
+
+
 def test_batch_norm_updates_the_running_statistics():
     """running = 0.9 running + 0.1 batch, with the unbiased batch variance (as PyTorch)."""
     x = mg.tensor([[1.0, 10.0], [3.0, 30.0]], dtype=mg.float64)  # channel means 2, 20; unbiased vars 2, 200

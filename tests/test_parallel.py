@@ -262,3 +262,30 @@ def test_set_num_threads_holds_numpys_blas_to_one_thread(threads):
     threads(2)
     blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert blas and all(lib["num_threads"] == 1 for lib in blas)
+
+
+def test_an_outer_product_is_a_broadcast_multiply_with_the_same_values(threads):
+    threads(2)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((300, 1), dtype=np.float32), rng.standard_normal((1, 500), dtype=np.float32)
+    np.testing.assert_array_equal(parallel.matmul(a, b), a @ b)  # one product per element: exact
+
+
+# --- blocks of rows, and sums of blocks ------------------------------------------------------
+
+def test_for_rows_gives_blocks_of_whole_rows_covering_them_once(threads, monkeypatch):
+    threads(2)
+    monkeypatch.setattr(parallel, "BLOCK", 100)
+    array = np.zeros((10, 3, 11))                           # 33 elements a row: 3 rows a block
+    parts = parallel.for_rows(array, lambda start, stop: (start, stop))
+    assert parts == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    big_rows = np.zeros((3, 500))                           # a row over BLOCK: one row a block
+    assert parallel.for_rows(big_rows, lambda start, stop: (start, stop)) == [(0, 1), (1, 2), (2, 3)]
+    assert parallel.for_rows(np.zeros((0, 4)), lambda start, stop: (start, stop)) == [(0, 0)]
+
+
+def test_add_in_order_adds_the_blocks_left_to_right():
+    """float32 addition is not associative: the order is what makes a total reproducible."""
+    parts = [np.float32([1e8]), np.float32([1.0]), np.float32([-1e8]), np.float32([1.0])]
+    assert parallel.add_in_order(parts)[0] == ((np.float32(1e8) + 1) - np.float32(1e8)) + 1 == 1.0
+    assert parts[0][0] == 1e8  # the first part is not modified

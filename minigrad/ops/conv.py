@@ -14,6 +14,7 @@ one column per channel) is already in that layout. The NCHW tensor the user sees
 is a transposed view of it; no copy is made to reorder it.
 """
 
+import math
 import operator
 
 from .. import backend, parallel
@@ -49,9 +50,9 @@ def sliding_windows(x, kernel, stride, dilation, axis):
 def fold(windows, size, stride, dilation, axis):
     """The adjoint of sliding_windows: add every window element back where it was read.
 
-    `windows` has shape (..., OH, OW, KH, KW, ...) with OH at `axis`; the result has
-    the spatial size `size` = (H, W) there. One strided add per kernel tap (KH*KW of
-    them), each covering every window and the whole batch at once.
+    `windows` has shape (N, ..., OH, OW, KH, KW, ...) with OH at `axis` (> 0); the result
+    has the spatial size `size` = (H, W) there. One strided add per kernel tap (KH*KW of
+    them), each covering every window of a block of samples; the blocks run over the pool.
     """
     xp = backend.array_module(windows)
     out_h, out_w, kh, kw = windows.shape[axis:axis + 4]
@@ -61,13 +62,30 @@ def fold(windows, size, stride, dilation, axis):
         # so adding the windows back is a reshape.
         return windows.reshape(windows.shape[:axis] + (kh, kw) + windows.shape[axis + 4:])
     out = xp.zeros(windows.shape[:axis] + tuple(size) + windows.shape[axis + 4:], dtype=windows.dtype)
-    before = (slice(None),) * axis
-    for i in range(kh):
-        rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
-        for j in range(kw):
-            cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
-            out[before + (rows, cols)] += windows[before + (slice(None), slice(None), i, j)]
+    middle = (slice(None),) * (axis - 1)
+
+    def fold_samples(start, stop):
+        batch = (slice(start, stop),) + middle
+        for i in range(kh):
+            rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
+            for j in range(kw):
+                cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
+                out[batch + (rows, cols)] += windows[batch + (slice(None), slice(None), i, j)]
+
+    parallel.for_rows(out, fold_samples)  # the samples in blocks over the pool
     return out
+
+
+def im2col(windows):
+    """The windows (N, OH, OW, KH, KW, C) copied into a matrix (N*OH*OW, KH*KW*C), one row per
+    window; the samples are copied in blocks over the pool."""
+    cols = backend.array_module(windows).empty(windows.shape, dtype=windows.dtype)
+
+    def copy_samples(start, stop):
+        cols[start:stop] = windows[start:stop]
+
+    parallel.for_rows(cols, copy_samples)
+    return cols.reshape(math.prod(windows.shape[:3]), math.prod(windows.shape[3:]))
 
 
 def _pad_spatial(x, padding, axis, value=0):
@@ -97,7 +115,7 @@ class Conv2d(Function):
         x_nhwc = _pad_spatial(x.transpose(0, 2, 3, 1), self.padding, axis=1)
         windows = sliding_windows(x_nhwc, kernel, self.stride, self.dilation, axis=1)
         n, out_h, out_w = windows.shape[:3]
-        self.cols = windows.reshape(n * out_h * out_w, -1)  # the one im2col copy
+        self.cols = im2col(windows)  # the one copy
         self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, -1)
         self.padded_size, self.input_size = x_nhwc.shape[1:3], x.shape[2:]
         self.window_layout = (*kernel, x.shape[1])  # a row of cols is (KH, KW, C)
@@ -201,7 +219,7 @@ class ConvTranspose2d(Function):
         # larger) grad_full has room for more windows than that: only the first H x W are used.
         h, w = self.input_size
         windows = sliding_windows(grad_full, self.kernel, self.stride, self.dilation, axis=1)[:, :h, :w]
-        grad_cols = windows.reshape(n * h * w, -1)
+        grad_cols = im2col(windows)
         dx = dweight = dbias = None
         if self.needs_input_grad[0]:
             dx = parallel.matmul(grad_cols, self.weight_matrix.T).reshape(n, h, w, -1).transpose(0, 3, 1, 2)

@@ -105,9 +105,7 @@ class Linear(Function):
         grad2d, x2d = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
         dweight = None
         if self.needs_input_grad[1]:
-            # One sample: dW is an outer product, which BLAS's gemm does ~5x slower than a
-            # broadcast multiply (an inner dimension of 1 defeats its blocking).
-            dweight = grad2d.T * x2d if grad2d.shape[0] == 1 else parallel.matmul(grad2d.T, x2d)
+            dweight = parallel.matmul(grad2d.T, x2d)  # one sample: an outer product
         if len(self.needs_input_grad) == 2:
             return dx, dweight
         dbias = grad2d.sum(axis=0) if self.needs_input_grad[2] else None

@@ -11,7 +11,7 @@ the number of elements averaged, the backward is
 (the two mean terms are the paths through mean and var).
 """
 
-from .. import backend
+from .. import backend, parallel
 from ..autograd import Function
 from ..tensor import Tensor
 from .reduce import reduced_count
@@ -75,7 +75,7 @@ class BatchNorm(Normalize):
             if count <= 1:
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                                  f"got input of shape {tuple(x.shape)}")
-            out, mean, var = self.normalize(x, weight, bias, axes, eps=eps)
+            out, mean, var = self.normalize_batch(x, weight, bias, axes, eps)
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean.reshape(-1)
@@ -92,6 +92,34 @@ class BatchNorm(Normalize):
     def parameter_shape(self, x):
         return (1, x.shape[1]) + (1,) * (x.ndim - 2)  # one weight per channel
 
+    def normalize_batch(self, x, weight, bias, axes, eps):
+        """`normalize` with the batch's statistics, in blocks of samples over the pool
+        (minigrad.parallel): mean and var add up the blocks' sums in block order, so they are
+        the same at any thread count. Three passes: sum x; centre and sum squares; scale."""
+        xp = backend.array_module(x)
+        self.axes, self.eps, self.batch_statistics, self.fixed_statistics = axes, eps, True, None
+        self.inv_count = 1.0 / reduced_count(x.shape, axes)  # 1/M
+        self.weight, x_hat, out = weight, xp.empty_like(x), xp.empty_like(x)
+        mean = parallel.add_in_order(parallel.for_rows(x, lambda a, b: _channel_sums(x[a:b])))
+        mean *= self.inv_count
+
+        def center(a, b):  # x_hat holds x - mean until it is scaled
+            xp.subtract(x[a:b], mean, out=x_hat[a:b])
+            return _channel_sums(x_hat[a:b] * x_hat[a:b])
+
+        var = parallel.add_in_order(parallel.for_rows(x, center))
+        var *= self.inv_count
+        self.inv_std = inv_std = 1 / xp.sqrt(var + eps)
+
+        def scale(a, b):
+            x_hat[a:b] *= inv_std
+            xp.multiply(x_hat[a:b], weight, out=out[a:b])
+            out[a:b] += bias
+
+        parallel.for_rows(x, scale)
+        self.x_hat = x_hat
+        return out, mean, var
+
     def fast_backward(self, grad):
         """Here the parameters' sums run over the same axes as the normalisation, so with
         S1 = sum(dL/dy) = dL/dbias and S2 = sum(dL/dy * x_hat) = dL/dweight per channel,
@@ -99,23 +127,49 @@ class BatchNorm(Normalize):
 
             dL/dx = w / sqrt(var + eps) * (dL/dy - S1 / M - x_hat * S2 / M):
 
-        the two sums serve all three gradients (7 passes over the data instead of 11)."""
+        the two sums serve all three gradients (7 passes over the data instead of 11). Both
+        passes run in blocks of samples over the pool, the sums added in block order."""
+        xp = backend.array_module(grad)
         axes, x_hat = self.axes, self.x_hat
         need_sums = self.batch_statistics or self.needs_input_grad[1] or self.needs_input_grad[2]
-        sum_grad = grad.sum(axis=axes, keepdims=True) if need_sums else None
-        sum_grad_x_hat = (grad * x_hat).sum(axis=axes, keepdims=True) if need_sums else None
+        if need_sums:
+            sums = parallel.for_rows(grad, lambda a, b: (_channel_sums(grad[a:b]), _channel_sums(grad[a:b] * x_hat[a:b])))
+            sum_grad = parallel.add_in_order([s for s, _ in sums])
+            sum_grad_x_hat = parallel.add_in_order([s for _, s in sums])
         dx = None
         if self.needs_input_grad[0]:
-            scale = self.weight * self.inv_std
+            scale, dx = self.weight * self.inv_std, xp.empty_like(grad)
             if self.batch_statistics:
-                dx = grad - x_hat * (sum_grad_x_hat * self.inv_count)
-                dx -= sum_grad * self.inv_count
-                dx *= scale
+                mean_grad, mean_grad_x_hat = sum_grad * self.inv_count, sum_grad_x_hat * self.inv_count
+
+                def input_grad(a, b):
+                    xp.multiply(x_hat[a:b], mean_grad_x_hat, out=dx[a:b])
+                    xp.subtract(grad[a:b], dx[a:b], out=dx[a:b])
+                    dx[a:b] -= mean_grad
+                    dx[a:b] *= scale
             else:
-                dx = grad * scale
+                def input_grad(a, b):
+                    xp.multiply(grad[a:b], scale, out=dx[a:b])
+
+            parallel.for_rows(grad, input_grad)
         dweight = sum_grad_x_hat.reshape(-1) if self.needs_input_grad[1] else None
         dbias = sum_grad.reshape(-1) if self.needs_input_grad[2] else None
         return dx, dweight, dbias
+
+
+def _channel_sums(x):
+    """x (N, C, ...) summed over all dims but the channels (dim 1), keeping them (1, C, 1, ...).
+
+    A channels-last x (a conv output; any (N, C)) is a matrix (rows, C) in memory, and its
+    column sums are one matrix-vector product with ones, which BLAS runs ~10x faster than
+    NumPy's sum down the rows (measured: 0.04 vs 0.39 ms on 60 x 224 x 7 x 7)."""
+    order = (0,) + tuple(range(2, x.ndim)) + (1,)
+    channels_last = x.transpose(order)
+    kept = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if not channels_last.flags.c_contiguous:
+        return x.sum(axis=(0,) + tuple(range(2, x.ndim)), keepdims=True)
+    rows = channels_last.reshape(-1, x.shape[1])
+    return (backend.array_module(x).ones(len(rows), dtype=x.dtype) @ rows).reshape(kept)
 
 
 class LayerNorm(Normalize):
