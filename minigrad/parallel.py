@@ -118,8 +118,8 @@ def matmul(a, b):
     the cores, and BLAS's own threads (which spin on a core after each product, slowing
     whatever runs there next) are held to one (`_own_the_cores`). The pieces depend only on
     the shapes, so the product is bit-identical whatever the thread count. Anything else
-    (CuPy arrays, batched or 1-D operands, small products) is plain `a @ b`; an outer product
-    (inner dimension 1) is a broadcast multiply.
+    (CuPy arrays, batched or 1-D operands, small products, a product inside work already on
+    the pool) is plain `a @ b`; an outer product (inner dimension 1) is a broadcast multiply.
     """
     if not _blas_held:
         _own_the_cores()
@@ -131,6 +131,8 @@ def matmul(a, b):
         # gemm runs it ~5x slower than this broadcast multiply (an inner dimension of 1 defeats
         # its blocking), and the result is the same: each element is one product.
         return a * b
+    if getattr(_inside, "active", False):
+        return a @ b  # already one of several jobs on the pool (together): whole, on this thread
     pieces = min(m * n * k // MATMUL_BLOCK, MATMUL_PIECES) // 2 * 2  # an even number
     if pieces < 2 or k != b.shape[0]:
         return a @ b
@@ -145,6 +147,26 @@ def matmul(a, b):
             np.matmul(a, b[:, start:stop], out=out[:, start:stop])
     _run(blocks(side, size), piece)
     return out
+
+
+def together(*jobs):
+    """Run the independent jobs (functions of no arguments, or None for nothing to do) at the
+    same time, one per thread of the pool; return their results in order (None for None).
+
+    A backward pass's two products, dL/dx = dL/dy W and dL/dW = dL/dy^T x, need the same
+    multiply-adds and nothing from each other: on two cores each runs whole on its own core,
+    with no cutting and no repeated packing. Work a job hands to the pool runs inline (in the
+    same blocks, so with the same results), and a lone job runs as it would alone.
+    """
+    results = [None] * len(jobs)
+    todo = [i for i, job in enumerate(jobs) if job is not None]
+    if len(todo) == 1:
+        results[todo[0]] = jobs[todo[0]]()
+    elif todo:
+        done = _run([(i, i + 1) for i in todo], lambda i, _: jobs[i]())
+        for i, result in zip(todo, done):
+            results[i] = result
+    return results
 
 
 def blocks(n, block=None):
@@ -186,20 +208,19 @@ def add_in_order(parts):
 
 
 def _run(parts, fn):
-    """Call fn(start, stop) for each (start, stop) in parts, over the pool; the results in order."""
-    results = [None] * len(parts)
-    threads = min(_num_threads, len(parts))
-    if threads <= 1 or getattr(_inside, "active", False):
-        for i, (start, stop) in enumerate(parts):
-            results[i] = fn(start, stop)
-        return results
+    """Call fn(start, stop) for each (start, stop) in parts, over the pool; the results in order.
 
+    Inside that work (on any thread, or inline with one thread) `_inside.active` is set: work
+    nested in it runs inline, and a product runs whole (see matmul), the same at any thread count.
+    """
+    results = [None] * len(parts)
+    threads = 1 if getattr(_inside, "active", False) else min(_num_threads, len(parts))
     claim_lock, next_block = threading.Lock(), [0]
 
     def work():
         # Each thread claims the next unclaimed block until none are left: a core that another
         # process slows down simply does fewer blocks.
-        _inside.active = True
+        outer, _inside.active = getattr(_inside, "active", False), True
         try:
             while True:
                 with claim_lock:
@@ -209,10 +230,9 @@ def _run(parts, fn):
                     return
                 results[i] = fn(*parts[i])
         finally:
-            _inside.active = False
+            _inside.active = outer
 
-    pool = _get_pool()
-    helpers = [pool.submit(work) for _ in range(threads - 1)]
+    helpers = [_get_pool().submit(work) for _ in range(threads - 1)]
     try:
         work()
     finally:

@@ -289,3 +289,34 @@ def test_add_in_order_adds_the_blocks_left_to_right():
     parts = [np.float32([1e8]), np.float32([1.0]), np.float32([-1e8]), np.float32([1.0])]
     assert parallel.add_in_order(parts)[0] == ((np.float32(1e8) + 1) - np.float32(1e8)) + 1 == 1.0
     assert parts[0][0] == 1e8  # the first part is not modified
+
+
+def test_together_runs_the_jobs_on_separate_threads_and_keeps_their_order(threads):
+    threads(2)
+    barrier = threading.Barrier(2, timeout=10)  # each job waits for the other: both must run at once
+
+    def job(value):
+        def run():
+            barrier.wait()
+            return value, threading.current_thread().name
+        return run
+
+    (a, thread_a), nothing, (b, thread_b) = parallel.together(job("dx"), None, job("dW"))
+    assert (a, nothing, b) == ("dx", None, "dW") and thread_a != thread_b
+    assert parallel.together(None, lambda: 7) == [None, 7]
+
+
+def test_a_product_inside_a_job_runs_whole_at_any_thread_count(threads, monkeypatch):
+    monkeypatch.setattr(parallel, "MATMUL_BLOCK", 1000)
+    cut = []
+    run = parallel._run
+    monkeypatch.setattr(parallel, "_run", lambda parts, fn: cut.append(len(parts)) or run(parts, fn))
+    a = np.ones((64, 64), dtype=np.float32)
+    for count in (1, 2):
+        threads(count)
+        cut.clear()
+        parallel.together(lambda: parallel.matmul(a, a), lambda: parallel.matmul(a, a))
+        assert cut == [2]   # the two jobs; neither product is cut
+        cut.clear()
+        parallel.matmul(a, a)
+        assert len(cut) == 1 and cut[0] >= 2  # alone, the same product is cut

@@ -145,15 +145,20 @@ class Conv2d(Function):
     def fast_backward(self, grad):
         n, out_channels, out_h, out_w = grad.shape
         grad_matrix = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
-        dx = dweight = dbias = None
-        if self.needs_input_grad[0]:
+
+        def input_grad():
             dcols = parallel.matmul(grad_matrix, self.weight_matrix).reshape(n, out_h, out_w, *self.window_layout)
             dx_padded = fold(dcols, self.padded_size, self.stride, self.dilation, axis=1)
             (ph, pw), (h, w) = self.padding, self.input_size
-            dx = dx_padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
-        if self.needs_input_grad[1]:
+            return dx_padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+
+        def weight_grad():
             dweight = parallel.matmul(grad_matrix.T, self.cols).reshape(out_channels, *self.window_layout)
-            dweight = dweight.transpose(0, 3, 1, 2)
+            return dweight.transpose(0, 3, 1, 2)
+
+        dx, dweight = parallel.together(input_grad if self.needs_input_grad[0] else None,
+                                        weight_grad if self.needs_input_grad[1] else None)
+        dbias = None
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
             dbias = grad_matrix.sum(axis=0)
         return (dx, dweight, dbias)[:len(self.needs_input_grad)]
@@ -220,13 +225,18 @@ class ConvTranspose2d(Function):
         h, w = self.input_size
         windows = sliding_windows(grad_full, self.kernel, self.stride, self.dilation, axis=1)[:, :h, :w]
         grad_cols = im2col(windows)
-        dx = dweight = dbias = None
-        if self.needs_input_grad[0]:
-            dx = parallel.matmul(grad_cols, self.weight_matrix.T).reshape(n, h, w, -1).transpose(0, 3, 1, 2)
-        if self.needs_input_grad[1]:
+
+        def input_grad():
+            return parallel.matmul(grad_cols, self.weight_matrix.T).reshape(n, h, w, -1).transpose(0, 3, 1, 2)
+
+        def weight_grad():
             in_channels = self.x_matrix.shape[1]
             dweight = parallel.matmul(self.x_matrix.T, grad_cols).reshape(in_channels, *self.kernel, out_channels)
-            dweight = dweight.transpose(0, 3, 1, 2)
+            return dweight.transpose(0, 3, 1, 2)
+
+        dx, dweight = parallel.together(input_grad if self.needs_input_grad[0] else None,
+                                        weight_grad if self.needs_input_grad[1] else None)
+        dbias = None
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
             dbias = grad.sum(axis=(0, 2, 3))
         return (dx, dweight, dbias)[:len(self.needs_input_grad)]

@@ -58,15 +58,13 @@ class MatMul(Function):
             grad = grad[..., None]
         if x.ndim == 1:
             grad = grad[..., None, :]
-        dx = dy = None
-        if self.needs_input_grad[0]:
-            dx = parallel.matmul(grad, y2.swapaxes(-1, -2))
-            if x.ndim == 1:
-                dx = dx[..., 0, :]
-        if self.needs_input_grad[1]:
-            dy = parallel.matmul(x2.swapaxes(-1, -2), grad)
-            if y.ndim == 1:
-                dy = dy[..., 0]
+        dx, dy = parallel.together(  # the two products side by side
+            (lambda: parallel.matmul(grad, y2.swapaxes(-1, -2))) if self.needs_input_grad[0] else None,
+            (lambda: parallel.matmul(x2.swapaxes(-1, -2), grad)) if self.needs_input_grad[1] else None)
+        if dx is not None and x.ndim == 1:
+            dx = dx[..., 0, :]
+        if dy is not None and y.ndim == 1:
+            dy = dy[..., 0]
         return dx, dy
 
 
@@ -99,13 +97,12 @@ class Linear(Function):
         return dx, dweight, (grad2d.sum(dim=0) if self.needs_input_grad[2] else None)
 
     def fast_backward(self, grad):
-        """backward on raw arrays (the hot path of every MLP)."""
+        """backward on raw arrays (the hot path of every MLP): the two products side by side."""
         x, weight = self.x, self.weight
-        dx = _rows_matmul(grad, weight) if self.needs_input_grad[0] else None
         grad2d, x2d = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
-        dweight = None
-        if self.needs_input_grad[1]:
-            dweight = parallel.matmul(grad2d.T, x2d)  # one sample: an outer product
+        dx, dweight = parallel.together(
+            (lambda: _rows_matmul(grad, weight)) if self.needs_input_grad[0] else None,
+            (lambda: parallel.matmul(grad2d.T, x2d)) if self.needs_input_grad[1] else None)
         if len(self.needs_input_grad) == 2:
             return dx, dweight
         dbias = grad2d.sum(axis=0) if self.needs_input_grad[2] else None
