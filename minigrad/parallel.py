@@ -188,14 +188,20 @@ def for_blocks(n, fn, block=None):
 
 
 def for_rows(array, fn):
-    """Call fn(start, stop) for blocks of whole rows of `array` (its first axis: e.g. the samples
-    of a batch), over the pool as for_blocks. An array that is not NumPy's (CuPy) is one block."""
-    rows = array.shape[0]
+    """Call fn(rows) for blocks of whole rows of `array` (its first axis: e.g. the samples of a
+    batch), `rows` a slice, over the pool as for_blocks; return the results in block order.
+
+    The function indexes its arrays with it (x[rows], out[rows]): one function serves every
+    block. An array that is not NumPy's (CuPy) is one block, and a 0-d array is one block with
+    rows = ... (which indexes it whole)."""
+    if array.ndim == 0:
+        return [fn(...)]
+    n = array.shape[0]
     if type(array) is not np.ndarray or array.size == 0:
-        return [fn(0, rows)]
-    row_size = array.size // rows
-    per_block = max(1, BLOCK // max(row_size, 1)) * row_size
-    return for_blocks(array.size, lambda start, stop: fn(start // row_size, stop // row_size), per_block)
+        return [fn(slice(0, n))]
+    row_size = array.size // n
+    per_block = max(1, BLOCK // row_size) * row_size
+    return for_blocks(array.size, lambda start, stop: fn(slice(start // row_size, stop // row_size)), per_block)
 
 
 def add_in_order(parts):

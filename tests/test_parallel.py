@@ -277,11 +277,12 @@ def test_for_rows_gives_blocks_of_whole_rows_covering_them_once(threads, monkeyp
     threads(2)
     monkeypatch.setattr(parallel, "BLOCK", 100)
     array = np.zeros((10, 3, 11))                           # 33 elements a row: 3 rows a block
-    parts = parallel.for_rows(array, lambda start, stop: (start, stop))
-    assert parts == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    parts = parallel.for_rows(array, lambda rows: rows)
+    assert parts == [slice(0, 3), slice(3, 6), slice(6, 9), slice(9, 10)]
     big_rows = np.zeros((3, 500))                           # a row over BLOCK: one row a block
-    assert parallel.for_rows(big_rows, lambda start, stop: (start, stop)) == [(0, 1), (1, 2), (2, 3)]
-    assert parallel.for_rows(np.zeros((0, 4)), lambda start, stop: (start, stop)) == [(0, 0)]
+    assert parallel.for_rows(big_rows, lambda rows: rows) == [slice(0, 1), slice(1, 2), slice(2, 3)]
+    assert parallel.for_rows(np.zeros((0, 4)), lambda rows: rows) == [slice(0, 0)]
+    assert parallel.for_rows(np.float32(3), lambda rows: rows) == [...]  # a 0-d array: whole
 
 
 def test_add_in_order_adds_the_blocks_left_to_right():

@@ -7,7 +7,7 @@ overflow, a NaN or an inf.
 
 import math
 
-from .. import backend
+from .. import backend, parallel
 from ..autograd import Function
 from .elementwise import where
 from .special import erf, erf_array
@@ -19,14 +19,32 @@ class ReLU(Function):
     saves_inputs = False
 
     def forward(self, x):
-        self.positive = x > 0
-        return backend.array_module(x).maximum(x, 0)
+        xp = backend.array_module(x)
+        out, self.positive = xp.empty_like(x), xp.empty_like(x, dtype=bool)
+
+        def block(rows):  # blocks of samples over the pool (minigrad.parallel)
+            xp.greater(x[rows], 0, out=self.positive[rows])
+            xp.maximum(x[rows], 0, out=out[rows])
+
+        parallel.for_rows(x, block)
+        return out
 
     def backward(self, grad):
         return grad * self.positive
 
     def fast_backward(self, grad):
-        return grad * self.positive
+        return times(grad, self.positive)
+
+
+def times(grad, factor):
+    """grad * factor (an array of grad's shape), in blocks of samples over the pool."""
+    out = backend.array_module(grad).empty_like(grad)
+
+    def block(rows):
+        backend.array_module(grad).multiply(grad[rows], factor[rows], out=out[rows])
+
+    parallel.for_rows(grad, block)
+    return out
 
 
 class LeakyReLU(Function):
@@ -38,16 +56,24 @@ class LeakyReLU(Function):
     saves_inputs = False
 
     def forward(self, x, slope=0.01):
-        self.slope_map = (x > 0).astype(x.dtype)        # dy/dx: 1 or slope, and y = x * dy/dx
-        self.slope_map *= 1 - slope
-        self.slope_map += slope
-        return x * self.slope_map
+        xp = backend.array_module(x)
+        out, slope_map = xp.empty_like(x), xp.empty_like(x)  # dy/dx: 1 or slope, and y = x * dy/dx
+
+        def block(rows):  # blocks of samples over the pool (minigrad.parallel)
+            xp.greater(x[rows], 0, out=slope_map[rows])      # 1.0 or 0.0
+            slope_map[rows] *= 1 - slope
+            slope_map[rows] += slope
+            xp.multiply(x[rows], slope_map[rows], out=out[rows])
+
+        parallel.for_rows(x, block)
+        self.slope_map = slope_map
+        return out
 
     def backward(self, grad):
         return grad * self.slope_map
 
     def fast_backward(self, grad):
-        return grad * self.slope_map
+        return times(grad, self.slope_map)
 
 
 class Sigmoid(Function):

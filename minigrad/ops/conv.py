@@ -64,8 +64,8 @@ def fold(windows, size, stride, dilation, axis):
     out = xp.zeros(windows.shape[:axis] + tuple(size) + windows.shape[axis + 4:], dtype=windows.dtype)
     middle = (slice(None),) * (axis - 1)
 
-    def fold_samples(start, stop):
-        batch = (slice(start, stop),) + middle
+    def fold_samples(samples):
+        batch = (samples,) + middle
         for i in range(kh):
             rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
             for j in range(kw):
@@ -81,8 +81,8 @@ def im2col(windows):
     window; the samples are copied in blocks over the pool."""
     cols = backend.array_module(windows).empty(windows.shape, dtype=windows.dtype)
 
-    def copy_samples(start, stop):
-        cols[start:stop] = windows[start:stop]
+    def copy_samples(samples):
+        cols[samples] = windows[samples]
 
     parallel.for_rows(cols, copy_samples)
     return cols.reshape(math.prod(windows.shape[:3]), math.prod(windows.shape[3:]))

@@ -100,21 +100,21 @@ class BatchNorm(Normalize):
         self.axes, self.eps, self.batch_statistics, self.fixed_statistics = axes, eps, True, None
         self.inv_count = 1.0 / reduced_count(x.shape, axes)  # 1/M
         self.weight, x_hat, out = weight, xp.empty_like(x), xp.empty_like(x)
-        mean = parallel.add_in_order(parallel.for_rows(x, lambda a, b: _channel_sums(x[a:b])))
+        mean = parallel.add_in_order(parallel.for_rows(x, lambda rows: _channel_sums(x[rows])))
         mean *= self.inv_count
 
-        def center(a, b):  # x_hat holds x - mean until it is scaled
-            xp.subtract(x[a:b], mean, out=x_hat[a:b])
-            return _channel_sums(x_hat[a:b] * x_hat[a:b])
+        def center(rows):  # x_hat holds x - mean until it is scaled
+            xp.subtract(x[rows], mean, out=x_hat[rows])
+            return _channel_sums(x_hat[rows] * x_hat[rows])
 
         var = parallel.add_in_order(parallel.for_rows(x, center))
         var *= self.inv_count
         self.inv_std = inv_std = 1 / xp.sqrt(var + eps)
 
-        def scale(a, b):
-            x_hat[a:b] *= inv_std
-            xp.multiply(x_hat[a:b], weight, out=out[a:b])
-            out[a:b] += bias
+        def scale(rows):
+            x_hat[rows] *= inv_std
+            xp.multiply(x_hat[rows], weight, out=out[rows])
+            out[rows] += bias
 
         parallel.for_rows(x, scale)
         self.x_hat = x_hat
@@ -133,7 +133,7 @@ class BatchNorm(Normalize):
         axes, x_hat = self.axes, self.x_hat
         need_sums = self.batch_statistics or self.needs_input_grad[1] or self.needs_input_grad[2]
         if need_sums:
-            sums = parallel.for_rows(grad, lambda a, b: (_channel_sums(grad[a:b]), _channel_sums(grad[a:b] * x_hat[a:b])))
+            sums = parallel.for_rows(grad, lambda rows: (_channel_sums(grad[rows]), _channel_sums(grad[rows] * x_hat[rows])))
             sum_grad = parallel.add_in_order([s for s, _ in sums])
             sum_grad_x_hat = parallel.add_in_order([s for _, s in sums])
         dx = None
@@ -142,14 +142,14 @@ class BatchNorm(Normalize):
             if self.batch_statistics:
                 mean_grad, mean_grad_x_hat = sum_grad * self.inv_count, sum_grad_x_hat * self.inv_count
 
-                def input_grad(a, b):
-                    xp.multiply(x_hat[a:b], mean_grad_x_hat, out=dx[a:b])
-                    xp.subtract(grad[a:b], dx[a:b], out=dx[a:b])
-                    dx[a:b] -= mean_grad
-                    dx[a:b] *= scale
+                def input_grad(rows):
+                    xp.multiply(x_hat[rows], mean_grad_x_hat, out=dx[rows])
+                    xp.subtract(grad[rows], dx[rows], out=dx[rows])
+                    dx[rows] -= mean_grad
+                    dx[rows] *= scale
             else:
-                def input_grad(a, b):
-                    xp.multiply(grad[a:b], scale, out=dx[a:b])
+                def input_grad(rows):
+                    xp.multiply(grad[rows], scale, out=dx[rows])
 
             parallel.for_rows(grad, input_grad)
         dweight = sum_grad_x_hat.reshape(-1) if self.needs_input_grad[1] else None
