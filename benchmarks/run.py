@@ -35,6 +35,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"mlp_gan": 0.8, "dcgan": 1.2, "book_batch1": 0.7}
@@ -179,13 +180,8 @@ def combine_rounds(rounds):
 def sgemm_peak(threads=None):
     """Best float32 matmul rate of NumPy's BLAS on 1024x1024 matrices, in GFLOP/s (on `threads` threads)."""
     if threads:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            pass
-        else:
-            with threadpool_limits(limits=threads, user_api="blas"):
-                return sgemm_peak()
+        with threadpool_limits(limits=threads, user_api="blas"):
+            return sgemm_peak()
     a = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)
     a @ a
     best = min(_time(lambda: a @ a) for _ in range(10))
@@ -205,8 +201,9 @@ def torch_available():
 def environment(device, with_torch, threads=None):
     lines = [f"- machine: {_cpu_name()} ({_cpu_flags()}), {os.cpu_count()} cores visible; "
              f"Python {platform.python_version()}"]
-    lines.append(f"- NumPy {np.__version__} ({_blas_name()}; {_blas_kernel()}); threads for BLAS, minigrad's "
-                 f"pool and PyTorch: {threads or 'default (all cores)'}")
+    lines.append(f"- NumPy {np.__version__} ({_blas_name()}; {_blas_kernel()}); threads for minigrad's pool "
+                 f"(which cuts its matrix products; NumPy's BLAS held to one thread) and PyTorch: "
+                 f"{threads or 'default (all cores)'}")
     if with_torch:
         info = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__, torch.get_num_threads())"],
                               capture_output=True, text=True, env=thread_environment(threads)).stdout.split()
@@ -236,10 +233,6 @@ def _cpu_flags():
 
 def _blas_kernel():
     """The BLAS library's kernel as threadpoolctl reports it (e.g. OpenBLAS 'SkylakeX')."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "kernel unknown (pip install threadpoolctl)"
     blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
     if not blas:
         return "kernel unknown"

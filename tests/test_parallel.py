@@ -4,11 +4,11 @@ The last part runs the ops that use the pool (optimisers, norms, activations, co
 threads and asserts bit-identical results: the blocks never depend on the thread count.
 """
 
-import contextlib
 import threading
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import minigrad as mg
 from minigrad import parallel
@@ -21,12 +21,7 @@ def threads(monkeypatch):
     below which blocks run inline is lowered: the pool itself is what they test."""
     monkeypatch.setattr(parallel, "THREADED_MIN", 0)
     before = mg.get_num_threads()
-    try:
-        from threadpoolctl import threadpool_limits
-        blas_restored = threadpool_limits(limits=None)  # on exit: the BLAS limits as they are now
-    except ImportError:
-        blas_restored = contextlib.nullcontext()
-    with blas_restored:
+    with threadpool_limits(limits=None):  # on exit: the BLAS limits as they are now
         yield mg.set_num_threads
         mg.set_num_threads(before)
 
@@ -258,7 +253,6 @@ def test_what_is_not_two_2d_arrays_is_one_plain_product(threads, monkeypatch):
 
 def test_set_num_threads_holds_numpys_blas_to_one_thread(threads):
     """The pool spreads the products; BLAS's own threads would only compete with it."""
-    from threadpoolctl import threadpool_info
     threads(2)
     blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert blas and all(lib["num_threads"] == 1 for lib in blas)
