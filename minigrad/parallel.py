@@ -149,19 +149,22 @@ def matmul(a, b):
     return out
 
 
-def together(*jobs):
+def together(*jobs, size):
     """Run the independent jobs (functions of no arguments, or None for nothing to do) at the
     same time, one per thread of the pool; return their results in order (None for None).
 
     A backward pass's two products, dL/dx = dL/dy W and dL/dW = dL/dy^T x, need the same
     multiply-adds and nothing from each other: on two cores each runs whole on its own core,
-    with no cutting and no repeated packing. Work a job hands to the pool runs inline (in the
-    same blocks, so with the same results), and a lone job runs as it would alone.
+    with no cutting and no repeated packing. `size` is a job's work in multiply-adds: below
+    MATMUL_BLOCK the jobs run one after the other on the calling thread (waking a thread would
+    cost more than they do: the batch-1 steps). Work a job hands to the pool runs inline, and a
+    product runs whole (see matmul), the same at any thread count.
     """
     results = [None] * len(jobs)
     todo = [i for i, job in enumerate(jobs) if job is not None]
-    if len(todo) == 1:
-        results[todo[0]] = jobs[todo[0]]()
+    if len(todo) == 1 or size < MATMUL_BLOCK:
+        for i in todo:
+            results[i] = jobs[i]()
     elif todo:
         done = _run([(i, i + 1) for i in todo], lambda i, _: jobs[i]())
         for i, result in zip(todo, done):

@@ -296,9 +296,17 @@ def test_together_runs_the_jobs_on_separate_threads_and_keeps_their_order(thread
             return value, threading.current_thread().name
         return run
 
-    (a, thread_a), nothing, (b, thread_b) = parallel.together(job("dx"), None, job("dW"))
+    (a, thread_a), nothing, (b, thread_b) = parallel.together(job("dx"), None, job("dW"), size=10**9)
     assert (a, nothing, b) == ("dx", None, "dW") and thread_a != thread_b
-    assert parallel.together(None, lambda: 7) == [None, 7]
+    assert parallel.together(None, lambda: 7, size=10**9) == [None, 7]
+
+
+def test_small_jobs_run_one_after_the_other_on_the_calling_thread(threads):
+    """Waking a thread costs more than a batch-1 product."""
+    threads(2)
+    here = threading.current_thread().name
+    job = lambda: threading.current_thread().name  # noqa: E731
+    assert parallel.together(job, job, size=parallel.MATMUL_BLOCK - 1) == [here, here]
 
 
 def test_a_product_inside_a_job_runs_whole_at_any_thread_count(threads, monkeypatch):
@@ -310,7 +318,7 @@ def test_a_product_inside_a_job_runs_whole_at_any_thread_count(threads, monkeypa
     for count in (1, 2):
         threads(count)
         cut.clear()
-        parallel.together(lambda: parallel.matmul(a, a), lambda: parallel.matmul(a, a))
+        parallel.together(lambda: parallel.matmul(a, a), lambda: parallel.matmul(a, a), size=10**9)
         assert cut == [2]   # the two jobs; neither product is cut
         cut.clear()
         parallel.matmul(a, a)

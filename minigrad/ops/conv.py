@@ -157,7 +157,8 @@ class Conv2d(Function):
             return dweight.transpose(0, 3, 1, 2)
 
         dx, dweight = parallel.together(input_grad if self.needs_input_grad[0] else None,
-                                        weight_grad if self.needs_input_grad[1] else None)
+                                        weight_grad if self.needs_input_grad[1] else None,
+                                        size=grad_matrix.size * self.cols.shape[1])
         dbias = None
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
             dbias = grad_matrix.sum(axis=0)
@@ -235,7 +236,8 @@ class ConvTranspose2d(Function):
             return dweight.transpose(0, 3, 1, 2)
 
         dx, dweight = parallel.together(input_grad if self.needs_input_grad[0] else None,
-                                        weight_grad if self.needs_input_grad[1] else None)
+                                        weight_grad if self.needs_input_grad[1] else None,
+                                        size=grad_cols.size * self.x_matrix.shape[1])
         dbias = None
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
             dbias = grad.sum(axis=(0, 2, 3))

@@ -60,7 +60,8 @@ class MatMul(Function):
             grad = grad[..., None, :]
         dx, dy = parallel.together(  # the two products side by side
             (lambda: parallel.matmul(grad, y2.swapaxes(-1, -2))) if self.needs_input_grad[0] else None,
-            (lambda: parallel.matmul(x2.swapaxes(-1, -2), grad)) if self.needs_input_grad[1] else None)
+            (lambda: parallel.matmul(x2.swapaxes(-1, -2), grad)) if self.needs_input_grad[1] else None,
+            size=grad.size * x.shape[-1])
         if dx is not None and x.ndim == 1:
             dx = dx[..., 0, :]
         if dy is not None and y.ndim == 1:
@@ -102,7 +103,8 @@ class Linear(Function):
         grad2d, x2d = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
         dx, dweight = parallel.together(
             (lambda: _rows_matmul(grad, weight)) if self.needs_input_grad[0] else None,
-            (lambda: parallel.matmul(grad2d.T, x2d)) if self.needs_input_grad[1] else None)
+            (lambda: parallel.matmul(grad2d.T, x2d)) if self.needs_input_grad[1] else None,
+            size=grad2d.size * x2d.shape[1])
         if len(self.needs_input_grad) == 2:
             return dx, dweight
         dbias = grad2d.sum(axis=0) if self.needs_input_grad[2] else None
