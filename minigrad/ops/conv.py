@@ -146,19 +146,19 @@ class Conv2d(Function):
         n, out_channels, out_h, out_w = grad.shape
         grad_matrix = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
 
-        def input_grad():
-            dcols = parallel.matmul(grad_matrix, self.weight_matrix).reshape(n, out_h, out_w, *self.window_layout)
+        # The two products side by side, then the fold over all the threads.
+        dcols, dweight = parallel.together(
+            (lambda: parallel.matmul(grad_matrix, self.weight_matrix)) if self.needs_input_grad[0] else None,
+            (lambda: parallel.matmul(grad_matrix.T, self.cols)) if self.needs_input_grad[1] else None,
+            size=grad_matrix.size * self.cols.shape[1])
+        dx = None
+        if dcols is not None:
+            dcols = dcols.reshape(n, out_h, out_w, *self.window_layout)
             dx_padded = fold(dcols, self.padded_size, self.stride, self.dilation, axis=1)
             (ph, pw), (h, w) = self.padding, self.input_size
-            return dx_padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
-
-        def weight_grad():
-            dweight = parallel.matmul(grad_matrix.T, self.cols).reshape(out_channels, *self.window_layout)
-            return dweight.transpose(0, 3, 1, 2)
-
-        dx, dweight = parallel.together(input_grad if self.needs_input_grad[0] else None,
-                                        weight_grad if self.needs_input_grad[1] else None,
-                                        size=grad_matrix.size * self.cols.shape[1])
+            dx = dx_padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+        if dweight is not None:
+            dweight = dweight.reshape(out_channels, *self.window_layout).transpose(0, 3, 1, 2)
         dbias = None
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
             dbias = grad_matrix.sum(axis=0)
@@ -226,18 +226,15 @@ class ConvTranspose2d(Function):
         h, w = self.input_size
         windows = sliding_windows(grad_full, self.kernel, self.stride, self.dilation, axis=1)[:, :h, :w]
         grad_cols = im2col(windows)
-
-        def input_grad():
-            return parallel.matmul(grad_cols, self.weight_matrix.T).reshape(n, h, w, -1).transpose(0, 3, 1, 2)
-
-        def weight_grad():
+        dx, dweight = parallel.together(  # the two products side by side
+            (lambda: parallel.matmul(grad_cols, self.weight_matrix.T)) if self.needs_input_grad[0] else None,
+            (lambda: parallel.matmul(self.x_matrix.T, grad_cols)) if self.needs_input_grad[1] else None,
+            size=grad_cols.size * self.x_matrix.shape[1])
+        if dx is not None:
+            dx = dx.reshape(n, h, w, -1).transpose(0, 3, 1, 2)
+        if dweight is not None:
             in_channels = self.x_matrix.shape[1]
-            dweight = parallel.matmul(self.x_matrix.T, grad_cols).reshape(in_channels, *self.kernel, out_channels)
-            return dweight.transpose(0, 3, 1, 2)
-
-        dx, dweight = parallel.together(input_grad if self.needs_input_grad[0] else None,
-                                        weight_grad if self.needs_input_grad[1] else None,
-                                        size=grad_cols.size * self.x_matrix.shape[1])
+            dweight = dweight.reshape(in_channels, *self.kernel, out_channels).transpose(0, 3, 1, 2)
         dbias = None
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
             dbias = grad.sum(axis=(0, 2, 3))
