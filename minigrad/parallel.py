@@ -195,8 +195,9 @@ def for_rows(array, fn):
     batch), `rows` a slice, over the pool as for_blocks; return the results in block order.
 
     The function indexes its arrays with it (x[rows], out[rows]): one function serves every
-    block. An array that is not NumPy's (CuPy) is one block, and a 0-d array is one block with
-    rows = ... (which indexes it whole)."""
+    block. The blocks depend only on the array's shape, so per-block sums added in block order
+    (add_in_order) are the same at any thread count. An array that is not NumPy's (CuPy) is one
+    block, and a 0-d array is one block with rows = ... (which indexes it whole)."""
     if array.ndim == 0:
         return [fn(...)]
     n = array.shape[0]
@@ -205,6 +206,16 @@ def for_rows(array, fn):
     row_size = array.size // n
     per_block = max(1, BLOCK // row_size) * row_size
     return for_blocks(array.size, lambda start, stop: fn(slice(start // row_size, stop // row_size)), per_block)
+
+
+def spread_rows(array, fn):
+    """for_rows for work whose result does not depend on where the rows are cut (copies,
+    elementwise arithmetic): when it would run on one thread anyway (one thread, or an array
+    under THREADED_MIN elements), fn gets all the rows in one call, with no per-block cost."""
+    if _num_threads == 1 or array.size < THREADED_MIN or getattr(_inside, "active", False):
+        fn(slice(0, array.shape[0]) if array.ndim else ...)
+    else:
+        for_rows(array, fn)
 
 
 def add_in_order(parts):

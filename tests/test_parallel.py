@@ -323,3 +323,21 @@ def test_a_product_inside_a_job_runs_whole_at_any_thread_count(threads, monkeypa
         cut.clear()
         parallel.matmul(a, a)
         assert len(cut) == 1 and cut[0] >= 2  # alone, the same product is cut
+
+
+def test_spread_rows_makes_one_call_when_it_would_run_on_one_thread(threads, monkeypatch):
+    """Exact work (a copy, elementwise arithmetic) is cut into blocks only to use more threads."""
+    monkeypatch.setattr(parallel, "BLOCK", 100)
+    array = np.zeros((10, 33))
+    calls = []
+    threads(1)
+    parallel.spread_rows(array, calls.append)
+    assert calls == [slice(0, 10)]
+    threads(2)
+    calls.clear()
+    parallel.spread_rows(array, calls.append)
+    assert sorted(calls, key=lambda rows: rows.start) == [slice(0, 3), slice(3, 6), slice(6, 9), slice(9, 10)]
+    monkeypatch.setattr(parallel, "THREADED_MIN", array.size + 1)
+    calls.clear()
+    parallel.spread_rows(array, calls.append)
+    assert calls == [slice(0, 10)]

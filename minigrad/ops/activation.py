@@ -26,7 +26,7 @@ class ReLU(Function):
             xp.greater(x[rows], 0, out=self.positive[rows])
             xp.maximum(x[rows], 0, out=out[rows])
 
-        parallel.for_rows(x, block)
+        parallel.spread_rows(x, block)
         return out
 
     def backward(self, grad):
@@ -43,7 +43,7 @@ def times(grad, factor):
     def block(rows):
         backend.array_module(grad).multiply(grad[rows], factor[rows], out=out[rows])
 
-    parallel.for_rows(grad, block)
+    parallel.spread_rows(grad, block)
     return out
 
 
@@ -65,7 +65,7 @@ class LeakyReLU(Function):
             slope_map[rows] += slope
             xp.multiply(x[rows], slope_map[rows], out=out[rows])
 
-        parallel.for_rows(x, block)
+        parallel.spread_rows(x, block)
         self.slope_map = slope_map
         return out
 

@@ -72,7 +72,7 @@ def fold(windows, size, stride, dilation, axis):
                 cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
                 out[batch + (rows, cols)] += windows[batch + (slice(None), slice(None), i, j)]
 
-    parallel.for_rows(out, fold_samples)  # the samples in blocks over the pool
+    parallel.spread_rows(out, fold_samples)  # the samples in blocks over the pool
     return out
 
 
@@ -84,7 +84,7 @@ def im2col(windows):
     def copy_samples(samples):
         cols[samples] = windows[samples]
 
-    parallel.for_rows(cols, copy_samples)
+    parallel.spread_rows(cols, copy_samples)
     return cols.reshape(math.prod(windows.shape[:3]), math.prod(windows.shape[3:]))
 
 

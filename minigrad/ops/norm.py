@@ -116,7 +116,7 @@ class BatchNorm(Normalize):
             xp.multiply(x_hat[rows], weight, out=out[rows])
             out[rows] += bias
 
-        parallel.for_rows(x, scale)
+        parallel.spread_rows(x, scale)
         self.x_hat = x_hat
         return out, mean, var
 
@@ -151,7 +151,7 @@ class BatchNorm(Normalize):
                 def input_grad(rows):
                     xp.multiply(grad[rows], scale, out=dx[rows])
 
-            parallel.for_rows(grad, input_grad)
+            parallel.spread_rows(grad, input_grad)
         dweight = sum_grad_x_hat.reshape(-1) if self.needs_input_grad[1] else None
         dbias = sum_grad.reshape(-1) if self.needs_input_grad[2] else None
         return dx, dweight, dbias
