@@ -1,23 +1,28 @@
-"""Multi-core elementwise work: the one thread pool, and `for_blocks`, which ops call to use it.
+"""Every core: the one thread pool, and the few calls through which ops use it.
 
-NumPy releases the GIL inside its ufuncs, so Python threads that each run ufuncs on their
-own slice of an array run on different cores at the same time. `for_blocks(n, fn)` cuts the
-range 0..n into fixed, cache-sized blocks and calls `fn(start, stop)` once per block, on the
-pool's threads and on the calling thread together; ops never manage threads themselves.
+NumPy releases the GIL inside its ufuncs and its BLAS calls, so Python threads that each work
+on their own slice of an array run on different cores at the same time. Ops never manage
+threads themselves; they call one of these:
+
+    matmul(a, b)          a large product cut into pieces of output rows (or columns)
+    together(job, job)    a backward pass's two products, each whole on its own thread
+    for_blocks(n, fn)     fn(start, stop) over fixed, cache-sized blocks of range(n)
+    for_rows(x, fn)       fn(rows) over fixed blocks of whole rows (samples) of x
+    spread_rows(x, fn)    the same for exact work: one call when it would run on one thread
 
     from minigrad import parallel
-    parallel.for_blocks(x.size, lambda start, stop: np.tanh(x[start:stop], out=y[start:stop]))
+    parallel.spread_rows(x, lambda rows: np.tanh(x[rows], out=y[rows]))
 
-Deterministic: the blocks depend only on n (never on the number of threads), each block is
-computed the same way whichever thread runs it, and `for_blocks` returns the blocks' results in
-block order, so a reduction that adds them up in that order gives bit-identical results with
-1 thread or 16. An array of one block runs inline on the calling thread, with no threading
-cost at all (the batch-size-1 case).
+Deterministic: the blocks and pieces depend only on the shapes (never on the number of
+threads), each is computed the same way whichever thread runs it, and the blocks' results come
+back in block order, so a reduction that adds them up in that order (add_in_order) gives
+bit-identical results with 1 thread or 16. Work that would run on one thread anyway (a small
+array, the batch-size-1 case) runs inline on the calling thread, with no threading cost.
 
 The number of threads: MINIGRAD_NUM_THREADS, else OMP_NUM_THREADS (as PyTorch), else the
-cores this process may run on; `set_num_threads(n)` changes it. Matrix products use the same
-pool (`matmul`): from minigrad's first product (or set_num_threads) on, NumPy's BLAS runs one
-thread per call, so minigrad's threads are the only ones competing for the cores.
+cores this process may run on; `set_num_threads(n)` changes it. From minigrad's first product
+(or set_num_threads) on, NumPy's BLAS runs one thread per call, so the pool's threads are the
+only ones competing for the cores.
 """
 
 import os
