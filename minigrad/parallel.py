@@ -5,7 +5,7 @@ on their own slice of an array run on different cores at the same time. Ops neve
 threads themselves; they call one of these:
 
     matmul(a, b)          a large product cut into pieces of output rows (or columns)
-    together(job, job)    a backward pass's two products, each whole on its own thread
+    matmuls(pair, pair)   several independent products (a backward pass's two) at once
     for_blocks(n, fn)     fn(start, stop) over fixed, cache-sized blocks of range(n)
     for_rows(x, fn)       fn(rows) over fixed blocks of whole rows (samples) of x
     spread_rows(x, fn)    the same for exact work: one call when it would run on one thread
@@ -67,7 +67,7 @@ _inside = threading.local()       # set while a thread runs a block: nested call
 
 
 def get_num_threads():
-    """How many threads elementwise work is spread over (torch.get_num_threads)."""
+    """How many threads minigrad's work is spread over (torch.get_num_threads)."""
     return _num_threads
 
 
@@ -97,6 +97,17 @@ def _own_the_cores():
     _blas_held = True
 
 
+def _forget_the_pool():
+    """In a child made by fork: the parent's pool threads do not exist here, so make a new pool
+    on first use (waiting on the inherited one would hang)."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_the_pool)
+
+
 def _get_pool():
     global _pool
     with _pool_lock:
@@ -107,74 +118,64 @@ def _get_pool():
 
 
 # A matrix product is cut into pieces of at least this many multiply-adds (~100 us on one core),
-# and into at most MATMUL_PIECES pieces: a piece's BLAS call repeats the packing of the operand
-# that is not cut, so fewer, bigger pieces waste less, while an even count shares two cores
-# evenly. Smaller products run whole.
+# and into at most MATMUL_PIECES pieces (shared among the products computed together): a piece's
+# BLAS call repeats the packing of the operand that is not cut, so fewer, bigger pieces waste
+# less, while an even count shares two cores evenly. Smaller products run whole.
 MATMUL_BLOCK = 8 * 1024 * 1024
 MATMUL_PIECES = 12
 
 
 def matmul(a, b):
-    """a @ b for 2-D NumPy arrays, cut into pieces of output rows or columns spread over the pool.
+    """a @ b, its pieces spread over the pool (see matmuls)."""
+    return matmuls((a, b))[0]
+
+
+def matmuls(*products):
+    """Independent products, each a pair (a, b) or None, computed at the same time: the results
+    in order (None for None). A backward pass has two: dL/dx = dL/dy W and dL/dW = dL/dy^T x.
 
     C = A B splits into independent pieces: C[rows] = A[rows] B, and C[:, cols] = A B[:, cols].
-    The longer side of C is cut, so each piece repeats the packing of only the smaller operand.
-    Each piece is one single-threaded BLAS call on one of the pool's threads: the pool owns
-    the cores, and BLAS's own threads (which spin on a core after each product, slowing
-    whatever runs there next) are held to one (`_own_the_cores`). The pieces depend only on
-    the shapes, so the product is bit-identical whatever the thread count. Anything else
-    (CuPy arrays, batched or 1-D operands, small products, a product inside work already on
-    the pool) is plain `a @ b`; an outer product (inner dimension 1) is a broadcast multiply.
+    The longer side of C is cut, so each piece repeats the packing of only the smaller operand,
+    into pieces of whole multiples of 16 rows (or columns) and at least MATMUL_BLOCK
+    multiply-adds, at most MATMUL_PIECES shared among the products. All the pieces go to the pool at once, each one single-threaded
+    BLAS call: the pool owns the cores, and BLAS's own threads (which spin on a core after each
+    product, slowing whatever runs there next) are held to one (`_own_the_cores`). The pieces
+    depend only on the shapes, so the products are bit-identical whatever the thread count.
+    What is not two 2-D NumPy arrays (CuPy, batched or 1-D operands) and small products are
+    plain `a @ b`; an outer product (inner dimension 1) is a broadcast multiply.
     """
     if not _blas_held:
         _own_the_cores()
+    most = MATMUL_PIECES // max(1, sum(pair is not None for pair in products))
+    results, pieces = [], []
+    for pair in products:
+        out, cut = (None, []) if pair is None else _cut(*pair, most)
+        results.append(out)
+        pieces += cut
+    if pieces:
+        _run([(i, i + 1) for i in range(len(pieces))], lambda i, _: np.matmul(*pieces[i][:2], out=pieces[i][2]))
+    return results
+
+
+def _cut(a, b, most):
+    """The array for a @ b, and its pieces (a part, b part, out part) still to compute; no
+    pieces when a @ b was computed here, whole."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
-        return a @ b
+        return a @ b, []
     (m, k), n = a.shape, b.shape[-1]
     if k == 1 and b.shape[0] == 1:
         # An outer product (a batch-1 weight gradient, a 1-channel conv's input gradient): BLAS's
-        # gemm runs it ~5x slower than this broadcast multiply (an inner dimension of 1 defeats
+        # gemm runs it ~10x slower than this broadcast multiply (an inner dimension of 1 defeats
         # its blocking), and the result is the same: each element is one product.
-        return a * b
-    if getattr(_inside, "active", False):
-        return a @ b  # already one of several jobs on the pool (together): whole, on this thread
-    pieces = min(m * n * k // MATMUL_BLOCK, MATMUL_PIECES) // 2 * 2  # an even number
-    if pieces < 2 or k != b.shape[0]:
-        return a @ b
+        return a * b, []
+    count = min(m * n * k // MATMUL_BLOCK, most) // 2 * 2  # an even number (two cores), or fewer
+    if count < 2 or k != b.shape[0]:
+        return a @ b, []
     out = np.empty((m, n), dtype=np.result_type(a, b))
-    side = max(m, n)
-    size = -(-side // (pieces * 16)) * 16  # whole multiples of 16 rows (or columns)
-    if m >= n:
-        def piece(start, stop):
-            np.matmul(a[start:stop], b, out=out[start:stop])
-    else:
-        def piece(start, stop):
-            np.matmul(a, b[:, start:stop], out=out[:, start:stop])
-    _run(blocks(side, size), piece)
-    return out
-
-
-def together(*jobs, size):
-    """Run the independent jobs (functions of no arguments, or None for nothing to do) at the
-    same time, one per thread of the pool; return their results in order (None for None).
-
-    A backward pass's two products, dL/dx = dL/dy W and dL/dW = dL/dy^T x, need the same
-    multiply-adds and nothing from each other: on two cores each runs whole on its own core,
-    with no cutting and no repeated packing. `size` is a job's work in multiply-adds: below
-    MATMUL_BLOCK the jobs run one after the other on the calling thread (waking a thread would
-    cost more than they do: the batch-1 steps). Work a job hands to the pool runs inline, and a
-    product runs whole (see matmul), the same at any thread count.
-    """
-    results = [None] * len(jobs)
-    todo = [i for i, job in enumerate(jobs) if job is not None]
-    if len(todo) == 1 or size < MATMUL_BLOCK:
-        for i in todo:
-            results[i] = jobs[i]()
-    elif todo:
-        done = _run([(i, i + 1) for i in todo], lambda i, _: jobs[i]())
-        for i, result in zip(todo, done):
-            results[i] = result
-    return results
+    size = -(-max(m, n) // (count * 16)) * 16  # whole multiples of 16 rows (or columns)
+    if m >= n:  # C[rows] = A[rows] B
+        return out, [(a[start:stop], b, out[start:stop]) for start, stop in blocks(m, size)]
+    return out, [(a, b[:, start:stop], out[:, start:stop]) for start, stop in blocks(n, size)]
 
 
 def blocks(n, block=None):
@@ -236,7 +237,7 @@ def _run(parts, fn):
     """Call fn(start, stop) for each (start, stop) in parts, over the pool; the results in order.
 
     Inside that work (on any thread, or inline with one thread) `_inside.active` is set: work
-    nested in it runs inline, and a product runs whole (see matmul), the same at any thread count.
+    nested in it runs inline, in the same blocks.
     """
     results = [None] * len(parts)
     threads = 1 if getattr(_inside, "active", False) else min(_num_threads, len(parts))

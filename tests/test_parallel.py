@@ -4,6 +4,7 @@ The last part runs the ops that use the pool (optimisers, norms, activations, co
 threads and asserts bit-identical results: the blocks never depend on the thread count.
 """
 
+import os
 import threading
 
 import numpy as np
@@ -225,10 +226,12 @@ def test_the_pieces_of_a_product_add_up_to_the_product(threads, monkeypatch, m, 
     cut = m * k * n // parallel.MATMUL_BLOCK >= 2
     assert len(pieces) == cut
     if cut:
-        parts = pieces[0]
-        assert 2 <= len(parts) <= parallel.MATMUL_PIECES
-        assert parts[0][0] == 0 and parts[-1][1] == max(m, n)  # the longer side, covered once
-        assert all(stop == start for (_, stop), (start, _) in zip(parts, parts[1:]))
+        assert 2 <= len(pieces[0]) <= parallel.MATMUL_PIECES
+        whole, parts = parallel._cut(a, b, parallel.MATMUL_PIECES)
+        whole[...] = 0
+        for _, _, piece in parts:
+            piece += 1
+        assert (whole == 1).all()  # the pieces cover the product, each element once
 
 
 def test_a_product_of_a_transposed_operand_is_cut_the_same_way(threads, monkeypatch):
@@ -286,43 +289,24 @@ def test_add_in_order_adds_the_blocks_left_to_right():
     assert parts[0][0] == 1e8  # the first part is not modified
 
 
-def test_together_runs_the_jobs_on_separate_threads_and_keeps_their_order(threads):
+def test_matmuls_sends_the_pieces_of_all_its_products_to_the_pool_at_once(threads, monkeypatch):
+    """A backward pass's two products: one pool run for both, so every thread has work."""
     threads(2)
-    barrier = threading.Barrier(2, timeout=10)  # each job waits for the other: both must run at once
-
-    def job(value):
-        def run():
-            barrier.wait()
-            return value, threading.current_thread().name
-        return run
-
-    (a, thread_a), nothing, (b, thread_b) = parallel.together(job("dx"), None, job("dW"), size=10**9)
-    assert (a, nothing, b) == ("dx", None, "dW") and thread_a != thread_b
-    assert parallel.together(None, lambda: 7, size=10**9) == [None, 7]
-
-
-def test_small_jobs_run_one_after_the_other_on_the_calling_thread(threads):
-    """Waking a thread costs more than a batch-1 product."""
-    threads(2)
-    here = threading.current_thread().name
-    job = lambda: threading.current_thread().name  # noqa: E731
-    assert parallel.together(job, job, size=parallel.MATMUL_BLOCK - 1) == [here, here]
-
-
-def test_a_product_inside_a_job_runs_whole_at_any_thread_count(threads, monkeypatch):
-    monkeypatch.setattr(parallel, "MATMUL_BLOCK", 1000)
-    cut = []
+    monkeypatch.setattr(parallel, "MATMUL_BLOCK", 10_000)
+    runs = []
     run = parallel._run
-    monkeypatch.setattr(parallel, "_run", lambda parts, fn: cut.append(len(parts)) or run(parts, fn))
-    a = np.ones((64, 64), dtype=np.float32)
-    for count in (1, 2):
-        threads(count)
-        cut.clear()
-        parallel.together(lambda: parallel.matmul(a, a), lambda: parallel.matmul(a, a), size=10**9)
-        assert cut == [2]   # the two jobs; neither product is cut
-        cut.clear()
-        parallel.matmul(a, a)
-        assert len(cut) == 1 and cut[0] >= 2  # alone, the same product is cut
+    monkeypatch.setattr(parallel, "_run", lambda parts, fn: runs.append(len(parts)) or run(parts, fn))
+    rng = np.random.default_rng(0)
+    grad, weight, x = (rng.standard_normal(shape, dtype=np.float32) for shape in ((64, 96), (96, 80), (64, 80)))
+    dx, nothing, dweight = parallel.matmuls((grad, weight), None, (grad.T, x))
+    half = parallel.MATMUL_PIECES // 2  # each product gets half the pieces
+    expected = len(parallel._cut(grad, weight, half)[1]) + len(parallel._cut(grad.T, x, half)[1])
+    assert nothing is None and runs == [expected] and expected > half  # both products' pieces, one run
+    np.testing.assert_array_equal(dx, grad @ weight)
+    np.testing.assert_array_equal(dweight, grad.T @ x)
+    runs.clear()
+    small = parallel.matmuls((grad[:1], weight), (grad[:1].T, x[:1]))  # batch 1: whole, here
+    assert runs == [] and small[0].shape == (1, 80) and small[1].shape == (96, 80)
 
 
 def test_spread_rows_makes_one_call_when_it_would_run_on_one_thread(threads, monkeypatch):
@@ -341,3 +325,44 @@ def test_spread_rows_makes_one_call_when_it_would_run_on_one_thread(threads, mon
     calls.clear()
     parallel.spread_rows(array, calls.append)
     assert calls == [slice(0, 10)]
+
+
+def _cut_product_in_child(queue):
+    a = np.ones((256, 256), dtype=np.float32)
+    queue.put(float(parallel.matmul(a, a)[0, 0]))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_a_forked_child_makes_its_own_pool_instead_of_waiting_on_the_parents(threads, monkeypatch):
+    import multiprocessing
+    threads(2)
+    monkeypatch.setattr(parallel, "MATMUL_BLOCK", 10_000)
+    a = np.ones((256, 256), dtype=np.float32)
+    parallel.matmul(a, a)  # the parent's pool now exists, with a thread the child will not have
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_cut_product_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung on the parent's pool")
+    assert child.exitcode == 0 and queue.get(timeout=5) == 256.0
+
+
+class _NotNumPy(np.ndarray):
+    """Stands in for a CuPy array: any array whose type is not NumPy's own."""
+
+
+def test_arrays_that_are_not_numpys_are_one_whole_call(threads, monkeypatch):
+    threads(2)
+    monkeypatch.setattr(parallel, "MATMUL_BLOCK", 1)
+    monkeypatch.setattr(parallel, "THREADED_MIN", 0)
+    monkeypatch.setattr(parallel, "BLOCK", 4)
+    a = np.ones((40, 30), dtype=np.float32).view(_NotNumPy)
+    monkeypatch.setattr(parallel, "_run", lambda parts, fn: pytest.fail("cut work on a non-NumPy array"))
+    np.testing.assert_array_equal(parallel.matmul(a, a.T), np.full((40, 40), 30.0))
+    assert parallel.for_rows(a, lambda rows: rows) == [slice(0, 40)]
+    calls = []
+    parallel.spread_rows(a, calls.append)
+    assert calls == [slice(0, 40)]

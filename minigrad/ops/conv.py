@@ -146,11 +146,8 @@ class Conv2d(Function):
         n, out_channels, out_h, out_w = grad.shape
         grad_matrix = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
 
-        # The two products side by side, then the fold over all the threads.
-        dcols, dweight = parallel.together(
-            (lambda: parallel.matmul(grad_matrix, self.weight_matrix)) if self.needs_input_grad[0] else None,
-            (lambda: parallel.matmul(grad_matrix.T, self.cols)) if self.needs_input_grad[1] else None,
-            size=grad_matrix.size * self.cols.shape[1])
+        dcols, dweight = parallel.matmuls((grad_matrix, self.weight_matrix) if self.needs_input_grad[0] else None,
+                                          (grad_matrix.T, self.cols) if self.needs_input_grad[1] else None)
         dx = None
         if dcols is not None:
             dcols = dcols.reshape(n, out_h, out_w, *self.window_layout)
@@ -226,10 +223,8 @@ class ConvTranspose2d(Function):
         h, w = self.input_size
         windows = sliding_windows(grad_full, self.kernel, self.stride, self.dilation, axis=1)[:, :h, :w]
         grad_cols = im2col(windows)
-        dx, dweight = parallel.together(  # the two products side by side
-            (lambda: parallel.matmul(grad_cols, self.weight_matrix.T)) if self.needs_input_grad[0] else None,
-            (lambda: parallel.matmul(self.x_matrix.T, grad_cols)) if self.needs_input_grad[1] else None,
-            size=grad_cols.size * self.x_matrix.shape[1])
+        dx, dweight = parallel.matmuls((grad_cols, self.weight_matrix.T) if self.needs_input_grad[0] else None,
+                                       (self.x_matrix.T, grad_cols) if self.needs_input_grad[1] else None)
         if dx is not None:
             dx = dx.reshape(n, h, w, -1).transpose(0, 3, 1, 2)
         if dweight is not None:

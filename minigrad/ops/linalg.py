@@ -1,5 +1,7 @@
 """Matrix products: matmul (with NumPy's 1-D and batched rules) and linear."""
 
+import math
+
 from .. import parallel
 from ..autograd import Function
 
@@ -28,6 +30,8 @@ class MatMul(Function):
                 f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be multiplied "
                 f"({x.shape[-1]} columns against {y.shape[-2 if y.ndim > 1 else 0]} rows)")
         self.x, self.y = x, y
+        if x.ndim > 2 and y.ndim == 2:  # a batch of rows times one matrix: one (parallel) 2-D product
+            return _rows_matmul(x, y)
         return parallel.matmul(x, y)
 
     def backward(self, grad):
@@ -58,10 +62,9 @@ class MatMul(Function):
             grad = grad[..., None]
         if x.ndim == 1:
             grad = grad[..., None, :]
-        dx, dy = parallel.together(  # the two products side by side
-            (lambda: parallel.matmul(grad, y2.swapaxes(-1, -2))) if self.needs_input_grad[0] else None,
-            (lambda: parallel.matmul(x2.swapaxes(-1, -2), grad)) if self.needs_input_grad[1] else None,
-            size=grad.size * x.shape[-1])
+        dx, dy = parallel.matmuls(  # the two products at once
+            (grad, y2.swapaxes(-1, -2)) if self.needs_input_grad[0] else None,
+            (x2.swapaxes(-1, -2), grad) if self.needs_input_grad[1] else None)
         if dx is not None and x.ndim == 1:
             dx = dx[..., 0, :]
         if dy is not None and y.ndim == 1:
@@ -98,24 +101,29 @@ class Linear(Function):
         return dx, dweight, (grad2d.sum(dim=0) if self.needs_input_grad[2] else None)
 
     def fast_backward(self, grad):
-        """backward on raw arrays (the hot path of every MLP): the two products side by side."""
+        """backward on raw arrays (the hot path of every MLP): the two products at once."""
         x, weight = self.x, self.weight
-        grad2d, x2d = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
-        dx, dweight = parallel.together(
-            (lambda: _rows_matmul(grad, weight)) if self.needs_input_grad[0] else None,
-            (lambda: parallel.matmul(grad2d.T, x2d)) if self.needs_input_grad[1] else None,
-            size=grad2d.size * x2d.shape[1])
+        grad2d, x2d = _rows(grad), _rows(x)
+        dx, dweight = parallel.matmuls((grad2d, weight) if self.needs_input_grad[0] else None,
+                                       (grad2d.T, x2d) if self.needs_input_grad[1] else None)
+        if dx is not None:
+            dx = dx.reshape(x.shape)
         if len(self.needs_input_grad) == 2:
             return dx, dweight
         dbias = grad2d.sum(axis=0) if self.needs_input_grad[2] else None
         return dx, dweight, dbias
 
 
+def _rows(x):
+    """x (..., k) as a matrix of rows (-1, k) (a view when x's memory allows)."""
+    return x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
+
+
 def _rows_matmul(x, w):
     """x (..., k) @ w (k, n) with the leading axes of x as rows of one (parallel) 2-D product."""
     if x.ndim == 2 or not x.flags.c_contiguous:
         return parallel.matmul(x, w)
-    return parallel.matmul(x.reshape(-1, x.shape[-1]), w).reshape(*x.shape[:-1], w.shape[-1])
+    return parallel.matmul(_rows(x), w).reshape(*x.shape[:-1], w.shape[-1])
 
 
 def matmul(x, y):

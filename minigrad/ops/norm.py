@@ -169,7 +169,8 @@ def _channel_sums(x):
     if not channels_last.flags.c_contiguous:
         return x.sum(axis=(0,) + tuple(range(2, x.ndim)), keepdims=True)
     rows = channels_last.reshape(-1, x.shape[1])
-    return (backend.array_module(x).ones(len(rows), dtype=x.dtype) @ rows).reshape(kept)
+    ones = backend.array_module(x).ones((1, len(rows)), dtype=x.dtype)
+    return parallel.matmul(ones, rows).reshape(kept)
 
 
 class LayerNorm(Normalize):
