@@ -88,9 +88,9 @@ def _own_the_cores():
 
     Left alone, OpenBLAS runs its own threads, which spin on the other cores for a while after
     each product; the pool's threads then share those cores with them (measured: the tutorial
-    GAN's two Adam steps take 3.8 ms alone but 11 ms right after its matmuls at 2 threads, and
-    5 ms with BLAS held to one thread). threadpoolctl is the portable way to reach the BLAS
-    library NumPy loaded, whichever it is.
+    GAN's two Adam steps take 3.8 ms alone, but 10.5 ms inside a training step at 2 threads,
+    and 5.2 ms with BLAS held to one thread). threadpoolctl is the portable way to reach the
+    BLAS library NumPy loaded, whichever it is.
     """
     global _blas_held
     threadpool_limits(limits=1, user_api="blas")
@@ -137,10 +137,11 @@ def matmuls(*products):
     C = A B splits into independent pieces: C[rows] = A[rows] B, and C[:, cols] = A B[:, cols].
     The longer side of C is cut, so each piece repeats the packing of only the smaller operand,
     into pieces of whole multiples of 16 rows (or columns) and at least MATMUL_BLOCK
-    multiply-adds, at most MATMUL_PIECES shared among the products. All the pieces go to the pool at once, each one single-threaded
-    BLAS call: the pool owns the cores, and BLAS's own threads (which spin on a core after each
-    product, slowing whatever runs there next) are held to one (`_own_the_cores`). The pieces
-    depend only on the shapes, so the products are bit-identical whatever the thread count.
+    multiply-adds, at most MATMUL_PIECES shared among the products. All the pieces go to the
+    pool at once, each one single-threaded BLAS call: the pool owns the cores, and BLAS's own
+    threads (which spin on a core after each product, slowing whatever runs there next) are
+    held to one (`_own_the_cores`). The pieces depend only on the shapes, so the products are
+    bit-identical whatever the thread count.
     What is not two 2-D NumPy arrays (CuPy, batched or 1-D operands) and small products are
     plain `a @ b`; an outer product (inner dimension 1) is a broadcast multiply.
     """
