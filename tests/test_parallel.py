@@ -249,7 +249,8 @@ def test_what_is_not_two_2d_arrays_is_one_plain_product(threads, monkeypatch):
     rng = np.random.default_rng(0)
     batched, vector = rng.standard_normal((3, 40, 50)), rng.standard_normal(50)
     np.testing.assert_array_equal(parallel.matmul(batched, vector), batched @ vector)
-    np.testing.assert_array_equal(parallel.matmul(vector, batched.transpose(0, 2, 1)), vector @ batched.transpose(0, 2, 1))
+    flipped = batched.transpose(0, 2, 1)
+    np.testing.assert_array_equal(parallel.matmul(vector, flipped), vector @ flipped)
     with pytest.raises(ValueError):
         parallel.matmul(rng.standard_normal((4, 5)), rng.standard_normal((6, 7)))
 

@@ -133,7 +133,8 @@ class BatchNorm(Normalize):
         axes, x_hat = self.axes, self.x_hat
         need_sums = self.batch_statistics or self.needs_input_grad[1] or self.needs_input_grad[2]
         if need_sums:
-            sums = parallel.for_rows(grad, lambda rows: (_channel_sums(grad[rows]), _channel_sums(grad[rows] * x_hat[rows])))
+            sums = parallel.for_rows(grad, lambda rows: (_channel_sums(grad[rows]),
+                                                         _channel_sums(grad[rows] * x_hat[rows])))
             sum_grad = parallel.add_in_order([s for s, _ in sums])
             sum_grad_x_hat = parallel.add_in_order([s for _, s in sums])
         dx = None
