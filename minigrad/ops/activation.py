@@ -38,10 +38,11 @@ class ReLU(Function):
 
 def times(grad, factor):
     """grad * factor (an array of grad's shape), in blocks of samples over the pool."""
-    out = backend.array_module(grad).empty_like(grad)
+    xp = backend.array_module(grad)
+    out = xp.empty_like(grad)
 
     def block(rows):
-        backend.array_module(grad).multiply(grad[rows], factor[rows], out=out[rows])
+        xp.multiply(grad[rows], factor[rows], out=out[rows])
 
     parallel.spread_rows(grad, block)
     return out

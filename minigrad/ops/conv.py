@@ -145,7 +145,6 @@ class Conv2d(Function):
     def fast_backward(self, grad):
         n, out_channels, out_h, out_w = grad.shape
         grad_matrix = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
-
         dcols, dweight = parallel.matmuls((grad_matrix, self.weight_matrix) if self.needs_input_grad[0] else None,
                                           (grad_matrix.T, self.cols) if self.needs_input_grad[1] else None)
         dx = None

@@ -162,8 +162,8 @@ def _channel_sums(x):
     """x (N, C, ...) summed over all dims but the channels (dim 1), keeping them (1, C, 1, ...).
 
     A channels-last x (a conv output; any (N, C)) is a matrix (rows, C) in memory, and its
-    column sums are one matrix-vector product with ones, which BLAS runs ~10x faster than
-    NumPy's sum down the rows (measured: 0.04 vs 0.39 ms on 60 x 224 x 7 x 7)."""
+    column sums are one product with a row of ones, which one-threaded BLAS runs ~3x faster
+    than NumPy's sum down the rows (measured: 82 vs 277 us on 60 x 112 x 14 x 14)."""
     order = (0,) + tuple(range(2, x.ndim)) + (1,)
     channels_last = x.transpose(order)
     kept = (1, x.shape[1]) + (1,) * (x.ndim - 2)
