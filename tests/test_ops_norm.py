@@ -90,9 +90,10 @@ def test_batch_norm_training_normalises_each_channel():
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_batch_norm_in_blocks_of_samples_matches_the_float64_formula(channels_last):
-    """A batch of many blocks (minigrad.parallel): the per-block sums added up give the batch's
-    statistics, and the closed-form backward agrees with the formula in float64."""
+def test_batch_norm_in_blocks_of_rows_matches_the_float64_formula(channels_last):
+    """A batch of many blocks of rows (minigrad.parallel): the per-block sums added up give the
+    batch's statistics, and the closed-form backward agrees with the formula in float64. (An
+    NCHW input is copied to channels-last rows first.)"""
     rng = np.random.default_rng(0)
     data = rng.standard_normal((64, 16, 16, 32)) * 3 + 1.5        # 512 K elements: 4 blocks of samples
     if not channels_last:
@@ -200,7 +201,7 @@ def instance_norm_cases(draw):
     return x, weight, bias
 
 
-@gradient_test_for("instance_norm")
+@gradient_test_for("instance_norm", "InstanceNorm")
 @pytest.mark.parametrize("device", DEVICES)
 @given(instance_norm_cases())
 def test_instance_norm_gradient(device, case):
@@ -209,6 +210,36 @@ def test_instance_norm_gradient(device, case):
         check_gradients(lambda a: F.instance_norm(a), x, device=device)
     else:
         check_gradients(lambda a, w, b: F.instance_norm(a, weight=w, bias=b), x, weight, bias, device=device)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_instance_norm_in_blocks_of_rows_matches_the_float64_formula(batch):
+    """Each sample's rows (H*W of them, channels-last, as conv outputs) are several blocks of the
+    pool; the fused op's forward and closed-form backward agree with the formula in float64."""
+    rng = np.random.default_rng(0)
+    data = (rng.standard_normal((batch, 48, 48, 96)) * 3 + 1.5).transpose(0, 3, 1, 2)  # 221 K elements a sample
+    x = mg.from_numpy(data.astype(np.float32)).requires_grad_()
+    weight = mg.tensor(rng.uniform(0.5, 2, 96).astype(np.float32), requires_grad=True)
+    bias = mg.tensor(rng.standard_normal(96).astype(np.float32), requires_grad=True)
+    upstream = rng.standard_normal(x.shape)
+    out = F.instance_norm(x, weight=weight, bias=bias)
+    (out * mg.tensor(upstream.astype(np.float32))).sum().backward()
+
+    axes = (2, 3)
+    mean, var = data.mean(axis=axes, keepdims=True), data.var(axis=axes, keepdims=True)
+    x_hat = (data - mean) / np.sqrt(var + 1e-5)
+    w = weight.numpy().astype(np.float64).reshape(1, -1, 1, 1)
+    np.testing.assert_allclose(out.numpy(), x_hat * w + bias.numpy().reshape(1, -1, 1, 1), rtol=1e-4, atol=1e-4)
+    g = upstream * w
+    dx = (g - g.mean(axis=axes, keepdims=True) - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)) / np.sqrt(var + 1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), dx, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(weight.grad.numpy(), (upstream * x_hat).sum(axis=(0, 2, 3)), rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(bias.grad.numpy(), upstream.sum(axis=(0, 2, 3)), rtol=1e-4, atol=1e-2)
+
+
+def test_instance_norm_checks_its_weight_and_bias():
+    with pytest.raises(RuntimeError, match=r"instance_norm: weight of shape \(3,\) should contain 4 elements"):
+        F.instance_norm(mg.zeros(2, 4, 3, 3), weight=mg.ones(3))
 
 
 def test_instance_norm_normalises_each_instance_and_moves_running_statistics():
