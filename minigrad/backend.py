@@ -159,8 +159,40 @@ def scatter_add(target, indices, values):
     """target[indices] += values, where repeated indices accumulate (unlike `+=`)."""
     if device_of(target) == "cuda":
         cupyx.scatter_add(target, indices, values)
+    elif _along_one_dim(indices):
+        _add_along(target, len(indices) - 1, indices[-1], values)
     else:
         np.add.at(target, indices, values)
+
+
+def _along_one_dim(indices):
+    """Whether indices is (:, ..., :, positions) with positions a 1-D integer array: x[..., positions]
+    along one dim, as reflect/replicate padding and nearest upsampling read."""
+    return (isinstance(indices, tuple) and all(isinstance(k, slice) and k == slice(None) for k in indices[:-1])
+            and isinstance(indices[-1], np.ndarray) and indices[-1].ndim == 1 and indices[-1].dtype.kind in "iu")
+
+
+def _add_along(target, dim, positions, values):
+    """target[..., positions] += values along `dim` (positions 1-D), repeated positions adding up.
+
+    In rounds: first every position's first occurrence, then the second occurrences, and so on;
+    within a round no position repeats, so it is one take and one add (a plain add of the whole
+    target when the round covers every position, as padding's first round does). The additions
+    come in the order of the occurrences, as np.add.at's, which adds one element at a time and
+    took 93 ms of a 680 ms CycleGAN step (reflection padding's backward); this takes ~2 ms.
+    """
+    positions = np.where(positions < 0, positions + target.shape[dim], positions)
+    occurrence = np.arange(len(positions))
+    while len(positions):
+        order = np.argsort(positions, kind="stable")
+        ordered = positions[order]
+        first = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+        taken = np.take(values, occurrence[order[first]], axis=dim)
+        if len(ordered[first]) == target.shape[dim]:  # every position, in order
+            target += taken
+        else:
+            target[(slice(None),) * dim + (ordered[first],)] += taken
+        positions, occurrence = ordered[~first], occurrence[order[~first]]
 
 
 def quiet_float_errors(array):

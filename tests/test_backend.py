@@ -120,6 +120,29 @@ def test_scatter_add_accumulates_repeated_indices(device):
     np.testing.assert_array_equal(backend.to_numpy(rows), [[0, 0], [2, 2], [0, 0]])
 
 
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_scatter_add_along_one_dim_equals_np_add_at_bit_for_bit(dim):
+    """(:, ..., positions) keys (padding's and upsampling's backward) take the fast path, in rounds of
+    first, second, ... occurrences; it adds in np.add.at's order, so the sums are the same bits,
+    with repeats, negative positions, positions never read, and a target that is not zero."""
+    rng = np.random.default_rng(dim)
+    shape = (5, 6, 7)
+    positions = rng.integers(-shape[dim], shape[dim], size=3 * shape[dim])
+    positions[:shape[dim]] = np.arange(shape[dim])  # every position read at least once ...
+    key = (slice(None),) * dim + (positions,)
+    values = rng.standard_normal(shape[:dim] + (len(positions),) + shape[dim + 1:]).astype(np.float32)
+    start = rng.standard_normal(shape).astype(np.float32)
+    expected, got = start.copy(), start.copy()
+    np.add.at(expected, key, values)
+    backend.scatter_add(got, key, values)
+    np.testing.assert_array_equal(got, expected)
+    key = (slice(None),) * dim + (positions[shape[dim]:][:4],)  # ... or only some of them
+    partial = values.take(range(4), axis=dim)
+    np.add.at(expected, key, partial)
+    backend.scatter_add(got, key, partial)
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_as_strided_is_a_read_only_view():
     array = np.arange(6.0)
     windows = backend.as_strided(array, (4, 3), (8, 8))
