@@ -283,6 +283,24 @@ def test_for_rows_gives_blocks_of_whole_rows_covering_them_once(threads, monkeyp
     assert parallel.for_rows(np.float32(3), lambda rows: rows) == [...]  # a 0-d array: whole
 
 
+def test_for_rows_of_another_axis_gives_blocks_of_its_indices(threads, monkeypatch):
+    """axis=1: the rows are the indices of the second axis (the image rows of an NHWC batch),
+    each block taking them across the whole first axis; `block` sets the elements a block."""
+    threads(2)
+    monkeypatch.setattr(parallel, "BLOCK", 100)
+    array = np.zeros((2, 10, 11))                           # 22 elements a row of axis 1: 4 rows a block
+    assert parallel.for_rows(array, lambda rows: rows, axis=1) == [slice(0, 4), slice(4, 8), slice(8, 10)]
+    assert parallel.for_rows(array, lambda rows: rows, axis=1, block=50) == [
+        slice(0, 2), slice(2, 4), slice(4, 6), slice(6, 8), slice(8, 10)]
+    assert parallel.for_rows(array, lambda rows: rows, block=1000) == [slice(0, 2)]  # axis 0, 110 a row
+    counts = np.zeros((2, 10, 11))
+
+    def add_one(rows):
+        counts[:, rows] += 1
+    parallel.spread_rows(array, add_one, axis=1)
+    assert (counts == 1).all()                              # every element once
+
+
 def test_add_in_order_adds_the_blocks_left_to_right():
     """float32 addition is not associative: the order is what makes a total reproducible."""
     parts = [np.float32([1e8]), np.float32([1.0]), np.float32([-1e8]), np.float32([1.0])]
@@ -326,6 +344,9 @@ def test_spread_rows_makes_one_call_when_it_would_run_on_one_thread(threads, mon
     calls.clear()
     parallel.spread_rows(array, calls.append)
     assert calls == [slice(0, 10)]
+    calls.clear()
+    parallel.spread_rows(array, calls.append, axis=1)  # all of axis 1's indices, in one call
+    assert calls == [slice(0, 33)]
 
 
 def _cut_product_in_child(queue):
@@ -364,6 +385,8 @@ def test_arrays_that_are_not_numpys_are_one_whole_call(threads, monkeypatch):
     monkeypatch.setattr(parallel, "_run", lambda parts, fn: pytest.fail("cut work on a non-NumPy array"))
     np.testing.assert_array_equal(parallel.matmul(a, a.T), np.full((40, 40), 30.0))
     assert parallel.for_rows(a, lambda rows: rows) == [slice(0, 40)]
+    assert parallel.for_rows(a, lambda rows: rows, axis=1, block=4) == [slice(0, 30)]
     calls = []
     parallel.spread_rows(a, calls.append)
-    assert calls == [slice(0, 40)]
+    parallel.spread_rows(a, calls.append, axis=1)
+    assert calls == [slice(0, 40), slice(0, 30)]
