@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import minigrad as mg
 from minigrad import parallel
+from minigrad.ops import conv
 
 
 @pytest.fixture
@@ -187,6 +188,46 @@ def test_norms_activations_and_conv_give_identical_results_at_1_and_2_threads(th
     threads(2)
     two = _ops_results()
     assert len(one) == len(two)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+def _one_sample_window_ops_results():
+    """Forward and backward of the convolutions and pools on one sample (the pix2pix, CycleGAN
+    batch): strides 1 and 2, dilation 2, an odd-sized image."""
+    rng = np.random.default_rng(2)
+    x = mg.tensor(rng.standard_normal((1, 8, 19, 17)).astype(np.float32), requires_grad=True)
+    kernel = mg.tensor(rng.standard_normal((6, 8, 3, 3)).astype(np.float32), requires_grad=True)
+    big_kernel = mg.tensor(rng.standard_normal((8, 6, 4, 4)).astype(np.float32), requires_grad=True)
+    F = mg.nn.functional
+    outputs = [
+        F.conv2d(x, kernel, padding=1), F.conv2d(x, kernel, stride=2, padding=2, dilation=2),
+        F.conv_transpose2d(x, big_kernel, stride=2, padding=1),
+        F.max_pool2d(x, 3, stride=2, padding=1), F.avg_pool2d(x, 3, stride=1, padding=1),
+    ]
+    results = []
+    for out in outputs:
+        for t in (x, kernel, big_kernel):
+            t.grad = None
+        (out * mg.tensor(rng.standard_normal(out.shape).astype(np.float32))).sum().backward()
+        results.append(out.array.copy())
+        results += [t.grad.array.copy() for t in (x, kernel, big_kernel) if t.grad is not None]
+    return results
+
+
+def test_convolutions_and_pools_of_one_sample_give_identical_results_at_1_and_2_threads(threads, monkeypatch):
+    """One sample: fold and im2col cut the image into blocks of rows (small blocks here, so that
+    this small image makes several of them)."""
+    monkeypatch.setattr(conv, "FOLD_ADD_MIN", 16)
+    monkeypatch.setattr(conv, "IM2COL_BLOCK", 500)
+    threads(1)
+    one = _one_sample_window_ops_results()
+    threads(2)
+    runs, run = [], parallel._run
+    monkeypatch.setattr(parallel, "_run", lambda parts, fn: runs.append(len(parts)) or run(parts, fn))
+    two = _one_sample_window_ops_results()
+    assert runs and max(runs) > 2  # the rows did go to the pool in blocks
+    assert len(one) == len(two) == 13
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
 
