@@ -7,7 +7,8 @@ threads themselves; they call one of these:
     matmul(a, b)          a large product cut into pieces of output rows (or columns)
     matmuls(pair, pair)   several independent products (a backward pass's two) at once
     for_blocks(n, fn)     fn(start, stop) over fixed, cache-sized blocks of range(n)
-    for_rows(x, fn)       fn(rows) over fixed blocks of whole rows (samples) of x
+    for_rows(x, fn)       fn(rows) over fixed blocks of whole rows (samples) of x, or of
+                          the indices of another axis (for_rows(x, fn, axis=1))
     spread_rows(x, fn)    the same for exact work: one call when it would run on one thread
 
     from minigrad import parallel
@@ -197,32 +198,34 @@ def for_blocks(n, fn, block=None):
     return _run(parts, fn)
 
 
-def for_rows(array, fn):
-    """Call fn(rows) for blocks of whole rows of `array` (its first axis: e.g. the samples of a
-    batch), `rows` a slice, over the pool as for_blocks; return the results in block order.
+def for_rows(array, fn, axis=0, block=None):
+    """Call fn(rows) for blocks of whole rows of `array` (the indices of its first axis: e.g. the
+    samples of a batch; or of `axis`), `rows` a slice, over the pool as for_blocks; return the
+    results in block order. `block` is a number of elements (default BLOCK), as for for_blocks.
 
-    The function indexes its arrays with it (x[rows], out[rows]): one function serves every
-    block. The blocks depend only on the array's shape, so per-block sums added in block order
-    (add_in_order) are the same at any thread count. An array that is not NumPy's (CuPy) is one
-    block, and a 0-d array is one block with rows = ... (which indexes it whole)."""
+    The function indexes its arrays with it (x[rows], out[rows]; out[:, rows] for axis 1): one
+    function serves every block. The blocks depend only on the array's shape, so per-block sums
+    added in block order (add_in_order) are the same at any thread count. An array that is not
+    NumPy's (CuPy) is one block, and a 0-d array is one block with rows = ... (which indexes it
+    whole)."""
     if array.ndim == 0:
         return [fn(...)]
-    n = array.shape[0]
+    n = array.shape[axis]
     if type(array) is not np.ndarray or array.size == 0:
         return [fn(slice(0, n))]
     row_size = array.size // n
-    per_block = max(1, BLOCK // row_size) * row_size
+    per_block = max(1, (block or BLOCK) // row_size) * row_size
     return for_blocks(array.size, lambda start, stop: fn(slice(start // row_size, stop // row_size)), per_block)
 
 
-def spread_rows(array, fn):
+def spread_rows(array, fn, axis=0, block=None):
     """for_rows for work whose result does not depend on where the rows are cut (copies,
     elementwise arithmetic): when it would run on one thread anyway (one thread, or an array
     under THREADED_MIN elements), fn gets all the rows in one call, with no per-block cost."""
     if _num_threads == 1 or array.size < THREADED_MIN or getattr(_inside, "active", False):
-        fn(slice(0, array.shape[0]) if array.ndim else ...)
+        fn(slice(0, array.shape[axis]) if array.ndim else ...)
     else:
-        for_rows(array, fn)
+        for_rows(array, fn, axis, block)
 
 
 def add_in_order(parts):

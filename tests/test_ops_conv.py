@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
 
 import minigrad as mg
 import minigrad.nn.functional as F
+from minigrad import parallel
+from minigrad.ops import conv
 from helpers import DEVICES, arrays, check_gradients, distinct_arrays, gradient_test_for
 
 MAX_SPATIAL = 7
@@ -137,6 +140,100 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d(case, data):
     back = F.conv_transpose2d(mg.tensor(y), mg.tensor(weight), output_padding=output_padding, **options)
     assert back.shape == x.shape
     np.testing.assert_allclose((out.numpy() * y).sum(), (x * back.numpy()).sum(), rtol=1e-9, atol=1e-9)
+
+
+# --- fold and im2col in blocks of rows: the same numbers, bit for bit --------------------------
+
+@pytest.fixture
+def blocks_of_one_row(monkeypatch):
+    """fold and im2col cut every batch, of any size, into blocks of one window row, over 2 threads
+    (the thread count and NumPy's BLAS limit come back afterwards). Returns the number of blocks
+    of each pool run."""
+    monkeypatch.setattr(parallel, "THREADED_MIN", 0)
+    monkeypatch.setattr(conv, "ROWS_BELOW", 10**9)
+    monkeypatch.setattr(conv, "FOLD_ADD_MIN", 1)
+    monkeypatch.setattr(conv, "IM2COL_BLOCK", 1)
+    runs, run = [], parallel._run
+    monkeypatch.setattr(parallel, "_run", lambda parts, fn: runs.append(len(parts)) or run(parts, fn))
+    before = mg.get_num_threads()
+    with threadpool_limits(limits=None):
+        mg.set_num_threads(2)
+        yield runs
+        mg.set_num_threads(before)
+
+
+def fold_tap_by_tap(windows, size, stride, dilation, axis):
+    """fold's definition in one piece: the windows added back one kernel tap at a time, in (i, j)
+    order, each tap over all the windows at once."""
+    out_h, out_w, kh, kw = windows.shape[axis:axis + 4]
+    (sh, sw), (dh, dw) = stride, dilation
+    out = np.zeros(windows.shape[:axis] + size + windows.shape[axis + 4:], dtype=windows.dtype)
+    lead = (slice(None),) * axis
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
+            out[lead + (rows, cols)] += windows[lead + (slice(None), slice(None), i, j)]
+    return out
+
+
+# (batch, padded size, kernel, stride, dilation): odd sizes, rows the stride does not reach, a
+# 1x1 kernel, taps that skip a block of rows altogether (7x7 with dilation 2)
+ROW_BLOCK_CASES = [
+    (1, (9, 7), (3, 3), (1, 1), (1, 1)),
+    (1, (13, 11), (3, 3), (2, 2), (1, 1)),
+    (1, (14, 12), (4, 4), (2, 2), (1, 1)),
+    (1, (15, 9), (7, 7), (1, 1), (1, 1)),
+    (1, (19, 17), (7, 3), (1, 2), (2, 2)),
+    (1, (11, 11), (3, 2), (2, 1), (2, 1)),
+    (1, (5, 5), (1, 1), (2, 2), (1, 1)),
+    (3, (13, 11), (3, 3), (2, 2), (2, 2)),
+    (3, (10, 9), (4, 4), (2, 1), (1, 1)),
+    (2, (16, 16), (5, 5), (3, 3), (1, 1)),
+]
+
+
+@pytest.mark.parametrize("n, size, kernel, stride, dilation", ROW_BLOCK_CASES)
+def test_fold_in_blocks_of_rows_equals_fold_in_one_piece(blocks_of_one_row, n, size, kernel, stride, dilation):
+    """Each output element gets its additions in tap order whatever the blocks: np.array_equal."""
+    x = np.zeros((n, *size, 3), dtype=np.float32)
+    shape = conv.sliding_windows(x, kernel, stride, dilation, axis=1).shape
+    windows = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    folded = conv.fold(windows, size, stride, dilation, axis=1)
+    assert blocks_of_one_row == [shape[1]]  # one block per window row
+    assert np.array_equal(folded, fold_tap_by_tap(windows, size, stride, dilation, axis=1))
+
+
+@pytest.mark.parametrize("n, size, kernel, stride, dilation", ROW_BLOCK_CASES[:4])
+def test_fold_of_nchw_pooling_windows_in_blocks_of_rows(blocks_of_one_row, n, size, kernel, stride, dilation):
+    """The pools' windows are (N, C, OH, OW, KH, KW): the rows are axis 2."""
+    x = np.zeros((n, 3, *size), dtype=np.float32)
+    shape = conv.sliding_windows(x, kernel, stride, dilation, axis=2).shape
+    windows = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    folded = conv.fold(windows, size, stride, dilation, axis=2)
+    assert blocks_of_one_row == [shape[2]]
+    assert np.array_equal(folded, fold_tap_by_tap(windows, size, stride, dilation, axis=2))
+
+
+@pytest.mark.parametrize("n, size, kernel, stride, dilation", ROW_BLOCK_CASES)
+def test_im2col_in_blocks_of_rows_equals_one_copy(blocks_of_one_row, n, size, kernel, stride, dilation):
+    x = np.random.default_rng(0).standard_normal((n, *size, 3)).astype(np.float32)
+    windows = conv.sliding_windows(x, kernel, stride, dilation, axis=1)
+    cols = conv.im2col(windows)
+    assert blocks_of_one_row == [windows.shape[1]]
+    assert np.array_equal(cols, np.ascontiguousarray(windows).reshape(cols.shape))
+
+
+def test_a_batch_is_cut_into_samples_and_one_sample_into_rows(blocks_of_one_row, monkeypatch):
+    """Below ROWS_BELOW samples the blocks are rows; from there on, samples (the blocks are
+    then big enough that each fold add covers a few samples)."""
+    monkeypatch.setattr(conv, "ROWS_BELOW", 2)
+    monkeypatch.setattr(parallel, "BLOCK", 1)  # im2col: a sample a block
+    one, four = np.ones((1, 6, 5, 3, 3, 2), np.float32), np.ones((4, 6, 5, 3, 3, 2), np.float32)
+    for windows in (one, four):
+        conv.fold(windows, (8, 7), (1, 1), (1, 1), axis=1)
+        conv.im2col(windows)
+    assert blocks_of_one_row == [6, 6, 4, 4]
 
 
 # --- known values -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import minigrad as mg
 from minigrad import parallel
+from minigrad.ops import conv
 
 
 @pytest.fixture
@@ -192,6 +193,46 @@ def test_norms_activations_and_conv_give_identical_results_at_1_and_2_threads(th
         np.testing.assert_array_equal(a, b)
 
 
+def _one_sample_window_ops_results():
+    """Forward and backward of the convolutions and pools on one sample (the pix2pix, CycleGAN
+    batch): strides 1 and 2, dilation 2, an odd-sized image."""
+    rng = np.random.default_rng(2)
+    x = mg.tensor(rng.standard_normal((1, 8, 19, 17)).astype(np.float32), requires_grad=True)
+    kernel = mg.tensor(rng.standard_normal((6, 8, 3, 3)).astype(np.float32), requires_grad=True)
+    big_kernel = mg.tensor(rng.standard_normal((8, 6, 4, 4)).astype(np.float32), requires_grad=True)
+    F = mg.nn.functional
+    outputs = [
+        F.conv2d(x, kernel, padding=1), F.conv2d(x, kernel, stride=2, padding=2, dilation=2),
+        F.conv_transpose2d(x, big_kernel, stride=2, padding=1),
+        F.max_pool2d(x, 3, stride=2, padding=1), F.avg_pool2d(x, 3, stride=1, padding=1),
+    ]
+    results = []
+    for out in outputs:
+        for t in (x, kernel, big_kernel):
+            t.grad = None
+        (out * mg.tensor(rng.standard_normal(out.shape).astype(np.float32))).sum().backward()
+        results.append(out.array.copy())
+        results += [t.grad.array.copy() for t in (x, kernel, big_kernel) if t.grad is not None]
+    return results
+
+
+def test_convolutions_and_pools_of_one_sample_give_identical_results_at_1_and_2_threads(threads, monkeypatch):
+    """One sample: fold and im2col cut the image into blocks of rows (small blocks here, so that
+    this small image makes several of them)."""
+    monkeypatch.setattr(conv, "FOLD_ADD_MIN", 16)
+    monkeypatch.setattr(conv, "IM2COL_BLOCK", 500)
+    threads(1)
+    one = _one_sample_window_ops_results()
+    threads(2)
+    runs, run = [], parallel._run
+    monkeypatch.setattr(parallel, "_run", lambda parts, fn: runs.append(len(parts)) or run(parts, fn))
+    two = _one_sample_window_ops_results()
+    assert runs and max(runs) > 2  # the rows did go to the pool in blocks
+    assert len(one) == len(two) == 13
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_gradient_of_the_wrong_size_is_refused_by_the_blocked_step():
     p = mg.zeros(4, requires_grad=True)
     optimizer = mg.optim.Adam([p])
@@ -284,6 +325,24 @@ def test_for_rows_gives_blocks_of_whole_rows_covering_them_once(threads, monkeyp
     assert parallel.for_rows(np.float32(3), lambda rows: rows) == [...]  # a 0-d array: whole
 
 
+def test_for_rows_of_another_axis_gives_blocks_of_its_indices(threads, monkeypatch):
+    """axis=1: the rows are the indices of the second axis (the image rows of an NHWC batch),
+    each block taking them across the whole first axis; `block` sets the elements a block."""
+    threads(2)
+    monkeypatch.setattr(parallel, "BLOCK", 100)
+    array = np.zeros((2, 10, 11))                           # 22 elements a row of axis 1: 4 rows a block
+    assert parallel.for_rows(array, lambda rows: rows, axis=1) == [slice(0, 4), slice(4, 8), slice(8, 10)]
+    assert parallel.for_rows(array, lambda rows: rows, axis=1, block=50) == [
+        slice(0, 2), slice(2, 4), slice(4, 6), slice(6, 8), slice(8, 10)]
+    assert parallel.for_rows(array, lambda rows: rows, block=1000) == [slice(0, 2)]  # axis 0, 110 a row
+    counts = np.zeros((2, 10, 11))
+
+    def add_one(rows):
+        counts[:, rows] += 1
+    parallel.spread_rows(array, add_one, axis=1)
+    assert (counts == 1).all()                              # every element once
+
+
 def test_add_in_order_adds_the_blocks_left_to_right():
     """float32 addition is not associative: the order is what makes a total reproducible."""
     parts = [np.float32([1e8]), np.float32([1.0]), np.float32([-1e8]), np.float32([1.0])]
@@ -327,6 +386,9 @@ def test_spread_rows_makes_one_call_when_it_would_run_on_one_thread(threads, mon
     calls.clear()
     parallel.spread_rows(array, calls.append)
     assert calls == [slice(0, 10)]
+    calls.clear()
+    parallel.spread_rows(array, calls.append, axis=1)  # all of axis 1's indices, in one call
+    assert calls == [slice(0, 33)]
 
 
 def _cut_product_in_child(queue):
@@ -365,6 +427,8 @@ def test_arrays_that_are_not_numpys_are_one_whole_call(threads, monkeypatch):
     monkeypatch.setattr(parallel, "_run", lambda parts, fn: pytest.fail("cut work on a non-NumPy array"))
     np.testing.assert_array_equal(parallel.matmul(a, a.T), np.full((40, 40), 30.0))
     assert parallel.for_rows(a, lambda rows: rows) == [slice(0, 40)]
+    assert parallel.for_rows(a, lambda rows: rows, axis=1, block=4) == [slice(0, 30)]
     calls = []
     parallel.spread_rows(a, calls.append)
-    assert calls == [slice(0, 40)]
+    parallel.spread_rows(a, calls.append, axis=1)
+    assert calls == [slice(0, 40), slice(0, 30)]
