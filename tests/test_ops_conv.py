@@ -241,6 +241,42 @@ def test_a_batch_is_cut_into_samples_and_one_sample_into_rows(blocks_of_one_row,
 SIXTEEN = np.arange(16.0).reshape(1, 1, 4, 4)
 
 
+@pytest.mark.parametrize("kernel, padding, dilation", [((3, 3), (1, 1), (1, 1)), ((7, 7), (0, 0), (1, 1)),
+                                                       ((4, 2), (1, 0), (1, 2)), ((2, 3), (2, 3), (2, 1)),
+                                                       ((1, 1), (0, 0), (1, 1))])
+def test_stride_1_input_gradient_by_convolution_equals_the_fold(kernel, padding, dilation, monkeypatch):
+    """Fewer output than input channels at stride 1: dL/dx is the convolution of the padded
+    dL/dout with the flipped kernel (Conv2d.padded_grad_cols), checked against the fold and by
+    gradcheck; with padding wider than the dilated kernel's reach, too."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 5, 9, 8))
+    weight = rng.standard_normal((2, 5) + kernel)
+    upstream = rng.standard_normal(F.conv2d(mg.tensor(x), mg.tensor(weight), padding=padding, dilation=dilation).shape)
+    taken = []
+    cols = conv.Conv2d.padded_grad_cols
+    monkeypatch.setattr(conv.Conv2d, "padded_grad_cols", lambda self, grad: taken.append(1) or cols(self, grad))
+
+    def input_grad():
+        xt = mg.tensor(x, requires_grad=True)
+        (F.conv2d(xt, mg.tensor(weight), padding=padding, dilation=dilation) * mg.tensor(upstream)).sum().backward()
+        return xt.grad.numpy()
+
+    by_convolution = input_grad()
+    assert taken, "the stride-1 path was not taken"
+    np.testing.assert_allclose(by_convolution, _input_grad_by_fold(x, weight, upstream, padding, dilation),
+                               rtol=1e-10, atol=1e-10)
+    assert mg.gradcheck(lambda a, w: F.conv2d(a, w, padding=padding, dilation=dilation),
+                        (mg.tensor(x[:1], requires_grad=True), mg.tensor(weight, requires_grad=True)))
+
+
+def _input_grad_by_fold(x, weight, upstream, padding, dilation):
+    """dL/dx of conv2d as the fold computes it: dL/dcols = dL/dout @ W, added back window by window."""
+    (kh, kw), (ph, pw), (n, c, h, w) = weight.shape[2:], padding, x.shape
+    dcols = np.einsum("nohw,ocij->nhwijc", upstream, weight)
+    dx = conv.fold(dcols, (h + 2 * ph, w + 2 * pw), (1, 1), dilation, axis=1)
+    return dx[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
+
+
 def test_conv2d_of_a_known_input():
     """A 2x2 kernel of ones sums each 2x2 window of 0..15."""
     x = mg.tensor(SIXTEEN, requires_grad=True)
