@@ -440,6 +440,21 @@ def test_reflect_and_replicate_pad_values():
         F.pad(mg.zeros(2, 3, 4, 5), (1, 1), mode="reflect")
 
 
+def test_reflect_pad_backward_keeps_a_channels_last_gradient_channels_last():
+    """The gradient that reaches a reflection pad from a conv is channels-last; the pad's backward
+    (ScatterAdd) gives the input's gradient in that memory order, with the same values as NCHW."""
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal((2, 3, 5, 4)), requires_grad=True)
+    upstream = rng.standard_normal((2, 7, 6, 3))                  # NHWC memory ...
+    F.pad(x, (1, 1, 1, 1), mode="reflect").backward(mg.from_numpy(upstream.transpose(0, 3, 1, 2)))
+    channels_last = x.grad.numpy()
+    assert np.argsort(channels_last.strides)[::-1].tolist() == [0, 2, 3, 1]  # ... stays NHWC
+    x.grad = None
+    F.pad(x, (1, 1, 1, 1), mode="reflect").backward(mg.tensor(np.ascontiguousarray(upstream.transpose(0, 3, 1, 2))))
+    assert x.grad.numpy().flags.c_contiguous
+    np.testing.assert_array_equal(channels_last, x.grad.numpy())
+
+
 @st.composite
 def interpolate_cases(draw):
     mode = draw(st.sampled_from(["nearest", "linear", "bilinear"]))
