@@ -179,10 +179,14 @@ def _add_along(target, dim, positions, values):
     within a round no position repeats, so it is one take and one add (a plain add of the whole
     target when the round covers every position, as padding's first round does). The additions
     come in the order of the occurrences, as np.add.at's, which adds one element at a time and
-    took 93 ms of a 680 ms CycleGAN step (reflection padding's backward); this takes ~2 ms.
+    took 93 ms of a 680 ms CycleGAN step (reflection padding's backward); this, 15 ms.
     """
     positions = np.where(positions < 0, positions + target.shape[dim], positions)
     occurrence = np.arange(len(positions))
+    # Work on views with the axes in target's memory order (a channels-last gradient is NHWC):
+    # take and add then run along memory, not across it.
+    axes = tuple(int(a) for a in np.argsort([-abs(s) for s in target.strides], kind="stable"))
+    target, values, dim = target.transpose(axes), values.transpose(axes), axes.index(dim)
     while len(positions):
         order = np.argsort(positions, kind="stable")
         ordered = positions[order]

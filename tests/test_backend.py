@@ -120,19 +120,25 @@ def test_scatter_add_accumulates_repeated_indices(device):
     np.testing.assert_array_equal(backend.to_numpy(rows), [[0, 0], [2, 2], [0, 0]])
 
 
+@pytest.mark.parametrize("memory_order", [(0, 1, 2), (0, 2, 1), (2, 1, 0)])
 @pytest.mark.parametrize("dim", [0, 1, 2])
-def test_scatter_add_along_one_dim_equals_np_add_at_bit_for_bit(dim):
+def test_scatter_add_along_one_dim_equals_np_add_at_bit_for_bit(dim, memory_order):
     """(:, ..., positions) keys (padding's and upsampling's backward) take the fast path, in rounds of
     first, second, ... occurrences; it adds in np.add.at's order, so the sums are the same bits,
-    with repeats, negative positions, positions never read, and a target that is not zero."""
+    with repeats, negative positions, positions never read, a target that is not zero, and targets
+    and values laid out in memory in another order than their axes (channels-last)."""
     rng = np.random.default_rng(dim)
     shape = (5, 6, 7)
+
+    def laid_out(array):  # the same values, with the axes in memory in `memory_order`
+        return np.ascontiguousarray(array.transpose(memory_order)).transpose(np.argsort(memory_order))
+
     positions = rng.integers(-shape[dim], shape[dim], size=3 * shape[dim])
     positions[:shape[dim]] = np.arange(shape[dim])  # every position read at least once ...
     key = (slice(None),) * dim + (positions,)
-    values = rng.standard_normal(shape[:dim] + (len(positions),) + shape[dim + 1:]).astype(np.float32)
+    values = laid_out(rng.standard_normal(shape[:dim] + (len(positions),) + shape[dim + 1:]).astype(np.float32))
     start = rng.standard_normal(shape).astype(np.float32)
-    expected, got = start.copy(), start.copy()
+    expected, got = start.copy(), laid_out(start)
     np.add.at(expected, key, values)
     backend.scatter_add(got, key, values)
     np.testing.assert_array_equal(got, expected)
