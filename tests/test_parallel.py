@@ -166,7 +166,7 @@ def _ops_results():
         mg.nn.functional.batch_norm(x, mg.zeros(64), mg.ones(64), weight, bias, training=True),
         mg.nn.functional.batch_norm(x_nhwc, None, None, weight, bias, training=True),
         mg.nn.functional.layer_norm(x, (24,), ln_weight, ln_weight * 0.5),
-        mg.nn.functional.instance_norm(x_nhwc[:1], weight=weight, bias=bias),
+        mg.nn.functional.instance_norm(x_nhwc[:4], weight=weight, bias=bias),  # 2 blocks of rows
         mg.nn.functional.leaky_relu(x_nhwc, 0.2), mg.relu(x), mg.sigmoid(x_nhwc), mg.tanh(x),
         mg.nn.functional.conv2d(x_nhwc, kernel, stride=2, padding=1),
         mg.nn.functional.conv_transpose2d(x_nhwc, kernel.transpose(0, 1), stride=2, padding=1),

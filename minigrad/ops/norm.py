@@ -1,5 +1,6 @@
 """Normalisation: batch_norm, instance_norm and layer_norm, each one fused op with its
-closed-form backward (and a definition in plain ops, which gives its gradients of gradients).
+closed-form backward (and a definition in plain ops, which gives its gradients of gradients);
+instance_norm with running statistics instead of the input's is plain ops.
 
 All compute  x_hat = (x - mean) / sqrt(var + eps)  and  y = x_hat * weight + bias;
 they differ in which axes mean and var run over. With g = dL/dy * weight and M
@@ -18,7 +19,9 @@ from .reduce import reduced_count
 
 
 class Normalize(Function):
-    """The shared forward and definition; each subclass says which axes it normalises.
+    """The shared definition, and `normalize` (the forward of LayerNorm, and of BatchNorm in eval);
+    each subclass says which axes it normalises. BatchNorm in training and InstanceNorm run
+    `normalize_columns` instead (below), the same arithmetic on channels-last rows.
 
     `fast_backward` is the closed form of the module docstring. `definition` is the same
     op in plain minigrad ops; the engine differentiates it for gradients of gradients.
@@ -94,11 +97,11 @@ class BatchNorm(Normalize):
 
     def normalize_batch(self, x, weight, bias, axes, eps):
         """`normalize` with the batch's statistics: each channel is a column of x's channels-last
-        rows (see `_channel_rows`), normalised by `normalize_columns` over the pool."""
+        rows (see `_channel_rows`), normalised by `normalize_columns` over the pool. The output
+        is channels-last in memory, whatever x's layout (an NCHW x is copied into rows first)."""
         self.axes, self.eps, self.batch_statistics, self.fixed_statistics = axes, eps, True, None
-        self.inv_count = 1.0 / reduced_count(x.shape, axes)  # 1/M
         self.weight = weight
-        rows = _channel_rows(x)
+        rows = _channel_rows(x)[None]  # one group: every row
         out, self.centered, mean, var, self.inv_std = normalize_columns(rows, weight.reshape(-1), bias.reshape(-1), eps)
         kept = self.parameter_shape(x)
         return _from_channel_rows(out, x.shape), mean.reshape(kept), var.reshape(kept)
@@ -107,7 +110,7 @@ class BatchNorm(Normalize):
         """Training: `columns_backward` on the channels-last rows. Eval: the statistics are
         constants, so dL/dx = dL/dy w / sqrt(var + eps), dL/dw = sum(dL/dy x_hat), dL/db = sum(dL/dy)."""
         if self.batch_statistics:
-            dx, dweight, dbias = columns_backward(_channel_rows(grad), self.centered, self.inv_std,
+            dx, dweight, dbias = columns_backward(_channel_rows(grad)[None], self.centered, self.inv_std,
                                                   self.weight.reshape(-1), self.needs_input_grad[0])
             dx = None if dx is None else _from_channel_rows(dx, grad.shape)
         else:
@@ -121,113 +124,109 @@ class BatchNorm(Normalize):
 
 class InstanceNorm(Normalize):
     """Normalise each sample's each channel over its spatial dims (dims 2, 3, ...): BatchNorm's
-    arithmetic on one sample at a time, with one weight and bias per channel shared by all samples.
-
-        dL/dweight and dL/dbias are the per-sample sums of `columns_backward` added over the samples.
-    """
+    arithmetic with each sample's rows a group of its own (`normalize_columns`), and one weight
+    and bias per channel shared by all samples, whose gradients add up over the samples. The
+    output is channels-last in memory, as BatchNorm's."""
 
     def forward(self, x, weight, bias, eps=1e-5):
         self.axes, self.eps, self.batch_statistics, self.fixed_statistics = tuple(range(2, x.ndim)), eps, True, None
-        self.inv_count = 1.0 / reduced_count(x.shape, self.axes)
-        self.weight = weight.reshape(self.parameter_shape(x))
-        xp, channels = backend.array_module(x), x.shape[1]
-        samples = _channels_last(x)                     # (N, ..., C)
-        out, self.centered = xp.empty_like(samples), xp.empty_like(samples)
-        self.inv_std = []
-        for n in range(len(samples)):
-            _, _, _, _, inv_std = normalize_columns(samples[n].reshape(-1, channels), weight, bias, eps,
-                                                       out=out[n].reshape(-1, channels),
-                                                       centered=self.centered[n].reshape(-1, channels))
-            self.inv_std.append(inv_std)
-        return _from_channel_rows(out.reshape(-1, channels), x.shape)
+        self.weight = weight
+        samples = _channels_last(x).reshape(len(x), -1, x.shape[1])  # (N, pixels, C)
+        out, self.centered, _, _, self.inv_std = normalize_columns(samples, weight, bias, eps)
+        return _from_channel_rows(out, x.shape)
 
     parameter_shape = BatchNorm.parameter_shape  # one weight per channel
 
     def fast_backward(self, grad):
-        xp, channels = backend.array_module(grad), grad.shape[1]
-        grads = _channels_last(grad)
-        dx = xp.empty_like(grads) if self.needs_input_grad[0] else None
-        dweight = dbias = 0
-        for n in range(len(grads)):
-            dx_n, dweight_n, dbias_n = columns_backward(
-                grads[n].reshape(-1, channels), self.centered[n].reshape(-1, channels), self.inv_std[n],
-                self.weight.reshape(-1), self.needs_input_grad[0],
-                out=None if dx is None else dx[n].reshape(-1, channels))
-            dweight, dbias = dweight + dweight_n, dbias + dbias_n  # in sample order
-        return (None if dx is None else _from_channel_rows(dx.reshape(-1, channels), grad.shape),
-                dweight if self.needs_input_grad[1] else None,
-                dbias if self.needs_input_grad[2] else None)
+        """`columns_backward` on each sample's rows; the weight's and bias's gradients are the
+        per-sample sums added over the samples."""
+        grads = _channels_last(grad).reshape(len(grad), -1, grad.shape[1])
+        dx, dweight, dbias = columns_backward(grads, self.centered, self.inv_std, self.weight,
+                                              self.needs_input_grad[0])
+        return (None if dx is None else _from_channel_rows(dx, grad.shape),
+                dweight.sum(axis=0).reshape(-1) if self.needs_input_grad[1] else None,
+                dbias.sum(axis=0).reshape(-1) if self.needs_input_grad[2] else None)
 
 
-# --- normalising the columns of a matrix, over the pool -------------------------------------------
+# --- normalising the columns of matrices, over the pool -------------------------------------------
 
-def normalize_columns(rows, weight, bias, eps, out=None, centered=None):
-    """Normalise each column c of rows (R, C) over its R values, then scale and shift it:
+def normalize_columns(rows, weight, bias, eps):
+    """Normalise each column c of each group g of rows (G, R, C) over its R values, then scale and
+    shift it (BatchNorm: one group of every row; InstanceNorm: a group per sample):
 
-        out = (rows - mean) / sqrt(var + eps) * weight + bias,   mean and var (biased) per column.
+        out = (rows - mean) / sqrt(var + eps) * weight + bias,   mean and var (biased) per (g, c).
 
-    Returns out, centered = rows - mean (what backward needs), mean, var and 1/sqrt(var + eps).
-    Three passes over blocks of rows on the pool (minigrad.parallel): sum the rows; centre them
-    and sum their squares; scale and shift (weight / sqrt(var + eps) folded into one factor).
-    The blocks' sums are added in block order, so the result is the same at any thread count.
+    Returns out, centered = rows - mean (what backward needs), mean, var and 1/sqrt(var + eps),
+    the last three (G, 1, C). Three passes over blocks of rows (axis 1) on the pool
+    (minigrad.parallel): sum the rows; centre them and sum their squares; scale and shift
+    (weight / sqrt(var + eps) folded into one factor). The blocks' sums are added in block order,
+    so the result is the same at any thread count.
     """
     xp = backend.array_module(rows)
-    out = xp.empty_like(rows) if out is None else out
-    centered = xp.empty_like(rows) if centered is None else centered
-    inv_count = 1.0 / len(rows)
-    mean = parallel.add_in_order(parallel.for_rows(rows, lambda r: column_sums(rows[r]))) * inv_count
+    out, centered = xp.empty_like(rows), xp.empty_like(rows)
+    inv_count = 1.0 / rows.shape[1]
+    mean = _add_blocks(rows, lambda r: column_sums(rows[:, r])) * inv_count
 
     def center(r):
-        xp.subtract(rows[r], mean, out=centered[r])
-        return column_sums(centered[r] * centered[r])
+        xp.subtract(rows[:, r], mean, out=centered[:, r])
+        return column_sums(centered[:, r] * centered[:, r])
 
-    var = parallel.add_in_order(parallel.for_rows(rows, center)) * inv_count
+    var = _add_blocks(rows, center) * inv_count
     inv_std = 1 / xp.sqrt(var + eps)
     scale = weight * inv_std
 
     def scale_and_shift(r):
-        xp.multiply(centered[r], scale, out=out[r])
-        out[r] += bias
+        xp.multiply(centered[:, r], scale, out=out[:, r])
+        out[:, r] += bias
 
-    parallel.spread_rows(rows, scale_and_shift)
+    parallel.spread_rows(rows, scale_and_shift, axis=1)
     return out, centered, mean, var, inv_std
 
 
-def columns_backward(grad, centered, inv_std, weight, need_input_grad, out=None):
-    """The backward of normalize_columns, on grad = dL/dout (R, C). Per column, with M = R,
-    x_hat = centered / sqrt(var + eps), S1 = sum(dL/dout) = dL/dbias and S2 = sum(dL/dout x_hat)
-    = dL/dweight:
+def columns_backward(grad, centered, inv_std, weight, need_input_grad):
+    """The backward of normalize_columns, on grad = dL/dout (G, R, C). Per group and column, with
+    M = R, x_hat = centered / sqrt(var + eps), S1 = sum(dL/dout) = dL/dbias and
+    S2 = sum(dL/dout x_hat) = dL/dweight:
 
         dL/drows = w / sqrt(var + eps) * (dL/dout - S1 / M - centered * (S2 / M / sqrt(var + eps)))
 
     (the two mean terms are the paths through mean and var). Two passes over blocks of rows on
-    the pool: the sums, then dL/drows. Returns dL/drows (None unless need_input_grad), S2, S1.
+    the pool: the sums, then dL/drows. Returns dL/drows (None unless need_input_grad), and S2 and
+    S1, each (G, 1, C).
     """
     xp = backend.array_module(grad)
-    inv_count = 1.0 / len(grad)
-    sums = parallel.for_rows(grad, lambda r: (column_sums(grad[r]), column_sums(grad[r] * centered[r])))
-    sum_grad = parallel.add_in_order([s for s, _ in sums])
-    sum_grad_x_hat = parallel.add_in_order([s for _, s in sums]) * inv_std
+    inv_count = 1.0 / grad.shape[1]
+    sum_grad = _add_blocks(grad, lambda r: column_sums(grad[:, r]))
+    sum_grad_x_hat = _add_blocks(grad, lambda r: column_sums(grad[:, r] * centered[:, r])) * inv_std
     if not need_input_grad:
         return None, sum_grad_x_hat, sum_grad
-    dx = xp.empty_like(grad) if out is None else out
+    dx = xp.empty_like(grad)
     mean_grad, factor, scale = sum_grad * inv_count, sum_grad_x_hat * inv_count * inv_std, weight * inv_std
 
     def input_grad(r):
-        xp.multiply(centered[r], factor, out=dx[r])
-        xp.subtract(grad[r], dx[r], out=dx[r])
-        dx[r] -= mean_grad
-        dx[r] *= scale
+        xp.multiply(centered[:, r], factor, out=dx[:, r])
+        xp.subtract(grad[:, r], dx[:, r], out=dx[:, r])
+        dx[:, r] -= mean_grad
+        dx[:, r] *= scale
 
-    parallel.spread_rows(grad, input_grad)
+    parallel.spread_rows(grad, input_grad, axis=1)
     return dx, sum_grad_x_hat, sum_grad
 
 
+def _add_blocks(rows, sums):
+    """sums(r) for fixed blocks r of the rows (axis 1) of rows (G, R, C), over the pool, added up
+    in block order (the same total at any thread count)."""
+    return parallel.add_in_order(parallel.for_rows(rows, sums, axis=1))
+
+
 def column_sums(rows):
-    """The column sums of rows (R, C), as one product with a row of ones: one-threaded BLAS runs
-    it ~3x faster than NumPy's sum down the rows (measured: 82 vs 277 us on 11760 x 112)."""
-    ones = backend.array_module(rows).ones((1, len(rows)), dtype=rows.dtype)
-    return parallel.matmul(ones, rows).reshape(-1)
+    """The column sums of each matrix of rows (G, R, C), kept as (G, 1, C): a product with a row
+    of ones, which one-threaded BLAS runs ~3x faster than NumPy's sum down the rows (measured: 82
+    vs 277 us on 11760 x 112)."""
+    ones = backend.array_module(rows).ones((1, rows.shape[1]), dtype=rows.dtype)
+    if len(rows) == 1:
+        return parallel.matmul(ones, rows[0])[None]
+    return ones @ rows  # one product per group
 
 
 def _channels_last(x):
@@ -239,12 +238,14 @@ def _channels_last(x):
 
 def _channel_rows(x):
     """x (N, C, ...) as a matrix of rows (N * ..., C): one row per sample and position, one column
-    per channel. A view when x is channels-last in memory (a conv output; any (N, C)), else a copy."""
+    per channel. A view when x is channels-last in memory (a conv output; a C-contiguous (N, C)),
+    else a copy."""
     return _channels_last(x).reshape(-1, x.shape[1])
 
 
 def _from_channel_rows(rows, shape):
-    """The inverse of _channel_rows: rows (N * ..., C) seen as an (N, C, ...) array of `shape` (a view)."""
+    """The inverse of _channel_rows: rows (N * ..., C), or (G, R, C) with G * R = N * ..., seen as
+    an (N, C, ...) array of `shape` (a view)."""
     channels_last = rows.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],))
     return channels_last.transpose((0, channels_last.ndim - 1) + tuple(range(1, channels_last.ndim - 1)))
 
