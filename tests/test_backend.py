@@ -149,6 +149,24 @@ def test_scatter_add_along_one_dim_equals_np_add_at_bit_for_bit(dim, memory_orde
     np.testing.assert_array_equal(got, expected)
 
 
+def test_scatter_add_along_one_dim_takes_the_fast_path_and_behaves_as_np_add_at(monkeypatch):
+    """The (:, ..., positions) keys go through _add_along (not np.add.at), which broadcasts values
+    and refuses out-of-range positions as np.add.at does."""
+    calls = []
+    add_along = backend._add_along
+    monkeypatch.setattr(backend, "_add_along", lambda *args: calls.append(1) or add_along(*args))
+    key = (slice(None), np.array([0, 0, 2]))
+    for values in (2.0, np.arange(3.0), np.ones((2, 1))):
+        expected, got = np.zeros((2, 3)), np.zeros((2, 3))
+        np.add.at(expected, key, values)
+        backend.scatter_add(got, key, values)
+        np.testing.assert_array_equal(got, expected)
+    assert len(calls) == 3
+    for positions, outside in (([0, 1, 3], 3), ([-4, 0, 1], -4)):
+        with pytest.raises(IndexError, match=f"index {outside} is out of bounds for axis 1 with size 3"):
+            backend.scatter_add(np.zeros((2, 3)), (slice(None), np.array(positions)), np.ones((2, 3)))
+
+
 def test_as_strided_is_a_read_only_view():
     array = np.arange(6.0)
     windows = backend.as_strided(array, (4, 3), (8, 8))
