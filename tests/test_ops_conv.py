@@ -241,13 +241,14 @@ def test_a_batch_is_cut_into_samples_and_one_sample_into_rows(blocks_of_one_row,
 SIXTEEN = np.arange(16.0).reshape(1, 1, 4, 4)
 
 
-@pytest.mark.parametrize("kernel, padding, dilation", [((3, 3), (1, 1), (1, 1)), ((7, 7), (0, 0), (1, 1)),
+@pytest.mark.parametrize("kernel, padding, dilation", [((3, 3), (1, 1), (1, 1)), ((7, 7), (3, 3), (1, 1)),
                                                        ((4, 2), (1, 0), (1, 2)), ((2, 3), (2, 3), (2, 1)),
                                                        ((1, 1), (0, 0), (1, 1))])
 def test_stride_1_input_gradient_by_convolution_equals_the_fold(kernel, padding, dilation, monkeypatch):
-    """Fewer output than input channels at stride 1: dL/dx is the convolution of the padded
-    dL/dout with the flipped kernel (Conv2d.padded_grad_cols), checked against the fold and by
-    gradcheck; with padding wider than the dilated kernel's reach, too."""
+    """Fewer output than input channels at stride 1, and a smaller column matrix that way: dL/dx is
+    the convolution of the padded dL/dout with the flipped kernel (Conv2d.padded_grad_cols),
+    checked against the fold and by gradcheck; with padding wider than the dilated kernel's
+    reach, too."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 5, 9, 8))
     weight = rng.standard_normal((2, 5) + kernel)
@@ -267,6 +268,20 @@ def test_stride_1_input_gradient_by_convolution_equals_the_fold(kernel, padding,
                                rtol=1e-10, atol=1e-10)
     assert mg.gradcheck(lambda a, w: F.conv2d(a, w, padding=padding, dilation=dilation),
                         (mg.tensor(x[:1], requires_grad=True), mg.tensor(weight, requires_grad=True)))
+
+
+def test_stride_1_input_gradient_uses_the_smaller_column_matrix(monkeypatch):
+    """By convolution: one row per input pixel, KH*KW*Cout wide; by fold: one row per output
+    pixel, KH*KW*Cin wide. A 7x7 kernel without padding on 9x9 has 9 output pixels against 81
+    input pixels, so 5 -> 2 channels still folds; 'same' padding convolves."""
+    taken = []
+    cols = conv.Conv2d.padded_grad_cols
+    monkeypatch.setattr(conv.Conv2d, "padded_grad_cols", lambda self, grad: taken.append(1) or cols(self, grad))
+    x, weight = mg.randn(1, 5, 9, 9, requires_grad=True), mg.randn(2, 5, 7, 7)
+    F.conv2d(x, weight).sum().backward()                 # 81 * 49 * 2 > 9 * 49 * 5
+    assert not taken
+    F.conv2d(x, weight, padding=3).sum().backward()      # 81 * 49 * 2 < 81 * 49 * 5
+    assert taken
 
 
 def _input_grad_by_fold(x, weight, upstream, padding, dilation):

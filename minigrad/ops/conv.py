@@ -189,23 +189,27 @@ class Conv2d(Function):
         return (dx, dweight, dbias)[:len(self.inputs)]
 
     def fast_backward(self, grad):
-        """dL/dW = dL/dout^T @ cols, and dL/dx from dL/dcols = dL/dout @ W, folded back. For a
-        stride-1 convolution with fewer output channels than input channels (the last layer of
-        an image generator, a PatchGAN's score layer), dL/dx is instead computed as what it also
-        is, a convolution of the zero-padded dL/dout with the flipped kernel (`input_grad_by_conv`):
-        its column matrix is smaller than dL/dcols by out/in channels, and it needs no fold.
-        Measured on CycleGAN's last layer (7x7, 32 -> 3 channels, 64x64): 12.0 ms by fold, 0.75 by
-        convolution; the other way round (3 -> 32) the fold is faster, 3.4 against 4.8 ms."""
+        """dL/dW = dL/dout^T @ cols, and dL/dx from dL/dcols = dL/dout @ W, folded back.
+
+        At stride 1, dL/dx is also a convolution: of the zero-padded dL/dout with the flipped
+        kernel (`padded_grad_cols`, `flipped_weight_matrix`), one column row per input pixel,
+        KH*KW*Cout wide, where dL/dcols has one row per output pixel, KH*KW*Cin wide. Whichever
+        matrix is smaller is computed, and the convolution needs no fold: for the last layer of an
+        image generator or a PatchGAN's score layer (few output channels), the convolution.
+        Measured on CycleGAN's last layer (7x7, 32 -> 3 channels, 64x64): 12.0 ms by fold on one
+        core (4.9 on two), 0.62-0.75 ms by convolution; the other way round (3 -> 32) the fold is
+        faster, 2.8-3.4 against 4.8-5.0 ms."""
         n, out_channels, out_h, out_w = grad.shape
         grad_matrix = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
-        in_channels = self.window_layout[-1]
-        by_conv = self.needs_input_grad[0] and self.stride == (1, 1) and out_channels < in_channels
+        in_channels, (h, w) = self.window_layout[-1], self.input_size
+        by_conv = (self.needs_input_grad[0] and self.stride == (1, 1)
+                   and h * w * out_channels < out_h * out_w * in_channels)
         grad_cols = self.padded_grad_cols(grad) if by_conv else grad_matrix
         weight = self.flipped_weight_matrix() if by_conv else self.weight_matrix
         dcols, dweight = parallel.matmuls((grad_cols, weight) if self.needs_input_grad[0] else None,
                                           (grad_matrix.T, self.cols) if self.needs_input_grad[1] else None)
         dx = None
-        (ph, pw), (h, w) = self.padding, self.input_size
+        (ph, pw) = self.padding
         if by_conv:
             dx = dcols.reshape(n, h, w, in_channels).transpose(0, 3, 1, 2)
         elif dcols is not None:
