@@ -76,7 +76,8 @@ class ScatterAdd(Function):
         # In the memory order of values (a channels-last gradient stays channels-last): an op
         # that meets this gradient with arrays of its own input's layout (ReLU's mask, after
         # reflection padding) then reads both in one order, not one of them across (measured:
-        # ReLU's backward in a CycleGAN step, 8.6 ms with the layouts crossed, 1.2 ms without).
+        # all of ReLU's backward passes in a CycleGAN step, 9.7 ms with the layouts crossed, 2.2 ms
+        # without).
         out = xp.zeros_like(values, shape=shape) if values.ndim == len(shape) else xp.zeros(shape, values.dtype)
         self.key = key
         if _is_basic(key):  # slices and ints never repeat an element
