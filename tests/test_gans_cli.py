@@ -253,9 +253,16 @@ def test_a_stale_lock_is_taken_over_and_removed_at_the_end(tmp_path):
     assert (run / "checkpoint.npz").exists() and not (run / ".lock").exists()
 
 
+# `python -m gans` as launched from a terminal, where Ctrl-C raises KeyboardInterrupt. A child
+# inherits an ignored SIGINT (a test runner started in the background ignores it), and the run
+# then rightly leaves it ignored (training.ctrl_c_stops_between_steps): so the child restores it.
+AT_A_TERMINAL = ("-c", "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                       "runpy.run_module('gans', run_name='__main__', alter_sys=True)")
+
+
 def test_ctrl_c_before_the_first_checkpoint_saves_one_and_exits_130(tmp_path):
     run = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, "-m", "gans", *PATTERN, "--set", "iterations=10000000",
+    process = subprocess.Popen([sys.executable, *AT_A_TERMINAL, *PATTERN, "--set", "iterations=10000000",
                                 "--out", str(run)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     try:
