@@ -134,6 +134,18 @@ def im2col(windows):
     return cols.reshape(math.prod(windows.shape[:3]), math.prod(windows.shape[3:]))
 
 
+def grad_window_cols(grad, placed_at, size, kernel, stride, dilation, first, count):
+    """dL/dout (N, C, OH, OW) placed channels-last at `placed_at` in zeros of spatial `size`, and
+    the `count` (rows, cols) of its windows from window `first` on, copied into a column matrix
+    (one row per window): a transposed convolution's input gradient, and a stride-1
+    convolution's, are then one product with the (flipped) kernel."""
+    xp = backend.array_module(grad)
+    (oh, ow), (ph, pw), (fh, fw), (h, w) = grad.shape[2:], placed_at, first, count
+    padded = xp.zeros((len(grad), *size, grad.shape[1]), dtype=grad.dtype)
+    padded[:, ph:ph + oh, pw:pw + ow] = grad.transpose(0, 2, 3, 1)
+    return im2col(sliding_windows(padded, kernel, stride, dilation, axis=1)[:, fh:fh + h, fw:fw + w])
+
+
 def _pad_spatial(x, padding, axis, value=0):
     """Pad the two spatial dims at `axis` on both sides."""
     (ph, pw) = padding
@@ -209,7 +221,7 @@ class Conv2d(Function):
         dcols, dweight = parallel.matmuls((grad_cols, weight) if self.needs_input_grad[0] else None,
                                           (grad_matrix.T, self.cols) if self.needs_input_grad[1] else None)
         dx = None
-        (ph, pw) = self.padding
+        ph, pw = self.padding
         if by_conv:
             dx = dcols.reshape(n, h, w, in_channels).transpose(0, 3, 1, 2)
         elif dcols is not None:
@@ -231,14 +243,10 @@ class Conv2d(Function):
 
         (rows shown; columns alike): the window of the padded dL/dout at y, against the flipped
         kernel. Only the windows of unpadded input pixels (y = ph .. ph + H - 1) are taken."""
-        xp = backend.array_module(grad)
-        (kh, kw), (dh, dw), (ph, pw), (h, w) = self.window_layout[:2], self.dilation, self.padding, self.input_size
-        n, out_channels, out_h, out_w = grad.shape
-        edge_h, edge_w = dh * (kh - 1), dw * (kw - 1)
-        padded = xp.zeros((n, out_h + 2 * edge_h, out_w + 2 * edge_w, out_channels), dtype=grad.dtype)
-        padded[:, edge_h:edge_h + out_h, edge_w:edge_w + out_w] = grad.transpose(0, 2, 3, 1)
-        windows = sliding_windows(padded, (kh, kw), (1, 1), self.dilation, axis=1)[:, ph:ph + h, pw:pw + w]
-        return im2col(windows)
+        kernel, (dh, dw) = self.window_layout[:2], self.dilation
+        edges = (dh * (kernel[0] - 1), dw * (kernel[1] - 1))
+        size = [o + 2 * e for o, e in zip(grad.shape[2:], edges)]
+        return grad_window_cols(grad, edges, size, kernel, (1, 1), self.dilation, self.padding, self.input_size)
 
     def flipped_weight_matrix(self):
         """The kernel flipped in both spatial dims, as a matrix (KH*KW*Cout, Cin) matching
@@ -299,16 +307,12 @@ class ConvTranspose2d(Function):
         return (dx, dweight, dbias)[:len(self.inputs)]
 
     def fast_backward(self, grad):
-        xp = backend.array_module(grad)
         n, out_channels = grad.shape[:2]
-        (ph, pw), (oh, ow) = self.padding, self.out_size
-        grad_full = xp.zeros((n, *self.full_size, out_channels), dtype=grad.dtype)
-        grad_full[:, ph:ph + oh, pw:pw + ow, :] = grad.transpose(0, 2, 3, 1)
         # One window per input pixel. With output_padding >= stride (allowed when dilation is
-        # larger) grad_full has room for more windows than that: only the first H x W are used.
+        # larger) the full-size gradient has room for more windows than that: only the first H x W.
         h, w = self.input_size
-        windows = sliding_windows(grad_full, self.kernel, self.stride, self.dilation, axis=1)[:, :h, :w]
-        grad_cols = im2col(windows)
+        grad_cols = grad_window_cols(grad, self.padding, self.full_size, self.kernel, self.stride, self.dilation,
+                                     (0, 0), (h, w))
         dx, dweight = parallel.matmuls((grad_cols, self.weight_matrix.T) if self.needs_input_grad[0] else None,
                                        (self.x_matrix.T, grad_cols) if self.needs_input_grad[1] else None)
         if dx is not None:
