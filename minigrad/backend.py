@@ -11,6 +11,7 @@ Devices are plain strings, "cpu" and "cuda" ("cuda:0" is accepted and means "cud
 """
 
 import contextlib
+import functools
 
 import numpy as np
 
@@ -225,6 +226,16 @@ def as_strided(array, shape, strides):
 def gpu_special(name):
     """A function of cupyx.scipy.special (e.g. "erf"): what CuPy has and NumPy lacks."""
     return getattr(cupyx.scipy.special, name)
+
+
+@functools.cache
+def elementwise_kernel(in_params, out_params, operation, name):
+    """One GPU kernel for an elementwise formula written in CUDA C (CuPy's ElementwiseKernel),
+    made once per formula and compiled on its first call. Each element of every array is read and
+    written once, where the same formula as array operations reads and writes whole arrays once per
+    operation. The kernel updates the arrays given for out_params in place; `T` stands for their
+    dtype, and scalars are passed as NumPy scalars of it (see Adam's update)."""
+    return cupy.ElementwiseKernel(in_params, out_params, operation, name)
 
 
 # --- random numbers ---------------------------------------------------------------

@@ -3,6 +3,10 @@ plain float64 NumPy; parameter groups; state_dict / load_state_dict (a resumed r
 bit for bit); the flat in-place buffers (parameters keep their objects and memory); skipped
 parameters; parameters whose .data is replaced; bad hyper-parameters; the version counter."""
 
+import ctypes
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -67,17 +71,17 @@ def random_problem(seed=0, steps=STEPS, shapes=SHAPES):
     return initial, grads
 
 
-def run_optimizer(make_optimizer, initial, grads):
+def run_optimizer(make_optimizer, initial, grads, device="cpu"):
     """Parameters from `initial`, the given gradient at each step; the parameters after each step."""
-    params = [nn.Parameter(mg.tensor(a)) for a in initial]
+    params = [nn.Parameter(mg.tensor(a, device=device)) for a in initial]
     optimizer = make_optimizer(params)
     history = []
     for step_grads in grads:
         optimizer.zero_grad()
         for p, g in zip(params, step_grads):
-            p.grad = None if g is None else mg.tensor(g)
+            p.grad = None if g is None else mg.tensor(g, device=device)
         optimizer.step()
-        history.append([p.numpy().copy() for p in params])
+        history.append([p.cpu().numpy().copy() for p in params])
     return history, params, optimizer
 
 
@@ -122,6 +126,78 @@ def test_adam_matches_the_formula(setting):
     initial, grads = random_problem(1)
     history, _, _ = run_optimizer(lambda params: Adam(params, **options), initial, grads)
     assert_histories_close(history, reference_adam(initial, grads, **options))
+
+
+# --- Adam's GPU kernel: its CUDA C checked on the CPU, and on a GPU where there is one ----------
+
+def compile_for_the_cpu(in_params, out_params, operation, name, c_type, directory):
+    """An ElementwiseKernel's operation compiled by g++ into the loop CuPy wraps it in: for each
+    element i, every input by value and every output by reference (their i-th elements), T the
+    given C type. Returns a function of NumPy arrays in the kernel's argument order (an input may
+    be a scalar) that updates the output arrays in place, as the kernel does."""
+    inputs = [param.split()[-1] for param in in_params.split(",")]
+    outputs = [param.split()[-1] for param in out_params.split(",")]
+    arguments = [f"const T* _{a}" for a in inputs] + [f"T* _{a}" for a in outputs]
+    source = directory / f"{name}_{c_type}.cpp"
+    source.write_text("#include <cmath>\nusing std::sqrt;\n"
+                      f"typedef {c_type} T;\n"
+                      f'extern "C" void {name}(long n, {", ".join(arguments)}) {{\n'
+                      "  for (long i = 0; i < n; ++i) {\n"
+                      + "".join(f"    const T {a} = _{a}[i];\n" for a in inputs)
+                      + "".join(f"    T& {a} = _{a}[i];\n" for a in outputs)
+                      + operation + "\n  }\n}\n")
+    library = source.with_suffix(".so")
+    subprocess.run(["g++", "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True,
+                   capture_output=True)
+    function = getattr(ctypes.CDLL(str(library)), name)
+
+    def run(*arrays):
+        given_out = arrays[len(inputs):]
+        size, dtype = given_out[0].size, given_out[0].dtype
+        assert all(a.flags.c_contiguous and a.dtype == dtype for a in given_out)
+        given_in = [np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype), (size,))) for a in arrays[:len(inputs)]]
+        function(ctypes.c_long(size), *[a.ctypes.data_as(ctypes.c_void_p) for a in given_in + list(given_out)])
+    return run
+
+
+needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++ to compile the GPU kernel for the CPU")
+
+
+@needs_gxx
+@pytest.mark.parametrize("setting", ADAM_SETTINGS)
+def test_adam_gpu_kernel_computes_the_formula(setting, tmp_path, monkeypatch):
+    """Adam.GPU_KERNEL's CUDA C, run on the CPU through Adam.update_in_one_kernel, as the GPU runs
+    it: in float64 it gives the formula (as the array operations do, to 1e-13); in float32 the
+    same numbers as the array operations."""
+    options = ADAM_SETTINGS[setting]
+    initial, grads = random_problem(1)
+    single = ([a.astype(np.float32) for a in initial], [[g.astype(np.float32) for g in gs] for gs in grads])
+    array_ops, _, _ = run_optimizer(lambda params: Adam(params, **options), *single)
+    for c_type, (first, gradients), expected, tolerance in [
+            ("double", (initial, grads), reference_adam(initial, grads, **options), CLOSE),
+            ("float", single, array_ops, dict(rtol=1e-6, atol=1e-7))]:
+        kernel = compile_for_the_cpu(*Adam.GPU_KERNEL, c_type, tmp_path)
+        monkeypatch.setattr(Adam, "update", lambda self, p, g, scratch, state, step, group, kernel=kernel:
+                            self.update_in_one_kernel(kernel, p, g, state["exp_avg"], state["exp_avg_sq"],
+                                                      step, group))
+        history, _, _ = run_optimizer(lambda params: Adam(params, **options), first, gradients)
+        assert history[-1][0].dtype == first[0].dtype
+        assert_histories_close(history, expected, **tolerance)
+
+
+@pytest.mark.skipif(not mg.cuda.is_available(), reason="needs CuPy and a GPU")
+@pytest.mark.parametrize("setting", ADAM_SETTINGS)
+def test_adam_on_the_gpu_runs_its_kernel_and_matches_the_cpu(setting, monkeypatch):
+    options = ADAM_SETTINGS[setting]
+    initial, grads = random_problem(1)
+    initial, grads = [a.astype(np.float32) for a in initial], [[g.astype(np.float32) for g in gs] for gs in grads]
+    on_cpu, _, _ = run_optimizer(lambda params: Adam(params, **options), initial, grads)
+    used = []
+    fused = Adam.update_in_one_kernel
+    monkeypatch.setattr(Adam, "update_in_one_kernel", staticmethod(lambda *args: used.append(True) or fused(*args)))
+    on_gpu, _, _ = run_optimizer(lambda params: Adam(params, **options), initial, grads, device="cuda")
+    assert len(used) == len(grads)
+    assert_histories_close(on_gpu, on_cpu, rtol=1e-5, atol=1e-6)
 
 
 def test_adam_defaults_are_pytorchs():
