@@ -254,3 +254,48 @@ def test_instance_norm_normalises_each_instance_and_moves_running_statistics():
     np.testing.assert_allclose(running_var.numpy(), 0.5 + 0.5 * a.var(axis=(2, 3), ddof=1).mean(axis=0))
     with pytest.raises(ValueError, match="use_input_stats=False needs"):
         F.instance_norm(x, use_input_stats=False)
+
+
+# --- inputs with no elements, and instances of one element ------------------------------------------
+
+EMPTY_CASES = {
+    "batch_norm, training, no samples": (lambda x, w, b, rm, rv: F.batch_norm(x, rm, rv, w, b, training=True), (0, 3, 4, 4)),
+    "batch_norm, eval, no samples": (lambda x, w, b, rm, rv: F.batch_norm(x, rm, rv, w, b, training=False), (0, 3, 4, 4)),
+    "instance_norm, no pixels": (lambda x, w, b, rm, rv: F.instance_norm(x, rm, rv, w, b), (2, 3, 0, 4)),
+    "instance_norm, no samples": (lambda x, w, b, rm, rv: F.instance_norm(x, rm, rv, w, b), (0, 3, 4, 4)),
+    "layer_norm, no samples": (lambda x, w, b, rm, rv: F.layer_norm(x, (3,), w, b), (0, 3)),
+}
+
+
+@pytest.mark.parametrize("case", EMPTY_CASES)
+def test_an_input_with_no_elements_gives_an_empty_output_and_zero_parameter_gradients(case):
+    """As PyTorch: no statistics are computed or moved; the weight's and bias's gradients are zeros."""
+    norm, shape = EMPTY_CASES[case]
+    x = mg.zeros(*shape, requires_grad=True)
+    weight, bias = mg.tensor([1.0, 2.0, 3.0], requires_grad=True), mg.tensor([0.5, 0.5, 0.5], requires_grad=True)
+    running_mean, running_var = mg.tensor([1.0, 2.0, 3.0]), mg.tensor([4.0, 5.0, 6.0])
+    out = norm(x, weight, bias, running_mean, running_var)
+    assert out.shape == x.shape and out is not x
+    out.sum().backward()
+    assert x.grad.shape == x.shape
+    np.testing.assert_array_equal(weight.grad.numpy(), 0)
+    np.testing.assert_array_equal(bias.grad.numpy(), 0)
+    np.testing.assert_array_equal(running_mean.numpy(), [1, 2, 3])
+    np.testing.assert_array_equal(running_var.numpy(), [4, 5, 6])
+
+
+def test_layer_norm_over_no_features_and_norms_without_weights_of_empty_inputs():
+    assert F.layer_norm(mg.zeros(2, 0), (0,)).shape == (2, 0)
+    assert mg.nn.LayerNorm(0)(mg.zeros(2, 0)).shape == (2, 0)
+    assert mg.nn.InstanceNorm2d(3)(mg.zeros(2, 3, 0, 4)).shape == (2, 3, 0, 4)
+    assert mg.nn.BatchNorm2d(3).eval()(mg.zeros(0, 3, 4, 4)).shape == (0, 3, 4, 4)
+
+
+def test_instance_norm_refuses_instances_of_one_element_as_pytorch():
+    """Each value would be its own mean, so the output would be the bias whatever the input."""
+    with pytest.raises(ValueError, match=r"instance_norm: expected more than 1 spatial element .* shape \(2, 3, 1, 1\)"):
+        F.instance_norm(mg.ones(2, 3, 1, 1))
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        mg.nn.InstanceNorm2d(3)(mg.ones(2, 3, 1, 1))
+    tracked = mg.nn.InstanceNorm2d(3, track_running_stats=True).eval()  # the running statistics: fine
+    np.testing.assert_allclose(tracked(mg.full((2, 3, 1, 1), 2.0)).numpy(), 2 / np.sqrt(1 + 1e-5), rtol=1e-6)

@@ -293,6 +293,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                momentum=0.1, eps=1e-5):
     """torch.nn.functional.batch_norm; running_mean/running_var are updated in place when training."""
     _check_per_channel(input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
+    if input.numel() == 0:
+        return _nothing_to_normalize(input, weight, bias, (1, input.shape[1]) + (1,) * (input.ndim - 2))
     weight, bias = _affine(input, weight, bias, (input.shape[1],))
     out = BatchNorm.apply(input, weight, bias,
                           running_mean=None if running_mean is None else running_mean.array,
@@ -319,10 +321,20 @@ def _check_per_channel(input, op="batch_norm", **tensors):
                                f"channel (dim 1) of the input of shape {tuple(input.shape)}")
 
 
+def _nothing_to_normalize(input, weight, bias, shape):
+    """The output for an input with no elements: as empty, as in PyTorch, with no statistics
+    computed or updated. Weight and bias (broadcast by `shape`) still take part, so their
+    gradients are zeros."""
+    out = input.clone() if weight is None else input * weight.reshape(shape)
+    return out if bias is None else out + bias.reshape(shape)
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """torch.nn.functional.layer_norm over the trailing `normalized_shape` dims."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
+    if input.numel() == 0:
+        return _nothing_to_normalize(input, weight, bias, tuple(normalized_shape))
     weight, bias = _affine(input, weight, bias, tuple(normalized_shape))
     return LayerNorm.apply(input, weight, bias, normalized_shape=tuple(normalized_shape), eps=eps)
 
@@ -349,8 +361,14 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     channels = input.shape[1]
     stat_shape = (1, channels) + (1,) * (input.ndim - 2)
     axes = tuple(range(2, input.ndim))
+    if input.numel() == 0:
+        _check_per_channel(input, "instance_norm", weight=weight, bias=bias)
+        return _nothing_to_normalize(input, weight, bias, stat_shape)
     if use_input_stats:
         _check_per_channel(input, "instance_norm", weight=weight, bias=bias)
+        if reduced_count(input.shape, axes) == 1:  # each value would be its own mean: PyTorch refuses
+            raise ValueError(f"instance_norm: expected more than 1 spatial element when using the input's "
+                             f"statistics, got input of shape {tuple(input.shape)}")
         if running_mean is not None or running_var is not None:
             count = reduced_count(input.shape, axes)
             x = input.array
