@@ -350,19 +350,28 @@ def measure_peers(rounds, threads):
     return results
 
 
-def write_docs(device, lines):
-    """Replace this device's section of docs/performance.md, keeping everything else."""
-    path = ROOT / "docs" / "performance.md"
+def write_docs(device, lines, path=None):
+    """Replace this section (a device, or "peers"; ":threads=N" for a thread count) of
+    docs/performance.md, keeping everything else. A thread count's first run puts its section, under
+    a heading of its own, right after the default section it varies; any other new section goes
+    at the end."""
+    path = path or ROOT / "docs" / "performance.md"
     start, end = f"<!-- benchmark:{device}:start -->", f"<!-- benchmark:{device}:end -->"
     block = "\n".join([start] + lines + [end])
     text = path.read_text() if path.exists() else "# Performance\n"
+    base, _, threads = device.partition(":threads=")
+    after = f"<!-- benchmark:{base}:end -->"
     if start in text and end in text:
         text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    elif threads and after in text:
+        cut = text.index(after) + len(after)
+        heading = f"### The same, every framework on {threads} thread{'s' if threads != '1' else ''}"
+        text = text[:cut] + f"\n\n{heading}\n\n{block}" + text[cut:]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     path.parent.mkdir(exist_ok=True)
     path.write_text(text)
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
 def main(argv=None):

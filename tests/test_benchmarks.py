@@ -106,6 +106,22 @@ def test_each_thread_count_writes_its_own_docs_section():
     assert run.section_name("peers", 2) == "peers:threads=2"
 
 
+def test_a_new_thread_count_section_goes_right_after_its_default_section(tmp_path):
+    doc = tmp_path / "performance.md"
+    doc.write_text("# Performance\n\n<!-- benchmark:cpu:start -->\nold\n<!-- benchmark:cpu:end -->\n\n"
+                   "## Peer table\n\nprose\n")
+    run.write_docs("cpu:threads=2", ["two threads"], doc)
+    run.write_docs("cpu:threads=2", ["two threads, again"], doc)  # replaced in place, not added twice
+    run.write_docs("cpu", ["new"], doc)
+    run.write_docs("cuda", ["gpu"], doc)  # no default section to follow: at the end
+    assert doc.read_text() == (
+        "# Performance\n\n<!-- benchmark:cpu:start -->\nnew\n<!-- benchmark:cpu:end -->\n\n"
+        "### The same, every framework on 2 threads\n\n"
+        "<!-- benchmark:cpu:threads=2:start -->\ntwo threads, again\n<!-- benchmark:cpu:threads=2:end -->\n\n"
+        "## Peer table\n\nprose\n\n"
+        "<!-- benchmark:cuda:start -->\ngpu\n<!-- benchmark:cuda:end -->\n")
+
+
 def test_peer_table_gives_ratios_to_pytorch_and_reports_a_missing_peer():
     results = {("PyTorch", "mlp_gan"): [{"ms": 10.0}, {"ms": 12.0}, {"ms": 11.0}],
                ("minigrad", "mlp_gan"): [{"ms": 5.5}, {"ms": 6.0}, {"ms": 5.0}],
