@@ -165,6 +165,7 @@ def constant_pad(x, widths, value=0.0):
     out[tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))] = x
     return out
 
+
 # --- the functions users call ---------------------------------------------------------
 
 def wrap_dim(dim, shape, op, name="dim", inserting=False):
