@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-gpu-check}
 mkdir -p "$out"
-python=${PYTHON:-python}
+python=${PYTHON:-$(command -v python3 || command -v python)}
 
 "$python" - <<'EOF' 2>&1 | tee "$out/gpu_check.log"
 import cupy, torch

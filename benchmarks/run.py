@@ -194,6 +194,11 @@ def _time(func):
     return time.perf_counter() - start
 
 
+def cuda_available():
+    from minigrad import backend
+    return backend.cuda_available()
+
+
 def torch_available():
     return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
 
@@ -398,6 +403,9 @@ def main(argv=None):
         return peer_worker(peer, step, int(threads) or None)
     if args.peers_only:
         return run_peers(args)
+    if args.device == "cuda" and not cuda_available():
+        parser.exit(2, "benchmarks.run: --device cuda needs CuPy and an NVIDIA GPU, and this machine has none "
+                       "(pip install \"minigrad[gpu]\" on a machine with one)\n")
 
     with_torch = not args.no_torch and torch_available()
     if not with_torch and not args.no_torch:

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import minigrad as mg
 from benchmarks import run
 
 
@@ -193,3 +194,12 @@ def test_each_installed_peer_does_the_same_batch1_steps_as_minigrad(peer):
         workload.step()
     ours, theirs = workload.G[0].weight.array.T - start, step.generator_weight() - start
     assert np.mean(np.isclose(theirs, ours, rtol=1e-2, atol=1e-6)) > 0.99
+
+
+@pytest.mark.skipif(mg.cuda.is_available(), reason="this checks the message on a machine without a GPU")
+def test_cuda_benchmark_without_a_gpu_says_so_in_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        run.main(["--device", "cuda", "--no-write"])
+    assert stop.value.code == 2
+    message = capsys.readouterr().err
+    assert message.count("\n") == 1 and "--device cuda needs CuPy and an NVIDIA GPU" in message
