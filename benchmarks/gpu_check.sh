@@ -17,6 +17,10 @@ print("CuPy", cupy.__version__, "| GPUs:", cupy.cuda.runtime.getDeviceCount(),
       "|", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(),
       "| PyTorch", torch.__version__, "CUDA", torch.cuda.is_available())
 EOF
+if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+    echo "gpu_check: needs CuPy, an NVIDIA GPU and PyTorch; stopping" | tee -a "$out/gpu_check.log"
+    exit 1
+fi
 
 "$python" -m pytest -q -p no:cacheprovider -k "cuda or gpu" tests 2>&1 | tail -n 40 | tee -a "$out/gpu_check.log"
 tests=${PIPESTATUS[0]}
