@@ -20,7 +20,7 @@ import operator
 from .. import backend, parallel
 from ..autograd import Function
 from ..tensor import Tensor
-from .shape import ScatterAdd, constant_pad
+from .shape import ScatterAdd
 from .linalg import _check_same_dtype
 
 
@@ -153,7 +153,7 @@ def _pad_spatial(x, padding, axis, value=0):
         return x
     widths = [(0, 0)] * x.ndim
     widths[axis], widths[axis + 1] = (ph, ph), (pw, pw)
-    return constant_pad(x, widths, value)
+    return backend.array_module(x).pad(x, widths, mode="constant", constant_values=value)
 
 
 class Conv2d(Function):

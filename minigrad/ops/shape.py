@@ -150,21 +150,10 @@ class Pad(Function):
 
     def forward(self, x, widths, value=0.0):
         self.middle = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
-        return constant_pad(x, widths, value)
+        return backend.array_module(x).pad(x, widths, mode="constant", constant_values=value)
 
     def backward(self, grad):
         return index(grad, self.middle)
-
-
-def constant_pad(x, widths, value=0.0):
-    """x surrounded by `value`, widths[d] = (before, after) for each dim d: an array of `value`
-    with x copied into its middle. (np.pad's constant mode gives the same array in about 3x the
-    time: 0.95 against 0.28 ms on a 60 x 14 x 14 x 112 conv input.)"""
-    shape = tuple(n + before + after for n, (before, after) in zip(x.shape, widths))
-    out = backend.array_module(x).full(shape, value, dtype=x.dtype)
-    out[tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))] = x
-    return out
-
 
 # --- the functions users call ---------------------------------------------------------
 
