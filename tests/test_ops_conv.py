@@ -379,6 +379,16 @@ def test_max_pool2d_known_values_and_gradient():
                                   [[0.0, -1.0, -3.0], [-4.0, -5.0, -7.0], [-12.0, -13.0, -15.0]])
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint8])
+def test_max_pool2d_of_integers_pads_with_the_smallest_integer(dtype):
+    """-inf does not fit an integer dtype (np.pad raised OverflowError): padding is the dtype's minimum."""
+    values = np.arange(16).reshape(1, 1, 4, 4) - (20 if dtype != np.uint8 else 0)
+    out = F.max_pool2d(mg.tensor(values.astype(dtype)), 2, stride=2, padding=1)
+    expected = F.max_pool2d(mg.tensor(values.astype(np.float64)), 2, stride=2, padding=1).numpy()
+    assert out.numpy().dtype == dtype
+    np.testing.assert_array_equal(out.numpy(), expected)
+
+
 def test_max_pool2d_overlapping_windows_add_up_the_gradient():
     x = mg.tensor([[[[0.0, 9.0, 0.0]]]], requires_grad=True)
     out = F.max_pool2d(x, (1, 2), stride=1)

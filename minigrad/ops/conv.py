@@ -327,7 +327,7 @@ class ConvTranspose2d(Function):
 
 
 class MaxPool2d(Function):
-    """out = the largest element of each window (padding counts as -inf).
+    """out = the largest element of each window (padding counts as -inf, or an integer dtype's minimum).
     dL/dx: each window's gradient goes to its largest element (the first, on ties)."""
     saves_inputs = False
 
@@ -337,7 +337,8 @@ class MaxPool2d(Function):
         self.stride = pair(stride) if stride is not None else kernel
         self.padding, self.dilation, self.input_shape = pair(padding), pair(dilation), x.shape
         _check_pool_padding(kernel, self.padding)
-        padded = _pad_spatial(x, self.padding, axis=2, value=-xp.inf)
+        lowest = xp.iinfo(x.dtype).min if x.dtype.kind in "iu" else -xp.inf  # what padding never beats
+        padded = _pad_spatial(x, self.padding, axis=2, value=lowest)
         self.padded_size = padded.shape[2:]
         windows = sliding_windows(padded, kernel, self.stride, self.dilation, axis=2)
         flat = windows.reshape(*windows.shape[:4], -1)
