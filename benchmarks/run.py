@@ -370,7 +370,7 @@ def write_docs(device, lines, path=None):
         text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
     elif threads and after in text:
         cut = text.index(after) + len(after)
-        heading = f"### The same, every framework on {threads} thread{'s' if threads != '1' else ''}"
+        heading = f"### The same, every framework on {'one thread' if threads == '1' else threads + ' threads'}"
         text = text[:cut] + f"\n\n{heading}\n\n{block}" + text[cut:]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
@@ -404,7 +404,7 @@ def main(argv=None):
     if args.peers_only:
         return run_peers(args)
     if args.device == "cuda" and not cuda_available():
-        parser.exit(2, "benchmarks.run: --device cuda needs CuPy and an NVIDIA GPU, and this machine has none "
+        parser.exit(2, "benchmarks.run: --device cuda needs CuPy and an NVIDIA GPU, and CuPy sees none here "
                        "(pip install \"minigrad[gpu]\" on a machine with one)\n")
 
     with_torch = not args.no_torch and torch_available()

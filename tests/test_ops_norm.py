@@ -299,3 +299,16 @@ def test_instance_norm_refuses_instances_of_one_element_as_pytorch():
         mg.nn.InstanceNorm2d(3)(mg.ones(2, 3, 1, 1))
     tracked = mg.nn.InstanceNorm2d(3, track_running_stats=True).eval()  # the running statistics: fine
     np.testing.assert_allclose(tracked(mg.full((2, 3, 1, 1), 2.0)).numpy(), 2 / np.sqrt(1 + 1e-5), rtol=1e-6)
+
+
+def test_an_input_with_no_elements_is_still_checked():
+    with pytest.raises(ValueError, match=r"input of shape \(0, 3\) does not end with the normalized shape \(4,\)"):
+        F.layer_norm(mg.zeros(0, 3), (4,))
+    with pytest.raises(ValueError, match="use_input_stats=False needs running_mean and running_var"):
+        F.instance_norm(mg.zeros(2, 3, 0, 4), use_input_stats=False)
+    with pytest.raises(RuntimeError, match=r"instance_norm: running_mean of shape \(5,\) should contain 3 elements"):
+        F.instance_norm(mg.zeros(2, 3, 0, 4), mg.zeros(5), mg.ones(3))
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        F.instance_norm(mg.zeros(0, 3, 1, 1))
+    with pytest.raises(RuntimeError, match=r"batch_norm: weight of shape \(2,\)"):
+        F.batch_norm(mg.zeros(0, 3, 4, 4), None, None, weight=mg.ones(2), training=True)

@@ -254,10 +254,7 @@ class LayerNorm(Normalize):
     """Normalise over the last len(normalized_shape) dims of each sample."""
 
     def forward(self, x, weight, bias, normalized_shape, eps=1e-5):
-        k = len(normalized_shape)
-        if tuple(x.shape[x.ndim - k:]) != tuple(normalized_shape):
-            raise ValueError(f"layer_norm: input of shape {tuple(x.shape)} does not end with the "
-                             f"normalized shape {tuple(normalized_shape)}")
+        k = len(normalized_shape)  # layer_norm checked that x's shape ends with it
         out, _, _ = self.normalize(x, weight, bias, tuple(range(x.ndim - k, x.ndim)), eps=eps)
         return out
 
@@ -322,9 +319,9 @@ def _check_per_channel(input, op="batch_norm", **tensors):
 
 
 def _nothing_to_normalize(input, weight, bias, shape):
-    """The output for an input with no elements: as empty, as in PyTorch, with no statistics
-    computed or updated. Weight and bias (broadcast by `shape`) still take part, so their
-    gradients are zeros."""
+    """The output for an input with no elements: empty too, with no statistics computed or
+    updated, as PyTorch's batch_norm and layer_norm give (its instance_norm fails on a batch of no
+    samples). Weight and bias (broadcast by `shape`) still take part, so their gradients are zeros."""
     out = input.clone() if weight is None else input * weight.reshape(shape)
     return out if bias is None else out + bias.reshape(shape)
 
@@ -333,6 +330,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """torch.nn.functional.layer_norm over the trailing `normalized_shape` dims."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
+    if tuple(input.shape[input.ndim - len(normalized_shape):]) != tuple(normalized_shape):
+        raise ValueError(f"layer_norm: input of shape {tuple(input.shape)} does not end with the "
+                         f"normalized shape {tuple(normalized_shape)}")
     if input.numel() == 0:
         return _nothing_to_normalize(input, weight, bias, tuple(normalized_shape))
     weight, bias = _affine(input, weight, bias, tuple(normalized_shape))
@@ -361,24 +361,24 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     channels = input.shape[1]
     stat_shape = (1, channels) + (1,) * (input.ndim - 2)
     axes = tuple(range(2, input.ndim))
+    count = reduced_count(input.shape, axes)
+    _check_per_channel(input, "instance_norm", running_mean=running_mean, running_var=running_var,
+                       weight=weight, bias=bias)
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
+    if use_input_stats and count == 1:  # each value would be its own mean: PyTorch refuses
+        raise ValueError(f"instance_norm: expected more than 1 spatial element when using the input's "
+                         f"statistics, got input of shape {tuple(input.shape)}")
     if input.numel() == 0:
-        _check_per_channel(input, "instance_norm", weight=weight, bias=bias)
         return _nothing_to_normalize(input, weight, bias, stat_shape)
     if use_input_stats:
-        _check_per_channel(input, "instance_norm", weight=weight, bias=bias)
-        if reduced_count(input.shape, axes) == 1:  # each value would be its own mean: PyTorch refuses
-            raise ValueError(f"instance_norm: expected more than 1 spatial element when using the input's "
-                             f"statistics, got input of shape {tuple(input.shape)}")
         if running_mean is not None or running_var is not None:
-            count = reduced_count(input.shape, axes)
             x = input.array
             with no_grad():
                 _move_towards(running_mean, x.mean(axis=axes).mean(axis=0), momentum)
                 _move_towards(running_var, x.var(axis=axes).mean(axis=0) * (count / max(count - 1, 1)), momentum)
         weight, bias = _affine(input, weight, bias, (channels,))
         return InstanceNorm.apply(input, weight, bias, eps=eps)
-    if running_mean is None or running_var is None:
-        raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
     mean, var = running_mean.reshape(stat_shape), running_var.reshape(stat_shape)
     out = (input - mean) / (var + eps).sqrt()
     if weight is not None:
