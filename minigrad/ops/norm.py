@@ -376,7 +376,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             x = input.array
             with no_grad():
                 _move_towards(running_mean, x.mean(axis=axes).mean(axis=0), momentum)
-                _move_towards(running_var, x.var(axis=axes).mean(axis=0) * (count / max(count - 1, 1)), momentum)
+                _move_towards(running_var, x.var(axis=axes).mean(axis=0) * (count / (count - 1)), momentum)
         weight, bias = _affine(input, weight, bias, (channels,))
         return InstanceNorm.apply(input, weight, bias, eps=eps)
     mean, var = running_mean.reshape(stat_shape), running_var.reshape(stat_shape)
