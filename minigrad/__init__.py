@@ -34,12 +34,17 @@ autograd.Variable = legacy.Variable
 float32 = _np.dtype("float32")
 float64 = _np.dtype("float64")
 float16 = _np.dtype("float16")
+int8 = _np.dtype("int8")
+int16 = _np.dtype("int16")
 int32 = _np.dtype("int32")
 int64 = _np.dtype("int64")
 uint8 = _np.dtype("uint8")
 bool = _np.dtype("bool")  # noqa: A001  (mg.bool, as torch.bool)
 float = float32  # noqa: A001
 double = float64
+half = float16
+short = int16
+int = int32  # noqa: A001  (mg.int, as torch.int)
 long = int64
 
 __version__ = "0.1.0"

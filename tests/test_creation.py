@@ -46,6 +46,17 @@ def test_tensor_with_dtype(device):
     assert mg.tensor([0.1], dtype=mg.float64).item() == 0.1   # not rounded through float32 on the way
 
 
+def test_every_integer_and_float_dtype_name_of_pytorch_that_numpy_has():
+    """torch.int8 ... torch.float64 and their aliases (half, short, int, long, float, double)."""
+    names = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64, "uint8": np.uint8,
+             "float16": np.float16, "float32": np.float32, "float64": np.float64, "bool": np.bool_,
+             "half": np.float16, "short": np.int16, "int": np.int32, "long": np.int64, "float": np.float32,
+             "double": np.float64}
+    for name, dtype in names.items():
+        assert getattr(mg, name) == np.dtype(dtype), name
+        assert mg.zeros(2, dtype=getattr(mg, name)).dtype == np.dtype(dtype), name
+
+
 def test_tensor_copies_its_data(device):
     array = np.array([1.0, 2.0])
     from_array = mg.tensor(array, device=device)

@@ -283,6 +283,12 @@ def test_pad_lists_pairs_from_the_last_dim():
     np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 1.0]])
 
 
+def test_pad_value_none_means_zero_as_pytorch():
+    np.testing.assert_array_equal(F.pad(mg.tensor([1.0]), (1, 1), value=None).numpy(), [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(F.pad(mg.tensor([7]), (1, 0), value=None).numpy(), [0, 7])
+    np.testing.assert_array_equal(F.pad(mg.tensor([7]), (0, 1)).numpy(), [7, 0])
+
+
 def test_embedding_picks_rows():
     weight = mg.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]], requires_grad=True)
     out = F.embedding(mg.tensor([[2, 0], [2, 2]]), weight)

@@ -281,10 +281,11 @@ def stack(tensors, dim=0):
     return Stack.apply(*tensors, dim=dim)
 
 
-def pad(x, pad, mode="constant", value=0.0):
+def pad(x, pad, mode="constant", value=None):
     """torch.nn.functional.pad: `pad` lists (before, after) pairs starting from the LAST dim.
 
-    mode "constant" fills with `value`; "reflect" and "replicate" copy x's own edges (see pad_by_index)."""
+    mode "constant" fills with `value` (None: 0); "reflect" and "replicate" copy x's own edges (see
+    pad_by_index)."""
     if mode in ("reflect", "replicate"):
         return pad_by_index(x, tuple(pad), mode)
     if mode != "constant":
@@ -295,7 +296,7 @@ def pad(x, pad, mode="constant", value=0.0):
         raise ValueError(f"pad: negative padding {pad} is not supported")
     pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]
     widths = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
-    return Pad.apply(x, widths=widths, value=value)
+    return Pad.apply(x, widths=widths, value=0 if value is None else value)
 
 
 def _is_basic(key):
