@@ -191,13 +191,15 @@ def columns_backward(grad, centered, inv_std, weight, need_input_grad):
         dL/drows = w / sqrt(var + eps) * (dL/dout - S1 / M - centered * (S2 / M / sqrt(var + eps)))
 
     (the two mean terms are the paths through mean and var). Two passes over blocks of rows on
-    the pool: the sums, then dL/drows. Returns dL/drows (None unless need_input_grad), and S2 and
+    the pool: both sums, then dL/drows. Returns dL/drows (None unless need_input_grad), and S2 and
     S1, each (G, 1, C).
     """
     xp = backend.array_module(grad)
     inv_count = 1.0 / grad.shape[1]
-    sum_grad = _add_blocks(grad, lambda r: column_sums(grad[:, r]))
-    sum_grad_x_hat = _add_blocks(grad, lambda r: column_sums(grad[:, r] * centered[:, r])) * inv_std
+    sums = parallel.for_rows(grad, lambda r: (column_sums(grad[:, r]), column_sums(grad[:, r] * centered[:, r])),
+                             axis=1)  # both sums from one read of each block
+    sum_grad = parallel.add_in_order([s for s, _ in sums])
+    sum_grad_x_hat = parallel.add_in_order([s for _, s in sums]) * inv_std
     if not need_input_grad:
         return None, sum_grad_x_hat, sum_grad
     dx = xp.empty_like(grad)
