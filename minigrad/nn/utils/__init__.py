@@ -7,9 +7,9 @@
 
 import math
 
-from .. import backend
-from ..autograd import no_grad
-from ..tensor import Tensor
+from ... import backend
+from ...autograd import no_grad
+from ...tensor import Tensor
 
 
 def _with_grads(parameters):
