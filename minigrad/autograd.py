@@ -143,7 +143,7 @@ class Function:
             fn.inputs = inputs
             fn.input_versions = [t._version[0] for t in inputs]
             if cls.saves_output:  # weakly: the output holds its grad_fn, not the other way round
-                fn.output_ref = weakref.ref(out)
+                fn.output_ref, fn.output_version = weakref.ref(out), out._version[0]
             out.grad_fn = fn
         return out
 
@@ -170,8 +170,9 @@ class Function:
 
     def check_saved_versions(self, out):
         """Raise if a tensor that backward needs was modified in place after forward."""
-        if self.saves_output and out._version[0] != 0:
-            raise RuntimeError(_in_place_message(self, out, out._version[0], 0))
+        output = self.output if self.saves_output else None  # x itself after x.sigmoid_()
+        if output is not None and output._version[0] != self.output_version:
+            raise RuntimeError(_in_place_message(self, output, output._version[0], self.output_version))
         for tensor, version in zip(self.inputs, self.input_versions):
             # An op that reads no input values minds only a recorded item assignment
             # (x[key] = y): it gave x a new place in the graph that this op must not follow.

@@ -11,6 +11,8 @@ Arithmetic and the other methods are thin wrappers over the ops in `minigrad.ops
 the graph machinery lives in `minigrad.autograd`.
 """
 
+import weakref
+
 import numpy as np
 
 from . import backend
@@ -223,44 +225,60 @@ class Tensor:
             return self.to(dtype.device, dtype.dtype)
         return self.to(dtype)
 
-    # --- in place (never recorded in the graph) -------------------------------------
+    # --- in place ------------------------------------------------------------------------
 
-    def _begin_in_place(self, source=None):
-        """Refuse an in-place change that would lose a gradient; else bump the version."""
-        if autograd.is_grad_enabled():
-            if self.requires_grad:
-                raise RuntimeError(
-                    f"in-place change to a tensor of shape {self.shape} that requires grad. "
-                    f"Wrap it in `with mg.no_grad():` (e.g. to initialise a parameter), or "
-                    f"change a .detach()ed copy.")
-            if isinstance(source, Tensor) and source.requires_grad:
-                raise RuntimeError(
-                    f"in-place change of a tensor of shape {self.shape} by a tensor that requires grad: "
-                    f"minigrad does not record in-place ops, so its gradient would be lost. Write "
-                    f"x = x + y (or x = mg.cat(...)) instead.")
+    def _begin_in_place(self):
+        """Before a raw in-place write that the graph need not see: refuse to change a leaf
+        that requires grad (as PyTorch), then bump the version counter."""
+        if autograd.is_grad_enabled() and self.requires_grad and self.is_leaf:
+            raise RuntimeError(
+                f"a leaf tensor of shape {self.shape} that requires grad is used in an in-place "
+                f"operation. Wrap it in `with mg.no_grad():` (e.g. to initialise a parameter), or "
+                f"change a .detach()ed copy.")
         self._version[0] += 1
+
+    def _gradient_flows_through(self, *others):
+        """Whether an in-place change of self by `others` must be recorded in the graph."""
+        return autograd.is_grad_enabled() and (
+            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others))
+
+    def _apply_in_place(self, function, *args, **kwargs):
+        """x = function(x, *args, **kwargs), written into x's own memory: x.relu_(),
+        F.relu(x, inplace=True), x.add_(y) or x[key] = y when a gradient flows through them.
+
+        As in PyTorch, every reference to x and every view of it sees the new values, and
+        autograd follows: x becomes the result's node in the graph, and a copy of x's old value
+        takes the place x had. An op that saved x (or x's old value as its output) for
+        backward then refuses to run: the version counter says x changed."""
+        recorded = self._gradient_flows_through(*args, *kwargs.values())
+        if recorded and self.requires_grad and self.is_leaf:
+            self._begin_in_place()  # which refuses: a leaf that requires grad
+        before = self
+        if recorded:
+            before = Tensor._wrap(self.array.copy(), self.requires_grad)
+            before.grad_fn = self.grad_fn
+        result = function(before, *args, **kwargs)
+        _check_in_place_result(self, result.shape, result.dtype)
+        self._version[0] += 1
+        self.array[...] = result.array
+        fn = result.grad_fn
+        if recorded and fn is not None:
+            fn.assigned_in_place = True  # ops that used x before must not follow its new place
+            if fn.saves_output:  # the output that backward reads is x now
+                fn.output_ref, fn.output_version = weakref.ref(self), self._version[0]
+            self.grad_fn, self.requires_grad = fn, True
+        elif recorded:  # an op with no gradient (a comparison, a random fill): x leaves the graph
+            self.grad_fn, self.requires_grad = None, False
+        return self
 
     def __setitem__(self, key, value):
         """x[key] = value. Recorded in the graph when a gradient must flow through it (value, or a
         non-leaf x, requires grad), as PyTorch records index_put_; otherwise a plain in-place write."""
-        value_needs_grad = isinstance(value, Tensor) and value.requires_grad
-        leaf_needing_grad = self.requires_grad and self.is_leaf  # refused by _begin_in_place, as PyTorch
-        if autograd.is_grad_enabled() and not leaf_needing_grad and (value_needs_grad or self.requires_grad):
-            self._assign_recorded(key, value)
+        if self._gradient_flows_through(value) and not (self.requires_grad and self.is_leaf):
+            self._apply_in_place(ops.index_put, key, as_tensor(value, like=self))
             return
-        self._begin_in_place(value)
+        self._begin_in_place()
         self.array[_index_key(key)] = _value_for(self, value)
-
-    def _assign_recorded(self, key, value):
-        """The new x is IndexPut(old x, value): `before` takes over x's old place in the graph,
-        and x (the same object, the same memory, seen by its views) becomes the op's output."""
-        before = Tensor._wrap(self.array.copy(), self.requires_grad)
-        before.grad_fn = self.grad_fn
-        after = ops.index_put(before, key, as_tensor(value, like=self))
-        self._version[0] += 1
-        self.array[...] = after.array
-        after.grad_fn.assigned_in_place = True  # ops that used x before must not follow its new place
-        self.grad_fn, self.requires_grad = after.grad_fn, True
 
     def zero_(self):
         self._begin_in_place()
@@ -273,13 +291,17 @@ class Tensor:
         return self
 
     def copy_(self, source):
-        self._begin_in_place(source)
+        if self._gradient_flows_through(source):
+            return self._apply_in_place(_copy_of, source)
+        self._begin_in_place()
         self.array[...] = _value_for(self, source)
         return self
 
     def add_(self, other, alpha=1):
-        self._begin_in_place(other)
-        other = _value_for(self, other)
+        if self._gradient_flows_through(other):
+            return self._apply_in_place(ops.add, other if alpha == 1 else other * alpha)
+        other = _operand_for(self, other)
+        self._begin_in_place()
         if alpha == 1:
             self.array += other
         elif alpha == -1:
@@ -292,19 +314,27 @@ class Tensor:
         return self.add_(other, alpha=-alpha)
 
     def mul_(self, other):
-        self._begin_in_place(other)
-        self.array *= _value_for(self, other)
+        if self._gradient_flows_through(other):
+            return self._apply_in_place(ops.mul, other)
+        other = _operand_for(self, other)
+        self._begin_in_place()
+        self.array *= other
         return self
 
     def div_(self, other):
-        self._begin_in_place(other)
-        self.array /= _value_for(self, other)
+        if self._gradient_flows_through(other):
+            return self._apply_in_place(ops.div, other)
+        other = _operand_for(self, other)
+        self._begin_in_place()
+        self.array /= other
         return self
 
     def clamp_(self, min=None, max=None):
         """Clamp in place (e.g. WGAN's weight clipping: `p.data.clamp_(-0.01, 0.01)`)."""
         if min is None and max is None:
             raise ValueError("clamp_() needs at least one of min and max")
+        if self._gradient_flows_through(min, max):
+            return self._apply_in_place(ops.clamp, min, max)
         self._begin_in_place()
         low, high = _value_for(self, min), _value_for(self, max)
         backend.array_module(self.array).clip(self.array, low, high, out=self.array)
@@ -312,26 +342,19 @@ class Tensor:
 
     clip_ = clamp_
 
-    # x += y works in place (e.g. `with mg.no_grad(): w -= lr * w.grad`, as in PyTorch) unless a
-    # gradient must flow through it: then it is x = x + y, a new graph node bound to the same name
-    # (so `total += loss` accumulates a loss correctly). A leaf that requires grad still refuses.
-    def _in_place_operator(self, other, function, method):
-        other_needs_grad = isinstance(other, Tensor) and other.requires_grad
-        if autograd.is_grad_enabled() and (other_needs_grad or (self.requires_grad and not self.is_leaf)):
-            return function(self, other)
-        return method(other)
-
+    # x += y is x.add_(y), as in PyTorch: in place, and recorded when a gradient flows through it
+    # (so `total += loss` accumulates a loss correctly). A leaf that requires grad refuses.
     def __iadd__(self, other):
-        return self._in_place_operator(other, ops.add, self.add_)
+        return self.add_(other)
 
     def __isub__(self, other):
-        return self._in_place_operator(other, ops.sub, self.sub_)
+        return self.sub_(other)
 
     def __imul__(self, other):
-        return self._in_place_operator(other, ops.mul, self.mul_)
+        return self.mul_(other)
 
     def __itruediv__(self, other):
-        return self._in_place_operator(other, ops.div, self.div_)
+        return self.div_(other)
 
     def normal_(self, mean=0.0, std=1.0):
         self._begin_in_place()
@@ -602,6 +625,33 @@ def _value_for(target, value):
             f"cannot write a {backend.device_of(value)} array of shape {tuple(value.shape)} "
             f"into a {target.device} tensor of shape {target.shape}; move it with .to() first")
     return value
+
+
+def _copy_of(target, source):
+    """copy_'s function for _apply_in_place: source's values, broadcast to target's shape and
+    cast to its dtype (the gradient flows to source only)."""
+    copied = ops.clone(ops.expand(as_tensor(source, like=target), *target.shape))
+    return copied if copied.dtype == target.dtype else ops.cast(copied, target.dtype)
+
+
+def _operand_for(target, value):
+    """The raw operand of an unrecorded target.add_(value) (mul_, div_): checked as PyTorch checks
+    the result of an in-place op, before anything is written."""
+    value = _value_for(target, value)
+    if backend.is_array(value):
+        _check_in_place_result(target, np.broadcast_shapes(target.shape, value.shape), value.dtype)
+    elif isinstance(value, float) and target.dtype.kind in "iub":
+        _check_in_place_result(target, target.shape, np.dtype(DEFAULT_FLOAT))
+    return value
+
+
+def _check_in_place_result(target, shape, dtype):
+    """An in-place result must fit the tensor it is written into, as PyTorch requires."""
+    if tuple(shape) != target.shape:
+        raise RuntimeError(f"output with shape {list(target.shape)} doesn't match the broadcast shape "
+                           f"{list(shape)}")
+    if not np.can_cast(dtype, target.dtype, casting="same_kind"):
+        raise RuntimeError(f"result type {dtype} can't be cast to the desired output type {target.dtype}")
 
 
 def _index_key(key):

@@ -330,22 +330,29 @@ def test_accumulating_a_loss_with_plus_equals_keeps_its_gradient():
     assert w.grad.item() == 4.0
 
 
-def test_in_place_methods_refuse_a_source_that_requires_grad():
+def test_in_place_methods_record_a_source_that_requires_grad():
+    """target.add_(w) with w requiring grad is recorded (as PyTorch), not refused or lost."""
     w = mg.tensor([2.0], requires_grad=True)
     target = mg.zeros(1)
-    for change in (lambda: target.add_(w), lambda: target.copy_(w)):
-        with pytest.raises(RuntimeError, match="gradient would be lost"):
-            change()
-    # item assignment is recorded instead (tests/test_ops_shape.py), as PyTorch's index_put_
+    target.add_(w).mul_(w)  # (0 + w) * w
+    assert target.requires_grad and target.item() == 4.0
+    target.sum().backward()
+    assert w.grad.item() == 4.0  # d(w^2)/dw
+    copied = mg.zeros(2)
+    copied.copy_(w)  # broadcast into copied, the gradient summed back to w
+    (copied * mg.tensor([1.0, 3.0])).sum().backward()
+    assert w.grad.item() == 8.0
     with mg.no_grad():
-        target.add_(w)  # without a graph there is nothing to lose
-    assert target.item() == 2.0
+        plain = mg.zeros(1).add_(w)  # without a graph there is nothing to record
+    assert plain.item() == 2.0 and not plain.requires_grad
 
 
-def test_plus_equals_on_a_non_leaf_builds_a_new_node():
+def test_plus_equals_on_a_non_leaf_changes_it_in_place_and_records_it():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
+    alias = y
     y += 1
+    assert y is alias and alias.tolist() == [3.0, 5.0]
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
 
