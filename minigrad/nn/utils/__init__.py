@@ -1,4 +1,5 @@
-"""nn.utils: clip_grad_norm_ and clip_grad_value_, as torch.nn.utils.
+"""nn.utils: clip_grad_norm_ and clip_grad_value_, as torch.nn.utils; nn.utils.rnn packs and pads
+batches of sequences of different lengths.
 
     loss.backward()
     nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
@@ -10,6 +11,7 @@ import math
 from ... import backend
 from ...autograd import no_grad
 from ...tensor import Tensor
+from . import rnn  # noqa: F401  (nn.utils.rnn, as torch.nn.utils.rnn)
 
 
 def _with_grads(parameters):
