@@ -1,8 +1,11 @@
-"""minigrad.optim: SGD, Adam and RMSprop, shaped like torch.optim, updating flat buffers in place;
-learning-rate schedules in minigrad.optim.lr_scheduler."""
+"""minigrad.optim: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta and LBFGS, shaped like torch.optim,
+updating flat buffers in place; learning-rate schedules in minigrad.optim.lr_scheduler."""
 
 from . import lr_scheduler
-from .adam import Adam
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD

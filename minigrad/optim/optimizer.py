@@ -24,11 +24,25 @@ views of the same buffers.
 import bisect
 import math
 import numbers
+import warnings
 
 import numpy as np
 
 from .. import autograd, backend, parallel
 from ..tensor import Tensor
+
+
+# Flags that state dicts saved before they existed lack: filled in from the defaults when loading.
+# (foreach, capturable and fused choose how PyTorch runs an update, multi-tensor or fused kernels or
+# CUDA-graph capture, not what it computes: minigrad accepts and stores them, as PyTorch, and ignores them.)
+OPTIONAL_FLAGS = ("amsgrad", "maximize", "foreach", "capturable", "differentiable", "fused", "decoupled_weight_decay")
+
+
+def check_flags(optimizer, group):
+    """Refuse what minigrad does not do: differentiable=True (a graph through the update itself)."""
+    if group.get("differentiable"):
+        raise NotImplementedError(f"{optimizer}: differentiable=True (recording the update itself for autograd) is "
+                                  f"not supported; see docs/differences.md")
 
 
 def check_number(optimizer, name, value, minimum=0.0, below=None):
@@ -47,9 +61,10 @@ def check_number(optimizer, name, value, minimum=0.0, below=None):
 class FlatGroup:
     """One parameter group's parameters and state, each stored in one flat array."""
 
-    def __init__(self, params, state_names):
+    def __init__(self, params, state_names, initial=None):
         self.params = params
-        self.state_names = state_names
+        self.state_names = tuple(state_names)
+        self.initial = dict(initial or {})  # a state's starting value, where it is not 0
         self.steps = [0] * len(params)  # per parameter: how often it was updated
         self.state = None
         self.gather()
@@ -74,10 +89,18 @@ class FlatGroup:
         self.grads = xp.empty_like(self.values)
         self.scratch = xp.empty_like(self.values)
         if self.state is None:
-            self.state = {name: xp.zeros_like(self.values) for name in self.state_names}
+            self.state = {name: xp.full_like(self.values, self.initial.get(name, 0)) for name in self.state_names}
         else:  # keep the state, moved and cast like the parameters
             self.state = {name: backend.to_device(a, backend.device_of(self.values)).astype(self.values.dtype)
                           for name, a in self.state.items()}
+
+    def ensure_state(self, names):
+        """Add the state arrays in `names` that are missing (a group switched on amsgrad, say)."""
+        xp = backend.array_module(self.values)
+        for name in names:
+            if name not in self.state:
+                self.state[name] = xp.full_like(self.values, self.initial.get(name, 0))
+                self.state_names += (name,)
 
     def check_in_place(self):
         """Re-gather if some parameter's .data no longer is our view of it."""
@@ -137,6 +160,9 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self._flat = []
+        if isinstance(params, Tensor):
+            raise TypeError(f"params argument given to the optimizer should be an iterable of Tensors or dicts, but "
+                            f"got a Tensor of shape {tuple(params.shape)} (pass [tensor] or model.parameters())")
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -146,23 +172,45 @@ class Optimizer:
             self.add_param_group(group)
 
     def add_param_group(self, group):
+        """Add a group of parameters (a dict with "params" and any hyper-parameters to override).
+
+        As PyTorch: a parameter listed twice in the group gives a warning and is kept once; a parameter
+        that already is in another group is an error."""
         group = dict(group)
         params = group["params"]
+        if isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of "
+                            "tensors in sets will change between runs. Please use a list instead.")
         params = [params] if isinstance(params, Tensor) else list(params)
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError("optimizer can't optimize a non-leaf Tensor (one computed from others)")
+        unique = list({id(p): p for p in params}.values())
+        if len(unique) != len(params):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will cause "
+                          "an error; see github.com/pytorch/pytorch/issues/40967 for more information", UserWarning,
+                          stacklevel=3)
+            params = unique
         known = {id(p) for g in self.param_groups for p in g["params"]}
-        if any(id(p) in known for p in params) or len({id(p) for p in params}) != len(params):
+        if any(id(p) in known for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self.check_hyper_parameters(group)
+        check_flags(type(self).__name__, group)
         group["params"] = params
         self.param_groups.append(group)
-        self._flat.append(FlatGroup(params, self.state_names))
+        self._flat.append(FlatGroup(params, self.group_state_names(group), self.initial_state(group)))
+
+    def group_state_names(self, group):
+        """The state arrays a group keeps (Adam keeps max_exp_avg_sq only with amsgrad)."""
+        return self.state_names
+
+    def initial_state(self, group):
+        """{state name: starting value} for states that do not start at 0 (Adagrad's sum)."""
+        return {}
 
     def check_hyper_parameters(self, group):
         """Raise TypeError / ValueError for a bad value in `group` (subclasses check their own)."""
@@ -170,14 +218,25 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         autograd.zero_grad((p for group in self.param_groups for p in group["params"]), set_to_none)
 
-    def step(self):
-        """One update of every parameter that has a gradient."""
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient. `closure`, if given, re-computes the loss
+        (and gradients) first and its loss is returned, as PyTorch."""
+        loss = None
+        if closure is not None:
+            with autograd.enable_grad():
+                loss = closure()
         for group, flat in zip(self.param_groups, self._flat):
             flat.check_in_place()
+            flat.ensure_state(self.group_state_names(group))
+
+            def update(values, grads, scratch, state, step, group=group):
+                if group.get("maximize"):  # ascend: the update of -grad
+                    backend.array_module(grads).negative(grads, out=grads)
+                self.update(values, grads, scratch, state, step, group)
+
             if all(p.grad is not None for p in flat.params) and len(set(flat.steps)) == 1:
                 step = flat.steps[0] + 1
-                flat.update_in_blocks(lambda values, grads, scratch, state:
-                                      self.update(values, grads, scratch, state, step, group))
+                flat.update_in_blocks(lambda values, grads, scratch, state: update(values, grads, scratch, state, step))
                 flat.steps = [step] * len(flat.params)
             else:  # some parameters have no grad, or differ in step count: one at a time
                 for i, p in enumerate(flat.params):
@@ -186,9 +245,10 @@ class Optimizer:
                     values, grads, scratch, state = flat.slices(i)
                     grads[...] = p.grad.array.reshape(-1)
                     flat.steps[i] += 1
-                    self.update(values, grads, scratch, state, flat.steps[i], group)
+                    update(values, grads, scratch, state, flat.steps[i])
             for p in flat.params:  # in place: graphs that saved the old values must notice
                 p._version[0] += 1
+        return loss
 
     def update(self, values, grads, scratch, state, step, group):
         """Update `values` in place from `grads`; all are flat arrays of the same size.
@@ -223,6 +283,7 @@ class Optimizer:
         for saved, group, flat in zip(groups, self.param_groups, self._flat):
             group.update({k: v for k, v in saved.items() if k != "params"})
             flat.check_in_place()
+            flat.ensure_state(self.group_state_names(group))
             for i, index in enumerate(saved["params"]):
                 entry = state.get(int(index))
                 flat.steps[i] = int(entry["step"]) if entry else 0
@@ -230,7 +291,7 @@ class Optimizer:
                 for name, target in slices.items():
                     value = entry.get(name) if entry else None
                     if value is None:
-                        target[...] = 0
+                        target[...] = flat.initial.get(name, 0)
                     else:
                         target[...] = backend.to_device(value, backend.device_of(target)).reshape(-1)
 
@@ -255,13 +316,15 @@ class Optimizer:
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"loaded state dict has a group of {len(saved['params'])} parameters where this "
                                  f"optimizer has {len(group['params'])}")
-            missing = sorted(set(self.defaults) - set(saved))
+            missing = sorted(set(self.defaults) - set(OPTIONAL_FLAGS) - set(saved))
             if missing:
                 raise ValueError(f"{name}.load_state_dict: the saved parameter group has no {', '.join(missing)}: "
                                  f"it holds {', '.join(sorted(k for k in saved if k != 'params'))}, so it was saved "
                                  f"by another kind of optimizer")
             saved = {k: (tuple(v) if isinstance(v, list) and k != "params" else v) for k, v in saved.items()}
+            saved = {**{k: v for k, v in self.defaults.items() if k in OPTIONAL_FLAGS}, **saved}
             self.check_hyper_parameters(saved)
+            check_flags(name, saved)
             groups.append(saved)
         state = {}
         for key, entry in saved_state.items():

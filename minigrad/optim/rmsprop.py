@@ -5,7 +5,7 @@ from .optimizer import Optimizer, check_number
 
 
 class RMSprop(Optimizer):
-    """At each step, with g = grad + weight_decay * p:
+    """At each step, with g = grad (-grad with maximize=True) + weight_decay * p:
 
         v <- alpha v + (1 - alpha) g^2                       (square_avg)
         centered:   m <- alpha m + (1 - alpha) g,  d = sqrt(v - m^2) + eps   (grad_avg)
@@ -14,13 +14,16 @@ class RMSprop(Optimizer):
         otherwise:  p <- p - lr g / d
 
     v, m and b live in flat buffers (every group keeps all three, so that any group may change
-    its momentum or centering later), each line a few in-place array ops.
+    its momentum or centering later), each line a few in-place array ops. capturable and foreach
+    choose how PyTorch runs the update and are accepted and ignored.
     """
     state_names = ("square_avg", "momentum_buffer", "grad_avg")
 
-    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False):
+    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                                      centered=centered))
+                                      centered=centered, capturable=capturable, foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable))
 
     def check_hyper_parameters(self, group):
         for name in ("lr", "alpha", "eps", "weight_decay", "momentum"):

@@ -7,17 +7,20 @@ from .optimizer import Optimizer, check_number
 class SGD(Optimizer):
     """p <- p - lr * d, where (as torch.optim.SGD):
 
-        g = grad + weight_decay * p
+        g = grad (-grad with maximize=True) + weight_decay * p
         b = g on the first step, then b = momentum * b + (1 - dampening) * g
         d = g + momentum * b  (nesterov),  b  (momentum),  g  (plain)
 
     Every group keeps a momentum buffer, so that any group may set (or later change) its momentum.
+    foreach and fused choose how PyTorch runs the update and are accepted and ignored.
     """
     state_names = ("momentum_buffer",)
 
-    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def check_hyper_parameters(self, group):
         for name in ("lr", "momentum", "weight_decay"):
