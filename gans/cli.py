@@ -10,7 +10,9 @@
 
 Exit status: 0 done; 2 a mistake to fix (an unknown experiment, a bad argument, a missing or
 damaged file, a run folder that cannot be written or is in use), reported in one line on
-stderr, never a traceback; 1 training diverged (NaN or infinite losses); 130 Ctrl-C.
+stderr, never a traceback; 1 training diverged (NaN or infinite losses); 130 Ctrl-C; 143
+SIGTERM (kill, timeout, a batch scheduler). After Ctrl-C or SIGTERM a training finishes its
+step, saves a checkpoint (continue with --resume) and releases its run folder.
 """
 
 import argparse
@@ -19,8 +21,8 @@ import math
 import sys
 from pathlib import Path
 
-from .errors import TrainingDiverged, TrainingInterrupted, UserError
-from .registry import EXPERIMENTS, ExperimentError, RunOptions, check_settings
+from .errors import TrainingDiverged, TrainingInterrupted, UserError, exit_status, sigterm_raises
+from .registry import EXPERIMENTS, ExperimentError, RunOptions, check_settings, settings_help
 from .runs import RunLock, finite_or_none
 
 
@@ -70,9 +72,13 @@ def build_parser():
     parser = Parser(prog="python -m gans", description="The GAN book's experiments, on minigrad.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
 
-    commands.add_parser("list", help="list the experiments")
+    listing = commands.add_parser("list", help="list the experiments")
+    listing.add_argument("--verbose", "-v", action="store_true", help="also each experiment's --set settings")
 
-    train = commands.add_parser("train", help="train an experiment into a run folder")
+    train = commands.add_parser("train", help="train an experiment into a run folder", add_help=False,
+                                epilog="`train EXPERIMENT --help` also lists that experiment's --set settings.")
+    train.add_argument("-h", "--help", action=TrainHelp, help="show this help (and, after EXPERIMENT, its --set "
+                                                              "settings) and exit")
     train.add_argument("experiment", help="an experiment name from `python -m gans list`")
     train.add_argument("--epochs", type=positive_float, help="epochs (fractions allowed; default: the experiment's)")
     train.add_argument("--batch-size", type=positive_int, help="batch size (default: the experiment's)")
@@ -109,9 +115,17 @@ def build_parser():
 def main(argv=None):
     import_all_experiments()
     args = build_parser().parse_args(argv)
+    # SIGTERM (kill, timeout, a batch scheduler) stops like Ctrl-C: a training saves a checkpoint
+    # after its step, and the run folder's lock is released (exit status 143; gans/errors.py).
+    with sigterm_raises():
+        return run_command(args)
+
+
+def run_command(args):
+    """Run the parsed command; its exit status (see the module docstring)."""
     try:
         if args.command == "list":
-            return list_experiments()
+            return list_experiments(args.verbose)
         if args.command == "train":
             return train(args)
         if args.command == "sample":
@@ -129,12 +143,12 @@ def main(argv=None):
     except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except TrainingInterrupted as error:
+    except TrainingInterrupted as error:  # Ctrl-C or SIGTERM, after the checkpoint
         print(f"\ninterrupted: {error}", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
+        return exit_status(error)
+    except KeyboardInterrupt as interruption:  # Ctrl-C, or SIGTERM (Terminated), outside the steps
         print("\ninterrupted", file=sys.stderr)
-        return 130
+        return exit_status(interruption)
 
 
 def one_line_error(error):
@@ -149,11 +163,35 @@ def import_all_experiments():
     from . import began, classifiers, experiments, seeds, wgan  # noqa: F401
 
 
-def list_experiments():
+def list_experiments(verbose=False):
     width = max(len(name) for name in EXPERIMENTS)
     for name, experiment in sorted(EXPERIMENTS.items()):
         print(f"{name:<{width}}  {experiment.kind:<10}  {experiment.title}")
+        if verbose:
+            print("\n".join(settings_help(experiment)))
     return 0
+
+
+class TrainHelp(argparse.Action):
+    """-h/--help of `train`: the usual help and, when an experiment was named before it
+    (`train pix2pix --help`), what `--set` may change in it, with defaults and meanings."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.print_help()
+        name = getattr(namespace, "experiment", None)
+        print()
+        if name in EXPERIMENTS:
+            print(f"What --set may change in {name}:")
+            print("\n".join(settings_help(EXPERIMENTS[name])))
+        elif name is not None:
+            print(f"There is no experiment {name!r}; `python -m gans list` names them.")
+        else:
+            print("Name an experiment (`train EXPERIMENT --help`) for its --set settings; "
+                  "`python -m gans list --verbose` shows them all.")
+        parser.exit()
 
 
 def train(args):

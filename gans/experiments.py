@@ -160,9 +160,15 @@ def celeba_data(crop=None, channels_first=False):
     celeba_aligned_small.h5py) under --data-dir, $MINIGRAD_DATA or the cache; else one is built from
     a CelebA zip found in such a celeba/ folder (the build is cached)."""
     def make(options):
-        from .data.celeba import CelebADataset
+        from .data.celeba import HEIGHT, WIDTH, CelebADataset
         path = options.extra.get("h5") or find_celeba_h5(options)
         dataset = CelebADataset(path, crop=crop, scale="01", channels_first=channels_first)
+        if crop is None and tuple(dataset.crop_box[2:]) != (HEIGHT, WIDTH):  # whole faces, for an MLP
+            height, width = dataset.crop_box[2:]
+            dataset.close()
+            raise ExperimentError(f"{path} holds images of {height}x{width} pixels; this experiment takes whole "
+                                  f"{HEIGHT}x{WIDTH} faces (CelebA's aligned ones): build the file with "
+                                  f"`python -m gans data celeba`")
         skipped = dataset.attrs.get("skipped") if dataset.layout == "stacked" else None
         if skipped is not None:  # files of the zip that were not usable images: say so in every run
             print(f"CelebA: {len(dataset)} faces from {path} ({skipped} files of {dataset.attrs.get('source')} "

@@ -76,12 +76,57 @@ def check_settings(experiment, extra):
     for name, value in extra.items():
         if name not in known:
             valid = ", ".join(sorted(known)) if known else "none"
-            raise ExperimentError(f"--set {name}: {experiment.name} has no setting {name!r}; valid: {valid}")
+            raise ExperimentError(f"--set {name}: {experiment.name} has no setting {name!r}; valid: {valid} "
+                                  f"(see `python -m gans train {experiment.name} --help`)")
         checked[name] = known[name](name, value)
     return checked
 
 
+# What each --set key means, and its default: {name: (meaning, default)}. A default may be a
+# function of the experiment. An experiment may add or override entries in its own `setting_help`.
+SETTING_HELP = {
+    "train_limit": ("train on the first N samples only (quick tries, tests)", "all of them"),
+    "test_limit": ("measure on the first N test images only", "all of them"),
+    "frechet_every": ("measure the Fréchet distance every N steps, into summary.json",
+                      lambda experiment: getattr(experiment, "frechet_every", 0) or "off"),
+    "iterations": ("samples in one epoch of the 1010 pattern (one step each at batch size 1)", 10000),
+    "h5": ("the CelebA HDF5 file (from `python -m gans data celeba`)",
+           "one found under --data-dir, $MINIGRAD_DATA or the cache"),
+    "task": ("what G learns: edges (edges -> photo) or grey (greyscale -> colour)", "edges"),
+    "ablation": ("pix2pix's loss, as the paper's table 1: l1, cgan or cgan+l1", "cgan+l1"),
+    "gamma": ("BEGAN's balance of G's and D's losses, a number in (0, 1]", 0.5),
+    "from_run": ("take the generator of this run folder instead of training one", "train mnist-book first"),
+    "variants": ("the recipes to run, comma-separated, e.g. baseline,layer_norm", "all of them"),
+    "shuffle": ("true: a new order every epoch; false: the file's order, as the book",
+                lambda experiment: str(getattr(experiment, "shuffle", True)).lower()),
+}
+
+PLACEHOLDERS = {whole_number: "N", text: "TEXT"}  # what `--set KEY=...` shows for a check; else VALUE
+
+
+def settings_help(experiment):
+    """Lines describing the experiment's --set keys: `KEY=N  meaning (default: ...)`, one a key."""
+    known = getattr(experiment, "settings", {})
+    if not known:
+        return [f"{experiment.name} has no --set settings"]
+    described = {**SETTING_HELP, **getattr(experiment, "setting_help", {})}
+    forms = {name: f"{name}={PLACEHOLDERS.get(check, 'VALUE')}" for name, check in known.items()}
+    width = max(len(form) for form in forms.values())
+    lines = []
+    for name in sorted(known):
+        meaning, default = described.get(name, ("(undocumented)", None))
+        default = default(experiment) if callable(default) else default
+        lines.append(f"  --set {forms[name]:<{width}}  {meaning}" + ("" if default is None else f" (default: {default})"))
+    return lines
+
+
 # --- reading what a run left behind -------------------------------------------------------
+
+# What loading a damaged or hostile file may raise, whatever its damage: mg.load turns what it
+# recognises into ValueError; a structure nested too deep, or an array header asking for more
+# memory than there is, may still surface as one of the others.
+LOAD_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, EOFError, RecursionError, MemoryError)
+
 
 def read_checkpoint(path):
     """The dict that a Trainer saved at `path`; a missing or damaged file is an ExperimentError."""
@@ -93,10 +138,14 @@ def read_checkpoint(path):
                               f"`python -m gans train`?")
     try:
         state = mg.load(path)
-    except (OSError, ValueError) as error:
-        raise ExperimentError(f"cannot read the checkpoint {path}: {error}".splitlines()[0]) from None
+    except LOAD_ERRORS as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ExperimentError(f"cannot read the checkpoint {path}: {reason}") from None
     if not isinstance(state, dict) or "experiment" not in state or "generator" not in state:
         raise ExperimentError(f"{path} is not a checkpoint written by `python -m gans train`")
+    if not isinstance(state["experiment"], str):
+        raise ExperimentError(f"{path} is damaged: its 'experiment' entry should name an experiment, and is "
+                              f"{state['experiment']!r:.60}")
     return state
 
 
@@ -104,9 +153,21 @@ def load_generator(run_folder, device="cpu"):
     """(experiment, G) from a run folder's checkpoint, G in eval mode, for `sample` and `evaluate`."""
     from minigrad.nn import set_training_mode
 
-    state = read_checkpoint(Path(run_folder) / "checkpoint.npz")
+    path = Path(run_folder) / "checkpoint.npz"
+    state = read_checkpoint(path)
+    if state["experiment"] not in EXPERIMENTS:
+        raise ExperimentError(f"{path} names experiment {state['experiment']!r:.60}, which this version does not "
+                              f"know (see `python -m gans list`)")
     experiment = get_experiment(state["experiment"])
-    options = RunOptions(out=Path(run_folder), extra=state.get("settings", {}).get("extra", {}))
-    G = experiment.make_objective(options).networks(experiment)["generator"]
-    G.load_state_dict(state["generator"])
+    settings = state.get("settings", {})
+    extra = settings.get("extra", {}) if isinstance(settings, dict) else None
+    if not isinstance(extra, dict):
+        raise ExperimentError(f"{path} is damaged: its 'settings' entry is {settings!r:.60}")
+    try:
+        G = experiment.make_objective(RunOptions(out=Path(run_folder), extra=extra)).networks(experiment)["generator"]
+        G.load_state_dict(state["generator"])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ExperimentError(f"the 'generator' weights in {path} do not fit experiment {experiment.name}'s "
+                              f"generator, so the checkpoint is damaged or mislabelled ({reason})") from None
     return experiment, set_training_mode(G.to(device), False)

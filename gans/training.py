@@ -16,18 +16,19 @@ And it guards the run:
   - a loss that is not a finite number stops training at once (TrainingDiverged),
     naming the step; a checkpoint is only ever written with finite weights, so the
     last good one survives;
-  - Ctrl-C stops after the current step and writes a checkpoint first
-    (TrainingInterrupted), so even a run stopped before its first regular
-    checkpoint can be continued with --resume;
+  - Ctrl-C, and SIGTERM (`kill`, `timeout`, a batch scheduler), stop after the
+    current step and write a checkpoint first (TrainingInterrupted), so even a run
+    stopped before its first regular checkpoint can be continued with --resume;
+  - NumPy's overflow warnings of a diverging run are not printed: the finiteness
+    checks above say what happened, in one line;
   - --resume refuses settings that differ from the run's (only the epochs may grow).
 """
 
 import csv
 import math
 import resource
-import signal
-import threading
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from minigrad import backend
 from minigrad.nn import set_training_mode
 
 from . import plots
-from .errors import TrainingDiverged, TrainingInterrupted
+from .errors import TrainingDiverged, TrainingInterrupted, stop_signals_deferred
 from .models import with_labels
 from .registry import ExperimentError, read_checkpoint
 from .runs import write_json
@@ -82,6 +83,7 @@ class Trainer:
             if not checkpoint_path.exists():
                 raise ExperimentError(f"--resume: no checkpoint at {checkpoint_path}; train without --resume first")
             state = read_checkpoint(checkpoint_path)
+            self.check_same_experiment(state, checkpoint_path)  # first: the other settings are another's
             self.check_unchanged(state, checkpoint_path)
 
         mg.manual_seed(options.seed)
@@ -143,12 +145,23 @@ class Trainer:
         return {"batch_size": self.batch_size, "seed": self.options.seed, "extra": dict(self.options.extra),
                 "epochs": self.epochs}
 
+    def check_same_experiment(self, state, path):
+        """Refuse to resume a run of another experiment, naming both."""
+        if state["experiment"] != self.experiment.name:
+            raise ExperimentError(f"--resume: the run in {path.parent} belongs to experiment {state['experiment']!r}, "
+                                  f"not {self.experiment.name!r}; resume it with `train {state['experiment']}`, "
+                                  f"or choose another --out")
+
     def check_unchanged(self, state, path):
         """Refuse to resume with other settings than the run's: the result would be neither run."""
         saved = state.get("settings")
         if saved is None:  # a checkpoint from before settings were saved: nothing to compare
             return
         wanted = self.settings()
+        if not isinstance(saved, dict) or not set(wanted) <= set(saved) \
+                or not isinstance(saved["epochs"], (int, float)) or isinstance(saved["epochs"], bool):
+            raise ExperimentError(f"{path}: its 'settings' entry is damaged (expected {sorted(wanted)}, "
+                                  f"found {saved!r:.80})")
         flags = {"batch_size": "--batch-size", "seed": "--seed", "extra": "--set"}
         for name, flag in flags.items():
             if wanted[name] != saved[name]:
@@ -196,25 +209,25 @@ class Trainer:
     def fit(self):
         """Train to the requested number of epochs; returns the run summary.
 
-        Raises TrainingDiverged when a loss stops being finite, TrainingInterrupted on Ctrl-C
-        (after writing a checkpoint)."""
+        Raises TrainingDiverged when a loss stops being finite, TrainingInterrupted on Ctrl-C or
+        SIGTERM (after writing a checkpoint)."""
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "samples").mkdir(exist_ok=True)
         exp, total = self.experiment, self.total_steps()
         log_every = exp.log_every or max(1, total // 500)
         started = time.perf_counter() - self.elapsed
-        with ctrl_c_stops_between_steps() as ctrl_c_pressed:
+        with stop_signals_deferred() as stop_requested, numeric_warnings_silenced():
             self.write_config()  # only now: the run really starts
             print(f"training {exp.name} into {self.out}, step {self.step} of {total} "
                   f"(Ctrl-C saves a checkpoint and stops)", flush=True)
-            self.train_steps(total, log_every, started, ctrl_c_pressed)
-        self.elapsed = time.perf_counter() - started
-        if not (exp.sample_every and self.step % exp.sample_every == 0):  # else already saved
-            self.save_samples()
-        self.save_checkpoint()  # also writes history.csv
-        return self.write_summary()
+            self.train_steps(total, log_every, started, stop_requested)
+            self.elapsed = time.perf_counter() - started
+            if not (exp.sample_every and self.step % exp.sample_every == 0):  # else already saved
+                self.save_samples()
+            self.save_checkpoint()  # also writes history.csv
+            return self.write_summary()
 
-    def train_steps(self, total, log_every, started, ctrl_c_pressed):
+    def train_steps(self, total, log_every, started, stop_requested):
         """Steps until `total`, with the logging, grids, alarms and checkpoints along the way."""
         exp = self.experiment
         with tqdm(total=total, initial=self.step, disable=not self.options.progress, unit="step",
@@ -240,11 +253,13 @@ class Trainer:
                 if exp.checkpoint_every and self.step % exp.checkpoint_every == 0 and self.step < total:
                     self.elapsed = time.perf_counter() - started
                     self.save_checkpoint()
-                if ctrl_c_pressed() and self.step < total:
+                signal_number = stop_requested()
+                if signal_number is not None and self.step < total:
                     self.elapsed = time.perf_counter() - started
                     self.save_checkpoint()
                     raise TrainingInterrupted(f"stopped at step {self.step} of {total}; checkpoint saved to "
-                                              f"{self.out / 'checkpoint.npz'}; continue with --resume")
+                                              f"{self.out / 'checkpoint.npz'}; continue with --resume",
+                                              signal_number)
 
     def stop_diverged(self, losses):
         """A loss is NaN or infinite: keep the last finite checkpoint, write the summary, stop."""
@@ -438,31 +453,70 @@ class Trainer:
         self.write_history()
 
     def load_state(self, state):
-        """Continue from a checkpoint's state (see save_checkpoint)."""
-        if state["experiment"] != self.experiment.name:
-            raise ExperimentError(f"{self.out / 'checkpoint.npz'} belongs to experiment {state['experiment']!r}, "
-                                  f"not {self.experiment.name!r}")
+        """Continue from a checkpoint's state (see save_checkpoint). An entry that does not fit this
+        experiment (a damaged or hand-edited checkpoint, another experiment's) is an ExperimentError
+        naming it, and nothing of the run is half-loaded into the loop."""
+        path = self.out / "checkpoint.npz"
+        self.check_same_experiment(state, path)
+
+        def entry(name, use):
+            if name not in state:
+                raise ExperimentError(f"{path} has no '{name}' entry: it is damaged, or not a checkpoint of "
+                                      f"{self.experiment.name}")
+            try:
+                return use(state[name])
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                raise ExperimentError(f"{path}: its '{name}' entry does not fit {self.experiment.name} "
+                                      f"({reason})") from None
+
         for name, net in self.nets.items():
-            net.load_state_dict(state[name])
+            entry(name, net.load_state_dict)
         for name, optimizer in self.optimizers.items():
-            optimizer.load_state_dict(state[optimizer_key(name)])
-        self.step = state["step"]
+            entry(optimizer_key(name), optimizer.load_state_dict)
+        self.step = entry("step", lambda step: checked(step, is_count, "a whole number, 0 or more"))
         if "loader" in state:
-            self.loader.load_state_dict(state["loader"])
+            entry("loader", self.loader.load_state_dict)
         else:  # a checkpoint written before the Trainer used a DataLoader: the same three facts
-            self.loader.load_state_dict({"order": state["order"], "position": state["position"],
-                                         "generator": state["loader_rng"]})
+            self.loader.load_state_dict({"order": entry("order", np.asarray), "position": entry("position", int),
+                                         "generator": entry("loader_rng", dict)})
         self.batches = iter(self.loader)
-        backend.set_rng_state(state["minigrad_rng"])
-        self.fixed_noise = state["fixed_noise"]
-        self.history = {key: list(values) for key, values in state["history"].items()}
-        self.window = [tuple(w) for w in state["window"]]
-        self.snapshots = [tuple(s) for s in state["snapshots"]]
-        self.alarms = state["alarms"]
-        self.frechet = state.get("frechet", [])
+        entry("minigrad_rng", backend.set_rng_state)
+        self.fixed_noise = entry("fixed_noise", lambda noise: checked(
+            noise, lambda t: isinstance(t, mg.Tensor) and t.shape == self.fixed_noise.shape,
+            f"a Tensor of shape {tuple(self.fixed_noise.shape)}"))
+        columns = ("step", "epoch", *self.columns)
+        self.history = entry("history", lambda history: checked(
+            {key: list(values) for key, values in history.items()},
+            lambda h: list(h) == list(columns) and all(is_number(v) for values in h.values() for v in values),
+            f"columns {', '.join(columns)} of numbers"))
+        self.window = entry("window", lambda window: checked(
+            [tuple(w) for w in window], lambda rows: all(len(w) == len(self.columns) and all(map(is_number, w))
+                                                         for w in rows),
+            f"rows of {len(self.columns)} numbers"))
+        self.snapshots = entry("snapshots", lambda snapshots: [(int(step), list(values)) for step, values in snapshots])
+        self.alarms = entry("alarms", lambda alarms: checked(
+            list(alarms), lambda a: all(isinstance(x, dict) and is_number(x.get("class_kl")) for x in a),
+            "a list of the alarm's checks"))
+        self.frechet = entry("frechet", list) if "frechet" in state else []
         if self.alarm is not None and self.alarms:  # the alarm compares with its best check so far
             self.alarm.best_kl = min(a["class_kl"] for a in self.alarms)
-        self.elapsed = state["elapsed"]
+        self.elapsed = entry("elapsed", lambda elapsed: checked(float(elapsed), math.isfinite, "a number of seconds"))
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def checked(value, test, expected):
+    """`value` if test(value) holds; else a TypeError saying what was expected (load_state names the entry)."""
+    if not test(value):
+        raise TypeError(f"expected {expected}, found {value!r:.60}")
+    return value
 
 
 def optimizer_key(name):
@@ -518,22 +572,15 @@ def rank_correlation_with_frechet(steps, values, frechet, late=False):
 
 
 @contextmanager
-def ctrl_c_stops_between_steps():
-    """Yields pressed(): whether Ctrl-C (SIGINT) came since the block began.
+def numeric_warnings_silenced():
+    """Within the block, NumPy's "overflow / invalid value / divide by zero encountered" warnings
+    are not printed.
 
-    Why: Python raises KeyboardInterrupt wherever the main thread happens to be, possibly
-    between G's update and D's, or inside a checkpoint write. So Ctrl-C only sets a flag, and
-    the loop stops at a safe point, between two steps, after saving a checkpoint.
-    """
-    pressed = []
-    # Only where Ctrl-C would raise anyway: not outside the main thread (signal.signal refuses),
-    # nor where the caller ignores SIGINT or handles it in their own way.
-    ours = (threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
-    if ours:
-        signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
-    try:
-        yield lambda: bool(pressed)
-    finally:
-        if ours:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+    Why: a diverging run overflows everywhere at once, and each warning names a line of minigrad's
+    source, before the one line that says what happened. The Trainer checks every step's losses and
+    every checkpoint's weights for NaN and infinity itself (TrainingDiverged), so these say nothing
+    more. A warnings filter, not np.errstate: that is per thread, and ops run in a thread pool."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"(overflow|invalid value|divide by zero|underflow) encountered",
+                                category=RuntimeWarning)
+        yield

@@ -470,3 +470,71 @@ def test_the_build_cache_is_keyed_by_content_not_name_and_runs_report_skipped(tm
     load(RunOptions(out=tmp_path / "run", data_dir=tmp_path / "large", progress=False))
     assert "1 files of img_align_celeba.zip were skipped" in capsys.readouterr().out  # ... and when reused
     assert len(list((tmp_path / "cache" / "minigrad" / "celeba").glob("*.h5"))) == 2
+
+
+# --- SIGTERM, non-images, images too small for the crop ------------------------------------------
+
+def test_sigterm_stops_the_build_between_images_like_ctrl_c(monkeypatch, tmp_path, capsys):
+    """Within the command line (sigterm_raises), SIGTERM stops the build at the next image: nothing
+    is written, the handler is put back, and run_cli exits 143."""
+    from gans.errors import Terminated, sigterm_raises
+
+    if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        pytest.skip("SIGTERM is handled by someone else in this process")
+    source = write_zip(tmp_path / "faces.zip", {f"{k:06d}.png": png_bytes(image) for k, image in enumerate(SYNTHETIC)})
+    decode = celeba._decode_image
+
+    def decode_and_terminate(data):
+        if decode_and_terminate.calls == 2:
+            signal.raise_signal(signal.SIGTERM)
+        decode_and_terminate.calls += 1
+        return decode(data)
+    decode_and_terminate.calls = 0
+    monkeypatch.setattr(celeba, "_decode_image", decode_and_terminate)
+
+    with sigterm_raises():
+        with pytest.raises(Terminated):
+            build_hdf5(source, tmp_path / "out.h5", progress=False)
+        assert decode_and_terminate.calls == 3      # it stopped at the next image
+        decode_and_terminate.calls = 0
+        code = run_cli(parse(["--zip", str(source), "--out", str(tmp_path / "out.h5"), "--no-progress"]))
+    assert code == 143 and "interrupted" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faces.zip"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_a_zip_of_non_images_names_each_member_not_an_in_memory_stream(tmp_path):
+    source = write_zip(tmp_path / "notes.zip", {"a.txt": b"hello", "b.csv": b"1,2", "c.md": b"# title"})
+    with pytest.raises(CelebAError) as error:
+        build_hdf5(source, tmp_path / "out.h5", progress=False)
+    message = str(error.value)
+    assert "BytesIO" not in message and " at 0x" not in message, message
+    assert "\n" not in message and "a.txt" in message and "b.csv" in message and "c.md" in message
+    assert message.count("not a readable image") == 1  # one reason for the three, not three copies
+
+
+@pytest.fixture
+def small_h5(tmp_path):
+    """A stacked file of four 32x32 images."""
+    path = tmp_path / "small.h5"
+    with h5py.File(path, "w") as file:
+        file.create_dataset(IMAGES, data=np.zeros((4, 32, 32, 3), np.uint8))
+    return path
+
+
+def test_images_smaller_than_the_crop_are_one_line_naming_the_size_needed(small_h5):
+    with pytest.raises(CelebAError) as error:
+        CelebADataset(small_h5, crop=128)
+    message = str(error.value)
+    assert "\n" not in message and "32x32" in message and "at least 128x128" in message and "small.h5" in message
+    assert isinstance(error.value, ValueError)     # as crop_centre's error, for code that catches that
+    with CelebADataset(small_h5, crop=16) as faces:  # a crop that fits is fine
+        assert faces[0].shape == (16, 16, 3)
+
+
+def test_a_book_layout_entry_that_is_not_an_image_is_a_clear_error(tmp_path):
+    path = tmp_path / "book.h5py"
+    with h5py.File(path, "w") as file:
+        file.create_dataset(f"{BOOK_GROUP}/0.jpg", data=np.zeros(10, np.uint8))
+    with pytest.raises(CelebAError, match="should be one image"):
+        CelebADataset(path)

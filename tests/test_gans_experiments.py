@@ -119,3 +119,18 @@ def test_conditional_training_routes_labels(tmp_path):
     assert d_fake_label == fake_label            # D judges the fake with the label G drew it for
     assert d_g_label == g_label                  # ... and in the G step with the G step's own label
     np.testing.assert_array_equal(d_fake_input.numpy(), fake.numpy())  # the detached fake, unchanged
+
+
+@pytest.mark.parametrize("name", ["celeba-mlp", "celeba-conv", "pix2pix", "cyclegan", "began"])
+def test_images_too_small_for_an_experiment_are_one_line_naming_the_size_needed(tmp_path, name):
+    import h5py
+
+    from gans.errors import UserError
+    path = tmp_path / "small.h5"
+    with h5py.File(path, "w") as file:
+        file.create_dataset("images", data=np.zeros((20, 32, 32, 3), np.uint8))
+    with pytest.raises(UserError) as error:
+        get_experiment(name).dataset(RunOptions(out=tmp_path / "run", extra={"h5": str(path)}, progress=False))
+    message = str(error.value)
+    needed = "218x178" if name == "celeba-mlp" else "at least 128x128"
+    assert "\n" not in message and "32x32" in message and needed in message, message

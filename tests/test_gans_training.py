@@ -219,3 +219,153 @@ def test_diverged_training_exits_1_with_one_line(tmp_path, monkeypatch, capsys):
     errors = capsys.readouterr().err.strip()
     assert code == 1 and "diverged at step 2" in errors and len(errors.splitlines()) == 1
     strict_json(tmp_path / "run" / "summary.json")
+
+
+# --- SIGTERM, numeric warnings, resuming another experiment's run, hostile checkpoints -------------
+
+class SendsSigterm(TinyData):
+    """TinyData that sends this process SIGTERM while its `at`-th batch is read."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.batches = at, 0
+
+    def __getitems__(self, indices):
+        import signal
+        self.batches += 1
+        if self.batches == self.at:
+            signal.raise_signal(signal.SIGTERM)
+        return super().__getitems__(indices)
+
+
+def test_sigterm_finishes_the_step_saves_a_checkpoint_and_resumes_exactly(tmp_path):
+    import signal
+
+    from gans.errors import TrainingInterrupted, exit_status, sigterm_raises
+
+    if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        pytest.skip("SIGTERM is handled by someone else in this process")
+    experiment = tiny_experiment(log_every=2)
+    whole = Trainer(experiment, options(tmp_path, out=tmp_path / "whole"))
+    whole.fit()
+
+    stopped = Trainer(tiny_experiment(log_every=2, dataset=lambda options: SendsSigterm(at=3)),
+                      options(tmp_path, out=tmp_path / "split"))
+    with sigterm_raises(), pytest.raises(TrainingInterrupted, match="stopped at step 3 of 15") as interruption:
+        stopped.fit()
+    assert interruption.value.signal_number == signal.SIGTERM and exit_status(interruption.value) == 143
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # the handlers are put back
+    assert mg.load(tmp_path / "split" / "checkpoint.npz")["step"] == 3
+
+    resumed = Trainer(experiment, options(tmp_path, out=tmp_path / "split", resume=True))
+    resumed.fit()
+    assert read_history(tmp_path / "split") == read_history(tmp_path / "whole")
+    assert same(parameters(resumed.G), parameters(whole.G))
+
+
+def test_stop_signals_deferred_takes_over_only_the_default_handlers():
+    import signal
+
+    from gans.errors import raise_terminated, stop_signals_deferred
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT is handled by someone else in this process")
+    mine = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: mine.append(signum))
+    try:
+        with stop_signals_deferred() as requested:
+            assert requested() is None
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGTERM)           # the caller's own handler: left alone
+            assert requested() == signal.SIGINT and mine == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGTERM, raise_terminated)   # the command line's: taken over
+        with stop_signals_deferred() as requested:
+            signal.raise_signal(signal.SIGTERM)
+            assert requested() == signal.SIGTERM
+        assert signal.getsignal(signal.SIGTERM) is raise_terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Explodes(TinyData):
+    """TinyData scaled to 1e30 (and SGD at 1e30 below): every matmul overflows at once."""
+
+    def __getitems__(self, indices):
+        images, labels = super().__getitems__(indices)
+        return images * 1e30, labels
+
+
+def test_a_diverging_run_prints_no_numpy_warnings(tmp_path):
+    import warnings
+
+    from gans.errors import TrainingDiverged
+    from gans.experiments import sgd
+
+    experiment = tiny_experiment(dataset=lambda options: Explodes(), g_optimizer=sgd(1e30), d_optimizer=sgd(1e30))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(TrainingDiverged, match="diverged at step 1"):
+            Trainer(experiment, options(tmp_path)).fit()
+        np.ones(2, np.float32) * np.float32(1e38) * np.float32(1e38)  # outside the run: still warned
+    messages = [str(w.message) for w in caught]
+    assert messages == ["overflow encountered in multiply"], messages
+
+
+def test_resuming_another_experiments_run_names_both_experiments(tmp_path):
+    Trainer(tiny_experiment(epochs=0.2), options(tmp_path)).fit()   # a 'pattern-1010' checkpoint
+    other = tiny_experiment(name="mnist-mlp", batch_size=4)          # also a different batch size
+    with pytest.raises(ExperimentError) as error:
+        Trainer(other, options(tmp_path, resume=True))
+    message = str(error.value)
+    assert "'pattern-1010'" in message and "'mnist-mlp'" in message and "--batch-size" not in message
+
+
+def hostile_checkpoint(tmp_path, **changes):
+    """A real tiny run's checkpoint with some entries replaced; returns the run folder."""
+    Trainer(tiny_experiment(epochs=0.2), options(tmp_path)).fit()
+    path = tmp_path / "run" / "checkpoint.npz"
+    state = mg.load(path)
+    state.update(changes)
+    mg.save(state, path)
+    return tmp_path / "run"
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"experiment": "mnist-mlp"}, ["mnist-mlp", "do not fit"]),
+    ({"generator": "not a state dict"}, ["generator"]),
+    ({"generator": {"0.weight": np.zeros(3, np.float32)}}, ["generator"]),
+    ({"experiment": 7}, ["experiment"]),
+    ({"experiment": "no-such-experiment"}, ["no-such-experiment"]),
+    ({"step": "seven"}, ["step"]),
+    ({"opt_g": [1, 2]}, ["opt_g"]),
+    ({"history": {"step": 3}}, ["history"]),
+])
+def test_a_hostile_checkpoint_is_an_experiment_error_for_sample_and_resume(tmp_path, changes, words):
+    from gans.cli import import_all_experiments
+    from gans.registry import load_generator
+
+    import_all_experiments()
+    run = hostile_checkpoint(tmp_path, **changes)
+    if set(changes) & {"experiment", "generator"}:  # what `sample` and `evaluate` read
+        with pytest.raises(ExperimentError) as error:
+            load_generator(run)
+        assert "\n" not in str(error.value) and all(word in str(error.value) for word in words), error.value
+    with pytest.raises(ExperimentError) as error:      # what --resume reads: all of it
+        Trainer(tiny_experiment(), options(tmp_path, resume=True))
+    assert "\n" not in str(error.value) and words[0] in str(error.value), error.value
+
+
+@pytest.mark.parametrize("error", [ValueError("nested too deep"), TypeError("bad header"), RecursionError("deep"),
+                                   MemoryError("huge array")])
+def test_any_error_from_loading_a_checkpoint_is_one_line(tmp_path, monkeypatch, error):
+    from gans.registry import read_checkpoint
+
+    (tmp_path / "checkpoint.npz").write_bytes(b"PK\x03\x04")
+
+    def load(path):
+        raise error
+    monkeypatch.setattr(mg, "load", load)
+    with pytest.raises(ExperimentError, match="cannot read the checkpoint") as raised:
+        read_checkpoint(tmp_path / "checkpoint.npz")
+    assert "\n" not in str(raised.value)

@@ -33,9 +33,7 @@ Choices a reader may want to know:
 import io
 import operator
 import os
-import signal
 import sys
-import threading
 import time
 import uuid
 import zipfile
@@ -50,7 +48,7 @@ from minigrad import backend
 from minigrad.data import Dataset, collate
 from minigrad.tensor import Tensor
 
-from ..errors import UserError
+from ..errors import UserError, exit_status, stop, stop_signals_deferred
 
 HEIGHT, WIDTH = 218, 178
 IMAGE_SHAPE = (HEIGHT, WIDTH, 3)           # height x width x RGB, as NumPy and Pillow lay it out
@@ -237,37 +235,30 @@ def _write_stacked(path, members, capacity, limit, skipped, bar, check_ctrl_c):
 
 @contextmanager
 def _ctrl_c_between_images():
-    """Yields check(), which raises KeyboardInterrupt if Ctrl-C was pressed since the block began.
+    """Yields check(), which raises KeyboardInterrupt if Ctrl-C was pressed since the block began
+    (Terminated for SIGTERM).
 
     Why: Python raises KeyboardInterrupt wherever the main thread happens to be, and during a build
     that is often inside one of h5py's weakref callbacks, where Python prints the exception and
     drops it ("Exception ignored in ..."): Ctrl-C was lost in 6 of 8 tries and the build went on.
-    So Ctrl-C only sets a flag, and the loop raises at a safe point, between two images.
+    So Ctrl-C only sets a flag (gans/errors.py's stop_signals_deferred, the Trainer's guard too),
+    and the loop raises at a safe point, between two images.
     """
-    pressed = []
-
-    def check():
-        if pressed:
-            raise KeyboardInterrupt
-
-    # Only where Ctrl-C would raise anyway: not outside the main thread (signal.signal refuses),
-    # nor where the caller ignores SIGINT or handles it in their own way.
-    ours = (threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
-    if ours:
-        signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
-    try:
+    with stop_signals_deferred() as requested:
+        def check():
+            if requested() is not None:
+                stop(requested())
         yield check
-    finally:
-        if ours:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _nothing_usable(source, skipped):
     """The error message for a source without a single usable image."""
     if not skipped:
         return f"no image in {source}: it holds no files"
-    examples = "; ".join(f"{name}: {reason}" for name, reason in skipped[:3])
+    by_reason = {}                          # the first three members, those with one reason together
+    for name, reason in skipped[:3]:
+        by_reason.setdefault(reason, []).append(name)
+    examples = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items())
     return f"no usable {WIDTH}x{HEIGHT} image in {source}: all {len(skipped)} files were skipped, e.g. {examples}"
 
 
@@ -283,17 +274,23 @@ class _Unusable(Exception):
 
 def _decode_image(data):
     """JPEG (or any image Pillow reads) bytes -> uint8 array (218, 178, 3), or raise _Unusable."""
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
+    stream = io.BytesIO(data)
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(stream) as image:
             image.load()                    # decode now, so a truncated JPEG fails here
             if image.size != (WIDTH, HEIGHT):
                 width, height = image.size
                 raise _Unusable(f"it is {width}x{height}, not {WIDTH}x{HEIGHT}")
             return np.asarray(image.convert("RGB"))
+    except UnidentifiedImageError:
+        raise _Unusable("not a readable image (Pillow knows no image format that it is in)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise _Unusable(f"not a readable image ({error})") from None
+        # Pillow names the file it read, here our in-memory copy (<_io.BytesIO object at 0x...>),
+        # which says nothing: the caller names the member.
+        reason = str(error).replace(f" {stream!r}", "").replace(repr(stream), "it")
+        raise _Unusable(f"not a readable image ({reason})") from None
 
 
 class _ZipMembers:
@@ -372,9 +369,9 @@ def run_cli(args):
     except CelebAError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interruption:  # Ctrl-C (130) or SIGTERM (143)
         print(f"interrupted: nothing was written to {args.out}", file=sys.stderr)
-        return 130
+        return exit_status(interruption)
     print(report.summary())
     return 0
 
@@ -420,8 +417,8 @@ class CelebADataset(Dataset):
                 self._group = self._file[BOOK_GROUP]
                 self._names = _book_order(self._group)
                 self._length = len(self._names)
-                height, width = self._group[self._names[0]].shape[:2] if self._names else IMAGE_SHAPE[:2]
-            self.crop_box = _crop_box(crop, height, width)
+                height, width = _book_image_size(self._group, self._names, self.path)
+            self.crop_box = _crop_box(crop, height, width, self.path)
         except BaseException:
             self._file.close()
             raise
@@ -583,13 +580,34 @@ def _book_order(group):
     return sorted(group.keys(), key=number_first)
 
 
-def _crop_box(crop, height, width):
-    """(top, left, height, width) of the window to read, for crop = None, n or (height, width)."""
+class ImagesTooSmall(CelebAError, ValueError):
+    """The file's images are smaller than the crop asked for (a ValueError too, as crop_centre's)."""
+
+
+def _crop_box(crop, height, width, path="the file"):
+    """(top, left, height, width) of the window to read, for crop = None, n or (height, width).
+    Images smaller than the crop are an ImagesTooSmall error naming the size needed."""
     if crop is None:
         return 0, 0, height, width
     new_height, new_width = (crop, crop) if isinstance(crop, int) else crop
+    if 0 < new_height and 0 < new_width and (new_height > height or new_width > width):
+        raise ImagesTooSmall(f"{path} holds images of {height}x{width} pixels, too small for the centre "
+                             f"{new_height}x{new_width} crop this needs: use images of at least "
+                             f"{new_height}x{new_width} (CelebA's aligned faces are {HEIGHT}x{WIDTH})")
     top, left = centre_crop_offsets(height, width, new_height, new_width)
     return top, left, new_height, new_width
+
+
+def _book_image_size(group, names, path):
+    """(height, width) of the book layout's images, from its first one: (H, W, 3) uint8."""
+    if not names:
+        return IMAGE_SHAPE[:2]
+    first = group[names[0]]
+    if not hasattr(first, "shape") or len(first.shape) != 3 or first.shape[2] != 3 or first.dtype != np.uint8:
+        found = f"{first.shape} {first.dtype}" if hasattr(first, "shape") else "a group"
+        raise CelebAError(f"{path} is not a CelebA HDF5 file: its '{BOOK_GROUP}/{names[0]}' should be one image "
+                          f"(height, width, 3) uint8, and is {found}")
+    return first.shape[:2]
 
 
 def _plain(value):
