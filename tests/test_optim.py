@@ -980,3 +980,92 @@ def test_step_takes_a_closure_and_returns_its_loss():
     loss = optimizer.step(closure)
     assert float(loss) == 5.0
     np.testing.assert_allclose(p.numpy(), [0.8, 1.6], rtol=1e-6)
+
+
+# --- the schedules against PyTorch's, step by step -------------------------------------------------
+
+SCHEDULES = {
+    "multistep": lambda s, o: s.MultiStepLR(o, [3, 7, 7, 12], gamma=0.5),
+    "exponential": lambda s, o: s.ExponentialLR(o, 0.9),
+    "cosine": lambda s, o: s.CosineAnnealingLR(o, T_max=7, eta_min=0.01),
+    "linear warm-up": lambda s, o: s.LinearLR(o, start_factor=0.1, total_iters=6),
+    "linear down": lambda s, o: s.LinearLR(o, start_factor=0.5, end_factor=0.2, total_iters=4),
+    "one cycle": lambda s, o: s.OneCycleLR(o, max_lr=[0.5, 1.0], total_steps=30),
+    "one cycle three phases": lambda s, o: s.OneCycleLR(o, max_lr=0.5, epochs=3, steps_per_epoch=10,
+                                                        anneal_strategy="linear", three_phase=True),
+    "plateau": lambda s, o: s.ReduceLROnPlateau(o, patience=2, cooldown=1, min_lr=[0.01, 0.05]),
+    "plateau max abs": lambda s, o: s.ReduceLROnPlateau(o, mode="max", patience=1, threshold_mode="abs",
+                                                        threshold=0.05, factor=0.5),
+}
+
+
+def scheduled_rates(lib, make_schedule, make_optimizer, steps=30):
+    """(rates, momenta) of both groups after each step; ReduceLROnPlateau gets a wandering metric."""
+    Parameter = nn.Parameter if lib is mg else lib.nn.Parameter
+    params = [Parameter(lib.zeros(2)), Parameter(lib.zeros(1))]
+    optimizer = make_optimizer(lib.optim, params)
+    schedule = make_schedule(lib.optim.lr_scheduler, optimizer)
+    metrics = np.cumsum(np.random.default_rng(0).normal(size=steps)) * 0.1 + 5
+    history = [schedule.get_last_lr()]
+    for metric in metrics:
+        if lib is not mg:
+            optimizer.step()  # PyTorch warns when a schedule steps before the optimiser
+        schedule.step(float(metric)) if "Plateau" in type(schedule).__name__ else schedule.step()
+        history.append(schedule.get_last_lr() + [g["lr"] for g in optimizer.param_groups]
+                       + [g.get("momentum", g.get("betas")) for g in optimizer.param_groups])
+    return history, schedule
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_schedules_match_pytorch_to_the_last_bit(name, optimizer):
+    torch = pytest.importorskip("torch")
+    make_optimizer = {"sgd": lambda optim, ps: optim.SGD([{"params": ps[:1]}, {"params": ps[1:], "lr": 0.3}], lr=1.0,
+                                                         momentum=0.9),
+                      "adam": lambda optim, ps: optim.Adam([{"params": ps[:1]}, {"params": ps[1:], "lr": 0.3}], lr=1.0)}
+    ours, schedule = scheduled_rates(mg, SCHEDULES[name], make_optimizer[optimizer])
+    theirs, _ = scheduled_rates(torch, SCHEDULES[name], make_optimizer[optimizer])
+    assert ours == theirs
+    assert len({tuple(rates[:2]) for rates in ours}) > 2  # the rate did change
+    assert schedule.last_epoch == 30
+
+
+@pytest.mark.parametrize("name", ["multistep", "cosine", "one cycle", "plateau"])
+def test_new_schedules_resume_through_mg_save(name, tmp_path):
+    make_optimizer = lambda optim, ps: optim.SGD([{"params": ps[:1]}, {"params": ps[1:], "lr": 0.3}], lr=1.0,  # noqa
+                                                 momentum=0.9)
+    whole, _ = scheduled_rates(mg, SCHEDULES[name], make_optimizer, steps=20)
+    _, schedule = scheduled_rates(mg, SCHEDULES[name], make_optimizer, steps=10)
+    mg.save({"schedule": schedule.state_dict(), "optimizer": schedule.optimizer.state_dict()}, tmp_path / "s.npz")
+    checkpoint = mg.load(tmp_path / "s.npz")
+    params = [nn.Parameter(mg.zeros(2)), nn.Parameter(mg.zeros(1))]
+    optimizer = make_optimizer(mg.optim, params)
+    resumed = SCHEDULES[name](mg.optim.lr_scheduler, optimizer)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    resumed.load_state_dict(checkpoint["schedule"])
+    metrics = np.cumsum(np.random.default_rng(0).normal(size=20)) * 0.1 + 5
+    for step, metric in enumerate(metrics[10:], start=11):
+        resumed.step(float(metric)) if name == "plateau" else resumed.step()
+        assert resumed.get_last_lr() == whole[step][:2]
+
+
+def test_new_schedules_check_their_arguments():
+    from minigrad.optim import lr_scheduler
+    optimizer = SGD([nn.Parameter(mg.zeros(2))], lr=1.0)
+    with pytest.raises(ValueError, match="Starting multiplicative factor"):
+        lr_scheduler.LinearLR(optimizer, start_factor=0)
+    with pytest.raises(ValueError, match="total_steps OR"):
+        lr_scheduler.OneCycleLR(optimizer, max_lr=0.1)
+    with pytest.raises(ValueError, match="Factor should be < 1.0"):
+        lr_scheduler.ReduceLROnPlateau(optimizer, factor=1.0)
+    with pytest.raises(ValueError, match="mode avg is unknown"):
+        lr_scheduler.ReduceLROnPlateau(optimizer, mode="avg")
+    with pytest.raises(ValueError, match="T_max must be an integer >= 1"):
+        lr_scheduler.CosineAnnealingLR(optimizer, T_max=0)
+    with pytest.raises(ValueError, match="optimizer must support momentum"):
+        lr_scheduler.OneCycleLR(Adagrad([nn.Parameter(mg.zeros(2))]), max_lr=0.1, total_steps=5)
+    schedule = lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=2)
+    schedule.step()
+    schedule.step()
+    with pytest.raises(ValueError, match="Tried to step 3 times"):
+        schedule.step()
