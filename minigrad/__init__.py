@@ -12,20 +12,21 @@ ops/ (every op, forward and backward side by side), backend.py (NumPy or CuPy).
 import numpy as _np
 
 from . import memory  # noqa: F401  (importing it keeps freed host memory for reuse: see memory.py)
-from . import autograd, cuda, data, legacy, nn, optim, parallel, utils
+from . import accelerator, autograd, backends, cuda, data, legacy, nn, optim, parallel, utils
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .backend import get_default_device, set_default_device
 from .creation import (arange, empty, from_numpy, full, full_like, linspace, manual_seed, ones, ones_like,
                        rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .legacy import BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor
+from .legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
+                     LongTensor, ShortTensor, Size)
 from .parallel import get_num_threads, set_num_threads
 from .ops import (abs, argmax, argmin, cat, clamp, erf, exp, flatten, log, matmul, max, maximum, mean, min,
                   minimum, mul, norm, permute, prod, relu, reshape, sigmoid, softmax, log_softmax, sqrt, squeeze,
                   stack, std, sum, tanh, transpose, unsqueeze, var, where)
 from .serialization import load, save
-from .tensor import Tensor
+from .tensor import Tensor, get_default_dtype, set_default_dtype, set_printoptions
 
 # mg.autograd.Variable, as torch.autograd.Variable: it lives in legacy.py so that autograd.py
 # holds the engine and nothing else.

@@ -43,6 +43,37 @@ def cuda_available():
         return False
 
 
+def gpu_count():
+    """How many GPUs CuPy sees: 0 without CuPy or a working driver."""
+    if cupy is None:
+        return 0
+    try:
+        return cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # pragma: no cover - driver problems
+        return 0
+
+
+def current_gpu():
+    """The index of the GPU that CuPy works on (raises the CUDA help without one)."""
+    if not cuda_available():
+        raise RuntimeError(_CUDA_HELP)
+    return cupy.cuda.runtime.getDevice()
+
+
+def gpu_name(index=None):
+    """The GPU's name, e.g. 'NVIDIA H100 80GB HBM3' (raises the CUDA help without one)."""
+    index = current_gpu() if index is None else index
+    name = cupy.cuda.runtime.getDeviceProperties(index)["name"]
+    return name.decode() if isinstance(name, bytes) else name
+
+
+def free_gpu_cache():
+    """Hand the blocks CuPy's memory pools keep back to the driver (nothing to do without a GPU)."""
+    if cuda_available():
+        cupy.get_default_memory_pool().free_all_blocks()
+        cupy.get_default_pinned_memory_pool().free_all_blocks()
+
+
 def normalize_device(device):
     """Turn 'cpu', 'cuda', 'cuda:0' or None into 'cpu' / 'cuda', checking CUDA exists."""
     if device is None:
@@ -55,12 +86,14 @@ def normalize_device(device):
     return name
 
 
-class Device:
-    """mg.device("cuda:0"), as torch.device: a device name that minigrad accepts wherever a
-    device string goes (its str() is that string). Comparing it with a string works too:
-    mg.device("cpu") == "cpu". Making one does not check that the device exists; using it does."""
+class Device(str):
+    """mg.device("cuda:0"), as torch.device: `.type` ('cpu' or 'cuda') and `.index` (an int or None).
 
-    def __init__(self, type, index=None):
+    It is also the device's name as a string, so it goes wherever a device string goes and
+    compares with one: mg.device("cpu") == "cpu", and Tensor.device is one (t.device.type).
+    Making one does not check that the device exists; using it does."""
+
+    def __new__(cls, type, index=None):
         if isinstance(type, Device):
             type, index = type.type, type.index
         name, _, number = str(type).partition(":")
@@ -70,22 +103,33 @@ class Device:
             if index is not None:
                 raise ValueError(f"device {type!r} already names an index; do not pass index={index} as well")
             index = int(number)
-        self.type, self.index = name, index
-
-    def __str__(self):
-        return self.type if self.index is None else f"{self.type}:{self.index}"
+        if index is not None and int(index) < 0:
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        self = super().__new__(cls, name if index is None else f"{name}:{int(index)}")
+        self.type, self.index = name, None if index is None else int(index)
+        return self
 
     def __repr__(self):
         return f"device(type={self.type!r})" if self.index is None else \
             f"device(type={self.type!r}, index={self.index})"
 
     def __eq__(self, other):
-        if isinstance(other, (Device, str)):
-            return str(self) == str(Device(other))
+        if isinstance(other, str):
+            return str.__eq__(self, str(Device(other)) if isinstance(other, Device) else other)
         return NotImplemented
 
-    def __hash__(self):
-        return hash(str(self))
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = str.__hash__
+
+    def __reduce__(self):
+        return (Device, (self.type, self.index))
+
+
+# the Device a tensor's .device gives for each array kind (made once: t.device is asked often)
+DEVICES = {"cpu": Device("cpu"), "cuda": Device("cuda")}
 
 
 def set_default_device(device):
@@ -263,6 +307,12 @@ def manual_seed(seed):
     _generators["cpu"] = _new_generator("cpu", seed)
     if cuda_available():
         _generators["cuda"] = _new_generator("cuda", seed)
+
+
+def seed_device(device, seed):
+    """Seed one device's generator (torch.cuda.manual_seed seeds the GPU's alone)."""
+    device = normalize_device(device)
+    _generators[device] = _new_generator(device, seed)
 
 
 def get_rng_state():

@@ -1,25 +1,88 @@
-"""Old PyTorch spellings that tutorials still use: Variable, FloatTensor(2, 3), t.type(...).
+"""Old PyTorch spellings that tutorials still use: Variable, FloatTensor(2, 3), t.type(...), mg.Size.
 
     x = Variable(mg.randn(4, 3), requires_grad=True)    # just a tensor now, as in PyTorch >= 0.4
     z = mg.FloatTensor(64, 100).normal_(0, 1)          # a (64, 100) float32 tensor
     images = images.type(mg.FloatTensor)               # convert to float32 on the CPU
     mg.randn(3).type()                                 # 'torch.FloatTensor'
+    isinstance(mg.randn(3), mg.FloatTensor)            # True: float32 on the CPU
 
 Each `XxxTensor` is a `TensorType`: calling it makes a tensor (of that dtype, on that device),
-and `t.type(XxxTensor)` converts to it. mg.cuda.FloatTensor and friends are the CUDA ones.
+`t.type(XxxTensor)` converts to it, and `isinstance(t, XxxTensor)` asks whether t has that dtype
+and device. mg.cuda.FloatTensor and friends are the CUDA ones.
 """
 
 import warnings
 
 import numpy as np
 
-from . import creation
-from .tensor import Tensor
+from . import backend, creation
+from .tensor import Tensor, get_default_dtype
 
 # dtype -> the word PyTorch's type strings use for it
 TYPE_WORDS = {np.dtype(np.float32): "Float", np.dtype(np.float64): "Double", np.dtype(np.float16): "Half",
               np.dtype(np.int64): "Long", np.dtype(np.int32): "Int", np.dtype(np.int16): "Short",
               np.dtype(np.int8): "Char", np.dtype(np.uint8): "Byte", np.dtype(np.bool_): "Bool"}
+
+
+class Size(tuple):
+    """mg.Size, as torch.Size: a tuple of ints naming a shape.
+
+    Slicing it or adding a tuple gives a Size; `numel()` is the product. Tensor(mg.Size([2, 3]))
+    and FloatTensor(mg.Size([2, 3])) read it as sizes, where a plain tuple is data.
+    """
+
+    def __new__(cls, sizes=()):
+        sizes = tuple(sizes)
+        for i, n in enumerate(sizes):
+            if isinstance(n, Tensor) and n.numel() == 1 and n.dtype.kind in "iub":
+                continue
+            if not isinstance(n, (int, np.integer)):
+                raise TypeError(f"mg.Size() takes an iterable of 'int' (item {i} is '{type(n).__name__}')")
+        return super().__new__(cls, (int(n) for n in sizes))
+
+    def numel(self):
+        """The number of elements a tensor of this shape holds."""
+        count = 1
+        for n in self:
+            count *= n
+        return count
+
+    def __getitem__(self, key):
+        item = super().__getitem__(key)
+        return Size(item) if isinstance(key, slice) else item
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, times):
+        return Size(tuple(self) * times)
+
+    __rmul__ = __mul__
+
+    def __repr__(self):
+        return f"torch.Size({list(self)})"
+
+
+def is_sizes(args):
+    """Whether constructor arguments are sizes: ints (not bools), or one mg.Size."""
+    if len(args) == 1 and isinstance(args[0], Size):
+        return True
+    return all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in args)
+
+
+def check_sizes(sizes):
+    """PyTorch's error for a negative size, before NumPy's own."""
+    for n in sizes:
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {list(sizes)}")
+    return tuple(int(n) for n in sizes)
 
 
 class TensorType:
@@ -28,6 +91,7 @@ class TensorType:
     FloatTensor(2, 3)         a (2, 3) tensor (zeros here; PyTorch leaves it uninitialised)
     FloatTensor([1, 2])       a tensor holding that data (also a tuple, an array or a Tensor)
     FloatTensor()             an empty tensor of shape (0,)
+    isinstance(t, FloatTensor)   whether t is float32 on the CPU
     """
 
     def __init__(self, dtype, device):
@@ -40,14 +104,24 @@ class TensorType:
         return f"{module}{TYPE_WORDS[self.dtype]}Tensor"
 
     def __call__(self, *args):
-        if not args:
-            return creation.zeros(0, dtype=self.dtype, device=self.device)
-        if all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in args):
-            return creation.zeros(*args, dtype=self.dtype, device=self.device)  # sizes
+        if is_sizes(args):
+            sizes = tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size) else args
+            return creation.zeros(check_sizes(sizes) if args else (0,), dtype=self.dtype, device=self.device)
         if len(args) == 1:
             return creation.tensor(args[0], dtype=self.dtype, device=self.device)  # data
         raise TypeError(f"{self.name}(...) takes sizes (ints) or one sequence of data, got "
                         f"{', '.join(type(a).__name__ for a in args)}")
+
+    def __instancecheck__(self, obj):
+        return isinstance(obj, Tensor) and obj.dtype == self.dtype and obj.device == self.device
+
+    def __eq__(self, other):
+        if not isinstance(other, TensorType):
+            return NotImplemented
+        return (self.dtype, self.device) == (other.dtype, other.device)
+
+    def __hash__(self):
+        return hash((self.dtype, self.device))
 
     def __repr__(self):
         return f"<class '{self.name}'>"
@@ -58,10 +132,13 @@ DoubleTensor = TensorType(np.float64, "cpu")
 HalfTensor = TensorType(np.float16, "cpu")
 LongTensor = TensorType(np.int64, "cpu")
 IntTensor = TensorType(np.int32, "cpu")
+ShortTensor = TensorType(np.int16, "cpu")
+CharTensor = TensorType(np.int8, "cpu")
 ByteTensor = TensorType(np.uint8, "cpu")
 BoolTensor = TensorType(np.bool_, "cpu")
-CUDA_TYPES = {f"{TYPE_WORDS[np.dtype(t.dtype)]}Tensor": TensorType(t.dtype, "cuda")
-              for t in (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ByteTensor, BoolTensor)}
+CPU_TYPES = {t.name.rpartition(".")[2]: t for t in (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
+                                                     ShortTensor, CharTensor, ByteTensor, BoolTensor)}
+CUDA_TYPES = {word: TensorType(t.dtype, "cuda") for word, t in CPU_TYPES.items()}
 
 
 def type_name(tensor):
@@ -69,15 +146,33 @@ def type_name(tensor):
     return TensorType(tensor.dtype, tensor.device).name
 
 
+def default_type():
+    """What mg.Tensor stands for in t.type(mg.Tensor): the default dtype on the CPU."""
+    return TensorType(get_default_dtype(), "cpu")
+
+
 def tensor_type(name):
-    """The TensorType for a string such as 'torch.FloatTensor' or 'torch.cuda.LongTensor'."""
-    word = name.rpartition(".")[2]
-    if name.startswith("torch.cuda.") and word in CUDA_TYPES:
-        return CUDA_TYPES[word]
-    for dtype, known in TYPE_WORDS.items():
-        if name in (f"torch.{known}Tensor", f"{known}Tensor"):
-            return TensorType(dtype, "cpu")
-    raise ValueError(f"invalid type: {name!r} (expected e.g. 'torch.FloatTensor' or 'torch.cuda.FloatTensor')")
+    """The TensorType for a string such as 'torch.FloatTensor', 'torch.cuda.LongTensor' or 'torch.Tensor'."""
+    if name == "torch.Tensor":
+        return default_type()
+    module, _, word = name.rpartition(".")
+    known = {"torch": CPU_TYPES, "torch.cuda": CUDA_TYPES}.get(module, {})
+    if word not in known:
+        raise ValueError(f"invalid type: {name!r} (expected e.g. 'torch.FloatTensor' or 'torch.cuda.FloatTensor')")
+    return known[word]
+
+
+def convert(tensor, to, non_blocking=False):
+    """t.type(to): `to` is a TensorType, mg.Tensor, a type string or a dtype."""
+    if to is Tensor:
+        to = default_type()
+    elif isinstance(to, str):
+        to = tensor_type(to)
+    if isinstance(to, TensorType):
+        if to.device == "cuda" and not backend.cuda_available():
+            backend.normalize_device("cuda")  # raises the error that says how to get CUDA
+        return tensor.to(to.device, to.dtype)
+    return tensor.to(to)
 
 
 def Variable(data, requires_grad=False, volatile=False):

@@ -13,6 +13,8 @@ the graph machinery lives in `minigrad.autograd`.
 
 import weakref
 
+import sys
+
 import numpy as np
 
 from . import backend
@@ -24,14 +26,46 @@ class Tensor:
     # NumPy must hand `ndarray + Tensor` to Tensor.__radd__ instead of converting us.
     __array_ufunc__ = None
 
-    def __init__(self, data, requires_grad=False, dtype=None, device=None):
-        self.array = make_array(data, dtype, device)
+    def __init__(self, *args, device=None, size=None, requires_grad=None, dtype=None):
+        """mg.Tensor(...), as torch.Tensor(...), the legacy constructor:
+
+            Tensor()                    an empty tensor of the default dtype, shape (0,)
+            Tensor(2, 3)                a (2, 3) tensor of the default dtype (zeros here; PyTorch
+                                        leaves it uninitialised); also Tensor(mg.Size([2, 3])), Tensor(size=(2, 3))
+            Tensor(other_tensor)        other's memory and dtype, outside the graph
+            Tensor(data)                the data: nested lists, a tuple, an array
+
+        Tensor(data, dtype=..., requires_grad=...), keywords that PyTorch refuses, is minigrad's own
+        form: `data` as it is (its memory, its dtype unless `dtype` says otherwise). Prefer mg.tensor.
+        """
         self.grad = None
         self.grad_fn = None
         self._version = [0]
         self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        if requires_grad is not None or dtype is not None:  # minigrad's form (nn.Parameter uses it)
+            if len(args) != 1 or size is not None:
+                raise TypeError("Tensor(data, dtype=..., requires_grad=...) takes one data argument; "
+                                "for sizes use mg.zeros(*sizes, dtype=..., requires_grad=...)")
+            self.array = make_array(args[0], dtype, device)
+            if requires_grad:
+                self.requires_grad_(True)
+            return
+        if size is not None:
+            if args:
+                raise TypeError("Tensor() takes sizes or size=..., not both")
+            args = (legacy.Size(size),)
+        if legacy.is_sizes(args):  # also Tensor(): no sizes
+            sizes = tuple(args[0]) if len(args) == 1 and isinstance(args[0], legacy.Size) else args
+            xp = backend.array_module(backend.normalize_device(device))
+            self.array = xp.zeros(legacy.check_sizes(sizes) if args else (0,), dtype=_default_dtype)
+        elif len(args) == 1 and isinstance(args[0], Tensor):
+            self.array = make_array(args[0], None, device)  # an alias, as PyTorch's
+            self._version = args[0]._version if self.array is args[0].array else [0]
+        elif len(args) == 1:
+            self.array = make_array(args[0], None, device)
+        else:
+            raise TypeError(f"Tensor() takes sizes (ints) or one sequence of data, got "
+                            f"{', '.join(type(a).__name__ for a in args)}")
 
     @classmethod
     def _wrap(cls, data, requires_grad):
@@ -59,7 +93,16 @@ class Tensor:
 
     @property
     def device(self):
-        return backend.device_of(self.array)
+        """An mg.device, which is also the string 'cpu' or 'cuda' (t.device == "cuda", t.device.type)."""
+        return backend.DEVICES[backend.device_of(self.array)]
+
+    @property
+    def is_cuda(self):
+        return backend.device_of(self.array) == "cuda"
+
+    @property
+    def is_cpu(self):
+        return backend.device_of(self.array) == "cpu"
 
     @property
     def ndim(self):
@@ -85,9 +128,12 @@ class Tensor:
             yield self[i]
 
     def __repr__(self):
-        body = np.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(", precision=4)
+        options = PRINT_OPTIONS
+        body = np.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(",
+                               precision=options["precision"], threshold=options["threshold"],
+                               edgeitems=options["edgeitems"], max_line_width=options["linewidth"])
         extras = []
-        if self.dtype not in (np.float32, np.int64, np.bool_):
+        if self.dtype not in (_default_dtype, np.int64, np.bool_):  # as PyTorch: the default dtypes go unsaid
             extras.append(f"dtype={self.dtype}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
@@ -96,6 +142,13 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"
+
+    def __format__(self, spec):
+        """f"{loss:.4f}": a 0-dim tensor formats its Python number (item()), as PyTorch; any other
+        tensor takes only the empty spec, which gives str(t)."""
+        if self.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
     __hash__ = object.__hash__  # == is elementwise, as in PyTorch; identity keeps tensors hashable
 
@@ -213,17 +266,55 @@ class Tensor:
     def bool(self):
         return self.to(np.bool_)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
         """t.type() -> 'torch.FloatTensor' (or 'torch.cuda.FloatTensor', ...), as PyTorch;
-        t.type(mg.FloatTensor), t.type(mg.cuda.FloatTensor), t.type('torch.DoubleTensor') or
-        t.type(mg.float64) -> the tensor converted (to that device too, for the tensor types)."""
+        t.type(mg.FloatTensor), t.type(mg.cuda.FloatTensor), t.type('torch.DoubleTensor'),
+        t.type(mg.Tensor) (the default dtype) or t.type(mg.float64) -> the tensor converted
+        (to that device too, for the tensor types); itself when nothing changes."""
         if dtype is None:
             return legacy.type_name(self)
-        if isinstance(dtype, str):
-            dtype = legacy.tensor_type(dtype)
-        if isinstance(dtype, legacy.TensorType):
-            return self.to(dtype.device, dtype.dtype)
-        return self.to(dtype)
+        return legacy.convert(self, dtype, non_blocking)
+
+    # --- new tensors like this one (its dtype and device unless told otherwise) ----------
+
+    def new(self, *args, device=None):
+        """t.new(2, 3) (sizes) or t.new(data): a new tensor of t's dtype, on t's device."""
+        device = self.device if device is None else device
+        if legacy.is_sizes(args):
+            sizes = tuple(args[0]) if len(args) == 1 and isinstance(args[0], legacy.Size) else args
+            return creation.zeros(legacy.check_sizes(sizes) if args else (0,), dtype=self.dtype, device=device)
+        if len(args) != 1:
+            raise TypeError(f"new() takes sizes (ints) or one sequence of data, got "
+                            f"{', '.join(type(a).__name__ for a in args)}")
+        if isinstance(args[0], Tensor) and args[0].dtype != self.dtype:
+            raise TypeError(f"new(): expected a tensor of dtype {self.dtype}, got {args[0].dtype}")
+        return creation.tensor(args[0], dtype=self.dtype, device=device)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A copy of `data` as a tensor of t's dtype and device (unless given)."""
+        return creation.tensor(data, dtype=self.dtype if dtype is None else dtype,
+                               device=self.device if device is None else device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """new_zeros(2, 3) or new_zeros((2, 3)): zeros of t's dtype and device (unless given)."""
+        return creation.zeros(*size, dtype=self.dtype if dtype is None else dtype,
+                              device=self.device if device is None else device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return creation.ones(*size, dtype=self.dtype if dtype is None else dtype,
+                             device=self.device if device is None else device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """As new_zeros (PyTorch leaves the values uninitialised)."""
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        """A tensor of shape `size` (a tuple or list) filled with fill_value, of t's dtype and device."""
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, "
+                            f"not {type(size).__name__}")
+        return creation.full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
+                             device=self.device if device is None else device, requires_grad=requires_grad)
 
     # --- in place ------------------------------------------------------------------------
 
@@ -581,6 +672,37 @@ class Tensor:
 
 DEFAULT_FLOAT = np.float32
 
+# how tensors print (mg.set_printoptions); PyTorch's defaults
+PRINT_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
+                  "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
+                  "full": dict(precision=4, threshold=sys.maxsize, edgeitems=3, linewidth=80)}
+PRINT_OPTIONS = dict(PRINT_PROFILES["default"])
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """As torch.set_printoptions: digits after the point, how many elements before a summary with
+    '...', how many at each end of it, and the line width; profile 'default', 'short' or 'full'.
+    sci_mode is accepted and left to NumPy, which picks scientific notation as it needs."""
+    if profile is not None:
+        PRINT_OPTIONS.update(PRINT_PROFILES[profile])
+    given = dict(precision=precision, threshold=threshold, edgeitems=edgeitems, linewidth=linewidth)
+    PRINT_OPTIONS.update({name: value for name, value in given.items() if value is not None})
+_default_dtype = np.dtype(np.float32)
+
+
+def get_default_dtype():
+    """The dtype that mg.Tensor(...) and Python floats turn into (float32 unless set), as torch."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype):
+    """Set the default floating-point dtype (float16, float32 or float64), as torch.set_default_dtype."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError("only floating-point types are supported as the default type")
+    _default_dtype = dtype
+
 
 def make_array(data, dtype=None, device=None):
     """An array for `data`: Python floats and lists become float32, ints int64, bools bool;
@@ -594,7 +716,7 @@ def make_array(data, dtype=None, device=None):
     else:
         array = np.asarray(data)
         if array.dtype.kind == "f" and dtype is None:
-            array = array.astype(DEFAULT_FLOAT)
+            array = array.astype(_default_dtype)
         elif array.dtype.kind in "iu" and dtype is None:
             array = array.astype(np.int64)
         elif array.dtype.kind not in "fiub":
@@ -612,7 +734,7 @@ def as_tensor(value, like):
     if backend.is_array(value):
         return Tensor._wrap(backend.to_device(value, like.device), False)
     xp = backend.array_module(like.array)
-    dtype = like.dtype if like.dtype.kind == "f" or isinstance(value, (bool, int)) else DEFAULT_FLOAT
+    dtype = like.dtype if like.dtype.kind == "f" or isinstance(value, (bool, int)) else _default_dtype
     return Tensor._wrap(xp.asarray(value, dtype=dtype), False)
 
 
@@ -662,4 +784,4 @@ def _index_key(key):
 
 
 # Imported last: both build on Tensor, and Tensor's methods call them.
-from . import autograd, legacy, ops  # noqa: E402
+from . import autograd, creation, legacy, ops  # noqa: E402

@@ -129,10 +129,11 @@ def test_optimizer_state_round_trip_continues_identically(tmp_path):
 @pytest.mark.parametrize("device", DEVICES)
 def test_tensors_load_on_the_requested_device(tmp_path, device):
     saved = {"t": mg.randn(2, 3, device=device), "a": np.arange(3)}
-    loaded = roundtrip(saved, tmp_path, device=device)
+    loaded = roundtrip(saved, tmp_path, map_location=device)
     assert loaded["t"].device == device and type(loaded["a"]) is np.ndarray
     np.testing.assert_array_equal(loaded["t"].numpy(), saved["t"].numpy())
-    assert roundtrip(saved, tmp_path)["t"].device == "cpu"
+    assert roundtrip(saved, tmp_path)["t"].device == device  # where it was saved from, as torch
+    assert roundtrip(saved, tmp_path, map_location="cpu")["t"].device == "cpu"
 
 
 def test_saving_does_not_change_the_object(tmp_path):
@@ -141,7 +142,8 @@ def test_saving_does_not_change_the_object(tmp_path):
     mg.save({"t": t}, tmp_path / "x.npz")
     np.testing.assert_array_equal(t.numpy(), before)
     loaded = mg.load(tmp_path / "x.npz")["t"]
-    assert not loaded.requires_grad and not np.shares_memory(loaded.numpy(), t.numpy())
+    assert loaded.requires_grad and loaded.is_leaf  # as torch
+    assert not np.shares_memory(loaded.numpy(), t.numpy())
 
 
 def test_path_can_be_a_string_without_the_npz_suffix(tmp_path):
