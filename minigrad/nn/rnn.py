@@ -249,8 +249,8 @@ class RNNBase(Module):
             if hx is not None and any(h.ndim != (2 if unbatched else 3) for h in hx):
                 states = "hx" if len(hx) == 1 else "hx and cx"
                 dims = f"{hx[0].ndim}-D tensor" if len(hx) == 1 else f"({hx[0].ndim}-D, {hx[1].ndim}-D) tensors"
-                kind = "unbatched 2-D" if unbatched else "batched 3-D"
-                raise RuntimeError(f"For {kind} input, {states} should also be {2 if unbatched else 3}-D but got {dims}")
+                kind, want = ("unbatched 2-D", 2) if unbatched else ("batched 3-D", 3)
+                raise RuntimeError(f"For {kind} input, {states} should also be {want}-D but got {dims}")
             if unbatched:  # one sequence (T, features): a batch of one
                 input = input.unsqueeze(1)
                 hx = None if hx is None else tuple(h.unsqueeze(1) for h in hx)
