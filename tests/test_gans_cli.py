@@ -319,3 +319,73 @@ def test_sample_writes_raw_samples_and_labels(tmp_path):
         assert saved["samples"].shape == (12, 784) and saved["samples"].dtype == np.float32
         assert saved["labels"].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     assert_one_line_error(gans("sample", tmp_path / "run", "--out", tmp_path / "raw.png"), ".npz")
+
+
+# --- training and the less-travelled commands: SIGTERM, --set help, resuming another's run --------
+
+def test_sigterm_saves_a_checkpoint_releases_the_lock_and_exits_143(tmp_path):
+    run = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "gans", *PATTERN, "--set", "iterations=10000000",
+                                "--out", str(run)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        for line in process.stdout:  # the run says when it has started (and the signals are handled)
+            if "Ctrl-C saves a checkpoint" in line:
+                break
+        process.send_signal(signal.SIGTERM)  # what kill, timeout and batch schedulers send
+        _, errors = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 143, errors
+    assert "Traceback" not in errors and "--resume" in errors
+    assert (run / "checkpoint.npz").exists() and not (run / ".lock").exists()
+    assert mg.load(run / "checkpoint.npz")["step"] >= 1
+    done = gans("sample", run, "--out", tmp_path / "pattern.npz")  # the checkpoint is whole
+    assert done.returncode == 0, done.stderr
+
+
+def test_sigterm_before_the_training_loop_releases_the_lock(tmp_path):
+    """SIGTERM while the experiment is still being set up (here: while its dataset is made)."""
+    script = ("import os, signal, sys\n"
+              "from gans import cli\n"
+              "from gans.registry import EXPERIMENTS\n"
+              "cli.import_all_experiments()\n"
+              "experiment = EXPERIMENTS['pattern-1010']\n"
+              "def dataset(options):\n"
+              "    os.kill(os.getpid(), signal.SIGTERM)\n"
+              "experiment.dataset = dataset\n"
+              "sys.exit(cli.main(sys.argv[1:]))\n")
+    run = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-c", script, *PATTERN, "--out", str(run)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 143, done.stderr
+    assert "Traceback" not in done.stderr and "interrupted" in done.stderr
+    assert not run.exists(), "the lock (and the folder it made) were left behind"
+
+
+def test_train_experiment_help_lists_its_settings_with_defaults_and_meanings():
+    done = gans("train", "pix2pix", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "--epochs" in done.stdout  # the usual help first
+    lines = {line.split()[1].split("=")[0]: line for line in done.stdout.splitlines()
+             if line.startswith("  --set ") and "KEY=VALUE" not in line}
+    assert sorted(lines) == ["ablation", "h5", "task", "train_limit"]
+    assert "(default: cgan+l1)" in lines["ablation"] and "l1, cgan or cgan+l1" in lines["ablation"]
+    assert "(default: edges)" in lines["task"] and "grey" in lines["task"]
+
+    done = gans("list", "--verbose")
+    assert done.returncode == 0, done.stderr
+    assert "--set frechet_every=N" in done.stdout and "(default: 50)" in done.stdout  # the WGANs measure every 50
+    assert "--set gamma=" in done.stdout and "(default: 0.5)" in done.stdout          # BEGAN
+
+
+def test_a_wrong_set_key_points_at_the_help():
+    assert_one_line_error(gans("train", "mnist-mlp", "--set", "trian_limit=5"), "train mnist-mlp --help")
+
+
+def test_resuming_another_experiments_run_says_so_first(tmp_path):
+    run = tmp_path / "run"
+    assert gans(*PATTERN, "--set", "iterations=20", "--out", run).returncode == 0
+    done = gans("train", "pix2pix", "--out", run, "--resume", "--no-progress")
+    assert_one_line_error(done, "'pattern-1010'", "'pix2pix'")
+    assert "differs" not in done.stderr
