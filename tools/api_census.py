@@ -7,7 +7,8 @@ Every .py file under the given folders is parsed with `ast` (a file that does no
 Python 2 code, is counted and skipped). Import aliases are followed, so `nn.Linear` after
 `import torch.nn as nn`, `F.relu` after `import torch.nn.functional as F`, and `DataLoader` after
 `from torch.utils.data import DataLoader` all count as their full names (`torch.nn.Linear`, ...).
-A from-imported name that the file never uses still counts once: the import alone needs it.
+An imported name or module that the file never uses (nothing under it either) counts once:
+the import alone needs it.
 
 Tensor, Module and Optimizer methods cannot be typed without running the code, so every
 `.name(...)` call whose name is on PyTorch's list of Tensor (or nn.Module, or Optimizer) methods
@@ -15,8 +16,9 @@ counts as that method, on whatever object it is called; so does reading a Tensor
 (`.grad`, `.is_leaf`, `.shape`). Calls on an imported module (`np.sum(...)`), on literals
 (`", ".join(...)`), str/list-looking calls (`s.split()`, `xs.sort(key=...)`, a string first argument)
 and the names in NOT_COUNTED are left out. An import alias that a function's own variable hides
-(`data` after `from torch.utils import data`) is that variable inside the function. The lists were taken from PyTorch 2.13 and are stored below,
-so the census runs without PyTorch and gives the same answer wherever it runs.
+(`data` after `from torch.utils import data`) is that variable inside the function.
+The method lists were taken from PyTorch 2.13 and are stored below, so the census runs without
+PyTorch and gives the same answer wherever it runs.
 
 For each name: uses (occurrences), files (how many files use it), scope, and status in minigrad:
   yes      minigrad has the same dotted name (torch.nn.functional.x -> minigrad.nn.functional.x,
@@ -51,8 +53,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DIFFERS = {
     "torch.save": "pickle-free .npz: state dicts, tensors and plain containers; a whole Module is refused",
     "torch.load": "reads mg.save files only (no pickle); not PyTorch's .pt files",
-    "torch.device": "devices are plain strings; mg.device(...) compares equal to its string",
-    "Tensor.device": "a string ('cpu' / 'cuda'), not a torch.device",
+    "torch.device": "mg.device also compares equal to its string (mg.device('cpu') == 'cpu')",
+    "Tensor.device": "an mg.device, which also compares equal to its string",
     "torch.float*": "dtypes are NumPy dtypes",
     "torch.double": "dtypes are NumPy dtypes",
     "torch.half": "dtypes are NumPy dtypes",
@@ -78,7 +80,7 @@ DIFFERS = {
     "torch.nn.functional.dropout": "inplace=True is accepted and ignored (the result is a new tensor)",
     "torch.nn.functional.dropout2d": "inplace=True is accepted and ignored (the result is a new tensor)",
     "torch.autograd.Variable": "a new leaf sharing memory; volatile=True warns and is ignored",
-    "torch.*Tensor": "callables that make tensors (uninitialised ones are zeros), not classes for isinstance",
+    "torch.*Tensor": "FloatTensor(2, 3) and the like give zeros, not uninitialised memory",
     "torch.empty": "gives zeros, not uninitialised memory",
     "torch.utils.data.DataLoader": "num_workers and pin_memory are accepted and ignored (one process)",
     "torch.nn.functional.interpolate": "modes nearest and (bi/tri)linear only; no antialias",
@@ -322,7 +324,8 @@ def looks_like_str_call(node):
     if not call.args:
         return node.attr == "split"
     first = call.args[0]
-    return isinstance(first, (ast.JoinedStr,)) or (isinstance(first, ast.Constant) and isinstance(first.value, (str, bytes)))
+    is_text = isinstance(first, ast.Constant) and isinstance(first.value, (str, bytes))
+    return is_text or isinstance(first, ast.JoinedStr)
 
 
 def bound_names(body_nodes):
@@ -392,7 +395,8 @@ class FileCensus(ast.NodeVisitor):
             for child in ast.iter_child_nodes(node):
                 child.parent = node
         # A name bound at module level by anything but an import is no longer the import, anywhere.
-        module_level = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        module_level = [n for n in tree.body if not isinstance(n, definitions)]
         self.shadowed = bound_names(module_level) & set(self.aliases)
         self.visit(tree)
         # An import the file needs counts once when nothing below it is used (the import alone needs it).
