@@ -14,12 +14,13 @@ Then, beside a DCGAN run with the same hook (python -m gans train dcgan --set fr
 from _common import parse, run
 
 from gans.evaluation import evaluate_run
+from gans.training import describe_rank_correlation
 
 args = parse(__doc__.splitlines()[0])
 summary, out = run("wgan", args)
 metrics = evaluate_run(out, data_dir=args.data_dir)
 print(f"classes covered: {metrics['classes_present']} of 10, class KL {metrics['class_kl']:.3f}, "
       f"Fréchet distance {metrics['frechet_distance']:.1f}")
-rho = summary.get("frechet_rank_correlation", {}).get("wasserstein")
+rho = describe_rank_correlation(summary, "wasserstein")  # or why there is none (a short run)
 print(f"Spearman correlation of the Wasserstein estimate with the Fréchet distance during training: {rho}")
 print(f"sample grids: {out / 'samples'}   estimate and losses: {out / 'loss.png'}")

@@ -571,6 +571,24 @@ def rank_correlation_with_frechet(steps, values, frechet, late=False):
     return rank_correlation(*zip(*pairs))
 
 
+def describe_rank_correlation(summary, column, late=False):
+    """The Spearman correlation of history column `column` with the Fréchet distances measured during
+    a run (rank_correlation_with_frechet, from its summary.json), as text: "+0.83", or, where there is
+    none, why not (a short run measures the distance fewer than the 3 times a correlation needs)."""
+    key = "frechet_rank_correlation_late" if late else "frechet_rank_correlation"
+    rho = (summary.get(key) or {}).get(column)
+    if rho is not None:
+        return f"{rho:+.2f}"
+    checks = summary.get("frechet") or []
+    if not checks:
+        return (f"none: the run measured no Fréchet distance ({summary.get('steps', 0)} steps, ended before the "
+                f"first measurement, or --set frechet_every was off)")
+    needed = "3 of them after the first quarter" if late else "at least 3"
+    return (f"none: a rank correlation needs {needed} Fréchet distances, and this run of "
+            f"{summary.get('steps', 0)} steps measured {len(checks)} (one every {checks[0]['step']} steps); "
+            f"train longer (--epochs)")
+
+
 @contextmanager
 def numeric_warnings_silenced():
     """Within the block, NumPy's "overflow / invalid value / divide by zero encountered" warnings

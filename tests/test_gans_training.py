@@ -369,3 +369,20 @@ def test_any_error_from_loading_a_checkpoint_is_one_line(tmp_path, monkeypatch, 
     with pytest.raises(ExperimentError, match="cannot read the checkpoint") as raised:
         read_checkpoint(tmp_path / "checkpoint.npz")
     assert "\n" not in str(raised.value)
+
+
+def test_a_short_run_says_why_it_has_no_rank_correlation():
+    from pathlib import Path
+
+    from gans.training import describe_rank_correlation, rank_correlation_with_frechet
+
+    checks = [{"step": 50, "frechet_distance": 90.0}, {"step": 100, "frechet_distance": 80.0}]
+    rho = rank_correlation_with_frechet([25, 50, 75, 100], [1.0, 2.0, 3.0, 4.0], checks)
+    short = {"steps": 100, "frechet": checks, "frechet_rank_correlation": {"wasserstein": rho}}
+    text = describe_rank_correlation(short, "wasserstein")
+    assert rho is None and "None" not in text
+    assert "at least 3" in text and "measured 2" in text and "every 50 steps" in text and "--epochs" in text
+    assert "measured no Fréchet distance" in describe_rank_correlation({"steps": 20}, "wasserstein")
+    assert describe_rank_correlation({"frechet_rank_correlation": {"wasserstein": -0.8312}}, "wasserstein") == "-0.83"
+    example = (Path(__file__).resolve().parent.parent / "examples" / "17_wgan_mnist.py").read_text()
+    assert "describe_rank_correlation(summary" in example   # what example 17 prints
