@@ -1,14 +1,18 @@
-"""Elementwise arithmetic: + - * / **, exp, log, sqrt, abs, clamp, maximum, where, casts.
+"""Elementwise arithmetic: + - * / // % **, exp, log, sqrt, abs, the trigonometric and hyperbolic
+functions, rounding, clamp, maximum, where, casts; comparisons and logical ops (outside the graph).
 
-Binary ops broadcast like NumPy. Their backward returns gradients of the
-broadcast shape; the engine's `unbroadcast` sums them back to each input's shape.
+Binary ops promote their operands' dtypes as PyTorch (promotion.py) and broadcast like NumPy.
+Their backward returns gradients of the broadcast shape; the engine's `unbroadcast` sums them back to each input's shape.
 """
+
+import math
 
 import numpy as np
 
 from .. import backend
 from ..autograd import Function, composite, is_grad_enabled
-from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor
+from ..tensor import Tensor, get_default_dtype
+from .promotion import as_operand, promote, result_type
 from .shape import wrap_dim
 
 
@@ -215,63 +219,491 @@ class Clone(Function):
     def backward(self, grad):
         return grad
 
+
+class Remainder(Function):
+    """z = x - y floor(x / y)  (the sign of y, as Python's %).   dz/dx = 1,  dz/dy = -floor(x / y)."""
+
+    def forward(self, x, y):
+        _refuse_integer_division_by_zero(x, y)
+        return backend.array_module(x).remainder(x, y)
+
+    def backward(self, grad):
+        x, y = self.inputs
+        dy = -grad * div(x, y, rounding_mode="floor") if self.needs_input_grad[1] else None
+        return grad, dy
+
+
+class Fmod(Function):
+    """z = x - y trunc(x / y)  (the sign of x, as C's fmod).   dz/dx = 1,  dz/dy = -trunc(x / y)."""
+
+    def forward(self, x, y):
+        _refuse_integer_division_by_zero(x, y)
+        return backend.array_module(x).fmod(x, y)
+
+    def backward(self, grad):
+        x, y = self.inputs
+        dy = -grad * div(x, y, rounding_mode="trunc") if self.needs_input_grad[1] else None
+        return grad, dy
+
+
+class Atan2(Function):
+    """z = atan2(y, x), the angle of the point (x, y).   dz/dy = x / (x^2 + y^2),  dz/dx = -y / (x^2 + y^2)."""
+
+    def forward(self, y, x):
+        return backend.array_module(y).arctan2(y, x)
+
+    def backward(self, grad):
+        y, x = self.inputs
+        scale = grad / (x * x + y * y)
+        return (scale * x if self.needs_input_grad[0] else None,
+                -scale * y if self.needs_input_grad[1] else None)
+
+
+# --- unary functions of one float -----------------------------------------------------
+
+class Log1p(Function):
+    """y = ln(1 + x), accurate for small x.   dy/dx = 1 / (1 + x)."""
+
+    def forward(self, x):
+        return backend.array_module(x).log1p(x)
+
+    def backward(self, grad):
+        return grad / (self.inputs[0] + 1)
+
+
+class Expm1(Function):
+    """y = e^x - 1, accurate for small x.   dy/dx = e^x = y + 1."""
+    saves_inputs, saves_output = False, True
+
+    def forward(self, x):
+        return backend.array_module(x).expm1(x)
+
+    def backward(self, grad):
+        return grad * (self.output + 1)
+
+
+class Log2(Function):
+    """y = log2 x.   dy/dx = 1 / (x ln 2)."""
+
+    def forward(self, x):
+        return backend.array_module(x).log2(x)
+
+    def backward(self, grad):
+        return grad / (self.inputs[0] * math.log(2))
+
+
+class Log10(Function):
+    """y = log10 x.   dy/dx = 1 / (x ln 10)."""
+
+    def forward(self, x):
+        return backend.array_module(x).log10(x)
+
+    def backward(self, grad):
+        return grad / (self.inputs[0] * math.log(10))
+
+
+class Exp2(Function):
+    """y = 2^x.   dy/dx = 2^x ln 2 = y ln 2."""
+    saves_inputs, saves_output = False, True
+
+    def forward(self, x):
+        return backend.array_module(x).exp2(x)
+
+    def backward(self, grad):
+        return grad * self.output * math.log(2)
+
+
+class Sin(Function):
+    """y = sin x.   dy/dx = cos x."""
+
+    def forward(self, x):
+        return backend.array_module(x).sin(x)
+
+    def backward(self, grad):
+        return grad * cos(self.inputs[0])
+
+
+class Cos(Function):
+    """y = cos x.   dy/dx = -sin x."""
+
+    def forward(self, x):
+        return backend.array_module(x).cos(x)
+
+    def backward(self, grad):
+        return -grad * sin(self.inputs[0])
+
+
+class Tan(Function):
+    """y = tan x.   dy/dx = 1 / cos^2 x = 1 + y^2."""
+    saves_inputs, saves_output = False, True
+
+    def forward(self, x):
+        return backend.array_module(x).tan(x)
+
+    def backward(self, grad):
+        return grad * (self.output * self.output + 1)
+
+
+class Asin(Function):
+    """y = arcsin x.   dy/dx = 1 / sqrt(1 - x^2)."""
+
+    def forward(self, x):
+        return backend.array_module(x).arcsin(x)
+
+    def backward(self, grad):
+        x = self.inputs[0]
+        return grad / sqrt(1 - x * x)
+
+
+class Acos(Function):
+    """y = arccos x.   dy/dx = -1 / sqrt(1 - x^2)."""
+
+    def forward(self, x):
+        return backend.array_module(x).arccos(x)
+
+    def backward(self, grad):
+        x = self.inputs[0]
+        return -grad / sqrt(1 - x * x)
+
+
+class Atan(Function):
+    """y = arctan x.   dy/dx = 1 / (1 + x^2)."""
+
+    def forward(self, x):
+        return backend.array_module(x).arctan(x)
+
+    def backward(self, grad):
+        x = self.inputs[0]
+        return grad / (x * x + 1)
+
+
+class Sinh(Function):
+    """y = sinh x.   dy/dx = cosh x."""
+
+    def forward(self, x):
+        return backend.array_module(x).sinh(x)
+
+    def backward(self, grad):
+        return grad * cosh(self.inputs[0])
+
+
+class Cosh(Function):
+    """y = cosh x.   dy/dx = sinh x."""
+
+    def forward(self, x):
+        return backend.array_module(x).cosh(x)
+
+    def backward(self, grad):
+        return grad * sinh(self.inputs[0])
+
+
+class Rsqrt(Function):
+    """y = 1 / sqrt(x).   dy/dx = -1/2 x^(-3/2) = -y^3 / 2."""
+    saves_inputs, saves_output = False, True
+
+    def forward(self, x):
+        return 1 / backend.array_module(x).sqrt(x)
+
+    def backward(self, grad):
+        y = self.output
+        return grad * y * y * y * -0.5
+
+
+class Reciprocal(Function):
+    """y = 1 / x.   dy/dx = -1 / x^2 = -y^2."""
+    saves_inputs, saves_output = False, True
+
+    def forward(self, x):
+        return 1 / x
+
+    def backward(self, grad):
+        y = self.output
+        return -grad * y * y
+
+
+# --- step functions: piecewise constant, so their derivative is 0 (PyTorch returns zeros) -------
+
+class StepFunction(Function):
+    """A function that is constant between its jumps.   dy/dx = 0 (almost everywhere; PyTorch
+    also gives 0 at the jumps)."""
+    saves_inputs = False
+
+    def backward(self, grad):
+        return grad * 0
+
+
+class Floor(StepFunction):
+    """y = the largest integer <= x."""
+
+    def forward(self, x):
+        return backend.array_module(x).floor(x)
+
+
+class Ceil(StepFunction):
+    """y = the smallest integer >= x."""
+
+    def forward(self, x):
+        return backend.array_module(x).ceil(x)
+
+
+class Trunc(StepFunction):
+    """y = x rounded toward zero."""
+
+    def forward(self, x):
+        return backend.array_module(x).trunc(x)
+
+
+class Round(StepFunction):
+    """y = x rounded to `decimals` decimal places, halves to even (as PyTorch and NumPy)."""
+
+    def forward(self, x, decimals=0):
+        return backend.array_module(x).round(x, decimals)
+
+
+class Sign(StepFunction):
+    """y = -1, 0 or 1: the sign of x."""
+
+    def forward(self, x):
+        return backend.array_module(x).sign(x)
+
+
+class RoundedDivide(StepFunction):
+    """z = x / y rounded toward zero ("trunc") or down ("floor"): a step function of both."""
+
+    def forward(self, x, y, rounding_mode):
+        xp = backend.array_module(x)
+        _refuse_integer_division_by_zero(x, y)
+        if rounding_mode == "floor":
+            return xp.floor_divide(x, y)
+        if x.dtype.kind == "f":
+            return xp.trunc(x / y)
+        # integers: floor division, one up where it rounded a negative inexact quotient down
+        quotient = xp.floor_divide(x, y)
+        return quotient + ((xp.remainder(x, y) != 0) & ((x < 0) != (y < 0)))
+
+    def backward(self, grad):
+        return grad * 0, grad * 0
+
+
+def _refuse_integer_division_by_zero(x, y):
+    """Integer division by zero is an error in PyTorch (NumPy would warn and give 0)."""
+    if x.dtype.kind in "biu" and y.dtype.kind in "biu" and not y.all():
+        raise RuntimeError("ZeroDivisionError: integer division by zero")
+
+
 # --- the functions users call ---------------------------------------------------------
 
 def _pair(x, y):
-    """Both operands as Tensors; a Python number takes the other operand's dtype.
-
-    As in PyTorch, an integer tensor meeting a float tensor takes the float's dtype
-    (NumPy alone would turn int64 * float32 into float64).
-    """
-    if not isinstance(x, Tensor):
-        x = as_tensor(x, like=y)
-    elif not isinstance(y, Tensor):
-        y = as_tensor(y, like=x)
-    x_kind, y_kind = x.array.dtype.kind, y.array.dtype.kind
-    if x_kind in "biu" and y_kind == "f":
-        x = Tensor._wrap(x.array.astype(y.array.dtype), False)
-    elif y_kind in "biu" and x_kind == "f":
-        y = Tensor._wrap(y.array.astype(x.array.dtype), False)
-    return x, y
+    """Both operands as Tensors of their common dtype, PyTorch's type promotion (promotion.py):
+    a Python number takes the tensor's dtype unless it is of a higher category (int64 * 2.5 is
+    float32), and an integer tensor meeting a float tensor takes the float's dtype."""
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and x.dtype == y.dtype:
+        return x, y
+    return promote(x, y)
 
 
-def add(x, y):
-    return Add.apply(*_pair(x, y))
+def _floating(x):
+    """x as a float tensor: functions such as exp and sin of integers give the default float dtype."""
+    return x if x.dtype.kind == "f" else cast(x, get_default_dtype())
 
 
-def sub(x, y):
-    return Sub.apply(*_pair(x, y))
+def add(x, y, alpha=1):
+    """x + alpha y, as torch.add."""
+    x, y = _pair(x, y)
+    if alpha != 1:
+        y = mul(y, alpha)
+    return Add.apply(x, y)
+
+
+def sub(x, y, alpha=1):
+    """x - alpha y, as torch.sub (not for two bool tensors: use logical_xor)."""
+    x, y = _pair(x, y)
+    if x.dtype == np.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if alpha != 1:
+        y = mul(y, alpha)
+    return Sub.apply(x, y)
 
 
 def mul(x, y):
     return Mul.apply(*_pair(x, y))
 
 
-def div(x, y):
+def div(x, y, rounding_mode=None):
+    """x / y, as torch.div. rounding_mode None: true division (integers give float32);
+    "trunc": rounded toward zero; "floor": rounded down (both keep the promoted dtype)."""
     x, y = _pair(x, y)
-    if x.array.dtype.kind in "biu" and y.array.dtype.kind in "biu":  # true division gives float32, as PyTorch
-        x, y = cast(x, DEFAULT_FLOAT), cast(y, DEFAULT_FLOAT)
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                             f"but found {rounding_mode!r}")
+        return RoundedDivide.apply(x, y, rounding_mode=rounding_mode)
+    if x.array.dtype.kind in "biu":  # true division gives the default float dtype, as PyTorch
+        x, y = cast(x, get_default_dtype()), cast(y, get_default_dtype())
     return Div.apply(x, y)
 
 
+def true_divide(x, y):
+    """x / y (torch.true_divide, an alias of div)."""
+    return div(x, y)
+
+
+def floor_divide(x, y):
+    """x / y rounded down, as torch.floor_divide and `//`. Its gradient is zero (PyTorch has none)."""
+    return div(x, y, rounding_mode="floor")
+
+
+def remainder(x, y):
+    """x - y floor(x / y): the remainder with the sign of y, as torch.remainder and `%`."""
+    return Remainder.apply(*_pair(x, y))
+
+
+def fmod(x, y):
+    """x - y trunc(x / y): the remainder with the sign of x, as torch.fmod."""
+    return Fmod.apply(*_pair(x, y))
+
+
 def neg(x):
+    if x.dtype == np.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     return Neg.apply(x)
 
 
 def pow(x, y):
-    return Pow.apply(*_pair(x, y))
+    """x ** y, as torch.pow (integers to negative integer powers are refused, as there)."""
+    x, y = _pair(x, y)
+    if x.dtype.kind in "biu" and (y.array < 0).any():
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return Pow.apply(x, y)
 
 
 def exp(x):
-    return Exp.apply(x)
+    return Exp.apply(_floating(x))
 
 
 def log(x):
-    return Log.apply(x)
+    return Log.apply(_floating(x))
 
 
 def sqrt(x):
-    return Sqrt.apply(x)
+    return Sqrt.apply(_floating(x))
+
+
+def log1p(x):
+    return Log1p.apply(_floating(x))
+
+
+def expm1(x):
+    return Expm1.apply(_floating(x))
+
+
+def log2(x):
+    return Log2.apply(_floating(x))
+
+
+def log10(x):
+    return Log10.apply(_floating(x))
+
+
+def exp2(x):
+    return Exp2.apply(_floating(x))
+
+
+def sin(x):
+    return Sin.apply(_floating(x))
+
+
+def cos(x):
+    return Cos.apply(_floating(x))
+
+
+def tan(x):
+    return Tan.apply(_floating(x))
+
+
+def asin(x):
+    return Asin.apply(_floating(x))
+
+
+def acos(x):
+    return Acos.apply(_floating(x))
+
+
+def atan(x):
+    return Atan.apply(_floating(x))
+
+
+def atan2(input, other):
+    """The angle of the point (other, input), elementwise, as torch.atan2(y, x)."""
+    y, x = _pair(input, other)
+    return Atan2.apply(_floating(y), _floating(x))
+
+
+def sinh(x):
+    return Sinh.apply(_floating(x))
+
+
+def cosh(x):
+    return Cosh.apply(_floating(x))
+
+
+def rsqrt(x):
+    return Rsqrt.apply(_floating(x))
+
+
+def reciprocal(x):
+    return Reciprocal.apply(_floating(x))
+
+
+@composite
+def square(x):
+    """x * x (integers stay integers, as torch.square)."""
+    return mul(x, x)
+
+
+def _step(op, x, **params):
+    """A step function; integers are already whole numbers and come back as a copy, as PyTorch."""
+    if x.dtype.kind in "biu":
+        return clone(x)
+    return op.apply(x, **params)
+
+
+def floor(x):
+    return _step(Floor, x)
+
+
+def ceil(x):
+    return _step(Ceil, x)
+
+
+def trunc(x):
+    return _step(Trunc, x)
+
+
+fix = trunc
+
+
+def round(x, decimals=0):
+    """Round halves to even; `decimals` places after the point (negative: before it)."""
+    if decimals != 0 and x.dtype.kind in "biu":
+        raise RuntimeError("round_cpu not implemented for integer inputs with decimals != 0")
+    return _step(Round, x, decimals=decimals)
+
+
+def sign(x):
+    if x.dtype == np.bool_:
+        return clone(x)
+    return Sign.apply(x)
+
+
+@composite
+def frac(x):
+    """x - trunc(x): the fractional part, with x's sign.   d/dx = 1."""
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"frac is only implemented for floating-point tensors, got {x.dtype}")
+    return x - trunc(x).detach()
 
 
 def abs(x):
@@ -279,9 +711,40 @@ def abs(x):
 
 
 def clamp(x, min=None, max=None):
+    """min(max(x, min), max), as torch.clamp. Bounds are numbers or tensors (broadcasting against x);
+    with min > max every element is max. The dtype is promoted as x + min + max."""
     if min is None and max is None:
         raise ValueError("clamp() needs at least one of min and max")
-    return Clamp.apply(x, low=min, high=max)
+    bounds = [b for b in (min, max) if b is not None]
+    dtype = result_type(x, *bounds)
+    if dtype != x.dtype:
+        x = cast(x, dtype)
+    if not any(isinstance(b, Tensor) for b in bounds):
+        return Clamp.apply(x, low=min, high=max)
+    return clamp_by_tensors(x, min, max)
+
+
+@composite
+def clamp_by_tensors(x, min=None, max=None):
+    """clamp with tensor bounds: where(x < min, min, x), then where(y > max, max, y).
+    The gradient goes to x where min <= x <= max, to min where x < min, to max where it is exceeded."""
+    out = x
+    if min is not None:
+        out = where(out < min, min, out)
+    if max is not None:
+        out = where(out > max, max, out)
+    return out
+
+
+clip = clamp
+
+
+def clamp_min(x, min):
+    return clamp(x, min=min)
+
+
+def clamp_max(x, max):
+    return clamp(x, max=max)
 
 
 def maximum(x, y):
@@ -295,8 +758,14 @@ def minimum(x, y):
     return -Maximum.apply(-x, -y)
 
 
-def where(condition, x, y):
-    """x where condition is true, else y (condition is not differentiated)."""
+def where(condition, x=None, y=None):
+    """x where condition is true, else y (condition is not differentiated), as torch.where.
+    where(condition) alone is nonzero(condition, as_tuple=True)."""
+    if x is None and y is None:
+        xp = backend.array_module(condition.array)
+        return tuple(Tensor._wrap(i.astype(np.int64), False) for i in xp.nonzero(condition.array))
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):  # two numbers: where(mask, 1.0, 0.0)
+        x = as_operand(x, result_type(x, y), like=condition)
     x, y = _pair(x, y)
     if isinstance(condition, Tensor):
         # Kept for backward, so a private copy: changing the condition tensor in place before
@@ -304,6 +773,12 @@ def where(condition, x, y):
         tracking = is_grad_enabled() and (x.requires_grad or y.requires_grad)
         condition = condition.array.copy() if tracking else condition.array
     return Where.apply(x, y, condition=condition)
+
+
+@composite
+def lerp(input, end, weight):
+    """input + weight (end - input), as torch.lerp (weight a number or a tensor)."""
+    return input + weight * (end - input)
 
 
 def cast(x, dtype):
@@ -318,11 +793,137 @@ def clone(x):
     return Clone.apply(x)
 
 
+# --- comparisons and tests: boolean tensors outside the graph -----------------------------
+
+def _arrays(x, y):
+    """The raw arrays of x and y in their promoted dtype (for results that are not differentiated)."""
+    x, y = _pair(x.detach() if isinstance(x, Tensor) else x, y.detach() if isinstance(y, Tensor) else y)
+    return x.array, y.array
+
+
 def compare(x, y, ufunc_name):
     """An elementwise comparison as a boolean tensor outside the graph."""
-    x, y = _pair(x, y)
-    xp = backend.array_module(x.array)
-    return Tensor._wrap(getattr(xp, ufunc_name)(x.array, y.array), False)
+    x, y = _arrays(x, y)
+    xp = backend.array_module(x)
+    return Tensor._wrap(getattr(xp, ufunc_name)(x, y), False)
+
+
+def eq(x, y):
+    return compare(x, y, "equal")
+
+
+def ne(x, y):
+    return compare(x, y, "not_equal")
+
+
+def lt(x, y):
+    return compare(x, y, "less")
+
+
+def le(x, y):
+    return compare(x, y, "less_equal")
+
+
+def gt(x, y):
+    return compare(x, y, "greater")
+
+
+def ge(x, y):
+    return compare(x, y, "greater_equal")
+
+
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def bitwise_and(x, y):
+    """x & y: logical and of bool tensors, bitwise and of integer ones."""
+    return _bitwise(x, y, "bitwise_and")
+
+
+def bitwise_or(x, y):
+    """x | y: logical or of bool tensors, bitwise or of integer ones."""
+    return _bitwise(x, y, "bitwise_or")
+
+
+def bitwise_xor(x, y):
+    """x ^ y: logical xor of bool tensors, bitwise xor of integer ones."""
+    return _bitwise(x, y, "bitwise_xor")
+
+
+def _bitwise(x, y, name):
+    x, y = _arrays(x, y)
+    if x.dtype.kind == "f":
+        raise TypeError(f"{name} is only for bool and integer tensors, got {x.dtype}")
+    return Tensor._wrap(getattr(backend.array_module(x), name)(x, y), False)
+
+
+def logical_and(x, y):
+    return compare(x, y, "logical_and")
+
+
+def logical_or(x, y):
+    return compare(x, y, "logical_or")
+
+
+def logical_xor(x, y):
+    return compare(x, y, "logical_xor")
+
+
+def logical_not(x):
+    return Tensor._wrap(backend.array_module(x.array).logical_not(x.array), False)
+
+
+def bitwise_not(x):
+    """~x: logical not of a bool tensor, bitwise not of an integer one."""
+    if x.dtype.kind == "f":
+        raise TypeError(f"bitwise_not is only for bool and integer tensors, got {x.dtype}")
+    return Tensor._wrap(~x.array, False)
+
+
+def _test(x, name):
+    return Tensor._wrap(getattr(backend.array_module(x.array), name)(x.array), False)
+
+
+def isnan(x):
+    return _test(x, "isnan")
+
+
+def isinf(x):
+    return _test(x, "isinf")
+
+
+def isfinite(x):
+    return _test(x, "isfinite")
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol |other|, elementwise, as torch.isclose."""
+    x, y = _arrays(input, other)
+    return Tensor._wrap(backend.array_module(x).isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), False)
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every element is close (isclose), as a Python bool."""
+    return bool(isclose(input, other, rtol, atol, equal_nan).array.all())
+
+
+def equal(input, other):
+    """True when both have the same shape and the same values, as torch.equal."""
+    if input.shape != other.shape:
+        return False
+    return bool(eq(input, other).array.all())
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(x):
+    return x.dtype.kind == "f"
+
+
+def numel(x):
+    return x.numel()
 
 
 def argmax(x, dim=None, keepdim=False):

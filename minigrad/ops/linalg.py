@@ -1,9 +1,18 @@
-"""Matrix products: matmul (with NumPy's 1-D and batched rules) and linear."""
+"""Matrix products: matmul (with NumPy's 1-D and batched rules), linear, einsum, and the
+PyTorch names built on them (mm, bmm, mv, dot, outer, addmm, baddbmm); the matrix parts
+tril, triu, diag, diagonal, trace; cdist.
+"""
 
 import math
+import string
 
-from .. import parallel
-from ..autograd import Function
+import numpy as np
+
+from .. import backend, parallel
+from ..autograd import Function, composite
+from ..tensor import Tensor
+from .elementwise import sqrt, where
+from .shape import ScatterAdd, index, wrap_dim
 
 
 def _check_same_dtype(op, *arrays):
@@ -135,3 +144,269 @@ def linear(x, weight, bias=None):
     if bias is None:
         return Linear.apply(x, weight)
     return Linear.apply(x, weight, bias)
+
+
+# --- PyTorch's named products, with its shape checks --------------------------------------
+
+def _expect_dims(op, expected, *tensors):
+    for name, t, n in zip(("input", "mat2", "vec"), tensors, expected):
+        if t.ndim != n:
+            raise RuntimeError(f"{op}: expected a {n}-D tensor, but got a {t.ndim}-D tensor of shape {t.shape}")
+
+
+def mm(input, mat2):
+    """(n, k) @ (k, m) -> (n, m): matrices only (torch.mm)."""
+    _expect_dims("mm", (2, 2), input, mat2)
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    """(b, n, k) @ (b, k, m) -> (b, n, m): batches of matrices of one batch size (torch.bmm)."""
+    _expect_dims("bmm", (3, 3), input, mat2)
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
+
+
+def mv(input, vec):
+    """(n, k) @ (k,) -> (n,) (torch.mv)."""
+    _expect_dims("mv", (2, 1), input, vec)
+    return matmul(input, vec)
+
+
+def dot(input, other):
+    """sum of input_i other_i for two 1-D tensors of one length, a 0-d tensor (torch.dot)."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.shape != other.shape:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+                           f"[{other.shape[0]}] to have the same number of elements, but got "
+                           f"{input.shape[0]} and {other.shape[0]} elements respectively")
+    return matmul(input, other)
+
+
+vdot = dot
+
+
+@composite
+def outer(input, vec2):
+    """The outer product of two 1-D tensors: out[i, j] = input[i] vec2[j]."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: expected 1-D tensors, got shapes {input.shape} and {vec2.shape}")
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+ger = outer
+
+
+@composite
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta input + alpha (mat1 @ mat2), input broadcasting to (n, m) (torch.addmm)."""
+    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
+
+
+@composite
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta input + alpha (batch1 @ batch2) for batches of matrices (torch.baddbmm)."""
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+@composite
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """beta input + alpha (mat @ vec) (torch.addmv)."""
+    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+
+
+def _scaled_sum(input, product, beta, alpha):
+    """beta input + alpha product; beta = 0 ignores input (even its nan and inf), as PyTorch."""
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return product
+    return product + (input if beta == 1 else input * beta)
+
+
+# --- einsum ---------------------------------------------------------------------------------
+
+class Einsum(Function):
+    """out = einsum(subscripts, *operands), as numpy.einsum with explicit "...->..." subscripts.
+
+    The gradient of operand k is itself an einsum: the output gradient and the other operands
+    contracted to k's subscripts,
+        d out / d X_k:   einsum("out, others -> k", grad, other operands).
+    A letter of k that appears nowhere else (summed in k alone) is missing from that einsum's
+    inputs: the result is broadcast along it. A letter repeated within k (a diagonal, as in
+    "ii->i") is computed once and scattered back onto the diagonal.
+    """
+
+    def forward(self, *operands, inputs, output):
+        self.input_subscripts, self.output_subscripts = inputs, output
+        return backend.array_module(operands[0]).einsum(",".join(inputs) + "->" + output, *operands)
+
+    def backward(self, grad):
+        grads = []
+        for k, (operand, needed) in enumerate(zip(self.inputs, self.needs_input_grad)):
+            grads.append(self._operand_gradient(k, grad) if needed else None)
+        return tuple(grads)
+
+    def _operand_gradient(self, k, grad):
+        target = self.input_subscripts[k]
+        shape = self.inputs[k].shape
+        others = [s for i, s in enumerate(self.input_subscripts) if i != k]
+        available = set(self.output_subscripts).union(*others)
+        letters = "".join(dict.fromkeys(target))                  # k's letters, once each
+        computed = "".join(c for c in letters if c in available)
+        size = {c: shape[target.index(c)] for c in letters}
+        operands = [grad] + [t for i, t in enumerate(self.inputs) if i != k]
+        part = einsum(",".join([self.output_subscripts] + others) + "->" + computed, *operands)
+        if computed != letters:  # letters summed in k alone: each element of k got the same gradient
+            part = part.reshape([size[c] if c in computed else 1 for c in letters]).expand(*[size[c] for c in letters])
+        if letters == target:
+            return part
+        # a repeated letter: place the values on the diagonal of k's shape
+        xp = backend.array_module("cpu")
+        ranges = {c: xp.arange(size[c]).reshape([-1 if d == c else 1 for d in letters]) for c in letters}
+        key = tuple(ranges[c] for c in target)
+        return ScatterAdd.apply(part, shape=shape, key=key)
+
+
+def _explicit_subscripts(equation, shapes):
+    """PyTorch's einsum equation as explicit subscripts: "..." spelled out with spare letters,
+    and the output of an implicit equation (no "->") made explicit: the letters used once,
+    in alphabetical order, after the "..." dims."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum(): {len(terms)} operands in the equation {equation!r} but {len(shapes)} given")
+    used = set(equation) - set(".,->")
+    spare = [c for c in string.ascii_letters if c not in used]
+    broadcast_rank = 0
+    for term, shape in zip(terms, shapes):
+        if "..." in term:
+            broadcast_rank = max(broadcast_rank, len(shape) - (len(term) - 3))
+    ellipsis = "".join(spare[:broadcast_rank])
+    inputs = []
+    for term, shape in zip(terms, shapes):
+        if "..." in term:
+            rank = len(shape) - (len(term) - 3)
+            term = term.replace("...", ellipsis[broadcast_rank - rank:])
+        if len(term) != len(shape):
+            raise ValueError(f"einsum(): the subscript {term!r} has {len(term)} letters for an operand of shape "
+                             f"{tuple(shape)}")
+        inputs.append(term)
+    if arrow:
+        output = rhs.replace("...", ellipsis)
+    else:
+        counts = {}
+        for term in inputs:
+            for c in term:
+                counts[c] = counts.get(c, 0) + 1
+        output = ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ellipsis))
+    return inputs, output
+
+
+def einsum(equation, *operands):
+    """Einstein summation, as torch.einsum("ij,jk->ik", a, b) (operands may also come as one list):
+    repeated letters across operands are multiplied and summed, letters in the output kept.
+    Supports "..." and the implicit form without "->". Operands must share one dtype."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    _check_same_dtype("einsum", *[t.array for t in operands])
+    inputs, output = _explicit_subscripts(equation, [t.shape for t in operands])
+    return Einsum.apply(*operands, inputs=inputs, output=output)
+
+
+# --- matrix parts: triangles and diagonals ----------------------------------------------------
+
+def _triangle(x, diagonal, keep_lower, op):
+    if x.ndim < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape {x.shape}")
+    rows, cols = x.shape[-2:]
+    xp = backend.array_module(x.array)
+    mask = (xp.tril if keep_lower else xp.triu)(xp.ones((rows, cols), dtype=bool), diagonal)
+    return where(Tensor._wrap(mask, False), x, 0)
+
+
+@composite
+def tril(x, diagonal=0):
+    """The lower triangle of the last two dims (j <= i + diagonal), zeros above.   d/dx: the same mask."""
+    return _triangle(x, diagonal, True, "tril")
+
+
+@composite
+def triu(x, diagonal=0):
+    """The upper triangle of the last two dims (j >= i + diagonal), zeros below.   d/dx: the same mask."""
+    return _triangle(x, diagonal, False, "triu")
+
+
+@composite
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """The diagonal x[..., i, i + offset] of the dims dim1, dim2, moved to the last dim (Index:
+    the gradient goes back onto the diagonal)."""
+    dim1, dim2 = wrap_dim(dim1, x.shape, "diagonal", "dim1"), wrap_dim(dim2, x.shape, "diagonal", "dim2")
+    if dim1 == dim2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    rows, cols = x.shape[dim1], x.shape[dim2]
+    xp = backend.array_module("cpu")
+    start_row, start_col = (0, offset) if offset >= 0 else (-offset, 0)
+    length = max(min(rows - start_row, cols - start_col), 0)
+    others = [d for d in range(x.ndim) if d not in (dim1, dim2)]
+    moved = x.permute(*others, dim1, dim2)
+    key = (Ellipsis, xp.arange(length) + start_row, xp.arange(length) + start_col)
+    return index(moved, key)
+
+
+_diagonal_of = diagonal  # diag's argument is named `diagonal`, as PyTorch's
+
+
+@composite
+def diag(x, diagonal=0):
+    """A 1-D x: the square matrix with x on its `diagonal` (0: the main one, >0 above, <0 below).
+    A 2-D x: that diagonal of x, 1-D."""
+    if x.ndim == 2:
+        return _diagonal_of(x, diagonal)
+    if x.ndim != 1:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
+    n = x.shape[0] + abs(diagonal)
+    xp = backend.array_module("cpu")
+    positions = xp.arange(x.shape[0])
+    key = (positions, positions + diagonal) if diagonal >= 0 else (positions - diagonal, positions)
+    return ScatterAdd.apply(x, shape=(n, n), key=key)
+
+
+def diag_embed(x, offset=0, dim1=-2, dim2=-1):
+    """Each row of x's last dim made into the diagonal of a matrix (the last two dims)."""
+    if (offset, dim1, dim2) != (0, -2, -1):
+        raise NotImplementedError("diag_embed: only offset=0, dim1=-2, dim2=-1")
+    n = x.shape[-1]
+    xp = backend.array_module("cpu")
+    positions = xp.arange(n)
+    return ScatterAdd.apply(x, shape=x.shape + (n,), key=(Ellipsis, positions, positions))
+
+
+@composite
+def trace(x):
+    """The sum of the main diagonal of a 2-D tensor."""
+    if x.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
+    return diagonal(x).sum()
+
+
+@composite
+def cdist(x1, x2, p=2.0):
+    """Pairwise p-norm distances between the rows of x1 (..., n, d) and x2 (..., m, d): (..., n, m).
+    Made of the difference of all pairs, abs, pow and sum (memory n m d). At a distance of 0 the
+    2-norm's gradient is nan here (PyTorch gives 0)."""
+    if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"cdist: expected (..., n, d) and (..., m, d) with one d, got {x1.shape} and {x2.shape}")
+    differences = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (..., n, m, d)
+    if p == 2:
+        return sqrt((differences * differences).sum(-1))
+    if p == 1:
+        return differences.abs().sum(-1)
+    if p == float("inf"):
+        return differences.abs().amax(-1)
+    if p == 0:
+        return (differences != 0).to(x1.dtype).sum(-1)
+    return (differences.abs() ** p).sum(-1) ** (1.0 / p)

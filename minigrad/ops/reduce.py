@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, var, max (and min, std built from them).
+"""Reductions: sum, mean, var, max, amax, cumsum (and min, std, amin, logsumexp, cumprod, prod,
+norm built from them), and the tests any, all and count_nonzero.
 
 Each takes `dim` (None for all dims, an int, or a tuple) and `keepdim`, as in
 PyTorch. Backward spreads the output gradient back over the reduced axes.
@@ -6,9 +7,13 @@ PyTorch. Backward spreads the output gradient back over the reduced axes.
 
 from collections import namedtuple
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function, composite
-from .shape import cat, wrap_dim
+from ..tensor import Tensor, get_default_dtype
+from .elementwise import cast, exp, isfinite, log, maximum, minimum, where
+from .shape import cat, flip, wrap_dim
 
 
 def reduced_axes(dim, ndim):
@@ -67,11 +72,12 @@ class Mean(Function):
 
 
 class Var(Function):
-    """y = sum (x - mean)^2 / (n - ddof), ddof = 1 when unbiased.   dy/dx = 2 (x - mean) / (n - ddof)."""
+    """y = sum (x - mean)^2 / (n - correction), correction 1 (unbiased) by default.
+    dy/dx = 2 (x - mean) / (n - correction)."""
 
-    def forward(self, x, dim=None, unbiased=True, keepdim=False):
+    def forward(self, x, dim=None, correction=1, keepdim=False):
         self.shape, self.axes, self.keepdim = x.shape, reduced_axes(dim, x.ndim), keepdim
-        self.divisor = reduced_count(x.shape, self.axes) - (1 if unbiased else 0)
+        self.divisor = reduced_count(x.shape, self.axes) - correction
         self.centered = x - x.mean(axis=self.axes, keepdims=True)
         return (self.centered * self.centered).sum(axis=self.axes, keepdims=keepdim) / self.divisor
 
@@ -109,30 +115,111 @@ class Max(Function):
         return spread_back(grad, self.shape, self.axes, self.keepdim) * self.share
 
 
+class AMax(Function):
+    """y = the largest element over dims (the smallest, with smallest=True), as torch.amax / amin.
+
+    dy/dx = 1/k at each of the k elements equal to the extreme, 0 elsewhere: tied elements
+    share the gradient equally (max along a dim gives it all to one index instead).
+    """
+    saves_inputs = False
+
+    def forward(self, x, dim=None, keepdim=False, smallest=False):
+        self.shape, self.axes, self.keepdim = x.shape, reduced_axes(dim, x.ndim), keepdim
+        if x.size == 0 and reduced_count(x.shape, self.axes) == 0:
+            raise RuntimeError(f"amax/amin: expected a non-empty reduced dim, got shape {tuple(x.shape)}")
+        extreme = x.min(axis=self.axes, keepdims=True) if smallest else x.max(axis=self.axes, keepdims=True)
+        winners = (x == extreme).astype(x.dtype)
+        self.share = winners / winners.sum(axis=self.axes, keepdims=True)
+        return extreme if keepdim else extreme.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+
+    def backward(self, grad):
+        return spread_back(grad, self.shape, self.axes, self.keepdim) * self.share
+
+
+class CumSum(Function):
+    """y_i = x_1 + ... + x_i along `dim`.
+    dL/dx_i = sum over j >= i of dL/dy_j: the gradient's cumsum taken from the end (flip, cumsum, flip)."""
+    saves_inputs = False
+
+    def forward(self, x, dim):
+        self.dim = dim
+        return backend.array_module(x).cumsum(x, axis=dim)
+
+    def backward(self, grad):
+        return flip(cumsum(flip(grad, self.dim), self.dim), self.dim)
+
+
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 
 
-def sum(x, dim=None, keepdim=False):
-    return Sum.apply(x, dim=dim, keepdim=keepdim)
+def _dims(dim):
+    """dim as reduced_axes takes it: a list (as PyTorch accepts) becomes a tuple."""
+    return tuple(dim) if isinstance(dim, list) else dim
 
 
-def mean(x, dim=None, keepdim=False):
-    return Mean.apply(x, dim=dim, keepdim=keepdim)
+def sum(x, dim=None, keepdim=False, dtype=None):
+    """The sum over `dim` (all dims when None). Integers and bools sum to int64, as PyTorch;
+    `dtype` casts the input first."""
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "biu" and x.dtype != np.int64:
+        x = cast(x, np.int64)
+    return Sum.apply(x, dim=_dims(dim), keepdim=keepdim)
 
 
-def var(x, dim=None, unbiased=True, keepdim=False):
-    return Var.apply(x, dim=dim, unbiased=unbiased, keepdim=keepdim)
+def mean(x, dim=None, keepdim=False, dtype=None):
+    """The mean over `dim` (all dims when None), of a floating tensor (or with a floating `dtype`)."""
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
+                           f"or complex dtype. Got: {x.dtype}")
+    return Mean.apply(x, dim=_dims(dim), keepdim=keepdim)
+
+
+def _correction(unbiased, correction):
+    """PyTorch's two spellings of the divisor n - correction: unbiased=True is correction=1."""
+    if correction is not None:
+        if unbiased is not None:
+            raise TypeError("var/std take unbiased or correction, not both")
+        return correction
+    return 0 if unbiased is False else 1
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """sum (x - mean)^2 / (n - correction) over `dim`: unbiased (correction=1) by default.
+    var(x, False) is the biased variance over all dims, as torch.var(input, unbiased)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return Var.apply(x, dim=_dims(dim), correction=_correction(unbiased, correction), keepdim=keepdim)
 
 
 @composite
-def std(x, dim=None, unbiased=True, keepdim=False):
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """sqrt(var)."""
-    return var(x, dim, unbiased, keepdim).sqrt()
+    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over `dim`, as torch.var_mean."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over `dim`, as torch.std_mean."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
 
 
 def max(x, dim=None, keepdim=False):
-    """The largest value; with `dim`, a (values, indices) pair as in PyTorch."""
+    """The largest value; with `dim`, a (values, indices) pair as in PyTorch; with a tensor in
+    place of dim, the elementwise maximum (torch.max(x, other))."""
+    if isinstance(dim, Tensor):
+        return maximum(x, dim)
     if dim is None:
         return Max.apply(x)
     return MaxResult(Max.apply(x, dim=dim, keepdim=keepdim), x.argmax(dim, keepdim))
@@ -140,10 +227,101 @@ def max(x, dim=None, keepdim=False):
 
 @composite
 def min(x, dim=None, keepdim=False):
-    """min(x) = -max(-x)."""
+    """min(x) = -max(-x); with a tensor in place of dim, the elementwise minimum."""
+    if isinstance(dim, Tensor):
+        return minimum(x, dim)
+    if x.dtype.kind != "f":  # -x would wrap around for unsigned integers (and they have no gradient)
+        values = amin(x, () if dim is None else dim, keepdim)
+        return values if dim is None else MinResult(values, x.argmin(dim, keepdim))
     if dim is None:
         return -Max.apply(-x)
     return MinResult(-Max.apply(-x, dim=dim, keepdim=keepdim), x.argmin(dim, keepdim))
+
+
+def amax(x, dim=(), keepdim=False):
+    """The largest value over `dim` (every dim when () or None); ties share the gradient."""
+    return AMax.apply(x, dim=_dims(dim) or None, keepdim=keepdim)
+
+
+def amin(x, dim=(), keepdim=False):
+    """The smallest value over `dim` (every dim when () or None); ties share the gradient."""
+    return AMax.apply(x, dim=_dims(dim) or None, keepdim=keepdim, smallest=True)
+
+
+@composite
+def logsumexp(x, dim, keepdim=False):
+    """log sum exp(x) over `dim`, computed as m + log sum exp(x - m) with m the largest
+    element (so nothing overflows).   d/dx = softmax(x) over dim."""
+    if x.dtype.kind != "f":
+        x = cast(x, get_default_dtype())
+    axes = reduced_axes(_dims(dim), x.ndim)
+    if x.numel() == 0:
+        return log(sum(exp(x), axes, keepdim))
+    peak = amax(x.detach(), axes, keepdim=True)
+    peak = where(isfinite(peak), peak, 0.0)  # all -inf (or an inf): exp(x - inf) would be nan
+    out = log(sum(exp(x - peak), axes, keepdim=True)) + peak
+    return out if keepdim else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+
+
+def cumsum(x, dim, dtype=None):
+    """Running sums along `dim`, as torch.cumsum (integers and bools give int64)."""
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "biu" and x.dtype != np.int64:
+        x = cast(x, np.int64)
+    dim = wrap_dim(dim, x.shape, "cumsum")
+    if x.ndim == 0:
+        return x.clone()
+    return CumSum.apply(x, dim=dim)
+
+
+@composite
+def cumprod(x, dim, dtype=None):
+    """Running products along `dim`, as torch.cumprod: y_j = prod over i <= j of x_i.
+
+    Made of prod: x is repeated along a new last axis, ones put where i > j, and each row's product
+    taken. That costs n^2 products but its gradient is exact at zeros, where the shorter formula
+    (reversed cumsum of grad y, divided by x) divides by zero.
+    """
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "biu":
+        x = cast(x, np.int64)
+    dim = wrap_dim(dim, x.shape, "cumprod")
+    if x.ndim == 0:
+        return x.clone()
+    n = x.shape[dim]
+    moved = x.transpose(dim, -1) if dim != x.ndim - 1 else x     # (..., n): i along the last axis
+    xp = backend.array_module(x.array)
+    later = Tensor._wrap(xp.triu(xp.ones((n, n), dtype=bool), 1), False)  # row j, column i: i > j
+    rows = where(later, 1, moved.unsqueeze(-2).expand(*moved.shape[:-1], n, n))
+    out = prod(rows, dim=-1)
+    return out.transpose(dim, -1) if dim != x.ndim - 1 else out
+
+
+def _boolean_reduction(x, dim, keepdim, name):
+    xp = backend.array_module(x.array)
+    axes = None if dim is None else reduced_axes(_dims(dim), x.ndim)
+    result = getattr(xp, name)(x.array, axis=axes, keepdims=keepdim if axes is not None else False)
+    # as PyTorch: uint8 in gives uint8 out, anything else bool
+    return Tensor._wrap(xp.asarray(result, dtype=np.uint8 if x.dtype == np.uint8 else np.bool_), False)
+
+
+def any(x, dim=None, keepdim=False):
+    """Whether any element (over `dim`) is non-zero."""
+    return _boolean_reduction(x, dim, keepdim, "any")
+
+
+def all(x, dim=None, keepdim=False):
+    """Whether every element (over `dim`) is non-zero."""
+    return _boolean_reduction(x, dim, keepdim, "all")
+
+
+def count_nonzero(x, dim=None):
+    """How many elements (over `dim`) are non-zero, as int64."""
+    xp = backend.array_module(x.array)
+    axes = None if dim is None else reduced_axes(_dims(dim), x.ndim)
+    return Tensor._wrap(xp.asarray(xp.count_nonzero(x.array, axis=axes), dtype=np.int64), False)
 
 
 @composite

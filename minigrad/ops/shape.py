@@ -469,3 +469,213 @@ def pixel_shuffle(input, upscale_factor):
     x = reshape(input, *batch, channels // (r * r), r, r, height, width)
     x = permute(x, *range(b), b, b + 3, b + 1, b + 4, b + 2)
     return reshape(x, *batch, channels // (r * r), height * r, width * r)
+
+
+# --- composites built on indexing and reshaping: flip, roll, split, repeat, ... ---------------
+
+def _dim_list(dims, shape, op):
+    """An int or a sequence of dims as a list of non-negative positions."""
+    dims = [dims] if isinstance(dims, int) else list(dims)
+    return [wrap_dim(d, shape, op) for d in dims]
+
+
+@composite
+def flip(x, dims):
+    """x with the order of its elements reversed along each of `dims` (a view: a reversed slice)."""
+    if x.ndim == 0:
+        return reshape(x, ())
+    key = [slice(None)] * x.ndim
+    for d in _dim_list(dims, x.shape, "flip"):
+        key[d] = slice(None, None, -1)
+    return index(x, tuple(key))
+
+
+def fliplr(x):
+    """flip(x, 1): columns in reverse order."""
+    return flip(x, 1)
+
+
+def flipud(x):
+    """flip(x, 0): rows in reverse order."""
+    return flip(x, 0)
+
+
+@composite
+def roll(x, shifts, dims=None):
+    """Shift elements along `dims` by `shifts`, wrapping around: y[i] = x[(i - shift) mod n].
+    Without dims, x is flattened, rolled and given its shape back."""
+    xp = backend.array_module("cpu")
+    if dims is None:
+        if not isinstance(shifts, int) and len(shifts) != 1:
+            raise RuntimeError(f"roll: without dims, shifts must be one number, got {shifts}")
+        shift = shifts if isinstance(shifts, int) else shifts[0]
+        flat = reshape(x, -1)
+        return reshape(roll(flat, shift, 0), x.shape)
+    shifts = [shifts] if isinstance(shifts, int) else list(shifts)
+    dims = _dim_list(dims, x.shape, "roll")
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts and dims must align, got {len(shifts)} shifts and {len(dims)} dims")
+    for shift, d in zip(shifts, dims):
+        n = x.shape[d]
+        if n:
+            x = _take(x, d, (xp.arange(n) - shift) % n)
+    return x
+
+
+@composite
+def rot90(x, k=1, dims=(0, 1)):
+    """Rotate by 90 degrees k times in the plane of `dims`, from the first dim towards the second
+    (a flip and a transpose, as torch.rot90)."""
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: expected 2 dims, got {len(dims)}")
+    first, second = _dim_list(dims, x.shape, "rot90")
+    if first == second:
+        raise RuntimeError(f"rot90: the two dims must differ, got {dims}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(x, second), first, second)
+    if k == 2:
+        return flip(x, (first, second))
+    if k == 3:
+        return transpose(flip(x, first), first, second)
+    return reshape(x, x.shape)
+
+
+def narrow(x, dim, start, length):
+    """x[..., start:start + length, ...] along `dim` (a view)."""
+    dim = wrap_dim(dim, x.shape, "narrow")
+    if start < 0:
+        start += x.shape[dim]
+    if not 0 <= start <= x.shape[dim] - length or length < 0:
+        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({x.shape[dim]})")
+    return index(x, (slice(None),) * dim + (slice(start, start + length),))
+
+
+def select(x, dim, position):
+    """x[..., position, ...] along `dim`: that dim removed (a view)."""
+    dim = wrap_dim(dim, x.shape, "select")
+    n = x.shape[dim]
+    if not -n <= position < n:
+        raise IndexError(f"select(): index {position} out of range for tensor of size {tuple(x.shape)} at dimension {dim}")
+    return index(x, (slice(None),) * dim + (position % n,))
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Pieces of x along `dim`: of split_size each (the last may be smaller), or of the listed sizes."""
+    dim = wrap_dim(dim, x.shape, "split")
+    n = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0 and n:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
+        sizes = [min(size, n - start) for start in range(0, n, size)] if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+                               f"dimension {dim}), but got split_sizes={sizes}")
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(narrow(x, dim, start, size))
+        start += size
+    return tuple(pieces)
+
+
+def chunk(x, chunks, dim=0):
+    """x split into `chunks` pieces of ceil(n / chunks) elements along `dim` (possibly fewer pieces)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    n = x.shape[wrap_dim(dim, x.shape, "chunk")]
+    return split(x, max(-(-n // chunks), 1), dim)
+
+
+def tensor_split(x, indices_or_sections, dim=0):
+    """x split at the given indices, or into that many nearly equal pieces (as numpy.array_split)."""
+    dim = wrap_dim(dim, x.shape, "tensor_split")
+    n = x.shape[dim]
+    if isinstance(indices_or_sections, int):
+        sections = indices_or_sections
+        sizes = [n // sections + (1 if i < n % sections else 0) for i in range(sections)]
+        return split(x, sizes, dim)
+    edges = [0] + [min(max(i, 0), n) for i in indices_or_sections] + [n]
+    return tuple(narrow(x, dim, a, max(b - a, 0)) for a, b in zip(edges, edges[1:]))
+
+
+def unbind(x, dim=0):
+    """The slices of x along `dim`, that dim removed."""
+    dim = wrap_dim(dim, x.shape, "unbind")
+    return tuple(select(x, dim, i) for i in range(x.shape[dim]))
+
+
+def movedim(x, source, destination):
+    """x with dims `source` moved to positions `destination`, the others in their order."""
+    source = _dim_list(source, x.shape, "movedim")
+    destination = _dim_list(destination, x.shape, "movedim")
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({source} dims) should "
+                           f"contain the same number of dims as destination ({destination} dims)")
+    order = [d for d in range(x.ndim) if d not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return permute(x, *order)
+
+
+moveaxis = movedim
+
+
+@composite
+def repeat(x, *sizes):
+    """x tiled sizes[i] times along each dim, as Tensor.repeat (more sizes than dims add leading dims).
+
+    A reshape to (1, n0, 1, n1, ...), an expand to (r0, n0, r1, n1, ...), and a reshape to
+    (r0 n0, r1 n1, ...): the gradient sums over the copies (expand's backward)."""
+    sizes = _shape_args(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(f"Number of dimensions of repeat dims ({len(sizes)}) can not be smaller than number "
+                           f"of dimensions of tensor ({x.ndim})")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    interleaved = [n for side in shape for n in (1, side)]
+    expanded = [n for r, side in zip(sizes, shape) for n in (r, side)]
+    out = expand(reshape(x, interleaved), *expanded)
+    return reshape(out, tuple(r * side for r, side in zip(sizes, shape)))
+
+
+def tile(x, dims):
+    """repeat, with ones put in front when `dims` is shorter than x's dims (as torch.tile)."""
+    dims = tuple(dims)
+    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
+
+
+def broadcast_to(x, shape):
+    """x broadcast to `shape` (expand)."""
+    return expand(x, *shape)
+
+
+def broadcast_tensors(*tensors):
+    """The tensors broadcast to their common shape."""
+    shape = backend.array_module("cpu").broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, *shape) for t in tensors)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors: output i varies along dim i ("ij"), or, with "xy",
+    the first two swap places (as NumPy's default)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got shape {t.shape}")
+    positions = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        positions[0], positions[1] = 1, 0
+    shape = [0] * len(tensors)
+    for t, p in zip(tensors, positions):
+        shape[p] = t.numel()
+    grids = []
+    for t, p in zip(tensors, positions):
+        along = [1] * len(tensors)
+        along[p] = -1
+        grids.append(expand(reshape(t, along), *shape))
+    return tuple(grids)
