@@ -52,6 +52,9 @@ ALL_INITIALISERS = [
     ("xavier_normal_", init.xavier_normal_),
     ("kaiming_uniform_", init.kaiming_uniform_),
     ("kaiming_normal_", init.kaiming_normal_),
+    ("trunc_normal_", lambda t: init.trunc_normal_(t, 0.5, 1.0, -1.0, 2.0)),
+    ("orthogonal_", lambda t: init.orthogonal_(t, gain=0.5)),
+    ("eye_", init.eye_),
 ]
 
 
@@ -173,7 +176,8 @@ def test_fans():
 
 
 def test_calculate_gain():
-    for linear in ("linear", "conv2d", "conv_transpose2d", "sigmoid", "identity"):
+    for linear in ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+                   "sigmoid"):
         assert init.calculate_gain(linear) == 1.0
     assert init.calculate_gain("tanh") == 5 / 3
     assert init.calculate_gain("relu") == math.sqrt(2)
@@ -181,14 +185,103 @@ def test_calculate_gain():
     assert init.calculate_gain("leaky_relu", 0.2) == math.sqrt(2 / 1.04)
     assert init.calculate_gain("leaky_relu", 0) == math.sqrt(2)
     assert init.calculate_gain("selu") == 0.75
-    with pytest.raises(ValueError, match="unsupported nonlinearity 'swish'"):
+    with pytest.raises(ValueError, match="^Unsupported nonlinearity swish$"):
         init.calculate_gain("swish")
-    with pytest.raises(ValueError, match="mode must be"):
+    with pytest.raises(ValueError, match="^Unsupported nonlinearity identity$"):  # as PyTorch
+        init.calculate_gain("identity")
+    with pytest.raises(ValueError, match="negative_slope True not a valid number"):
+        init.calculate_gain("leaky_relu", True)
+    with pytest.raises(ValueError, match=r"Mode fan_avg not supported, please use one of \['fan_in', 'fan_out'\]"):
         init.kaiming_uniform_(parameter(3, 3), mode="fan_avg")
 
 
 def test_calculate_gain_matches_torch():
     torch = pytest.importorskip("torch")
-    for name, param in [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None),
-                        ("leaky_relu", None), ("leaky_relu", 0.2), ("selu", None), ("conv_transpose2d", None)]:
+    for name, param in [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None), ("leaky_relu", None),
+                        ("leaky_relu", 0.2), ("leaky_relu", 3), ("selu", None), ("conv1d", None), ("conv3d", None),
+                        ("conv_transpose1d", None), ("conv_transpose2d", None), ("conv_transpose3d", None)]:
         assert init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param), rel=1e-15)
+
+
+
+# --- orthogonal_, trunc_normal_, eye_, dirac_, the generator keyword ------------------------------------
+
+@pytest.mark.parametrize("shape", [(3, 7), (7, 3), (5, 5), (4, 2, 3, 3), (20, 2, 2, 2)])
+def test_orthogonal_gives_orthonormal_rows_or_columns_times_gain(shape):
+    matrix = init.orthogonal_(parameter(*shape), gain=1.5).numpy().reshape(shape[0], -1)
+    rows, cols = matrix.shape
+    product = matrix @ matrix.T if rows <= cols else matrix.T @ matrix  # as PyTorch: the smaller side
+    np.testing.assert_allclose(product, 1.5 ** 2 * np.eye(min(rows, cols)), atol=1e-12)
+    assert init.orthogonal_(parameter(0, 3)).shape == (0, 3)
+    with pytest.raises(ValueError, match="2 or more dimensions"):
+        init.orthogonal_(parameter(4))
+
+
+def test_orthogonal_is_uniformly_signed():
+    """Q signed by diag(R): over many draws the diagonal is positive and negative alike (plain QR
+    would bias it)."""
+    mg.manual_seed(0)
+    diagonals = np.concatenate([np.diag(init.orthogonal_(parameter(4, 4)).numpy()) for _ in range(200)])
+    assert abs(np.mean(diagonals > 0) - 0.5) < 5 * math.sqrt(0.25 / diagonals.size)
+
+
+def test_trunc_normal_stays_in_bounds_with_a_truncated_normals_moments():
+    def moments(mean, std, a, b):  # of N(mean, std^2) restricted to [a, b]
+        alpha, beta = (a - mean) / std, (b - mean) / std
+        pdf = lambda x: math.exp(-x * x / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+        z = (math.erf(beta / math.sqrt(2)) - math.erf(alpha / math.sqrt(2))) / 2
+        shift = (pdf(alpha) - pdf(beta)) / z
+        variance = 1 + (alpha * pdf(alpha) - beta * pdf(beta)) / z - shift ** 2
+        return mean + std * shift, std * math.sqrt(variance)
+
+    mg.manual_seed(1)
+    for mean, std, a, b in [(0.0, 0.02, -0.04, 0.04), (0.0, 1.0, -2.0, 2.0), (1.0, 1.0, 1.5, 3.0),
+                            (0.0, 1.0, 2.5, 3.0)]:  # the last two draw uniform proposals (p < 0.3)
+        if mean < a - 2 * std:
+            continue
+        values = init.trunc_normal_(parameter(*LARGE), mean, std, a, b).numpy()
+        assert values.min() >= a and values.max() <= b
+        expected_mean, expected_std = moments(mean, std, a, b)
+        assert abs(values.mean() - expected_mean) < 5 * expected_std / math.sqrt(values.size)
+        np.testing.assert_allclose(values.std(), expected_std, rtol=5 / math.sqrt(values.size / 2))
+    with pytest.warns(UserWarning, match="mean is more than 2 std from"):
+        values = init.trunc_normal_(parameter(100), 0.0, 1.0, 2.5, 3.0).numpy()
+    assert values.min() >= 2.5 and values.max() <= 3.0
+
+
+def test_eye_and_dirac_match_torch():
+    torch = pytest.importorskip("torch")
+    for shape in [(3, 5), (5, 3)]:
+        np.testing.assert_array_equal(init.eye_(parameter(*shape)).numpy(), torch.nn.init.eye_(torch.empty(shape)))
+    for shape, groups in [((4, 2, 3), 1), ((4, 2, 3, 3), 2), ((6, 4, 3, 2, 5), 3), ((2, 5, 3, 3), 1)]:
+        np.testing.assert_array_equal(init.dirac_(parameter(*shape), groups).numpy(),
+                                      torch.nn.init.dirac_(torch.empty(shape), groups).numpy())
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
+        init.eye_(parameter(2, 2, 2))
+    with pytest.raises(ValueError, match="dim 0 must be divisible by groups"):
+        init.dirac_(parameter(3, 2, 3, 3), groups=2)
+
+
+@pytest.mark.parametrize("name, initialise", [
+    ("uniform_", lambda t, g: init.uniform_(t, -1, 2, generator=g)),
+    ("normal_", lambda t, g: init.normal_(t, 1, 2, generator=g)),
+    ("xavier_uniform_", lambda t, g: init.xavier_uniform_(t, generator=g)),
+    ("xavier_normal_", lambda t, g: init.xavier_normal_(t, 2.0, generator=g)),
+    ("kaiming_uniform_", lambda t, g: init.kaiming_uniform_(t, math.sqrt(5), generator=g)),
+    ("kaiming_normal_", lambda t, g: init.kaiming_normal_(t, mode="FAN_OUT", nonlinearity="relu", generator=g)),
+    ("trunc_normal_", lambda t, g: init.trunc_normal_(t, std=0.02, generator=g)),
+    ("orthogonal_", lambda t, g: init.orthogonal_(t, generator=g)),
+])
+def test_the_generator_keyword_draws_from_the_given_generator(name, initialise):
+    first = initialise(parameter(6, 5), np.random.default_rng(7)).numpy().copy()
+    again = initialise(parameter(6, 5), np.random.default_rng(7)).numpy()
+    np.testing.assert_array_equal(again, first)
+    assert not np.array_equal(initialise(parameter(6, 5), np.random.default_rng(8)).numpy(), first)
+    assert not np.array_equal(initialise(parameter(6, 5), None).numpy(), first)
+    with pytest.raises(TypeError, match="numpy.random.Generator"):
+        initialise(parameter(6, 5), 7)
+
+
+def test_kaiming_mode_in_capitals_and_the_private_fan_name_pytorch_code_uses():
+    assert init._calculate_fan_in_and_fan_out(parameter(8, 3, 5, 5)) == (75, 200)
+    check_normal(init.kaiming_normal_(parameter(*LARGE), mode="FAN_OUT").numpy(), 0.0, math.sqrt(2 / LARGE[0]))

@@ -8,6 +8,9 @@ and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)). DCGAN re-initialises with N(0, 0.
 import math
 import warnings
 
+import numpy as np
+
+from .. import backend
 from ..autograd import no_grad
 
 
@@ -22,31 +25,91 @@ def calculate_fan_in_and_fan_out(tensor):
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
+_calculate_fan_in_and_fan_out = calculate_fan_in_and_fan_out  # the name PyTorch code calls
+
+LINEAR_FUNCTIONS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+
+
 def calculate_gain(nonlinearity, param=None):
-    """The recommended scale for an activation: 1 for linear/sigmoid, 5/3 tanh, sqrt(2) relu,
-    sqrt(2 / (1 + slope^2)) leaky_relu (slope = param, default 0.01)."""
-    if nonlinearity in ("linear", "conv2d", "conv_transpose2d", "sigmoid", "identity"):
-        return 1.0
+    """The recommended scale for an activation, as torch.nn.init: 1 for linear layers, convolutions and
+    sigmoid, 5/3 tanh, sqrt(2) relu, sqrt(2 / (1 + slope^2)) leaky_relu (slope = param, default 0.01),
+    3/4 selu."""
+    if nonlinearity in LINEAR_FUNCTIONS or nonlinearity == "sigmoid":
+        return 1
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
-        return 3.0 / 4
-    raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
+        return 3.0 / 4  # found empirically by PyTorch (pytorch/pytorch#50664)
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _checked(generator):
+    """A generator= argument: minigrad has no Generator class; a NumPy (or CuPy) one plays its part."""
+    if not hasattr(generator, "standard_normal"):
+        raise TypeError(f"generator must be a numpy.random.Generator (np.random.default_rng(seed)) or None, "
+                        f"got {type(generator).__name__}")
+    return generator
+
+
+def _fill_from(tensor, generator, draw):
+    """Fill `tensor` with draw(generator) from a NumPy (or CuPy) Generator the caller passed, in
+    place of minigrad's seeded one; `draw` returns an array of the tensor's shape."""
+    values = draw(_checked(generator))
+    return tensor.copy_(backend.to_device(values, backend.device_of(tensor.array)).astype(tensor.dtype, copy=False))
 
 
 @no_grad()
-def uniform_(tensor, a=0.0, b=1.0):
-    return tensor.uniform_(a, b)
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """U(a, b)."""
+    if generator is None:
+        return tensor.uniform_(a, b)
+    return _fill_from(tensor, generator, lambda rng: rng.random(tensor.shape) * (b - a) + a)
 
 
 @no_grad()
-def normal_(tensor, mean=0.0, std=1.0):
-    return tensor.normal_(mean, std)
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """N(mean, std^2)."""
+    if generator is None:
+        return tensor.normal_(mean, std)
+    return _fill_from(tensor, generator, lambda rng: rng.standard_normal(tensor.shape) * std + mean)
+
+
+@no_grad()
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """N(mean, std^2) truncated to [a, b]: values outside are drawn again (where [a, b] holds more than
+    30% of the normal), else drawn uniformly in [a, b] and kept with the normal's relative density."""
+    def cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=3)
+    rng = np.random.default_rng(backend.generator("cpu").integers(2 ** 63)) if generator is None else _checked(generator)
+    shape = tensor.shape
+    if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
+        values = rng.standard_normal(shape) * std + mean
+        outside = (values < a) | (values > b)
+        while outside.any():
+            values[outside] = rng.standard_normal(int(outside.sum())) * std + mean
+            outside = (values < a) | (values > b)
+    else:
+        peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2  # the log density's highest point in [a, b]
+        values = rng.uniform(a, b, shape)
+        pending = np.log(rng.random(shape)) > -0.5 * ((values - mean) / std) ** 2 - peak
+        while pending.any():
+            values[pending] = rng.uniform(a, b, int(pending.sum()))
+            pending[pending] = np.log(rng.random(int(pending.sum()))) > -0.5 * ((values[pending] - mean) / std) ** 2 - peak
+    return _fill_from(tensor, rng, lambda _: values)
 
 
 @no_grad()
@@ -65,26 +128,84 @@ def ones_(tensor):
 
 
 @no_grad()
-def xavier_uniform_(tensor, gain=1.0):
-    """U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
-    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return tensor.uniform_(-bound, bound)
+def eye_(tensor):
+    """The identity matrix (ones on the diagonal of a 2-D tensor, rectangular allowed)."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    xp = backend.array_module(tensor.array)
+    return tensor.copy_(xp.eye(*tensor.shape, dtype=tensor.dtype))
 
 
 @no_grad()
-def xavier_normal_(tensor, gain=1.0):
+def dirac_(tensor, groups=1):
+    """A convolution weight (3-, 4- or 5-D) that passes its input through: in each of `groups`, output
+    channel d takes input channel d at the kernel's centre; the rest is zero."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if tensor.shape[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = tensor.shape[0] // groups
+    centre = tuple(n // 2 for n in tensor.shape[2:])
+    values = np.zeros(tensor.shape, dtype=tensor.dtype)
+    for g in range(groups):
+        for d in range(min(per_group, tensor.shape[1])):
+            values[(g * per_group + d, d) + centre] = 1
+    return tensor.copy_(backend.to_device(values, backend.device_of(tensor.array)))
+
+
+@no_grad()
+def orthogonal_(tensor, gain=1, generator=None):
+    """A (semi-)orthogonal matrix times gain (Saxe et al.), the tensor seen as rows = size(0) by
+    cols = the rest: orthonormal rows if rows <= cols, else orthonormal columns. From the QR
+    decomposition of a standard normal matrix, with Q's columns signed by diag(R) so that Q is
+    uniformly (Haar) distributed."""
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    if generator is None:
+        flattened = backend.generator(tensor.device).standard_normal((rows, cols), dtype=tensor.dtype)
+    else:
+        flattened = _checked(generator).standard_normal((rows, cols)).astype(tensor.dtype)
+        flattened = backend.to_device(flattened, tensor.device)
+    xp = backend.array_module(flattened)
+    if rows < cols:
+        flattened = flattened.T
+    q, r = xp.linalg.qr(flattened)
+    q *= xp.sign(xp.diag(r))
+    if rows < cols:
+        q = q.T
+    return tensor.copy_(q.reshape(tensor.shape) * gain)
+
+
+@no_grad()
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound, generator=generator)
+
+
+@no_grad()
+def xavier_normal_(tensor, gain=1.0, generator=None):
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    return tensor.normal_(0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator=generator)
+
+
+def _calculate_correct_fan(tensor, mode):
+    """fan_in or fan_out, as `mode` says (either case)."""
+    mode = mode.lower()
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of ['fan_in', 'fan_out']")
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
-    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan = fan_in if mode == "fan_in" else fan_out
-    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
 
 
 def _is_empty(tensor):
@@ -97,17 +218,17 @@ def _is_empty(tensor):
 
 
 @no_grad()
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(-b, b) with b = gain * sqrt(3 / fan); with a = sqrt(5) this is b = 1/sqrt(fan_in)."""
     if _is_empty(tensor):
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return tensor.uniform_(-bound, bound)
+    return uniform_(tensor, -bound, bound, generator=generator)
 
 
 @no_grad()
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std^2) with std = gain / sqrt(fan)."""
     if _is_empty(tensor):
         return tensor
-    return tensor.normal_(0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator=generator)
