@@ -230,48 +230,58 @@ class RNNBase(Module):
         return outputs, state
 
     def _run(self, input, hx):
-        """The forward pass of every layer; hx is None or a tuple of states (h,) or (h, c), each
+        """The forward pass; hx is None or a tuple of states (h,) or (h, c), each
         (num_layers * num_directions, N, size). Returns (output, tuple of final states)."""
-        name = type(self).__name__
-        packed = isinstance(input, PackedSequence)
-        unbatched = False
-        if packed:  # data (sum of lengths, features): row blocks of batch_sizes[t] rows, step by step
-            data, batch_sizes_tensor, sorted_indices, unsorted_indices = input
-            batch_sizes = [int(b) for b in batch_sizes_tensor.tolist()]
-            batch_size = batch_sizes[0]
-            if hx is not None and sorted_indices is not None:  # hx is in the caller's order
-                hx = tuple(ops.index(h, (slice(None), sorted_indices)) for h in hx)
-            expected_dims = 2
-        else:
-            if input.ndim not in (2, 3):
-                raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D instead")
-            unbatched = input.ndim == 2
-            if hx is not None and any(h.ndim != (2 if unbatched else 3) for h in hx):
-                states = "hx" if len(hx) == 1 else "hx and cx"
-                dims = f"{hx[0].ndim}-D tensor" if len(hx) == 1 else f"({hx[0].ndim}-D, {hx[1].ndim}-D) tensors"
-                kind, want = ("unbatched 2-D", 2) if unbatched else ("batched 3-D", 3)
-                raise RuntimeError(f"For {kind} input, {states} should also be {want}-D but got {dims}")
-            if unbatched:  # one sequence (T, features): a batch of one
-                input = input.unsqueeze(1)
-                hx = None if hx is None else tuple(h.unsqueeze(1) for h in hx)
-            elif self.batch_first:
-                input = input.transpose(0, 1)
-            steps_total, batch_size = input.shape[0], input.shape[1]
-            if steps_total == 0:
-                raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
-            batch_sizes = [batch_size] * steps_total
-            data = input.reshape(steps_total * batch_size, input.shape[2])
-            expected_dims = 3
-        self._check_input(input if not packed else data, expected_dims)
-        layers = self.num_layers * self.num_directions
+        if isinstance(input, PackedSequence):
+            return self._run_packed(input, hx)
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.ndim}D instead")
+        unbatched = input.ndim == 2
+        if hx is not None and any(h.ndim != (2 if unbatched else 3) for h in hx):
+            states = "hx" if len(hx) == 1 else "hx and cx"
+            dims = f"{hx[0].ndim}-D tensor" if len(hx) == 1 else f"({hx[0].ndim}-D, {hx[1].ndim}-D) tensors"
+            kind, want = ("unbatched 2-D", 2) if unbatched else ("batched 3-D", 3)
+            raise RuntimeError(f"For {kind} input, {states} should also be {want}-D but got {dims}")
+        if unbatched:  # one sequence (T, features): a batch of one
+            input = input.unsqueeze(1)
+            hx = None if hx is None else tuple(h.unsqueeze(1) for h in hx)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        self._check_input(input, expected_dims=3)
+        steps_total, batch_size, features = input.shape
+        if steps_total == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+        # The steps one after another, as in a PackedSequence whose sequences all have T steps.
+        data, final_states = self._run_layers(input.reshape(steps_total * batch_size, features),
+                                              [batch_size] * steps_total, hx)
+        output = data.reshape(steps_total, batch_size, data.shape[1])
+        if unbatched:
+            return output.squeeze(1), tuple(h.squeeze(1) for h in final_states)
+        return (output.transpose(0, 1) if self.batch_first else output), final_states
+
+    def _run_packed(self, input, hx):
+        """The forward pass of a PackedSequence; hx and the final states are in the caller's order."""
+        data, batch_sizes, sorted_indices, unsorted_indices = input
+        self._check_input(data, expected_dims=2)
+        if hx is not None and sorted_indices is not None:
+            hx = tuple(ops.index(h, (slice(None), sorted_indices)) for h in hx)
+        output, final_states = self._run_layers(data, [int(b) for b in batch_sizes.tolist()], hx)
+        if unsorted_indices is not None:
+            final_states = tuple(ops.index(h, (slice(None), unsorted_indices)) for h in final_states)
+        return PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices), final_states
+
+    def _run_layers(self, data, batch_sizes, hx):
+        """Every layer and direction over packed `data` (sum of batch_sizes, features): rows
+        [offsets[t], offsets[t + 1]) hold step t of the first batch_sizes[t] sequences.
+        Returns the last layer's output, packed alike, and the final states."""
+        layers, batch_size = self.num_layers * self.num_directions, batch_sizes[0]
         if hx is None:
             hx = tuple(creation.zeros(layers, batch_size, size, dtype=data.dtype, device=data.device)
                        for size in self._state_sizes())
         for i, (h, size) in enumerate(zip(hx, self._state_sizes())):
-            expected = (layers, batch_size, size)
-            if h.shape != expected:
+            if h.shape != (layers, batch_size, size):
                 which = "" if len(hx) == 1 else f"[{i}]"
-                raise RuntimeError(f"Expected hidden{which} size {expected}, got {list(h.shape)}")
+                raise RuntimeError(f"Expected hidden{which} size {(layers, batch_size, size)}, got {list(h.shape)}")
 
         offsets = np.cumsum([0] + batch_sizes)
         layer_input, finals = data, []
@@ -287,18 +297,7 @@ class RNNBase(Module):
             layer_input = ops.cat(directions, dim=1) if len(directions) > 1 else directions[0]
             if layer < self.num_layers - 1:  # between layers only, as PyTorch
                 layer_input = ops.dropout(layer_input, self.dropout, self.training)
-        final_states = tuple(ops.stack([final[i] for final in finals]) for i in range(len(hx)))
-
-        if packed:
-            if unsorted_indices is not None:  # back to the caller's order
-                final_states = tuple(ops.index(h, (slice(None), unsorted_indices)) for h in final_states)
-            return PackedSequence(layer_input, batch_sizes_tensor, sorted_indices, unsorted_indices), final_states
-        output = layer_input.reshape(len(batch_sizes), batch_size, layer_input.shape[1])
-        if unbatched:
-            return output.squeeze(1), tuple(h.squeeze(1) for h in final_states)
-        if self.batch_first:
-            output = output.transpose(0, 1)
-        return output, final_states
+        return layer_input, tuple(ops.stack([final[i] for final in finals]) for i in range(len(hx)))
 
     def _check_input(self, input, expected_dims):
         weight = self.weight_ih_l0
