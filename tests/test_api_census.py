@@ -75,9 +75,12 @@ def test_method_calls_are_counted_on_any_object_but_not_on_modules_or_literals()
         self.stride = 2
         g = x.grad
         i = names.index("a")
+        y = self.prelu(y)
+        n = len(self.data)
+        self.zero_grad()
     """)
     assert names == {"Tensor.view": 1, "Tensor.sum": 2, "Tensor.split": 1, "Module.train": 1,
-                     "Optimizer.step": 1, "Tensor.grad": 1}
+                     "Optimizer.step": 1, "Tensor.grad": 1, "Module.zero_grad": 1}
 
 
 def test_a_local_variable_hides_an_import_alias_inside_its_function():

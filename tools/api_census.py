@@ -15,8 +15,10 @@ Tensor, Module and Optimizer methods cannot be typed without running the code, s
 counts as that method, on whatever object it is called; so does reading a Tensor property
 (`.grad`, `.is_leaf`, `.shape`). Calls on an imported module (`np.sum(...)`), on literals
 (`", ".join(...)`), str/list-looking calls (`s.split()`, `xs.sort(key=...)`, a string first argument)
-and the names in NOT_COUNTED are left out. An import alias that a function's own variable hides
-(`data` after `from torch.utils import data`) is that variable inside the function.
+and the names in NOT_COUNTED are left out, and so are Tensor names on `self` (`self.prelu(x)` calls a
+submodule, `self.data` is a dataset's field; PyTorch's Tensor is rarely subclassed). An import
+alias that a function's own variable hides (`data` after `from torch.utils import data`) is that
+variable inside the function.
 The method lists were taken from PyTorch 2.13 and are stored below, so the census runs without
 PyTorch and gives the same answer wherever it runs.
 
@@ -435,6 +437,8 @@ class FileCensus(ast.NodeVisitor):
                 return
         literal = (ast.Constant, ast.JoinedStr, ast.List, ast.Dict, ast.Set, ast.Tuple, ast.ListComp, ast.DictComp)
         family = method_family(node.attr)
+        if family == "Tensor" and isinstance(node.value, ast.Name) and node.value.id == "self":
+            family = None  # `self.prelu(x)`, `self.data`: a submodule or a dataset's field, not a tensor's
         if family is not None and self.counts_as_method(node):
             self.uses[f"{family}.{node.attr}"] += 1
         self.generic_visit(node)
