@@ -129,7 +129,9 @@ class Tensor:
 
     def __repr__(self):
         options = PRINT_OPTIONS
-        body = np.array2string(backend.to_numpy(self.array), separator=", ", prefix="tensor(",
+        values = backend.to_numpy(self.array)
+        formatter = {"float_kind": _float_formatter(values)} if values.dtype.kind == "f" else None
+        body = np.array2string(values, separator=", ", prefix="tensor(", formatter=formatter,
                                precision=options["precision"], threshold=options["threshold"],
                                edgeitems=options["edgeitems"], max_line_width=options["linewidth"])
         extras = []
@@ -679,14 +681,43 @@ PRINT_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, line
 PRINT_OPTIONS = dict(PRINT_PROFILES["default"])
 
 
+def _float_formatter(values):
+    """PyTorch's way of writing floats: '1.' when every value is whole, else a fixed number of
+    decimals, or scientific notation when the magnitudes span more than 1000x (or pass 1e8, or a
+    fraction is below 1e-4); each value right-aligned to the widest."""
+    finite = values[np.isfinite(values)]
+    magnitudes = np.abs(finite[finite != 0]).astype(np.float64)
+    whole, scientific = True, False
+    if magnitudes.size:
+        largest, smallest = magnitudes.max(), magnitudes.min()
+        whole = bool((np.ceil(magnitudes) == magnitudes).all())
+        scientific = largest / smallest > 1000 or largest > 1e8 or (not whole and smallest < 1e-4)
+    if PRINT_OPTIONS.get("sci_mode") is not None:
+        scientific = PRINT_OPTIONS["sci_mode"]
+    precision = PRINT_OPTIONS["precision"]
+
+    def write(value):
+        if scientific:
+            return f"{value:.{precision}e}"
+        if whole:
+            return f"{value:.0f}" + ("" if np.isnan(value) or np.isinf(value) else ".")
+        return f"{value:.{precision}f}"
+
+    extremes = [finite.max(), finite.min()] if finite.size else []
+    extremes += [v for v in (np.inf, -np.inf) if (values == v).any()] + ([np.nan] if np.isnan(values).any() else [])
+    width = max((len(write(float(v))) for v in extremes), default=0)
+    return lambda value: write(float(value)).rjust(width)
+
+
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
     """As torch.set_printoptions: digits after the point, how many elements before a summary with
     '...', how many at each end of it, and the line width; profile 'default', 'short' or 'full'.
-    sci_mode is accepted and left to NumPy, which picks scientific notation as it needs."""
+    sci_mode True or False forces scientific notation on or off (None: chosen from the values)."""
     if profile is not None:
         PRINT_OPTIONS.update(PRINT_PROFILES[profile])
     given = dict(precision=precision, threshold=threshold, edgeitems=edgeitems, linewidth=linewidth)
     PRINT_OPTIONS.update({name: value for name, value in given.items() if value is not None})
+    PRINT_OPTIONS["sci_mode"] = sci_mode
 _default_dtype = np.dtype(np.float32)
 
 

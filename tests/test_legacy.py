@@ -139,14 +139,19 @@ def test_dataloader_accepts_num_workers_and_pin_memory():
 
 # --- inplace= ---------------------------------------------------------------------------------
 
-def test_inplace_flags_are_accepted_and_compute_out_of_place():
-    x = mg.tensor([-1.0, 2.0])
-    for out in (nn.ReLU(inplace=True)(x), F.relu(x, inplace=True)):
+def test_inplace_flags_change_the_input_as_torch():
+    for make in (lambda x: nn.ReLU(inplace=True)(x), lambda x: F.relu(x, inplace=True)):
+        x = mg.tensor([-1.0, 2.0])
+        out = make(x)
         np.testing.assert_array_equal(out.numpy(), [0.0, 2.0])
-    for out in (nn.LeakyReLU(0.2, inplace=True)(x), F.leaky_relu(x, 0.2, inplace=True),
-                F.leaky_relu(x, negative_slope=0.2, inplace=True)):
+        np.testing.assert_array_equal(x.numpy(), [0.0, 2.0])
+    for make in (lambda x: nn.LeakyReLU(0.2, inplace=True)(x), lambda x: F.leaky_relu(x, 0.2, inplace=True),
+                 lambda x: F.leaky_relu(x, negative_slope=0.2, inplace=True)):
+        x = mg.tensor([-1.0, 2.0])
+        out = make(x)
         np.testing.assert_allclose(out.numpy(), [-0.2, 2.0])
-    np.testing.assert_array_equal(x.numpy(), [-1.0, 2.0])  # untouched
+        np.testing.assert_allclose(x.numpy(), [-0.2, 2.0])
+    x = mg.tensor([-1.0, 2.0])
     assert nn.Dropout(0.5, inplace=True).eval()(x) is x
     np.testing.assert_array_equal(F.dropout(x, 0.5, training=False, inplace=True).numpy(), x.numpy())
     assert repr(nn.ReLU(inplace=True)) == "ReLU(inplace=True)" and repr(nn.ReLU()) == "ReLU()"
@@ -182,3 +187,185 @@ def test_expand_as():
     assert y.shape == (2, 3)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[3.0], [3.0]])
+
+
+# --- the legacy constructor mg.Tensor(...), against torch.Tensor(...) --------------------------
+
+@needs_torch
+@pytest.mark.parametrize("args", [(), (5,), (2, 3), (0,), (1, 0, 2), (np.int64(3),)])
+def test_tensor_of_sizes_matches_torch(args):
+    ours, theirs = mg.Tensor(*args), torch.Tensor(*args)
+    assert ours.shape == tuple(theirs.shape) and ours.type() == theirs.type() == "torch.FloatTensor"
+    np.testing.assert_array_equal(ours.numpy(), np.zeros(ours.shape))
+
+
+def test_tensor_of_a_size_and_size_keyword():
+    assert mg.Tensor(mg.Size([2, 3])).shape == (2, 3) and mg.Tensor(size=(4,)).shape == (4,)
+    assert mg.FloatTensor(mg.Size([2, 3])).shape == (2, 3)
+    assert mg.Tensor(2, 3, device="cpu").device == "cpu"
+    with pytest.raises(RuntimeError, match=r"negative dimension -1: \[2, -1\]"):
+        mg.Tensor(2, -1)
+    with pytest.raises(TypeError, match="takes sizes"):
+        mg.Tensor(2, [3])
+
+
+def test_tensor_of_a_tensor_is_an_alias_outside_the_graph():
+    x = mg.tensor([1, 2])
+    y = mg.Tensor(x)
+    assert y is not x and y.dtype == np.int64 and np.shares_memory(y.array, x.array)
+    y.add_(1)
+    assert x._version[0] == y._version[0] == 1 and x.tolist() == [2, 3]
+
+
+def test_minigrad_keyword_form_keeps_the_dtype():
+    """Tensor(data, dtype=..., requires_grad=...) (keywords torch.Tensor refuses) wraps data as it is."""
+    data = np.arange(3.0)
+    t = mg.Tensor(data, requires_grad=True)
+    assert t.dtype == np.float64 and t.requires_grad and np.shares_memory(t.array, data)
+    assert mg.Tensor([1, 2], dtype=mg.float16).dtype == np.float16
+    p = nn.Parameter(mg.ones(2, dtype=mg.float64))
+    assert isinstance(p, mg.Tensor) and p.dtype == np.float64 and p.requires_grad
+    with pytest.raises(TypeError, match="one data argument"):
+        mg.Tensor(2, 3, requires_grad=True)
+
+
+def test_default_dtype_drives_the_constructor_and_python_floats():
+    assert mg.get_default_dtype() == mg.float32
+    try:
+        mg.set_default_dtype(mg.float64)
+        assert mg.get_default_dtype() == mg.float64
+        assert mg.Tensor(2).dtype == np.float64 and mg.Tensor().type() == "torch.DoubleTensor"
+        assert mg.tensor([1.5]).dtype == np.float64 and mg.tensor(1.5).dtype == np.float64
+        assert mg.FloatTensor(2).dtype == np.float32  # a named type keeps its dtype
+        assert mg.ones(2).type(mg.Tensor).dtype == np.float64
+        assert "dtype" not in repr(mg.tensor([1.5])) and "dtype=float32" in repr(mg.ones(1).float())
+        with pytest.raises(TypeError, match="only floating-point types"):
+            mg.set_default_dtype(mg.int64)
+    finally:
+        mg.set_default_dtype(mg.float32)
+    assert mg.tensor([1.5]).dtype == np.float32
+
+
+# --- t.type(...) and isinstance with the tensor types ----------------------------------------
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8"])
+def test_type_of_mg_tensor_and_isinstance_match_torch(dtype):
+    ours, theirs = mg.zeros(2, dtype=np.dtype(dtype)), torch.zeros(2, dtype=getattr(torch, dtype))
+    assert ours.type(mg.Tensor).type() == theirs.type(torch.Tensor).type() == "torch.FloatTensor"
+    assert ours.type("torch.Tensor").dtype == np.float32
+    for name in ["FloatTensor", "DoubleTensor", "LongTensor", "ByteTensor", "IntTensor", "ShortTensor",
+                 "CharTensor", "HalfTensor", "BoolTensor"]:
+        assert isinstance(ours, getattr(mg, name)) == isinstance(theirs, getattr(torch, name)), name
+        assert ours.type(getattr(mg, name)).type() == theirs.type(getattr(torch, name)).type()
+    assert isinstance(ours, mg.Tensor) and not isinstance(ours, mg.cuda.FloatTensor)
+    assert not isinstance(np.zeros(2, dtype=dtype), mg.FloatTensor)
+
+
+def test_type_with_nothing_to_change_returns_the_tensor_and_bad_names_raise():
+    t = mg.ones(2)
+    assert t.type(mg.FloatTensor) is t and t.type(mg.float32) is t
+    assert t.type(mg.int32).dtype == np.int32
+    for bad in ["FloatTensor", "float", "torch.cuda.Tensor", "torch.NoSuchTensor"]:
+        with pytest.raises(ValueError, match="invalid type"):
+            t.type(bad)
+
+
+# --- t.new and t.new_* -------------------------------------------------------------------------
+
+@needs_torch
+def test_new_and_new_factories_match_torch():
+    cases = [
+        ("new", (2, 3), {}), ("new", ([1.5, 2],), {}), ("new", (), {}), ("new", ((2, 3),), {}),
+        ("new_zeros", (2, 3), {}), ("new_zeros", ((2, 3),), {}), ("new_zeros", ([2],), {}), ("new_zeros", ((),), {}),
+        ("new_ones", (2,), {"dtype": "float64"}), ("new_full", ((2,), 3.5), {}), ("new_full", ([2, 1], 3), {}),
+        ("new_empty", (2,), {}), ("new_tensor", ([1.5, 2.5],), {}), ("new_tensor", (3,), {}),
+        ("new_zeros", (2,), {"requires_grad": True}),
+    ]
+    for source_dtype in ["float32", "int64", "float64"]:
+        ours, theirs = mg.zeros(1, dtype=np.dtype(source_dtype)), torch.zeros(1, dtype=getattr(torch, source_dtype))
+        for method, args, kwargs in cases:
+            if kwargs.get("requires_grad") and source_dtype == "int64":
+                continue
+            ours_kwargs = {k: (np.dtype(v) if k == "dtype" else v) for k, v in kwargs.items()}
+            torch_kwargs = {k: (getattr(torch, v) if k == "dtype" else v) for k, v in kwargs.items()}
+            got = getattr(ours, method)(*args, **ours_kwargs)
+            want = getattr(theirs, method)(*args, **torch_kwargs)
+            where = f"{source_dtype}.{method}{args}"
+            assert got.shape == tuple(want.shape) and got.type() == want.type(), where
+            assert got.requires_grad == want.requires_grad, where
+            if method not in ("new", "new_empty") or args and isinstance(args[0], list):
+                np.testing.assert_array_equal(got.numpy(), want.detach().numpy(), err_msg=where)
+
+
+def test_new_errors_as_torch():
+    t = mg.ones(2)
+    with pytest.raises(TypeError, match="must be tuple of ints, not int"):
+        t.new_full(2, 1.0)
+    with pytest.raises(TypeError, match="expected a tensor of dtype float32"):
+        t.new(mg.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="only floating-point tensors can require gradients"):
+        mg.tensor([1]).new_zeros(2, requires_grad=True)
+    source = [1.0, 2.0]
+    copy = t.new_tensor(source)
+    assert copy.tolist() == source and not np.shares_memory(t.new_tensor(t).array, t.array)
+
+
+# --- format(t, spec) ---------------------------------------------------------------------------
+
+@needs_torch
+@pytest.mark.parametrize("value, dtype", [(66.06, "float32"), (66.06, "float64"), (-0.5, "float16"),
+                                          (3, "int64"), (True, "bool")])
+@pytest.mark.parametrize("spec", ["", ".2f", "+.2f", ">10", ".3e"])
+def test_format_of_a_zero_dim_tensor_matches_torch(value, dtype, spec):
+    if dtype == "bool" and spec not in ("", ">10"):
+        spec = ""
+    ours, theirs = mg.tensor(value, dtype=np.dtype(dtype)), torch.tensor(value, dtype=getattr(torch, dtype))
+    assert format(ours, spec) == format(theirs, spec)
+    assert "{}".format(ours) == "{}".format(theirs)
+
+
+@needs_torch
+def test_format_of_other_tensors_matches_torch():
+    assert "{}".format(mg.tensor([1.5, 2.0])) == "{}".format(torch.tensor([1.5, 2.0]))
+    for t in [mg.tensor([1.5]), mg.tensor([]), mg.zeros(2, 2)]:
+        with pytest.raises(TypeError, match="unsupported format string passed to Tensor.__format__"):
+            format(t, ".2f")
+    assert f"{mg.tensor(0.25, requires_grad=True):.1f}" == "0.2"  # round half to even, as Python
+
+
+# --- mg.Size -----------------------------------------------------------------------------------
+
+@needs_torch
+def test_size_behaves_as_torch_size():
+    ours, theirs = mg.Size([2, 3]), torch.Size([2, 3])
+    assert ours == theirs == (2, 3) and isinstance(ours, tuple)
+    assert repr(ours) == repr(theirs) == "torch.Size([2, 3])" and str(mg.Size([])) == str(torch.Size([]))
+    assert ours.numel() == theirs.numel() == 6 and mg.Size([]).numel() == 1
+    assert type(ours[1:]) is mg.Size and ours[1:] == (3,) and ours[0] == 2
+    assert type(ours + (4,)) is mg.Size and ours + (4,) == theirs + (4,)
+    assert type((4,) + ours) is mg.Size and (4,) + ours == (4,) + theirs
+    assert ours * 2 == theirs * 2 and mg.Size([True]) == torch.Size([True])
+    assert mg.Size(mg.tensor([2, 3])) == (2, 3)
+    with pytest.raises(TypeError, match=r"takes an iterable of 'int' \(item 0 is 'float'\)"):
+        mg.Size([2.5])
+
+
+# --- printing ----------------------------------------------------------------------------------
+
+@needs_torch
+def test_set_printoptions_precision_and_profiles():
+    values = [1.23456, 2.5]
+    try:
+        mg.set_printoptions(precision=2)
+        torch.set_printoptions(precision=2)
+        assert repr(mg.tensor(values)) == repr(torch.tensor(values)) == "tensor([1.23, 2.50])"
+        mg.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
+        assert repr(mg.tensor(values)) == repr(torch.tensor(values))
+        mg.set_printoptions(threshold=5, edgeitems=2)
+        assert "..." in repr(mg.arange(10))
+    finally:
+        mg.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
+    assert "..." not in repr(mg.arange(10))

@@ -166,9 +166,17 @@ def test_repr_looks_like_pytorch():
     assert repr(mg.tensor([1.0, 2.0, 3.0], requires_grad=True)) == "tensor([1., 2., 3.], requires_grad=True)"
     assert repr(mg.tensor([1.0, 2.0, 3.0])) == "tensor([1., 2., 3.])"
     assert repr(mg.tensor([1, 2])) == "tensor([1, 2])"
-    assert repr(mg.tensor(2.5)) == "tensor(2.5)"
+    assert repr(mg.tensor(2.5)) == "tensor(2.5000)"
     assert repr(mg.tensor([[1, 2], [3, 4]])) == "tensor([[1, 2],\n        [3, 4]])"
     assert repr(mg.tensor([1.0, 2.0], dtype=mg.float64)) == "tensor([1., 2.], dtype=float64)"
+
+
+@pytest.mark.parametrize("values", [[1.5, 2.0], [1.0, 2.0], [0.0, 0.0], [1e-5, 1.0], [1e9, 1.0], [float("nan"), 1.5],
+                                    [float("inf"), -2.0], [-1.25, 10.5], [[1.5, -2.0], [3.0, 4.0]], 66.06, 3.0, [],
+                                    [1e-5], [float("nan")], [123456.789], [0.1, -0.25, 1000.5]])
+def test_float_repr_matches_torch(values):
+    torch = pytest.importorskip("torch")
+    assert repr(mg.tensor(values)) == repr(torch.tensor(values))
 
 
 def test_repr_of_a_result_names_its_grad_fn():
