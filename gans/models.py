@@ -139,6 +139,40 @@ class ConditionalGenerator(mnn.Module):
         return self.model(mg.cat([seed, label], dim=1))
 
 
+# --- the demo's conditional GAN: MLPs at batch 64, with a projection discriminator ------------
+
+class LabelledGenerator(mnn.Module):
+    """G(seed, label): [seed, one-hot] -> 256 LeakyReLU(0.2); [h, one-hot] -> 512 BatchNorm
+    LeakyReLU(0.2) -> 784 Tanh. The label enters twice, so no layer can lose it."""
+
+    def __init__(self, classes=10, width=256):
+        super().__init__()
+        self.first = mnn.Sequential(mnn.Linear(100 + classes, width), mnn.LeakyReLU(0.2))
+        self.rest = mnn.Sequential(mnn.Linear(width + classes, 2 * width), mnn.BatchNorm1d(2 * width),
+                                   mnn.LeakyReLU(0.2), mnn.Linear(2 * width, 784), mnn.Tanh())
+
+    def forward(self, seed, label):
+        hidden = self.first(mg.cat([seed, label], dim=1))
+        return self.rest(mg.cat([hidden, label], dim=1))
+
+
+class ProjectionDiscriminator(mnn.Module):
+    """D(image, label) = sigmoid(w . h + <E label, h>), h = features(image): 784 -> 512 -> 256,
+    LeakyReLU(0.2) (Miyato & Koyama's projection discriminator). The label's embedding E is
+    compared with the image's features, so D scores whether the image shows *that* digit."""
+
+    def __init__(self, classes=10, width=256):
+        super().__init__()
+        self.features = mnn.Sequential(mnn.Linear(784, 2 * width), mnn.LeakyReLU(0.2),
+                                       mnn.Linear(2 * width, width), mnn.LeakyReLU(0.2))
+        self.score = mnn.Linear(width, 1)
+        self.embed = mnn.Linear(classes, width, bias=False)  # one-hot @ E^T: a row of E per digit
+
+    def forward(self, image, label):
+        h = self.features(image)
+        return (self.score(h) + (self.embed(label) * h).sum(dim=1, keepdim=True)).sigmoid()
+
+
 # --- book 12: the MLP face GAN on whole 218x178 CelebA images ------------------------------
 
 FACE_PIXELS = 218 * 178 * 3  # 116,412
