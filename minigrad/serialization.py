@@ -284,7 +284,8 @@ class _Decoder:
         if depth > MAX_DEPTH:
             raise DamagedFile(f"its {MANIFEST} manifest is nested more than {MAX_DEPTH} deep")
         if not isinstance(tree, dict) or len(tree) == 0:
-            raise DamagedFile(f"its {MANIFEST} manifest is malformed (a node is {_kind(tree)}, not an object)")
+            what = "an empty object" if tree == {} else _kind(tree)
+            raise DamagedFile(f"its {MANIFEST} manifest is malformed (a node is {what}, not a tagged object)")
         if "array" in tree:
             return self.array(tree)
         if "dict" in tree:

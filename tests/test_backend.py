@@ -246,3 +246,61 @@ def test_importing_minigrad_applies_the_host_memory_setting():
         import ctypes.util
         if ctypes.util.find_library("c") and "musl" not in (ctypes.util.find_library("c") or ""):
             assert out[1] == "True"
+
+
+# --- device probes, as torch's on the same machine ---------------------------------------------
+
+def test_probes_answer_as_torch_without_a_gpu():
+    torch = pytest.importorskip("torch")
+    if mg.cuda.is_available() or torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert mg.accelerator.is_available() is torch.accelerator.is_available() is False
+    assert mg.accelerator.current_accelerator() is torch.accelerator.current_accelerator() is None
+    assert mg.accelerator.device_count() == torch.accelerator.device_count() == 0
+    assert mg.cuda.device_count() == torch.cuda.device_count() == 0
+    assert mg.backends.cudnn.is_available() is torch.backends.cudnn.is_available() is False
+    assert mg.backends.mps.is_available() is torch.backends.mps.is_available() is False
+    assert mg.cuda.manual_seed(0) is None and mg.cuda.manual_seed_all(0) is None and mg.cuda.empty_cache() is None
+    for needs_a_gpu in (mg.cuda.current_device, mg.cuda.get_device_name, mg.cuda.synchronize):
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            needs_a_gpu()
+
+
+def test_probes_with_a_gpu():
+    if not mg.cuda.is_available():
+        pytest.skip("needs CuPy and a GPU")
+    assert mg.accelerator.current_accelerator() == mg.device("cuda") and mg.accelerator.device_count() >= 1
+    assert mg.cuda.current_device() == 0 and isinstance(mg.cuda.get_device_name(), str)
+    assert mg.cuda.get_device_name("cuda:0") == mg.cuda.get_device_name(0)
+    mg.cuda.manual_seed(3)
+    first = mg.randn(3, device="cuda").numpy()
+    mg.cuda.manual_seed_all(3)
+    np.testing.assert_array_equal(mg.randn(3, device="cuda").numpy(), first)
+    mg.cuda.synchronize(), mg.cuda.empty_cache()
+    t = mg.ones(2, device="cuda")
+    assert t.is_cuda and not t.is_cpu and t.device.type == "cuda" and t.type() == "torch.cuda.FloatTensor"
+    assert isinstance(t, mg.cuda.FloatTensor) and not isinstance(t, mg.FloatTensor)
+
+
+def test_cudnn_flags_keep_what_is_set():
+    torch = pytest.importorskip("torch")
+    cudnn = mg.backends.cudnn
+    assert (cudnn.benchmark, cudnn.deterministic, cudnn.enabled) == \
+        (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic, torch.backends.cudnn.enabled)
+    before = cudnn.benchmark, cudnn.deterministic
+    try:
+        cudnn.benchmark, cudnn.deterministic = True, True
+        assert mg.backends.cudnn.benchmark and mg.backends.cudnn.deterministic
+    finally:
+        cudnn.benchmark, cudnn.deterministic = before
+
+
+def test_tensor_device_is_a_device_and_a_string():
+    torch = pytest.importorskip("torch")
+    t = mg.ones(2)
+    assert t.device == "cpu" and t.device.type == "cpu" and t.device.index is None
+    assert repr(t.device) == repr(torch.ones(2).device) and str(t.device) == "cpu"
+    assert t.is_cpu and not t.is_cuda
+    assert mg.device("cuda:0").type == "cuda" and mg.device("cuda:0").index == 0
+    assert mg.device("cuda", 1) == torch.device("cuda", 1).__str__() and mg.device("cuda:1") != "cuda"
+    assert {mg.device("cpu"): 1}["cpu"] == 1

@@ -426,3 +426,178 @@ def test_an_unknown_format_version_is_refused(tmp_path):
             mg.load(path)
     write_by_hand(path, manifest)
     assert mg.load(path) == {"v": 1}
+
+
+# --- file objects, map_location, what torch keeps -----------------------------------------------
+
+def test_save_and_load_through_file_objects(tmp_path):
+    import io
+    obj = {"w": mg.randn(2, 3), "step": 7, "names": ("a", "b")}
+    buffer = io.BytesIO()
+    mg.save(obj, buffer)
+    buffer.seek(0)
+    assert_same(mg.load(buffer), obj)
+    with open(tmp_path / "x.pt", "wb") as file:
+        mg.save(obj, file)
+    with open(tmp_path / "x.pt", "rb") as file:
+        assert_same(mg.load(file), obj)
+    assert_same(mg.load(tmp_path / "x.pt", weights_only=True), obj)
+    assert_same(mg.load(str(tmp_path / "x.pt"), weights_only=False), obj)  # never unpickles either way
+
+
+def test_parameters_requires_grad_and_shared_tensors_come_back_as_torch():
+    import io
+    torch = pytest.importorskip("torch")
+    p, t, plain = nn.Parameter(mg.ones(2)), mg.ones(2, requires_grad=True), mg.tensor([1, 2])
+    frozen = nn.Parameter(mg.ones(2), requires_grad=False)
+    tp, tt, tplain = torch.nn.Parameter(torch.ones(2)), torch.ones(2, requires_grad=True), torch.tensor([1, 2])
+    tfrozen = torch.nn.Parameter(torch.ones(2), requires_grad=False)
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    mg.save({"p": p, "t": t, "i": plain, "f": frozen, "again": [p]}, ours)
+    torch.save({"p": tp, "t": tt, "i": tplain, "f": tfrozen, "again": [tp]}, theirs)
+    ours.seek(0), theirs.seek(0)
+    got, want = mg.load(ours), torch.load(theirs)
+    for key in ["p", "t", "i", "f"]:
+        assert type(got[key]).__name__ == type(want[key]).__name__, key
+        assert got[key].requires_grad == want[key].requires_grad and got[key].is_leaf, key
+    assert (got["again"][0] is got["p"]) == (want["again"][0] is want["p"]) == True  # noqa: E712
+
+
+def test_map_location_forms(tmp_path):
+    path = tmp_path / "x.npz"
+    mg.save({"t": mg.ones(2)}, path)
+    for location in ["cpu", mg.device("cpu"), {"cpu": "cpu"}]:
+        assert mg.load(path, map_location=location)["t"].device == "cpu"
+    seen = []
+    loaded = mg.load(path, map_location=lambda tensor, where: seen.append(where))
+    assert seen == ["cpu"] and loaded["t"].tolist() == [1.0, 1.0]
+    assert mg.load(path, map_location=lambda tensor, where: tensor * 2)["t"].tolist() == [2.0, 2.0]
+
+
+def test_tensors_saved_on_the_gpu_need_map_location_without_one(tmp_path):
+    if mg.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    path = tmp_path / "gpu.npz"
+    tree = {"dict": [["w", {"array": "a0", "tensor": True, "device": "cuda"}]]}
+    write_by_hand(path, {"format": "minigrad-npz", "version": 1, "tree": tree}, a0=np.ones(3, dtype=np.float32))
+    with pytest.raises(RuntimeError, match="saved on the GPU.*map_location='cpu'"):
+        mg.load(path)
+    for location in ["cpu", {"cuda:0": "cpu"}]:
+        assert mg.load(path, map_location=location)["w"].device == "cpu"
+
+
+def test_a_module_or_an_optimizer_is_refused_with_the_reason():
+    import io
+    model = nn.Linear(2, 1)
+    for obj, name in [(model, "Linear"), (mg.optim.SGD(model.parameters(), lr=0.1), "SGD")]:
+        with pytest.raises(TypeError, match=rf"cannot store a {name} itself: mg.save writes no pickle.*"
+                                            rf"docs/differences.md.*save its .state_dict\(\) instead"):
+            mg.save(obj, io.BytesIO())
+    with pytest.raises(TypeError, match=r"cannot store a function: mg.save writes no pickle"):
+        mg.save({"f": lambda: 1}, io.BytesIO())
+
+
+# --- hostile and damaged files: always one ValueError that names the file -------------------------
+
+def npy_bytes(shape, descr="<f8", data=b"", fortran=False):
+    """A .npy entry whose header says `shape` and `descr`, followed by `data` (whatever its size)."""
+    header = repr({"descr": descr, "fortran_order": fortran, "shape": shape}).encode("latin1")
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + data
+
+
+def zip_of(path, entries, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+
+
+def manifest_bytes(tree):
+    text = json.dumps({"format": "minigrad-npz", "version": 1, "tree": tree}).encode("utf-8")
+    return npy_bytes((len(text),), "|u1", text)
+
+
+def expect_value_error(path, match=""):
+    with pytest.raises(ValueError, match=rf"cannot load {path}: .*{match}") as error:
+        mg.load(path)
+    assert "\n" not in str(error.value)
+
+
+def test_a_manifest_nested_100000_deep_is_a_value_error(tmp_path):
+    path = tmp_path / "deep.npz"
+    text = '{"format": "minigrad-npz", "version": 1, "tree": ' + '{"list": [' * 100_000 + "]}" * 100_000 + "}"
+    zip_of(path, {"__minigrad__.npy": npy_bytes((len(text),), "|u1", text.encode())})
+    expect_value_error(path)
+    nested = {"list": []}
+    for _ in range(150):  # deep enough for our limit, shallow enough for json
+        nested = {"list": [nested]}
+    zip_of(path, {"__minigrad__.npy": manifest_bytes(nested)})
+    expect_value_error(path, "nested more than 100 deep")
+    deep = []
+    for _ in range(150):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested more than 100 deep"):
+        mg.save(deep, tmp_path / "never.npz")
+
+
+def test_an_array_header_claiming_a_trillion_elements_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "huge.npz"
+    tree = {"array": "a0", "tensor": True}
+    zip_of(path, {"__minigrad__.npy": manifest_bytes(tree), "a0.npy": npy_bytes((10 ** 12,), "<f8", b"\0" * 64)})
+    expect_value_error(path, r"claims 8000000000000 bytes of data for shape \(1000000000000,\)")
+    zip_of(path, {"__minigrad__.npy": manifest_bytes(tree), "a0.npy": npy_bytes((10 ** 6, 10 ** 6, 10 ** 6))})
+    expect_value_error(path, "claims")
+    zip_of(path, {"__minigrad__.npy": manifest_bytes(tree), "a0.npy": npy_bytes((-1,))})
+    expect_value_error(path, "shape")
+
+
+def test_entries_claiming_more_bytes_than_the_file_or_compressed_are_refused(tmp_path):
+    path = tmp_path / "bomb.npz"
+    zip_of(path, {"__minigrad__.npy": manifest_bytes({"value": 1}), "a0.npy": np.zeros(10 ** 6).tobytes()},
+           compression=zipfile.ZIP_DEFLATED)
+    expect_value_error(path, "compressed")
+    good = tmp_path / "good.npz"
+    mg.save({"w": np.arange(1000.0)}, good)
+    data = bytearray(good.read_bytes())
+    directory = data.rfind(b"PK\x01\x02")  # the central directory's entry for the last member: sizes at +20, +24
+    data[directory + 20:directory + 28] = (2 ** 31).to_bytes(4, "little") * 2
+    (tmp_path / "lying.npz").write_bytes(bytes(data))
+    expect_value_error(tmp_path / "lying.npz")
+
+
+def test_damaged_and_foreign_archives_are_value_errors(tmp_path):
+    path = tmp_path / "x.npz"
+    zip_of(path, {"a0.npy": npy_bytes((1,), "<f8", b"\0" * 8)})
+    expect_value_error(path, "no __minigrad__ entry")
+    zip_of(path, {"__minigrad__.npy": b"not a npy at all"})
+    expect_value_error(path, "not a .npy array")
+    zip_of(path, {"__minigrad__.npy": npy_bytes((3,), "<f8", b"\0" * 24)})
+    expect_value_error(path, "not an mg.save manifest")
+    zip_of(path, {"__minigrad__.npy": npy_bytes((2,), "|O", b"\0" * 16)})
+    expect_value_error(path, "pickled objects")
+    zip_of(path, {"__minigrad__.npy": npy_bytes((4,), "|u1", b"\xff\xfe{}")})
+    expect_value_error(path, "truncated or not an mg.save file")
+    good = tmp_path / "good.npz"
+    mg.save({"w": mg.randn(30, 30), "n": [1, 2]}, good)
+    data = good.read_bytes()
+    for cut in range(4, len(data), 97):
+        (tmp_path / "cut.npz").write_bytes(data[:cut])
+        expect_value_error(tmp_path / "cut.npz")
+
+
+@pytest.mark.parametrize("tree", [
+    5, "text", [], {}, {"dict": [[["unhashable"], {"value": 1}]]}, {"dict": [["k"]]}, {"list": {"a": 1}},
+    {"value": [1, 2]}, {"value": {"a": 1}}, {"array": 0, "tensor": True}, {"array": "a0", "tensor": "yes"},
+    {"array": "a0", "tensor": True, "device": "tpu"}, {"array": "a0"}, {"nothing": 1},
+])
+def test_wrong_types_in_the_manifest_are_value_errors(tmp_path, tree):
+    path = tmp_path / "edited.npz"
+    zip_of(path, {"__minigrad__.npy": manifest_bytes(tree), "a0.npy": npy_bytes((1,), "<f8", b"\0" * 8)})
+    expect_value_error(path, "manifest")
+
+
+def test_a_hostile_file_object_is_named_too():
+    import io
+    buffer = io.BytesIO(b"PK\x03\x04 and nothing else")
+    with pytest.raises(ValueError, match="cannot load the BytesIO given: it is truncated"):
+        mg.load(buffer)
