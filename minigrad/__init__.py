@@ -25,6 +25,19 @@ from .parallel import get_num_threads, set_num_threads
 from .ops import (abs, argmax, argmin, cat, clamp, erf, exp, flatten, log, matmul, max, maximum, mean, min,
                   minimum, mul, norm, permute, prod, relu, reshape, sigmoid, softmax, log_softmax, sqrt, squeeze,
                   stack, std, sum, tanh, transpose, unsqueeze, var, where)
+from .ops import (acos, addmm, addmv, all, allclose, amax, amin, any, argsort, argwhere, asin, atan, atan2,
+                  baddbmm, bitwise_not, bmm, broadcast_tensors, broadcast_to, cdist, ceil, chunk, clip, cos, cosh,
+                  count_nonzero, cumprod, cumsum, diag, diag_embed, diagonal, div, dot, einsum, eq, equal, exp2, expm1,
+                  fix, flip, fliplr, flipud, floor, floor_divide, fmod, frac, gather, ge, ger, greater, greater_equal,
+                  gt, index_select, is_floating_point, is_tensor, isclose, isfinite, isinf, isnan, kthvalue, le, lerp,
+                  less, less_equal, log10, log1p, log2, logical_and, logical_not, logical_or, logical_xor, logsumexp,
+                  lt, masked_fill, masked_select, median, meshgrid, mm, moveaxis, movedim, msort, mv, narrow, ne, neg,
+                  nonzero, not_equal, numel, outer, promote_types, reciprocal, remainder, repeat_interleave,
+                  result_type, roll, rot90, round, rsqrt, scatter, scatter_add, select, sign, sin, sinh, sort, split,
+                  square, std_mean, sub, add, take_along_dim, tan, tensor_split, tile, topk, trace, tril, triu,
+                  true_divide, trunc, unbind, unique, unique_consecutive, var_mean, vdot)
+from .ops import pow  # noqa: A004  (mg.pow, as torch.pow)
+from .creation import (bernoulli, empty_like, eye, logspace, multinomial, normal, randint_like)
 from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, set_printoptions
 

@@ -114,6 +114,35 @@ class Tensor:
     def numel(self):
         return int(self.array.size)
 
+    nelement = numel
+
+    def ndimension(self):
+        return self.array.ndim
+
+    def is_floating_point(self):
+        return self.array.dtype.kind == "f"
+
+    def element_size(self):
+        """Bytes per element."""
+        return self.array.dtype.itemsize
+
+    @property
+    def itemsize(self):
+        return self.array.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return int(self.array.nbytes)
+
+    def stride(self, dim=None):
+        """Steps in elements (not bytes, as NumPy's strides) from one element to the next along each dim."""
+        steps = tuple(s // self.array.dtype.itemsize for s in self.array.strides)
+        return steps if dim is None else steps[dim]
+
+    def data_ptr(self):
+        """The address of the first element."""
+        return self.array.__array_interface__["data"][0] if self.is_cpu else int(self.array.data.ptr)
+
     @property
     def is_leaf(self):
         return self.grad_fn is None
@@ -527,23 +556,107 @@ class Tensor:
     # the same comparisons by PyTorch's method names: pred.eq(labels).sum()
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
-    def add(self, other):
-        return ops.add(self, other)
+    def add(self, other, alpha=1):
+        return ops.add(self, other, alpha=alpha)
 
-    def sub(self, other):
-        return ops.sub(self, other)
+    def sub(self, other, alpha=1):
+        return ops.sub(self, other, alpha=alpha)
+
+    subtract = sub
 
     def mul(self, other):
         return ops.mul(self, other)
 
-    def div(self, other):
+    multiply = mul
+
+    def div(self, other, rounding_mode=None):
+        return ops.div(self, other, rounding_mode=rounding_mode)
+
+    divide = div
+
+    def true_divide(self, other):
         return ops.div(self, other)
+
+    def floor_divide(self, other):
+        return ops.floor_divide(self, other)
+
+    def remainder(self, other):
+        return ops.remainder(self, other)
+
+    def fmod(self, other):
+        return ops.fmod(self, other)
+
+    def __floordiv__(self, other):
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return ops.remainder(other, self)
+
+    def __abs__(self):
+        return ops.abs(self)
+
+    def __pos__(self):
+        return self
+
+    # & | ^ ~: logical on bool tensors, bitwise on integer ones
+    def __and__(self, other):
+        return ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return ops.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return ops.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return ops.bitwise_xor(other, self)
+
+    def __invert__(self):
+        return ops.bitwise_not(self)
 
     def pow(self, exponent):
         return ops.pow(self, exponent)
 
     def matmul(self, other):
         return ops.matmul(self, other)
+
+    def mm(self, mat2):
+        return ops.mm(self, mat2)
+
+    def bmm(self, mat2):
+        return ops.bmm(self, mat2)
+
+    def mv(self, vec):
+        return ops.mv(self, vec)
+
+    def dot(self, other):
+        return ops.dot(self, other)
+
+    def outer(self, vec2):
+        return ops.outer(self, vec2)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return ops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def neg(self):
+        return ops.neg(self)
+
+    negative = neg
 
     def exp(self):
         return ops.exp(self)
@@ -554,19 +667,148 @@ class Tensor:
     def sqrt(self):
         return ops.sqrt(self)
 
+    def rsqrt(self):
+        return ops.rsqrt(self)
+
+    def reciprocal(self):
+        return ops.reciprocal(self)
+
+    def square(self):
+        return ops.square(self)
+
+    def log1p(self):
+        return ops.log1p(self)
+
+    def expm1(self):
+        return ops.expm1(self)
+
+    def log2(self):
+        return ops.log2(self)
+
+    def log10(self):
+        return ops.log10(self)
+
+    def exp2(self):
+        return ops.exp2(self)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
+    def tan(self):
+        return ops.tan(self)
+
+    def asin(self):
+        return ops.asin(self)
+
+    def acos(self):
+        return ops.acos(self)
+
+    def atan(self):
+        return ops.atan(self)
+
+    arcsin, arccos, arctan = asin, acos, atan
+
+    def atan2(self, other):
+        return ops.atan2(self, other)
+
+    arctan2 = atan2
+
+    def sinh(self):
+        return ops.sinh(self)
+
+    def cosh(self):
+        return ops.cosh(self)
+
+    def floor(self):
+        return ops.floor(self)
+
+    def ceil(self):
+        return ops.ceil(self)
+
+    def round(self, decimals=0):
+        return ops.round(self, decimals=decimals)
+
+    def trunc(self):
+        return ops.trunc(self)
+
+    fix = trunc
+
+    def frac(self):
+        return ops.frac(self)
+
+    def sign(self):
+        return ops.sign(self)
+
     def abs(self):
         return ops.abs(self)
+
+    absolute = abs
 
     def clamp(self, min=None, max=None):
         return ops.clamp(self, min, max)
 
     clip = clamp
 
+    def clamp_min(self, min):
+        return ops.clamp(self, min=min)
+
+    def clamp_max(self, max):
+        return ops.clamp(self, max=max)
+
     def maximum(self, other):
         return ops.maximum(self, other)
 
     def minimum(self, other):
         return ops.minimum(self, other)
+
+    def lerp(self, end, weight):
+        return ops.lerp(self, end, weight)
+
+    def where(self, condition, other):
+        """self where condition is true, else other (torch.where(condition, self, other))."""
+        return ops.where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        return ops.masked_fill(self, mask, value)
+
+    def masked_select(self, mask):
+        return ops.masked_select(self, mask)
+
+    def isnan(self):
+        return ops.isnan(self)
+
+    def isinf(self):
+        return ops.isinf(self)
+
+    def isfinite(self):
+        return ops.isfinite(self)
+
+    def logical_and(self, other):
+        return ops.logical_and(self, other)
+
+    def logical_or(self, other):
+        return ops.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return ops.logical_xor(self, other)
+
+    def logical_not(self):
+        return ops.logical_not(self)
+
+    def bitwise_not(self):
+        return ops.bitwise_not(self)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return ops.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return ops.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other):
+        return ops.equal(self, other)
 
     def clone(self):
         return ops.clone(self)
@@ -576,20 +818,20 @@ class Tensor:
 
     # --- reductions -------------------------------------------------------------------
 
-    def sum(self, dim=None, keepdim=False):
-        return ops.sum(self, dim, keepdim)
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        return ops.sum(self, dim, keepdim, dtype=dtype)
 
-    def mean(self, dim=None, keepdim=False):
-        return ops.mean(self, dim, keepdim)
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        return ops.mean(self, dim, keepdim, dtype=dtype)
 
     def prod(self, dim=None, keepdim=False, dtype=None):
         return ops.prod(self, dim, keepdim, dtype)
 
-    def var(self, dim=None, unbiased=True, keepdim=False):
-        return ops.var(self, dim, unbiased, keepdim)
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return ops.var(self, dim, unbiased, keepdim, correction=correction)
 
-    def std(self, dim=None, unbiased=True, keepdim=False):
-        return ops.std(self, dim, unbiased, keepdim)
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return ops.std(self, dim, unbiased, keepdim, correction=correction)
 
     def max(self, dim=None, keepdim=False):
         return ops.max(self, dim, keepdim)
@@ -597,17 +839,59 @@ class Tensor:
     def min(self, dim=None, keepdim=False):
         return ops.min(self, dim, keepdim)
 
+    def amax(self, dim=(), keepdim=False):
+        return ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return ops.amin(self, dim, keepdim)
+
     def argmax(self, dim=None, keepdim=False):
         return ops.argmax(self, dim, keepdim)
 
     def argmin(self, dim=None, keepdim=False):
         return ops.argmin(self, dim, keepdim)
 
-    def any(self):
-        return Tensor._wrap(self.array.any(), False)
+    def any(self, dim=None, keepdim=False):
+        return ops.any(self, dim, keepdim)
 
-    def all(self):
-        return Tensor._wrap(self.array.all(), False)
+    def all(self, dim=None, keepdim=False):
+        return ops.all(self, dim, keepdim)
+
+    def count_nonzero(self, dim=None):
+        return ops.count_nonzero(self, dim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return ops.logsumexp(self, dim, keepdim)
+
+    def cumsum(self, dim, dtype=None):
+        return ops.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim, dtype=None):
+        return ops.cumprod(self, dim, dtype=dtype)
+
+    def median(self, dim=None, keepdim=False):
+        return ops.median(self, dim, keepdim)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return ops.kthvalue(self, k, dim, keepdim)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return ops.argsort(self, dim, descending, stable)
+
+    def msort(self):
+        return ops.msort(self)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return ops.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def trace(self):
+        return ops.trace(self)
 
     # --- shapes -----------------------------------------------------------------------
 
@@ -617,14 +901,30 @@ class Tensor:
     def view(self, *shape):
         return ops.view(self, *shape)
 
+    def view_as(self, other):
+        return ops.view(self, other.shape)
+
+    def reshape_as(self, other):
+        return ops.reshape(self, other.shape)
+
     def flatten(self, start_dim=0, end_dim=-1):
         return ops.flatten(self, start_dim, end_dim)
+
+    def ravel(self):
+        return ops.reshape(self, -1)
 
     def transpose(self, dim0, dim1):
         return ops.transpose(self, dim0, dim1)
 
+    swapaxes = swapdims = transpose
+
     def permute(self, *dims):
         return ops.permute(self, *dims)
+
+    def movedim(self, source, destination):
+        return ops.movedim(self, source, destination)
+
+    moveaxis = movedim
 
     def t(self):
         if self.ndim > 2:
@@ -634,6 +934,13 @@ class Tensor:
     @property
     def T(self):
         return ops.permute(self, *reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        """The last two dims swapped (a batch of matrices transposed)."""
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
+        return ops.transpose(self, -2, -1)
 
     def squeeze(self, dim=None):
         return ops.squeeze(self, dim)
@@ -648,9 +955,216 @@ class Tensor:
         """Broadcast to other's shape (a view): expand(*other.shape)."""
         return ops.expand(self, *other.shape)
 
+    def broadcast_to(self, shape):
+        return ops.broadcast_to(self, shape)
+
+    def repeat(self, *sizes):
+        return ops.repeat(self, *sizes)
+
+    def tile(self, *dims):
+        return ops.tile(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return ops.repeat_interleave(self, repeats, dim)
+
+    def flip(self, *dims):
+        return ops.flip(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+
+    def fliplr(self):
+        return ops.fliplr(self)
+
+    def flipud(self):
+        return ops.flipud(self)
+
+    def roll(self, shifts, dims=None):
+        return ops.roll(self, shifts, dims)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return ops.rot90(self, k, dims)
+
+    def narrow(self, dim, start, length):
+        return ops.narrow(self, dim, start, length)
+
+    def select(self, dim, index):
+        return ops.select(self, dim, index)
+
+    def split(self, split_size, dim=0):
+        return ops.split(self, split_size, dim)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return ops.tensor_split(self, indices_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return ops.unbind(self, dim)
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
+
+    def take_along_dim(self, indices, dim=None):
+        return ops.take_along_dim(self, indices, dim)
+
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        return ops.scatter(self, dim, index, src, value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return ops.scatter_add(self, dim, index, src)
+
+    def index_select(self, dim, index):
+        return ops.index_select(self, dim, index)
+
+    def nonzero(self, *, as_tuple=False):
+        return ops.nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self):
+        return ops.argwhere(self)
+
+    def diag(self, diagonal=0):
+        return ops.diag(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return ops.diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return ops.diag_embed(self, offset, dim1, dim2)
+
+    def tril(self, diagonal=0):
+        return ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return ops.triu(self, diagonal)
+
     def contiguous(self):
         """Returns self: NumPy and CuPy handle any memory layout (a deliberate difference)."""
         return self
+
+    def is_contiguous(self, memory_format=None):
+        """True: minigrad's ops accept any memory layout, so every tensor counts as contiguous here."""
+        return True
+
+    # --- more in place: x = function(x, ...) written into x's memory (_apply_in_place) ----------
+
+    def abs_(self):
+        return self._apply_in_place(ops.abs)
+
+    def neg_(self):
+        return self._apply_in_place(ops.neg)
+
+    def exp_(self):
+        return self._apply_in_place(ops.exp)
+
+    def log_(self):
+        return self._apply_in_place(ops.log)
+
+    def sqrt_(self):
+        return self._apply_in_place(ops.sqrt)
+
+    def rsqrt_(self):
+        return self._apply_in_place(ops.rsqrt)
+
+    def reciprocal_(self):
+        return self._apply_in_place(ops.reciprocal)
+
+    def square_(self):
+        return self._apply_in_place(ops.square)
+
+    def pow_(self, exponent):
+        return self._apply_in_place(ops.pow, exponent)
+
+    def log1p_(self):
+        return self._apply_in_place(ops.log1p)
+
+    def expm1_(self):
+        return self._apply_in_place(ops.expm1)
+
+    def sin_(self):
+        return self._apply_in_place(ops.sin)
+
+    def cos_(self):
+        return self._apply_in_place(ops.cos)
+
+    def floor_(self):
+        return self._apply_in_place(ops.floor)
+
+    def ceil_(self):
+        return self._apply_in_place(ops.ceil)
+
+    def round_(self, decimals=0):
+        return self._apply_in_place(ops.round, decimals=decimals)
+
+    def trunc_(self):
+        return self._apply_in_place(ops.trunc)
+
+    def frac_(self):
+        return self._apply_in_place(ops.frac)
+
+    def sign_(self):
+        return self._apply_in_place(ops.sign)
+
+    def sigmoid_(self):
+        return self._apply_in_place(ops.sigmoid)
+
+    def tanh_(self):
+        return self._apply_in_place(ops.tanh)
+
+    def relu_(self):
+        return self._apply_in_place(ops.relu)
+
+    def clamp_min_(self, min):
+        return self._apply_in_place(ops.clamp, min=min)
+
+    def clamp_max_(self, max):
+        return self._apply_in_place(ops.clamp, max=max)
+
+    def remainder_(self, other):
+        return self._apply_in_place(ops.remainder, other)
+
+    def fmod_(self, other):
+        return self._apply_in_place(ops.fmod, other)
+
+    def floor_divide_(self, other):
+        return self._apply_in_place(ops.floor_divide, other)
+
+    def lerp_(self, end, weight):
+        return self._apply_in_place(ops.lerp, end, weight)
+
+    def masked_fill_(self, mask, value):
+        return self._apply_in_place(ops.masked_fill, mask, value)
+
+    def index_fill_(self, dim, index, value):
+        """Fill the slices at `index` along `dim` with value."""
+        return self._apply_in_place(_index_filled, dim, index, value)
+
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        return self._apply_in_place(ops.scatter, dim, index, src, value, reduce=reduce)
+
+    def scatter_add_(self, dim, index, src):
+        return self._apply_in_place(ops.scatter_add, dim, index, src)
+
+    def tril_(self, diagonal=0):
+        return self._apply_in_place(ops.tril, diagonal)
+
+    def triu_(self, diagonal=0):
+        return self._apply_in_place(ops.triu, diagonal)
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """Put fill_value on the main diagonal (of a 2-D tensor, or of equal-sized dims)."""
+        return self._apply_in_place(_diagonal_filled, fill_value, wrap)
+
+    def random_(self, from_=0, to=None):
+        """Integers drawn uniformly from [from_, to - 1] (to defaults to 2^mantissa bits + 1 for floats,
+        the dtype's maximum + 1 for integers), as PyTorch's random_. random_(to) means [0, to - 1]."""
+        return self._apply_in_place(_random_integers, from_, to)
+
+    def bernoulli_(self, p=0.5):
+        """1 with probability p (a number, or a tensor of probabilities), else 0."""
+        return self._apply_in_place(_bernoulli_draws, p)
+
+    def exponential_(self, lambd=1.0):
+        """Draws from the exponential distribution with rate lambd."""
+        return self._apply_in_place(_exponential_draws, lambd)
 
     # --- activations (also in minigrad.nn.functional) ---------------------------------
 
@@ -805,6 +1319,55 @@ def _check_in_place_result(target, shape, dtype):
                            f"{list(shape)}")
     if not np.can_cast(dtype, target.dtype, casting="same_kind"):
         raise RuntimeError(f"result type {dtype} can't be cast to the desired output type {target.dtype}")
+
+
+def _index_filled(x, dim, index, value):
+    """index_fill_'s function: x with the slices at `index` along `dim` set to value."""
+    mask_shape = [1] * x.ndim
+    dim = dim % max(x.ndim, 1)
+    xp = backend.array_module(x.array)
+    mask = xp.zeros(x.shape[dim] if x.ndim else 1, dtype=bool)
+    mask[backend.to_device(index.array, x.device)] = True
+    if x.ndim:
+        mask_shape[dim] = -1
+    return ops.masked_fill(x, Tensor._wrap(mask.reshape(mask_shape) if x.ndim else mask.reshape(()), False), value)
+
+
+def _diagonal_filled(x, fill_value, wrap):
+    """fill_diagonal_'s function: x with fill_value at [i, i, ..., i] (every dim of one size, or 2-D)."""
+    if x.ndim < 2 or (x.ndim > 2 and len(set(x.shape)) != 1):
+        raise RuntimeError(f"fill_diagonal_: all dimensions of input must be of equal length (or 2-D), got {x.shape}")
+    xp = backend.array_module(x.array)
+    mask = xp.zeros(x.shape, dtype=bool)
+    if x.ndim == 2 and wrap:  # a tall matrix: the diagonal starts again every columns + 1 rows
+        flat = mask.reshape(-1)
+        flat[::x.shape[1] + 1] = True
+    else:
+        positions = xp.arange(min(x.shape))
+        mask[(positions,) * x.ndim] = True
+    return ops.masked_fill(x, Tensor._wrap(mask, False), fill_value)
+
+
+def _random_integers(x, low, high):
+    """random_'s function: integers uniform on [low, high) in x's dtype."""
+    if high is None and low != 0:  # random_(to)
+        low, high = 0, low
+    if high is None:
+        high = (2 ** (np.finfo(x.dtype).nmant + 1) + 1 if x.dtype.kind == "f"
+                else 2 if x.dtype == np.bool_ else int(np.iinfo(x.dtype).max) + 1)
+    draws = backend.generator(x.device).integers(low, high, size=x.shape)
+    return Tensor._wrap(draws.astype(x.dtype), False)
+
+
+def _bernoulli_draws(x, p):
+    probabilities = p.array if isinstance(p, Tensor) else p
+    draws = backend.generator(x.device).random(x.shape) < probabilities
+    return Tensor._wrap(draws.astype(x.dtype), False)
+
+
+def _exponential_draws(x, lambd):
+    draws = backend.generator(x.device).exponential(1.0 / lambd, size=x.shape)
+    return Tensor._wrap(draws.astype(x.dtype), False)
 
 
 def _index_key(key):

@@ -340,3 +340,295 @@ def test_add_broadcast_mismatch_names_the_shapes():
 def test_mul_broadcast_mismatch_names_the_shapes():
     with pytest.raises(ValueError, match=r"Mul: .*\(2, 3\), \(3, 2\)"):
         mg.ones(2, 3) * mg.ones(3, 2)
+
+
+# --- remainders, rounding, and the functions of one float ------------------------------------
+
+def _off_the_steps(low=-3.0, high=3.0, step=1.0, offset=0.0):
+    """Numbers at least 0.1 away from every k * step + offset (the jumps of floor, round, %)."""
+    return floats(low, high).filter(lambda v: abs(((v - offset) / step) - round((v - offset) / step)) * step >= 0.1)
+
+
+@gradient_test_for("Remainder")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.data())
+def test_remainder_gradient(device, data):
+    """x % y in x and y, away from the jumps where x / y is a whole number."""
+    y = data.draw(arrays(shapes(max_dims=2), st.sampled_from([0.7, -1.3, 2.1])))
+    x = data.draw(arrays(y.shape, floats(-3, 3))).round(1) + 0.013
+    check_gradients(mg.remainder, x, y, device=device)
+
+
+@gradient_test_for("Fmod")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.data())
+def test_fmod_gradient(device, data):
+    y = data.draw(arrays(shapes(max_dims=2), st.sampled_from([0.7, -1.3, 2.1])))
+    x = data.draw(arrays(y.shape, floats(-3, 3))).round(1) + 0.013
+    check_gradients(mg.fmod, x, y, device=device)
+
+
+@gradient_test_for("Atan2")
+@pytest.mark.parametrize("device", DEVICES)
+@given(broadcastable_arrays(2, elements=[away_from_zero(0.2), away_from_zero(0.2)]))
+def test_atan2_gradient(device, yx):
+    check_gradients(mg.atan2, *yx, device=device)
+
+
+UNARY = [  # (op name, function, elements the function is smooth on)
+    ("Log1p", mg.log1p, floats(-0.8, 3.0)),
+    ("Expm1", mg.expm1, floats()),
+    ("Log2", mg.log2, floats(0.1, 5.0)),
+    ("Log10", mg.log10, floats(0.1, 5.0)),
+    ("Exp2", mg.exp2, floats()),
+    ("Sin", mg.sin, floats()),
+    ("Cos", mg.cos, floats()),
+    ("Tan", mg.tan, floats(-1.2, 1.2)),
+    ("Asin", mg.asin, floats(-0.9, 0.9)),
+    ("Acos", mg.acos, floats(-0.9, 0.9)),
+    ("Atan", mg.atan, floats()),
+    ("Sinh", mg.sinh, floats()),
+    ("Cosh", mg.cosh, floats()),
+    ("Rsqrt", mg.rsqrt, floats(0.2, 5.0)),
+    ("Reciprocal", mg.reciprocal, away_from_zero(0.2)),
+    ("square", mg.square, floats()),
+    ("frac", mg.frac, _off_the_steps()),
+]
+for _name, _function, _elements in UNARY:
+    gradient_test_for(_name)(None)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name, function, elements", UNARY, ids=[u[0] for u in UNARY])
+@given(data=st.data())
+def test_unary_function_gradients(device, name, function, elements, data):
+    x = data.draw(arrays(shapes(), elements))
+    check_gradients(function, x, device=device)
+
+
+STEPS = [  # step functions: zero gradient away from their jumps
+    ("Floor", mg.floor, _off_the_steps()),
+    ("Ceil", mg.ceil, _off_the_steps()),
+    ("Trunc", mg.trunc, _off_the_steps()),
+    ("Round", mg.round, _off_the_steps(offset=0.5)),
+    ("Sign", mg.sign, away_from_zero()),
+]
+for _name, _function, _elements in STEPS:
+    gradient_test_for(_name)(None)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name, function, elements", STEPS, ids=[s[0] for s in STEPS])
+@given(data=st.data())
+def test_step_function_gradients_are_zero(device, name, function, elements, data):
+    x = data.draw(arrays(shapes(), elements))
+    check_gradients(function, x, device=device)
+    t = mg.tensor(x, requires_grad=True)
+    function(t).sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), np.zeros_like(x))
+
+
+@gradient_test_for("RoundedDivide")
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", ["trunc", "floor"])
+@given(st.data())
+def test_rounded_division_gradient_is_zero(device, mode, data):
+    y = data.draw(arrays(shapes(max_dims=2), st.sampled_from([0.7, -1.3, 2.1])))
+    x = data.draw(arrays(y.shape, floats(-3, 3))).round(1) + 0.013
+    check_gradients(lambda a, b: mg.div(a, b, rounding_mode=mode), x, y, device=device)
+
+
+@gradient_test_for("clamp_by_tensors")
+@pytest.mark.parametrize("device", DEVICES)
+@given(broadcastable_arrays(3, elements=[grid(0.0), grid(0.05), grid(0.03)]))
+def test_clamp_with_tensor_bounds_gradient(device, arrays_):
+    """Bounds are tensors (differentiated too); grids keep x away from both bounds (no ties)."""
+    x, low, high = arrays_
+    check_gradients(lambda a, lo, hi: mg.clamp(a, lo, hi), x, low, np.maximum(low, high) + 0.01, device=device)
+    check_gradients(lambda a, lo: mg.clamp(a, min=lo), x, low, device=device)
+
+
+@gradient_test_for("lerp")
+@pytest.mark.parametrize("device", DEVICES)
+@given(broadcastable_arrays(3))
+def test_lerp_gradient(device, arrays_):
+    check_gradients(mg.lerp, *arrays_, device=device)
+    check_gradients(lambda a, b: mg.lerp(a, b, 0.3), *arrays_[:2], device=device)
+
+
+# --- against PyTorch ---------------------------------------------------------------------
+
+FUNCTIONS_OF_ONE = ["log1p", "expm1", "log2", "log10", "exp2", "sin", "cos", "tan", "asin", "acos", "atan",
+                    "sinh", "cosh", "floor", "ceil", "round", "trunc", "frac", "sign", "rsqrt", "reciprocal",
+                    "square", "exp", "log", "sqrt", "abs", "neg", "isnan", "isinf", "isfinite", "logical_not"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS_OF_ONE)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32", "bool"])
+def test_functions_of_one_tensor_match_torch(name, dtype):
+    torch = pytest.importorskip("torch")
+    values = np.array([[0.3, -0.7, 0.5], [2.5, 0.0, -1.5]]) if dtype.startswith("float") else \
+        np.array([[3, -1, 0], [1, 2, -4]])
+    values = values.astype(dtype)
+    for array in (values, values[0, 0], values[:0]):  # 2-D, 0-d and empty
+        expected_error = None
+        try:
+            expected = getattr(torch, name)(torch.from_numpy(np.array(array)))
+        except (RuntimeError, TypeError) as error:
+            expected_error = error
+        if expected_error is not None:
+            with pytest.raises((RuntimeError, TypeError)):
+                getattr(mg, name)(mg.tensor(array))
+            continue
+        with np.errstate(all="ignore"):  # nan and inf are part of the comparison
+            got = getattr(mg, name)(mg.tensor(array))
+        assert got.shape == tuple(expected.shape), (name, dtype)
+        assert str(got.dtype) == str(expected.dtype).replace("torch.", ""), (name, dtype)
+        with np.errstate(all="ignore"):
+            np.testing.assert_allclose(got.numpy().astype(np.float64), expected.numpy().astype(np.float64),
+                                       rtol=1e-6, atol=1e-7, equal_nan=True)
+
+
+BINARY = ["add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "fmod", "pow", "atan2",
+          "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"]
+
+
+@pytest.mark.parametrize("name", BINARY)
+@pytest.mark.parametrize("dtypes", [("float32", "float32"), ("int64", "int64"), ("int32", "float64"),
+                                    ("int64", "float32"), ("bool", "int64")])
+def test_binary_functions_match_torch(name, dtypes):
+    """Negative numbers included: // rounds down and % takes the divisor's sign, as Python."""
+    torch = pytest.importorskip("torch")
+    x = np.array([[7, -7, 5], [-3, 4, 1]]).astype(dtypes[0])
+    y = np.array([[2, 2, -3], [-2, 3, 1]]).astype(dtypes[1])
+    try:
+        expected = getattr(torch, name)(torch.from_numpy(x), torch.from_numpy(y))
+    except RuntimeError:
+        with pytest.raises(RuntimeError):
+            getattr(mg, name)(mg.tensor(x), mg.tensor(y))
+        return
+    got = getattr(mg, name)(mg.tensor(x), mg.tensor(y))
+    assert str(got.dtype) == str(expected.dtype).replace("torch.", ""), name
+    np.testing.assert_allclose(got.numpy().astype(np.float64), expected.numpy().astype(np.float64), rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", [None, "trunc", "floor"])
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_div_rounding_modes_match_torch(mode, dtype):
+    torch = pytest.importorskip("torch")
+    x, y = np.array([7, -7, 7, -7, 6]).astype(dtype), np.array([2, 2, -2, -2, 3]).astype(dtype)
+    expected = torch.div(torch.from_numpy(x), torch.from_numpy(y), rounding_mode=mode)
+    got = mg.div(mg.tensor(x), mg.tensor(y), rounding_mode=mode)
+    assert str(got.dtype) == str(expected.dtype).replace("torch.", "")
+    np.testing.assert_allclose(got.numpy(), expected.numpy())
+
+
+def test_operators_floor_divide_and_remainder_as_python():
+    x = mg.tensor([7, -7, 7, -7])
+    y = mg.tensor([2, 2, -2, -2])
+    assert (x // y).tolist() == [7 // 2, -7 // 2, 7 // -2, -7 // -2]
+    assert (x % y).tolist() == [7 % 2, -7 % 2, 7 % -2, -7 % -2]
+    assert (-7.5 // mg.tensor([2.0])).tolist() == [-4.0]
+    assert (mg.tensor([-7.5]) % 2).tolist() == [0.5]
+    assert (7 % mg.tensor([-2])).tolist() == [-1]
+
+
+def test_integer_division_by_zero_is_refused_as_torch():
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        mg.tensor([1, 2]) // mg.tensor([0, 1])
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        mg.tensor([1, 2]) % 0
+    with np.errstate(divide="ignore"):
+        assert np.isinf((mg.tensor([1.0]) / 0).item())
+
+
+def test_div_with_an_unknown_rounding_mode():
+    with pytest.raises(ValueError, match="rounding_mode"):
+        mg.div(mg.tensor([1.0]), 2, rounding_mode="round")
+
+
+def test_add_and_sub_with_alpha():
+    torch = pytest.importorskip("torch")
+    x, y = np.array([1.0, 2.0], np.float32), np.array([3.0, 5.0], np.float32)
+    assert mg.add(mg.tensor(x), mg.tensor(y), alpha=2).tolist() == torch.add(torch.tensor(x), torch.tensor(y), alpha=2).tolist()
+    assert mg.tensor(x).sub(mg.tensor(y), alpha=0.5).tolist() == torch.tensor(x).sub(torch.tensor(y), alpha=0.5).tolist()
+    with pytest.raises(RuntimeError, match="bool tensor is not supported"):
+        mg.tensor([True]) - mg.tensor([False])
+
+
+def test_round_with_decimals_and_halves_to_even():
+    torch = pytest.importorskip("torch")
+    values = np.array([0.5, 1.5, 2.5, -0.5, 1.2345, -2.675], np.float64)
+    for decimals in (0, 1, 2, -1):
+        expected = torch.round(torch.from_numpy(values), decimals=decimals).numpy()
+        np.testing.assert_allclose(mg.round(mg.tensor(values), decimals=decimals).numpy(), expected)
+    assert mg.tensor([2.5]).round().tolist() == [2.0]
+
+
+def test_clamp_with_tensor_bounds_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.array([[-2.0, 0.5, 3.0], [1.0, -1.0, 0.0]])
+    low, high = np.array([0.0, 1.0, -1.0]), np.array([[1.0], [0.5]])
+    expected = torch.clamp(torch.tensor(x), torch.tensor(low), torch.tensor(high))
+    np.testing.assert_allclose(mg.clamp(mg.tensor(x), mg.tensor(low), mg.tensor(high)).numpy(), expected.numpy())
+    np.testing.assert_allclose(mg.tensor(x).clamp(min=mg.tensor(low)).numpy(), torch.tensor(x).clamp(min=torch.tensor(low)).numpy())
+    # an integer tensor clamped by a float is float32, as torch
+    assert mg.clamp(mg.tensor([1, 2]), min=1.5).dtype == mg.float32
+
+
+def test_clamp_gradient_goes_to_the_bound_tensor_where_it_wins():
+    x = mg.tensor([-2.0, 0.5, 3.0], requires_grad=True)
+    low = mg.tensor([0.0, 0.0, 0.0], requires_grad=True)
+    mg.clamp(x, min=low).sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 1.0]
+    assert low.grad.tolist() == [1.0, 0.0, 0.0]
+
+
+def test_where_with_one_argument_and_with_numbers():
+    condition = mg.tensor([[True, False], [False, True]])
+    rows, cols = mg.where(condition)
+    assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1] and rows.dtype == mg.int64
+    out = mg.where(condition, 1.0, 0.0)
+    assert out.dtype == mg.float32 and out.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    assert mg.where(condition, 1, 0).dtype == mg.int64
+    assert mg.tensor([1.0, 2.0]).where(mg.tensor([True, False]), 0.0).tolist() == [1.0, 0.0]
+
+
+def test_lerp_matches_torch():
+    torch = pytest.importorskip("torch")
+    a, b, w = np.array([1.0, 2.0]), np.array([3.0, -2.0]), np.array([0.25, 0.5])
+    expected = torch.lerp(torch.tensor(a), torch.tensor(b), torch.tensor(w)).numpy()
+    np.testing.assert_allclose(mg.lerp(mg.tensor(a), mg.tensor(b), mg.tensor(w)).numpy(), expected)
+    np.testing.assert_allclose(mg.tensor(a).lerp(mg.tensor(b), 0.5).numpy(), [2.0, 0.0])
+
+
+def test_bitwise_and_logical_operators():
+    a, b = mg.tensor([True, True, False]), mg.tensor([True, False, False])
+    assert (a & b).tolist() == [True, False, False]
+    assert (a | b).tolist() == [True, True, False]
+    assert (a ^ b).tolist() == [False, True, False]
+    assert (~a).tolist() == [False, False, True]
+    assert (mg.tensor([6]) & 3).tolist() == [2]
+    assert mg.logical_and(mg.tensor([1.0, 0.0]), mg.tensor([2.0, 2.0])).tolist() == [True, False]
+    with pytest.raises(TypeError):
+        ~mg.tensor([1.0])
+
+
+def test_closeness_and_equality():
+    x = mg.tensor([1.0, 2.0, float("nan")])
+    assert mg.isclose(x, x + 1e-7).tolist() == [True, True, False]
+    assert mg.isclose(x, x, equal_nan=True).tolist() == [True, True, True]
+    assert mg.allclose(mg.tensor([1.0, 2.0]), mg.tensor([1.0, 2.000001]))
+    assert not mg.allclose(mg.tensor([1.0]), mg.tensor([1.1]))
+    assert mg.equal(mg.tensor([1, 2]), mg.tensor([1, 2]))
+    assert not mg.equal(mg.tensor([1, 2]), mg.tensor([1, 2, 3]))
+    assert mg.is_tensor(x) and not mg.is_tensor([1.0])
+    assert mg.numel(mg.zeros(2, 3)) == 6
+    assert mg.is_floating_point(x) and not mg.is_floating_point(mg.tensor([1]))
+
+
+def test_integer_to_a_negative_integer_power_is_refused():
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        mg.tensor([2, 3]) ** -1
+    assert (mg.tensor([2, 3]) ** 2).dtype == mg.int64
+    assert (mg.tensor([2, 3]) ** -1.0).dtype == mg.float32

@@ -17,3 +17,18 @@ from .special import erf
 from .reduce import max, mean, min, norm, prod, std, sum, var
 from .shape import (cat, index_put, embedding, expand, flatten, index, interpolate, one_hot, pad, pad_by_index,
                     permute, pixel_shuffle, reshape, squeeze, stack, transpose, unsqueeze, view)
+from .elementwise import (acos, allclose, asin, atan, atan2, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
+                          ceil, clamp_max, clamp_min, clip, cos, cosh, eq, equal, exp2, expm1, fix, floor,
+                          floor_divide, fmod, frac, ge, greater, greater_equal, gt, is_floating_point, is_tensor,
+                          isclose, isfinite, isinf, isnan, le, lerp, less, less_equal, log10, log1p, log2,
+                          logical_and, logical_not, logical_or, logical_xor, lt, ne, not_equal, numel, reciprocal,
+                          remainder, round, rsqrt, sign, sin, sinh, square, tan, trunc, true_divide)
+from .indexing import (argwhere, gather, index_select, masked_fill, masked_select, nonzero, repeat_interleave,
+                       scatter, scatter_add, take_along_dim)
+from .linalg import (addmm, addmv, baddbmm, bmm, cdist, diag, diag_embed, diagonal, dot, einsum, ger, mm, mv,
+                     outer, trace, tril, triu, vdot)
+from .promotion import promote_types, result_type
+from .reduce import (all, amax, amin, any, count_nonzero, cumprod, cumsum, logsumexp, std_mean, var_mean)
+from .shape import (broadcast_tensors, broadcast_to, chunk, flip, fliplr, flipud, meshgrid, moveaxis, movedim,
+                    narrow, repeat, roll, rot90, select, split, tensor_split, tile, unbind)
+from .sorting import argsort, kthvalue, median, msort, sort, topk, unique, unique_consecutive

@@ -485,6 +485,12 @@ class RoundedDivide(StepFunction):
         return grad * 0, grad * 0
 
 
+def _refuse_bool(op, x):
+    """// % and fmod of bool tensors: not implemented in PyTorch (NumPy would give int8)."""
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"{op} is not implemented for bool tensors")
+
+
 def _refuse_integer_division_by_zero(x, y):
     """Integer division by zero is an error in PyTorch (NumPy would warn and give 0)."""
     if x.dtype.kind in "biu" and y.dtype.kind in "biu" and not y.all():
@@ -516,11 +522,11 @@ def add(x, y, alpha=1):
 
 
 def sub(x, y, alpha=1):
-    """x - alpha y, as torch.sub (not for two bool tensors: use logical_xor)."""
+    """x - alpha y, as torch.sub (not for bool tensors: use logical_xor or logical_not)."""
+    if any(isinstance(t, Tensor) and t.dtype == np.bool_ for t in (x, y)):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
     x, y = _pair(x, y)
-    if x.dtype == np.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
-                           "Use the `^` or `logical_xor()` operator instead.")
     if alpha != 1:
         y = mul(y, alpha)
     return Sub.apply(x, y)
@@ -538,6 +544,7 @@ def div(x, y, rounding_mode=None):
         if rounding_mode not in ("trunc", "floor"):
             raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                              f"but found {rounding_mode!r}")
+        _refuse_bool(f"division with rounding_mode={rounding_mode!r}", x)
         return RoundedDivide.apply(x, y, rounding_mode=rounding_mode)
     if x.array.dtype.kind in "biu":  # true division gives the default float dtype, as PyTorch
         x, y = cast(x, get_default_dtype()), cast(y, get_default_dtype())
@@ -556,12 +563,16 @@ def floor_divide(x, y):
 
 def remainder(x, y):
     """x - y floor(x / y): the remainder with the sign of y, as torch.remainder and `%`."""
-    return Remainder.apply(*_pair(x, y))
+    x, y = _pair(x, y)
+    _refuse_bool("remainder", x)
+    return Remainder.apply(x, y)
 
 
 def fmod(x, y):
     """x - y trunc(x / y): the remainder with the sign of x, as torch.fmod."""
-    return Fmod.apply(*_pair(x, y))
+    x, y = _pair(x, y)
+    _refuse_bool("fmod", x)
+    return Fmod.apply(x, y)
 
 
 def neg(x):
@@ -572,11 +583,28 @@ def neg(x):
 
 
 def pow(x, y):
-    """x ** y, as torch.pow (integers to negative integer powers are refused, as there)."""
+    """x ** y, as torch.pow. An integer tensor to a negative integer number is refused (as there);
+    to a tensor of exponents, a negative exponent gives 1 / x^|y| rounded toward zero (as there)."""
+    exponent_is_number = not isinstance(y, Tensor)
     x, y = _pair(x, y)
+    _refuse_bool("pow", x)
     if x.dtype.kind in "biu" and (y.array < 0).any():
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if exponent_is_number:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return _integer_power(x, y)
     return Pow.apply(x, y)
+
+
+def _integer_power(x, y):
+    """Integer x ** y with some y < 0: 1 / x^|y| rounded toward zero (1 for x = 1, +-1 for x = -1,
+    else 0). Integers have no gradient, so raw arrays."""
+    xp = backend.array_module(x.array)
+    base, exponent = xp.broadcast_arrays(x.array, y.array)
+    negative = exponent < 0
+    out = base ** xp.where(negative, 0, exponent)
+    odd = exponent % 2 == 1
+    inverse = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0)).astype(out.dtype)
+    return Tensor._wrap(xp.where(negative, inverse, out), False)
 
 
 def exp(x):
@@ -659,13 +687,17 @@ def reciprocal(x):
 
 @composite
 def square(x):
-    """x * x (integers stay integers, as torch.square)."""
+    """x * x (integers stay integers and bools become int64, as torch.square)."""
+    if x.dtype == np.bool_:
+        x = cast(x, np.int64)
     return mul(x, x)
 
 
 def _step(op, x, **params):
     """A step function; integers are already whole numbers and come back as a copy, as PyTorch."""
-    if x.dtype.kind in "biu":
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"{op.__name__.lower()} is not implemented for bool tensors")
+    if x.dtype.kind in "iu":
         return clone(x)
     return op.apply(x, **params)
 
