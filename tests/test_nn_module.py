@@ -77,7 +77,13 @@ def test_shared_parameters_and_modules_are_listed_once():
     assert [name for name, _ in tied.named_parameters()] == ["encode.weight", "encode.bias", "decode.bias"]
     assert len(list(tied.parameters())) == 3
     assert [name for name, _ in tied.named_modules()] == ["", "encode", "decode"]
-    assert list(tied.children()) == [tied.encode, tied.decode, tied.encode]  # children: each attribute
+    assert list(tied.children()) == [tied.encode, tied.decode]  # each once, as PyTorch
+    assert [name for name, _ in tied.named_modules(remove_duplicate=False)] == ["", "encode", "decode", "again"]
+    assert [name for name, _ in tied.named_parameters(remove_duplicate=False)] == [
+        "encode.weight", "encode.bias", "decode.weight", "decode.bias", "again.weight", "again.bias"]
+    # the state dict, as PyTorch's, holds a shared module under each of its names
+    assert list(tied.state_dict()) == ["encode.weight", "encode.bias", "decode.weight", "decode.bias",
+                                       "again.weight", "again.bias"]
 
 
 def test_children_are_direct_and_modules_walk_depth_first():
@@ -569,3 +575,230 @@ def test_load_state_dict_needs_a_dict():
         net.load_state_dict(list(net.state_dict().values()))
     with pytest.raises(TypeError, match="got a list"):
         net.load_state_dict(list(net.state_dict().items()))
+
+
+# --- containers, hooks and the Module methods PyTorch code calls, against PyTorch --------------------
+
+def keys_and_shapes(module):
+    return [(key, tuple(value.shape)) for key, value in module.state_dict().items()]
+
+
+def linears(lib, *sizes):
+    return [lib.nn.Linear(n, n + 1) for n in sizes]
+
+
+def test_module_list_edits_as_pytorch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (mg, torch):
+        layers = lib.nn.ModuleList(linears(lib, 1, 2))
+        layers.insert(1, lib.nn.Linear(3, 4))
+        layers.insert(3, lib.nn.Linear(4, 5))
+        layers.extend(linears(lib, 5))
+        layers += linears(lib, 6)
+        layers[0] = lib.nn.Linear(7, 8)
+        layers[-1] = lib.nn.Linear(8, 9)
+        del layers[1]
+        popped = layers.pop(1)
+        part = layers[1:]
+        combined = layers + lib.nn.ModuleList(linears(lib, 9))
+        del layers[0:2]
+        results.append((keys_and_shapes(layers), keys_and_shapes(part), keys_and_shapes(combined),
+                        tuple(popped.weight.shape), type(part).__name__, len(layers)))
+    assert results[0] == results[1]
+    layers = nn.ModuleList(linears(mg, 1, 2))
+    layers.insert(-1, nn.ReLU())  # as list.insert (PyTorch's ModuleList fails on a negative index)
+    assert [type(m).__name__ for m in layers] == ["Linear", "ReLU", "Linear"]
+    with pytest.raises(IndexError, match="^index 3 is out of range$"):
+        layers[3]
+    with pytest.raises(TypeError, match="is not a Module subclass"):
+        layers.append(3)
+    with pytest.raises(TypeError, match="should be called with an iterable"):
+        layers.extend(3)
+
+
+def test_sequential_edits_as_pytorch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (mg, torch):
+        named = lib.nn.Sequential(OrderedDict([("a", lib.nn.Linear(1, 2)), ("b", lib.nn.Linear(2, 3)),
+                                               ("c", lib.nn.Linear(3, 4))]))
+        plain = lib.nn.Sequential(*linears(lib, 1, 2))
+        plain.insert(0, lib.nn.Linear(5, 1))
+        plain.extend(linears(lib, 3))
+        plain.append(lib.nn.Linear(4, 4))
+        plain[1] = lib.nn.Linear(1, 2)
+        popped = plain.pop(-1)
+        both = plain + lib.nn.Sequential(lib.nn.Linear(4, 1))
+        named[1] = lib.nn.Linear(2, 3)
+        first = keys_and_shapes(named)
+        del named[0]
+        results.append((keys_and_shapes(plain), keys_and_shapes(both), first, keys_and_shapes(named),
+                        keys_and_shapes(named[1:]), tuple(popped.weight.shape), type(plain[-1:]).__name__))
+    assert results[0] == results[1]
+    x = np.random.default_rng(0).normal(size=(2, 5)).astype(np.float32)
+    with pytest.raises(ValueError, match="add operator supports only objects of Sequential class"):
+        nn.Sequential() + [nn.ReLU()]
+    with pytest.raises(IndexError, match="index 2 is out of range"):
+        nn.Sequential(nn.ReLU(), nn.ReLU())[2]
+    model = nn.Sequential(nn.Linear(5, 3)).insert(1, nn.ReLU())
+    assert model(mg.tensor(x)).shape == (2, 3) and isinstance(model[1], nn.ReLU)
+
+
+def test_module_dict_parameter_list_and_parameter_dict_register_as_pytorch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (mg, torch):
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.heads = lib.nn.ModuleDict({"b": lib.nn.Linear(2, 1), "a": lib.nn.Linear(2, 3)})
+                self.heads.update([("c", lib.nn.Linear(2, 2))])
+                self.heads["d"] = lib.nn.Linear(1, 1)
+                del self.heads["b"]
+                self.scales = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2)), lib.zeros(3)])
+                self.scales.append(lib.ones(1, 2))
+                self.scales += [lib.nn.Parameter(lib.ones(4))]
+                self.extra = lib.nn.ParameterDict({"w": lib.ones(2, 2)})
+                self.extra.update({"v": lib.nn.Parameter(lib.zeros(1))})
+                self.extra["u"] = lib.ones(3)
+                self.extra.pop("w")
+
+        net = Net()
+        results.append((keys_and_shapes(net), [name for name, _ in net.named_parameters()],
+                        list(net.heads.keys()), "a" in net.heads, len(net.heads), len(net.scales), len(net.extra),
+                        list(net.extra), [type(p).__name__ for p in net.scales], "v" in net.extra,
+                        tuple(net.scales[-1].shape), [tuple(p.shape) for p in net.scales[1:3]]))
+    assert results[0] == results[1]
+    scales = nn.ParameterList([mg.ones(2)])
+    assert isinstance(scales[0], nn.Parameter) and scales[0].requires_grad
+    optimizer = mg.optim.SGD(nn.ModuleList([nn.Linear(2, 2)]).parameters(), lr=0.1)
+    assert len(optimizer.param_groups[0]["params"]) == 2
+    assert repr(nn.ParameterList([nn.Parameter(mg.ones(2, 3, dtype=mg.float32)), mg.ones(1, dtype=mg.float64)])) == (
+        "ParameterList(\n  (0): Parameter containing: [float32 of size 2x3]\n"
+        "  (1): Parameter containing: [float64 of size 1]\n)")
+
+
+def test_forward_hooks_see_and_may_replace_inputs_and_outputs():
+    model = nn.Linear(2, 2)
+    calls = []
+    pre = model.register_forward_pre_hook(lambda m, args: calls.append(("pre", m)) or (args[0] * 0,))
+    post = model.register_forward_hook(lambda m, args, out: calls.append(("post", float(args[0].sum()))) or out + 1)
+    first = model.register_forward_hook(lambda m, args, out: calls.append(("first", None)), prepend=True)
+    out = model(mg.ones(1, 2))
+    np.testing.assert_allclose(out.numpy(), model.bias.numpy()[None] + 1, rtol=1e-6)  # zero input, +1 after
+    assert calls == [("pre", model), ("first", None), ("post", 0.0)]
+    for handle in (pre, post, first):
+        handle.remove()
+    np.testing.assert_allclose(model(mg.ones(1, 2)).numpy(), (model.weight.sum(1) + model.bias).numpy()[None],
+                               rtol=1e-6)
+    with model.register_forward_pre_hook(lambda m, args, kwargs: ((args[0] * 2,), kwargs), with_kwargs=True):
+        with model.register_forward_hook(lambda m, args, kwargs, out: out * 0 + float(args[0].sum()),
+                                         with_kwargs=True):
+            assert model(mg.ones(1, 2)).numpy().tolist() == [[4.0, 4.0]]
+    assert not model._forward_pre_hooks and not model._forward_hooks
+    model.register_forward_pre_hook(lambda m, args: mg.zeros(1, 2))  # one value: the one argument
+    np.testing.assert_allclose(model(mg.ones(1, 2)).numpy(), model.bias.numpy()[None], rtol=1e-6)
+
+
+def test_get_submodule_parameter_and_buffer_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for lib in (mg, torch):
+        model = lib.nn.Sequential(OrderedDict([("body", lib.nn.Sequential(lib.nn.Linear(2, 3),
+                                                                          lib.nn.BatchNorm1d(3)))]))
+        assert model.get_submodule("") is model and model.get_submodule("body.1") is model.body[1]
+        assert model.get_parameter("body.0.weight") is model.body[0].weight
+        assert model.get_buffer("body.1.running_mean") is model.body[1].running_mean
+        for call, message in [(lambda: model.get_submodule("body.5"), "Sequential has no attribute `5`"),
+                              (lambda: model.get_submodule("body.0.weight"), "`weight` is not an nn.Module"),
+                              (lambda: model.get_parameter("body.0.x"), "Linear has no attribute `x`"),
+                              (lambda: model.get_parameter("body.1.running_mean"), "`running_mean` is not an "
+                                                                                  "nn.Parameter")]:
+            with pytest.raises(AttributeError, match=message):
+                call()
+
+
+def test_named_modules_memo_prefix_and_parameters_recurse():
+    model = nn.Sequential(nn.Linear(1, 2), nn.Sequential(nn.Linear(2, 2)))
+    inner = model[1]
+    assert [name for name, _ in model.named_modules(prefix="net")] == ["net", "net.0", "net.1", "net.1.0"]
+    assert [name for name, _ in model.named_modules(memo={inner})] == ["", "0"]
+    assert list(model.parameters(recurse=False)) == []
+    assert [name for name, _ in model[0].named_parameters(prefix="first")] == ["first.weight", "first.bias"]
+
+
+def test_state_dict_keywords_as_pytorch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (mg, torch):
+        model = lib.nn.Sequential(lib.nn.Linear(1, 2), lib.nn.BatchNorm1d(2))
+        destination = OrderedDict(first=1)
+        state = model.state_dict(destination=destination, prefix="net.")
+        kept = model.state_dict(keep_vars=True)
+        results.append((list(state), state is destination, kept["0.weight"] is model[0].weight,
+                        state["net.0.weight"] is model[0].weight))
+        result = model.load_state_dict({k: v for k, v in model.state_dict().items() if k != "1.bias"}, strict=False)
+        results.append((result.missing_keys, result.unexpected_keys, type(result).__name__))
+    assert results[0] == results[2] and results[1] == results[3]
+
+
+def test_half_type_share_memory_dir_and_training():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    assert model.share_memory() is model
+    assert model.half()[0].weight.dtype == np.float16 and model[1].num_batches_tracked.dtype == np.int64
+    model.type(mg.float64)
+    assert model[0].weight.dtype == np.float64 and model[1].num_batches_tracked.dtype == np.float64  # all, as PyTorch
+    assert {"weight", "bias", "forward", "training"} <= set(dir(model[0]))
+    assert "0" not in dir(model) and "0" in model._modules
+    assert model.training and not model.eval()[1].training
+
+
+def test_repr_puts_a_one_line_extra_repr_with_children_on_its_own_line_as_pytorch():
+    torch = pytest.importorskip("torch")
+    texts = []
+    for lib in (mg, torch):
+        class Block(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = lib.nn.Linear(1, 1)
+
+            def extra_repr(self):
+                return "scale=2"
+
+        texts.append(repr(Block()))
+    assert texts[0] == texts[1]
+
+
+# --- DataParallel on one device --------------------------------------------------------------------------
+
+def test_data_parallel_passes_through_with_pytorchs_state_dict_keys():
+    torch = pytest.importorskip("torch")
+    ours = nn.DataParallel(nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)))
+    theirs = torch.nn.DataParallel(torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2)))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert list(ours.state_dict())[0] == "module.0.weight" and isinstance(ours.module, nn.Sequential)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    ours.eval()
+    theirs.eval()
+    np.testing.assert_allclose(ours(mg.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5)
+    assert repr(ours).startswith("DataParallel(\n  (module): Sequential(")
+    assert ours.device_ids == [] and ours.output_device is None and ours.dim == 0
+    assert mg.nn.parallel.DataParallel is nn.DataParallel
+
+
+def test_data_parallel_over_several_devices_warns_and_runs_on_one():
+    with pytest.warns(UserWarning, match="runs a model on one device"):
+        model = nn.DataParallel(nn.Linear(2, 1), device_ids=[0, 1])
+    assert model.output_device == 0
+    assert model(mg.ones(3, 2)).shape == (3, 1)
+    with pytest.raises(TypeError, match="wraps a Module"):
+        nn.DataParallel(lambda x: x)
+
+
+def test_a_load_that_matched_everything_says_so_as_pytorch():
+    model = nn.Linear(2, 1)
+    result = model.load_state_dict(model.state_dict())
+    assert repr(result) == "<All keys matched successfully>" and result == ([], [])
+    assert repr(model.load_state_dict({}, strict=False)) == ("_IncompatibleKeys(missing_keys=['weight', 'bias'], "
+                                                             "unexpected_keys=[])")  # as PyTorch
