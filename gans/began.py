@@ -272,6 +272,43 @@ def summarize(trainer, count=COPY_CHECK_SAMPLES, shown=8):
     return {"copy_check": copy_check(samples, faces)}
 
 
+def reconstruction_error(D, images, batch_size=32, bar=None):
+    """L(v) over many images: mean |v - D(v)| over all of `images` (an array (N, 3, 64, 64)), in
+    batches, in eval mode, without a graph. bar: a tqdm bar advanced by each batch's size, or None."""
+    total = 0.0
+    with mg.no_grad():
+        for i in range(0, len(images), batch_size):
+            batch = mg.tensor(images[i:i + batch_size])
+            total += float((batch - D(batch)).abs().sum().item())
+            if bar is not None:
+                bar.update(len(batch))
+    return total / images.size
+
+
+def evaluate(G, D, faces, gamma, noise, n=COPY_CHECK_SAMPLES, k=None, progress=False):
+    """A trained BEGAN measured once, for `python -m gans evaluate`: M_global over all the training
+    faces and n samples, and the copy check of those samples.
+
+    The samples come from the fixed z of summarize (its own generator, seed 2017), so with the
+    default n the copy check is the one in summary.json. M_global = L(x) + |gamma L(x) - L(G(z))|
+    with L(x) over every training face and L(G(z)) over the n samples (during training each
+    history row averages it over single batches). faces: the run's training faces (FacePhotos);
+    noise: the experiment's noise; k: the run's final k, reported beside them.
+    """
+    from tqdm import tqdm
+    set_training_mode(D, False)
+    z = noise(n, generator=np.random.default_rng(2017))
+    real = faces.__getitems__(np.arange(len(faces)))[0].numpy()
+    with tqdm(total=2 * n + len(real), disable=not progress, unit="image", desc="BEGAN", dynamic_ncols=True) as bar:
+        samples = generate(G, z)
+        bar.update(n)
+        fake_loss = reconstruction_error(D, samples, bar=bar)
+        real_loss = reconstruction_error(D, real, bar=bar)
+    return {"samples": n, "training_faces": len(real), "gamma": gamma, "k": k,
+            "d_real": real_loss, "g_loss": fake_loss, "m_global": convergence(real_loss, fake_loss, gamma),
+            "copy_check": copy_check(samples, real)}
+
+
 # --- the experiment -------------------------------------------------------------------------
 
 class FacePhotos(mg.data.Dataset):
@@ -315,7 +352,7 @@ register(GANExperiment(
     title="BEGAN on the CelebA faces, 64x64",
     generator=decoder, discriminator=Autoencoder, dataset=training_faces, noise=uniform_noise((HIDDEN,)),
     g_optimizer=adam(1e-4, (0.5, 0.999)), d_optimizer=adam(1e-4, (0.5, 0.999)),
-    objective=began_objective, report=summarize,
+    objective=began_objective, report=summarize, metrics="began",
     batch_size=16, epochs=10, image_shape=(3, 64, 64), pixel_range=(-1.0, 1.0), grid_size=64, grid_columns=8,
     sample_every=50, checkpoint_every=50,
     settings={"h5": text, "train_limit": whole_number, "gamma": fraction},

@@ -4,8 +4,8 @@
     python -m gans train EXPERIMENT [--epochs N] [--batch-size B] [--device cpu|cuda]
                                     [--data-dir D] [--out runs/NAME] [--seed S] [--resume]
                                     [--set KEY=VALUE ...]
-    python -m gans sample RUN [--n 64] [--out FILE.npz]
-    python -m gans evaluate RUN
+    python -m gans sample RUN [--n 64] [--seed S] [--data-dir D] [--out FILE.npz]
+    python -m gans evaluate RUN [--n N] [--data-dir D] [--no-progress]
     python -m gans data celeba --zip img_align_celeba.zip [--limit 20000] --out celeba.h5
 
 Exit status: 0 done; 2 a mistake to fix (an unknown experiment, a bad argument, a missing or
@@ -68,6 +68,9 @@ def key_value(text):
     return key, value
 
 
+MAX_GRID = 256  # samples in one `sample` grid: more would draw each too small to see
+
+
 def build_parser():
     parser = Parser(prog="python -m gans", description="The GAN book's experiments, on minigrad.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
@@ -92,18 +95,29 @@ def build_parser():
                        help="an experiment-specific setting, e.g. --set train_limit=1000 or "
                             "--set from_run=runs/mnist-book (repeatable)")
 
-    sample = commands.add_parser("sample", help="draw a grid of samples from a trained run")
+    sample = commands.add_parser("sample", help="draw a grid of samples from a trained run (image to image: "
+                                                "held-out inputs, outputs and real photos)")
     sample.add_argument("run", type=Path, help="a run folder made by `train`")
-    sample.add_argument("--n", type=positive_int, default=64, help="how many samples (default 64)")
+    sample.add_argument("--n", type=positive_int, default=64,
+                        help=f"how many samples, or held-out faces to translate (default 64; a grid shows at "
+                             f"most {MAX_GRID})")
     sample.add_argument("--seed", type=non_negative_int, default=0)
+    sample.add_argument("--data-dir", type=Path, help="image to image: the folder holding celeba/ (default: the "
+                                                      "run's, then $MINIGRAD_DATA, then the cache)")
     sample.add_argument("--out", type=Path, metavar="FILE.npz",
-                        help="write the raw samples (and, for conditional runs, their labels) to this "
-                             ".npz file instead of drawing a grid")
+                        help="write the samples to this .npz file instead of drawing a grid: samples (N, C, H, W) "
+                             "float32 in [0, 1], labels for conditional runs, inputs and targets for image to "
+                             "image, experiment (docs/experiments.md)")
 
-    evaluate = commands.add_parser("evaluate", help="measure a trained run (mode coverage, Fréchet distance, ...)")
+    evaluate = commands.add_parser("evaluate", help="measure a trained run (mode coverage, Fréchet distance; "
+                                                    "held-out L1, PSNR, SSIM; BEGAN's M_global and copy check)")
     evaluate.add_argument("run", type=Path, help="a run folder made by `train`")
-    evaluate.add_argument("--n", type=positive_int, default=10000, help="samples to generate (default 10000)")
-    evaluate.add_argument("--data-dir", type=Path)
+    evaluate.add_argument("--n", type=positive_int,
+                          help="samples to measure (default: MNIST 10000, BEGAN 256), or image to image the "
+                               "first N held-out faces (default: all)")
+    evaluate.add_argument("--data-dir", type=Path, help="the folder holding mnist/ or celeba/ (default: the run's, "
+                                                        "then $MINIGRAD_DATA, then the cache; never downloaded)")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     data = commands.add_parser("data", help="prepare datasets")
     datasets = data.add_subparsers(dest="dataset", required=True, parser_class=Parser, metavar="DATASET")
@@ -224,39 +238,45 @@ def train(args):
 
 
 def sample(args):
-    import numpy as np
-
-    import minigrad as mg
+    """A grid of samples in the run folder, or (--out) the samples in the documented .npz format."""
     from . import plots
-    from .models import with_labels
-    from .registry import load_generator
+    from .evaluation import draw_samples, grid_columns, grid_images, save_samples
     if args.out is not None and args.out.suffix != ".npz":
         raise ExperimentError(f"--out {args.out}: the samples are written as .npz; name the file FILE.npz")
-    experiment, G = load_generator(args.run)
-    mg.manual_seed(args.seed)
-    noise = experiment.noise(args.n)
-    digits = np.arange(args.n) % experiment.num_classes if experiment.conditional else None
-    labels = experiment.encode_labels(digits) if experiment.conditional else None
-    with mg.no_grad():
-        images = with_labels(G, noise, labels).numpy()
+    if args.out is None and args.n > MAX_GRID:
+        raise ExperimentError(f"--n {args.n}: a grid shows at most {MAX_GRID} samples (more would be too small "
+                              f"to see); use --out FILE.npz for more")
+    arrays = draw_samples(args.run, args.n, seed=args.seed, data_dir=args.data_dir)
+    name, samples = str(arrays["experiment"]), arrays["samples"]
     if args.out is not None:
-        arrays = {"samples": images} | ({"labels": digits} if digits is not None else {})
-        np.savez(args.out, **arrays)
-        print(f"wrote {args.out}: samples {images.shape} {images.dtype}"
-              + (f", labels {digits.shape}" if digits is not None else ""))
+        save_samples(args.out, arrays)
+        shapes = ", ".join(f"{key} {value.shape} {value.dtype}" for key, value in arrays.items() if key != "experiment")
+        print(f"wrote {args.out}: {name}, {shapes}")
         return 0
-    if experiment.image_shape is None:
-        raise ExperimentError(f"{experiment.name} does not make images; use --out FILE.npz for its raw samples")
+    if samples.shape[2] == 1:  # one row of values (the 1010 pattern), not an image
+        raise ExperimentError(f"{name} does not make images; use --out FILE.npz for its raw samples")
+    images = grid_images(arrays)
+    shape = images.shape[2:] if images.shape[1] == 1 else images.shape[1:]
     path = args.run / f"samples_{args.n}.png"
-    plots.save_grid(images, path, experiment.image_shape, experiment.pixel_range,
-                    title=f"{experiment.name}: {args.n} samples (seed {args.seed})")
+    if "inputs" in arrays:
+        title = f"{name}: {len(samples)} held-out faces, each input | output | real photo"
+    else:
+        title = f"{name}: {len(samples)} samples (seed {args.seed})"
+    plots.save_grid(images, path, shape, (0.0, 1.0), columns=grid_columns(arrays), title=title)
     print(f"wrote {path}")
     return 0
 
 
 def evaluate(args):
-    from .evaluation import evaluate_run
-    results = evaluate_run(args.run, n=args.n, data_dir=args.data_dir)
-    print(json.dumps(finite_or_none(results), indent=2))
-    print(f"wrote {args.run / 'metrics.json'}")
+    """Measure the run; print the metrics on stdout, then save them to RUN/metrics.json. A folder
+    that cannot be written costs the file, not the metrics: they are printed first (exit status 2)."""
+    from .evaluation import measure_run, save_metrics
+    results = measure_run(args.run, n=args.n, data_dir=args.data_dir, progress=not args.no_progress)
+    print(json.dumps(finite_or_none(results), indent=2), flush=True)
+    try:
+        path = save_metrics(args.run, results)
+    except OSError as error:
+        return one_line_error(f"the metrics above could not be saved to {args.run / 'metrics.json'}: "
+                              f"{error.strerror or error}")
+    print(f"wrote {path}")
     return 0

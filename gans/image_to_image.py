@@ -17,9 +17,9 @@ gans/objectives.py on the objectives branch); the one Trainer keeps data, loggin
 resume and alarms. Everything a step needs lives in the networks and optimisers it names, so a
 checkpoint of those is a checkpoint of the run (CycleGAN's pool of old fakes is a module too).
 
-Evaluation (`evaluate`) compares G's outputs for the held-out faces with their real photos:
-L1, PSNR and SSIM (scikit-image's), sharpness against the real photos', and the same numbers
-for the mean training face, the baseline any model must beat.
+Evaluation (`evaluate`, and `python -m gans evaluate RUN`) compares G's outputs for the held-out
+faces with their real photos: L1, PSNR and SSIM (scikit-image's), sharpness against the real
+photos', and the same numbers for the mean training face, the baseline any model must beat.
 """
 
 import math
@@ -300,20 +300,24 @@ class CycleGAN(Objective):
 
 # --- evaluation on the held-out faces -----------------------------------------------------
 
-def translate(G, inputs, batch_size=16):
+def translate(G, inputs, batch_size=16, bar=None):
     """G's outputs for `inputs` (a Tensor or array (N, C, 64, 64)), in eval mode (no dropout; the
-    norms are InstanceNorm, the same in both modes), as a float32 array (N, 3, 64, 64)."""
+    norms are InstanceNorm, the same in both modes), as a float32 array (N, 3, 64, 64).
+    bar: a tqdm bar to advance by each batch's size, or None."""
     inputs = inputs.numpy() if isinstance(inputs, mg.Tensor) else np.asarray(inputs, dtype=np.float32)
     device = next(iter(G.parameters())).device
     was_training = G.training
     set_training_mode(G, False)
+    outputs = []
     try:
         with mg.no_grad():
-            outputs = [G(mg.tensor(inputs[i:i + batch_size], device=device)).numpy()
-                       for i in range(0, len(inputs), batch_size)]
+            for i in range(0, len(inputs), batch_size):
+                outputs.append(G(mg.tensor(inputs[i:i + batch_size], device=device)).numpy())
+                if bar is not None:
+                    bar.update(len(outputs[-1]))
     finally:
         set_training_mode(G, was_training)
-    return np.concatenate(outputs)
+    return np.concatenate(outputs) if outputs else np.zeros((0, 3, *inputs.shape[2:]), np.float32)
 
 
 def to_photos(images):
@@ -329,20 +333,25 @@ def sharpness(photos):
     return float(np.mean([sobel(rgb2gray(photo)).mean() for photo in photos]))
 
 
-def image_metrics(outputs, targets):
+def image_metrics(outputs, targets, bar=None):
     """How close outputs are to the real photos; both (N, 3, H, W) in [-1, 1].
 
         l1         mean |output - target| on [0, 1] pixels (the training L1 / 2)
         psnr       peak signal-to-noise ratio in dB, per image, averaged (inf for identical images)
         ssim       structural similarity per image (colour: channel_axis), averaged; 1 is identical
         sharpness  mean Sobel gradient magnitude of the outputs; sharpness_real of the targets
+
+    bar: a tqdm bar to advance by one for each image measured, or None.
     """
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
     outputs, targets = to_photos(outputs), to_photos(targets)
-    with np.errstate(divide="ignore"):  # an identical pair has MSE 0: its PSNR is inf, not a warning
-        psnr = [peak_signal_noise_ratio(target, output, data_range=1.0) for output, target in zip(outputs, targets)]
-    ssim = [structural_similarity(target, output, channel_axis=-1, data_range=1.0)
-            for output, target in zip(outputs, targets)]
+    psnr, ssim = [], []
+    for output, target in zip(outputs, targets):
+        with np.errstate(divide="ignore"):  # an identical pair has MSE 0: its PSNR is inf, not a warning
+            psnr.append(peak_signal_noise_ratio(target, output, data_range=1.0))
+        ssim.append(structural_similarity(target, output, channel_axis=-1, data_range=1.0))
+        if bar is not None:
+            bar.update(1)
     return {"l1": float(np.abs(outputs - targets).mean()), "psnr": float(np.mean(psnr)),
             "ssim": float(np.mean(ssim)), "sharpness": sharpness(outputs), "sharpness_real": sharpness(targets)}
 
@@ -359,11 +368,12 @@ def mean_face(train_pairs, batch_size=64):
     return (total / len(train_pairs)).astype(np.float32)
 
 
-def evaluate(G, held_out, train_pairs=None, baseline=None, count=None):
+def evaluate(G, held_out, train_pairs=None, baseline=None, count=None, progress=False):
     """G on the held-out pairs against their photos, next to the mean-face baseline:
     {"faces": N, "model": image_metrics, "mean_face": image_metrics}. `baseline` (a mean face)
     saves recomputing it; else it is made from `train_pairs`. `count`: the first held-out faces only
-    (the whole CelebA holds out 20,269)."""
+    (the whole CelebA holds out 20,269). progress: a tqdm bar on stderr."""
+    from tqdm import tqdm
     if held_out.split != "held_out":
         raise UserError(f"evaluate on the held-out faces, not the {held_out.split!r} split")
     count = len(held_out) if count is None else min(count, len(held_out))
@@ -371,8 +381,11 @@ def evaluate(G, held_out, train_pairs=None, baseline=None, count=None):
     targets = targets.numpy()
     if baseline is None:
         baseline = mean_face(train_pairs)
-    return {"faces": count, "model": image_metrics(translate(G, inputs), targets),
-            "mean_face": image_metrics(np.broadcast_to(baseline, targets.shape), targets)}
+    with tqdm(total=3 * count, disable=not progress, unit="face", desc="held-out faces", dynamic_ncols=True) as bar:
+        outputs = translate(G, inputs, bar=bar)
+        model = image_metrics(outputs, targets, bar=bar)
+        baseline_metrics = image_metrics(np.broadcast_to(baseline, targets.shape), targets, bar=bar)
+    return {"faces": count, "model": model, "mean_face": baseline_metrics}
 
 
 def paired_view(dataset):
@@ -446,7 +459,7 @@ PIX2PIX = dict(
     generator=lambda: models.normal_init_(models.UNetGenerator(1, 3)),
     discriminator=lambda: models.normal_init_(models.patch_discriminator(1 + 3)),
     dataset=face_pairs_data(), noise=no_noise, g_optimizer=_adam, d_optimizer=_adam,
-    objective=pix2pix_objective, paired=True, report=summarize,
+    objective=pix2pix_objective, paired=True, report=summarize, metrics="image-to-image",
     batch_size=1, epochs=50, image_shape=(3, 64, 64), pixel_range=(-1.0, 1.0), grid_size=16, grid_columns=8,
     sample_every=2500, log_every=50, checkpoint_every=2500,
     settings={**SETTINGS, "ablation": one_of(*ABLATIONS)},
@@ -460,7 +473,7 @@ CYCLEGAN = dict(
     generator=lambda: models.normal_init_(models.resnet_generator(3, 3)),
     discriminator=lambda: models.normal_init_(models.patch_discriminator(3)),
     dataset=face_pairs_data(unpaired=True), noise=no_noise, g_optimizer=_adam, d_optimizer=_adam,
-    objective=cyclegan_objective, paired=True, report=summarize,
+    objective=cyclegan_objective, paired=True, report=summarize, metrics="image-to-image",
     batch_size=1, epochs=10, image_shape=(3, 64, 64), pixel_range=(-1.0, 1.0), grid_size=16, grid_columns=8,
     sample_every=1000, log_every=20, checkpoint_every=1000,
     settings=SETTINGS,

@@ -180,11 +180,12 @@ def to_classifier_input(x, pixel_range=(0, 1)):
     return mg.Tensor(images.reshape(-1, 1, 28, 28))
 
 
-def classify(images, classifier=None, batch_size=1000, pixel_range=(0, 1)):
+def classify(images, classifier=None, batch_size=1000, pixel_range=(0, 1), bar=None):
     """The classifier's verdict on every image, batch by batch, without building a graph.
 
     images      (N, 784), (N, 28, 28) or (N, 1, 28, 28), Tensor or array, in `pixel_range`
     classifier  default: the shipped one (shared_classifier())
+    bar         a tqdm bar to advance by each batch's size, or None
 
     Returns (labels, features): labels int64 (N,), the predicted digits; features float64
     (N, 64), the penultimate activations (float64 so that Fréchet statistics lose nothing).
@@ -200,6 +201,8 @@ def classify(images, classifier=None, batch_size=1000, pixel_range=(0, 1)):
             logits = classifier.fc2(batch_features)
             labels.append(backend.to_numpy(logits.argmax(dim=1).array).astype(np.int64))
             features.append(backend.to_numpy(batch_features.array).astype(np.float64))
+            if bar is not None:
+                bar.update(len(batch))
     if not labels:
         return np.zeros(0, dtype=np.int64), np.zeros((0, MnistClassifier.feature_size))
     return np.concatenate(labels), np.concatenate(features)
@@ -311,11 +314,12 @@ class Reference(NamedTuple):
 _references = {}  # (weights sha256, data folder) -> Reference, computed once per process
 
 
-def reference(data_dir=None, classifier=None):
+def reference(data_dir=None, classifier=None, progress=False):
     """The test-set feature statistics and the FD floor, computed once per process.
 
     data_dir    where to find MNIST (see gans.data.mnist.find_mnist)
     classifier  default: the shipped one; another classifier's reference is not cached
+    progress    a tqdm bar on stderr while the 20,000 reference images are classified
     """
     from .data.mnist import find_mnist, read_mnist_idx  # here: the metrics' maths need no data
 
@@ -327,8 +331,9 @@ def reference(data_dir=None, classifier=None):
     train_images, _ = read_mnist_idx(folder, train=True)
     chosen = np.random.default_rng(REFERENCE_SEED).choice(len(train_images), REFERENCE_TRAIN_SAMPLES,
                                                            replace=False)
-    _, test_features = classify(test_images, classifier, pixel_range=(0, 255))
-    _, train_features = classify(train_images[np.sort(chosen)], classifier, pixel_range=(0, 255))
+    with _bar(len(test_images) + len(chosen), progress, "MNIST reference") as bar:
+        _, test_features = classify(test_images, classifier, pixel_range=(0, 255), bar=bar)
+        _, train_features = classify(train_images[np.sort(chosen)], classifier, pixel_range=(0, 255), bar=bar)
     test = feature_statistics(test_features)
     floor = frechet_distance_from_statistics(*test, *feature_statistics(train_features))
     result = Reference(test, floor)
@@ -383,10 +388,16 @@ def _labels_array(labels):
 
 # --- evaluating a generator -------------------------------------------------------------
 
-def _summary(labels, features, data_dir, classifier):
+def _bar(total, progress, description):
+    """A tqdm progress bar on stderr (a no-op one when progress is False)."""
+    from tqdm import tqdm
+    return tqdm(total=total, disable=not progress, unit="image", desc=description, dynamic_ncols=True)
+
+
+def _summary(labels, features, data_dir, classifier, progress=False):
     """The coverage and Fréchet part of a report, as plain Python values (JSON-ready)."""
     spread = coverage(labels)
-    ref = reference(data_dir, classifier)
+    ref = reference(data_dir, classifier, progress)
     return {
         "samples": int(len(labels)),
         "classes_present": spread.classes_present,
@@ -401,7 +412,7 @@ def _summary(labels, features, data_dir, classifier):
 
 
 def evaluate_generator(sample_fn, n=DEFAULT_SAMPLES, pixel_range=(0, 1), batch_size=1000,
-                       data_dir=None, classifier=None):
+                       data_dir=None, classifier=None, progress=False):
     """Coverage and Fréchet distance of `n` samples of a generator.
 
     sample_fn    sample_fn(count) -> Tensor (count, 784) or (count, 1, 28, 28) of generator
@@ -409,23 +420,24 @@ def evaluate_generator(sample_fn, n=DEFAULT_SAMPLES, pixel_range=(0, 1), batch_s
                  (put the generator in the mode you want to measure, e.g. .eval(), first)
     pixel_range  the (black, white) values of the outputs: (0, 1) sigmoid, (-1, 1) tanh
     data_dir     where MNIST is, for the test-set reference (see find_mnist)
+    progress     tqdm bars on stderr: the samples, then (once per process) the reference
 
     Returns a dict: samples, classes_present, missing_classes, class_kl, histogram (counts
     per digit), present_share, frechet_distance, frechet_floor_test_vs_train, classifier_sha256.
     """
     labels, features = [], []
-    with mg.no_grad():
+    with mg.no_grad(), _bar(n, progress, "samples") as bar:
         for start in range(0, n, batch_size):
             count = min(batch_size, n - start)
             batch_labels, batch_features = classify(_checked(sample_fn(count), count), classifier,
-                                                    batch_size, pixel_range)
+                                                    batch_size, pixel_range, bar)
             labels.append(batch_labels)
             features.append(batch_features)
-    return _summary(np.concatenate(labels), np.concatenate(features), data_dir, classifier)
+    return _summary(np.concatenate(labels), np.concatenate(features), data_dir, classifier, progress)
 
 
 def evaluate_conditional(sample_fn, n=DEFAULT_SAMPLES, pixel_range=(0, 1), batch_size=1000,
-                         data_dir=None, classifier=None):
+                         data_dir=None, classifier=None, progress=False):
     """Conditional accuracy, coverage and Fréchet distance of a class-conditional generator.
 
     sample_fn  sample_fn(labels) -> Tensor of images, one per requested digit: labels is an
@@ -437,15 +449,15 @@ def evaluate_conditional(sample_fn, n=DEFAULT_SAMPLES, pixel_range=(0, 1), batch
     """
     requested = np.arange(n, dtype=np.int64) % NUM_CLASSES
     labels, features = [], []
-    with mg.no_grad():
+    with mg.no_grad(), _bar(n, progress, "samples") as bar:
         for start in range(0, n, batch_size):
             wanted = requested[start:start + batch_size]
             images = _checked(sample_fn(mg.tensor(wanted, device="cpu")), len(wanted))
-            batch_labels, batch_features = classify(images, classifier, batch_size, pixel_range)
+            batch_labels, batch_features = classify(images, classifier, batch_size, pixel_range, bar)
             labels.append(batch_labels)
             features.append(batch_features)
     labels = np.concatenate(labels)
-    report = _summary(labels, np.concatenate(features), data_dir, classifier)
+    report = _summary(labels, np.concatenate(features), data_dir, classifier, progress)
     correct = labels == requested
     report["conditional_accuracy"] = float(correct.mean())
     report["conditional_accuracy_per_class"] = [float(correct[requested == digit].mean())

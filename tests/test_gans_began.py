@@ -272,3 +272,32 @@ def test_the_real_faces(shared_data, tmp_path):
     assert len(faces) == 500
     images, _ = faces.__getitems__(np.arange(4))
     assert images.shape == (4, 3, 64, 64) and -1 <= images.numpy().min() < images.numpy().max() <= 1
+
+
+# --- evaluate: M_global over the training faces and the copy check, once -------------------
+
+def test_evaluate_measures_m_global_and_repeats_the_summarys_copy_check(tmp_path):
+    experiment = tiny_began_experiment()
+    trainer = Trainer(experiment, RunOptions(out=tmp_path / "run", progress=False))
+    summary = trainer.fit()
+    G, D = trainer.nets["generator"], trainer.nets["discriminator"]
+    report = began.evaluate(G, D, trainer.dataset, 0.5, TINY.noise, k=0.125)
+    assert report["copy_check"] == summary["copy_check"]  # the same fixed z, the same 256 samples
+    faces = RandomFaces().images
+    with mg.no_grad():
+        d_real = float((mg.tensor(faces) - D(mg.tensor(faces))).abs().mean().item())
+        fakes = G(TINY.noise(began.COPY_CHECK_SAMPLES, generator=np.random.default_rng(2017)))
+        g_loss = float((fakes - D(fakes)).abs().mean().item())
+    assert report["d_real"] == pytest.approx(d_real, rel=1e-5) and report["g_loss"] == pytest.approx(g_loss, rel=1e-5)
+    assert report["m_global"] == began.convergence(report["d_real"], report["g_loss"], 0.5)
+    assert report["k"] == 0.125 and report["gamma"] == 0.5 and report["training_faces"] == 8
+    assert began.evaluate(G, D, trainer.dataset, 0.5, TINY.noise, n=5)["copy_check"]["samples"] == 5
+
+
+def test_reconstruction_error_is_the_mean_over_every_image_whatever_the_batches():
+    D = tiny_discriminator()
+    images = random_faces(1, batch=5)[0].numpy()
+    with mg.no_grad():
+        whole = float((mg.tensor(images) - D(mg.tensor(images))).abs().mean().item())
+    assert began.reconstruction_error(D, images, batch_size=2) == pytest.approx(whole, rel=1e-5)
+    assert get_experiment("began").metrics == "began"

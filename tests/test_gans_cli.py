@@ -316,9 +316,215 @@ def test_sample_writes_raw_samples_and_labels(tmp_path):
     done = gans("sample", tmp_path / "run", "--n", "12", "--out", tmp_path / "raw.npz")
     assert done.returncode == 0, done.stderr
     with np.load(tmp_path / "raw.npz") as saved:
-        assert saved["samples"].shape == (12, 784) and saved["samples"].dtype == np.float32
+        assert saved["samples"].shape == (12, 1, 28, 28) and saved["samples"].dtype == np.float32
         assert saved["labels"].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     assert_one_line_error(gans("sample", tmp_path / "run", "--out", tmp_path / "raw.png"), ".npz")
+
+
+# --- sample and evaluate on every experiment: image to image, BEGAN, the data a run recorded ------
+
+def _import_experiments():
+    from gans.cli import import_all_experiments
+    import_all_experiments()
+
+
+def checkpoint_run(run, name, extra=None, data_dir=None, k=None):
+    """A run folder as `train` leaves it, made directly (no training): the registered experiment's
+    freshly initialised networks in checkpoint.npz, and config.json. k: BEGAN's k, if not 0."""
+    from gans.registry import RunOptions, get_experiment
+    _import_experiments()
+    extra = dict(extra or {})
+    experiment = get_experiment(name)
+    mg.manual_seed(7)
+    nets = experiment.make_objective(RunOptions(out=run, extra=extra)).networks(experiment)
+    if k is not None:
+        nets["balance"].k.fill_(k)
+    run.mkdir(parents=True)
+    settings = {"batch_size": experiment.batch_size, "seed": 0, "extra": extra, "epochs": 1}
+    mg.save({"experiment": name, "settings": settings, **{key: net.state_dict() for key, net in nets.items()}},
+            run / "checkpoint.npz")
+    (run / "config.json").write_text(json.dumps({"experiment": name, "data_dir": data_dir, "extra": extra}))
+    return nets
+
+
+@pytest.fixture(scope="module")
+def flat_faces_h5(tmp_path_factory):
+    """24 synthetic faces (a flat colour each, a darker square in the middle) as a CelebA HDF5 file:
+    the first 20 train the image GANs, the last 4 are held out."""
+    from PIL import Image
+
+    from gans.data.celeba import build_hdf5
+    folder = tmp_path_factory.mktemp("faces")
+    for k in range(24):
+        face = np.full((218, 178, 3), 10 * k, np.uint8)
+        face[90:130, 70:110] = (5 * k, 200 - 5 * k, 100)
+        Image.fromarray(face).save(folder / f"{k:06d}.png")
+    build_hdf5(folder, folder.parent / "faces.h5", progress=False)
+    return folder.parent / "faces.h5"
+
+
+def unit(images):
+    return np.clip((np.asarray(images) + 1) / 2, 0, 1)
+
+
+@pytest.mark.parametrize("name", ["pix2pix", "cyclegan"])
+def test_sample_translates_held_out_faces(name, tmp_path, flat_faces_h5):
+    from gans import image_to_image as i2i
+    from gans.data.pairs import FacePairs
+    run = tmp_path / "run"
+    nets = checkpoint_run(run, name, {"h5": str(flat_faces_h5), "task": "grey"})
+    done = gans("sample", run, "--n", "3")
+    assert done.returncode == 0, done.stderr
+    assert (run / "samples_3.png").stat().st_size > 1000
+
+    done = gans("sample", run, "--n", "100", "--out", tmp_path / "faces.npz")  # only 4 are held out
+    assert done.returncode == 0, done.stderr
+    held_out = FacePairs(flat_faces_h5, "grey", input_channels=1 if name == "pix2pix" else 3).held_out()
+    inputs, targets = held_out.__getitems__(range(4))
+    with np.load(tmp_path / "faces.npz") as saved:
+        assert str(saved["experiment"]) == name
+        assert saved["inputs"].shape == (4, 1 if name == "pix2pix" else 3, 64, 64)
+        for key in ("samples", "inputs", "targets"):
+            assert saved[key].dtype == np.float32 and 0 <= saved[key].min() and saved[key].max() <= 1
+        np.testing.assert_allclose(saved["inputs"], unit(inputs.numpy()), atol=1e-6)
+        np.testing.assert_allclose(saved["targets"], unit(targets.numpy()), atol=1e-6)
+        np.testing.assert_allclose(saved["samples"], unit(i2i.translate(nets["generator"], inputs)), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["pix2pix", "cyclegan"])
+def test_evaluate_measures_image_to_image_on_the_held_out_faces(name, tmp_path, flat_faces_h5):
+    from gans import image_to_image as i2i
+    from gans.data.pairs import FacePairs
+    run = tmp_path / "run"
+    nets = checkpoint_run(run, name, {"h5": str(flat_faces_h5), "task": "grey", "train_limit": 10})
+    done = gans("evaluate", run)
+    assert done.returncode == 0, done.stderr
+    assert "held-out faces" in done.stderr and "12/12" in done.stderr  # a progress bar: 3 passes of 4 faces
+    printed = json.loads(done.stdout[:done.stdout.rindex("}") + 1])
+    saved = json.loads((run / "metrics.json").read_text())
+    assert printed == saved and saved["experiment"] == name
+    train = FacePairs(flat_faces_h5, "grey", input_channels=1 if name == "pix2pix" else 3, limit=10)
+    expected = i2i.evaluate(nets["generator"], train.held_out(), train)  # the mean of the 10 training faces
+    assert saved["held_out"]["faces"] == 4
+    for which in ("model", "mean_face"):
+        for key in ("l1", "psnr", "ssim", "sharpness", "sharpness_real"):
+            assert saved["held_out"][which][key] == pytest.approx(expected[which][key], rel=1e-5, abs=1e-7)
+
+
+def test_evaluate_measures_began_copies_and_m_global(tmp_path, flat_faces_h5):
+    """The faces are found in the data folder the run recorded, relative to the run folder."""
+    from gans import began
+    from gans.data.pairs import FacePairs
+    (tmp_path / "data" / "celeba").mkdir(parents=True)
+    (tmp_path / "data" / "celeba" / "celeba.h5").symlink_to(flat_faces_h5)
+    run = tmp_path / "runs" / "began"
+    nets = checkpoint_run(run, "began", {"train_limit": 6}, data_dir="../../data", k=0.25)
+    done = gans("evaluate", run, "--n", "3")  # ROOT/../../data is no folder: only the run's reading finds it
+    assert done.returncode == 0, done.stderr
+    result = json.loads((run / "metrics.json").read_text())
+    assert result["experiment"] == "began" and result["gamma"] == 0.5 and result["k"] == 0.25
+    assert result["samples"] == 3 and result["training_faces"] == 6
+    assert result["m_global"] == pytest.approx(result["d_real"] + abs(0.5 * result["d_real"] - result["g_loss"]))
+    faces = FacePairs(flat_faces_h5, "grey", limit=6).targets(range(6)).numpy()
+    D = nets["discriminator"]
+    with mg.no_grad():
+        d_real = float((mg.tensor(faces) - D(mg.tensor(faces))).abs().mean().item())
+    assert result["d_real"] == pytest.approx(d_real, rel=1e-4)
+    z = began.uniform_noise((began.HIDDEN,))(3, generator=np.random.default_rng(2017))  # summary.json's z
+    with mg.no_grad():
+        samples = nets["generator"](z).numpy()
+    assert result["copy_check"] == began.copy_check(samples, faces)
+
+
+def test_sample_writes_one_format_for_every_experiment(tmp_path, flat_faces_h5):
+    """samples (N, C, H, W) float32 in [0, 1] whatever the generator's range, labels when
+    conditional, and the experiment's name."""
+    nets = checkpoint_run(tmp_path / "mlp", "mnist-mlp")  # a tanh generator: pixels in [-1, 1]
+    done = gans("sample", tmp_path / "mlp", "--n", "5", "--seed", "3", "--out", tmp_path / "mlp.npz")
+    assert done.returncode == 0, done.stderr
+    _import_experiments()
+    from gans.registry import get_experiment
+    mg.manual_seed(3)
+    with mg.no_grad():
+        expected = nets["generator"](get_experiment("mnist-mlp").noise(5)).numpy().reshape(5, 1, 28, 28)
+    with np.load(tmp_path / "mlp.npz") as saved:
+        assert sorted(saved.files) == ["experiment", "samples"] and str(saved["experiment"]) == "mnist-mlp"
+        assert saved["samples"].dtype == np.float32
+        np.testing.assert_allclose(saved["samples"], (expected + 1) / 2, atol=1e-6)
+
+    checkpoint_run(tmp_path / "began", "began", {"h5": str(flat_faces_h5)})
+    assert gans("sample", tmp_path / "began", "--n", "2", "--out", tmp_path / "began.npz").returncode == 0
+    with np.load(tmp_path / "began.npz") as saved:
+        assert saved["samples"].shape == (2, 3, 64, 64) and 0 <= saved["samples"].min() <= saved["samples"].max() <= 1
+
+
+def test_channels_first_reads_every_image_layout():
+    from gans.evaluation import channels_first
+    faces = np.arange(2 * 218 * 178 * 3).reshape(2, 218, 178, 3)  # celeba-mlp: channels last
+    np.testing.assert_array_equal(channels_first(faces, (218, 178, 3)), faces.transpose(0, 3, 1, 2))
+    assert channels_first(np.zeros((2, 784)), (28, 28)).shape == (2, 1, 28, 28)
+    assert channels_first(np.zeros((2, 3, 64, 64)), (3, 64, 64)).shape == (2, 3, 64, 64)
+    assert channels_first(np.zeros((2, 4)), None).shape == (2, 1, 1, 4)  # the 1010 pattern: one row of values
+
+
+def test_sample_refuses_a_huge_n_before_allocating(tmp_path):
+    checkpoint_run(tmp_path / "mlp", "mnist-mlp")
+    done = gans("sample", tmp_path / "mlp", "--n", "1000000000", "--out", tmp_path / "huge.npz")
+    assert_one_line_error(done, "--n 1000000000", "GiB", "342,392")
+    assert not (tmp_path / "huge.npz").exists()
+    assert_one_line_error(gans("sample", tmp_path / "mlp", "--n", "1000"), "at most 256", "--out")
+
+
+def _mnist_runner(port):
+    """`python -m gans` with MNIST's download mirrors on a closed port (no network in a test)."""
+    return ("-c", f"import runpy; from gans.data import mnist; mnist.MIRRORS[:] = ['http://127.0.0.1:{port}/']; "
+                  f"runpy.run_module('gans', run_name='__main__', alter_sys=True)")
+
+
+def test_evaluate_finds_mnist_where_the_run_recorded_it(tmp_path, shared_data, closed_port):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mnist").symlink_to(shared_data / "mnist")
+    run = tmp_path / "runs" / "mlp"
+    checkpoint_run(run, "mnist-mlp", data_dir="../../data")
+    (tmp_path / "elsewhere").mkdir()
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    environment.pop("MINIGRAD_DATA", None)
+
+    def evaluate(*args):
+        return subprocess.run([sys.executable, *_mnist_runner(closed_port), "evaluate", run, *args],
+                              capture_output=True, text=True, cwd=tmp_path / "elsewhere", env=environment, timeout=300)
+
+    done = evaluate("--n", "200")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run / "metrics.json").read_text())["samples"] == 200
+    assert "200/200" in done.stderr and "20000/20000" in done.stderr  # progress: the samples, the reference
+    assert not (tmp_path / "cache" / "minigrad").exists()
+
+    (tmp_path / "data" / "mnist").unlink()  # the recorded folder no longer holds MNIST: one line, nothing made
+    done = evaluate("--n", "200", "--no-progress")
+    assert_one_line_error(done, "MNIST", str(run / "../../data"), "--data-dir")
+    assert not (tmp_path / "cache" / "minigrad").exists()
+
+
+def test_evaluate_prints_the_metrics_when_the_run_folder_is_read_only(tmp_path):
+    run = tmp_path / "pattern"
+    assert gans(*PATTERN, "--set", "iterations=20", "--out", run).returncode == 0
+    run.chmod(0o555)
+    try:
+        (run / "probe").touch()
+    except PermissionError:
+        pass
+    else:  # root writes anywhere: block metrics.json itself (a folder cannot be replaced by a file)
+        (run / "probe").unlink()
+        run.chmod(0o755)
+        (run / "metrics.json").mkdir()
+    try:
+        done = gans("evaluate", run)
+    finally:
+        run.chmod(0o755)
+    assert done.returncode == 2
+    assert len(json.loads(done.stdout)["G(0.5)"]) == 4
+    assert_one_line_error(done, "could not be saved", "metrics.json")
 
 
 # --- training and the less-travelled commands: SIGTERM, --set help, resuming another's run --------

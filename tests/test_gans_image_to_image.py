@@ -361,3 +361,37 @@ def test_two_steps_of_each_on_real_faces(real_h5):
             assert all(math.isfinite(value) for value in stats)
     report = i2i.evaluate(trainer.nets["generator"], unpaired.pairs.held_out(), unpaired.pairs, count=4)
     assert report["faces"] == 4 and 0 < report["mean_face"]["ssim"] < 1
+
+
+# --- evaluate for `python -m gans evaluate`: progress, and the experiments' metrics -----------
+
+class Counter:
+    """Stands in for a tqdm bar: adds up what update() is given."""
+
+    def __init__(self):
+        self.n = 0
+
+    def update(self, count):
+        self.n += count
+
+
+def test_translate_and_image_metrics_advance_a_bar_by_each_face():
+    G = i2i.Pix2Pix(ngf=4).networks()["generator"]
+    bar = Counter()
+    outputs = i2i.translate(G, mg.randn(5, 1, 64, 64), batch_size=2, bar=bar)
+    assert bar.n == 5 and outputs.shape == (5, 3, 64, 64)
+    i2i.image_metrics(outputs, outputs, bar=bar)
+    assert bar.n == 10
+
+
+def test_evaluate_shows_its_progress_on_stderr_when_asked(faces_h5, capsys):
+    train = FacePairs(faces_h5)
+    G = i2i.Pix2Pix(ngf=4).networks()["generator"]
+    quiet = i2i.evaluate(G, train.held_out(), train)
+    assert capsys.readouterr().err == ""
+    assert i2i.evaluate(G, train.held_out(), train, progress=True) == quiet
+    assert "held-out faces" in capsys.readouterr().err
+
+
+def test_both_declarations_name_their_metrics():
+    assert i2i.PIX2PIX["metrics"] == i2i.CYCLEGAN["metrics"] == "image-to-image"

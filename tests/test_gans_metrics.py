@@ -345,3 +345,27 @@ def test_alarm_insists_on_its_sample_count():
     alarm = metrics.CollapseAlarm(samples=1000)
     with pytest.raises(ValueError, match="1000 samples"):
         alarm.check(np.zeros((999, 784)))
+
+
+# --- progress -------------------------------------------------------------------------------
+
+def test_classify_advances_a_bar_by_each_batch():
+    class Counter:
+        n = 0
+
+        def update(self, count):
+            self.n += count
+
+    bar = Counter()
+    images = np.random.default_rng(0).uniform(0, 1, (25, 784)).astype(np.float32)
+    labels, _ = metrics.classify(images, batch_size=10, bar=bar)
+    assert bar.n == 25 and labels.shape == (25,)
+
+
+def test_evaluate_generator_shows_progress_on_stderr_when_asked(shared_data, mnist_test, capsys):
+    images, _ = mnist_test
+    sample = lambda count: mg.tensor(images[:count].reshape(count, 784) / 255.0)  # noqa: E731
+    quiet = metrics.evaluate_generator(sample, n=300, batch_size=100, data_dir=shared_data)
+    assert capsys.readouterr().err == ""
+    assert metrics.evaluate_generator(sample, n=300, batch_size=100, data_dir=shared_data, progress=True) == quiet
+    assert "300/300" in capsys.readouterr().err
