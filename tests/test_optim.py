@@ -882,7 +882,8 @@ def test_a_parameter_listed_twice_warns_as_pytorch_and_is_updated_once():
 
 
 @pytest.mark.parametrize("make", [lambda ps: Adam(ps, differentiable=True), lambda ps: SGD(ps, differentiable=True),
-                                  lambda ps: Adagrad(ps, differentiable=True), lambda ps: AdamW(ps, differentiable=True)])
+                                  lambda ps: Adagrad(ps, differentiable=True),
+                                  lambda ps: AdamW(ps, differentiable=True)])
 def test_differentiable_is_refused_naming_the_differences_page(make):
     with pytest.raises(NotImplementedError, match="differentiable=True .* docs/differences.md"):
         make([nn.Parameter(mg.zeros(2))])
@@ -921,7 +922,8 @@ def lbfgs_run(lib, steps=3, **options):
     return np.concatenate([x.detach().numpy(), w.detach().numpy()]), losses, optimizer
 
 
-@pytest.mark.parametrize("options", [dict(), dict(line_search_fn="strong_wolfe"), dict(history_size=2, max_iter=7, lr=0.5),
+@pytest.mark.parametrize("options", [dict(), dict(line_search_fn="strong_wolfe"),
+                                     dict(history_size=2, max_iter=7, lr=0.5),
                                      dict(history_size=3, max_iter=5, line_search_fn="strong_wolfe")],
                          ids=["plain", "strong wolfe", "short history", "short history, strong wolfe"])
 def test_lbfgs_matches_pytorch(options):

@@ -94,7 +94,10 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=3)
-    rng = np.random.default_rng(backend.generator("cpu").integers(2 ** 63)) if generator is None else _checked(generator)
+    if generator is None:  # a NumPy generator seeded from minigrad's, so that mg.manual_seed decides the values
+        rng = np.random.default_rng(backend.generator("cpu").integers(2 ** 63))
+    else:
+        rng = _checked(generator)
     shape = tensor.shape
     if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
         values = rng.standard_normal(shape) * std + mean
@@ -108,7 +111,8 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         pending = np.log(rng.random(shape)) > -0.5 * ((values - mean) / std) ** 2 - peak
         while pending.any():
             values[pending] = rng.uniform(a, b, int(pending.sum()))
-            pending[pending] = np.log(rng.random(int(pending.sum()))) > -0.5 * ((values[pending] - mean) / std) ** 2 - peak
+            log_density = -0.5 * ((values[pending] - mean) / std) ** 2 - peak
+            pending[pending] = np.log(rng.random(int(pending.sum()))) > log_density
     return _fill_from(tensor, rng, lambda _: values)
 
 

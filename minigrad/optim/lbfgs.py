@@ -12,8 +12,6 @@ and strong-Wolfe line search, on the flat buffer that holds all the parameters.
 
 import numbers
 
-import numpy as np
-
 from .. import autograd, backend
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_number

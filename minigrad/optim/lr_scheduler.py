@@ -406,7 +406,8 @@ class ReduceLROnPlateau(LRScheduler):
     def _reduce_lr(self):
         if len(self.optimizer.param_groups) != len(self.min_lrs):
             if self.default_min_lr is None:
-                raise RuntimeError(f"The number of param groups in the `optimizer` ({len(self.optimizer.param_groups)}) "
+                groups = len(self.optimizer.param_groups)
+                raise RuntimeError(f"The number of param groups in the `optimizer` ({groups}) "
                                    f"differs from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}); "
                                    f"set `min_lrs` to one per group")
             self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
