@@ -802,3 +802,9 @@ def test_a_load_that_matched_everything_says_so_as_pytorch():
     assert repr(result) == "<All keys matched successfully>" and result == ([], [])
     assert repr(model.load_state_dict({}, strict=False)) == ("_IncompatibleKeys(missing_keys=['weight', 'bias'], "
                                                              "unexpected_keys=[])")  # as PyTorch
+
+
+def test_backward_hooks_are_refused_naming_the_differences_page():
+    for register in (nn.Linear(1, 1).register_full_backward_hook, nn.Linear(1, 1).register_backward_hook):
+        with pytest.raises(NotImplementedError, match="not supported in minigrad.*docs/differences.md"):
+            register(lambda module, grad_input, grad_output: None)

@@ -266,6 +266,15 @@ class Module:
         """
         return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Not supported: a hook on the gradients of a module's inputs needs the module's inputs and
+        outputs wrapped in graph nodes of their own, which minigrad does not make."""
+        raise NotImplementedError("register_full_backward_hook is not supported in minigrad; keep the module's "
+                                  "output with a forward hook and take its gradient with mg.autograd.grad; see "
+                                  "docs/differences.md")
+
+    register_backward_hook = register_full_backward_hook
+
     # --- walking the tree -------------------------------------------------------------
 
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
