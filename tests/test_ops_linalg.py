@@ -134,3 +134,151 @@ def test_linear_dtype_mismatch_names_the_dtypes():
 def test_linear_feature_mismatch_names_the_shapes():
     with pytest.raises(ValueError, match=r"input of shape \(4, 3\) has 3 features.*weight of shape \(2, 5\)"):
         F.linear(mg.ones(4, 3), mg.ones(2, 5))
+
+
+# --- einsum and PyTorch's named products -------------------------------------------------------
+
+EINSUM_CASES = [  # (equation, operand shapes)
+    ("ij,jk->ik", [(2, 3), (3, 4)]),
+    ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+    ("i,i->", [(3,), (3,)]),
+    ("i,j->ij", [(2,), (3,)]),
+    ("ij->ji", [(2, 3)]),
+    ("ij->i", [(2, 3)]),
+    ("ij->", [(2, 3)]),
+    ("ii->i", [(3, 3)]),
+    ("ii", [(3, 3)]),
+    ("iij->ij", [(2, 2, 3)]),
+    ("ij,jk", [(2, 3), (3, 2)]),
+    ("...ij,...jk->...ik", [(2, 2, 3), (3, 2)]),
+    ("b...,b->...", [(2, 3, 2), (2,)]),
+    ("ijk,ik->j", [(2, 3, 2), (2, 2)]),
+    ("ij,ij,ij->i", [(2, 3), (2, 3), (2, 3)]),
+]
+
+
+@gradient_test_for("Einsum")
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("equation, operand_shapes", EINSUM_CASES, ids=[c[0] for c in EINSUM_CASES])
+@given(data=st.data())
+def test_einsum_gradient(device, equation, operand_shapes, data):
+    operands = [data.draw(arrays(shape)) for shape in operand_shapes]
+    check_gradients(lambda *ts: mg.einsum(equation, *ts), *operands, device=device)
+
+
+@pytest.mark.parametrize("equation, operand_shapes", EINSUM_CASES, ids=[c[0] for c in EINSUM_CASES])
+def test_einsum_matches_torch(equation, operand_shapes):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    operands = [rng.standard_normal(shape) for shape in operand_shapes]
+    mine = [mg.tensor(a, requires_grad=True) for a in operands]
+    theirs = [torch.tensor(a, requires_grad=True) for a in operands]
+    got, expected = mg.einsum(equation, *mine), torch.einsum(equation, *theirs)
+    assert got.shape == tuple(expected.shape)
+    np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), rtol=1e-10)
+    weights = rng.standard_normal(expected.shape)
+    (got * mg.tensor(weights)).sum().backward()
+    (expected * torch.tensor(weights)).sum().backward()
+    for m, t in zip(mine, theirs):
+        np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=1e-10)
+    assert mg.einsum(equation, mine).shape == got.shape  # operands as one list
+
+
+@gradient_test_for("outer", "addmm", "baddbmm", "addmv")
+@pytest.mark.parametrize("device", DEVICES)
+@given(data=st.data())
+def test_named_products_gradient(device, data):
+    n, k, m, b = (data.draw(st.integers(1, 3)) for _ in range(4))
+    u, v = data.draw(arrays((n,))), data.draw(arrays((m,)))
+    check_gradients(mg.outer, u, v, device=device)
+    bias, x, y = data.draw(arrays((m,))), data.draw(arrays((n, k))), data.draw(arrays((k, m)))
+    check_gradients(lambda c, p, q: mg.addmm(c, p, q, beta=0.5, alpha=2.0), bias, x, y, device=device)
+    batch_bias, p, q = data.draw(arrays((b, n, m))), data.draw(arrays((b, n, k))), data.draw(arrays((b, k, m)))
+    check_gradients(lambda c, p_, q_: mg.baddbmm(c, p_, q_, alpha=-1.0), batch_bias, p, q, device=device)
+    check_gradients(lambda c, p_, q_: mg.addmv(c, p_, q_, beta=2.0), u, x, data.draw(arrays((k,))), device=device)
+
+
+def test_named_products_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    a, b, v, w = rng.standard_normal((3, 4)), rng.standard_normal((4, 2)), rng.standard_normal(4), rng.standard_normal(4)
+    batch1, batch2 = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 2))
+    bias = rng.standard_normal((3, 2))
+    cases = [
+        lambda lib, T: lib.mm(T(a), T(b)), lambda lib, T: T(a).mm(T(b)), lambda lib, T: lib.mv(T(a), T(v)),
+        lambda lib, T: lib.dot(T(v), T(w)), lambda lib, T: T(v).dot(T(w)), lambda lib, T: lib.outer(T(v), T(w)),
+        lambda lib, T: lib.bmm(T(batch1), T(batch2)), lambda lib, T: lib.addmm(T(bias), T(a), T(b)),
+        lambda lib, T: lib.addmm(T(bias[0]), T(a), T(b), beta=0.5, alpha=-2),
+        lambda lib, T: lib.baddbmm(T(bias), T(batch1), T(batch2), beta=0),
+        lambda lib, T: lib.addmv(T(a[:, 0]), T(a), T(v)),
+    ]
+    for case in cases:
+        expected, got = case(torch, torch.tensor), case(mg, mg.tensor)
+        assert got.shape == tuple(expected.shape)
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-10)
+    for bad in (lambda: mg.mm(mg.tensor(v), mg.tensor(b)), lambda: mg.bmm(mg.tensor(a), mg.tensor(b)),
+                lambda: mg.dot(mg.tensor(v), mg.tensor(v[:2])), lambda: mg.mv(mg.tensor(a), mg.tensor(a))):
+        with pytest.raises(RuntimeError):
+            bad()
+
+
+# --- triangles, diagonals, trace, cdist ------------------------------------------------------
+
+@gradient_test_for("tril", "triu")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes(min_dims=2, max_dims=3)), st.integers(-2, 2))
+def test_tril_triu_gradient(device, x, diagonal):
+    check_gradients(lambda a: mg.tril(a, diagonal) * 2 + mg.triu(a, diagonal) ** 2, x, device=device)
+
+
+@gradient_test_for("diagonal", "trace")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes(min_dims=2, max_dims=3)), st.integers(-2, 2))
+def test_diagonal_and_trace_gradient(device, x, offset):
+    check_gradients(lambda a: mg.diagonal(a, offset, 0, -1) ** 2, x, device=device)
+    check_gradients(lambda a: mg.trace(a[..., 0] if a.ndim == 3 else a) ** 2, x, device=device)
+
+
+@gradient_test_for("diag")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes(min_dims=1, max_dims=2)), st.integers(-2, 2))
+def test_diag_gradient(device, x, diagonal):
+    check_gradients(lambda a: mg.diag(a, diagonal) ** 2, x, device=device)
+
+
+def test_triangles_and_diagonals_match_torch():
+    torch = pytest.importorskip("torch")
+    values = np.arange(24.0).reshape(2, 3, 4)
+    x, t = mg.tensor(values), torch.tensor(values)
+    cases = [
+        lambda lib, a: lib.tril(a), lambda lib, a: lib.triu(a, 1), lambda lib, a: a.tril(-1), lambda lib, a: a.triu(-5),
+        lambda lib, a: lib.diagonal(a), lambda lib, a: lib.diagonal(a, 1, 1, 2), lambda lib, a: a.diagonal(-1, -1, -2),
+        lambda lib, a: lib.diag(a[0]), lambda lib, a: lib.diag(a[0], 2), lambda lib, a: lib.diag(a[0, 0]),
+        lambda lib, a: lib.diag(a[0, 0], -1), lambda lib, a: lib.trace(a[0]), lambda lib, a: a[1].trace(),
+        lambda lib, a: lib.diag_embed(a), lambda lib, a: lib.diagonal(a, 9),
+    ]
+    for case in cases:
+        expected, got = case(torch, t), case(mg, x)
+        assert got.shape == tuple(expected.shape)
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    assert mg.trace(mg.tensor([[1, 2], [3, 4]])).dtype == mg.int64
+
+
+@gradient_test_for("cdist")
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+@given(data=st.data())
+def test_cdist_gradient(device, p, data):
+    n, m, d = (data.draw(st.integers(1, 3)) for _ in range(3))
+    x1 = data.draw(arrays((n, d)))
+    x2 = x1[:1] + data.draw(arrays((m, d), st.sampled_from([0.5, -0.7, 1.1])))  # no zero distances
+    check_gradients(lambda a, b: mg.cdist(a, b, p), x1, x2, device=device)
+
+
+def test_cdist_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5, 4))
+    for p in (0.0, 1.0, 2.0, 3.0, float("inf")):
+        np.testing.assert_allclose(mg.cdist(mg.tensor(a), mg.tensor(b), p).numpy(),
+                                   torch.cdist(torch.tensor(a), torch.tensor(b), p).numpy(), rtol=1e-10)

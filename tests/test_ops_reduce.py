@@ -287,3 +287,154 @@ def test_prod_of_integers_is_int64_and_the_empty_product_is_one():
     assert empty.grad.shape == (2, 0)
     with pytest.raises(TypeError, match="keepdim"):
         mg.tensor([1.0, 2.0]).prod(keepdim=True)
+
+
+# --- amax, amin, logsumexp, cumsum, cumprod ---------------------------------------------------
+
+@gradient_test_for("AMax")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_reduction(distinct=True), st.booleans())
+def test_amax_and_amin_gradient(device, case, smallest):
+    x, dim, keepdim = case
+    function = mg.amin if smallest else mg.amax
+    check_gradients(lambda a: function(a, dim if dim is not None else (), keepdim), x, device=device)
+
+
+def test_amax_shares_the_gradient_between_ties_as_torch():
+    torch = pytest.importorskip("torch")
+    values = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+    for dim in (1, (0, 1)):
+        x, t = mg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+        mg.amax(x, dim).sum().backward()
+        torch.amax(t, dim).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+        x, t = mg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+        x.amin(dim, keepdim=True).sum().backward()
+        t.amin(dim, keepdim=True).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+
+
+@gradient_test_for("logsumexp")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_reduction(min_dims=1))
+def test_logsumexp_gradient(device, case):
+    x, dim, keepdim = case
+    dim = dim if dim is not None else tuple(range(x.ndim))
+    check_gradients(lambda a: mg.logsumexp(a, dim, keepdim), x, device=device)
+
+
+def test_logsumexp_matches_torch_and_does_not_overflow():
+    torch = pytest.importorskip("torch")
+    values = np.array([[1000.0, 1000.0, -2.0], [-np.inf, -np.inf, -np.inf]], np.float32)
+    for dim, keepdim in ((1, False), (0, True), ((0, 1), False)):
+        expected = torch.logsumexp(torch.from_numpy(values), dim, keepdim)
+        with np.errstate(divide="ignore"):  # the row of -inf: log 0
+            got = mg.logsumexp(mg.tensor(values), dim, keepdim)
+        assert got.shape == tuple(expected.shape) and got.dtype == mg.float32
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6)
+    assert mg.logsumexp(mg.tensor([1, 2]), 0).dtype == mg.float32
+
+
+@gradient_test_for("CumSum")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_single_dim(min_dims=1))
+def test_cumsum_gradient(device, case):
+    x, dim, _ = case
+    check_gradients(lambda a: mg.cumsum(a, dim if dim is not None else 0) ** 2, x, device=device)
+
+
+@gradient_test_for("cumprod")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_single_dim(min_dims=1))
+def test_cumprod_gradient(device, case):
+    x, dim, _ = case
+    check_gradients(lambda a: mg.cumprod(a, dim if dim is not None else 0), x, device=device)
+
+
+def test_cumprod_gradient_with_zeros_matches_torch():
+    torch = pytest.importorskip("torch")
+    values = np.array([[2.0, 0.0, 3.0, 0.0], [1.5, -1.0, 0.0, 4.0]])
+    x, t = mg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    weights = np.arange(8.0).reshape(2, 4)
+    (mg.cumprod(x, 1) * mg.tensor(weights)).sum().backward()
+    (torch.cumprod(t, 1) * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod"])
+@pytest.mark.parametrize("dtype", ["float32", "int32", "int64", "bool", "uint8"])
+def test_cumulative_ops_match_torch(name, dtype):
+    torch = pytest.importorskip("torch")
+    values = np.array([[1, 2, 0], [3, 1, 2]]).astype(dtype)
+    for dim in (0, 1, -1):
+        expected = getattr(torch, name)(torch.from_numpy(values), dim)
+        got = getattr(mg.tensor(values), name)(dim)
+        assert str(got.dtype) == str(expected.dtype).replace("torch.", "")
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    assert mg.cumsum(mg.tensor(2.0), 0).shape == ()
+    assert mg.cumsum(mg.tensor([1.0, 2.0]), 0, dtype=mg.float64).dtype == mg.float64
+
+
+# --- dtypes, dims and keyword variants of the reductions -----------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64", "uint8", "bool"])
+def test_sum_and_prod_dtypes_match_torch(dtype):
+    torch = pytest.importorskip("torch")
+    values = np.array([[1, 0, 2], [3, 1, 1]]).astype(dtype)
+    for dim in (None, 0, (0, 1), [1]):
+        for name in ("sum",) + (("prod",) if dim is None or isinstance(dim, int) else ()):
+            expected = getattr(torch, name)(torch.from_numpy(values)) if dim is None else \
+                getattr(torch, name)(torch.from_numpy(values), dim)
+            got = getattr(mg.tensor(values), name)() if dim is None else getattr(mg.tensor(values), name)(dim)
+            assert str(got.dtype) == str(expected.dtype).replace("torch.", ""), (name, dim)
+            np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    assert mg.tensor(values).sum(dtype=mg.float64).dtype == mg.float64
+
+
+def test_mean_of_integers_is_refused_unless_given_a_float_dtype():
+    with pytest.raises(RuntimeError, match="mean"):
+        mg.tensor([1, 2]).mean()
+    assert mg.tensor([1, 2]).mean(dtype=mg.float32).item() == 1.5
+    assert mg.mean(mg.tensor([1.0, 2.0], dtype=mg.float32), dtype=mg.float64).dtype == mg.float64
+
+
+def test_var_std_correction_and_the_mean_pairs_match_torch():
+    torch = pytest.importorskip("torch")
+    values = np.array([[1.0, 2.0, 4.0], [3.0, -1.0, 0.5]])
+    x, t = mg.tensor(values), torch.tensor(values)
+    np.testing.assert_allclose(x.var(1, correction=0).numpy(), t.var(1, correction=0).numpy())
+    np.testing.assert_allclose(x.std(1, correction=2).numpy(), t.std(1, correction=2).numpy())
+    np.testing.assert_allclose(mg.var(x, False).numpy(), torch.var(t, False).numpy())
+    for name in ("var_mean", "std_mean"):
+        expected = getattr(torch, name)(t, 1, keepdim=True)
+        got = getattr(mg, name)(x, 1, keepdim=True)
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g.numpy(), e.numpy())
+
+
+def test_max_and_min_with_another_tensor_are_elementwise():
+    x, y = mg.tensor([1.0, 5.0]), mg.tensor([3.0, 2.0])
+    assert mg.max(x, y).tolist() == [3.0, 5.0]
+    assert x.min(y).tolist() == [1.0, 2.0]
+
+
+def test_max_min_of_integers_and_bools():
+    torch = pytest.importorskip("torch")
+    values = np.array([[3, 0, 200], [7, 9, 1]], np.uint8)
+    assert mg.tensor(values).min().item() == 0
+    got, expected = mg.tensor(values).min(1), torch.from_numpy(values).min(1)
+    assert got.values.tolist() == expected.values.tolist() and got.indices.tolist() == expected.indices.tolist()
+    assert mg.tensor([True, False]).min().item() is False
+
+
+@pytest.mark.parametrize("name", ["any", "all", "count_nonzero"])
+def test_any_all_count_nonzero_match_torch(name):
+    torch = pytest.importorskip("torch")
+    values = np.array([[0.0, 1.0, 2.0], [0.0, 0.0, 3.0]])
+    for kwargs in ({}, {"dim": 0}, {"dim": 1}) + (({"dim": 1, "keepdim": True},) if name != "count_nonzero" else ()):
+        expected = getattr(torch, name)(torch.tensor(values), **kwargs)
+        got = getattr(mg.tensor(values), name)(**kwargs)
+        assert str(got.dtype) == str(expected.dtype).replace("torch.", "")
+        assert got.tolist() == expected.tolist()
+    assert mg.tensor(np.array([0, 3], np.uint8)).any().dtype == mg.uint8
+    assert mg.count_nonzero(mg.tensor(values), dim=(0, 1)).item() == 3

@@ -578,3 +578,115 @@ def test_one_hot_refuses_what_pytorch_refuses():
         F.one_hot(mg.tensor([1.0]))
     with pytest.raises(RuntimeError, match="empty"):
         F.one_hot(mg.tensor([], dtype=mg.int64))
+
+
+# --- flip, roll, rot90, repeat and the slicing helpers ------------------------------------------
+
+@gradient_test_for("flip")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.data())
+def test_flip_gradient(device, data):
+    x = data.draw(arrays(shapes(min_dims=1)))
+    dims = data.draw(hnp.valid_tuple_axes(x.ndim, min_size=1))
+    check_gradients(lambda a: mg.flip(a, dims) * mg.tensor(np.arange(x.size).reshape(x.shape) + 1.0, device=device),
+                    x, device=device)
+
+
+@gradient_test_for("roll")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_dim(), st.integers(-5, 5), st.booleans())
+def test_roll_gradient(device, case, shift, flattened):
+    x, dim = case
+    weights = mg.tensor(np.arange(x.size).reshape(x.shape) + 1.0, device=device)
+    check_gradients(lambda a: mg.roll(a, shift, None if flattened else dim) * weights, x, device=device)
+
+
+@gradient_test_for("rot90")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes(min_dims=2, max_dims=3)), st.integers(-4, 4))
+def test_rot90_gradient(device, x, k):
+    check_gradients(lambda a: mg.rot90(a, k, (0, 1)) ** 2, x, device=device)
+
+
+@gradient_test_for("repeat")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes(max_dims=3, max_side=3)), st.lists(st.integers(1, 3), min_size=3, max_size=4))
+def test_repeat_gradient(device, x, sizes):
+    check_gradients(lambda a: a.repeat(*sizes) ** 2, x, device=device)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_dim(), st.integers(1, 3))
+def test_split_chunk_unbind_narrow_select_gradient(device, case, size):
+    x, dim = case
+
+    def pieces(a):
+        parts = mg.split(a, size, dim) + mg.chunk(a, 2, dim) + mg.unbind(a, dim)
+        parts += (a.narrow(dim, 0, 1), a.select(dim, -1))
+        return mg.cat([p.reshape(-1) * (i + 1) for i, p in enumerate(parts)])
+    check_gradients(pieces, x, device=device)
+
+
+def test_flip_roll_rot90_repeat_tile_match_torch():
+    torch = pytest.importorskip("torch")
+    values = np.arange(24.0).reshape(2, 3, 4)
+    x, t = mg.tensor(values), torch.tensor(values)
+    cases = [
+        lambda lib, a: lib.flip(a, (0, 2)), lambda lib, a: a.flip(-1), lambda lib, a: lib.fliplr(a[0]),
+        lambda lib, a: lib.flipud(a[0]), lambda lib, a: lib.roll(a, 5), lambda lib, a: lib.roll(a, (1, -2), (0, 2)),
+        lambda lib, a: a.roll(-1, 1), lambda lib, a: lib.rot90(a), lambda lib, a: lib.rot90(a, 2, (1, 2)),
+        lambda lib, a: lib.rot90(a, -1, (2, 0)), lambda lib, a: a.repeat(2, 1, 1, 2), lambda lib, a: a.repeat(1, 1, 1),
+        lambda lib, a: lib.tile(a, (2,)), lambda lib, a: a.tile(2, 1, 1, 1), lambda lib, a: lib.movedim(a, 0, -1),
+        lambda lib, a: lib.movedim(a, (0, 1), (2, 0)), lambda lib, a: lib.broadcast_to(a[0, 0], (3, 4)),
+        lambda lib, a: a.narrow(2, -3, 2), lambda lib, a: a.select(1, -1), lambda lib, a: a.view_as(a.reshape(6, 4)),
+        lambda lib, a: a.reshape_as(a.reshape(4, 6)), lambda lib, a: a.mT, lambda lib, a: a.swapaxes(0, 2),
+    ]
+    for case in cases:
+        expected, got = case(torch, t), case(mg, x)
+        assert got.shape == tuple(expected.shape)
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_split_chunk_unbind_tensor_split_match_torch():
+    torch = pytest.importorskip("torch")
+    values = np.arange(35.0).reshape(5, 7)
+    x, t = mg.tensor(values), torch.tensor(values)
+    cases = [
+        lambda lib, a: lib.split(a, 2), lambda lib, a: a.split([1, 4, 2], 1), lambda lib, a: lib.split(a, 3, -1),
+        lambda lib, a: lib.chunk(a, 3), lambda lib, a: a.chunk(4, 1), lambda lib, a: a.chunk(6, 0),
+        lambda lib, a: lib.unbind(a, 1), lambda lib, a: lib.tensor_split(a, 3, 1),
+        lambda lib, a: lib.tensor_split(a, [1, 4], 0), lambda lib, a: lib.split(a[:0], 2),
+    ]
+    for case in cases:
+        expected, got = case(torch, t), case(mg, x)
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            assert g.shape == tuple(e.shape)
+            np.testing.assert_array_equal(g.numpy(), e.numpy())
+    with pytest.raises(RuntimeError, match="sum exactly"):
+        x.split([1, 2], 0)
+
+
+def test_meshgrid_matches_torch():
+    torch = pytest.importorskip("torch")
+    a, b, c = [1.0, 2.0, 3.0], [4.0, 5.0], [6.0, 7.0, 8.0, 9.0]
+    for indexing in ("ij", "xy"):
+        expected = torch.meshgrid(torch.tensor(a), torch.tensor(b), torch.tensor(c), indexing=indexing)
+        got = mg.meshgrid(mg.tensor(a), mg.tensor(b), mg.tensor(c), indexing=indexing)
+        for g, e in zip(got, expected):
+            np.testing.assert_array_equal(g.numpy(), e.numpy())
+    got = mg.meshgrid([mg.tensor(a), mg.tensor(b)])
+    assert [g.shape for g in got] == [(3, 2), (3, 2)]
+
+
+def test_repeat_needs_as_many_sizes_as_dims():
+    with pytest.raises(RuntimeError, match="repeat dims"):
+        mg.zeros(2, 3).repeat(2)
+
+
+def test_narrow_and_select_out_of_range():
+    x = mg.zeros(3, 4)
+    with pytest.raises(IndexError):
+        x.narrow(1, 2, 3)
+    with pytest.raises(IndexError):
+        x.select(0, 3)
