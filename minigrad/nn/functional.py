@@ -40,3 +40,8 @@ def elu(input, alpha=1.0, inplace=False):
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero elements with probability p, scale the rest by 1/(1-p); `inplace` is accepted and ignored."""
     return ops.dropout(input, p, training)
+
+
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+
+__all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]
