@@ -54,6 +54,13 @@ def positive_float(text):
     return value
 
 
+def some_path(text):
+    """A path, not empty ('' would mean the current folder without saying so)."""
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
+
+
 def key_value(text):
     """'train_limit=1000' -> ('train_limit', 1000); whole numbers become ints, other numbers floats.
     Whether the key and value make sense is the experiment's to check (registry.check_settings)."""
@@ -86,8 +93,9 @@ def build_parser():
     train.add_argument("--epochs", type=positive_float, help="epochs (fractions allowed; default: the experiment's)")
     train.add_argument("--batch-size", type=positive_int, help="batch size (default: the experiment's)")
     train.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    train.add_argument("--data-dir", type=Path, help="folder holding mnist/ (else $MINIGRAD_DATA, else the cache)")
-    train.add_argument("--out", type=Path, help="run folder (default: runs/EXPERIMENT)")
+    train.add_argument("--data-dir", type=some_path,
+                       help="folder holding mnist/ (else $MINIGRAD_DATA, else the cache)")
+    train.add_argument("--out", type=some_path, help="run folder (default: runs/EXPERIMENT)")
     train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -105,7 +105,8 @@ class GANExperiment:
             return {}
         output = trainer.generate(trainer.fixed_noise).numpy().reshape(-1)
         recent = trainer.history["d_loss_real"][-10:] + trainer.history["d_loss_fake"][-10:]
-        return {**pattern_report(output), "d_loss_recent_mean": round(float(np.mean(recent)), 4)}
+        recent_mean = round(float(np.mean(recent)), 4) if recent else None  # None: too short to log a row
+        return {**pattern_report(output), "d_loss_recent_mean": recent_mean}
 
 
 def pattern_report(output):

@@ -128,8 +128,12 @@ def settings_help(experiment):
 LOAD_ERRORS = (OSError, ValueError, TypeError, KeyError, IndexError, EOFError, RecursionError, MemoryError)
 
 
-def read_checkpoint(path):
-    """The dict that a Trainer saved at `path`; a missing or damaged file is an ExperimentError."""
+def read_checkpoint(path, check_weights=True):
+    """The dict that a Trainer saved at `path`; a missing, damaged or mislabelled file is an ExperimentError.
+
+    check_weights: also check that its 'generator' weights fit the generator of the experiment it
+    names (a checkpoint renamed, or hand-edited, to another experiment would fail later, far from here).
+    """
     import minigrad as mg
 
     path = Path(path)
@@ -146,7 +150,31 @@ def read_checkpoint(path):
     if not isinstance(state["experiment"], str):
         raise ExperimentError(f"{path} is damaged: its 'experiment' entry should name an experiment, and is "
                               f"{state['experiment']!r:.60}")
+    if check_weights:
+        generator_of(state, path)
     return state
+
+
+def generator_of(state, path):
+    """(experiment, G): the generator of the experiment a checkpoint names, with the checkpoint's weights."""
+    if state["experiment"] not in EXPERIMENTS:
+        raise ExperimentError(f"{path} names experiment {state['experiment']!r:.60}, which this version does not "
+                              f"know (see `python -m gans list`)")
+    experiment = get_experiment(state["experiment"])
+    if not hasattr(experiment, "make_objective"):
+        raise ExperimentError(f"{path} names experiment {experiment.name}, which trains no generator")
+    settings = state.get("settings", {})
+    extra = settings.get("extra", {}) if isinstance(settings, dict) else None
+    if not isinstance(extra, dict):
+        raise ExperimentError(f"{path} is damaged: its 'settings' entry is {settings!r:.60}")
+    try:
+        G = experiment.make_objective(RunOptions(out=Path(path).parent, extra=extra)).networks(experiment)["generator"]
+        G.load_state_dict(state["generator"])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ExperimentError(f"the 'generator' weights in {path} do not fit experiment {experiment.name}'s "
+                              f"generator, so the checkpoint is damaged or mislabelled ({reason})") from None
+    return experiment, G
 
 
 def load_generator(run_folder, device="cpu"):
@@ -154,20 +182,5 @@ def load_generator(run_folder, device="cpu"):
     from minigrad.nn import set_training_mode
 
     path = Path(run_folder) / "checkpoint.npz"
-    state = read_checkpoint(path)
-    if state["experiment"] not in EXPERIMENTS:
-        raise ExperimentError(f"{path} names experiment {state['experiment']!r:.60}, which this version does not "
-                              f"know (see `python -m gans list`)")
-    experiment = get_experiment(state["experiment"])
-    settings = state.get("settings", {})
-    extra = settings.get("extra", {}) if isinstance(settings, dict) else None
-    if not isinstance(extra, dict):
-        raise ExperimentError(f"{path} is damaged: its 'settings' entry is {settings!r:.60}")
-    try:
-        G = experiment.make_objective(RunOptions(out=Path(run_folder), extra=extra)).networks(experiment)["generator"]
-        G.load_state_dict(state["generator"])
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ExperimentError(f"the 'generator' weights in {path} do not fit experiment {experiment.name}'s "
-                              f"generator, so the checkpoint is damaged or mislabelled ({reason})") from None
+    experiment, G = generator_of(read_checkpoint(path, check_weights=False), path)
     return experiment, set_training_mode(G.to(device), False)

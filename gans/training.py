@@ -82,7 +82,7 @@ class Trainer:
         if options.resume:
             if not checkpoint_path.exists():
                 raise ExperimentError(f"--resume: no checkpoint at {checkpoint_path}; train without --resume first")
-            state = read_checkpoint(checkpoint_path)
+            state = read_checkpoint(checkpoint_path, check_weights=False)  # load_state checks every entry
             self.check_same_experiment(state, checkpoint_path)  # first: the other settings are another's
             self.check_unchanged(state, checkpoint_path)
 
