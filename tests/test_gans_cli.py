@@ -255,7 +255,7 @@ def test_a_stale_lock_is_taken_over_and_removed_at_the_end(tmp_path):
 
 # `python -m gans` as launched from a terminal, where Ctrl-C raises KeyboardInterrupt. A child
 # inherits an ignored SIGINT (a test runner started in the background ignores it), and the run
-# then rightly leaves it ignored (training.ctrl_c_stops_between_steps): so the child restores it.
+# then rightly leaves it ignored (errors.stop_signals_deferred): so the child restores it.
 AT_A_TERMINAL = ("-c", "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
                        "runpy.run_module('gans', run_name='__main__', alter_sys=True)")
 
