@@ -215,3 +215,63 @@ def test_rng_state_round_trip():
     first = mg.rand(3).tolist()
     backend.set_rng_state(state)
     assert mg.rand(3).tolist() == first
+
+
+# --- dtype defaults as PyTorch; eye, logspace, empty_like; random draws ---------------------------
+
+def test_arange_linspace_logspace_dtypes_and_values_match_torch():
+    torch = pytest.importorskip("torch")
+    cases = [
+        lambda lib: lib.arange(5), lambda lib: lib.arange(1, 4), lambda lib: lib.arange(0, 1, 0.25),
+        lambda lib: lib.arange(2.0), lambda lib: lib.arange(10, 0, -3), lambda lib: lib.arange(lib.tensor(3)),
+        lambda lib: lib.arange(0, 5, dtype=lib.float64), lambda lib: lib.linspace(0, 10, 5),
+        lambda lib: lib.linspace(0, 10, 4, dtype=lib.int64), lambda lib: lib.linspace(-1.0, 1.0, 1),
+        lambda lib: lib.logspace(0, 2, 3), lambda lib: lib.logspace(0, 3, 4, base=2),
+        lambda lib: lib.logspace(0, 2, 3, dtype=lib.int64), lambda lib: lib.eye(3), lambda lib: lib.eye(2, 4),
+        lambda lib: lib.eye(3, dtype=lib.int64), lambda lib: lib.full((2,), 3), lambda lib: lib.full((2,), True),
+        lambda lib: lib.full((2,), 1.5), lambda lib: lib.full_like(lib.tensor([1, 2]), 2.7),
+        lambda lib: lib.zeros_like(lib.tensor([1, 2]), dtype=lib.float64), lambda lib: lib.empty_like(lib.ones(2, 3)),
+        lambda lib: lib.ones_like(lib.tensor([1.0]), dtype=lib.bool),
+    ]
+    for case in cases:
+        got, expected = case(mg), case(torch)
+        assert str(got.dtype) == str(expected.dtype).replace("torch.", "")
+        assert got.shape == tuple(expected.shape)
+        if "empty" not in str(case.__code__.co_names):
+            np.testing.assert_allclose(got.numpy().astype(float), expected.numpy().astype(float), rtol=1e-6)
+
+
+def test_multinomial_with_and_without_replacement():
+    weights = mg.tensor([[0.0, 1.0, 3.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    draws = mg.multinomial(weights, 2000, replacement=True)
+    assert draws.shape == (2, 2000) and draws.dtype == mg.int64
+    first = np.bincount(draws[0].numpy(), minlength=4) / 2000
+    assert first[0] == 0 and first[3] == 0 and abs(first[2] - 0.75) < 0.04
+    once = mg.multinomial(weights[1], 4)
+    assert sorted(once.tolist()) == [0, 1, 2, 3]
+    picks = np.array([mg.multinomial(mg.tensor([1.0, 8.0, 1.0]), 1).item() for _ in range(300)])
+    assert abs((picks == 1).mean() - 0.8) < 0.08
+    with pytest.raises(RuntimeError, match="without replacement"):
+        mg.multinomial(weights[0], 3)
+    with pytest.raises(RuntimeError):
+        mg.multinomial(mg.tensor([-1.0, 2.0]), 1)
+
+
+def test_bernoulli_and_normal_forms():
+    p = mg.tensor([0.0, 1.0, 0.5] * 1000, dtype=mg.float64)
+    draws = mg.bernoulli(p)
+    assert draws.dtype == mg.float64
+    assert draws[0::3].sum().item() == 0 and draws[1::3].sum().item() == 1000
+    assert abs(draws[2::3].mean().item() - 0.5) < 0.05
+    assert set(np.unique(mg.bernoulli(mg.zeros(100), 0.5).numpy())) == {0.0, 1.0}
+    mean = mg.tensor([0.0, 100.0] * 2000, dtype=mg.float64)
+    sample = mg.normal(mean, 2.0)
+    assert sample.dtype == mg.float64 and sample.shape == mean.shape
+    assert abs(sample[1::2].mean().item() - 100) < 0.2 and abs(sample[0::2].std().item() - 2) < 0.2
+    sample = mg.normal(1.0, mg.full((4000,), 3.0))
+    assert sample.dtype == mg.float32 and abs(sample.std().item() - 3) < 0.2
+    assert mg.normal(0.0, 1.0, size=(2, 3)).shape == (2, 3)
+    with pytest.raises(TypeError):
+        mg.normal(0.0, 1.0)
+    with pytest.raises(RuntimeError):
+        mg.normal(mg.zeros(2), mg.tensor([1.0, -1.0]))
