@@ -2,7 +2,8 @@
 functions, rounding, clamp, maximum, where, casts; comparisons and logical ops (outside the graph).
 
 Binary ops promote their operands' dtypes as PyTorch (promotion.py) and broadcast like NumPy.
-Their backward returns gradients of the broadcast shape; the engine's `unbroadcast` sums them back to each input's shape.
+Their backward returns gradients of the broadcast shape; the engine's `unbroadcast` sums them
+back to each input's shape.
 """
 
 import math

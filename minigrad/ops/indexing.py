@@ -35,7 +35,8 @@ def _positions_key(x, dim, positions, op):
                                f"smaller than self {x.shape} apart from dimension {dim}")
     array = backend.to_device(positions.array, x.device)
     if array.size and (array.min() < -x.shape[dim] or array.max() >= x.shape[dim]):
-        raise RuntimeError(f"{op}: index {int(array.max())} is out of bounds for dimension {dim} with size {x.shape[dim]}")
+        raise RuntimeError(f"{op}: index {int(array.max())} is out of bounds for dimension {dim} "
+                           f"with size {x.shape[dim]}")
     xp = backend.array_module(array)
     key = []
     for d, n in enumerate(positions.shape):

@@ -6,8 +6,6 @@ tril, triu, diag, diagonal, trace; cdist.
 import math
 import string
 
-import numpy as np
-
 from .. import backend, parallel
 from ..autograd import Function, composite
 from ..tensor import Tensor
@@ -149,7 +147,7 @@ def linear(x, weight, bias=None):
 # --- PyTorch's named products, with its shape checks --------------------------------------
 
 def _expect_dims(op, expected, *tensors):
-    for name, t, n in zip(("input", "mat2", "vec"), tensors, expected):
+    for t, n in zip(tensors, expected):
         if t.ndim != n:
             raise RuntimeError(f"{op}: expected a {n}-D tensor, but got a {t.ndim}-D tensor of shape {t.shape}")
 

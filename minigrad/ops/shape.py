@@ -556,7 +556,8 @@ def select(x, dim, position):
     dim = wrap_dim(dim, x.shape, "select")
     n = x.shape[dim]
     if not -n <= position < n:
-        raise IndexError(f"select(): index {position} out of range for tensor of size {tuple(x.shape)} at dimension {dim}")
+        raise IndexError(f"select(): index {position} out of range for tensor of size {tuple(x.shape)} "
+                         f"at dimension {dim}")
     return index(x, (slice(None),) * dim + (position % n,))
 
 
