@@ -48,7 +48,7 @@ class GANExperiment:
     alarm_every: int = 0                # steps between mode-collapse checks (MNIST only; 0: off)
     frechet_every: int = 0              # steps between Fréchet distances (MNIST only; 0: off; --set frechet_every=N)
     frechet_samples: int = 2000         # samples per Fréchet distance during training (evaluate uses 10,000)
-    metrics: str = None                 # "mnist", "pattern", or None
+    metrics: str = None                 # "mnist", "pattern", "image-to-image", "began", or None
     notes: str = ""
     settings: dict = field(default_factory=dict)  # what --set may change: {name: check} (gans/registry.py)
     report: Callable = None             # (trainer) -> its own numbers for summary.json (held-out metrics, copy check)

@@ -170,7 +170,7 @@ def generator_of(state, path):
     try:
         G = experiment.make_objective(RunOptions(out=Path(path).parent, extra=extra)).networks(experiment)["generator"]
         G.load_state_dict(state["generator"])
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ExperimentError(f"the 'generator' weights in {path} do not fit experiment {experiment.name}'s "
                               f"generator, so the checkpoint is damaged or mislabelled ({reason})") from None

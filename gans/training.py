@@ -379,7 +379,7 @@ class Trainer:
     def write_config(self):
         config = {"experiment": self.experiment.name, "epochs": self.epochs, "batch_size": self.batch_size,
                   "device": self.device, "seed": self.options.seed,
-                  "data_dir": str(self.options.data_dir) if self.options.data_dir else None,
+                  "data_dir": str(Path(self.options.data_dir).resolve()) if self.options.data_dir else None,
                   "extra": self.options.extra}
         write_json(self.out / "config.json", config)
 
@@ -465,7 +465,7 @@ class Trainer:
                                       f"{self.experiment.name}")
             try:
                 return use(state[name])
-            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as error:
                 reason = str(error).splitlines()[0] if str(error) else type(error).__name__
                 raise ExperimentError(f"{path}: its '{name}' entry does not fit {self.experiment.name} "
                                       f"({reason})") from None

@@ -319,7 +319,7 @@ def test_strict_load_names_missing_and_unexpected_keys():
     state = dict(Net().state_dict())
     del state["fc1.bias"], state["seen"]
     state["fc3.weight"] = mg.zeros(2, 2)
-    with pytest.raises(KeyError) as error:
+    with pytest.raises(RuntimeError) as error:
         net.load_state_dict(state)
     message = str(error.value)
     assert "missing key(s): seen, fc1.bias" in message
@@ -330,11 +330,11 @@ def test_strict_load_names_missing_and_unexpected_keys():
 
 def test_strict_load_refuses_either_kind_alone():
     state = dict(Net().state_dict())
-    with pytest.raises(KeyError, match="unexpected key\\(s\\): head.extra") as error:
+    with pytest.raises(RuntimeError, match="unexpected key\\(s\\): head.extra") as error:
         Net().load_state_dict({**state, "head.extra": mg.zeros(1)})
     assert "missing" not in str(error.value)
     del state["scale"]
-    with pytest.raises(KeyError, match="missing key\\(s\\): scale") as error:
+    with pytest.raises(RuntimeError, match="missing key\\(s\\): scale") as error:
         Net().load_state_dict(state)
     assert "unexpected" not in str(error.value)
 
@@ -355,7 +355,7 @@ def test_shape_mismatch_names_the_key_and_both_shapes(strict):
     net = Net()
     state = dict(net.state_dict())
     state["fc2.weight"] = mg.zeros(2, 5)
-    with pytest.raises(ValueError, match=r"fc2.weight has shape \(2, 5\) in the state_dict but \(2, 4\)"):
+    with pytest.raises(RuntimeError, match=r"fc2.weight has shape \(2, 5\) in the state_dict but \(2, 4\)"):
         net.load_state_dict(state, strict=strict)
 
 
@@ -544,7 +544,7 @@ def test_a_failed_load_changes_nothing(strict):
     state = dict(other.state_dict())
     state["fc2.weight"] = mg.zeros(2, 5)
     state["fc2.bias"] = mg.zeros(3)
-    with pytest.raises(ValueError, match=r"fc2.weight has shape \(2, 5\) .*; fc2.bias has shape \(3,\) in the "
+    with pytest.raises(RuntimeError, match=r"fc2.weight has shape \(2, 5\) .*; fc2.bias has shape \(3,\) in the "
                                          r"state_dict but \(2,\) in Net. Nothing was loaded"):
         net.load_state_dict(state, strict=strict)
     for name, value in values(net).items():
@@ -558,7 +558,7 @@ def test_values_that_are_not_numbers_are_refused_before_anything_is_written():
                       (np.array([1 + 1j, 2]), "dtype complex128")]:
         state = dict(Net().state_dict())
         state["seen"] = bad
-        with pytest.raises(TypeError, match=rf"load_state_dict: seen is a {kind}, not numbers that convert to "
+        with pytest.raises(RuntimeError, match=rf"load_state_dict: seen is a {kind}, not numbers that convert to "
                                             rf"float32. Nothing was loaded"):
             net.load_state_dict(state)
         for name, value in values(net).items():

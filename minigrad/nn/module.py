@@ -440,6 +440,7 @@ class Module:
         strict=True: every key must match; missing and unexpected keys are named in the error.
         A value of the wrong shape or kind is always an error naming the key. Everything is
         checked before anything is written, so a load that fails leaves the module unchanged.
+        Each of these is a RuntimeError ("Error(s) in loading state_dict for ..."), as in PyTorch.
         """
         if not isinstance(state_dict, dict):
             raise TypeError(f"load_state_dict expects a dict of name -> Tensor (e.g. from model.state_dict() "
@@ -453,7 +454,7 @@ class Module:
                 problems.append("missing key(s): " + ", ".join(missing))
             if unexpected:
                 problems.append("unexpected key(s): " + ", ".join(unexpected))
-            raise KeyError(f"error(s) loading state_dict for {type(self).__name__}: " + "; ".join(problems))
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}: " + "; ".join(problems))
         values, wrong_kind, wrong_shape = {}, [], []
         for key, target in own.items():
             if key not in state_dict:
@@ -470,9 +471,11 @@ class Module:
                                    f"in {type(self).__name__}")
             values[key] = value
         if wrong_kind:
-            raise TypeError("load_state_dict: " + "; ".join(wrong_kind) + ". Nothing was loaded.")
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}: load_state_dict: "
+                               + "; ".join(wrong_kind) + ". Nothing was loaded.")
         if wrong_shape:
-            raise ValueError("load_state_dict: " + "; ".join(wrong_shape) + ". Nothing was loaded.")
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}: load_state_dict: "
+                               + "; ".join(wrong_shape) + ". Nothing was loaded.")
         with no_grad():
             for key, value in values.items():
                 target = own[key]
