@@ -3,7 +3,8 @@ NumPy, its gradient (gradcheck in float64 of the layer as a function of its inpu
 parameters, over shapes, strides and paddings drawn by hypothesis), its default
 initialisation (PyTorch's), and what train/eval changes (Dropout, BatchNorm).
 
-Pooling has no module in minigrad.nn (F.max_pool2d / F.avg_pool2d are tested in test_ops_conv.py).
+The pooling modules call F.max_pool2d, F.avg_pool2d and their kin (tested in test_ops_conv.py); here,
+that they pass every argument on, and print as PyTorch's do.
 """
 
 import math
@@ -761,3 +762,56 @@ def test_prelu_weight_is_a_parameter():
     np.testing.assert_allclose(layer.weight.numpy(), [0.1] * 4)
     layer(mg.randn(2, 4, 3)).sum().backward()
     assert layer.weight.grad.shape == (4,)
+
+
+# --- pooling and distance modules, against PyTorch's --------------------------------------------------
+
+POOL_MODULES = ["MaxPool2d(3, 2, 1, ceil_mode=True)", "MaxPool2d(2, dilation=2, return_indices=True)",
+                "AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)", "AvgPool2d(2, divisor_override=3)",
+                "AdaptiveMaxPool2d((3, 2))", "AdaptiveMaxPool2d(3, return_indices=True)",
+                "MaxPool1d(3, 2, 1, ceil_mode=True)", "AvgPool1d(3, 2, 1, count_include_pad=False)"]
+
+
+@pytest.mark.parametrize("text", POOL_MODULES)
+def test_pool_modules_match_pytorch(text):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).normal(size=(2, 3, 7, 6) if "2d" in text else (2, 3, 9))
+    ours, theirs = eval("nn." + text), eval("torch.nn." + text)
+    assert repr(ours) == repr(theirs)
+    out, expected = ours(mg.tensor(x)), theirs(torch.tensor(x))
+    if isinstance(expected, tuple):
+        np.testing.assert_array_equal(out[1].numpy(), expected[1].numpy())
+        out, expected = out[0], expected[0]
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), **TIGHT)
+
+
+def test_distance_modules_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x1, x2 = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    for text in ["CosineSimilarity()", "CosineSimilarity(dim=0, eps=1e-3)", "PairwiseDistance()",
+                 "PairwiseDistance(p=1.0, keepdim=True)"]:
+        ours, theirs = eval("nn." + text), eval("torch.nn." + text)
+        assert repr(ours) == repr(theirs)
+        np.testing.assert_allclose(ours(mg.tensor(x1), mg.tensor(x2)).numpy(),
+                                   theirs(torch.tensor(x1), torch.tensor(x2)).numpy(), **TIGHT)
+
+
+def test_new_loss_modules_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    positive, signs = rng.uniform(0.1, 2, size=(3, 4)), np.sign(rng.normal(size=(3, 4)))
+    cases = [("SmoothL1Loss(beta=0.5)", (x, y)), ("HuberLoss(delta=0.5, reduction='sum')", (x, y)),
+             ("KLDivLoss(reduction='batchmean')", (x, positive)), ("KLDivLoss(log_target=True)", (x, y)),
+             ("CosineEmbeddingLoss(0.1)", (x, y, signs[:, 0])), ("MarginRankingLoss(0.2)", (x, y, signs)),
+             ("HingeEmbeddingLoss(0.5, reduction='none')", (x, signs)), ("SoftMarginLoss()", (x, signs)),
+             ("PoissonNLLLoss(log_input=False, full=True)", (positive, positive.round())),
+             ("GaussianNLLLoss(full=True)", (x, y, positive)),
+             ("CrossEntropyLoss(label_smoothing=0.1)", (x, np.array([0, 3, 1]))),
+             ("CrossEntropyLoss(reduction='sum')", (x, positive / positive.sum(1, keepdims=True)))]
+    for text, arrays_ in cases:
+        ours, theirs = eval("nn." + text), eval("torch.nn." + text)  # (minigrad's repr adds the reduction)
+        out = ours(*[mg.tensor(a) for a in arrays_])
+        expected = theirs(*[torch.tensor(a) for a in arrays_])
+        np.testing.assert_allclose(out.numpy(), expected.numpy(), **TIGHT, err_msg=text)

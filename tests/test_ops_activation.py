@@ -1,14 +1,15 @@
 """minigrad/ops/activation.py: relu, leaky_relu, sigmoid, tanh, gelu, softplus, softmax,
-log_softmax and dropout; the composites prelu, dropout2d and elu."""
+log_softmax and dropout; the composites prelu, dropout2d, elu and the rest of torch.nn.functional's
+activations (hardtanh ... softmin); the inplace flag of F and of the modules."""
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from helpers import (DEVICES, array_and_dim, arrays, away_from_zero, check_gradients, floats,
+from helpers import (DEVICES, array_and_dim, arrays, away_from, away_from_zero, check_gradients, floats,
                      gradient_test_for, shapes)
 
 HUGE = 1e4  # |x| up to this must give no overflow, NaN or inf
@@ -329,8 +330,292 @@ def test_elu_matches_torch_values_first_and_second_derivatives(alpha):
 def test_elu_module_and_inplace_flag():
     x = mg.tensor([-1.0, 2.0], dtype=mg.float64)
     layer = mg.nn.ELU(alpha=0.5, inplace=True)
-    np.testing.assert_allclose(layer(x).numpy(), [0.5 * (np.exp(-1.0) - 1), 2.0])
-    np.testing.assert_array_equal(x.numpy(), [-1.0, 2.0])  # inplace is accepted, and the input unchanged
-    np.testing.assert_array_equal(F.elu(x, inplace=True).numpy(), F.elu(x).numpy())
+    expected = [0.5 * (np.exp(-1.0) - 1), 2.0]
+    assert layer(x) is x  # in place, as PyTorch: the input itself, changed
+    np.testing.assert_allclose(x.numpy(), expected)
+    assert F.elu(mg.tensor([-1.0]), inplace=False).item() == pytest.approx(np.exp(-1.0) - 1)
     assert repr(layer) == "ELU(alpha=0.5, inplace=True)"
     assert repr(mg.nn.ELU()) == "ELU(alpha=1.0)"
+
+
+# --- the rest of torch.nn.functional's activations ------------------------------------------------
+#
+# Each: first and second derivatives by gradcheck (inputs kept away from its kinks), and values and
+# gradients against PyTorch in float32 and float64, the kinks themselves included.
+
+KINKS = {  # name -> (function, the points where its derivative jumps)
+    "hardtanh": (lambda a: F.hardtanh(a, -0.5, 1.5), (-0.5, 1.5)),
+    "relu6": (F.relu6, (0.0, 6.0)),
+    "hardsigmoid": (F.hardsigmoid, (-3.0, 3.0)),
+    "hardswish": (F.hardswish, (-3.0, 3.0)),
+    "silu": (F.silu, ()),
+    "mish": (F.mish, ()),
+    "selu": (F.selu, (0.0,)),
+    "celu": (lambda a: F.celu(a, 0.7), (0.0,)),
+    "softsign": (F.softsign, (0.0,)),
+    "logsigmoid": (F.logsigmoid, ()),
+    "tanhshrink": (F.tanhshrink, ()),
+    "softshrink": (lambda a: F.softshrink(a, 0.4), (-0.4, 0.4)),
+    "hardshrink": (lambda a: F.hardshrink(a, 0.4), (-0.4, 0.4)),
+    "threshold": (lambda a: F.threshold(a, 0.3, -2.0), (0.3,)),
+}
+
+
+@gradient_test_for(*KINKS)
+@pytest.mark.parametrize("name", sorted(KINKS))
+@settings(max_examples=8)
+@given(data=st.data())
+def test_elementwise_activation_gradients(name, data):
+    function, kinks = KINKS[name]
+    x = data.draw(arrays(shapes(max_dims=3), away_from(kinks, low=-7.0, high=7.0)))
+    check_gradients(function, x)
+
+
+@gradient_test_for("glu")
+@given(array_and_dim(elements=floats(-4.0, 4.0)).filter(lambda case: case[0].ndim and case[0].shape[case[1]] % 2 == 0))
+def test_glu_gradient(case):
+    x, dim = case
+    check_gradients(lambda a: F.glu(a, dim), x)
+
+
+@gradient_test_for("softmin")
+@given(array_and_dim())
+def test_softmin_gradient(case):
+    x, dim = case
+    check_gradients(lambda a: F.softmin(a, dim), x)
+
+
+def test_softmax2d_gradient():
+    x = np.random.default_rng(0).normal(size=(2, 3, 2, 2))
+    check_gradients(mg.nn.Softmax2d(), x)
+
+
+# torch.nn.functional's names and ours, with the same arguments
+TORCH_ACTIVATIONS = {
+    "hardtanh": ((-0.5, 1.5), [-0.5, 1.5]),
+    "relu6": ((), [0.0, 6.0]),
+    "hardsigmoid": ((), [-3.0, 3.0]),
+    "hardswish": ((), [-3.0, 3.0]),
+    "silu": ((), []),
+    "mish": ((), []),
+    "selu": ((), [0.0]),
+    "celu": ((0.7,), [0.0]),
+    "softsign": ((), [0.0]),
+    "logsigmoid": ((), [-100.0, 100.0]),
+    "tanhshrink": ((), []),
+    "softshrink": ((0.4,), [-0.4, 0.4]),
+    "hardshrink": ((0.4,), [-0.4, 0.4]),
+    "threshold": ((0.3, -2.0), [0.3]),
+    "elu": ((0.5,), [0.0]),
+    "leaky_relu": ((0.1,), [0.0]),
+    "relu": ((), [0.0]),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(TORCH_ACTIVATIONS))
+def test_activation_matches_pytorch(name, dtype):
+    """Values, dtype and gradients, at random points, at the kinks, and for an empty input."""
+    torch = pytest.importorskip("torch")
+    args, kinks = TORCH_ACTIVATIONS[name]
+    values = np.concatenate([np.random.default_rng(1).normal(0, 4, size=20), kinks, [0.0, -3.0, 3.0, 6.0]])
+    values = values.astype(dtype).reshape(-1, 1)
+    ours = mg.tensor(values, requires_grad=True)
+    theirs = torch.tensor(values, requires_grad=True)
+    out, expected = getattr(F, name)(ours, *args), getattr(torch.nn.functional, name)(theirs, *args)
+    assert out.dtype == ours.dtype and out.shape == tuple(expected.shape)
+    tolerance = 1e-6 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=tolerance, atol=tolerance)
+    g = np.random.default_rng(2).normal(size=values.shape).astype(dtype)
+    out.backward(mg.tensor(g))
+    expected.backward(torch.tensor(g))
+    # PyTorch's celu and hardsigmoid backward round 1/alpha and 1/6 to float32 (a relative 1e-7 in
+    # float64); ours are exact
+    tolerance = 1e-6 if name in ("celu", "hardsigmoid") else tolerance * 10
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=tolerance, atol=tolerance)
+    empty = getattr(F, name)(mg.zeros(0, 3, dtype=getattr(mg, dtype)), *args)
+    assert empty.shape == (0, 3) and empty.dtype == getattr(mg, dtype)
+
+
+def test_glu_softmin_softmax2d_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).normal(size=(2, 4, 3, 2))
+    for call in [lambda F, a: F.glu(a, 1), lambda F, a: F.glu(a), lambda F, a: F.softmin(a, 2),
+                 lambda F, a: F.softmin(a, -1, dtype=None)]:
+        a, t = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, expected = call(F, a), call(torch.nn.functional, t)
+        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-12)
+        (out * out).sum().backward()
+        (expected * expected).sum().backward()
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(mg.nn.Softmax2d()(mg.tensor(x)).numpy(),
+                               torch.nn.Softmax2d()(torch.tensor(x)).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(mg.nn.Softmax2d()(mg.tensor(x[0])).numpy(),
+                               torch.nn.Softmax2d()(torch.tensor(x[0])).numpy(), rtol=1e-12)
+
+
+def test_activation_argument_errors_as_pytorch():
+    x = mg.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match="Halving dimension must be even, but dimension 0 is size 3"):
+        F.glu(x, 0)
+    with pytest.raises(RuntimeError, match="glu does not support scalars"):
+        F.glu(mg.tensor(1.0))
+    with pytest.raises(ValueError, match="min_val cannot be greater than max_val"):
+        F.hardtanh(x, 2.0, 1.0)
+    with pytest.raises(RuntimeError, match="lambda must be"):
+        F.softshrink(x, -1.0)
+    with pytest.raises(RuntimeError, match="alpha cannot be 0 for CELU"):
+        F.celu(x, 0.0)
+    with pytest.raises(ValueError, match="Softmax2d: expected input to be 3D or 4D, got 1D instead"):
+        mg.nn.Softmax2d()(x)
+    np.testing.assert_array_equal(F.hardshrink(x, -1.0).numpy(), x.numpy())  # allowed, as PyTorch
+
+
+def test_activation_modules_match_pytorch_reprs_and_values():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).normal(0, 4, size=(3, 4))
+    modules = ["ReLU6()", "Hardtanh(-2.0, 0.5)", "SiLU()", "Mish()", "SELU()", "CELU(alpha=0.5)", "Softsign()",
+               "LogSigmoid()", "Hardsigmoid()", "Hardswish()", "Tanhshrink()", "Softshrink(0.3)", "Hardshrink(0.3)",
+               "Threshold(0.1, 20.0)", "GLU()", "Softmin(dim=1)", "Softmax(dim=0)", "LogSoftmax(dim=1)"]
+    for text in modules:
+        ours, theirs = eval("mg.nn." + text), eval("torch.nn." + text)
+        assert repr(ours) == repr(theirs)
+        np.testing.assert_allclose(ours(mg.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12,
+                                   err_msg=text)
+    assert repr(mg.nn.ReLU6(inplace=True)) == "ReLU6(inplace=True)"
+    with pytest.warns(FutureWarning, match="min_value` is deprecated"):
+        assert mg.nn.Hardtanh(min_value=-2.0).min_val == -2.0
+
+
+# --- softmax and log_softmax: PyTorch's extra arguments and empty dims ------------------------------
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_softmax_over_an_empty_dim_is_empty(name):
+    """PyTorch answers an empty result; the max over an empty dim used to raise."""
+    for shape, dim in [((2, 0), 1), ((0, 3), 0), ((0, 3), 1), ((2, 0, 3), -2)]:
+        x = mg.zeros(*shape, requires_grad=True)
+        out = getattr(F, name)(x, dim)
+        assert out.shape == shape and out.dtype == x.dtype
+        out.sum().backward()
+        assert x.grad.shape == shape
+
+
+def test_softmax_dtype_argument_casts_first():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).normal(size=(2, 3)).astype(np.float32)
+    for name in ["softmax", "log_softmax", "softmin"]:
+        a = mg.tensor(x, requires_grad=True)
+        out = getattr(F, name)(a, 1, dtype=mg.float64)
+        expected = getattr(torch.nn.functional, name)(torch.tensor(x), 1, dtype=torch.float64)
+        assert out.dtype == mg.float64
+        np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12)
+        out.sum().backward()
+        assert a.grad.dtype == mg.float32
+
+
+def test_softmax_without_dim_warns_and_picks_pytorchs_dim():
+    x = mg.tensor(np.arange(6.0).reshape(2, 3))
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax has been deprecated"):
+        out = F.softmax(x)
+    np.testing.assert_allclose(out.numpy().sum(axis=1), [1.0, 1.0])  # dim 1 for 2-D input
+    with pytest.warns(UserWarning, match="Implicit dimension choice for log_softmax"):
+        F.log_softmax(x, _stacklevel=5)
+
+
+# --- inplace=True: the input's own memory, as PyTorch ------------------------------------------------
+
+IN_PLACE = {  # F's name -> extra arguments
+    "relu": (), "leaky_relu": (0.2,), "elu": (0.5,), "hardtanh": (-0.5, 0.5), "relu6": (), "selu": (),
+    "celu": (0.7,), "silu": (), "mish": (), "hardsigmoid": (), "hardswish": (), "threshold": (0.1, -3.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+def test_inplace_changes_the_input_and_returns_it(name):
+    args = IN_PLACE[name]
+    values = np.linspace(-4, 4, 12).reshape(3, 4)
+    x = mg.tensor(values)
+    view = x[1]
+    y = getattr(F, name)(x, *args, inplace=True)
+    expected = getattr(F, name)(mg.tensor(values), *args).numpy()
+    assert y is x
+    np.testing.assert_allclose(x.numpy(), expected, rtol=1e-15)
+    np.testing.assert_allclose(view.numpy(), expected[1], rtol=1e-15)  # a view sees the new values
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+def test_inplace_gradients_match_pytorch(name):
+    """x = a * 1 (not a leaf), changed in place, then used: the gradient reaches a as in PyTorch."""
+    torch = pytest.importorskip("torch")
+    args = IN_PLACE[name]
+    values = np.linspace(-4, 4, 12).reshape(3, 4)
+    a, b = mg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    results = []
+    for lib_F, leaf in [(F, a), (torch.nn.functional, b)]:
+        x = leaf * 2
+        out = getattr(lib_F, name)(x, *args, inplace=True)
+        (out * out).sum().backward()
+        results.append(leaf.grad.numpy())
+    np.testing.assert_allclose(*results, rtol=1e-6 if name in ("celu", "hardsigmoid") else 1e-12)
+
+
+def test_inplace_relu_in_sequential_gradients_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(6).normal(size=(5, 3))
+    mg.manual_seed(0)
+    ours = mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.ReLU(inplace=True), mg.nn.Linear(4, 2))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(inplace=True), torch.nn.Linear(4, 2)).double()
+    with torch.no_grad():
+        for p, q in zip(ours.parameters(), theirs.parameters()):
+            q.copy_(torch.tensor(p.numpy(), dtype=torch.float64))
+    ours.double()
+    out, expected = ours(mg.tensor(x)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-6)
+    (out * out).sum().backward()
+    (expected * expected).sum().backward()
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_inplace_over_a_saved_output_raises_as_pytorch():
+    """sigmoid saves its output for backward; relu_ overwrites it: backward must refuse."""
+    x = mg.tensor([-1.0, 2.0], requires_grad=True)
+    y = x.sigmoid()
+    F.relu(y - 0.6, inplace=False)  # a new tensor: harmless
+    F.relu(y, inplace=True)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
+    leaf = mg.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor .* requires grad .* in-place"):
+        F.relu(leaf, inplace=True)
+
+
+def test_inplace_modules():
+    x = mg.tensor([-2.0, 1.0, 7.0])
+    for module in [mg.nn.ReLU(inplace=True), mg.nn.ReLU6(inplace=True), mg.nn.Hardtanh(-1.0, 6.5, inplace=True)]:
+        assert module(x) is x
+    np.testing.assert_array_equal(x.numpy(), [0.0, 1.0, 6.0])
+    y = mg.tensor([-1.0, 1.0])
+    assert mg.nn.LeakyReLU(0.5, inplace=True)(y) is y and y.tolist() == [-0.5, 1.0]
+    z = mg.tensor([-1.0, 1.0])
+    assert mg.nn.ReLU()(z) is not z and z.tolist() == [-1.0, 1.0]
+
+
+def test_inplace_dropout():
+    mg.manual_seed(0)
+    x = mg.ones(50, 4)
+    y = F.dropout(x, 0.5, inplace=True)
+    assert y is x and set(np.unique(x.numpy())) == {0.0, 2.0}
+    images = mg.ones(8, 6, 2, 2)
+    assert mg.nn.Dropout2d(0.5, inplace=True)(images) is images
+    per_channel = images.numpy().reshape(8, 6, 4)
+    assert set(np.unique(per_channel)) == {0.0, 2.0} and (per_channel.min(2) == per_channel.max(2)).all()
+    frozen = mg.ones(3)
+    assert F.dropout(frozen, 0.5, training=False, inplace=True) is frozen and frozen.tolist() == [1.0] * 3
+    layer = mg.nn.Dropout(0.5, inplace=True)
+    assert repr(layer) == "Dropout(p=0.5, inplace=True)"
+    a = mg.tensor(np.linspace(1, 2, 40), requires_grad=True)
+    mg.manual_seed(1)
+    out = F.dropout(a * 1, 0.25, inplace=True)
+    out.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), (out.numpy() != 0) / 0.75)

@@ -1,4 +1,5 @@
-"""minigrad/ops/conv.py: conv2d, conv_transpose2d, max_pool2d, avg_pool2d on NCHW tensors.
+"""minigrad/ops/conv.py: conv2d, conv_transpose2d, max_pool2d, avg_pool2d (and their 1-d forms),
+adaptive_max_pool2d on NCHW tensors.
 
 The strategies draw batch, channels, spatial size, kernel, stride, padding, dilation and
 output_padding constructively: every drawn combination is valid (the output is not empty),
@@ -109,9 +110,10 @@ def test_conv_transpose2d_gradient(device, case):
 
 @gradient_test_for("MaxPool2d")
 @pytest.mark.parametrize("device", DEVICES)
-@given(pool_cases(with_dilation=True))
-def test_max_pool2d_gradient(device, case):
+@given(pool_cases(with_dilation=True), st.booleans())
+def test_max_pool2d_gradient(device, case, ceil_mode):
     x, kernel_size, options = case
+    options["ceil_mode"] = ceil_mode
     # with a large dilation a window can fall on padding only (its max is -inf, as in PyTorch)
     assume(np.isfinite(F.max_pool2d(mg.tensor(x), kernel_size, **options).numpy()).all())
     check_gradients(lambda a: F.max_pool2d(a, kernel_size, **options), x, device=device)
@@ -119,9 +121,10 @@ def test_max_pool2d_gradient(device, case):
 
 @gradient_test_for("AvgPool2d")
 @pytest.mark.parametrize("device", DEVICES)
-@given(pool_cases(with_dilation=False))
-def test_avg_pool2d_gradient(device, case):
+@given(pool_cases(with_dilation=False), st.booleans(), st.booleans(), st.sampled_from([None, 1, 3]))
+def test_avg_pool2d_gradient(device, case, ceil_mode, count_include_pad, divisor_override):
     x, kernel_size, options = case
+    options.update(ceil_mode=ceil_mode, count_include_pad=count_include_pad, divisor_override=divisor_override)
     check_gradients(lambda a: F.avg_pool2d(a, kernel_size, **options), x, device=device)
 
 
@@ -533,3 +536,127 @@ def test_adaptive_avg_pool2d_bins():
     np.testing.assert_allclose(F.adaptive_avg_pool2d(x, (1, 3)).numpy().ravel(), [0.5, 2.0, 3.5])
     assert F.adaptive_avg_pool2d(mg.zeros(2, 3, 7, 6), 1).shape == (2, 3, 1, 1)
     assert F.adaptive_avg_pool2d(mg.zeros(3, 7, 6), (None, 2)).shape == (3, 7, 2)
+
+
+# --- pooling with PyTorch's options: ceil_mode, count_include_pad, divisor_override, return_indices ---
+
+@gradient_test_for("AdaptiveMaxPool2d")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.integers(1, MAX_SPATIAL), st.integers(1, MAX_SPATIAL), st.data())
+def test_adaptive_max_pool2d_gradient(device, h, w, data):
+    """Distinct values: no ties for a bin's maximum. Output sizes below, at and above the input's."""
+    x = data.draw(distinct_arrays((data.draw(st.integers(1, 2)), 2, h, w)))
+    size = (data.draw(st.integers(1, h + 1)), data.draw(st.none() | st.integers(1, w + 1)))
+    check_gradients(lambda a: F.adaptive_max_pool2d(a, size), x, device=device)
+
+
+@given(st.integers(1, 2), st.integers(3, 9), st.data())
+def test_pool1d_gradients(n, length, data):
+    """max_pool1d and avg_pool1d are max_pool2d and avg_pool2d of a (1, k) window."""
+    x = data.draw(distinct_arrays((n, 2, length)))
+    kernel = data.draw(st.integers(1, 3))
+    options = dict(stride=data.draw(st.none() | st.integers(1, 3)), padding=data.draw(st.integers(0, kernel // 2)),
+                   ceil_mode=data.draw(st.booleans()))
+    check_gradients(lambda a: F.avg_pool1d(a, kernel, **options), x)
+    check_gradients(lambda a: F.max_pool1d(a, kernel, **options), x)
+
+
+POOL_OPTIONS = [  # kernel, stride, padding: windows that fit, that leave a remainder, that overhang in ceil mode
+    (2, 2, 0), (3, 2, 1), (3, 3, 1), (2, 1, 1), ((3, 2), (2, 3), (1, 0)), (3, 2, 0),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kernel, stride, padding", POOL_OPTIONS)
+def test_pools_match_pytorch(kernel, stride, padding, dtype):
+    """Values, shapes, indices and gradients of max_pool2d and avg_pool2d for every option combination."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).normal(size=(2, 3, 7, 6)).astype(dtype)
+    tolerance = 1e-6 if dtype == "float32" else 1e-12
+    calls = []
+    for ceil_mode in (False, True):
+        for count_include_pad in (True, False):
+            for divisor_override in (None, 5):
+                calls.append(lambda F, a, c=ceil_mode, i=count_include_pad, d=divisor_override:
+                             F.avg_pool2d(a, kernel, stride, padding, c, i, d))
+        for dilation in (1, 2):
+            calls.append(lambda F, a, c=ceil_mode, d=dilation: F.max_pool2d(a, kernel, stride, padding, d, c, True))
+    calls.append(lambda F, a: F.max_pool2d(a[0], kernel, stride, padding, ceil_mode=True, return_indices=True))
+    calls.append(lambda F, a: F.avg_pool2d(a[0], kernel, stride, padding, ceil_mode=True))
+    for call in calls:
+        ours, theirs = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        try:
+            expected = call(torch.nn.functional, theirs)
+        except RuntimeError:  # e.g. a dilated kernel larger than the input: minigrad refuses too
+            with pytest.raises(ValueError):
+                call(F, ours)
+            continue
+        out = call(F, ours)
+        if isinstance(expected, tuple):
+            (out, indices), (expected, expected_indices) = out, expected
+            assert indices.dtype == mg.int64
+            np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
+        assert out.shape == tuple(expected.shape) and out.dtype == ours.dtype
+        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=tolerance, atol=tolerance)
+        seed = np.random.default_rng(1).normal(size=out.shape).astype(dtype)
+        out.backward(mg.tensor(seed))
+        expected.backward(torch.tensor(seed))
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("size", [(3, 4), 1, (2, None), (5, 6), (7, 6), (4, 4)])
+def test_adaptive_max_pool2d_matches_pytorch(size):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).normal(size=(2, 3, 7, 6))
+    for batched in (True, False):
+        data = x if batched else x[0]
+        ours, theirs = mg.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+        (out, indices), (expected, expected_indices) = (F.adaptive_max_pool2d(ours, size, True),
+                                                        torch.nn.functional.adaptive_max_pool2d(theirs, size, True))
+        np.testing.assert_array_equal(out.numpy(), expected.detach().numpy())
+        np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
+        seed = np.random.default_rng(3).normal(size=out.shape)
+        out.backward(mg.tensor(seed))
+        expected.backward(torch.tensor(seed))
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, 1), (4, 3, 2)])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_pool1d_match_pytorch(kernel, stride, padding, ceil_mode):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).normal(size=(2, 3, 9))
+    for name, args in [("avg_pool1d", (ceil_mode, False)), ("avg_pool1d", (ceil_mode, True)),
+                       ("max_pool1d", (1, ceil_mode, True))]:
+        for data in (x, x[0]):
+            ours, theirs = mg.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+            out = getattr(F, name)(ours, kernel, stride, padding, *args)
+            expected = getattr(torch.nn.functional, name)(theirs, kernel, stride, padding, *args)
+            if isinstance(out, tuple):
+                np.testing.assert_array_equal(out[1].numpy(), expected[1].numpy())
+                out, expected = out[0], expected[0]
+            np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-12)
+            out.sum().backward()
+            expected.sum().backward()
+            np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+
+
+def test_avg_pool2d_of_integers_truncates_as_pytorch():
+    """PyTorch divides an integer window sum by the divisor in integer arithmetic (toward zero)."""
+    torch = pytest.importorskip("torch")
+    x = np.arange(-20, 22).reshape(1, 1, 6, 7) * 3
+    for options in [dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), dict(kernel_size=2),
+                    dict(kernel_size=3, padding=1, count_include_pad=False), dict(kernel_size=2, divisor_override=3)]:
+        out = F.avg_pool2d(mg.tensor(x), **options)
+        expected = torch.nn.functional.avg_pool2d(torch.tensor(x), **options)
+        assert out.dtype == mg.int64
+        np.testing.assert_array_equal(out.numpy(), expected.numpy())
+
+
+def test_pool_argument_errors():
+    with pytest.raises(RuntimeError, match="divisor must be not zero"):
+        F.avg_pool2d(mg.zeros(1, 1, 4, 4), 2, divisor_override=0)
+    with pytest.raises(RuntimeError, match=r"expected a 3-D \(C, H, W\) or 4-D \(N, C, H, W\) input"):
+        F.max_pool2d(mg.zeros(4, 4), 2)
+    with pytest.raises(ValueError, match="adaptive_max_pool2d: expected"):
+        F.adaptive_max_pool2d(mg.zeros(4, 4), 2)

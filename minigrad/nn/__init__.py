@@ -17,6 +17,11 @@ from .layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Con
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential, set_training_mode
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .activation import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, ReLU6,
+                         SiLU, Softmax2d, Softmin, Softshrink, Softsign, Tanhshrink, Threshold)
+from .layers import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d
+from .loss import (CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss,
+                   MarginRankingLoss, PairwiseDistance, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss)
 from . import parallel
 from .module import ModuleDict, ParameterDict, ParameterList
 from .parallel import DataParallel

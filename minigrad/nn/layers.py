@@ -13,7 +13,7 @@ import numpy as np
 from .. import creation, ops
 from ..ops.conv import pair
 from ..ops.shape import wrap_dim
-from . import init
+from . import functional, init
 from .module import Module, Parameter
 
 
@@ -104,29 +104,75 @@ class ConvTranspose2d(_ConvBase):
 class MaxPool2d(Module):
     """The largest value of each kernel_size window (stride defaults to kernel_size)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x):
-        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                              ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(MaxPool2d):
+    """The largest value of each kernel_size window along the last dim of (N, C, L) or (C, L) input."""
+
+    def forward(self, x):
+        return ops.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                              ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 class AvgPool2d(Module):
-    """The mean of each kernel_size window (stride defaults to kernel_size; zero padding counted)."""
+    """The mean of each kernel_size window (stride defaults to kernel_size); the divisor as
+    avg_pool2d's: count_include_pad, ceil_mode and divisor_override as PyTorch."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x):
-        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                              self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(Module):
+    """The mean of each kernel_size window along the last dim of (N, C, L) or (C, L) input."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__()
+        self.kernel_size, self.stride = pair(kernel_size)[:1], pair(stride if stride is not None else kernel_size)[:1]
+        self.padding, self.ceil_mode, self.count_include_pad = pair(padding)[:1], ceil_mode, count_include_pad
+
+    def forward(self, x):
+        return ops.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """The largest value of each of the bins that give an output of `output_size` (OH, OW)."""
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, x):
+        return ops.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
 
 
 def _norm_state(module, num_features, eps, momentum, affine, track_running_stats, device, dtype):
@@ -208,7 +254,7 @@ class LayerNorm(Module):
 
 class Dropout(Module):
     """Zero elements with probability p in training (scaling the rest by 1/(1-p)); identity in eval.
-    `inplace=True` is accepted and ignored: the result is always a new tensor."""
+    With inplace=True the input itself is changed and returned, as PyTorch."""
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
@@ -217,10 +263,10 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, x):
-        return ops.dropout(x, self.p, self.training)
+        return functional.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Embedding(Module):
@@ -312,7 +358,7 @@ class Upsample(Module):
 
 class Dropout2d(Module):
     """Zero whole channels of (N, C, H, W) input with probability p in training (scaling the rest by
-    1/(1-p)); identity in eval. `inplace=True` is accepted and ignored."""
+    1/(1-p)); identity in eval. With inplace=True the input itself is changed and returned."""
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
@@ -321,10 +367,10 @@ class Dropout2d(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, x):
-        return ops.dropout2d(x, self.p, self.training)
+        return functional.dropout2d(x, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class InstanceNorm2d(Module):

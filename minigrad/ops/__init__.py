@@ -17,6 +17,12 @@ from .special import erf
 from .reduce import max, mean, min, norm, prod, std, sum, var
 from .shape import (cat, index_put, embedding, expand, flatten, index, interpolate, one_hot, pad, pad_by_index,
                     permute, pixel_shuffle, reshape, squeeze, stack, transpose, unsqueeze, view)
+from .activation import (celu, glu, hardshrink, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, relu6, selu,
+                         silu, softmax2d, softmin, softshrink, softsign, tanhshrink, threshold)
+from .conv import adaptive_max_pool2d, avg_pool1d, max_pool1d
+from .distance import cosine_similarity, pairwise_distance
+from .loss import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss, huber_loss, kl_div,
+                   margin_ranking_loss, poisson_nll_loss, smooth_l1_loss, soft_margin_loss)
 from .elementwise import (acos, allclose, asin, atan, atan2, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
                           ceil, clamp_max, clamp_min, clip, cos, cosh, eq, equal, exp2, expm1, fix, floor,
                           floor_divide, fmod, frac, ge, greater, greater_equal, gt, is_floating_point, is_tensor,

@@ -1,15 +1,20 @@
 """Activations: relu, leaky_relu, sigmoid, tanh, gelu, softplus, softmax, log_softmax; and dropout.
-Composites (made of other ops, with no backward of their own): prelu, elu, dropout2d.
+Composites (made of other ops, with no backward of their own): prelu, elu, dropout2d, and the rest
+of torch.nn.functional's activations: hardtanh, relu6, hardsigmoid, hardswish, silu, mish, selu,
+celu, softsign, logsigmoid, tanhshrink, softshrink, hardshrink, threshold, glu, softmin.
 
 The ones that involve exp are written so that no input up to |x| = 1e4 gives an
 overflow, a NaN or an inf.
 """
 
 import math
+import warnings
+
+import numpy as np
 
 from .. import backend, parallel
 from ..autograd import Function
-from .elementwise import where
+from .elementwise import cast, where
 from .special import erf, erf_array
 from .shape import wrap_dim
 
@@ -183,8 +188,11 @@ class Softmax(Function):
 
     def forward(self, x, dim):
         xp = backend.array_module(x)
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
         self.dim = dim
+        if x.size == 0:  # nothing to normalise (and max over an empty dim would fail)
+            self.out = x.copy()
+            return self.out
+        e = xp.exp(x - x.max(axis=dim, keepdims=True))
         self.out = e / e.sum(axis=dim, keepdims=True)
         return self.out
 
@@ -199,8 +207,11 @@ class LogSoftmax(Function):
 
     def forward(self, x, dim):
         xp = backend.array_module(x)
-        shifted = x - x.max(axis=dim, keepdims=True)
         self.dim = dim
+        if x.size == 0:
+            self.out = x.copy()
+            return self.out
+        shifted = x - x.max(axis=dim, keepdims=True)
         self.out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         return self.out
 
@@ -255,12 +266,33 @@ def softplus(x, beta=1.0, threshold=20.0):
     return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
-def softmax(x, dim):
-    return Softmax.apply(x, dim=wrap_dim(dim, x.shape, "softmax"))
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """e^x / sum e^x along `dim`; `dtype` casts the input first (as PyTorch, to compute in float64).
+    Without a dim, PyTorch's implicit choice, with its warning (_stacklevel places the warning)."""
+    input, dim = _softmax_args(input, dim, _stacklevel, dtype, "softmax")
+    return Softmax.apply(input, dim=wrap_dim(dim, input.shape, "softmax"))
 
 
-def log_softmax(x, dim):
-    return LogSoftmax.apply(x, dim=wrap_dim(dim, x.shape, "log_softmax"))
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """x - ln sum e^x along `dim`; `dtype` and the implicit dim as softmax."""
+    input, dim = _softmax_args(input, dim, _stacklevel, dtype, "log_softmax")
+    return LogSoftmax.apply(input, dim=wrap_dim(dim, input.shape, "log_softmax"))
+
+
+def _softmax_args(input, dim, stacklevel, dtype, name):
+    if dim is None:
+        dim = implicit_softmax_dim(input.ndim, name, stacklevel + 1)
+    if dtype is not None and input.dtype != np.dtype(dtype):
+        input = cast(input, dtype)
+    return input, dim
+
+
+def implicit_softmax_dim(ndim, name="softmax", stacklevel=4):
+    """PyTorch's rule for a softmax called without `dim` (deprecated there, with a warning):
+    dim 0 for 0-, 1- and 3-D input (a 3-D input is taken as one unbatched (C, H, W) image), else dim 1."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  f"as an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
 
 
 def dropout(x, p=0.5, training=True):
@@ -276,11 +308,9 @@ def dropout(x, p=0.5, training=True):
 
 # --- composites: prelu, elu, channel dropout -----------------------------------------------------
 
-import warnings  # noqa: E402
-
 from ..autograd import composite  # noqa: E402
 from ..tensor import Tensor  # noqa: E402
-from .elementwise import exp  # noqa: E402
+from .elementwise import exp, log  # noqa: E402
 
 
 @composite
@@ -311,11 +341,11 @@ def elu(input, alpha=1.0):
 
 
 @composite
-def dropout2d(input, p=0.5, training=True, inplace=False):
+def dropout2d(input, p=0.5, training=True):
     """Zero whole channels: y = x * mask / (1 - p), one Bernoulli(1 - p) draw per (sample, channel).
 
     For (N, C, H, W) input (or (N, C, L), as PyTorch, with its warning). A mul by a constant mask,
-    so dy/dx = mask / (1 - p). `inplace` is accepted and ignored (the result is a new tensor).
+    so dy/dx = mask / (1 - p). (F.dropout2d adds PyTorch's `inplace` flag.)
     """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -333,3 +363,149 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     scale = 0.0 if p == 1 else 1.0 / (1 - p)
     mask = xp.asarray(draws >= p, dtype=input.dtype) * input.dtype.type(scale)
     return input * Tensor._wrap(mask, False)
+
+
+# --- more activations, as composites of the ops above ------------------------------------------
+#
+# Each reads as its formula. Where PyTorch's derivative at a kink differs from what the product
+# and chain rules would give, the kink is stated in the docstring and a `where` keeps PyTorch's.
+
+@composite
+def hardtanh(input, min_val=-1.0, max_val=1.0):
+    """y = min(max(x, min_val), max_val).   dy/dx = 1 strictly between the bounds, else 0
+    (0 at both bounds, as PyTorch; clamp's slope there is 1)."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    xp = backend.array_module(input.array)
+    inside = (input.array > min_val) & (input.array < max_val)
+    return where(inside, input, Tensor._wrap(xp.clip(input.array, min_val, max_val), False))
+
+
+@composite
+def relu6(input):
+    """y = min(max(x, 0), 6) = hardtanh(x, 0, 6).   dy/dx = 1 for 0 < x < 6, else 0."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+@composite
+def hardsigmoid(input):
+    """y = relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between.   dy/dx = 1/6 for -3 < x < 3, else 0."""
+    return hardtanh(input + 3, 0.0, 6.0) / 6
+
+
+@composite
+def hardswish(input):
+    """y = x hardsigmoid(x) (MobileNetV3).   dy/dx = 0 for x <= -3, x/3 + 1/2 for -3 < x < 3, 1 for x >= 3."""
+    return input * hardsigmoid(input)
+
+
+@composite
+def silu(input):
+    """y = x sigmoid(x) (also called swish).   dy/dx = s (1 + x (1 - s)), s = sigmoid(x)."""
+    return input * sigmoid(input)
+
+
+@composite
+def mish(input):
+    """y = x tanh(softplus(x)) (Misra 2019).   dy/dx = tanh(sp) + x sigmoid(x) (1 - tanh^2(sp)), sp = softplus(x)."""
+    return input * tanh(softplus(input))
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@composite
+def selu(input):
+    """y = scale elu(x, alpha), with PyTorch's constants (Klambauer et al. 2017, self-normalising).
+    dy/dx = scale for x > 0, else scale alpha e^x."""
+    return SELU_SCALE * elu(input, SELU_ALPHA)
+
+
+@composite
+def celu(input, alpha=1.0):
+    """y = max(0, x) + min(0, alpha (e^(x/alpha) - 1)).   dy/dx = 1 for x > 0, else e^(x/alpha) (1 at 0).
+
+    As elu: the exponential sees only m = min(x, 0) = x - relu(x), so it cannot overflow."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    positive_part = relu(input)
+    negative_part = input - positive_part
+    return positive_part + alpha * (exp(negative_part / alpha) - 1)
+
+
+@composite
+def softsign(input):
+    """y = x / (1 + |x|).   dy/dx = 1 / (1 + |x|)^2."""
+    return input / (1 + input.abs())
+
+
+@composite
+def logsigmoid(input):
+    """y = ln sigmoid(x) = -ln(1 + e^-x), computed without overflow.   dy/dx = 1 - sigmoid(x)."""
+    return -softplus_of_negative(input)
+
+
+def softplus_of_negative(x):
+    """ln(1 + e^-x) in ops, stable and smooth to any order: each branch sees only the inputs
+    on which its exp cannot overflow (so no 0 * inf reaches a gradient either)."""
+    positive = x.array >= 0
+    x_pos, x_neg = where(positive, x, 0.0), where(positive, 0.0, x)
+    return where(positive, log(1 + exp(-x_pos)), log(1 + exp(x_neg)) - x_neg)
+
+
+@composite
+def tanhshrink(input):
+    """y = x - tanh(x).   dy/dx = tanh(x)^2."""
+    return input - tanh(input)
+
+
+@composite
+def softshrink(input, lambd=0.5):
+    """y = x - lambd above lambd, x + lambd below -lambd, 0 between.   dy/dx = 1 where |x| > lambd, else 0."""
+    if lambd < 0:
+        raise RuntimeError(f"softshrink: lambda must be at least 0, but found {lambd}")
+    above, below = input.array > lambd, input.array < -lambd
+    return where(above, input - lambd, where(below, input + lambd, 0.0))
+
+
+@composite
+def hardshrink(input, lambd=0.5):
+    """y = x where |x| > lambd (x < -lambd or x > lambd), else 0.   dy/dx = 1 there, else 0."""
+    outside = (input.array > lambd) | (input.array < -lambd)
+    return where(outside, input, 0.0)
+
+
+@composite
+def threshold(input, threshold, value):
+    """y = x where x > threshold, else value.   dy/dx = 1 where x > threshold, else 0."""
+    return where(input.array > threshold, input, value)
+
+
+@composite
+def glu(input, dim=-1):
+    """Gated linear unit: split x in halves a, b along `dim`; y = a sigmoid(b) (Dauphin et al. 2017).
+    dy/da = sigmoid(b),  dy/db = a s (1 - s)."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = wrap_dim(dim, input.shape, "glu")
+    size = input.shape[dim]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {size}")
+    before = (slice(None),) * dim
+    first, second = input[before + (slice(0, size // 2),)], input[before + (slice(size // 2, size),)]
+    return first * sigmoid(second)
+
+
+@composite
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along `dim`: the smallest entries get the largest weights."""
+    input, dim = _softmax_args(input, dim, _stacklevel, dtype, "softmin")
+    return softmax(-input, dim)
+
+
+def softmax2d(input):
+    """Softmax over the channels of each pixel: dim -3 of (N, C, H, W) or (C, H, W) input (nn.Softmax2d)."""
+    if input.ndim not in (3, 4):
+        raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead")
+    return softmax(input, -3)

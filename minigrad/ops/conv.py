@@ -146,13 +146,13 @@ def grad_window_cols(grad, placed_at, size, kernel, stride, dilation, first, cou
     return im2col(sliding_windows(padded, kernel, stride, dilation, axis=1)[:, fh:fh + h, fw:fw + w])
 
 
-def _pad_spatial(x, padding, axis, value=0):
-    """Pad the two spatial dims at `axis` on both sides."""
-    (ph, pw) = padding
-    if ph == 0 and pw == 0:
+def _pad_spatial(x, padding, axis, value=0, extra=(0, 0)):
+    """Pad the two spatial dims at `axis` on both sides (and by `extra` more on the far side)."""
+    (ph, pw), (eh, ew) = padding, extra
+    if ph == 0 and pw == 0 and eh == 0 and ew == 0:
         return x
     widths = [(0, 0)] * x.ndim
-    widths[axis], widths[axis + 1] = (ph, ph), (pw, pw)
+    widths[axis], widths[axis + 1] = (ph, ph + eh), (pw, pw + ew)
     return backend.array_module(x).pad(x, widths, mode="constant", constant_values=value)
 
 
@@ -326,84 +326,170 @@ class ConvTranspose2d(Function):
         return (dx, dweight, dbias)[:len(self.needs_input_grad)]
 
 
-class MaxPool2d(Function):
-    """out = the largest element of each window (padding counts as -inf, or an integer dtype's minimum).
-    dL/dx: each window's gradient goes to its largest element (the first, on ties)."""
+def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
+    """PyTorch's pooled length: floor (or ceil) of (size + 2 padding - dilation (kernel - 1) - 1) / stride, + 1.
+    In ceil mode the last window must still start inside the input or its left padding."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+class _Pool2d(Function):
+    """What max and average pooling share: the windows of the input, padded on both sides and, in
+    ceil mode, on the far side too, so that the last (partial) windows exist."""
     saves_inputs = False
 
-    def forward(self, x, kernel_size, stride=None, padding=0, dilation=1):
-        xp = backend.array_module(x)
+    def windows(self, x, kernel_size, stride, padding, dilation, ceil_mode, fill):
         kernel = pair(kernel_size)
         self.stride = pair(stride) if stride is not None else kernel
         self.padding, self.dilation, self.input_shape = pair(padding), pair(dilation), x.shape
         _check_pool_padding(kernel, self.padding)
-        lowest = xp.iinfo(x.dtype).min if x.dtype.kind in "iu" else -xp.inf  # what padding never beats
-        padded = _pad_spatial(x, self.padding, axis=2, value=lowest)
+        out_size = [pool_output_size(n, k, s, p, d, ceil_mode) for n, k, s, p, d in
+                    zip(x.shape[2:], kernel, self.stride, self.padding, self.dilation)]
+        if min(out_size) <= 0:
+            raise ValueError(f"kernel {kernel} with dilation {self.dilation} is larger than the "
+                             f"(padded) input {tuple(x.shape[2:])}")
+        # the far-side padding that ceil mode's last windows reach into
+        extra = [max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p)) for o, s, d, k, n, p in
+                 zip(out_size, self.stride, self.dilation, kernel, x.shape[2:], self.padding)]
+        padded = _pad_spatial(x, self.padding, axis=2, value=fill, extra=extra)
         self.padded_size = padded.shape[2:]
         windows = sliding_windows(padded, kernel, self.stride, self.dilation, axis=2)
+        self.windows_shape = windows.shape
+        return windows
+
+    def unpad(self, dx):
+        """The gradient of the padded input, cut back to the input (an array or a Tensor)."""
+        (ph, pw), (h, w) = self.padding, self.input_shape[2:]
+        return dx[:, :, ph:ph + h, pw:pw + w]
+
+
+class MaxPool2d(_Pool2d):
+    """out = the largest element of each window (padding counts as -inf, or an integer dtype's minimum).
+    dL/dx: each window's gradient goes to its largest element (the first, on ties)."""
+
+    def forward(self, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        xp = backend.array_module(x)
+        lowest = xp.iinfo(x.dtype).min if x.dtype.kind in "iu" else -xp.inf  # what padding never beats
+        windows = self.windows(x, kernel_size, stride, padding, dilation, ceil_mode, lowest)
         flat = windows.reshape(*windows.shape[:4], -1)
         self.winner = flat.argmax(axis=-1)[..., None]
-        self.windows_shape = windows.shape
         return xp.take_along_axis(flat, self.winner, axis=-1)[..., 0]
+
+    def winner_rows_cols(self):
+        """Each window's winner as (row, col) in the padded input."""
+        xp = backend.array_module(self.winner)
+        n, c, out_h, out_w, kh, kw = self.windows_shape
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        tap_row, tap_col = xp.divmod(self.winner[..., 0], kw)
+        return xp.arange(out_h).reshape(-1, 1) * sh + tap_row * dh, xp.arange(out_w) * sw + tap_col * dw
+
+    def indices(self):
+        """return_indices' answer: each winner's position in its (H, W) plane, flattened (row * W + col)."""
+        rows, cols = self.winner_rows_cols()
+        (ph, pw), width = self.padding, self.input_shape[3]
+        return (rows - ph) * width + (cols - pw)
 
     def backward(self, grad):
         """In ops: each gradient element is added at its window's winner (a ScatterAdd)."""
         xp = backend.array_module(grad.array)
-        n, c, out_h, out_w, kh, kw = self.windows_shape
-        (sh, sw), (dh, dw), (hp, wp) = self.stride, self.dilation, self.padded_size
-        tap_row, tap_col = xp.divmod(self.winner[..., 0], kw)
-        rows = xp.arange(out_h).reshape(-1, 1) * sh + tap_row * dh
-        cols = xp.arange(out_w) * sw + tap_col * dw
+        n, c = self.windows_shape[:2]
+        (hp, wp), (rows, cols) = self.padded_size, self.winner_rows_cols()
         planes = xp.arange(n * c).reshape(n, c, 1, 1)
         positions = ((planes * hp + rows) * wp + cols).reshape(-1)
         dx = ScatterAdd.apply(grad.reshape(-1), shape=(n * c * hp * wp,), key=positions)
-        (ph, pw), (h, w) = self.padding, self.input_shape[2:]
-        return dx.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w]
+        return self.unpad(dx.reshape(n, c, hp, wp))
 
     def fast_backward(self, grad):
         xp = backend.array_module(grad)
         taps = xp.arange(self.windows_shape[4] * self.windows_shape[5])
         cols = ((taps == self.winner) * grad[..., None]).reshape(self.windows_shape)
-        dx = fold(cols, self.padded_size, self.stride, self.dilation, axis=2)
-        (ph, pw), (h, w) = self.padding, self.input_shape[2:]
-        return dx[:, :, ph:ph + h, pw:pw + w]
+        return self.unpad(fold(cols, self.padded_size, self.stride, self.dilation, axis=2))
 
 
-class AvgPool2d(Function):
-    """out = the mean of each window (zero padding counted, as PyTorch's default).
-    dL/dx: each window's gradient is shared equally by its KH*KW elements."""
-    saves_inputs = False
+class AvgPool2d(_Pool2d):
+    """out = the sum of each window / its divisor.   dL/dx: each window's gradient / divisor, to each of its elements.
 
-    def forward(self, x, kernel_size, stride=None, padding=0):
-        kernel = pair(kernel_size)
-        self.stride = pair(stride) if stride is not None else kernel
-        self.padding, self.input_shape = pair(padding), x.shape
-        _check_pool_padding(kernel, self.padding)
-        padded = _pad_spatial(x, self.padding, axis=2)
-        self.padded_size = padded.shape[2:]
-        windows = sliding_windows(padded, kernel, self.stride, (1, 1), axis=2)
-        self.windows_shape = windows.shape
-        return windows.mean(axis=(4, 5))
+    The divisor, as PyTorch: divisor_override when given; else the window's size, counting the
+    zero padding (count_include_pad, the default) but not ceil mode's far side beyond it; else the
+    number of input elements in the window. Integer input gives the quotient truncated toward
+    zero, as PyTorch (and no gradient).
+    """
+
+    def forward(self, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                divisor_override=None):
+        xp = backend.array_module(x)
+        windows = self.windows(x, kernel_size, stride, padding, 1, ceil_mode, 0)
+        sums = windows.sum(axis=(4, 5), dtype=x.dtype)
+        divisor = self.divisors(xp, count_include_pad, divisor_override)
+        self.divisor = divisor.astype(x.dtype)
+        if x.dtype.kind in "iu":
+            return xp.sign(sums) * (xp.abs(sums) // self.divisor)
+        return sums / self.divisor
+
+    def divisors(self, xp, count_include_pad, divisor_override):
+        """The (OH, OW) divisor of each window (a product of one factor per row and one per column)."""
+        if divisor_override is not None:
+            return xp.full(self.windows_shape[2:4], float(divisor_override))
+        factors = []
+        for out, size, kernel, stride, pad in zip(self.windows_shape[2:4], self.input_shape[2:],
+                                                  self.windows_shape[4:], self.stride, self.padding):
+            start = xp.arange(out) * stride - pad
+            end = xp.minimum(start + kernel, size + pad)
+            if not count_include_pad:
+                start, end = xp.maximum(start, 0), xp.minimum(end, size)
+            factors.append((end - start).astype(float))
+        return factors[0][:, None] * factors[1][None, :]
 
     def backward(self, grad):
         """In ops: spreading each window's share back is a transposed convolution, per
-        channel, with a constant kernel of 1/(KH*KW)."""
+        channel, with a constant kernel of ones."""
         xp = backend.array_module(grad.array)
         n, c, out_h, out_w, kh, kw = self.windows_shape
-        (h, w), (sh, sw), (ph, pw) = self.input_shape[2:], self.stride, self.padding
-        share = Tensor._wrap(xp.full((1, 1, kh, kw), 1 / (kh * kw), dtype=grad.dtype), False)
-        extra = (h - ((out_h - 1) * sh - 2 * ph + kh), w - ((out_w - 1) * sw - 2 * pw + kw))
-        dx = conv_transpose2d(grad.reshape(n * c, 1, out_h, out_w), share, stride=self.stride,
-                              padding=self.padding, output_padding=extra)
-        return dx.reshape(n, c, h, w)
+        ones = Tensor._wrap(xp.ones((1, 1, kh, kw), dtype=grad.dtype), False)
+        spare = [p - ((o - 1) * s + k) for p, o, s, k in zip(self.padded_size, (out_h, out_w), self.stride, (kh, kw))]
+        shares = (grad / Tensor._wrap(self.divisor, False)).reshape(n * c, 1, out_h, out_w)
+        dx = conv_transpose2d(shares, ones, stride=self.stride, output_padding=spare)
+        return self.unpad(dx.reshape(n, c, *self.padded_size))
 
     def fast_backward(self, grad):
         xp = backend.array_module(grad)
-        kh, kw = self.windows_shape[4:]
-        cols = xp.broadcast_to((grad / (kh * kw))[..., None, None], self.windows_shape)
-        dx = fold(cols, self.padded_size, self.stride, (1, 1), axis=2)
-        (ph, pw), (h, w) = self.padding, self.input_shape[2:]
-        return dx[:, :, ph:ph + h, pw:pw + w]
+        cols = xp.broadcast_to((grad / self.divisor)[..., None, None], self.windows_shape)
+        return self.unpad(fold(cols, self.padded_size, self.stride, (1, 1), axis=2))
+
+
+class AdaptiveMaxPool2d(Function):
+    """out[..., i, j] = the largest element of bin (i, j): rows floor(i H / OH) .. ceil((i + 1) H / OH) - 1,
+    columns alike (PyTorch's bins; they overlap when the sizes do not divide).
+    dL/dx: each bin's gradient goes to its largest element (the first, on ties)."""
+    saves_inputs = False
+
+    def forward(self, x, output_size):
+        xp = backend.array_module(x)
+        (height, width), (out_h, out_w) = x.shape[-2:], output_size
+        out = xp.empty(x.shape[:-2] + (out_h, out_w), dtype=x.dtype)
+        self.indices = xp.empty(out.shape, dtype=xp.int64)  # row * W + col of each bin's winner
+        for i in range(out_h):
+            top, bottom = (i * height) // out_h, -(-((i + 1) * height) // out_h)
+            for j in range(out_w):
+                left, right = (j * width) // out_w, -(-((j + 1) * width) // out_w)
+                region = x[..., top:bottom, left:right].reshape(x.shape[:-2] + (-1,))
+                tap = region.argmax(axis=-1)
+                out[..., i, j] = xp.take_along_axis(region, tap[..., None], axis=-1)[..., 0]
+                self.indices[..., i, j] = (top + tap // (right - left)) * width + left + tap % (right - left)
+        self.input_shape = x.shape
+        return out
+
+    def backward(self, grad):
+        """In ops: each bin's gradient is added at its winner (a ScatterAdd over the flattened planes)."""
+        xp = backend.array_module(grad.array)
+        plane = self.input_shape[-2] * self.input_shape[-1]
+        planes = xp.arange(math.prod(self.input_shape[:-2])).reshape(self.indices.shape[:-2] + (1, 1))
+        positions = (planes * plane + self.indices).reshape(-1)
+        dx = ScatterAdd.apply(grad.reshape(-1), shape=(math.prod(self.input_shape),), key=positions)
+        return dx.reshape(self.input_shape)
 
 
 def weight_correlation(big, small, stride, padding, dilation, kernel):
@@ -472,16 +558,67 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                                  output_padding=output_padding, dilation=dilation)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The largest element of each window, of (N, C, H, W) or (C, H, W) input. With return_indices, also
+    each winner's flat position row * W + col in its plane (int64), as PyTorch (for max_unpool2d)."""
     _check_window_args("max_pool2d", kernel_size=kernel_size, stride=kernel_size if stride is None else stride,
                        padding=padding, dilation=dilation)
-    return MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+    params = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+    out = _batched("max_pool2d", input, lambda x: MaxPool2d.apply(x, **params))
+    if not return_indices:
+        return out
+    finder = MaxPool2d()  # the winners again, on the raw array: no second output from an op
+    finder.forward(_batched_array(input), **params)
+    indices = Tensor._wrap(finder.indices().astype("int64"), False)
+    return out, (indices if input.ndim == 4 else indices[0])
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0):
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """The mean of each window of (N, C, H, W) or (C, H, W) input (see AvgPool2d for the divisor)."""
     _check_window_args("avg_pool2d", kernel_size=kernel_size, stride=kernel_size if stride is None else stride,
                        padding=padding)
-    return AvgPool2d.apply(input, kernel_size=kernel_size, stride=stride, padding=padding)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("avg_pool2d: divisor must be not zero")
+    return _batched("avg_pool2d", input, lambda x: AvgPool2d.apply(
+        x, kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad, divisor_override=divisor_override))
+
+
+def _batched(op, input, pool):
+    """Pool (N, C, H, W) input, or (C, H, W) input as a batch of one, as PyTorch."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}")
+    if input.ndim == 3:
+        return pool(input.unsqueeze(0)).squeeze(0)
+    return pool(input)
+
+
+def _batched_array(input):
+    return input.array if input.ndim == 4 else input.array[None]
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """max_pool2d over the last dim of (N, C, L) or (C, L) input: a (1, k) window on (..., 1, L)."""
+    stride = kernel_size if stride is None else stride
+    result = max_pool2d(input.unsqueeze(-2), (1, _single(kernel_size)), (1, _single(stride)), (0, _single(padding)),
+                        (1, _single(dilation)), ceil_mode, return_indices)
+    if return_indices:
+        return result[0].squeeze(-2), result[1].squeeze(-2)
+    return result.squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """avg_pool2d over the last dim of (N, C, L) or (C, L) input: a (1, k) window on (..., 1, L)."""
+    stride = kernel_size if stride is None else stride
+    out = avg_pool2d(input.unsqueeze(-2), (1, _single(kernel_size)), (1, _single(stride)), (0, _single(padding)),
+                     ceil_mode, count_include_pad)
+    return out.squeeze(-2)
+
+
+def _single(value):
+    """A 1-d window argument: an int or a one-element tuple, as PyTorch."""
+    return value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
 
 
 # --- adaptive pooling (a composite: two matrix products) --------------------------------------
@@ -513,3 +650,19 @@ def adaptive_avg_pool2d(input, output_size):
     out_h, out_w = out_h or height, out_w or width
     rows, cols = _averaging_matrix(height, out_h, input), _averaging_matrix(width, out_w, input)
     return rows @ (input @ cols.T)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """The largest element of each of PyTorch's adaptive bins: (N, C, H, W) or (C, H, W) -> (..., OH, OW);
+    an output size of None keeps that dim. With return_indices, each winner's row * W + col (int64)."""
+    if input.ndim not in (3, 4):
+        raise ValueError(f"adaptive_max_pool2d: expected (N, C, H, W) or (C, H, W) input, got shape {input.shape}")
+    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) or output_size is None else output_size
+    height, width = input.shape[-2:]
+    output_size = (out_h or height, out_w or width)
+    out = AdaptiveMaxPool2d.apply(input, output_size=output_size)
+    if not return_indices:
+        return out
+    finder = AdaptiveMaxPool2d()
+    finder.forward(input.array, output_size)
+    return out, Tensor._wrap(finder.indices, False)
