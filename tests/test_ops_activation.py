@@ -619,3 +619,14 @@ def test_inplace_dropout():
     out = F.dropout(a * 1, 0.25, inplace=True)
     out.sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), (out.numpy() != 0) / 0.75)
+
+
+def test_underscore_spellings_are_in_place():
+    torch = pytest.importorskip("torch")
+    for name, args in [("relu_", ()), ("leaky_relu_", (0.3,)), ("elu_", (0.5,)), ("celu_", (0.5,)), ("selu_", ()),
+                       ("hardtanh_", (-0.5, 0.5)), ("threshold_", (0.1, 9.0))]:
+        values = np.linspace(-2, 2, 7)
+        x, t = mg.tensor(values), torch.tensor(values)
+        assert getattr(F, name)(x, *args) is x
+        getattr(torch.nn.functional, name)(t, *args)
+        np.testing.assert_allclose(x.numpy(), t.numpy(), rtol=1e-12, err_msg=name)
