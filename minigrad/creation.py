@@ -37,7 +37,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
 def from_numpy(array):
     """A tensor sharing memory with a NumPy array (no copy), as torch.from_numpy."""
-    return Tensor(np.asarray(array))
+    return Tensor._wrap(np.asarray(array), False)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from . import backend
+from . import backend, creation
 from .tensor import Tensor
 
 
@@ -177,7 +177,7 @@ def collate(samples):
         xp = backend.array_module(first)
         return Tensor._wrap(xp.stack(samples), False)
     if isinstance(first, (bool, int, float, np.number)):
-        return Tensor(list(samples))  # Python floats -> float32, ints -> int64
+        return creation.tensor(list(samples))  # Python floats -> float32, ints -> int64
     if isinstance(first, dict):
         return {key: collate([s[key] for s in samples]) for key in first}
     if isinstance(first, (tuple, list)):

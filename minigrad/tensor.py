@@ -61,8 +61,10 @@ class Tensor:
         elif len(args) == 1 and isinstance(args[0], Tensor):
             self.array = make_array(args[0], None, device)  # an alias, as PyTorch's
             self._version = args[0]._version if self.array is args[0].array else [0]
-        elif len(args) == 1:
-            self.array = make_array(args[0], None, device)
+        elif len(args) == 1:  # data: float of the default dtype, whatever its own dtype (as PyTorch)
+            if not isinstance(args[0], (list, tuple)) and not backend.is_array(args[0]):
+                raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__})")
+            self.array = make_array(args[0], _default_dtype, device)
         else:
             raise TypeError(f"Tensor() takes sizes (ints) or one sequence of data, got "
                             f"{', '.join(type(a).__name__ for a in args)}")

@@ -217,6 +217,24 @@ def test_tensor_of_a_tensor_is_an_alias_outside_the_graph():
     assert x._version[0] == y._version[0] == 1 and x.tolist() == [2, 3]
 
 
+def test_data_becomes_the_default_float_dtype_as_in_pytorch():
+    """torch.Tensor(data) is a FloatTensor whatever the data: ints, bools and float64 arrays too."""
+    torch = pytest.importorskip("torch")
+    for data in ([1, 2], [[True, False]], np.arange(3.0), np.arange(4, dtype=np.int64).reshape(2, 2), (0.5,)):
+        mine, theirs = mg.Tensor(data), torch.Tensor(data)
+        assert mine.dtype == np.float32 and theirs.dtype == torch.float32
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    source = np.arange(3.0)
+    copied = mg.Tensor(source)
+    copied.add_(1)
+    assert source.tolist() == [0.0, 1.0, 2.0]  # a float64 array is converted, so never shared
+    for bad in ("abc", 1.5, None):
+        with pytest.raises(TypeError):
+            mg.Tensor(bad)
+        with pytest.raises(TypeError):
+            torch.Tensor(bad)
+
+
 def test_minigrad_keyword_form_keeps_the_dtype():
     """Tensor(data, dtype=..., requires_grad=...) (keywords torch.Tensor refuses) wraps data as it is."""
     data = np.arange(3.0)

@@ -633,7 +633,7 @@ def _averaging_matrix(n, m, like):
     for i in range(m):
         start, end = (i * n) // m, -(-((i + 1) * n) // m)
         matrix[i, start:end] = 1.0 / (end - start)
-    return Tensor(matrix, device=like.device)
+    return Tensor._wrap(backend.to_device(matrix, like.device), False)
 
 
 @composite

@@ -363,7 +363,7 @@ def _take(x, dim, positions):
 def _along(values, dim, ndim, like):
     """A constant per-position factor, shaped to broadcast along `dim` of an ndim-dim tensor like `like`."""
     array = backend.array_module("cpu").asarray(values, dtype=like.dtype).reshape((-1,) + (1,) * (ndim - 1 - dim))
-    return Tensor(array, device=like.device)
+    return Tensor._wrap(backend.to_device(array, like.device), False)
 
 
 @composite

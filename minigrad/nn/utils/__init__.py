@@ -8,6 +8,8 @@ batches of sequences of different lengths.
 
 import math
 
+import numpy as np
+
 from ... import backend
 from ...autograd import no_grad
 from ...tensor import Tensor
@@ -28,7 +30,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norm_type = float(norm_type)
     params = _with_grads(parameters)
     if not params:
-        return Tensor(0.0)
+        return Tensor._wrap(np.asarray(0.0, dtype=np.float32), False)
     xp = backend.array_module(params[0].grad.array)
     grads = [p.grad.array for p in params]
     if norm_type == math.inf:
@@ -43,7 +45,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     with no_grad():
         for p in params:
             p.grad.mul_(scale)
-    return Tensor(xp.asarray(total, dtype=grads[0].dtype))
+    return Tensor._wrap(xp.asarray(total, dtype=grads[0].dtype), False)
 
 
 def clip_grad_value_(parameters, clip_value):
