@@ -1188,8 +1188,6 @@ class Tensor:
 
 # --- turning Python data into arrays ---------------------------------------------------
 
-DEFAULT_FLOAT = np.float32
-
 # how tensors print (mg.set_printoptions); PyTorch's defaults
 PRINT_PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
                   "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
@@ -1310,7 +1308,7 @@ def _operand_for(target, value):
     if backend.is_array(value):
         _check_in_place_result(target, np.broadcast_shapes(target.shape, value.shape), value.dtype)
     elif isinstance(value, float) and target.dtype.kind in "iub":
-        _check_in_place_result(target, target.shape, np.dtype(DEFAULT_FLOAT))
+        _check_in_place_result(target, target.shape, _default_dtype)
     return value
 
 
