@@ -660,3 +660,16 @@ def test_pool_argument_errors():
         F.max_pool2d(mg.zeros(4, 4), 2)
     with pytest.raises(ValueError, match="adaptive_max_pool2d: expected"):
         F.adaptive_max_pool2d(mg.zeros(4, 4), 2)
+
+
+@pytest.mark.parametrize("call", [lambda F, a: F.max_pool2d(a, 2, ceil_mode=True),
+                                  lambda F, a: F.max_pool2d(a, 2, return_indices=True)[0],
+                                  lambda F, a: F.avg_pool2d(a, 3, 2, 1, count_include_pad=False),
+                                  lambda F, a: F.adaptive_max_pool2d(a, (2, 3))])
+def test_pools_of_an_empty_batch_as_pytorch(call):
+    torch = pytest.importorskip("torch")
+    x = mg.zeros(0, 3, 5, 4, requires_grad=True)
+    out = call(F, x)
+    assert out.shape == tuple(call(torch.nn.functional, torch.zeros(0, 3, 5, 4)).shape)
+    out.sum().backward()
+    assert x.grad.shape == x.shape

@@ -374,7 +374,7 @@ class MaxPool2d(_Pool2d):
         xp = backend.array_module(x)
         lowest = xp.iinfo(x.dtype).min if x.dtype.kind in "iu" else -xp.inf  # what padding never beats
         windows = self.windows(x, kernel_size, stride, padding, dilation, ceil_mode, lowest)
-        flat = windows.reshape(*windows.shape[:4], -1)
+        flat = windows.reshape(*windows.shape[:4], windows.shape[4] * windows.shape[5])
         self.winner = flat.argmax(axis=-1)[..., None]
         return xp.take_along_axis(flat, self.winner, axis=-1)[..., 0]
 
@@ -475,7 +475,7 @@ class AdaptiveMaxPool2d(Function):
             top, bottom = (i * height) // out_h, -(-((i + 1) * height) // out_h)
             for j in range(out_w):
                 left, right = (j * width) // out_w, -(-((j + 1) * width) // out_w)
-                region = x[..., top:bottom, left:right].reshape(x.shape[:-2] + (-1,))
+                region = x[..., top:bottom, left:right].reshape(x.shape[:-2] + ((bottom - top) * (right - left),))
                 tap = region.argmax(axis=-1)
                 out[..., i, j] = xp.take_along_axis(region, tap[..., None], axis=-1)[..., 0]
                 self.indices[..., i, j] = (top + tap // (right - left)) * width + left + tap % (right - left)

@@ -298,7 +298,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if reduction == "mean":
         counted = target.array[~ignored]
         total = counted.size if weight is None else as_tensor(weight, like=input).array[counted].sum()
-        smooth = smooth.sum() / float(total)
+        with backend.quiet_float_errors(smooth.array):  # every target ignored: 0/0 = nan, as PyTorch
+            smooth = smooth.sum() / float(total)
     elif reduction == "sum":
         smooth = smooth.sum()
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / classes)
