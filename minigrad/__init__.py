@@ -13,6 +13,7 @@ import numpy as _np
 
 from . import memory  # noqa: F401  (importing it keeps freed host memory for reuse: see memory.py)
 from . import accelerator, autograd, backends, cuda, data, legacy, nn, optim, parallel, utils
+from . import distributions
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .backend import get_default_device, set_default_device
