@@ -256,8 +256,12 @@ class TransformerDecoderLayer(Module):
     """Self-attention over the target, attention from the target to memory (the encoder's output), then
     a feedforward block, each added to its input and layer-normalised:
 
-        norm_first=False:  x = norm1(x + _sa_block(x)); x = norm2(x + _mha_block(x, memory)); x = norm3(x + _ff_block(x))
-        norm_first=True:   x = x + _sa_block(norm1(x)); x = x + _mha_block(norm2(x), memory); x = x + _ff_block(norm3(x))
+        norm_first=False:  x = norm1(x + _sa_block(x))
+                           x = norm2(x + _mha_block(x, memory))
+                           x = norm3(x + _ff_block(x))
+        norm_first=True:   x = x + _sa_block(norm1(x))
+                           x = x + _mha_block(norm2(x), memory)
+                           x = x + _ff_block(norm3(x))
         _mha_block(x, memory) = dropout2(multihead_attn(x, memory, memory))
 
     tgt (T, N, d_model) and memory (S, N, d_model) (batch first with batch_first); out like tgt.
