@@ -282,3 +282,14 @@ def test_cdist_matches_torch():
     for p in (0.0, 1.0, 2.0, 3.0, float("inf")):
         np.testing.assert_allclose(mg.cdist(mg.tensor(a), mg.tensor(b), p).numpy(),
                                    torch.cdist(torch.tensor(a), torch.tensor(b), p).numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int64", "float32", "float64"])
+def test_triangles_keep_the_dtype_as_torch(dtype):
+    torch = pytest.importorskip("torch")
+    values = np.arange(1, 13).reshape(3, 4) % 3
+    x, t = mg.tensor(values.astype(dtype)), torch.tensor(values.astype(dtype))
+    for name, diagonal in (("tril", 0), ("triu", 1), ("tril", -1)):
+        mine, theirs = getattr(mg, name)(x, diagonal), getattr(torch, name)(t, diagonal)
+        assert str(mine.dtype) == str(theirs.dtype).replace("torch.", "")
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())

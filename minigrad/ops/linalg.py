@@ -323,7 +323,8 @@ def _triangle(x, diagonal, keep_lower, op):
     rows, cols = x.shape[-2:]
     xp = backend.array_module(x.array)
     mask = (xp.tril if keep_lower else xp.triu)(xp.ones((rows, cols), dtype=bool), diagonal)
-    return where(Tensor._wrap(mask, False), x, 0)
+    zero = Tensor._wrap(xp.zeros((), dtype=x.dtype), False)  # keeps x's dtype (a bool x stays bool)
+    return where(Tensor._wrap(mask, False), x, zero)
 
 
 @composite
