@@ -8,6 +8,7 @@ Inputs that an op updates in place (batch_norm's running statistics) must also
 end up equal.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,13 +69,20 @@ class Case:
     func: object          # func(lib, F, *tensors) -> tensor
     inputs: list
     rtol: float = TOLERANCE["rtol"]
+    xfail: str = None     # a known difference from PyTorch, stated exactly
 
 
 CASES = []
 
 
-def case(name, func, *inputs, rtol=TOLERANCE["rtol"]):
-    CASES.append(Case(name, func, list(inputs), rtol))
+def case(name, func, *inputs, rtol=TOLERANCE["rtol"], xfail=None):
+    CASES.append(Case(name, func, list(inputs), rtol, xfail))
+
+
+def _param(test_case):
+    """The case as a pytest parameter; a known difference from PyTorch is a strict xfail."""
+    marks = [pytest.mark.xfail(strict=True, reason=test_case.xfail)] if test_case.xfail else []
+    return pytest.param(test_case, id=test_case.name, marks=marks)
 
 
 # --- elementwise ----------------------------------------------------------------------
@@ -367,6 +375,370 @@ case("dropout2d_eval", lambda lib, F, x: F.dropout2d(x, 0.5, training=False) * 2
 case("dropout2d_p0", lambda lib, F, x: F.dropout2d(x, 0.0) * 2, normal(2, 3, 2, 2))
 
 
+# --- more elementwise functions ---------------------------------------------------------------------
+
+def uniform(low, high, *shape):
+    """Values in [low, high): inside a function's domain (acos on (-0.9, 0.9)), away from its edges."""
+    return Input(_rng.uniform(low, high, shape))
+
+
+def away_from_zero(*shape):
+    """Values of either sign with 0.5 <= |x| < 2: divisors of remainder and fmod."""
+    return Input(_rng.choice([-1.0, 1.0], shape) * _rng.uniform(0.5, 2.0, shape))
+
+
+def mask(*shape):
+    """A random boolean mask (not differentiated)."""
+    return constant(_rng.random(shape) < 0.5)
+
+
+case("sin", lambda lib, F, x: x.sin(), uniform(-3, 3, 3, 4))
+case("cos", lambda lib, F, x: lib.cos(x), uniform(-3, 3, 3, 4))
+case("tan", lambda lib, F, x: x.tan(), uniform(-1.3, 1.3, 3, 4))
+case("asin", lambda lib, F, x: x.asin(), uniform(-0.9, 0.9, 3, 4))
+case("acos", lambda lib, F, x: lib.acos(x), uniform(-0.9, 0.9, 3, 4))
+case("atan", lambda lib, F, x: x.atan(), uniform(-4, 4, 3, 4))
+case("atan2", lambda lib, F, y, x: lib.atan2(y, x), normal(3, 4), normal(3, 4))
+case("atan2_broadcast", lambda lib, F, y, x: y.atan2(x), normal(3, 1), normal(4))
+case("sinh", lambda lib, F, x: x.sinh(), uniform(-3, 3, 3, 4))
+case("cosh", lambda lib, F, x: lib.cosh(x), uniform(-3, 3, 3, 4))
+case("log1p", lambda lib, F, x: x.log1p(), uniform(-0.9, 3, 3, 4))
+case("log1p_small", lambda lib, F, x: lib.log1p(x), fixed([1e-12, -1e-9, 3e-8]))
+case("expm1", lambda lib, F, x: x.expm1(), uniform(-3, 3, 3, 4))
+case("expm1_small", lambda lib, F, x: lib.expm1(x), fixed([1e-12, -1e-9, 3e-8]))
+case("log2", lambda lib, F, x: x.log2(), positive(3, 4))
+case("log10", lambda lib, F, x: lib.log10(x), positive(3, 4))
+case("exp2", lambda lib, F, x: lib.exp2(x), uniform(-3, 3, 3, 4))
+case("rsqrt", lambda lib, F, x: x.rsqrt(), positive(3, 4))
+case("reciprocal", lambda lib, F, x: x.reciprocal(), away_from_zero(3, 4))
+case("square", lambda lib, F, x: x.square(), normal(3, 4))
+case("square_function", lambda lib, F, x: lib.square(x), normal(5))
+# step functions: the values compared, and the gradients, which are zeros on both sides
+case("floor", lambda lib, F, x: x.floor(), uniform(-4, 4, 3, 4))
+case("ceil", lambda lib, F, x: lib.ceil(x), uniform(-4, 4, 3, 4))
+case("trunc", lambda lib, F, x: x.trunc(), uniform(-4, 4, 3, 4))
+case("fix", lambda lib, F, x: lib.fix(x), uniform(-4, 4, 3, 4))
+case("round", lambda lib, F, x: x.round(), uniform(-4, 4, 3, 4))
+case("round_halves_to_even", lambda lib, F, x: lib.round(x), fixed([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]))
+case("round_decimals", lambda lib, F, x: x.round(decimals=2), uniform(-4, 4, 3, 4))
+case("round_negative_decimals", lambda lib, F, x: lib.round(x, decimals=-1), uniform(-400, 400, 3, 4))
+case("sign", lambda lib, F, x: x.sign(), normal(3, 4))
+case("sign_at_zero", lambda lib, F, x: lib.sign(x), fixed([-2.0, 0.0, 3.0]))
+case("frac", lambda lib, F, x: x.frac(), uniform(-4, 4, 3, 4))
+case("frac_function", lambda lib, F, x: lib.frac(x), uniform(-4, 4, 5))
+case("div_rounding_floor", lambda lib, F, x, y: lib.div(x, y, rounding_mode="floor"),
+     uniform(-6, 6, 3, 4), away_from_zero(3, 4))
+case("div_rounding_trunc", lambda lib, F, x, y: x.div(y, rounding_mode="trunc"),
+     uniform(-6, 6, 3, 4), away_from_zero(4))
+# torch has no derivative of floor_divide (backward raises; minigrad's is zero): values only
+case("floordiv_operator_values", lambda lib, F, x, y: x // y,
+     constant(_rng.uniform(-6, 6, (3, 4))), constant(_rng.choice([-1.5, 0.7, 1.3], (3, 4))))
+case("remainder", lambda lib, F, x, y: lib.remainder(x, y), uniform(-6, 6, 3, 4), away_from_zero(3, 4))
+case("remainder_broadcast", lambda lib, F, x, y: x.remainder(y), uniform(-6, 6, 3, 4), away_from_zero(4))
+case("remainder_operator_scalar", lambda lib, F, x: x % 1.5, uniform(-6, 6, 3, 4))
+case("remainder_negative_scalar", lambda lib, F, x: x % -1.3, uniform(-6, 6, 3, 4))
+case("fmod", lambda lib, F, x, y: lib.fmod(x, y), uniform(-6, 6, 3, 4), away_from_zero(3, 4))
+case("fmod_scalar", lambda lib, F, x: x.fmod(-1.3), uniform(-6, 6, 3, 4))
+case("lerp_scalar_weight", lambda lib, F, x, y: lib.lerp(x, y, 0.3), normal(3, 4), normal(3, 4))
+case("lerp_tensor_weight", lambda lib, F, x, y, w: x.lerp(y, w), normal(3, 4), normal(4), uniform(0, 1, 3, 4))
+case("clamp_tensor_bounds", lambda lib, F, x, lo, hi: lib.clamp(x, min=lo, max=hi),
+     normal(3, 4), uniform(-1, -0.2, 3, 4), uniform(0.2, 1, 4))
+case("clamp_tensor_min", lambda lib, F, x, lo: x.clamp(min=lo), normal(3, 4), uniform(-1, 1, 3, 4))
+case("clamp_tensor_max", lambda lib, F, x, hi: lib.clamp(x, max=hi), normal(3, 4), uniform(-1, 1, 4))
+case("clip_tensor_bounds", lambda lib, F, x, lo, hi: x.clip(lo, hi),
+     normal(3, 4), uniform(-1, -0.2, 3, 1), uniform(0.2, 1, 3, 4))
+case("add_alpha", lambda lib, F, x, y: lib.add(x, y, alpha=2.5), normal(3, 4), normal(4))
+case("sub_alpha", lambda lib, F, x, y: x.sub(y, alpha=-0.5), normal(3, 4), normal(3, 4))
+
+# --- more reductions and scans ---------------------------------------------------------------------
+
+case("amax_all", lambda lib, F, x: x.amax(), normal(3, 4))
+case("amax_dim", lambda lib, F, x: lib.amax(x, dim=1), normal(3, 4, 2))
+case("amax_dims_keepdim", lambda lib, F, x: x.amax(dim=(0, 2), keepdim=True), normal(3, 4, 2))
+case("amax_ties", lambda lib, F, x: lib.amax(x, 1), fixed([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]))
+case("amin_dim", lambda lib, F, x: x.amin(-1), normal(3, 4))
+case("amin_ties", lambda lib, F, x: lib.amin(x), fixed([[1.0, -3.0, 0.0], [-3.0, 2.0, -3.0]]))
+case("cumsum_dim0", lambda lib, F, x: x.cumsum(0), normal(4, 3))
+case("cumsum_last", lambda lib, F, x: lib.cumsum(x, dim=-1), normal(2, 3, 4))
+case("cumprod_dim1", lambda lib, F, x: x.cumprod(1), normal(3, 4))
+case("cumprod_dim0", lambda lib, F, x: lib.cumprod(x, dim=0), normal(4, 2, 3))
+case("cumprod_with_zeros", lambda lib, F, x: lib.cumprod(x, 1),
+     fixed([[2.0, 0.0, 3.0, 1.5], [0.0, 0.0, 1.5, 2.0], [4.0, -1.0, 0.5, 0.0]]))
+case("logsumexp_dim", lambda lib, F, x: lib.logsumexp(x, 1), normal(3, 4))
+case("logsumexp_dims_keepdim", lambda lib, F, x: x.logsumexp(dim=(0, 2), keepdim=True), normal(3, 4, 2))
+case("logsumexp_large_values", lambda lib, F, x: lib.logsumexp(x, dim=-1),
+     fixed([[1000.0, 0.0, -1000.0, 999.0], [-800.0, -801.0, -799.0, -2000.0]]))
+case("median_all", lambda lib, F, x: x.median(), normal(3, 5))
+case("median_all_even_count", lambda lib, F, x: lib.median(x), normal(2, 3))
+case("median_dim", lambda lib, F, x: x.median(dim=1).values, normal(3, 5))
+case("median_dim_even_keepdim", lambda lib, F, x: lib.median(x, 0, keepdim=True).values, normal(4, 3))
+
+# --- sorting ------------------------------------------------------------------------------------------
+
+case("sort_last", lambda lib, F, x: x.sort().values, normal(3, 5))
+case("sort_dim0_descending", lambda lib, F, x: lib.sort(x, dim=0, descending=True).values, normal(4, 3))
+case("msort", lambda lib, F, x: lib.msort(x), normal(4, 3))
+case("topk_largest", lambda lib, F, x: x.topk(2).values, normal(3, 5))
+case("topk_smallest_dim0", lambda lib, F, x: lib.topk(x, 3, dim=0, largest=False).values, normal(4, 3))
+case("kthvalue", lambda lib, F, x: x.kthvalue(2).values, normal(3, 5))
+case("kthvalue_dim0_keepdim", lambda lib, F, x: lib.kthvalue(x, 3, dim=0, keepdim=True).values, normal(4, 3))
+
+# --- products -----------------------------------------------------------------------------------------
+
+case("outer", lambda lib, F, x, y: lib.outer(x, y), normal(3), normal(4))
+case("outer_method", lambda lib, F, x, y: x.outer(y), normal(2), normal(5))
+case("addmm", lambda lib, F, b, x, y: lib.addmm(b, x, y), normal(3, 5), normal(3, 4), normal(4, 5))
+case("addmm_beta_alpha_broadcast", lambda lib, F, b, x, y: b.addmm(x, y, beta=0.5, alpha=-2.0),
+     normal(5), normal(3, 4), normal(4, 5))
+case("addmm_beta_zero", lambda lib, F, b, x, y: lib.addmm(b, x, y, beta=0), normal(3, 5), normal(3, 4), normal(4, 5),
+     xfail="beta=0 leaves input out of the graph: its .grad stays None in minigrad, PyTorch gives zeros")
+case("addmv", lambda lib, F, b, m, v: lib.addmv(b, m, v), normal(3), normal(3, 4), normal(4))
+case("addmv_beta_alpha", lambda lib, F, b, m, v: lib.addmv(b, m, v, beta=2.0, alpha=0.5),
+     normal(1), normal(3, 4), normal(4))
+case("baddbmm", lambda lib, F, b, x, y: lib.baddbmm(b, x, y), normal(2, 3, 5), normal(2, 3, 4), normal(2, 4, 5))
+case("baddbmm_beta_alpha_broadcast", lambda lib, F, b, x, y: b.baddbmm(x, y, beta=-1.0, alpha=3.0),
+     normal(3, 5), normal(2, 3, 4), normal(2, 4, 5))
+case("einsum_matmul", lambda lib, F, x, y: lib.einsum("ij,jk->ik", x, y), normal(3, 4), normal(4, 5))
+case("einsum_batched", lambda lib, F, x, y: lib.einsum("bij,bjk->bik", x, y), normal(2, 3, 4), normal(2, 4, 5))
+case("einsum_implicit_output", lambda lib, F, x, y: lib.einsum("ij,jk", x, y), normal(3, 4), normal(4, 5))
+case("einsum_list_operands", lambda lib, F, x, y: lib.einsum("i,j->ij", [x, y]), normal(3), normal(4))
+case("einsum_ellipsis_broadcast", lambda lib, F, x, y: lib.einsum("...ij,...jk->...ik", x, y),
+     normal(2, 3, 4), normal(4, 2))
+case("einsum_trace", lambda lib, F, x: lib.einsum("ii->", x), normal(4, 4))
+case("einsum_diagonal", lambda lib, F, x: lib.einsum("ii->i", x), normal(4, 4))
+case("einsum_sum_alone", lambda lib, F, x, y: lib.einsum("ij,k->ik", x, y), normal(3, 4), normal(5))
+case("einsum_three_operands", lambda lib, F, x, y, z: lib.einsum("ij,jk,kl->il", x, y, z),
+     normal(2, 3), normal(3, 4), normal(4, 2))
+case("einsum_transpose", lambda lib, F, x: lib.einsum("ijk->kji", x), normal(2, 3, 4))
+case("cdist_p2", lambda lib, F, x, y: lib.cdist(x, y), normal(4, 3), normal(5, 3))
+case("cdist_p1_batched", lambda lib, F, x, y: lib.cdist(x, y, p=1), normal(2, 4, 3), normal(2, 5, 3))
+case("cdist_p_inf", lambda lib, F, x, y: lib.cdist(x, y, p=INF), normal(4, 3), normal(5, 3))
+case("cdist_p3", lambda lib, F, x, y: lib.cdist(x, y, p=3.0), normal(4, 3), normal(5, 3))
+case("cdist_p_half", lambda lib, F, x, y: lib.cdist(x, y, p=0.5), normal(3, 2), normal(4, 2))
+
+# --- matrix parts -------------------------------------------------------------------------------------
+
+case("tril", lambda lib, F, x: x.tril(), normal(4, 5))
+case("tril_diagonal_batched", lambda lib, F, x: lib.tril(x, diagonal=-1), normal(2, 4, 3))
+case("triu", lambda lib, F, x: lib.triu(x), normal(4, 5))
+case("triu_diagonal", lambda lib, F, x: x.triu(diagonal=2), normal(2, 4, 5))
+case("diag_of_vector", lambda lib, F, x: lib.diag(x), normal(4))
+case("diag_of_vector_above", lambda lib, F, x: x.diag(2), normal(3))
+case("diag_of_vector_below", lambda lib, F, x: lib.diag(x, diagonal=-1), normal(3))
+case("diag_of_matrix", lambda lib, F, x: lib.diag(x), normal(4, 5))
+case("diag_of_matrix_offset", lambda lib, F, x: x.diag(-2), normal(4, 5))
+case("diagonal", lambda lib, F, x: x.diagonal(), normal(4, 5))
+case("diagonal_offset_dims", lambda lib, F, x: lib.diagonal(x, offset=1, dim1=2, dim2=0), normal(4, 3, 5))
+case("diagonal_negative_offset", lambda lib, F, x: x.diagonal(-1, -2, -1), normal(2, 4, 3))
+case("trace", lambda lib, F, x: x.trace(), normal(4, 5))
+case("trace_function", lambda lib, F, x: lib.trace(x), normal(5, 3))
+
+# --- more shapes and indexing --------------------------------------------------------------------------
+
+case("flip_dims", lambda lib, F, x: lib.flip(x, [0, 2]), normal(2, 3, 4))
+case("flip_last", lambda lib, F, x: x.flip(-1), normal(3, 4))
+case("fliplr", lambda lib, F, x: lib.fliplr(x), normal(3, 4))
+case("flipud", lambda lib, F, x: x.flipud(), normal(3, 4))
+case("roll_dim", lambda lib, F, x: x.roll(1, 0), normal(4, 3))
+case("roll_dims", lambda lib, F, x: lib.roll(x, shifts=(2, -1), dims=(1, 2)), normal(2, 3, 4))
+case("roll_flat", lambda lib, F, x: lib.roll(x, -5), normal(3, 4))
+case("roll_more_than_size", lambda lib, F, x: x.roll(7, -1), normal(3, 4))
+case("rot90", lambda lib, F, x: lib.rot90(x), normal(3, 4))
+case("rot90_k2", lambda lib, F, x: x.rot90(2), normal(3, 4))
+case("rot90_k3_dims", lambda lib, F, x: lib.rot90(x, 3, [1, 2]), normal(2, 3, 4))
+case("rot90_negative_k", lambda lib, F, x: x.rot90(-1, (1, 0)), normal(3, 4))
+case("repeat", lambda lib, F, x: x.repeat(2, 3), normal(3, 4))
+case("repeat_more_dims", lambda lib, F, x: x.repeat(2, 1, 3), normal(3, 2))
+case("repeat_tuple", lambda lib, F, x: x.repeat((1, 2)), normal(4))
+case("tile", lambda lib, F, x: lib.tile(x, (2,)), normal(3, 2))
+case("repeat_interleave_flat", lambda lib, F, x: x.repeat_interleave(2), normal(2, 3))
+case("repeat_interleave_dim", lambda lib, F, x: lib.repeat_interleave(x, 3, dim=1), normal(2, 3))
+case("repeat_interleave_tensor_counts", lambda lib, F, x, r: lib.repeat_interleave(x, r, dim=0),
+     normal(3, 2), constant([2, 0, 3]))
+case("gather_dim1", lambda lib, F, x, i: lib.gather(x, 1, i), normal(3, 4), constant([[0, 0], [3, 1], [2, 2]]))
+case("gather_dim0_smaller_index", lambda lib, F, x, i: x.gather(0, i), normal(4, 3), constant([[3, 0], [3, 3]]))
+case("take_along_dim", lambda lib, F, x, i: lib.take_along_dim(x, i, dim=1), normal(3, 4), constant([[2], [0], [1]]))
+case("index_select_dim0", lambda lib, F, x, i: lib.index_select(x, 0, i), normal(4, 3), constant([3, 0, 3, 1]))
+case("index_select_dim1", lambda lib, F, x, i: x.index_select(-1, i), normal(2, 3, 4), constant([1, 1, 2]))
+case("scatter_src", lambda lib, F, x, i, s: x.scatter(1, i, s),
+     normal(3, 4), constant([[0, 2], [3, 1], [1, 0]]), normal(3, 2))
+# a src larger than index: only its leading block is written (torch's backward refuses such a src)
+case("scatter_src_larger", lambda lib, F, x, i, s: x.scatter(1, i, s),
+     normal(3, 4), constant([[0, 2], [3, 1], [1, 0]]), constant(_rng.standard_normal((3, 3))))
+case("scatter_src_dim0", lambda lib, F, x, i, s: lib.scatter(x, 0, i, s),
+     normal(3, 4), constant([[2, 0, 1, 1], [0, 1, 2, 0]]), normal(2, 4))
+case("scatter_value", lambda lib, F, x, i: x.scatter(1, i, 0.5), normal(3, 4), constant([[0, 2], [3, 1], [1, 0]]))
+def _scatter_reduce_add(lib, x, i, s):
+    """scatter(..., reduce="add") (torch warns that reduce= is deprecated there)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return lib.scatter(x, 1, i, s, reduce="add")
+
+
+# torch has no derivative of scatter with reduce=: values only
+case("scatter_reduce_add_values", lambda lib, F, x, i, s: _scatter_reduce_add(lib, x, i, s),
+     constant(_rng.standard_normal((3, 4))), constant([[0, 0], [3, 1], [1, 1]]), constant(_rng.standard_normal((3, 2))))
+case("scatter_add", lambda lib, F, x, i, s: x.scatter_add(1, i, s),
+     normal(3, 4), constant([[0, 0, 2], [3, 1, 3], [1, 1, 1]]), normal(3, 3))
+case("scatter_add_dim0", lambda lib, F, x, i, s: lib.scatter_add(x, 0, i, s),
+     normal(3, 2), constant([[2, 0], [2, 2]]), normal(2, 2))
+case("scatter_add_larger_src", lambda lib, F, x, i, s: lib.scatter_add(x, 0, i, s),
+     normal(3, 2), constant([[2, 0], [2, 2]]), constant(_rng.standard_normal((3, 4))))
+case("masked_fill_number", lambda lib, F, x, m: x.masked_fill(m, 0.5), normal(3, 4), mask(3, 4))
+case("masked_fill_broadcast_mask", lambda lib, F, x, m: lib.masked_fill(x, m, -2.0), normal(3, 4), mask(4))
+case("masked_fill_tensor_value", lambda lib, F, x, m, v: x.masked_fill(m, v), normal(3, 4), mask(3, 4), normal())
+case("masked_select", lambda lib, F, x, m: lib.masked_select(x, m), normal(3, 4), mask(3, 4))
+case("masked_select_broadcast", lambda lib, F, x, m: x.masked_select(m), normal(4), mask(3, 4))
+
+# --- more activations ----------------------------------------------------------------------------------
+
+case("hardtanh", lambda lib, F, x: F.hardtanh(x), uniform(-2, 2, 3, 4))
+case("hardtanh_bounds", lambda lib, F, x: F.hardtanh(x, min_val=-0.5, max_val=1.5), uniform(-2, 2, 3, 4))
+case("hardtanh_at_bounds", lambda lib, F, x: F.hardtanh(x), fixed([-2.0, -1.0, 0.0, 1.0, 2.0]))
+case("relu6", lambda lib, F, x: F.relu6(x), uniform(-3, 9, 3, 4))
+case("relu6_at_kinks", lambda lib, F, x: F.relu6(x), fixed([-1.0, 0.0, 3.0, 6.0, 7.0]))
+# torch's hardsigmoid backward multiplies by 1/6 in float32 (1.0f / 6.0f) also for float64
+case("hardsigmoid", lambda lib, F, x: F.hardsigmoid(x), uniform(-5, 5, 3, 4), rtol=1e-7)
+case("hardsigmoid_at_kinks", lambda lib, F, x: F.hardsigmoid(x), fixed([-4.0, -3.0, 0.0, 3.0, 4.0]), rtol=1e-7)
+case("hardswish", lambda lib, F, x: F.hardswish(x), uniform(-5, 5, 3, 4))
+case("hardswish_at_kinks", lambda lib, F, x: F.hardswish(x), fixed([-4.0, -3.0, 0.0, 3.0, 4.0]))
+case("silu", lambda lib, F, x: F.silu(x), uniform(-5, 5, 3, 4))
+case("mish", lambda lib, F, x: F.mish(x), uniform(-5, 5, 3, 4))
+case("selu", lambda lib, F, x: F.selu(x), uniform(-3, 3, 3, 4))
+case("celu", lambda lib, F, x: F.celu(x), uniform(-3, 3, 3, 4))
+case("celu_alpha", lambda lib, F, x: F.celu(x, alpha=0.5), uniform(-3, 3, 3, 4))
+case("celu_at_zero", lambda lib, F, x: F.celu(x, alpha=2.0), fixed([-1.0, 0.0, 1.0]))
+case("softsign", lambda lib, F, x: F.softsign(x), uniform(-5, 5, 3, 4))
+case("logsigmoid", lambda lib, F, x: F.logsigmoid(x), uniform(-5, 5, 3, 4))
+case("logsigmoid_large", lambda lib, F, x: F.logsigmoid(x), fixed([-800.0, -40.0, 0.0, 40.0, 800.0]))
+case("tanhshrink", lambda lib, F, x: F.tanhshrink(x), uniform(-3, 3, 3, 4))
+case("softshrink", lambda lib, F, x: F.softshrink(x), uniform(-2, 2, 3, 4))
+case("softshrink_lambd", lambda lib, F, x: F.softshrink(x, lambd=1.0), uniform(-3, 3, 3, 4))
+case("softshrink_at_kinks", lambda lib, F, x: F.softshrink(x), fixed([-1.0, -0.5, 0.0, 0.5, 1.0]))
+case("hardshrink", lambda lib, F, x: F.hardshrink(x), uniform(-2, 2, 3, 4))
+case("hardshrink_lambd", lambda lib, F, x: F.hardshrink(x, lambd=1.0), uniform(-3, 3, 3, 4))
+case("hardshrink_at_kinks", lambda lib, F, x: F.hardshrink(x), fixed([-1.0, -0.5, 0.0, 0.5, 1.0]))
+case("threshold", lambda lib, F, x: F.threshold(x, 0.3, -2.0), uniform(-2, 2, 3, 4))
+case("threshold_at_kink", lambda lib, F, x: F.threshold(x, 0.5, 9.0), fixed([0.0, 0.5, 1.0]))
+case("glu", lambda lib, F, x: F.glu(x), normal(3, 4))
+case("glu_dim0", lambda lib, F, x: F.glu(x, dim=0), normal(4, 3, 2))
+case("softmin_dim1", lambda lib, F, x: F.softmin(x, dim=1), normal(3, 4))
+case("softmin_dim0", lambda lib, F, x: F.softmin(x, 0), normal(3, 4, 2))
+case("softmax_dtype", lambda lib, F, x: F.softmax(x, dim=-1, dtype=lib.float64), normal(3, 4))
+
+# --- distances ------------------------------------------------------------------------------------------
+
+case("cosine_similarity", lambda lib, F, x, y: F.cosine_similarity(x, y), normal(3, 4), normal(3, 4))
+case("cosine_similarity_dim_broadcast", lambda lib, F, x, y: F.cosine_similarity(x, y, dim=-1),
+     normal(2, 3, 4), normal(3, 4))
+case("cosine_similarity_eps", lambda lib, F, x, y: F.cosine_similarity(x, y, dim=0, eps=1e-3),
+     normal(4, 3), normal(4, 3))
+case("pairwise_distance", lambda lib, F, x, y: F.pairwise_distance(x, y), normal(3, 4), normal(3, 4))
+case("pairwise_distance_p1_keepdim", lambda lib, F, x, y: F.pairwise_distance(x, y, p=1.0, keepdim=True),
+     normal(3, 4), normal(3, 4))
+case("pairwise_distance_p3_eps_broadcast", lambda lib, F, x, y: F.pairwise_distance(x, y, p=3.0, eps=1e-3),
+     normal(3, 4), normal(4))
+
+
+# --- more losses -----------------------------------------------------------------------------------------
+
+def _kl_div(F, x, t, **kwargs):
+    """kl_div (reduction 'mean' warns on both sides that it is not 'batchmean')."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return F.kl_div(x, t, **kwargs)
+
+
+def _log_probabilities(*shape):
+    return Input(np.log(_rng.dirichlet(np.ones(shape[-1]), shape[:-1])))
+
+
+for reduction in ("mean", "sum", "none"):
+    case(f"smooth_l1_loss_{reduction}", lambda lib, F, x, y, r=reduction: F.smooth_l1_loss(x, y, reduction=r),
+         normal(3, 4), normal(3, 4))
+    case(f"huber_loss_{reduction}", lambda lib, F, x, y, r=reduction: F.huber_loss(x, y, reduction=r),
+         normal(3, 4), normal(3, 4))
+    case(f"huber_loss_weight_{reduction}",
+         lambda lib, F, x, y, w, r=reduction: F.huber_loss(x, y, reduction=r, delta=0.5, weight=w),
+         normal(3, 4), normal(3, 4), constant(_rng.uniform(0, 2, (3, 4))))
+    case(f"mse_loss_weight_{reduction}", lambda lib, F, x, y, w, r=reduction: F.mse_loss(x, y, reduction=r, weight=w),
+         normal(3, 4), normal(3, 4), constant(_rng.uniform(0, 2, (3, 4))))
+    case(f"l1_loss_weight_{reduction}", lambda lib, F, x, y, w, r=reduction: F.l1_loss(x, y, reduction=r, weight=w),
+         normal(3, 4), normal(3, 4), constant(_rng.uniform(0, 2, (3, 4))))
+    case(f"cosine_embedding_loss_{reduction}",
+         lambda lib, F, x, y, t, r=reduction: F.cosine_embedding_loss(x, y, t, margin=0.2, reduction=r),
+         normal(5, 3), normal(5, 3), constant([1.0, -1.0, -1.0, 1.0, -1.0]))
+    case(f"margin_ranking_loss_{reduction}",
+         lambda lib, F, x, y, t, r=reduction: F.margin_ranking_loss(x, y, t, margin=0.3, reduction=r),
+         normal(6), normal(6), constant([1.0, -1.0, 1.0, 1.0, -1.0, -1.0]))
+    case(f"hinge_embedding_loss_{reduction}",
+         lambda lib, F, x, t, r=reduction: F.hinge_embedding_loss(x, t, margin=1.5, reduction=r),
+         uniform(-1, 3, 2, 3), constant([[1.0, -1.0, -1.0], [-1.0, 1.0, -1.0]]))
+    case(f"soft_margin_loss_{reduction}", lambda lib, F, x, t, r=reduction: F.soft_margin_loss(x, t, reduction=r),
+         normal(2, 3), constant([[1.0, -1.0, -1.0], [-1.0, 1.0, 1.0]]))
+    case(f"poisson_nll_loss_{reduction}", lambda lib, F, x, t, r=reduction: F.poisson_nll_loss(x, t, reduction=r),
+         normal(3, 4), constant(_rng.poisson(2.0, (3, 4)).astype(float)))
+    case(f"gaussian_nll_loss_{reduction}",
+         lambda lib, F, x, t, v, r=reduction: F.gaussian_nll_loss(x, t, v, reduction=r),
+         normal(3, 4), normal(3, 4), positive(3, 4))
+    case(f"kl_div_{reduction}", lambda lib, F, x, t, r=reduction: _kl_div(F, x, t, reduction=r),
+         _log_probabilities(3, 4), probability(3, 4))
+    case(f"cross_entropy_label_smoothing_{reduction}",
+         lambda lib, F, x, t, w, r=reduction: F.cross_entropy(x, t, weight=w, ignore_index=1, reduction=r,
+                                                               label_smoothing=0.2),
+         normal(6, 4), constant([0, 1, 2, 3, 1, 2]), constant(_rng.uniform(0.5, 2, 4)))
+    case(f"cross_entropy_probabilities_{reduction}",
+         lambda lib, F, x, t, w, r=reduction: F.cross_entropy(x, t, weight=w, reduction=r, label_smoothing=0.1),
+         normal(5, 3), constant(_rng.dirichlet(np.ones(3), 5)), constant(_rng.uniform(0.5, 2, 3)))
+case("smooth_l1_loss_beta", lambda lib, F, x, y: F.smooth_l1_loss(x, y, beta=0.5), normal(3, 4), normal(3, 4))
+case("smooth_l1_loss_beta_0", lambda lib, F, x, y: F.smooth_l1_loss(x, y, beta=0.0), normal(3, 4), normal(3, 4))
+case("huber_loss_delta", lambda lib, F, x, y: F.huber_loss(x, y, delta=2.0), normal(3, 4), normal(3, 4))
+case("kl_div_batchmean", lambda lib, F, x, t: _kl_div(F, x, t, reduction="batchmean"),
+     _log_probabilities(3, 4), probability(3, 4))
+case("kl_div_zero_target", lambda lib, F, x, t: _kl_div(F, x, t, reduction="sum"),
+     _log_probabilities(2, 3), constant([[0.0, 0.5, 0.5], [0.2, 0.0, 0.8]]))
+case("kl_div_zero_target_gradient", lambda lib, F, x, t: _kl_div(F, x, t, reduction="sum"),
+     _log_probabilities(2, 3), fixed([[0.0, 0.5, 0.5], [0.2, 0.0, 0.8]]),
+     xfail="d/dtarget where target = 0: minigrad gives 0, PyTorch nan (log 0 - ...)")
+case("kl_div_log_target", lambda lib, F, x, t: _kl_div(F, x, t, reduction="batchmean", log_target=True),
+     _log_probabilities(3, 4), _log_probabilities(3, 4))
+case("cosine_embedding_loss_one_pair", lambda lib, F, x, y, t: F.cosine_embedding_loss(x, y, t),
+     normal(4), normal(4), constant(-1.0))
+case("poisson_nll_loss_rates_full", lambda lib, F, x, t: F.poisson_nll_loss(x, t, log_input=False, full=True),
+     positive(3, 4), constant(_rng.poisson(2.0, (3, 4)).astype(float)))
+case("poisson_nll_loss_full_eps", lambda lib, F, x, t: F.poisson_nll_loss(x, t, full=True, eps=1e-3),
+     normal(3, 4), constant(_rng.poisson(2.0, (3, 4)).astype(float)))
+case("gaussian_nll_loss_full_var_one_fewer_dim",
+     lambda lib, F, x, t, v: F.gaussian_nll_loss(x, t, v, full=True), normal(3, 4), normal(3, 4), positive(3))
+case("gaussian_nll_loss_shared_var", lambda lib, F, x, t, v: F.gaussian_nll_loss(x, t, v, eps=1e-3),
+     normal(3, 4), normal(3, 4), positive(3, 1))
+case("gaussian_nll_loss_var_below_eps", lambda lib, F, x, t, v: F.gaussian_nll_loss(x, t, v, eps=0.1),
+     normal(3), normal(3), fixed([0.01, 0.5, 0.05]))
+
+# --- more pooling ------------------------------------------------------------------------------------------
+
+case("adaptive_max_pool2d", lambda lib, F, x: F.adaptive_max_pool2d(x, (3, 2)), normal(2, 3, 5, 7))
+case("adaptive_max_pool2d_global_unbatched", lambda lib, F, x: F.adaptive_max_pool2d(x, 1), normal(3, 4, 4))
+case("adaptive_max_pool2d_none_grow", lambda lib, F, x: F.adaptive_max_pool2d(x, (None, 4)), normal(1, 2, 3, 3))
+case("adaptive_max_pool2d_return_indices", lambda lib, F, x: F.adaptive_max_pool2d(x, 2, return_indices=True)[0],
+     normal(1, 2, 5, 5))
+case("max_pool2d_ceil_mode", lambda lib, F, x: F.max_pool2d(x, 3, stride=2, ceil_mode=True), normal(2, 2, 6, 7))
+case("max_pool2d_return_indices", lambda lib, F, x: F.max_pool2d(x, 2, return_indices=True)[0], normal(1, 2, 4, 6))
+case("max_pool2d_unbatched", lambda lib, F, x: F.max_pool2d(x, 2, stride=1), normal(2, 4, 5))
+case("avg_pool2d_ceil_mode", lambda lib, F, x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
+     normal(2, 2, 6, 7))
+case("avg_pool2d_exclude_pad", lambda lib, F, x: F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
+     normal(2, 2, 7, 6))
+case("avg_pool2d_divisor_override", lambda lib, F, x: F.avg_pool2d(x, 2, divisor_override=3), normal(2, 3, 4, 4))
+case("avg_pool2d_unbatched", lambda lib, F, x: F.avg_pool2d(x, (2, 3)), normal(2, 4, 6))
+case("max_pool1d", lambda lib, F, x: F.max_pool1d(x, 3, stride=2, padding=1), normal(2, 3, 8))
+case("max_pool1d_dilation_ceil", lambda lib, F, x: F.max_pool1d(x, 2, dilation=2, ceil_mode=True), normal(3, 9))
+case("avg_pool1d", lambda lib, F, x: F.avg_pool1d(x, 3, stride=2, padding=1), normal(2, 3, 8))
+case("avg_pool1d_ceil_exclude_pad",
+     lambda lib, F, x: F.avg_pool1d(x, 2, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+     normal(2, 7))
+
+
 # --- the comparison -----------------------------------------------------------------------------
 
 def _run(lib, F, test_case, make_tensor):
@@ -381,7 +753,7 @@ def _as_numpy(value):
     return backend.to_numpy(value.array)
 
 
-@pytest.mark.parametrize("test_case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("test_case", [_param(c) for c in CASES])
 def test_matches_torch(test_case, device):
     mg_inputs, mg_out = _run(mg, mg_F, test_case, lambda inp: mg.tensor(
         inp.array, device=device, requires_grad=inp.requires_grad))
@@ -394,6 +766,9 @@ def test_matches_torch(test_case, device):
     for i, (mine, theirs) in enumerate(zip(mg_inputs, torch_inputs)):  # in-place updates (running stats)
         np.testing.assert_allclose(_as_numpy(mine), _as_numpy(theirs), **TOLERANCE, err_msg=f"input {i} after forward")
 
+    if not torch_out.requires_grad:  # nothing differentiated: values only
+        assert not mg_out.requires_grad
+        return
     cotangent = np.random.default_rng(0).standard_normal(tuple(torch_out.shape))
     mg_out.backward(mg.tensor(cotangent, device=device))
     torch_out.backward(torch.tensor(cotangent))
@@ -406,8 +781,9 @@ def test_matches_torch(test_case, device):
 
 
 def test_every_op_has_a_parity_case():
-    """The table names cover every kind of op in minigrad.ops (a new op needs a row here)."""
-    names = " ".join(c.name for c in CASES).lower()
+    """The table names cover every kind of op in minigrad.ops (a new op needs a row here): some case's
+    name starts with the op's fragment, and that case is not an expected failure."""
+    names = [c.name.lower() for c in CASES if not c.xfail]
     expected = {
         "Abs": "abs", "Add": "add", "AvgPool2d": "avg_pool2d", "BatchNorm": "batch_norm",
         "BinaryCrossEntropy": "binary_cross_entropy", "BinaryCrossEntropyWithLogits": "bce_with_logits",
@@ -429,9 +805,31 @@ def test_every_op_has_a_parity_case():
         "pixel_shuffle": "pixel_shuffle", "adaptive_avg_pool2d": "adaptive_avg_pool2d",
         "instance_norm": "instance_norm", "InstanceNorm": "instance_norm_affine", "prelu": "prelu",
         "dropout2d": "dropout2d", "elu": "elu",
+        "Sin": "sin", "Cos": "cos", "Tan": "tan", "Asin": "asin", "Acos": "acos", "Atan": "atan", "Atan2": "atan2",
+        "Sinh": "sinh", "Cosh": "cosh", "Log1p": "log1p", "Expm1": "expm1", "Log2": "log2", "Log10": "log10",
+        "Exp2": "exp2", "Rsqrt": "rsqrt", "Reciprocal": "reciprocal", "square": "square", "Floor": "floor",
+        "Ceil": "ceil", "Trunc": "trunc", "Round": "round", "Sign": "sign", "frac": "frac",
+        "RoundedDivide": "div_rounding", "Remainder": "remainder", "Fmod": "fmod", "lerp": "lerp",
+        "clamp_by_tensors": "clamp_tensor", "AMax": "amax", "CumSum": "cumsum", "cumprod": "cumprod",
+        "logsumexp": "logsumexp", "median": "median", "outer": "outer", "addmm": "addmm", "addmv": "addmv",
+        "baddbmm": "baddbmm", "Einsum": "einsum", "cdist": "cdist", "tril": "tril", "triu": "triu",
+        "diag": "diag_of", "diagonal": "diagonal", "trace": "trace", "flip": "flip", "roll": "roll",
+        "rot90": "rot90", "repeat": "repeat", "repeat_interleave": "repeat_interleave", "gather": "gather",
+        "index_select": "index_select", "scatter": "scatter_src", "scatter_add": "scatter_add",
+        "masked_fill": "masked_fill", "masked_select": "masked_select",
+        "hardtanh": "hardtanh", "relu6": "relu6", "hardsigmoid": "hardsigmoid", "hardswish": "hardswish",
+        "silu": "silu", "mish": "mish", "selu": "selu", "celu": "celu", "softsign": "softsign",
+        "logsigmoid": "logsigmoid", "tanhshrink": "tanhshrink", "softshrink": "softshrink",
+        "hardshrink": "hardshrink", "threshold": "threshold", "glu": "glu", "softmin": "softmin",
+        "cosine_similarity": "cosine_similarity", "pairwise_distance": "pairwise_distance",
+        "smooth_l1_loss": "smooth_l1_loss", "huber_loss": "huber_loss", "kl_div": "kl_div",
+        "cosine_embedding_loss": "cosine_embedding_loss", "margin_ranking_loss": "margin_ranking_loss",
+        "hinge_embedding_loss": "hinge_embedding_loss", "soft_margin_loss": "soft_margin_loss",
+        "poisson_nll_loss": "poisson_nll_loss", "gaussian_nll_loss": "gaussian_nll_loss",
+        "AdaptiveMaxPool2d": "adaptive_max_pool2d",
     }
     # ToDevice has no torch counterpart on a CPU-only machine; test_backend covers it on a GPU.
     untested = sorted(set(mg.autograd.OPS) - set(expected) - {"ToDevice"})
     assert not untested, f"ops without a torch parity case: {untested}"
-    missing = sorted(op for op, fragment in expected.items() if fragment not in names)
+    missing = sorted(op for op, fragment in expected.items() if not any(n.startswith(fragment) for n in names))
     assert not missing, f"no parity case named for {missing}"
