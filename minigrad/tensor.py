@@ -1179,11 +1179,11 @@ class Tensor:
     def relu(self):
         return ops.relu(self)
 
-    def softmax(self, dim):
-        return ops.softmax(self, dim)
+    def softmax(self, dim, dtype=None):
+        return ops.softmax(self, dim, dtype=dtype)
 
-    def log_softmax(self, dim):
-        return ops.log_softmax(self, dim)
+    def log_softmax(self, dim, dtype=None):
+        return ops.log_softmax(self, dim, dtype=dtype)
 
 
 # --- turning Python data into arrays ---------------------------------------------------

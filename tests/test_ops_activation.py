@@ -630,3 +630,14 @@ def test_underscore_spellings_are_in_place():
         assert getattr(F, name)(x, *args) is x
         getattr(torch.nn.functional, name)(t, *args)
         np.testing.assert_allclose(x.numpy(), t.numpy(), rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_sigmoid_and_tanh_of_integers_give_the_default_float_as_torch(name):
+    torch = pytest.importorskip("torch")
+    values = np.array([-2, 0, 3])
+    mine, theirs = getattr(mg, name)(mg.tensor(values)), getattr(torch, name)(torch.tensor(values))
+    assert mine.dtype == np.float32 and theirs.dtype == torch.float32
+    np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6)
+    x = mg.tensor([[1.0, 2.0]], dtype=mg.float32)
+    assert x.softmax(1, dtype=mg.float64).dtype == np.float64 and x.log_softmax(dim=1, dtype=mg.float64).dtype == np.float64

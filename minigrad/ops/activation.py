@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import backend, parallel
 from ..autograd import Function
-from .elementwise import cast, where
+from .elementwise import _floating, cast, where
 from .special import erf, erf_array
 from .shape import wrap_dim
 
@@ -251,11 +251,11 @@ def leaky_relu(x, negative_slope=0.01):
 
 
 def sigmoid(x):
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(_floating(x))  # of integers: the default float dtype, as PyTorch
 
 
 def tanh(x):
-    return Tanh.apply(x)
+    return Tanh.apply(_floating(x))
 
 
 def gelu(x, approximate="none"):
