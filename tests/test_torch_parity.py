@@ -739,6 +739,30 @@ case("avg_pool1d_ceil_exclude_pad",
      normal(2, 7))
 
 
+# --- at ties and singular points, where minigrad's gradient differs from PyTorch's -------------------------
+
+case("cdist_p2_zero_distance", lambda lib, F, x, y: lib.cdist(x, y),
+     fixed([[1.0, 2.0], [3.0, 4.0]]), fixed([[1.0, 2.0], [0.0, 1.0]]),
+     xfail="cdist p=2 at a distance of 0: minigrad's gradient is nan (d sqrt at 0), PyTorch's 0")
+case("cdist_p3_zero_distance", lambda lib, F, x, y: lib.cdist(x, y, p=3.0),
+     fixed([[1.0, 2.0], [3.0, 4.0]]), fixed([[1.0, 2.0], [0.0, 1.0]]),
+     xfail="cdist p=3 at a distance of 0: minigrad's gradient is nan (d s^(1/3) at 0), PyTorch's 0")
+case("cdist_p_inf_ties", lambda lib, F, x, y: lib.cdist(x, y, p=INF),
+     fixed([[1.0, 2.0], [3.0, 4.0]]), fixed([[2.0, 3.0], [0.0, 1.0]]),
+     xfail="cdist p=inf with |x1 - x2| tied in k coordinates: minigrad splits the gradient (1/k each, amax), "
+           "PyTorch gives each tied coordinate the whole gradient")
+case("pnorm_inf_ties", lambda lib, F, x: x.norm(INF), fixed([1.0, -3.0, 3.0]),
+     xfail="norm(inf) with k tied largest |x|: minigrad gives the whole gradient to one, PyTorch 1/k to each")
+case("median_all_ties", lambda lib, F, x: x.median(), fixed([1.0, 2.0, 2.0, 2.0, 3.0]),
+     xfail="median() without dim with the median value k times: minigrad gives the whole gradient to one "
+           "element, PyTorch 1/k to each")
+case("atan2_at_origin", lambda lib, F, y, x: lib.atan2(y, x), fixed([0.0, 1.0]), fixed([0.0, 0.0]),
+     xfail="atan2 at (0, 0): minigrad's gradient is nan (0/0), PyTorch's 0")
+case("cosine_similarity_zero_vector", lambda lib, F, x, y: F.cosine_similarity(x, y, dim=0),
+     fixed([0.0, 0.0]), fixed([1.0, 2.0]),
+     xfail="cosine_similarity of a zero vector: minigrad's gradient is nan, PyTorch's y/(|y| eps) (~4.5e7 here)")
+
+
 # --- the comparison -----------------------------------------------------------------------------
 
 def _run(lib, F, test_case, make_tensor):
