@@ -739,6 +739,37 @@ case("avg_pool1d_ceil_exclude_pad",
      normal(2, 7))
 
 
+# --- more exported names made of the ops above --------------------------------------------------------------
+
+case("var_correction", lambda lib, F, x: lib.var(x, 1, correction=2), normal(2, 4, 3))
+case("std_correction_keepdim", lambda lib, F, x: x.std(dim=(0, 2), correction=0, keepdim=True), normal(2, 4, 3))
+case("var_mean", lambda lib, F, x: lib.var_mean(x, 1)[0] + 2 * lib.var_mean(x, 1)[1], normal(3, 4))
+case("std_mean_correction", lambda lib, F, x: lib.std_mean(x, -1, correction=0)[0] * lib.std_mean(x, -1)[1],
+     normal(3, 4))
+case("sum_dtype", lambda lib, F, x: x.sum(1, dtype=lib.float64), normal(3, 4))
+case("mean_list_dims", lambda lib, F, x: x.mean([0, 2]), normal(2, 3, 4))
+case("mm", lambda lib, F, x, y: lib.mm(x, y), normal(3, 4), normal(4, 2))
+case("bmm", lambda lib, F, x, y: lib.bmm(x, y), normal(2, 3, 4), normal(2, 4, 2))
+case("mv", lambda lib, F, x, y: x.mv(y), normal(3, 4), normal(4))
+case("dot", lambda lib, F, x, y: lib.dot(x, y), normal(4), normal(4))
+case("diag_embed", lambda lib, F, x: lib.diag_embed(x), normal(2, 3))
+case("narrow", lambda lib, F, x: x.narrow(2, 1, 2), normal(2, 3, 4))
+case("select", lambda lib, F, x: lib.select(x, 1, -1), normal(2, 3, 4))
+case("split_sections", lambda lib, F, x: lib.split(x, [1, 3], dim=2)[1], normal(2, 3, 4))
+case("split_size", lambda lib, F, x: x.split(3, 2)[1], normal(2, 3, 4))
+case("chunk", lambda lib, F, x: lib.chunk(x, 3, 1)[2], normal(2, 3, 4))
+case("unbind", lambda lib, F, x: lib.unbind(x, 2)[3], normal(2, 3, 4))
+case("tensor_split", lambda lib, F, x: lib.tensor_split(x, [1, 3], dim=2)[1], normal(2, 3, 4))
+case("movedim", lambda lib, F, x: lib.movedim(x, (0, 1), (2, 0)), normal(2, 3, 4))
+case("swapaxes", lambda lib, F, x: x.swapaxes(0, 2), normal(2, 3, 4))
+case("mT", lambda lib, F, x: x.mT, normal(2, 3, 4))
+case("broadcast_to", lambda lib, F, x: lib.broadcast_to(x, (3, 2, 4)), normal(2, 1))
+case("broadcast_tensors", lambda lib, F, x, y: lib.broadcast_tensors(x, y)[0] * lib.broadcast_tensors(x, y)[1],
+     normal(3, 1), normal(4))
+case("meshgrid_xy", lambda lib, F, x, y: lib.meshgrid(x, y, indexing="xy")[0] * lib.meshgrid(x, y, indexing="xy")[1],
+     normal(3), normal(2))
+
+
 # --- at ties and singular points, where minigrad's gradient differs from PyTorch's -------------------------
 
 case("cdist_p2_zero_distance", lambda lib, F, x, y: lib.cdist(x, y),
