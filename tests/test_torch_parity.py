@@ -769,6 +769,25 @@ case("broadcast_tensors", lambda lib, F, x, y: lib.broadcast_tensors(x, y)[0] * 
 case("meshgrid_xy", lambda lib, F, x, y: lib.meshgrid(x, y, indexing="xy")[0] * lib.meshgrid(x, y, indexing="xy")[1],
      normal(3), normal(2))
 
+# in place on an intermediate result: the gradient flows through the rewritten tensor
+case("relu6_inplace", lambda lib, F, x: F.relu6(x * 1, inplace=True), uniform(-3, 9, 3, 4))
+case("hardtanh_underscore", lambda lib, F, x: F.hardtanh_(x * 2, -1.5, 0.5), uniform(-2, 2, 3, 4))
+case("elu_underscore_alpha", lambda lib, F, x: F.elu_(x * 1, alpha=0.5), uniform(-3, 3, 3, 4))
+case("threshold_underscore", lambda lib, F, x: F.threshold_(x * 1, 0.2, 3.0), uniform(-2, 2, 3, 4))
+case("selu_inplace", lambda lib, F, x: F.selu(x + 0, inplace=True), uniform(-3, 3, 3, 4))
+case("scaled_dot_product_attention", lambda lib, F, q, k, v: F.scaled_dot_product_attention(q, k, v),
+     normal(2, 3, 4, 5), normal(2, 3, 6, 5), normal(2, 3, 6, 5))
+case("scaled_dot_product_attention_causal_scale",
+     lambda lib, F, q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
+     normal(2, 4, 5), normal(2, 6, 5), normal(2, 6, 3))
+case("scaled_dot_product_attention_bool_mask",
+     lambda lib, F, q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+     normal(2, 3, 4, 5), normal(2, 3, 6, 5), normal(2, 3, 6, 5),
+     constant(np.concatenate([np.ones((4, 1), bool), _rng.random((4, 5)) < 0.6], axis=1)))
+case("scaled_dot_product_attention_float_mask",
+     lambda lib, F, q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+     normal(3, 4, 5), normal(3, 6, 5), normal(3, 6, 5), normal(4, 6))
+
 
 # --- at ties and singular points, where minigrad's gradient differs from PyTorch's -------------------------
 
