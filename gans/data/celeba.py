@@ -533,7 +533,8 @@ class CelebADataset(Dataset):
         if self.channels_first:
             pixels = np.moveaxis(pixels, -1, -3)
         pixels = np.ascontiguousarray(pixels)
-        return Tensor(pixels, device=self.device if self.device is not None else backend.get_default_device())
+        device = self.device if self.device is not None else backend.get_default_device()
+        return Tensor._wrap(backend.to_device(pixels, device), False)  # its own dtype (uint8 unscaled)
 
 
 def _detect_layout(file, path, wanted):

@@ -166,8 +166,8 @@ class FacePairs(Dataset):
         return self.faces.name_of(int(self.positions[int(index)]))
 
     def tensor(self, array):
-        return Tensor(np.ascontiguousarray(array),
-                      device=self.device if self.device is not None else backend.get_default_device())
+        device = self.device if self.device is not None else backend.get_default_device()
+        return Tensor._wrap(backend.to_device(np.ascontiguousarray(array), device), False)
 
     def __repr__(self):
         return (f"FacePairs({self.faces.path.name if hasattr(self.faces, 'path') else self.faces!r}, "
