@@ -739,9 +739,10 @@ def inputs(*shapes, low=-2.0, high=2.0):
     return given(*[array(s, F64, low, high) for s in shapes])
 
 
-module("Linear", lambda nn: nn.Linear(5, 3), [inputs((4, 5)), inputs((2, 4, 5)), inputs((5,)), inputs((0, 5))])
+module("Linear", lambda nn: nn.Linear(5, 3), [inputs((4, 5)), inputs((2, 4, 5)), inputs((5,)), inputs((0, 5)),
+                                             inputs((4, 6))])
 module("Linear", lambda nn: nn.Linear(5, 3, bias=False), [inputs((4, 5))], variant="no bias")
-module("Conv2d", lambda nn: nn.Conv2d(3, 4, 3, stride=2, padding=1), [inputs((2, 3, 7, 6))])
+module("Conv2d", lambda nn: nn.Conv2d(3, 4, 3, stride=2, padding=1), [inputs((2, 3, 7, 6)), inputs((2, 2, 7, 6))])
 module("Conv2d", lambda nn: nn.Conv2d(3, 4, 3, stride=2, padding=1), [inputs((3, 5, 5))], variant="unbatched",
        xfail="an unbatched (C, H, W) input raises ValueError; PyTorch accepts it")
 module("Conv2d", lambda nn: nn.Conv2d(3, 2, (3, 2), padding=(1, 2), dilation=(1, 2), bias=False),
@@ -749,7 +750,8 @@ module("Conv2d", lambda nn: nn.Conv2d(3, 2, (3, 2), padding=(1, 2), dilation=(1,
 module("ConvTranspose2d", lambda nn: nn.ConvTranspose2d(3, 2, 4, stride=2, padding=1), [inputs((2, 3, 4, 5))])
 module("ConvTranspose2d", lambda nn: nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1, bias=False),
        [inputs((1, 3, 4, 4))], variant="output padding")
-module("BatchNorm1d", lambda nn: nn.BatchNorm1d(3), [inputs((5, 3)), inputs((4, 3, 6))])
+module("BatchNorm1d", lambda nn: nn.BatchNorm1d(3), [inputs((5, 3)), inputs((4, 3, 6)), inputs((5, 4)),
+                                                     inputs((1, 3))])
 module("BatchNorm1d", lambda nn: nn.BatchNorm1d(3), [inputs((5, 3))], train=False, variant="eval")
 module("BatchNorm2d", lambda nn: nn.BatchNorm2d(3, momentum=0.2), [inputs((2, 3, 4, 5))])
 module("BatchNorm2d", lambda nn: nn.BatchNorm2d(3, affine=False), [inputs((2, 3, 4, 5))], train=False, variant="eval")
@@ -759,7 +761,8 @@ module("InstanceNorm2d", lambda nn: nn.InstanceNorm2d(3, affine=True, track_runn
 module("LayerNorm", lambda nn: nn.LayerNorm(4), [inputs((3, 4)), inputs((2, 3, 4))])
 module("LayerNorm", lambda nn: nn.LayerNorm((3, 4), elementwise_affine=False), [inputs((2, 3, 4))], variant="shape")
 module("Embedding", lambda nn: nn.Embedding(10, 3), [given(np.array([[1, 2, 9], [0, 2, 2]]), grad=()),
-                                                     given(np.array(4), grad=())])
+                                                     given(np.array(4), grad=()), given(np.array([10]), grad=()),
+                                                     given(np.array([1.0]), grad=())])
 module("Dropout", lambda nn: nn.Dropout(0.5), [inputs((3, 4))], train=False)
 module("Dropout", lambda nn: nn.Dropout(0.0), [inputs((3, 4))], variant="p=0")
 module("Dropout2d", lambda nn: nn.Dropout2d(0.5), [inputs((2, 3, 4, 4))], train=False)
@@ -971,6 +974,36 @@ def check_no_grad():
         def doubled(t):
             return t * 2
         return y.requires_grad, inside, lib.is_grad_enabled(), doubled(x).requires_grad, (x * 2).requires_grad
+    _both(run)
+
+
+@behaviour("Tensor.backward")
+def check_backward_errors_and_options():
+    def run(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        errors = []
+        for attempt in (lambda: (x * x).backward(),                               # not a scalar
+                        lambda: (lib.ones(2) * 2).sum().backward(),               # nothing requires grad
+                        lambda: (x * x).backward(lib.ones(3))):                   # wrong gradient shape
+            try:
+                attempt()
+                errors.append(None)
+            except Exception as error:
+                errors.append(type(error).__name__)
+        x.grad = None
+        y = (x.exp() * 2).sum()
+        y.backward(retain_graph=True)
+        y.backward()                                                              # kept, so a second pass works
+        z = (x.exp()).sum()
+        z.backward()
+        try:
+            z.backward()                                                          # freed
+            errors.append(None)
+        except Exception as error:
+            errors.append(type(error).__name__)
+        x.grad = None
+        (x * 3).backward(lib.tensor([1.0, -1.0]))
+        return errors, x.grad
     _both(run)
 
 
@@ -1685,3 +1718,27 @@ def test_runner_catches_differences():
             run_sample(entry, entry.samples[0], seed=0)
     right = OpCase("test", lambda lib, x: x * x, [given(array((3,)))])
     assert run_sample(right, right.samples[0], seed=0) == "gradient"
+
+
+def test_module_runner_catches_differences():
+    """The module runner fails on a different output, or on a different parameter gradient."""
+    pytest.importorskip("torch")
+    different_output = ModuleCase("test", lambda nn: nn.Tanh() if nn is torch.nn else nn.Sigmoid(), [inputs((2, 3))])
+    with pytest.raises(AssertionError):
+        run_module_sample(different_output, different_output.samples[0], seed=0)
+    different_gradient = ModuleCase("test", lambda nn: _Stack(nn, [nn.Linear(3, 2)]) if nn is torch.nn
+                                    else _DetachedLinear(nn), [inputs((2, 3))])
+    with pytest.raises(AssertionError, match="gradient of layer0.weight"):
+        run_module_sample(different_gradient, different_gradient.samples[0], seed=0)
+
+
+def _DetachedLinear(nn):
+    """A Linear whose weight gradient is lost (the output is the same)."""
+    class Detached(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer0 = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return x @ self.layer0.weight.detach().t() + self.layer0.bias
+    return Detached()
