@@ -60,6 +60,12 @@ def current_gpu():
     return cupy.cuda.runtime.getDevice()
 
 
+def use_gpu(index):
+    """Make GPU `index` the one CuPy works on (raises the CUDA help without a GPU)."""
+    current_gpu()
+    cupy.cuda.Device(index).use()
+
+
 def gpu_name(index=None):
     """The GPU's name, e.g. 'NVIDIA H100 80GB HBM3' (raises the CUDA help without one)."""
     index = current_gpu() if index is None else index

@@ -29,6 +29,15 @@ def current_device():
     return backend.current_gpu()
 
 
+def set_device(device):
+    """Make `device` (an index, 'cuda:1' or an mg.device) the GPU CuPy works on; as PyTorch, a
+    negative index does nothing. Without a GPU: the CUDA help, as an error."""
+    index = device if isinstance(device, int) else backend.Device(device).index or 0
+    if index < 0:
+        return
+    backend.use_gpu(index)
+
+
 def get_device_name(device=None):
     """The GPU's name; `device` is an index, 'cuda:1' or an mg.device (default: the current GPU)."""
     if device is not None and not isinstance(device, int):

@@ -11,6 +11,7 @@ Arithmetic and the other methods are thin wrappers over the ops in `minigrad.ops
 the graph machinery lives in `minigrad.autograd`.
 """
 
+import math
 import weakref
 
 import sys
@@ -308,6 +309,10 @@ class Tensor:
             return legacy.type_name(self)
         return legacy.convert(self, dtype, non_blocking)
 
+    def type_as(self, other):
+        """This tensor in other's dtype (and on its device), as t.type(other.type())."""
+        return self.to(other.device, other.dtype)
+
     # --- new tensors like this one (its dtype and device unless told otherwise) ----------
 
     def new(self, *args, device=None):
@@ -403,6 +408,26 @@ class Tensor:
             return
         self._begin_in_place()
         self.array[_index_key(key)] = _value_for(self, value)
+
+    def resize_(self, *sizes):
+        """Give the tensor a new shape in place (old GAN code: `label.resize_(n).fill_(1)`), as
+        PyTorch: the first elements keep their values and their memory; new ones start at zero."""
+        if self.requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        sizes = legacy.check_sizes(tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes)
+        count = math.prod(sizes)
+        flat = self.array.reshape(-1)
+        if count <= flat.size:
+            self.array = flat[:count].reshape(sizes)
+        else:
+            grown = backend.array_module(self.array).zeros(count, dtype=self.dtype)
+            grown[:flat.size] = flat
+            self.array = grown.reshape(sizes)
+        self._version[0] += 1
+        return self
+
+    def resize_as_(self, other):
+        return self.resize_(other.shape)
 
     def zero_(self):
         self._begin_in_place()

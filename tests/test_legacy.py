@@ -387,3 +387,48 @@ def test_set_printoptions_precision_and_profiles():
         mg.set_printoptions(profile="default")
         torch.set_printoptions(profile="default")
     assert "..." not in repr(mg.arange(10))
+
+
+# --- old spellings found by the census: resize_as_, type_as, nn.init without "_", cuda.set_device ---
+
+def test_resize_as_and_resize_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for lib in (mg, torch):
+        x = lib.arange(6.0).reshape(2, 3)
+        flat = x.view(6)
+        x.resize_(3, 2)
+        assert tuple(x.shape) == (3, 2) and x.tolist() == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+        x.resize_(4)
+        assert x.tolist() == [0.0, 1.0, 2.0, 3.0] and flat.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+        label = lib.zeros(1).resize_as_(lib.ones(5, 1)).fill_(1.0)  # old DCGAN code
+        assert tuple(label.shape) == (5, 1) and label.sum().item() == 5.0
+        x[0] = 9.0
+        assert flat[0].item() == 9.0  # a shrunk tensor keeps its memory
+        with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+            lib.zeros(2, requires_grad=True).resize_(3)
+
+
+def test_type_as_takes_the_other_tensors_dtype():
+    ints, floats = mg.tensor([1, 2]), mg.zeros(1, dtype=mg.float64)
+    assert ints.type_as(floats).dtype == np.float64 and ints.type_as(floats).tolist() == [1.0, 2.0]
+    assert floats.type_as(floats) is floats
+
+
+def test_the_old_init_names_warn_and_initialise_as_the_new_ones():
+    torch = pytest.importorskip("torch")
+    for name in ("uniform", "normal", "constant", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+                 "kaiming_normal", "orthogonal", "eye", "dirac"):
+        weight = mg.zeros(4, 3, 3, 3) if name == "dirac" else mg.zeros(4, 3)
+        args = (0.5,) if name == "constant" else ()
+        with pytest.warns(FutureWarning, match=rf"`nn.init.{name}` is now deprecated in favor of `nn.init.{name}_`"):
+            getattr(nn.init, name)(weight, *args)
+        assert hasattr(torch.nn.init, name)
+        assert weight.abs().sum().item() > 0
+
+
+def test_set_device_without_a_gpu_says_how_to_get_one():
+    if mg.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(RuntimeError, match="CuPy"):
+        mg.cuda.set_device(0)
+    mg.cuda.set_device(-1)  # a negative index does nothing, as PyTorch

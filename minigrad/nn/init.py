@@ -236,3 +236,25 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", gen
     if _is_empty(tensor):
         return tensor
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator=generator)
+
+
+# --- the old names without the trailing underscore, deprecated in PyTorch (still in old GAN code) --
+
+def _deprecated(new):
+    """nn.init.xavier_uniform (old) -> xavier_uniform_, with PyTorch's FutureWarning."""
+    old = new.__name__[:-1]
+
+    def initialise(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.",
+                      FutureWarning, stacklevel=2)
+        return new(*args, **kwargs)
+
+    initialise.__name__ = old
+    initialise.__doc__ = f"Deprecated: {new.__name__}, under its old name."
+    return initialise
+
+
+uniform, normal, constant = _deprecated(uniform_), _deprecated(normal_), _deprecated(constant_)
+eye, dirac, orthogonal = _deprecated(eye_), _deprecated(dirac_), _deprecated(orthogonal_)
+xavier_uniform, xavier_normal = _deprecated(xavier_uniform_), _deprecated(xavier_normal_)
+kaiming_uniform, kaiming_normal = _deprecated(kaiming_uniform_), _deprecated(kaiming_normal_)
