@@ -70,7 +70,8 @@ _rng = np.random.default_rng(20240601)
 pytestmark = [pytest.mark.filterwarnings("ignore:The use of `x.T`:UserWarning"),
               pytest.mark.filterwarnings("ignore:Tensor.T is deprecated:UserWarning"),
               pytest.mark.filterwarnings("ignore:std....degrees of freedom:UserWarning"),
-              pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning")]
+              pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning"),
+              pytest.mark.filterwarnings("ignore:`nn.init.*is now deprecated")]
 
 
 # --- samples ----------------------------------------------------------------------------------
@@ -255,6 +256,52 @@ case("Tensor.scatter_", lambda lib, x, i, s: x.scatter_(1, i, s),
       given(np.zeros((3, 4), np.int64), np.array([[0], [2], [3]]), array((3, 1), I64))], grad=False)
 case("Tensor.scatter_", lambda lib, x, i: x.scatter_(0, i, 7.0), [given(np.zeros((3, 4)), np.array([[0, 1, 2, 0]]))],
      grad=False, variant="value")
+
+
+
+# --- operators (not census names, but every line of training code uses them) --------------------------
+
+_operators = {
+    "__add__": lambda x, y: x + y, "__radd__": lambda x, y: y + x, "__sub__": lambda x, y: x - y,
+    "__rsub__": lambda x, y: y - x, "__mul__": lambda x, y: x * y, "__rmul__": lambda x, y: y * x,
+    "__truediv__": lambda x, y: x / y, "__rtruediv__": lambda x, y: y / x,
+    "__lt__": lambda x, y: x < y, "__le__": lambda x, y: x <= y, "__gt__": lambda x, y: x > y,
+    "__ge__": lambda x, y: x >= y, "__eq__": lambda x, y: x == y, "__ne__": lambda x, y: x != y,
+}
+for _name, _op in _operators.items():
+    _differentiable = _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+                                "__truediv__", "__rtruediv__")
+    _low = 0.5 if "truediv" in _name else -2.0
+    case(f"Tensor.{_name}", lambda lib, x, y, _op=_op: _op(x, y),
+         binary(low=_low, low2=_low, high=2.5, high2=2.5), grad=_differentiable)
+case("Tensor.__floordiv__", lambda lib, x, y: x // y,
+     binary([(F32, F32), (F64, F64), (I64, I64), (I64, F32)], low=-5, high=5, low2=1, high2=3, scalars=(2, 1.5)),
+     grad=False)
+case("Tensor.__mod__", lambda lib, x, y: x % y,
+     binary([(F32, F32), (F64, F64), (I64, I64), (I64, F32)], low=-5, high=5, low2=1, high2=3, scalars=(2, 1.5)),
+     grad=False)
+case("Tensor.__pow__", lambda lib, x, y: x ** y,
+     binary([(F32, F32), (F64, F64), (I64, I64), (I64, F32), (F32, F64)], low=0.5, high=2.0, low2=0, high2=3,
+            scalars=(2, 0.5)))
+case("Tensor.__rpow__", lambda lib, x, y: y ** x, [given(array((3,)), 2.0), given(array((3,), I64, 0, 3), 2),
+                                                   given(array((3,), F32), 2)])
+case("Tensor.__matmul__", lambda lib, x, y: x @ y, [given(array((3, 4)), array((4, 2))),
+                                                    given(array((2, 3, 4)), array((4,)))])
+case("Tensor.__neg__", lambda lib, x: -x, unary(ALL))
+case("Tensor.__abs__", lambda lib, x: abs(x), unary(NUMERIC))
+for _name, _op in {"__and__": lambda x, y: x & y, "__or__": lambda x, y: x | y,
+                   "__xor__": lambda x, y: x ^ y}.items():
+    case(f"Tensor.{_name}", lambda lib, x, y, _op=_op: _op(x, y),
+         [given(array((3, 4), a), array((4,), b)) for a, b in ((BOOL, BOOL), (I64, I64), (BOOL, I64))]
+         + [given(array((3,), BOOL), True), given(array((3,), I64), 6), given(array((3,)), array((3,)))], grad=False)
+case("Tensor.__invert__", lambda lib, x: ~x, unary((BOOL, I64, F64), shapes=((3,),)), grad=False)
+case("Tensor.__getitem__", lambda lib, x, *key: x[key[0] if len(key) == 1 else key],
+     [given(array((4, 5)), 1), given(array((4, 5)), -1), given(array((4, 5)), slice(1, None)),
+      given(array((4, 5)), slice(None, None, 2), 3), given(array((4, 5)), None, Ellipsis, 2),
+      given(array((4, 5)), np.array([0, 2, 2])), given(array((4, 5)), array((4,), BOOL)),
+      given(array((4, 5)), array((4, 5), BOOL)), given(array((4, 5)), np.array([[0], [3]]), np.array([1, 4])),
+      given(array((4, 5)), 4), given(array((4, 5)), slice(None, None, -1)), given(array(()), Ellipsis),
+      given(array((4, 5), I64), slice(1, 3))], variant="keys")
 
 
 # --- reductions ---------------------------------------------------------------------------------
@@ -469,6 +516,15 @@ def _backward(x):
     (leaf * 2).sum().backward()                # gradients accumulate
     return leaf.grad
 
+case("Tensor.type_as", lambda lib, x, y: x.type_as(y),
+     [given(array((2, 3), a), array((1,), b)) for a in ALL for b in ALL] + [given(array(()), array((0,), I64))])
+case("Tensor.resize_as_", lambda lib, x, y: x.resize_as_(y),
+     [given(array((2, 3), d), array((3, 2), d)) for d in ALL] + [given(array((2, 3)), array((6,), I64)),
+                                                                 given(array((2, 3)), array(()))], grad=False)
+case("Tensor.resize_as_", lambda lib, x, y: (lambda r: (r.shape, r.dtype))(x.resize_as_(y)),
+     [given(array((2, 3)), array((4, 2))), given(array((2, 3)), array((0,)))], grad=False, variant="new size")
+case("torch.cuda.set_device", lambda lib, d: lib.cuda.set_device(d) if not torch.cuda.is_available() else None,
+     [given(0), given("cpu")], grad=False)
 
 # --- creation -----------------------------------------------------------------------------------
 
@@ -899,6 +955,25 @@ case("torch.nn.init.xavier_normal_", lambda lib, w, **kw: _normal_stats(
     lib.nn.init.xavier_normal_(w, **kw), 0.0, math.sqrt(2 / (40 + 50)) * kw.get("gain", 1)),
      [given(array((40, 50), d), **kw) for d in FLOATS for kw in ({}, {"gain": 2.0})] + [given(array((3,)))],
      grad=False)
+case("torch.nn.init.constant", _init("constant", 0.25), unary(FLOATS, shapes=((3, 4),)), grad=False)
+case("torch.nn.init.normal", lambda lib, w: _normal_stats(lib.nn.init.normal(w, 1.0, 0.2), 1.0, 0.2),
+     unary(FLOATS, shapes=((40, 50),)), grad=False)
+for _name in ("kaiming_normal", "kaiming_normal_"):
+    case(f"torch.nn.init.{_name}", lambda lib, w, _name=_name, **kw: _normal_stats(
+        getattr(lib.nn.init, _name)(w, **kw), 0.0, _kaiming_std(w.shape, **kw)),
+        [given(array((40, 50), d), **kw) for d in FLOATS
+         for kw in ({}, {"mode": "fan_out"}, {"a": 0.2, "nonlinearity": "leaky_relu"},
+                    {"nonlinearity": "linear"})]
+        + [given(array((20, 5, 3, 3))), given(array((3,))), given(array((4, 5)), mode="nonsense")], grad=False)
+
+
+def _kaiming_std(shape, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    fan = (shape[1] if mode == "fan_in" else shape[0]) * receptive if len(shape) > 1 else 1
+    gain = {"relu": math.sqrt(2.0), "linear": 1.0}.get(nonlinearity, math.sqrt(2.0 / (1 + a ** 2)))
+    return gain / math.sqrt(fan)
+
+
 case("torch.nn.init.orthogonal_", lambda lib, w, **kw: _orthogonal_stats(lib, lib.nn.init.orthogonal_(w, **kw)),
      [given(array((4, 6))), given(array((6, 4)), gain=2.0), given(array((3, 2, 2), F32)), given(array((3,)))],
      grad=False)
@@ -1308,6 +1383,13 @@ KNOWN_DIFFERENCES = [
     ("torch.norm", (10,), WARNS + "'divide by zero encountered in divide' (norm of an empty (0, 3) tensor)"),
     ("torch.norm", (11,), "an int64 input gives a result; PyTorch raises RuntimeError (norm needs a floating "
                           "point input)"),
+    ("Tensor.__sub__", (16, 19), "a tensor minus the Python bool True gives a result; PyTorch raises RuntimeError "
+                                 "(subtraction with a bool is not supported)"),
+    ("Tensor.__rsub__", (16, 19), "True minus a tensor gives a result; PyTorch raises RuntimeError"),
+    ("Tensor.__truediv__", (3,), WARNS + "'divide by zero encountered in divide' (bool / False is inf)"),
+    ("Tensor.__rtruediv__", (3, 6, 7), WARNS + "'divide by zero encountered in divide' (x / False is inf)"),
+    ("Tensor.__getitem__[keys]", (10,), "a negative step, x[::-1], reverses; PyTorch raises ValueError (step must "
+                                        "be greater than zero)"),
     ("Tensor.reshape", (7,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
     ("Tensor.view", (5,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
     ("Tensor.squeeze", (7,), "a tuple of dims, squeeze((0, 2)), raises TypeError; PyTorch squeezes both dims"),
