@@ -304,6 +304,25 @@ case("Tensor.__getitem__", lambda lib, x, *key: x[key[0] if len(key) == 1 else k
       given(array((4, 5), I64), slice(1, 3))], variant="keys")
 
 
+# In-place ops are recorded by autograd: on a non-leaf the gradient flows through the change; on a leaf
+# that requires grad PyTorch raises.
+_in_place = {
+    "add_": (lambda x, y: x.add_(y), lambda: given(array((3, 4)), array((4,)))),
+    "mul_": (lambda x, y: x.mul_(y), lambda: given(array((3, 4)), array((3, 1)))),
+    "div_": (lambda x, y: x.div_(y), lambda: given(array((3, 4)), positive((4,)))),
+    "copy_": (lambda x, y: x.copy_(y), lambda: given(array((3, 4)), array((4,)))),
+    "clamp_": (lambda x: x.clamp_(-0.5, 0.5), lambda: given(array((3, 4)))),
+    "exp_": (lambda x: x.exp_(), lambda: given(array((3, 4)))),
+    "fill_": (lambda x: x.fill_(1.5), lambda: given(array((3, 4)))),
+    "zero_": (lambda x: x.zero_(), lambda: given(array((3, 4)))),
+    "scatter_": (lambda x, s: x.scatter_(1, _like(x, np.array([[0, 1], [2, 3], [1, 0]])), s),
+                 lambda: given(array((3, 4)), array((3, 2)))),
+}
+for _name, (_op, _sample) in _in_place.items():
+    case(f"Tensor.{_name}", lambda lib, x, *rest, _op=_op: _op(x * 1, *rest), [_sample()], variant="autograd")
+    case(f"Tensor.{_name}", lambda lib, x, *rest, _op=_op: _op(x, *rest), [_sample()], variant="leaf")
+
+
 # --- reductions ---------------------------------------------------------------------------------
 
 case("torch.sum", lambda lib, x, **kw: lib.sum(x, **kw), reduction(ALL) + [given(array((2, 3, 4)), dim=(0, 2))])
@@ -892,9 +911,9 @@ module("Transformer", lambda nn: nn.Transformer(8, 2, 1, 1, dim_feedforward=16, 
        [inputs((5, 2, 8), (4, 2, 8))])
 
 
-def _like(nn, values):
-    """A tensor of the module's library (nn is minigrad.nn or torch.nn)."""
-    return (torch.tensor(values) if nn is torch.nn else mg.tensor(values))
+def _like(like, values):
+    """A tensor of the same library as `like` (torch.nn or minigrad.nn, or a tensor of either)."""
+    return torch.tensor(values) if like is torch.nn or isinstance(like, torch.Tensor) else mg.tensor(values)
 
 
 def _Stack(nn, layers):
@@ -1390,6 +1409,11 @@ KNOWN_DIFFERENCES = [
     ("Tensor.__rtruediv__", (3, 6, 7), WARNS + "'divide by zero encountered in divide' (x / False is inf)"),
     ("Tensor.__getitem__[keys]", (10,), "a negative step, x[::-1], reverses; PyTorch raises ValueError (step must "
                                         "be greater than zero)"),
+    ("Tensor.copy_[autograd]", (0,), "the overwritten tensor's input gets no gradient (None); PyTorch zeros"),
+    ("Tensor.fill_[autograd]", (0,), "the gradient flows through the overwritten values (x * 1).fill_(1.5): the "
+                                     "input gets the cotangent; PyTorch zeros"),
+    ("Tensor.zero_[autograd]", (0,), "the gradient flows through the overwritten values (x * 1).zero_(): the "
+                                     "input gets the cotangent; PyTorch zeros"),
     ("Tensor.reshape", (7,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
     ("Tensor.view", (5,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
     ("Tensor.squeeze", (7,), "a tuple of dims, squeeze((0, 2)), raises TypeError; PyTorch squeezes both dims"),
@@ -1593,6 +1617,8 @@ def run_sample(case_, sample, seed, call=None):
     for i in sorted(differentiate):
         want = theirs[i].grad
         have = ours[i].grad
+        assert (have is None) == (want is None), \
+            f"gradient of input {i}: {'None' if have is None else 'a tensor'}, PyTorch {want}"
         want = np.zeros(sample.args[i].shape) if want is None else want.numpy()
         have = np.zeros(sample.args[i].shape) if have is None else np.asarray(have.numpy())
         assert have.shape == want.shape, f"gradient of input {i}: shape {have.shape}, PyTorch {want.shape}"
