@@ -1166,7 +1166,10 @@ def check_devices():
 @behaviour("torch.save", "torch.load")
 def check_save_load(tmp_path):
     for lib in (mg, torch):
-        state = {"w": lib.tensor([[1.0, 2.0]]), "step": 3, "names": ["a", "b"], "i": lib.arange(3)}
+        model = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+        state = {"w": lib.tensor([[1.0, 2.0]]), "step": 3, "names": ["a", "b"], "i": lib.arange(3),
+                 "b": lib.tensor([True, False]), "d": lib.zeros(2, dtype=lib.float64), "empty": lib.zeros(0, 3),
+                 "nested": {"t": (lib.ones(1), 2.5)}, "model": list(model.state_dict())}
         lib.save(state, tmp_path / f"{lib.__name__}.pt")
     loaded = mg.load(tmp_path / "minigrad.pt")
     expected = torch.load(tmp_path / "torch.pt")
@@ -1195,17 +1198,26 @@ def _losses(lib, make_optimizer, steps=5, closure=False):
 
 
 OPTIMIZERS = {
-    "torch.optim.SGD": lambda optim, p: optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01),
-    "torch.optim.Adam": lambda optim, p: optim.Adam(p, lr=0.05, betas=(0.8, 0.9), weight_decay=0.01, amsgrad=True),
-    "torch.optim.AdamW": lambda optim, p: optim.AdamW(p, lr=0.05),
-    "torch.optim.RMSprop": lambda optim, p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True),
-    "torch.optim.Adadelta": lambda optim, p: optim.Adadelta(p, lr=1.0, rho=0.8),
+    "torch.optim.SGD": [lambda optim, p: optim.SGD(p, lr=0.01),
+                        lambda optim, p: optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01),
+                        lambda optim, p: optim.SGD(p, lr=0.01, momentum=0.5, dampening=0.1, maximize=True),
+                        lambda optim, p: optim.SGD([{"params": p[:1]}, {"params": p[1:], "lr": 0.1}], lr=0.01)],
+    "torch.optim.Adam": [lambda optim, p: optim.Adam(p),
+                         lambda optim, p: optim.Adam(p, lr=0.05, betas=(0.8, 0.9), weight_decay=0.01, amsgrad=True),
+                         lambda optim, p: optim.Adam(p, lr=0.05, eps=1e-3, maximize=True)],
+    "torch.optim.AdamW": [lambda optim, p: optim.AdamW(p, lr=0.05),
+                          lambda optim, p: optim.AdamW(p, lr=0.05, weight_decay=0.1, amsgrad=True)],
+    "torch.optim.RMSprop": [lambda optim, p: optim.RMSprop(p),
+                            lambda optim, p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True, weight_decay=0.1)],
+    "torch.optim.Adadelta": [lambda optim, p: optim.Adadelta(p),
+                             lambda optim, p: optim.Adadelta(p, lr=1.0, rho=0.8, weight_decay=0.1)],
 }
 
 
 def _optimizer_check(name):
     def check():
-        assert_same(plain(_losses(torch, OPTIMIZERS[name])), plain(_losses(mg, OPTIMIZERS[name])), None)
+        for k, make in enumerate(OPTIMIZERS[name]):
+            assert_same(plain(_losses(torch, make)), plain(_losses(mg, make)), None, f"{name} configuration {k}")
     return check
 
 
@@ -1268,8 +1280,24 @@ def check_data():
         custom = [list(b) for b in data.DataLoader(Squares(), batch_size=3)]
         shuffled = sorted(int(i) for b in data.DataLoader(pairs, batch_size=2, shuffle=True) for i in b[1].tolist()
                           for _ in [0])
-        return len(pairs), list(pairs[1]), len(subset), list(subset[0]), batches, dropped, custom, len(shuffled)
+        class Mixed(data.Dataset):
+            def __len__(self):
+                return 3
+
+            def __getitem__(self, i):
+                return {"x": lib.tensor([i, i + 1.0]), "n": i, "pair": (i, lib.tensor(i))}
+
+        mixed = [b for b in data.DataLoader(Mixed(), batch_size=2)]
+        unbatched = [b for b in data.DataLoader(pairs, batch_size=None)][:2]
+        return (len(pairs), list(pairs[1]), len(subset), list(subset[0]), batches, dropped, custom, len(shuffled),
+                mixed, unbatched, len(data.DataLoader(pairs, batch_size=2)),
+                len(data.DataLoader(pairs, batch_size=2, drop_last=True)))
     assert_same(plain(run(torch)), plain(run(mg)), None)
+
+
+@behaviour("torch.utils.data.DataLoader", xfail="Python floats collate to float32; PyTorch float64")
+def check_collate_floats():
+    _both(lambda lib: list(lib.utils.data.DataLoader([0.5, 1.5, 2.5], batch_size=2)))
 
 
 @behaviour("torch.nn.utils.clip_grad_norm_")
