@@ -830,11 +830,16 @@ module("BatchNorm1d", lambda nn: nn.BatchNorm1d(3), [inputs((5, 3)), inputs((4, 
 module("BatchNorm1d", lambda nn: nn.BatchNorm1d(3), [inputs((5, 3))], train=False, variant="eval")
 module("BatchNorm2d", lambda nn: nn.BatchNorm2d(3, momentum=0.2), [inputs((2, 3, 4, 5))])
 module("BatchNorm2d", lambda nn: nn.BatchNorm2d(3, affine=False), [inputs((2, 3, 4, 5))], train=False, variant="eval")
+module("BatchNorm2d", lambda nn: nn.BatchNorm2d(3, momentum=None), [inputs((2, 3, 4, 5))], variant="cumulative")
+module("BatchNorm2d", lambda nn: nn.BatchNorm2d(3, track_running_stats=False), [inputs((2, 3, 4, 5))], train=False,
+       variant="no running statistics")
+module("BatchNorm1d", lambda nn: nn.BatchNorm1d(3, eps=0.1, affine=False), [inputs((5, 3))], variant="no affine")
 module("InstanceNorm2d", lambda nn: nn.InstanceNorm2d(3), [inputs((2, 3, 4, 5)), inputs((3, 4, 5))])
 module("InstanceNorm2d", lambda nn: nn.InstanceNorm2d(3, affine=True, track_running_stats=True),
        [inputs((2, 3, 4, 5))], variant="affine")
 module("LayerNorm", lambda nn: nn.LayerNorm(4), [inputs((3, 4)), inputs((2, 3, 4))])
 module("LayerNorm", lambda nn: nn.LayerNorm((3, 4), elementwise_affine=False), [inputs((2, 3, 4))], variant="shape")
+module("LayerNorm", lambda nn: nn.LayerNorm(4, eps=0.1, bias=False), [inputs((3, 4))], variant="no bias")
 module("Embedding", lambda nn: nn.Embedding(10, 3), [given(np.array([[1, 2, 9], [0, 2, 2]]), grad=()),
                                                      given(np.array(4), grad=()), given(np.array([10]), grad=()),
                                                      given(np.array([1.0]), grad=())])
@@ -851,8 +856,13 @@ for _name, _make in [("ReLU", lambda nn: nn.ReLU()), ("ReLU", lambda nn: nn.ReLU
                                                                             if m.name.endswith("." + _name)])))
 module("MaxPool2d", lambda nn: nn.MaxPool2d(2), [inputs((2, 3, 6, 7))])
 module("MaxPool2d", lambda nn: nn.MaxPool2d(3, stride=2, padding=1), [inputs((1, 2, 6, 7))], variant="padding")
+module("MaxPool2d", lambda nn: nn.MaxPool2d((2, 3), ceil_mode=True, return_indices=True), [inputs((1, 2, 5, 7))],
+       variant="ceil mode, indices")
 module("AvgPool2d", lambda nn: nn.AvgPool2d(2), [inputs((2, 3, 6, 7))])
 module("AvgPool2d", lambda nn: nn.AvgPool2d(3, stride=2, padding=1), [inputs((1, 2, 6, 7))], variant="padding")
+module("AvgPool2d", lambda nn: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False, ceil_mode=True),
+       [inputs((1, 2, 6, 7))], variant="count_include_pad")
+module("AvgPool2d", lambda nn: nn.AvgPool2d(2, divisor_override=3), [inputs((1, 2, 6, 7))], variant="divisor")
 module("AdaptiveAvgPool2d", lambda nn: nn.AdaptiveAvgPool2d((2, 3)), [inputs((2, 3, 5, 7))])
 module("AdaptiveAvgPool2d", lambda nn: nn.AdaptiveAvgPool2d(1), [inputs((2, 3, 5, 7))], variant="1")
 module("PixelShuffle", lambda nn: nn.PixelShuffle(2), [inputs((2, 8, 3, 4)), inputs((8, 2, 2))])
@@ -892,6 +902,10 @@ module("RNN", lambda nn: nn.RNN(3, 4, num_layers=2), [inputs((5, 2, 3)), inputs(
 module("RNN", lambda nn: nn.RNN(3, 4, batch_first=True, nonlinearity="relu", bidirectional=True),
        [inputs((2, 5, 3)), inputs((2, 5, 3), (2, 2, 4))], variant="bidirectional")
 module("GRU", lambda nn: nn.GRU(3, 4), [inputs((5, 2, 3)), inputs((5, 2, 3), (1, 2, 4))])
+module("GRU", lambda nn: nn.GRU(3, 4, num_layers=2, batch_first=True, bidirectional=True, bias=False),
+       [inputs((2, 5, 3))], variant="two layers, bidirectional")
+module("GRU", lambda nn: nn.GRU(3, 4, num_layers=2, dropout=0.5), [inputs((5, 2, 3))], train=False,
+       variant="dropout, eval")
 module("LSTM", lambda nn: nn.LSTM(3, 4, num_layers=2, batch_first=True), [inputs((2, 5, 3))])
 module("LSTM", lambda nn: nn.LSTM(3, 4), [given(array((5, 2, 3)), (array((1, 2, 4)), array((1, 2, 4))))],
        variant="state")
@@ -899,6 +913,16 @@ module("LSTMCell", lambda nn: nn.LSTMCell(3, 4), [inputs((2, 3)), inputs((3,))])
 module("MultiheadAttention", lambda nn: nn.MultiheadAttention(8, 2), [inputs((5, 2, 8), (4, 2, 8), (4, 2, 8))])
 module("MultiheadAttention", lambda nn: nn.MultiheadAttention(8, 2, batch_first=True),
        [inputs((2, 5, 8), (2, 4, 8), (2, 4, 8))], variant="batch first")
+module("MultiheadAttention", lambda nn: nn.MultiheadAttention(8, 2, kdim=3, vdim=5, bias=False),
+       [inputs((5, 2, 8), (4, 2, 3), (4, 2, 5))], variant="kdim vdim")
+module("MultiheadAttention", lambda nn: nn.MultiheadAttention(8, 2),
+       [given(array((5, 2, 8)), array((4, 2, 8)), array((4, 2, 8)),
+              key_padding_mask=np.array([[False, False, True, True], [False, False, False, True]]),
+              average_attn_weights=False, grad=(0, 1, 2)),
+        given(array((4, 2, 8)), array((4, 2, 8)), array((4, 2, 8)), attn_mask=np.triu(np.ones((4, 4), bool), 1),
+              need_weights=False, grad=(0, 1, 2)),
+        given(array((4, 2, 8)), array((4, 2, 8)), array((4, 2, 8)), is_causal=True,
+              attn_mask=np.triu(np.ones((4, 4), bool), 1), grad=(0, 1, 2))], variant="masks")
 module("TransformerEncoderLayer", lambda nn: nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0),
        [inputs((5, 2, 8))])
 module("TransformerEncoderLayer", lambda nn: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, batch_first=True,
@@ -908,7 +932,16 @@ module("TransformerEncoder", lambda nn: nn.TransformerEncoder(
     nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0), num_layers=2, enable_nested_tensor=False),
        [inputs((5, 2, 8))])
 module("Transformer", lambda nn: nn.Transformer(8, 2, 1, 1, dim_feedforward=16, dropout=0.0),
-       [inputs((5, 2, 8), (4, 2, 8))])
+       [inputs((5, 2, 8), (4, 2, 8)),
+        given(array((5, 2, 8)), array((4, 2, 8)), tgt_mask=np.triu(np.full((4, 4), -np.inf), 1), grad=(0, 1)),
+        given(array((5, 2, 8)), array((4, 2, 8)), tgt_mask=np.triu(np.ones((4, 4), bool), 1),
+              src_key_padding_mask=np.array([[False] * 4 + [True], [False] * 5]), grad=(0, 1))])
+module("TransformerEncoder", lambda nn: nn.TransformerEncoder(
+    nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True, activation="gelu"),
+    num_layers=2, norm=nn.LayerNorm(8), enable_nested_tensor=False),
+       [given(array((2, 5, 8)), mask=np.triu(np.ones((5, 5), bool), 1), grad=(0,)),
+        given(array((2, 5, 8)), src_key_padding_mask=np.array([[False] * 4 + [True], [False] * 5]), grad=(0,))],
+       variant="masks, norm, gelu")
 
 
 def _like(like, values):
@@ -1655,8 +1688,10 @@ def run_sample(case_, sample, seed, call=None):
 
 
 def describe(sample):
-    args = ", ".join(f"{a.dtype}{list(a.shape)}" if isinstance(a, np.ndarray) else repr(a) for a in sample.args)
-    kwargs = "".join(f", {k}={v!r}" for k, v in sample.kwargs.items())
+    def short(value):
+        return f"{value.dtype}{list(value.shape)}" if isinstance(value, np.ndarray) else repr(value)
+    args = ", ".join(short(a) for a in sample.args)
+    kwargs = "".join(f", {k}={short(v)}" for k, v in sample.kwargs.items())
     return f"({args}{kwargs})"
 
 
@@ -1740,11 +1775,15 @@ def run_module_sample(entry, sample, seed):
     ours32, theirs32 = ours.float(), theirs.float()
     inputs32 = [x.float() if isinstance(x, torch.Tensor) and x.dtype == torch.float64 else x for x in their_inputs]
     our_inputs32 = [x.detach().float() if isinstance(x, mg.Tensor) and x.dtype == F64 else x for x in our_inputs]
+    their_kwargs32 = {k: v.float() if isinstance(v, torch.Tensor) and v.dtype == torch.float64 else v
+                      for k, v in make_kwargs(torch, sample).items()}
+    our_kwargs32 = {k: v.float() if isinstance(v, mg.Tensor) and v.dtype == F64 else v
+                    for k, v in make_kwargs(mg, sample).items()}
     if all(not isinstance(x, tuple) for x in inputs32):
         with torch.no_grad():
-            expected32 = theirs32(*inputs32, **sample.kwargs)
+            expected32 = theirs32(*inputs32, **their_kwargs32)
         with mg.no_grad():
-            got32 = ours32(*our_inputs32, **sample.kwargs)
+            got32 = ours32(*our_inputs32, **our_kwargs32)
         assert_same(plain(expected32), plain(got32), {F32: dict(rtol=1e-4, atol=1e-5)}, "float32")
     return "gradient"
 
