@@ -1,5 +1,7 @@
 """minigrad.data: Dataset, TensorDataset, DataLoader (batching, shuffling, collate)."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -89,7 +91,7 @@ def test_batch_size_none_gives_single_samples(dataset):
 
 
 def test_batch_size_must_be_positive(dataset):
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="positive integer value, but got batch_size=0"):
         DataLoader(dataset, batch_size=0)
 
 
@@ -258,3 +260,188 @@ def test_load_state_dict_needs_a_generator_of_its_own():
     state = mg.data.DataLoader(dataset, batch_size=2, shuffle=True, seed=1).state_dict()
     with pytest.raises(ValueError, match="no generator of its own"):
         mg.data.DataLoader(dataset, batch_size=2, shuffle=True).load_state_dict(state)
+
+
+# --- samplers, as torch.utils.data -------------------------------------------------------------
+
+from minigrad.data import (BatchSampler, ConcatDataset, RandomSampler, Sampler, SequentialSampler,  # noqa: E402
+                           SubsetRandomSampler, WeightedRandomSampler, random_split)
+
+
+def test_sequential_and_batch_sampler_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for n, size, drop in [(10, 3, False), (10, 3, True), (9, 3, True), (2, 5, False), (2, 5, True)]:
+        ours = BatchSampler(SequentialSampler(range(n)), size, drop)
+        theirs = torch.utils.data.BatchSampler(torch.utils.data.SequentialSampler(range(n)), size, drop)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: BatchSampler(range(4), 0, False), "batch_size should be a positive integer value, but got batch_size=0"),
+    (lambda: BatchSampler(range(4), True, False), "batch_size should be a positive integer value, but got batch_size=True"),
+    (lambda: BatchSampler(range(4), 2, 1), "drop_last should be a boolean value, but got drop_last=1"),
+    (lambda: RandomSampler([]), "num_samples should be a positive integer value, but got num_samples=0"),
+    (lambda: WeightedRandomSampler([1.0], 0), "num_samples should be a positive integer value, but got num_samples=0"),
+    (lambda: WeightedRandomSampler([[1.0]], 1), r"weights should be a 1d sequence but given weights have shape \(1, 1\)"),
+])
+def test_sampler_errors_as_pytorch(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_random_sampler_replacement_must_be_a_bool():
+    with pytest.raises(TypeError, match="replacement should be a boolean value, but got replacement=1"):
+        RandomSampler(range(3), replacement=1)
+
+
+def test_random_sampler_without_replacement_gives_whole_permutations():
+    indices = list(RandomSampler(range(4), num_samples=10, generator=np.random.default_rng(0)))
+    assert len(indices) == 10
+    assert sorted(indices[:4]) == sorted(indices[4:8]) == [0, 1, 2, 3] and len(set(indices[8:])) == 2
+    assert sorted(RandomSampler(range(7), generator=np.random.default_rng(1))) == list(range(7))
+
+
+def test_random_sampler_with_replacement_draws_lazily():
+    sampler = RandomSampler(range(5), replacement=True, num_samples=int(1e10), generator=np.random.default_rng(2))
+    assert len(sampler) == 10**10
+    first = list(itertools.islice(iter(sampler), 100))               # does not build 1e10 indices
+    assert len(first) == 100 and set(first) <= set(range(5)) and len(set(first)) == 5
+
+
+def test_random_sampler_follows_manual_seed_at_iteration():
+    sampler = RandomSampler(range(20))
+    mg.manual_seed(3)
+    first = list(sampler)
+    mg.manual_seed(3)
+    assert list(sampler) == first and sorted(first) == list(range(20))
+
+
+def test_subset_random_sampler_and_weighted_sampler():
+    assert sorted(SubsetRandomSampler([5, 7, 9], generator=np.random.default_rng(0))) == [5, 7, 9]
+    weighted = list(WeightedRandomSampler([0.0, 1.0, 0.0, 3.0], 400, generator=np.random.default_rng(0)))
+    assert set(weighted) == {1, 3} and 0.65 < weighted.count(3) / 400 < 0.85
+    once = list(WeightedRandomSampler(mg.tensor([1.0, 1.0, 1.0]), 3, replacement=False,
+                                      generator=np.random.default_rng(0)))
+    assert sorted(once) == [0, 1, 2]
+
+
+def test_sampler_base_class_says_what_to_define():
+    with pytest.raises(NotImplementedError, match="must define __iter__"):
+        iter(Sampler())
+
+
+# --- DataLoader with samplers ------------------------------------------------------------------
+
+def test_loader_follows_a_sampler(dataset):
+    loader = DataLoader(dataset, batch_size=3, sampler=[9, 0, 4, 4, 2])
+    assert labels_of(loader) == [[9, 0, 4], [4, 2]] and len(loader) == 2
+    assert isinstance(DataLoader(dataset, shuffle=True).sampler, RandomSampler)
+    assert isinstance(DataLoader(dataset).sampler, SequentialSampler)
+    assert isinstance(DataLoader(dataset, batch_size=2).batch_sampler, BatchSampler)
+
+
+def test_loader_follows_a_batch_sampler(dataset):
+    loader = DataLoader(dataset, batch_sampler=[[1, 2], [8], [0, 0, 5]])
+    assert labels_of(loader) == [[1, 2], [8], [0, 0, 5]] and len(loader) == 3 and loader.batch_size is None
+
+
+def test_loader_with_a_random_sampler_with_replacement(dataset):
+    sampler = RandomSampler(dataset, replacement=True, num_samples=int(1e10), generator=np.random.default_rng(0))
+    batches = DataLoader(dataset, batch_size=4, sampler=sampler)
+    first = next(iter(batches))
+    assert first[0].shape == (4, 2) and all(0 <= label < 10 for label in first[1].tolist())
+
+
+def test_loader_single_samples_from_a_sampler(dataset):
+    samples = list(DataLoader(dataset, batch_size=None, sampler=[3, 1]))
+    assert [s[1].item() for s in samples] == [3, 1]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"sampler": [0], "shuffle": True}, "sampler option is mutually exclusive with shuffle"),
+    ({"batch_sampler": [[0]], "batch_size": 2}, "batch_sampler option is mutually exclusive with batch_size"),
+    ({"batch_sampler": [[0]], "drop_last": True}, "batch_sampler option is mutually exclusive"),
+    ({"batch_size": None, "drop_last": True}, "batch_size=None option disables auto-batching"),
+    ({"num_workers": -1}, "num_workers option should be non-negative"),
+])
+def test_loader_argument_errors_as_pytorch(dataset, kwargs, message):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match=message):
+        DataLoader(dataset, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        torch.utils.data.DataLoader(list(range(10)), **kwargs)
+
+
+def test_shuffling_an_empty_dataset_is_an_error_as_pytorch():
+    empty = TensorDataset(mg.zeros(0, 2))
+    with pytest.raises(ValueError, match="num_samples=0"):
+        DataLoader(empty, batch_size=2, shuffle=True)
+    assert list(DataLoader(empty, batch_size=2)) == []              # in order, nothing to give
+
+
+def test_loader_accepts_pytorch_worker_options(dataset):
+    loader = DataLoader(dataset, batch_size=5, num_workers=2, persistent_workers=True, prefetch_factor=2,
+                        pin_memory=True, timeout=0, worker_init_fn=print, pin_memory_device="", in_order=True)
+    assert labels_of(loader) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert mg.utils.data.get_worker_info() is None
+
+
+def test_a_pytorch_style_getitems_list_is_collated(dataset):
+    class Pairs(Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return float(i), i
+
+        def __getitems__(self, indices):                                 # PyTorch's: a list of samples
+            return [self[int(i)] for i in indices]
+
+    values, labels = next(iter(DataLoader(Pairs(), batch_size=3)))
+    assert values.tolist() == [0.0, 1.0, 2.0] and labels.tolist() == [0, 1, 2]
+
+
+def test_state_dict_refuses_a_sampler_passed_in(dataset):
+    with pytest.raises(ValueError, match="cannot say where it stands"):
+        DataLoader(dataset, sampler=[0, 1]).state_dict()
+
+
+# --- ConcatDataset, random_split ---------------------------------------------------------------
+
+def test_concat_dataset_as_pytorch():
+    torch = pytest.importorskip("torch")
+    parts = [list(range(3)), [], list(range(10, 14))]
+    ours, theirs = ConcatDataset(parts), torch.utils.data.ConcatDataset(parts)
+    assert len(ours) == len(theirs) == 7 and ours.cumulative_sizes == theirs.cumulative_sizes
+    assert [ours[i] for i in range(-7, 7)] == [theirs[i] for i in range(-7, 7)]
+    with pytest.raises(ValueError, match="should not exceed dataset length"):
+        ours[-8]
+    with pytest.raises(AssertionError, match="should not be an empty iterable"):
+        ConcatDataset([])
+    both = TensorDataset(mg.arange(2)) + TensorDataset(mg.arange(5, 8))
+    assert isinstance(both, ConcatDataset) and [both[i][0].item() for i in range(5)] == [0, 1, 5, 6, 7]
+
+
+def test_random_split_counts_and_fractions_as_pytorch():
+    torch = pytest.importorskip("torch")
+    data = list(range(10))
+    for lengths in ([3, 7], [0.3, 0.7], [0.25, 0.25, 0.5], [1 / 3] * 3):
+        ours = random_split(data, lengths, generator=np.random.default_rng(0))
+        theirs = torch.utils.data.random_split(data, lengths)
+        assert [len(s) for s in ours] == [len(s) for s in theirs]
+        assert sorted(x for s in ours for x in (s[i] for i in range(len(s)))) == data
+    with pytest.raises(ValueError, match="Sum of input lengths does not equal"):
+        random_split(data, [3, 3])
+    for split in (random_split, torch.utils.data.random_split):
+        with pytest.raises(ValueError, match="Fraction at index 0 is not between 0 and 1"):
+            split(data, [1.5, -0.5])
+    with pytest.warns(UserWarning, match="Length of split at index 1 is 0"):
+        random_split(list(range(2)), [0.9, 0.1])
+
+
+def test_pytorch_submodule_paths():
+    from minigrad.utils.data.dataloader import DataLoader as PathLoader
+    from minigrad.utils.data.dataset import Subset as PathSubset
+    from minigrad.utils.data.sampler import RandomSampler as PathSampler
+    assert PathLoader is DataLoader and PathSubset is mg.data.Subset and PathSampler is RandomSampler
+    assert mg.utils.data.default_collate is collate and mg.utils.data.WeightedRandomSampler is WeightedRandomSampler
