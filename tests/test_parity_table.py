@@ -209,6 +209,10 @@ case("Tensor.clamp_", lambda lib, x: x.clamp_(-0.5, 0.5), unary(NUMERIC), grad=F
 case("torch.add", lambda lib, x, y: lib.add(x, y), binary())
 case("torch.add", lambda lib, x, y: lib.add(x, y, alpha=2), binary(BINARY_DTYPES[:3], scalars=(), shapes=()),
      variant="alpha")
+case("torch.add", lambda lib, x, y: lib.add(x, y),
+     [given(array((3,), a), other) for a in ALL for b in ALL
+      for other in (array((3,), b), array((), b), {F32: 1.5, F64: 1.5, I64: 2, BOOL: True}[b])]
+     + [given(array((), a), array((), b)) for a in ALL for b in ALL], grad=False, variant="promotion")
 case("Tensor.add", lambda lib, x, y: x.add(y), binary())
 case("torch.mul", lambda lib, x, y: lib.mul(x, y), binary())
 case("Tensor.mul", lambda lib, x, y: x.mul(y), binary())
@@ -230,6 +234,9 @@ case("Tensor.eq", lambda lib, x, y: x.eq(y), binary([(F64, F64), (I64, I64), (BO
 case("torch.where", lambda lib, c, x, y: lib.where(c, x, y),
      [given(array((3, 4), BOOL), array((3, 4), a), array((4,), b)) for a, b in BINARY_DTYPES[:6]]
      + [given(array((3, 1), BOOL), array((1, 4)), array(())), given(array((0, 2), BOOL), array((2,)), array((0, 2))),
+        given(array((3,), BOOL), array((3,), I64), 2.5), given(array((3,), BOOL), 1, 0),
+        given(array((3,), BOOL), array((3,), F32), array((), F64)), given(array((3,), BOOL), 1.0, array((3,), I64)),
+        given(array((3,), I64), array((3,)), array((3,))),
         given(array((3,), BOOL), array((3,)), 0.0), given(array((3,), BOOL), array((4,)), array((3,)))])
 case("torch.where", lambda lib, c: lib.where(c), [given(array((3, 4), BOOL)), given(array((0,), BOOL))],
      variant="one argument")
@@ -553,6 +560,7 @@ class D(str):
 
 case("torch.arange", lambda lib, *a, **kw: lib.arange(*a, **kw),
      [given(5), given(1, 4), given(0, 1, 0.25), given(0.0, 3), given(-3, 3, 2), given(5, dtype=D("float64")),
+      given(0, 1, 0.1), given(3, 0, -0.5), given(0, 5, 0), given(2.5),
       given(0), given(3, 0), given(1, 2.5, dtype=D("int64"))], grad=False)
 case("torch.linspace", lambda lib, *a, **kw: lib.linspace(*a, **kw),
      [given(0, 1, 5), given(-1, 1, 1), given(2, 3, 0), given(0, 10, 4, dtype=D("int64")),
@@ -574,7 +582,8 @@ for _name in ("zeros_like", "ones_like"):
 case("torch.tensor", lambda lib, data, **kw: lib.tensor(data, **kw),
      [given([1, 2, 3]), given([1.0, 2.0]), given([True, False]), given(3.5), given(7), given([[1, 2], [3, 4.5]]),
       given([]), given([1, 2], dtype=D("float64")), given([1.5, 2.5], dtype=D("int64")), given([[1, 2], [3]]),
-      given(True)], grad=False)
+      given(True), given([True, 2]), given([1, 2.5]), given([1, 2], requires_grad=True),
+      given([1.0, 2.0], requires_grad=True), given([[]]), given([[1.0], [2.0]], dtype=D("float32"))], grad=False)
 case("torch.tensor", lambda lib, x, **kw: lib.tensor(x.detach().numpy(), **kw),
      unary(ALL, shapes=((2, 3), ())) + [given(array((2,)), requires_grad=True)], grad=False, variant="from NumPy")
 case("torch.from_numpy", lambda lib, x: _from_numpy(lib, x), unary(ALL, shapes=((2, 3), ())), grad=False)
@@ -1328,6 +1337,21 @@ def check_data():
     assert_same(plain(run(torch)), plain(run(mg)), None)
 
 
+@behaviour("torch.utils.data.RandomSampler")
+def check_random_sampler():
+    def run(lib):
+        data = lib.utils.data
+        items = list(range(7))
+        once = list(data.RandomSampler(items))
+        drawn = list(data.RandomSampler(items, replacement=True, num_samples=20))
+        fewer = list(data.RandomSampler(items, num_samples=3))
+        batches = [b.tolist() for b in data.DataLoader(items, batch_size=3, sampler=data.RandomSampler(items))]
+        return (sorted(once), len(data.RandomSampler(items)), len(drawn), all(0 <= i < 7 for i in drawn),
+                len(fewer), len(set(fewer)), [len(b) for b in batches], sorted(i for b in batches for i in b),
+                len(data.RandomSampler(items, replacement=True, num_samples=20)))
+    _both(run)
+
+
 @behaviour("torch.utils.data.DataLoader", xfail="Python floats collate to float32; PyTorch float64")
 def check_collate_floats():
     _both(lambda lib: list(lib.utils.data.DataLoader([0.5, 1.5, 2.5], batch_size=2)))
@@ -1475,6 +1499,8 @@ KNOWN_DIFFERENCES = [
                                      "input gets the cotangent; PyTorch zeros"),
     ("Tensor.zero_[autograd]", (0,), "the gradient flows through the overwritten values (x * 1).zero_(): the "
                                      "input gets the cotangent; PyTorch zeros"),
+    ("torch.where", (12,), "an int64 condition is taken as truth values; PyTorch raises RuntimeError (the "
+                           "condition must be bool)"),
     ("Tensor.reshape", (7,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
     ("Tensor.view", (5,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
     ("Tensor.squeeze", (7,), "a tuple of dims, squeeze((0, 2)), raises TypeError; PyTorch squeezes both dims"),
@@ -1488,9 +1514,9 @@ KNOWN_DIFFERENCES = [
     ("torch.matmul", (8,), "shapes that do not multiply raise ValueError; PyTorch RuntimeError"),
     ("torch.matmul", (9,), "float32 @ float64 raises TypeError; PyTorch RuntimeError"),
     ("Tensor.item", (5,), "a tensor of 2 elements raises ValueError; PyTorch RuntimeError"),
-    ("torch.arange", (7,), "arange(3, 0) gives an empty tensor; PyTorch raises RuntimeError (bounds inconsistent "
+    ("torch.arange", (11,), "arange(3, 0) gives an empty tensor; PyTorch raises RuntimeError (bounds inconsistent "
                            "with the step's sign)"),
-    ("torch.arange", (8,), "arange(1, 2.5, dtype=int64) gives [1, 2]; PyTorch [1] (size from the int64 bounds)"),
+    ("torch.arange", (12,), "arange(1, 2.5, dtype=int64) gives [1, 2]; PyTorch [1] (size from the int64 bounds)"),
     ("torch.zeros", (2,), "zeros() with no size gives a 0-dim tensor; PyTorch raises TypeError"),
     ("torch.ones", (2,), "ones() with no size gives a 0-dim tensor; PyTorch raises TypeError"),
     ("torch.rand", (3,), "rand() with no size gives a 0-dim tensor; PyTorch raises TypeError"),
