@@ -553,6 +553,22 @@ case("Tensor.resize_as_", lambda lib, x, y: (lambda r: (r.shape, r.dtype))(x.res
 case("torch.cuda.set_device", lambda lib, d: lib.cuda.set_device(d) if not torch.cuda.is_available() else None,
      [given(0), given("cpu")], grad=False)
 
+
+# Which calls give back the very same tensor (code relies on it: `x.cpu() is x`, in-place results).
+for _name, _same in {"float": lambda x: x.float(), "double": lambda x: x.double(), "long": lambda x: x.long(),
+                     "to": lambda x: x.to(x.dtype), "cpu": lambda x: x.cpu(), "contiguous": lambda x: x.contiguous(),
+                     "add_": lambda x: x.add_(1), "mul_": lambda x: x.mul_(2), "zero_": lambda x: x.zero_(),
+                     "fill_": lambda x: x.fill_(1), "clamp_": lambda x: x.clamp_(0, 1),
+                     "requires_grad_": lambda x: x.requires_grad_(False), "type": lambda x: x.type(x.type())}.items():
+    case(f"Tensor.{_name}", lambda lib, x, _same=_same: _same(x) is x, unary(NUMERIC, shapes=((2,),)), grad=False,
+         variant="identity")
+case("Tensor.to", lambda lib, x, **kw: x.to(lib.float64, **kw), [given(array((2,), F32), copy=True),
+                                                                 given(array((2,), F64), copy=True),
+                                                                 given(array((2,), F32), non_blocking=True)],
+     variant="keywords")
+case("Tensor.to", lambda lib, x: x.to(lib.float64, copy=True) is x, [given(array((2,), F64))], grad=False,
+     variant="copy")
+
 # --- creation -----------------------------------------------------------------------------------
 
 class D(str):
@@ -1502,6 +1518,10 @@ KNOWN_DIFFERENCES = [
                                      "input gets the cotangent; PyTorch zeros"),
     ("torch.where", (12,), "an int64 condition is taken as truth values; PyTorch raises RuntimeError (the "
                            "condition must be bool)"),
+    ("Tensor.to[keywords]", (0, 1), "to(dtype, copy=True) raises TypeError (unexpected argument 'copy')"),
+    ("Tensor.to[keywords]", (2,), "to(dtype, non_blocking=True) raises TypeError (unexpected argument "
+                                  "'non_blocking'; common in training loops: x.to(device, non_blocking=True))"),
+    ("Tensor.to[copy]", (0,), "to(dtype, copy=True) raises TypeError; PyTorch returns a new tensor"),
     ("Tensor.reshape", (7,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
     ("Tensor.view", (5,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
     ("Tensor.squeeze", (7,), "a tuple of dims, squeeze((0, 2)), raises TypeError; PyTorch squeezes both dims"),
