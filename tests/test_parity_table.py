@@ -569,6 +569,30 @@ case("Tensor.to", lambda lib, x, **kw: x.to(lib.float64, **kw), [given(array((2,
 case("Tensor.to", lambda lib, x: x.to(lib.float64, copy=True) is x, [given(array((2,), F64))], grad=False,
      variant="copy")
 
+
+def _shares(view):
+    """After adding 1 in place to what view(x) returns, x (changed or not)."""
+    def call(lib, x):
+        view(x).add_(1)
+        return x
+    return call
+
+
+for _name, _view in {"view": lambda x: x.view(-1), "reshape": lambda x: x.reshape(3, 2), "t": lambda x: x.t(),
+                     "T": lambda x: x.T, "permute": lambda x: x.permute(1, 0), "transpose": lambda x: x.transpose(0, 1),
+                     "squeeze": lambda x: x.unsqueeze(0).squeeze(0), "unsqueeze": lambda x: x.unsqueeze(1),
+                     "flatten": lambda x: x.flatten(), "narrow": lambda x: x.narrow(1, 1, 2),
+                     "detach": lambda x: x.detach(), "data": lambda x: x.data,
+                     "__getitem__": lambda x: x[1], "split": lambda x: x.split(1)[1], "diagonal": lambda x: x.diagonal(),
+                     "view_as": lambda x: x.view_as(x), "clone": lambda x: x.clone(), "contiguous": lambda x: x.contiguous(),
+                     "float": lambda x: x.float(), "ravel": lambda x: x.ravel()}.items():
+    case(f"Tensor.{_name}" if _name != "diagonal" else "torch.diagonal", _shares(_view),
+         [given(array((2, 3))), given(array((2, 3), F32))], grad=False, variant="shares memory")
+case("Tensor.numpy", lambda lib, x: (lambda a: (a.__setitem__((0, 0), 7.0), x)[1])(x.numpy()),
+     [given(array((2, 3))), given(array((2, 3), F32))], grad=False, variant="shares memory")
+case("torch.from_numpy", lambda lib, x: (lambda t: (t.add_(1), x)[1])(lib.from_numpy(x.numpy())),
+     [given(array((2, 3)))], grad=False, variant="shares memory")
+
 # --- creation -----------------------------------------------------------------------------------
 
 class D(str):
@@ -1522,6 +1546,8 @@ KNOWN_DIFFERENCES = [
     ("Tensor.to[keywords]", (2,), "to(dtype, non_blocking=True) raises TypeError (unexpected argument "
                                   "'non_blocking'; common in training loops: x.to(device, non_blocking=True))"),
     ("Tensor.to[copy]", (0,), "to(dtype, copy=True) raises TypeError; PyTorch returns a new tensor"),
+    ("torch.diagonal[shares memory]", (0, 1), "x.diagonal() is a copy: adding to it in place leaves x unchanged; "
+                                              "PyTorch's is a view and x changes"),
     ("Tensor.reshape", (7,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
     ("Tensor.view", (5,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
     ("Tensor.squeeze", (7,), "a tuple of dims, squeeze((0, 2)), raises TypeError; PyTorch squeezes both dims"),
