@@ -107,6 +107,10 @@ class Tensor:
     def is_cpu(self):
         return backend.device_of(self.array) == "cpu"
 
+    # PyTorch's other device predicates: minigrad has only the CPU and CUDA (code asks
+    # `x.is_cuda or x.is_xpu` before choosing a path)
+    is_xpu = is_mps = is_meta = is_mkldnn = is_sparse = is_quantized = is_nested = property(lambda self: False)
+
     @property
     def ndim(self):
         return self.array.ndim

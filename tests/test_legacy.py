@@ -432,3 +432,12 @@ def test_set_device_without_a_gpu_says_how_to_get_one():
     with pytest.raises(RuntimeError, match="CuPy"):
         mg.cuda.set_device(0)
     mg.cuda.set_device(-1)  # a negative index does nothing, as PyTorch
+
+
+def test_scripts_that_import_onnx_or_ask_other_device_predicates_still_run():
+    import minigrad.onnx
+    assert not minigrad.onnx.is_in_onnx_export()
+    with pytest.raises(NotImplementedError, match="cannot export to ONNX.*state_dict"):
+        minigrad.onnx.export(nn.Linear(2, 2), mg.zeros(1, 2), "model.onnx")
+    x = mg.zeros(2)
+    assert not (x.is_cuda or x.is_xpu or x.is_mps or x.is_meta or x.is_sparse or x.is_quantized)

@@ -295,6 +295,25 @@ def test_dropout2d_zeroes_whole_channels():
         F.dropout2d(x, 1.5)
 
 
+@pytest.mark.parametrize("shape", [(40, 64), (2, 3, 4, 5, 6)])
+def test_dropout2d_of_other_ranks_warns_and_drops_sample_channel_slices_as_pytorch(shape):
+    """An LSTM's (N, features) output through nn.Dropout2d: PyTorch warns and drops single elements."""
+    torch = pytest.importorskip("torch")
+    mg.manual_seed(0)
+    with pytest.warns(UserWarning, match=f"Received a {len(shape)}-D input to dropout2d"):
+        out = F.dropout2d(mg.ones(*shape), 0.5).numpy()
+    with pytest.warns(UserWarning, match=f"Received a {len(shape)}-D input to dropout2d"):
+        torch.nn.functional.dropout2d(torch.ones(*shape), 0.5)
+    per_slice = out.reshape(shape[0], shape[1], -1)
+    assert np.all(per_slice.min(axis=2) == per_slice.max(axis=2)) and set(np.unique(out)) == {0.0, 2.0}
+    assert 0.3 < (per_slice[..., 0] == 0).mean() < 0.7
+    with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions"):
+        F.dropout2d(mg.ones(6), 0.5)
+    with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions"), \
+            pytest.warns(UserWarning, match="1-D input"):  # PyTorch warns, then raises
+        torch.nn.functional.dropout2d(torch.ones(6), 0.5)
+
+
 # --- elu ---------------------------------------------------------------------------------------------
 
 @gradient_test_for("elu")

@@ -344,13 +344,20 @@ def elu(input, alpha=1.0):
 def dropout2d(input, p=0.5, training=True):
     """Zero whole channels: y = x * mask / (1 - p), one Bernoulli(1 - p) draw per (sample, channel).
 
-    For (N, C, H, W) input (or (N, C, L), as PyTorch, with its warning). A mul by a constant mask,
+    For (N, C, H, W) input (or (N, C, L); other ranks of 2 or more as PyTorch, with its warning:
+    a 2-D input drops single elements). A mul by a constant mask,
     so dy/dx = mask / (1 - p). (F.dropout2d adds PyTorch's `inplace` flag.)
     """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if input.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected (N, C, H, W) input, got shape {input.shape}")
+    if input.ndim < 2:
+        raise RuntimeError(f"Feature dropout requires at least 2 dimensions in the input, got shape {input.shape}")
+    if input.ndim not in (3, 4):  # PyTorch still drops whole (sample, channel) slices, and warns
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will "
+                      f"result in an error in a future release. To retain the behavior and silence this warning, "
+                      f"please use dropout instead. Note that dropout2d exists to provide channel-wise dropout on "
+                      f"inputs with 2 spatial dimensions, a channel dimension, and an optional batch dimension "
+                      f"(i.e. 3D or 4D inputs).", UserWarning, stacklevel=2)
     if input.ndim == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
                       "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim.",
