@@ -134,8 +134,19 @@ def test_assigning_before_super_init_explains():
     class Forgetful(nn.Module):
         def __init__(self):
             self.fc = nn.Linear(1, 1)
-    with pytest.raises(AttributeError, match=r"super\(\).__init__\(\)"):
+    with pytest.raises(AttributeError, match=r"super\(\).__init__\(\) in Forgetful.__init__ before assigning submodules"):
         Forgetful()
+
+
+def test_plain_attributes_before_super_init_are_kept_as_pytorch():
+    """Old seq2seq code sets self.hidden_size before calling super().__init__(); PyTorch allows it."""
+    class Encoder(nn.Module):
+        def __init__(self, hidden_size):
+            self.hidden_size = hidden_size
+            super().__init__()
+            self.fc = nn.Linear(hidden_size, 1)
+    encoder = Encoder(3)
+    assert encoder.hidden_size == 3 and [name for name, _ in encoder.named_parameters()] == ["fc.weight", "fc.bias"]
 
 
 def test_register_parameter_buffer_and_module_replace_a_plain_attribute():

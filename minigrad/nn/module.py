@@ -97,9 +97,12 @@ class Module:
     # --- registration by attribute assignment -------------------------------------------
 
     def __setattr__(self, name, value):
-        if "_parameters" not in self.__dict__:
-            raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ "
-                                 f"before assigning attributes")
+        if "_parameters" not in self.__dict__:  # before Module.__init__: plain values are fine, as PyTorch
+            if isinstance(value, (Parameter, Module)):
+                raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ "
+                                     f"before assigning {'parameters' if isinstance(value, Parameter) else 'submodules'}")
+            object.__setattr__(self, name, value)
+            return
         if isinstance(value, (Parameter, Module)):
             registry = self._parameters if isinstance(value, Parameter) else self._modules
             self._forget(name, keep=registry)
