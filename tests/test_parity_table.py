@@ -73,12 +73,13 @@ ERROR_TYPES = {"torch.cat", "torch.stack", "torch.matmul", "Tensor.view", "Tenso
 _rng = np.random.default_rng(20240601)
 
 # PyTorch's own deprecation and performance notes on some samples (x.T of a 1-D tensor, std of one value,
-# nn.Transformer without batch_first) are not what is compared here.
+# nn.Transformer without batch_first, a loss's target shape) are not what is compared here.
 pytestmark = [pytest.mark.filterwarnings("ignore:The use of `x.T`:UserWarning"),
               pytest.mark.filterwarnings("ignore:Tensor.T is deprecated:UserWarning"),
               pytest.mark.filterwarnings("ignore:std....degrees of freedom:UserWarning"),
               pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning"),
-              pytest.mark.filterwarnings("ignore:`nn.init.*is now deprecated")]
+              pytest.mark.filterwarnings("ignore:`nn.init.*is now deprecated"),
+              pytest.mark.filterwarnings("ignore:Using a target size:UserWarning")]
 
 
 # --- samples ----------------------------------------------------------------------------------
@@ -791,7 +792,11 @@ functional("interpolate", [given(array((1, 2, 3, 4), d), scale_factor=2) for d i
            + [given(array((1, 2, 3, 4)), size=(5, 7)), given(array((1, 2, 3, 4)), size=(5, 7), mode="bilinear"),
               given(array((1, 2, 3, 4)), scale_factor=2, mode="bilinear", align_corners=True),
               given(array((1, 2, 3, 4)), scale_factor=(2, 1.5), mode="bilinear"),
-              given(array((1, 2, 5)), scale_factor=2, mode="linear"), given(array((1, 2, 6, 6)), size=4)])
+              given(array((1, 2, 5)), scale_factor=2, mode="linear"), given(array((1, 2, 6, 6)), size=4),
+              given(array((1, 2, 4, 4)), scale_factor=1.5), given(array((1, 2, 5)), size=7),
+              given(array((1, 2, 4, 4)), scale_factor=0.5, mode="bilinear"),
+              given(array((1, 2, 3, 4)), size=(5, 7), mode="bilinear", align_corners=True),
+              given(array((1, 2, 3, 4)))])
 functional("batch_norm", [given(array((4, 3, 2, 2), d), np.zeros(3, d), np.ones(3, d), grad=(0,)) for d in FLOATS]
            + [given(array((4, 3)), array((3,)), positive((3,)), array((3,)), array((3,)), training=True,
                     momentum=0.2, grad=(0, 3, 4)),
@@ -873,6 +878,12 @@ module("Conv2d", lambda nn: nn.Conv2d(3, 4, 3, stride=2, padding=1), [inputs((3,
        xfail="an unbatched (C, H, W) input raises ValueError; PyTorch accepts it")
 module("Conv2d", lambda nn: nn.Conv2d(3, 2, (3, 2), padding=(1, 2), dilation=(1, 2), bias=False),
        [inputs((1, 3, 6, 6))], variant="no bias")
+for _mode in ("reflect", "replicate", "circular"):
+    module("Conv2d", lambda nn, _mode=_mode: nn.Conv2d(3, 2, 3, padding=1, padding_mode=_mode),
+           [inputs((1, 3, 5, 6))], variant=f"padding_mode {_mode}",
+           xfail="Conv2d(padding_mode=...) raises TypeError (no padding_mode argument)")
+module("Conv2d", lambda nn: nn.Conv2d(3, 2, 3, padding="same"), [inputs((1, 3, 5, 6))], variant="padding same",
+       xfail="Conv2d(padding='same') raises TypeError at the first call; PyTorch pads to keep the size")
 module("ConvTranspose2d", lambda nn: nn.ConvTranspose2d(3, 2, 4, stride=2, padding=1), [inputs((2, 3, 4, 5))])
 module("ConvTranspose2d", lambda nn: nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1, bias=False),
        [inputs((1, 3, 4, 4))], variant="output padding")
@@ -938,6 +949,11 @@ for _loss, _targets in [("MSELoss", lambda: array((3, 4))), ("L1Loss", lambda: a
            [given(array((3, 4), F64, 0.05, 0.95), _targets(), grad=(0,))])
     module(_loss, lambda nn, _loss=_loss: getattr(nn, _loss)(reduction="sum"),
            [given(array((3, 4), F64, 0.05, 0.95), _targets(), grad=(0,))], variant="sum")
+    module(_loss, lambda nn, _loss=_loss: getattr(nn, _loss)(reduction="none"),
+           [given(array((3, 4), F64, 0.05, 0.95), _targets(), grad=(0,)),
+            given(array((3, 4), F64, 0.05, 0.95), array((3, 5)), grad=(0,))], variant="none")
+module("BCELoss", lambda nn: nn.BCELoss(weight=_like(nn, np.array([1.0, 2.0, 0.5, 3.0]))),
+       [given(array((3, 4), F64, 0.05, 0.95), array((3, 4), F64, 0, 1), grad=(0,))], variant="weight")
 module("BCEWithLogitsLoss", lambda nn: nn.BCEWithLogitsLoss(),
        [given(array((3, 4)), array((3, 4), F64, 0, 1), grad=(0,))])
 module("BCEWithLogitsLoss", lambda nn: nn.BCEWithLogitsLoss(pos_weight=_like(nn, np.array([1.0, 2.0, 0.5, 3.0]))),
