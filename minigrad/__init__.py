@@ -39,6 +39,7 @@ from .ops import (acos, addmm, addmv, all, allclose, amax, amin, any, argsort, a
                   true_divide, trunc, unbind, unique, unique_consecutive, var_mean, vdot)
 from .ops import pow  # noqa: A004  (mg.pow, as torch.pow)
 from .creation import (bernoulli, empty_like, eye, logspace, multinomial, normal, randint_like)
+from .creation import inclusive_range as range  # noqa: A001  (torch.range, deprecated there too)
 from .serialization import load, save
 from .tensor import Tensor, get_default_dtype, set_default_dtype, set_printoptions
 

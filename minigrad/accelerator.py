@@ -29,6 +29,12 @@ def current_device_index():
     return backend.current_gpu() if backend.cuda_available() else -1
 
 
+def set_device_index(device):
+    """Make GPU `device` (an index, 'cuda:1', an mg.device) current, as torch.accelerator; needs a GPU."""
+    from . import cuda
+    cuda.set_device(device)
+
+
 def synchronize(device=None):
     """Wait for the GPU's queued work to finish (nothing to wait for without one)."""
     if backend.cuda_available():

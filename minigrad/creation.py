@@ -4,6 +4,9 @@ Floating-point factories give float32 unless `dtype` says otherwise, on the defa
 device (mg.set_default_device) unless `device` says otherwise.
 """
 
+import math
+import warnings
+
 import numpy as np
 
 from . import backend
@@ -93,6 +96,18 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else get_default_dtype()
     xp = backend.array_module(backend.normalize_device(device))
     return _make(xp.arange(start, end, step, dtype=dtype), requires_grad)
+
+
+def inclusive_range(start=0, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """mg.range, deprecated in PyTorch, as there: start to end *inclusive*, float of the default dtype."""
+    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
+                  "[start, end).", UserWarning, stacklevel=2)
+    if end is None:
+        start, end = 0, start
+    count = int(math.floor((_number(end) - _number(start)) / _number(step))) + 1
+    values = _number(start) + _number(step) * arange(max(count, 0), dtype=np.float64, device=device).array
+    return _make(values.astype(dtype or get_default_dtype()), requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):

@@ -1189,6 +1189,15 @@ class Tensor:
         the dtype's maximum + 1 for integers), as PyTorch's random_. random_(to) means [0, to - 1]."""
         return self._apply_in_place(_random_integers, from_, to)
 
+    def multinomial(self, num_samples, replacement=False, generator=None):
+        return creation.multinomial(self, num_samples, replacement, generator)
+
+    def get_device(self):
+        """The GPU's index for a CUDA tensor, -1 on the CPU, as PyTorch."""
+        if not self.is_cuda:
+            return -1
+        return self.device.index or 0
+
     def bernoulli_(self, p=0.5):
         """1 with probability p (a number, or a tensor of probabilities), else 0."""
         return self._apply_in_place(_bernoulli_draws, p)

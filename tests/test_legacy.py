@@ -441,3 +441,23 @@ def test_scripts_that_import_onnx_or_ask_other_device_predicates_still_run():
         minigrad.onnx.export(nn.Linear(2, 2), mg.zeros(1, 2), "model.onnx")
     x = mg.zeros(2)
     assert not (x.is_cuda or x.is_xpu or x.is_mps or x.is_meta or x.is_sparse or x.is_quantized)
+
+
+def test_the_rarer_names_the_census_found():
+    torch = pytest.importorskip("torch")
+    with pytest.warns(UserWarning, match="torch.range is deprecated"):
+        values = mg.range(0, 1, 0.25)
+    with pytest.warns(UserWarning, match="torch.range is deprecated"):
+        expected = torch.range(0, 1, 0.25)
+    assert values.dtype == np.float32 and values.tolist() == expected.tolist()
+    with pytest.warns(UserWarning):
+        assert mg.range(1, 4).tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert mg.zeros(2).get_device() == torch.zeros(2).get_device() == -1
+    mg.manual_seed(0)
+    draws = mg.tensor([0.0, 1.0, 0.0]).multinomial(4, replacement=True)
+    assert draws.dtype == np.int64 and draws.tolist() == [1, 1, 1, 1]
+    w = mg.ones(3, requires_grad=True)
+    (w * 10).sum().backward()
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        total = nn.utils.clip_grad_norm([w], 1.0)
+    assert abs(total.item() - 300 ** 0.5) < 1e-4 and abs(w.grad.norm().item() - 1.0) < 1e-4

@@ -7,6 +7,7 @@ batches of sequences of different lengths.
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -53,3 +54,10 @@ def clip_grad_value_(parameters, clip_value):
     with no_grad():
         for p in _with_grads(parameters):
             p.grad.clamp_(-clip_value, clip_value)
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """The old name of clip_grad_norm_, deprecated in PyTorch with this FutureWarning."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
+                  FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite)
