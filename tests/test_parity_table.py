@@ -244,13 +244,13 @@ case("torch.where", lambda lib, c, x, y: lib.where(c, x, y),
 case("torch.where", lambda lib, c: lib.where(c), [given(array((3, 4), BOOL)), given(array((0,), BOOL))],
      variant="one argument")
 
-for _name, _tail in (("add_", (array((3, 4)), array((4,)))), ("mul_", (array((3, 4)), array((4,)))),
-                     ("div_", (array((3, 4)), positive((4,)))), ("copy_", (array((3, 4)), array((4,))))):
+for _name, _other in (("add_", array((4,))), ("mul_", array((4,))), ("div_", positive((4,)))):
     case(f"Tensor.{_name}", lambda lib, x, y, _name=_name: getattr(x, _name)(y),
-         [given(*_tail), given(array((3, 4), F32), array((3, 4), I64)), given(array((3,)), 2.0),
-          given(array((3,), I64), array((3,), I64))] if _name != "copy_" else
-         [given(*_tail), given(array((3, 4), F32), array((3, 4), I64)), given(array((2, 3)), array((3, 2)))],
-         grad=False)
+         [given(array((3, 4)), _other), given(array((3, 4), F32), array((3, 4), I64)), given(array((3,)), 2.0),
+          given(array((3,), I64), array((3,), I64))], grad=False)
+case("Tensor.copy_", lambda lib, x, y: x.copy_(y),
+     [given(array((3, 4)), array((4,))), given(array((3, 4), F32), array((3, 4), I64)),
+      given(array((2, 3)), array((3, 2)))], grad=False)
 case("Tensor.div_", lambda lib, x, y: x.div_(y), [given(array((3,), I64), 2)], grad=False, variant="integer")
 case("Tensor.add_", lambda lib, x, y: x.add_(y), [given(array((3,), I64), 2.5), given(array((3,), I64), array((3,))),
                                                  given(array((3,), BOOL), array((3,), BOOL))],
@@ -266,7 +266,6 @@ case("Tensor.scatter_", lambda lib, x, i, s: x.scatter_(1, i, s),
       given(np.zeros((3, 4), np.int64), np.array([[0], [2], [3]]), array((3, 1), I64))], grad=False)
 case("Tensor.scatter_", lambda lib, x, i: x.scatter_(0, i, 7.0), [given(np.zeros((3, 4)), np.array([[0, 1, 2, 0]]))],
      grad=False, variant="value")
-
 
 
 # --- operators (not census names, but every line of training code uses them) --------------------------
@@ -1549,7 +1548,6 @@ case("torch.distributions.OneHotCategorical", lambda lib, logits, value, **kw: _
       given(array((3,)), np.array([0.0, 0.0, 1.0]), use_logits=True, grad=(0,))])
 case("torch.distributions.OneHotCategorical", lambda lib, p: _categorical_draws(lib, "OneHotCategorical", p),
      [given(np.array([0.2, 0.3, 0.5]))], grad=False, variant="samples")
-
 
 
 # --- census names minigrad does not have yet: their cases are ready and skip until it does -------------
