@@ -73,13 +73,15 @@ ERROR_TYPES = {"torch.cat", "torch.stack", "torch.matmul", "Tensor.view", "Tenso
 _rng = np.random.default_rng(20240601)
 
 # PyTorch's own deprecation and performance notes on some samples (x.T of a 1-D tensor, std of one value,
-# nn.Transformer without batch_first, a loss's target shape) are not what is compared here.
+# nn.Transformer without batch_first, a loss's target shape, the old names) are not what is compared here.
 pytestmark = [pytest.mark.filterwarnings("ignore:The use of `x.T`:UserWarning"),
               pytest.mark.filterwarnings("ignore:Tensor.T is deprecated:UserWarning"),
               pytest.mark.filterwarnings("ignore:std....degrees of freedom:UserWarning"),
               pytest.mark.filterwarnings("ignore:enable_nested_tensor is True:UserWarning"),
               pytest.mark.filterwarnings("ignore:`nn.init.*is now deprecated"),
-              pytest.mark.filterwarnings("ignore:Using a target size:UserWarning")]
+              pytest.mark.filterwarnings("ignore:Using a target size:UserWarning"),
+              pytest.mark.filterwarnings("ignore:torch.range is deprecated"),
+              pytest.mark.filterwarnings("ignore:`torch.nn.utils.clip_grad_norm` is now deprecated")]
 
 
 # --- samples ----------------------------------------------------------------------------------
@@ -1656,6 +1658,8 @@ KNOWN_DIFFERENCES = [
     ("torch.arange", (11,), "arange(3, 0) gives an empty tensor; PyTorch raises RuntimeError (bounds inconsistent "
                            "with the step's sign)"),
     ("torch.arange", (12,), "arange(1, 2.5, dtype=int64) gives [1, 2]; PyTorch [1] (size from the int64 bounds)"),
+    ("torch.range", (3,), "range(3, 0) gives an empty tensor; PyTorch raises RuntimeError (bounds inconsistent "
+                          "with the step's sign)"),
     ("torch.zeros", (2,), "zeros() with no size gives a 0-dim tensor; PyTorch raises TypeError"),
     ("torch.ones", (2,), "ones() with no size gives a 0-dim tensor; PyTorch raises TypeError"),
     ("torch.rand", (3,), "rand() with no size gives a 0-dim tensor; PyTorch raises TypeError"),
