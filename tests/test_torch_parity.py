@@ -428,7 +428,7 @@ def test_every_op_has_a_parity_case():
         "norm": "pnorm", "l1_loss": "l1_loss", "pad_by_index": "pad_reflect", "interpolate": "interpolate",
         "pixel_shuffle": "pixel_shuffle", "adaptive_avg_pool2d": "adaptive_avg_pool2d",
         "instance_norm": "instance_norm", "InstanceNorm": "instance_norm_affine", "prelu": "prelu",
-        "dropout2d": "dropout2d", "elu": "elu",
+        "dropout2d": "dropout2d", "ELU": "elu",
     }
     # ToDevice has no torch counterpart on a CPU-only machine; test_backend covers it on a GPU.
     untested = sorted(set(mg.autograd.OPS) - set(expected) - {"ToDevice"})
