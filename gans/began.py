@@ -173,18 +173,22 @@ class BEGAN(Objective):
             opt_G.step()
 
         # 2. D: reconstruct real faces well and the same samples badly (detached: G stays put),
-        #    with D's weights as G's step saw them.
-        real_loss = reconstruction_loss(D, real)
-        d_loss = real_loss - k * reconstruction_loss(D, fake.detach())
+        #    with D's weights as G's step saw them. The two terms of L_D are differentiated one
+        #    after the other (their gradients add up in .grad), so that only one of D's two
+        #    graphs, D's activations for a batch, is held at a time.
         opt_D.zero_grad()
-        d_loss.backward()
+        real_loss = reconstruction_loss(D, real)
+        real_loss.backward()
+        d_fake_loss = reconstruction_loss(D, fake.detach())
+        (-k * d_fake_loss).backward()
         opt_D.step()
 
         # 3. k: push G's samples away harder while D reconstructs them better than gamma L(x).
         real_loss, fake_loss = real_loss.item(), g_loss.item()
+        d_loss = real_loss - k * d_fake_loss.item()
         k = next_k(k, real_loss, fake_loss, self.gamma, self.lambda_k)
         balance.k.fill_(k)
-        return d_loss.item(), fake_loss, real_loss, k, convergence(real_loss, fake_loss, self.gamma)
+        return d_loss, fake_loss, real_loss, k, convergence(real_loss, fake_loss, self.gamma)
 
     def watched_loss(self, stats):
         """None: k balances D and G by construction, so D cannot settle at a loss pinned near zero."""
@@ -200,15 +204,18 @@ def nearest(queries, faces, exclude_self=False):
     queries are the faces themselves (N = M), and each one's nearest OTHER face is wanted.
     The squared distances come from one matrix product, |a|^2 - 2 a.b + |b|^2; the distance to
     the nearest is then computed again directly, exactly (the expansion loses digits when a
-    and b are close, and a copy must give 0).
+    and b are close, and a copy must give 0). No temporary the size of the inputs is made
+    beyond their float64 copies (one when queries is faces): the 500 training faces alone are
+    49 MB in float64.
     """
     a = np.asarray(queries, dtype=np.float64).reshape(len(queries), -1)
-    b = np.asarray(faces, dtype=np.float64).reshape(len(faces), -1)
-    squared = (a * a).sum(axis=1)[:, None] - 2 * a @ b.T + (b * b).sum(axis=1)[None, :]
+    b = a if faces is queries else np.asarray(faces, dtype=np.float64).reshape(len(faces), -1)
+    a_squared, b_squared = np.einsum("ij,ij->i", a, a), np.einsum("ij,ij->i", b, b)
+    squared = a_squared[:, None] - 2 * a @ b.T + b_squared[None, :]
     if exclude_self:
         np.fill_diagonal(squared, np.inf)
     index = squared.argmin(axis=1)
-    distance = np.linalg.norm(a - b[index], axis=1)
+    distance = np.array([np.linalg.norm(a[i] - b[j]) for i, j in enumerate(index)])
     return distance, index
 
 

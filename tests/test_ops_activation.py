@@ -316,7 +316,7 @@ def test_dropout2d_of_other_ranks_warns_and_drops_sample_channel_slices_as_pytor
 
 # --- elu ---------------------------------------------------------------------------------------------
 
-@gradient_test_for("elu")
+@gradient_test_for("ELU")
 @pytest.mark.parametrize("device", DEVICES)
 @given(arrays(shapes(), away_from_zero()), floats(0.1, 2.0))
 def test_elu_gradient(device, x, alpha):

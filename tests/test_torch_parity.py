@@ -878,7 +878,7 @@ def test_every_op_has_a_parity_case():
         "norm": "pnorm", "l1_loss": "l1_loss", "pad_by_index": "pad_reflect", "interpolate": "interpolate",
         "pixel_shuffle": "pixel_shuffle", "adaptive_avg_pool2d": "adaptive_avg_pool2d",
         "instance_norm": "instance_norm", "InstanceNorm": "instance_norm_affine", "prelu": "prelu",
-        "dropout2d": "dropout2d", "elu": "elu",
+        "dropout2d": "dropout2d", "ELU": "elu",
         "Sin": "sin", "Cos": "cos", "Tan": "tan", "Asin": "asin", "Acos": "acos", "Atan": "atan", "Atan2": "atan2",
         "Sinh": "sinh", "Cosh": "cosh", "Log1p": "log1p", "Expm1": "expm1", "Log2": "log2", "Log10": "log10",
         "Exp2": "exp2", "Rsqrt": "rsqrt", "Reciprocal": "reciprocal", "square": "square", "Floor": "floor",

@@ -4,9 +4,11 @@ The idea ("im2col"): every output pixel of a convolution is a dot product betwee
 the kernel and one window of the input. `sliding_windows` builds a *view* of all
 those windows without copying; reshaping it to a matrix (one row per output
 pixel, one column per kernel element) makes the whole convolution ONE matrix
-product with the kernel, which BLAS does fast. `fold` is its adjoint: it adds
-each window back to the place it was read from, and so gives the gradient of the
-input (and, run forwards, the transposed convolution).
+product with the kernel, which BLAS does fast. That matrix is KH*KW times the
+size of the input, so the convolutions make it for a block of samples at a
+time and keep none of it for backward, which makes it again (COLUMNS_BLOCK). `fold` is
+its adjoint: it adds each window back to the place it was read from, and so
+gives the gradient of the input (and, run forwards, the transposed convolution).
 
 Inside, activations are handled channels-last (N, H, W, C): then a window's
 elements sit in contiguous runs of C, and the matmul result (one row per pixel,
@@ -62,6 +64,17 @@ FOLD_ADD_MIN = 64 * 1024
 # im2col's blocks of rows, in elements. The im2col above: 1.33 ms in one piece, 0.92 ms in
 # blocks of 128 K elements (parallel.BLOCK), 0.83 ms in blocks of 512 K to 2 M.
 IM2COL_BLOCK = 1024 * 1024
+# A convolution's column matrix holds KH*KW times the numbers of its input: 75 MB for each of
+# BEGAN's 64x64 layers (3x3 kernels, 32 channels, batch 16). Kept for backward, the columns made
+# the graph of one BEGAN step hold 1.1 GB. So Conv2d makes them in blocks of whole samples of
+# about this many elements, uses each block at once and drops it, and backward makes them again
+# from x, which the graph keeps anyway. ConvTranspose2d's columns (KH*KW*Cout per input pixel:
+# 617 MB for book 14's 8x8 kernels of 256 channels on a sample grid of 12) go by the same blocks.
+# Measured on BEGAN at batch 16 (2 shared cores): the process's peak over a step 384 MB with
+# blocks of 2 M elements, 414 MB with 4 M, 536 MB with the whole batch in one block; its 64x64
+# layer's forward and backward 19 and 49 ms with 2 M, 29 and 96 ms in one block (the smaller
+# blocks stay in the cache and need no fresh pages).
+COLUMNS_BLOCK = 2 * 1024 * 1024
 
 
 def fold(windows, size, stride, dilation, axis):
@@ -170,17 +183,33 @@ class Conv2d(Function):
         _check_same_dtype("conv2d", x, weight)
         self.stride, self.padding, self.dilation = pair(stride), pair(padding), pair(dilation)
         out_channels, kernel = weight.shape[0], weight.shape[2:]
-        x_nhwc = _pad_spatial(x.transpose(0, 2, 3, 1), self.padding, axis=1)
-        windows = sliding_windows(x_nhwc, kernel, self.stride, self.dilation, axis=1)
-        n, out_h, out_w = windows.shape[:3]
-        self.cols = im2col(windows)  # the one copy
-        self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, -1)
-        self.padded_size, self.input_size = x_nhwc.shape[1:3], x.shape[2:]
+        self.input_size = x.shape[2:]
+        self.padded_size = tuple(size + 2 * p for size, p in zip(self.input_size, self.padding))
         self.window_layout = (*kernel, x.shape[1])  # a row of cols is (KH, KW, C)
-        out = parallel.matmul(self.cols, self.weight_matrix.T)
+        weight_matrix = weight_as_matrix(weight)
+        products = [parallel.matmul(im2col(self.input_windows(x[samples])), weight_matrix.T)
+                    for samples in self.blocks_of_samples(len(x))]
+        out = products[0] if len(products) == 1 else backend.array_module(x).concatenate(products)
         if bias is not None:
             out += bias
+        n, (out_h, out_w) = len(x), self.output_size()
         return out.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
+
+    def input_windows(self, x):
+        """The windows of x (N, C, H, W), padded, channels-last: a view (N, OH, OW, KH, KW, C)
+        (of a padded copy of x when there is padding)."""
+        x_nhwc = _pad_spatial(x.transpose(0, 2, 3, 1), self.padding, axis=1)
+        return sliding_windows(x_nhwc, self.window_layout[:2], self.stride, self.dilation, axis=1)
+
+    def output_size(self):
+        """(OH, OW): the number of windows down and across."""
+        return tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in
+                     zip(self.padded_size, self.window_layout[:2], self.stride, self.dilation))
+
+    def blocks_of_samples(self, n):
+        """The blocks of samples (blocks_of_samples) for columns of OH*OW rows of KH*KW*C. A kernel
+        larger than the input is refused by sliding_windows, in the first block."""
+        return blocks_of_samples(n, math.prod(self.output_size()) * math.prod(self.window_layout))
 
     def backward(self, grad):
         """In ops (so it can be differentiated again): dL/dx is the transposed convolution of
@@ -201,7 +230,8 @@ class Conv2d(Function):
         return (dx, dweight, dbias)[:len(self.inputs)]
 
     def fast_backward(self, grad):
-        """dL/dW = dL/dout^T @ cols, and dL/dx from dL/dcols = dL/dout @ W, folded back.
+        """dL/dW = dL/dout^T @ cols, and dL/dx from dL/dcols = dL/dout @ W, folded back; in the
+        blocks of samples of forward, each block's columns made again from x (forward keeps none).
 
         At stride 1, dL/dx is also a convolution: of the zero-padded dL/dout with the flipped
         kernel (`padded_grad_cols`, `flipped_weight_matrix`), one column row per input pixel,
@@ -211,29 +241,44 @@ class Conv2d(Function):
         Measured on CycleGAN's last layer (7x7, 32 -> 3 channels, 64x64): 12.0 ms by fold on one
         core (4.9 on two), 0.62-0.75 ms by convolution; the other way round (3 -> 32) the fold is
         faster, 2.8-3.4 against 4.8-5.0 ms."""
+        x, weight = self.inputs[0].array, self.inputs[1].array
         n, out_channels, out_h, out_w = grad.shape
-        grad_matrix = grad.transpose(0, 2, 3, 1).reshape(-1, out_channels)
         in_channels, (h, w) = self.window_layout[-1], self.input_size
-        by_conv = (self.needs_input_grad[0] and self.stride == (1, 1)
-                   and h * w * out_channels < out_h * out_w * in_channels)
-        grad_cols = self.padded_grad_cols(grad) if by_conv else grad_matrix
-        weight = self.flipped_weight_matrix() if by_conv else self.weight_matrix
-        dcols, dweight = parallel.matmuls((grad_cols, weight) if self.needs_input_grad[0] else None,
-                                          (grad_matrix.T, self.cols) if self.needs_input_grad[1] else None)
+        wants_dx, wants_dweight = self.needs_input_grad[:2]
+        by_conv = wants_dx and self.stride == (1, 1) and h * w * out_channels < out_h * out_w * in_channels
+        weight_matrix = self.flipped_weight_matrix(weight) if by_conv else weight_as_matrix(weight)
+        dx_blocks, dweight = [], None
+        for samples in self.blocks_of_samples(n):
+            grad_matrix = grad[samples].transpose(0, 2, 3, 1).reshape(-1, out_channels)
+            grad_cols = self.padded_grad_cols(grad[samples]) if by_conv else grad_matrix
+            cols = im2col(self.input_windows(x[samples])) if wants_dweight else None
+            dcols, dweight_block = parallel.matmuls((grad_cols, weight_matrix) if wants_dx else None,
+                                                    (grad_matrix.T, cols) if wants_dweight else None)
+            if dweight_block is not None:  # the blocks added in block order: the same at any thread count
+                dweight = dweight_block if dweight is None else dweight + dweight_block
+            if dcols is not None:
+                dx_blocks.append(self.input_grad(dcols, by_conv))
         dx = None
-        ph, pw = self.padding
-        if by_conv:
-            dx = dcols.reshape(n, h, w, in_channels).transpose(0, 3, 1, 2)
-        elif dcols is not None:
-            dcols = dcols.reshape(n, out_h, out_w, *self.window_layout)
-            dx_padded = fold(dcols, self.padded_size, self.stride, self.dilation, axis=1)
-            dx = dx_padded[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+        if dx_blocks:
+            dx_nhwc = dx_blocks[0] if len(dx_blocks) == 1 else backend.array_module(grad).concatenate(dx_blocks)
+            dx = dx_nhwc.transpose(0, 3, 1, 2)
         if dweight is not None:
             dweight = dweight.reshape(out_channels, *self.window_layout).transpose(0, 3, 1, 2)
         dbias = None
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
-            dbias = grad_matrix.sum(axis=0)
+            dbias = grad.sum(axis=(0, 2, 3))
         return (dx, dweight, dbias)[:len(self.needs_input_grad)]
+
+    def input_grad(self, dcols, by_conv):
+        """dL/dx (channels-last, (B, H, W, C)) of a block of B samples from its dL/dcols: by
+        convolution already one row per input pixel; else one row per window, folded back."""
+        (h, w), in_channels = self.input_size, self.window_layout[-1]
+        if by_conv:
+            return dcols.reshape(-1, h, w, in_channels)
+        dcols = dcols.reshape(-1, *self.output_size(), *self.window_layout)
+        dx_padded = fold(dcols, self.padded_size, self.stride, self.dilation, axis=1)
+        (ph, pw) = self.padding
+        return dx_padded[:, ph:ph + h, pw:pw + w, :]
 
     def padded_grad_cols(self, grad):
         """For stride 1: the windows of dL/dout, zero-padded by dilation*(kernel - 1) on each side,
@@ -248,12 +293,31 @@ class Conv2d(Function):
         size = [o + 2 * e for o, e in zip(grad.shape[2:], edges)]
         return grad_window_cols(grad, edges, size, kernel, (1, 1), self.dilation, self.padding, self.input_size)
 
-    def flipped_weight_matrix(self):
-        """The kernel flipped in both spatial dims, as a matrix (KH*KW*Cout, Cin) matching
+    def flipped_weight_matrix(self, weight):
+        """The kernel (O, C, KH, KW) flipped in both spatial dims, as a matrix (KH*KW*O, C) matching
         padded_grad_cols' rows: entry ((i', j', o), c) = W[o, c, KH-1-i', KW-1-j']."""
-        out_channels, (kh, kw, in_channels) = len(self.weight_matrix), self.window_layout
-        weight = self.weight_matrix.reshape(out_channels, kh, kw, in_channels)    # W as (O, KH, KW, C)
-        return weight[:, ::-1, ::-1].transpose(1, 2, 0, 3).reshape(kh * kw * out_channels, in_channels)
+        (out_channels, in_channels, kh, kw) = weight.shape
+        return weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * out_channels, in_channels)
+
+
+def blocks_of_samples(n, per_sample):
+    """Slices of a batch of n samples whose column matrices, of `per_sample` elements a sample, have
+    about COLUMNS_BLOCK elements each (one sample when one alone has more): forward and backward
+    make the columns a block at a time, so that no more than one block of them exists at once.
+    An empty batch is one empty block."""
+    step = max(1, COLUMNS_BLOCK // max(1, per_sample))
+    return [slice(start, min(start + step, n)) for start in range(0, max(n, 1), step)]
+
+
+def pixel_rows(x):
+    """x (N, C, H, W) as a matrix (N*H*W, C), one row per pixel (a view when x is channels-last)."""
+    return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+
+def weight_as_matrix(weight):
+    """A convolution's weight (O, C, KH, KW) as the matrix (O, KH*KW*C) whose rows match the
+    column matrix's (a row of cols is (KH, KW, C))."""
+    return weight.transpose(0, 2, 3, 1).reshape(len(weight), -1)
 
 
 class ConvTranspose2d(Function):
@@ -275,21 +339,27 @@ class ConvTranspose2d(Function):
             raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller than stride or dilation")
         n, in_channels, h, w = x.shape
         out_channels, (kh, kw) = weight.shape[1], weight.shape[2:]
+        self.out_channels = out_channels
         full = [(size - 1) * s + d * (k - 1) + 1 + op for size, s, d, k, op in
                 zip((h, w), self.stride, self.dilation, (kh, kw), output_padding)]
         self.out_size = [f - 2 * p for f, p in zip(full, self.padding)]
         if min(self.out_size) <= 0:
             raise ValueError(f"conv_transpose2d: padding {self.padding} leaves no output for input {(h, w)}")
         self.full_size, self.kernel, self.input_size = full, (kh, kw), (h, w)
-        self.x_matrix = x.transpose(0, 2, 3, 1).reshape(n * h * w, in_channels)
-        self.weight_matrix = weight.transpose(0, 2, 3, 1).reshape(in_channels, -1)  # (Cin, KH*KW*Cout)
-        cols = parallel.matmul(self.x_matrix, self.weight_matrix).reshape(n, h, w, kh, kw, out_channels)
-        out = fold(cols, full, self.stride, self.dilation, axis=1)
+        weight_matrix = weight.transpose(0, 2, 3, 1).reshape(in_channels, -1)  # (Cin, KH*KW*Cout)
         (ph, pw), (oh, ow) = self.padding, self.out_size
-        out = out[:, ph:ph + oh, pw:pw + ow, :]
+        blocks = []
+        for samples in self.blocks_of_samples(n):  # cols (B*H*W, KH*KW*Cout) for B samples at a time
+            cols = parallel.matmul(pixel_rows(x[samples]), weight_matrix).reshape(-1, h, w, kh, kw, out_channels)
+            blocks.append(fold(cols, full, self.stride, self.dilation, axis=1)[:, ph:ph + oh, pw:pw + ow, :])
+        out = blocks[0] if len(blocks) == 1 else backend.array_module(x).concatenate(blocks)
         if bias is not None:
             out += bias
         return out.transpose(0, 3, 1, 2)
+
+    def blocks_of_samples(self, n):
+        """The blocks of samples (blocks_of_samples) for columns of H*W rows of KH*KW*Cout."""
+        return blocks_of_samples(n, math.prod(self.input_size) * math.prod(self.kernel) * self.out_channels)
 
     def backward(self, grad):
         """In ops: dL/dx is the convolution of dL/dout with the same weight; dL/dW correlates
@@ -307,18 +377,30 @@ class ConvTranspose2d(Function):
         return (dx, dweight, dbias)[:len(self.inputs)]
 
     def fast_backward(self, grad):
+        """dL/dcols = the windows of dL/dout, one per input pixel; dL/dx = dL/dcols @ W^T and
+        dL/dW = x^T @ dL/dcols, in the blocks of samples of forward."""
+        x, weight = self.inputs[0].array, self.inputs[1].array
         n, out_channels = grad.shape[:2]
-        # One window per input pixel. With output_padding >= stride (allowed when dilation is
-        # larger) the full-size gradient has room for more windows than that: only the first H x W.
-        h, w = self.input_size
-        grad_cols = grad_window_cols(grad, self.padding, self.full_size, self.kernel, self.stride, self.dilation,
-                                     (0, 0), (h, w))
-        dx, dweight = parallel.matmuls((grad_cols, self.weight_matrix.T) if self.needs_input_grad[0] else None,
-                                       (self.x_matrix.T, grad_cols) if self.needs_input_grad[1] else None)
-        if dx is not None:
-            dx = dx.reshape(n, h, w, -1).transpose(0, 3, 1, 2)
+        in_channels, (h, w) = x.shape[1], self.input_size
+        weight_matrix = weight.transpose(0, 2, 3, 1).reshape(in_channels, -1)  # (Cin, KH*KW*Cout)
+        wants_dx, wants_dweight = self.needs_input_grad[:2]
+        dx_blocks, dweight = [], None
+        for samples in self.blocks_of_samples(n):
+            # One window per input pixel. With output_padding >= stride (allowed when dilation is
+            # larger) the full-size gradient has room for more windows than that: only the first H x W.
+            grad_cols = grad_window_cols(grad[samples], self.padding, self.full_size, self.kernel, self.stride,
+                                         self.dilation, (0, 0), (h, w))
+            dx_block, dweight_block = parallel.matmuls((grad_cols, weight_matrix.T) if wants_dx else None,
+                                                       (pixel_rows(x[samples]).T, grad_cols) if wants_dweight else None)
+            if dweight_block is not None:  # the blocks added in block order: the same at any thread count
+                dweight = dweight_block if dweight is None else dweight + dweight_block
+            if dx_block is not None:
+                dx_blocks.append(dx_block)
+        dx = None
+        if dx_blocks:
+            dx_rows = dx_blocks[0] if len(dx_blocks) == 1 else backend.array_module(grad).concatenate(dx_blocks)
+            dx = dx_rows.reshape(n, h, w, in_channels).transpose(0, 3, 1, 2)
         if dweight is not None:
-            in_channels = self.x_matrix.shape[1]
             dweight = dweight.reshape(in_channels, *self.kernel, out_channels).transpose(0, 3, 1, 2)
         dbias = None
         if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
