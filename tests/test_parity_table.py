@@ -1675,6 +1675,7 @@ KNOWN_DIFFERENCES = [
     ("torch.nn.functional.softplus", (18, 19), "int64 and bool inputs give float64; PyTorch raises "
                                                "NotImplementedError (not implemented for 'Long' / 'Bool')"),
     ("torch.nn.functional.elu", (12,), "an int64 input gives float32; PyTorch raises NotImplementedError"),
+    ("torch.nn.functional.elu", (13,), "a bool input gives float64; PyTorch raises NotImplementedError"),
     ("torch.nn.functional.softmax", (6,), "an int64 input without dtype= gives float32; PyTorch raises "
                                           "NotImplementedError"),
     ("torch.nn.functional.log_softmax", (6,), "an int64 input without dtype= gives float32; PyTorch raises "
