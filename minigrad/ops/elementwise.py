@@ -255,7 +255,8 @@ class Atan2(Function):
 
     def backward(self, grad):
         y, x = self.inputs
-        scale = grad / (x * x + y * y)
+        radius2 = x * x + y * y
+        scale = grad / where(radius2.array == 0, 1.0, radius2)  # 0 at the origin (x = y = 0), as PyTorch
         return (scale * x if self.needs_input_grad[0] else None,
                 -scale * y if self.needs_input_grad[1] else None)
 

@@ -219,8 +219,11 @@ def _scaled_sum(input, product, beta, alpha):
     """beta input + alpha product; beta = 0 ignores input (even its nan and inf), as PyTorch."""
     if alpha != 1:
         product = product * alpha
-    if beta == 0:
-        return product
+    if beta == 0:  # input's values are ignored, but it still gets its (zero) gradient, as PyTorch
+        if not input.requires_grad:
+            return product
+        nowhere = Tensor._wrap(backend.array_module(input.array).zeros((), dtype=bool), False)
+        return product + where(nowhere, input, 0.0)
     return product + (input if beta == 1 else input * beta)
 
 
