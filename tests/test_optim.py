@@ -763,6 +763,10 @@ PARITY = {
                                                             maximize=True),
     "adagrad groups": lambda optim, ps: optim.Adagrad([{"params": ps[:1], "lr_decay": 0.1}, {"params": ps[1:]}],
                                                       lr=0.2),
+    "adamax": lambda optim, ps: optim.Adamax(ps),
+    "adamax everything": lambda optim, ps: optim.Adamax(ps, lr=0.05, betas=(0.8, 0.9), eps=1e-3, weight_decay=0.1,
+                                                        maximize=True),
+    "adamax groups": lambda optim, ps: optim.Adamax([{"params": ps[:1], "lr": 0.1}, {"params": ps[1:]}], lr=0.02),
 }
 
 
@@ -1071,3 +1075,53 @@ def test_new_schedules_check_their_arguments():
     schedule.step()
     with pytest.raises(ValueError, match="Tried to step 3 times"):
         schedule.step()
+
+
+# --- Adamax ---------------------------------------------------------------------------------------
+
+def reference_adamax(params, grads, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """Kingma & Ba's Adamax (section 7.1) as PyTorch writes it: u = max(beta2 u, |g| + eps)."""
+    beta1, beta2 = betas
+    params = [p.copy() for p in params]
+    m = [np.zeros_like(p) for p in params]
+    u = [np.zeros_like(p) for p in params]
+    history = []
+    for t, step_grads in enumerate(grads, start=1):
+        for i, g in enumerate(step_grads):
+            g = g + weight_decay * params[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            u[i] = np.maximum(beta2 * u[i], np.abs(g) + eps)
+            params[i] = params[i] - lr / (1 - beta1 ** t) * m[i] / u[i]
+        history.append([p.copy() for p in params])
+    return history
+
+
+@pytest.mark.parametrize("options", [dict(), dict(lr=0.01, betas=(0.8, 0.99)), dict(lr=0.05, eps=0.1, weight_decay=0.1)],
+                         ids=["defaults", "lr and betas", "eps and weight decay"])
+def test_adamax_matches_the_formula(options):
+    from minigrad.optim import Adamax
+    initial, grads = random_problem(2)
+    history, params, _ = run_optimizer(lambda ps: Adamax(ps, **options), initial, grads)
+    assert_histories_close(history, reference_adamax(initial, grads, **options))
+    assert not np.allclose(history[-1][0], initial[0])
+
+
+def test_adamax_defaults_state_and_checks_are_pytorchs():
+    from minigrad.optim import Adamax
+    p = nn.Parameter(mg.tensor([1.0, -2.0], dtype=mg.float64))
+    optimizer = Adamax([p])
+    assert optimizer.defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None,
+                                      maximize=False, differentiable=False, capturable=False)
+    p.grad = mg.tensor([0.5, -1.0], dtype=mg.float64)
+    optimizer.step()
+    # the first step: m = 0.1 g, u = |g| + eps, so p moves by lr * g / (|g| + eps), about lr * sign(g)
+    np.testing.assert_allclose(p.numpy(), [1.0 - 2e-3, -2.0 + 2e-3], rtol=1e-7)
+    state = optimizer.state_dict()["state"][0]
+    assert set(state) == {"step", "exp_avg", "exp_inf"} and state["step"] == 1
+    np.testing.assert_allclose(state["exp_inf"].numpy(), [0.5 + 1e-8, 1.0 + 1e-8])
+    with pytest.raises(ValueError, match="betas\\[1\\]"):
+        Adamax([p], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="lr"):
+        Adamax([p], lr=-1.0)
+    with pytest.raises(TypeError, match="betas"):
+        Adamax([p], betas=0.9)
