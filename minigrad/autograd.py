@@ -181,9 +181,13 @@ class Function:
                 raise RuntimeError(_in_place_message(self, tensor, tensor._version[0], version))
 
     def free(self):
-        """Drop the saved arrays and the links to the inputs (the graph is spent)."""
+        """Drop the saved arrays and the links to the inputs (the graph is spent). Whether the op
+        was an in-place change is kept: ops that used its tensor before still check it."""
+        reassigned = self.__dict__.get("assigned_in_place", False)
         self.__dict__.clear()
         self.inputs = None
+        if reassigned:
+            self.assigned_in_place = True
 
 
 def _in_place_message(fn, tensor, version, expected):

@@ -253,6 +253,8 @@ def _read_array(archive, member):
             if type(n) is not int or n < 0:
                 raise DamagedFile(f"its entry {member.filename!r} has the shape {shape!r}")
             count *= n
+        if dtype.itemsize == 0:  # a zero-width string would let any shape pass the size check below
+            raise DamagedFile(f"its entry {member.filename!r} has the zero-width dtype {dtype}")
         needed = count * dtype.itemsize
         if needed != member.file_size - header_bytes:
             raise DamagedFile(f"its entry {member.filename!r} claims {needed} bytes of data for shape {shape} "

@@ -364,11 +364,14 @@ class Tensor:
         """Before a raw in-place write that the graph need not see: refuse to change a leaf
         that requires grad (as PyTorch), then bump the version counter."""
         if autograd.is_grad_enabled() and self.requires_grad and self.is_leaf:
-            raise RuntimeError(
-                f"a leaf tensor of shape {self.shape} that requires grad is used in an in-place "
-                f"operation. Wrap it in `with mg.no_grad():` (e.g. to initialise a parameter), or "
-                f"change a .detach()ed copy.")
+            self._refuse_leaf_in_place()
         self._version[0] += 1
+
+    def _refuse_leaf_in_place(self):
+        raise RuntimeError(
+            f"a leaf tensor of shape {self.shape} that requires grad is used in an in-place "
+            f"operation. Wrap it in `with mg.no_grad():` (e.g. to initialise a parameter), or "
+            f"change a .detach()ed copy.")
 
     def _gradient_flows_through(self, *others):
         """Whether an in-place change of self by `others` must be recorded in the graph."""
@@ -385,7 +388,13 @@ class Tensor:
         backward then refuses to run: the version counter says x changed."""
         recorded = self._gradient_flows_through(*args, *kwargs.values())
         if recorded and self.requires_grad and self.is_leaf:
-            self._begin_in_place()  # which refuses: a leaf that requires grad
+            self._refuse_leaf_in_place()
+        if recorded and self._is_view_of_another_tensor():
+            raise RuntimeError(
+                f"in-place change, under autograd, of a view of shape {self.shape} into another tensor's "
+                f"memory: minigrad records it on the view only, so the other tensor's gradient would miss it "
+                f"(docs/differences.md). Change the other tensor itself (base[key] = value), or change a "
+                f".clone() of the view.")
         before = self
         if recorded:
             before = Tensor._wrap(self.array.copy(), self.requires_grad)
@@ -404,6 +413,14 @@ class Tensor:
             self.grad_fn, self.requires_grad = None, False
         return self
 
+    def _is_view_of_another_tensor(self):
+        """Whether this tensor's memory belongs to another tensor: the output of a view op in the
+        graph, or an unrecorded view (plain_tensor[0:2]) of some other array."""
+        fn = self.grad_fn
+        if fn is not None:
+            return fn.is_view
+        return self.array.base is not None
+
     def __setitem__(self, key, value):
         """x[key] = value. Recorded in the graph when a gradient must flow through it (value, or a
         non-leaf x, requires grad), as PyTorch records index_put_; otherwise a plain in-place write."""
@@ -420,7 +437,10 @@ class Tensor:
             raise RuntimeError("cannot resize variables that require grad")
         sizes = legacy.check_sizes(tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes)
         count = math.prod(sizes)
-        flat = self.array.reshape(-1)
+        if not (self.array.flags.c_contiguous or self.array.flags.f_contiguous):
+            raise RuntimeError(f"resize_ of a tensor of shape {self.shape} that is not contiguous in memory: "
+                               f"resize a .clone() instead")
+        flat = self.array.reshape(-1, order="A")  # in memory order, as PyTorch's storage
         if count <= flat.size:
             self.array = flat[:count].reshape(sizes)
         else:
@@ -1347,6 +1367,8 @@ def _operand_for(target, value):
         _check_in_place_result(target, np.broadcast_shapes(target.shape, value.shape), value.dtype)
     elif isinstance(value, float) and target.dtype.kind in "iub":
         _check_in_place_result(target, target.shape, _default_dtype)
+    elif isinstance(value, int) and not isinstance(value, bool) and target.dtype == np.bool_:
+        _check_in_place_result(target, target.shape, np.dtype(np.int64))
     return value
 
 

@@ -144,3 +144,46 @@ def test_in_place_under_no_grad_is_a_plain_write():
     with mg.no_grad():
         y._apply_in_place(mg.relu)
     assert y.tolist() == [1.0, 0.0] and y.grad_fn is not None and type(y.grad_fn).__name__ == "Mul"
+
+
+def test_a_view_changed_in_place_under_autograd_is_refused_rather_than_differentiated_wrongly():
+    """PyTorch rewrites the base's history (CopySlices); minigrad would record the change on the view
+    only, so the base's gradient would silently miss it: it refuses, and says what to write instead."""
+    a, w = mg.tensor([1.0, 2.0, 3.0], requires_grad=True), mg.tensor([5.0], requires_grad=True)
+    y = a * 1
+    with pytest.raises(RuntimeError, match=r"view of shape \(1,\).*base\[key\] = value"):
+        y[0:1].mul_(w)
+    buffer = mg.zeros(3)
+    with pytest.raises(RuntimeError, match="view of shape \\(2,\\)"):
+        buffer[0:2].copy_(w)
+    y[0:1] = a[0:1] * w  # the way that works: change the base itself
+    y.sum().backward()
+    assert a.grad.tolist() == [5.0, 1.0, 1.0] and w.grad.tolist() == [1.0]
+    with mg.no_grad():
+        buffer[0:2].add_(1.0)  # no graph, no history to rewrite: a plain write into the memory
+    assert buffer.tolist() == [1.0, 1.0, 0.0]
+
+
+def test_in_place_type_errors_are_pytorchs():
+    torch = pytest.importorskip("torch")
+    for lib in (mg, torch):
+        with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+            lib.zeros(2, dtype=lib.bool).add_(1)
+        with pytest.raises(RuntimeError, match="argument alpha must not be a floating point number"):
+            lib.add(lib.tensor([1, 2]), lib.tensor([1, 1]), alpha=2.5)
+        transposed = lib.arange(6.0).reshape(2, 3).t()
+        if lib is mg:  # PyTorch reads its storage; minigrad refuses a non-C, non-F layout only
+            assert transposed.resize_(6).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+            with pytest.raises(RuntimeError, match="not contiguous"):
+                lib.arange(8.0).reshape(2, 4)[:, ::2].resize_(4)
+
+
+def test_an_op_that_read_the_tensor_before_it_changed_refuses_even_after_the_change_was_freed():
+    """y[0:1] = y[0:1].clone() * w: the slice was taken from y before y changed. Its op must not
+    follow y's new node (a cycle that would drop the gradient); it refuses, as the docs say."""
+    a, w = mg.tensor([1.0, 2.0, 3.0], requires_grad=True), mg.tensor([5.0], requires_grad=True)
+    y = a * 1
+    y[0:1] = y[0:1].clone() * w
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
+

@@ -549,6 +549,9 @@ def test_an_array_header_claiming_a_trillion_elements_is_refused_before_allocati
     expect_value_error(path, "claims")
     zip_of(path, {"__minigrad__.npy": manifest_bytes(tree), "a0.npy": npy_bytes((-1,))})
     expect_value_error(path, "shape")
+    for width_zero in ("|S0", "<U0"):  # 10^10 elements of 0 bytes "fit" in an empty entry
+        zip_of(path, {"__minigrad__.npy": manifest_bytes(tree), "a0.npy": npy_bytes((10 ** 10,), width_zero)})
+        expect_value_error(path, "zero-width dtype")
 
 
 def test_entries_claiming_more_bytes_than_the_file_or_compressed_are_refused(tmp_path):

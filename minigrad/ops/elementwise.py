@@ -505,9 +505,23 @@ def _pair(x, y):
     """Both operands as Tensors of their common dtype, PyTorch's type promotion (promotion.py):
     a Python number takes the tensor's dtype unless it is of a higher category (int64 * 2.5 is
     float32), and an integer tensor meeting a float tensor takes the float's dtype."""
-    if isinstance(x, Tensor) and isinstance(y, Tensor) and x.dtype == y.dtype:
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and x.array.dtype == y.array.dtype:
         return x, y
+    if isinstance(x, Tensor) and _keeps_dtype(x, y):
+        return x, _number_as(y, x)
+    if isinstance(y, Tensor) and _keeps_dtype(y, x):
+        return _number_as(x, y), y
     return promote(x, y)
+
+
+def _keeps_dtype(tensor, number):
+    """The common case that needs no promotion: a Python float or int meeting a float tensor."""
+    return type(number) in (float, int) and tensor.array.dtype.kind == "f"
+
+
+def _number_as(number, like):
+    """A Python number as a 0-d tensor of `like`'s dtype, on its device."""
+    return Tensor._wrap(backend.array_module(like.array).asarray(number, dtype=like.array.dtype), False)
 
 
 def _floating(x):
@@ -518,6 +532,7 @@ def _floating(x):
 def add(x, y, alpha=1):
     """x + alpha y, as torch.add."""
     x, y = _pair(x, y)
+    _check_alpha(x, alpha)
     if alpha != 1:
         y = mul(y, alpha)
     return Add.apply(x, y)
@@ -529,9 +544,16 @@ def sub(x, y, alpha=1):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
     x, y = _pair(x, y)
+    _check_alpha(x, alpha)
     if alpha != 1:
         y = mul(y, alpha)
     return Sub.apply(x, y)
+
+
+def _check_alpha(x, alpha):
+    """As PyTorch: an integer sum cannot be scaled by a float (it would silently become float64)."""
+    if isinstance(alpha, float) and x.array.dtype.kind in "biu":
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
 
 
 def mul(x, y):
