@@ -38,6 +38,8 @@ from .ops import (acos, addmm, addmv, all, allclose, amax, amin, any, argsort, a
                   square, std_mean, sub, add, take_along_dim, tan, tensor_split, tile, topk, trace, tril, triu,
                   true_divide, trunc, unbind, unique, unique_consecutive, var_mean, vdot)
 from .ops import pow  # noqa: A004  (mg.pow, as torch.pow)
+from .ops import (addcdiv, addcmul, cross, cummax, diff, hypot, index_fill, inner, kron, logaddexp, logcumsumexp,
+                  nan_to_num, unflatten, xlogy)
 from .creation import (bernoulli, empty_like, eye, logspace, multinomial, normal, randint_like)
 from .creation import inclusive_range as range  # noqa: A001  (torch.range, deprecated there too)
 from .serialization import load, save

@@ -704,6 +704,36 @@ class Tensor:
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
         return ops.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return ops.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return ops.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return ops.addcdiv(self, tensor1, tensor2, value=value)
+
+    def inner(self, other):
+        return ops.inner(self, other)
+
+    def kron(self, other):
+        return ops.kron(self, other)
+
+    def cross(self, other, dim=None):
+        return ops.cross(self, other, dim)
+
+    def hypot(self, other):
+        return ops.hypot(self, other)
+
+    def xlogy(self, other):
+        return ops.xlogy(self, other)
+
+    def logaddexp(self, other):
+        return ops.logaddexp(self, other)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return ops.nan_to_num(self, nan, posinf, neginf)
+
     def neg(self):
         return ops.neg(self)
 
@@ -920,6 +950,15 @@ class Tensor:
     def cumprod(self, dim, dtype=None):
         return ops.cumprod(self, dim, dtype=dtype)
 
+    def cummax(self, dim):
+        return ops.cummax(self, dim)
+
+    def logcumsumexp(self, dim):
+        return ops.logcumsumexp(self, dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return ops.diff(self, n, dim, prepend, append)
+
     def median(self, dim=None, keepdim=False):
         return ops.median(self, dim, keepdim)
 
@@ -960,6 +999,13 @@ class Tensor:
 
     def flatten(self, start_dim=0, end_dim=-1):
         return ops.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return ops.unflatten(self, dim, sizes)
+
+    def unfold(self, dimension, size, step):
+        """Sliding windows of `size` along `dimension`, every `step` elements (a new last dim)."""
+        return ops.unfold(self, dimension, size, step)
 
     def ravel(self):
         return ops.reshape(self, -1)
@@ -1065,6 +1111,9 @@ class Tensor:
 
     def index_select(self, dim, index):
         return ops.index_select(self, dim, index)
+
+    def index_fill(self, dim, index, value):
+        return ops.index_fill(self, dim, index, value)
 
     def nonzero(self, *, as_tuple=False):
         return ops.nonzero(self, as_tuple=as_tuple)
@@ -1180,6 +1229,15 @@ class Tensor:
 
     def lerp_(self, end, weight):
         return self._apply_in_place(ops.lerp, end, weight)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self._apply_in_place(ops.addcmul, tensor1, tensor2, value=value)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self._apply_in_place(ops.addcdiv, tensor1, tensor2, value=value)
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return self._apply_in_place(ops.nan_to_num, nan, posinf, neginf)
 
     def masked_fill_(self, mask, value):
         return self._apply_in_place(ops.masked_fill, mask, value)

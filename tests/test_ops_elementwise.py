@@ -632,3 +632,117 @@ def test_integer_to_a_negative_integer_power_is_refused():
         mg.tensor([2, 3]) ** -1
     assert (mg.tensor([2, 3]) ** 2).dtype == mg.int64
     assert (mg.tensor([2, 3]) ** -1.0).dtype == mg.float32
+
+
+# --- hypot, xlogy, logaddexp, nan_to_num, addcmul, addcdiv ----------------------------------------
+
+@gradient_test_for("Hypot")
+@pytest.mark.parametrize("device", DEVICES)
+@given(broadcastable_arrays(2, elements=[away_from_zero(0.2), floats()]))
+def test_hypot_gradient(device, xy):
+    check_gradients(mg.hypot, *xy, device=device)
+
+
+@gradient_test_for("Xlogy")
+@pytest.mark.parametrize("device", DEVICES)
+@given(broadcastable_arrays(2, elements=[floats(), floats(0.2, 3.0)]))
+def test_xlogy_gradient(device, xy):
+    check_gradients(mg.xlogy, *xy, device=device)
+
+
+@gradient_test_for("LogAddExp")
+@pytest.mark.parametrize("device", DEVICES)
+@given(broadcastable_arrays(2))
+def test_logaddexp_gradient(device, xy):
+    check_gradients(mg.logaddexp, *xy, device=device)
+
+
+@gradient_test_for("nan_to_num")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes()))
+def test_nan_to_num_gradient(device, x):
+    check_gradients(lambda a: mg.nan_to_num(a, posinf=2.0), x, device=device)
+
+
+@gradient_test_for("addcmul", "addcdiv")
+@pytest.mark.parametrize("device", DEVICES)
+@given(broadcastable_arrays(3, elements=[floats(), floats(), away_from_zero(0.3)]))
+def test_addcmul_addcdiv_gradient(device, arrays_):
+    check_gradients(lambda a, b, c: mg.addcmul(a, b, c, value=-0.5), *arrays_, device=device)
+    check_gradients(lambda a, b, c: mg.addcdiv(a, b, c, value=2.0), *arrays_, device=device)
+    check_gradients(lambda a, b, c: a.addcdiv(b, c), *arrays_, device=device)
+
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("hypot", ([0.0, 3.0, -1e200, 2.0], [0.0, 4.0, 1e200, -INF]), {}),
+    ("hypot", (np.float32([1.0, 2.0]), [[3.0], [0.5]]), {}),
+    ("xlogy", ([0.0, 0.0, 0.0, 0.0, 0.0, 2.0, -1.5], [NAN, -1.0, 0.0, 2.0, INF, 0.0, 3.0]), {}),
+    ("xlogy", (np.int64([0, 1, 2]), np.int64([0, 2, 3])), {}),
+    ("xlogy", (np.float32([0.0, 2.0]), 3.0), {}),
+    ("logaddexp", ([-INF, INF, 0.0, -1000.0, 1.0, 30.0], [-INF, INF, -50.0, -1000.0, -INF, 30.0]), {}),
+    ("logaddexp", (np.float32([1.0, -2.0]), np.float32([[0.5], [3.0]])), {}),
+    ("nan_to_num", ([NAN, INF, -INF, 1.5],), {}),
+    ("nan_to_num", (np.float32([NAN, INF, -INF, 1.5]),), dict(nan=1.0, posinf=5.0)),
+    ("nan_to_num", ([NAN, INF, -INF],), dict(neginf=-3.0)),
+    ("nan_to_num", (np.int64([1, 2]),), {}),
+    ("addcmul", ([1.0, 2.0], [[3.0], [4.0]], [0.5, -1.0]), dict(value=0.5)),
+    ("addcmul", (np.int64([1, 2]), np.int64([3, 4]), np.int64([5, 6])), dict(value=2)),
+    ("addcmul", (np.float32(1.0), np.float32([[1.0], [2.0]]), np.int64([1, 3])), {}),
+    ("addcdiv", (np.float32([1.0, 2.0]), [[1.0], [2.0]], [1.0, 3.0]), dict(value=2)),
+    ("addcdiv", (np.int64([1, 2]), [1.0, 2.0], [4.0, 8.0]), dict(value=-1)),
+])
+def test_binary_functions_match_torch(name, args, kwargs):
+    """Values, dtype and shape against PyTorch, at the special points too (zeros, infinities, nan)."""
+    torch = pytest.importorskip("torch")
+    args = [np.asarray(a) if isinstance(a, list) else a for a in args]  # lists as float64
+    mine = getattr(mg, name)(*[mg.tensor(a) if not isinstance(a, float) else a for a in args], **kwargs)
+    theirs = getattr(torch, name)(*[torch.tensor(a) if not isinstance(a, float) else a for a in args], **kwargs)
+    assert mine.dtype == np.dtype(str(theirs.dtype).removeprefix("torch."))
+    assert mine.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6, atol=0)
+
+
+def test_xlogy_and_logaddexp_gradients_at_special_points_match_torch():
+    """xlogy's gradient at x = 0 (log y for y > 0, 0 for y < 0, the x / y of y at x = 0), and
+    logaddexp's where exp would overflow, as PyTorch's formulas give them."""
+    torch = pytest.importorskip("torch")
+    cases = [("xlogy", [0.0, 0.0, 0.0, 2.0], [-1.0, 2.0, INF, 3.0]),
+             ("logaddexp", [800.0, -800.0, 0.0, -INF], [0.0, 0.0, 0.0, 1.0])]
+    for name, x, y in cases:
+        grads = []
+        for lib in (mg, torch):
+            a, b = (lib.tensor(np.asarray(v), requires_grad=True) for v in (x, y))
+            getattr(lib, name)(a, b).sum().backward()
+            grads.append([np.asarray(a.grad.numpy()), np.asarray(b.grad.numpy())])
+        for mine, theirs in zip(*grads):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-12, err_msg=name)
+
+
+def test_binary_functions_refuse_what_torch_refuses():
+    with pytest.raises(NotImplementedError, match="hypot"):
+        mg.hypot(mg.tensor([3, 4]), mg.tensor([4, 3]))
+    with pytest.raises(NotImplementedError, match="logaddexp"):
+        mg.logaddexp(mg.tensor([1, 2]), mg.tensor([0, 1]))
+    with pytest.raises(RuntimeError, match="Integer division with addcdiv"):
+        mg.addcdiv(mg.tensor([1.0, 2.0]), mg.tensor([1, 2]), mg.tensor([1, 2]))
+
+
+def test_addcmul_and_addcdiv_in_place():
+    x = mg.tensor([1.0, 2.0])
+    assert x.addcmul_(mg.tensor([2.0, 3.0]), mg.tensor([4.0, 5.0]), value=0.5) is x
+    np.testing.assert_array_equal(x.numpy(), [5.0, 9.5])
+    x.addcdiv_(mg.tensor([1.0, 3.0]), mg.tensor([2.0, 4.0]), value=-2)
+    np.testing.assert_array_equal(x.numpy(), [4.0, 8.0])
+    # recorded in the graph: the gradient flows through the in-place update
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = w * 1.0
+    y.addcmul_(w, mg.tensor([3.0, 4.0]))
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [4.0, 5.0])
+    with pytest.raises(RuntimeError, match="broadcast|shape"):
+        mg.tensor([1.0, 2.0]).addcmul_(mg.ones(2, 2), mg.ones(2))
+    z = mg.tensor([NAN, 1.0])
+    assert z.nan_to_num_(nan=7.0) is z and z.tolist() == [7.0, 1.0]

@@ -219,3 +219,47 @@ def test_random_and_bernoulli_fills():
     assert b[0].sum().item() == 0 and b[1].sum().item() == 1000
     e = mg.zeros(4000).exponential_(2.0)
     assert (e.numpy() >= 0).all() and abs(e.mean().item() - 0.5) < 0.05
+
+
+# --- index_fill, take_along_dim without dim ----------------------------------------------------------
+
+@gradient_test_for("index_fill")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_dim(min_dims=1), st.data())
+def test_index_fill_gradient(device, case, data):
+    """x gets the gradient outside the filled slices, a tensor value the sum inside them."""
+    x, dim = case
+    n = x.shape[dim]
+    positions = np.array(data.draw(st.lists(st.integers(-n, n - 1), max_size=3)), dtype=np.int64)
+    check_gradients(lambda a, v: a.index_fill(dim, mg.tensor(positions, device=device), v), x, np.array(0.5),
+                    device=device)
+    check_gradients(lambda a: mg.index_fill(a, dim, mg.tensor(positions, device=device), -2.0), x, device=device)
+
+
+def test_index_fill_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.arange(6.0).reshape(2, 3)
+    for array, dim, positions, value in [(x, 1, [0, 2], -1.5), (x, 1, [0, -1], -1.5), (x, 0, 1, 7.0),
+                                         (np.arange(6).reshape(3, 2), 0, [2], -1.5), (np.array(3.0), 0, 0, 2.0)]:
+        mine = mg.tensor(array).index_fill(dim, mg.tensor(positions), value)
+        theirs = torch.tensor(array).index_fill(dim, torch.tensor(positions), value)
+        assert mine.dtype == np.dtype(str(theirs.dtype).removeprefix("torch.")) and mine.shape == tuple(theirs.shape)
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    original = mg.tensor(x)
+    original.index_fill(1, mg.tensor([0]), 9.0)
+    np.testing.assert_array_equal(original.numpy(), x)  # out of place
+    with pytest.raises(IndexError, match="Expected dtype int64"):
+        mg.tensor(x).index_fill(1, mg.tensor([0.0]), 1.0)
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 1 with size 3"):
+        mg.tensor(x).index_fill(1, mg.tensor([0, 3]), 1.0)
+    with pytest.raises(RuntimeError, match="vector/scalar"):
+        mg.tensor(x).index_fill(1, mg.tensor([[0]]), 1.0)
+
+
+def test_take_along_dim_without_dim_flattens_as_torch():
+    torch = pytest.importorskip("torch")
+    x, positions = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[3, 0]])
+    expected = torch.take_along_dim(torch.tensor(x), torch.tensor(positions))
+    for mine in (mg.take_along_dim(mg.tensor(x), mg.tensor(positions)), mg.tensor(x).take_along_dim(mg.tensor(positions))):
+        assert mine.shape == tuple(expected.shape)
+        np.testing.assert_array_equal(mine.numpy(), expected.numpy())

@@ -293,3 +293,68 @@ def test_triangles_keep_the_dtype_as_torch(dtype):
         mine, theirs = getattr(mg, name)(x, diagonal), getattr(torch, name)(t, diagonal)
         assert str(mine.dtype) == str(theirs.dtype).replace("torch.", "")
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+# --- inner, kron, cross ---------------------------------------------------------------------------
+
+@st.composite
+def inner_operands(draw):
+    k = draw(st.integers(1, 3))
+    a = draw(arrays(st.just(draw(shapes(max_dims=2)) + (k,))))
+    b = draw(arrays(st.just(draw(shapes(max_dims=2)) + (k,))))
+    return a, b
+
+
+@gradient_test_for("inner")
+@pytest.mark.parametrize("device", DEVICES)
+@given(inner_operands())
+def test_inner_gradient(device, ab):
+    check_gradients(mg.inner, *ab, device=device)
+
+
+@gradient_test_for("kron")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes(max_dims=3, max_side=3)), arrays(shapes(max_dims=3, max_side=3)))
+def test_kron_gradient(device, a, b):
+    check_gradients(mg.kron, a, b, device=device)
+
+
+@gradient_test_for("cross")
+@pytest.mark.parametrize("device", DEVICES)
+@given(st.integers(0, 2).flatmap(lambda dim: st.tuples(
+    st.just(dim), arrays(st.just((2, 2, 2)[:dim] + (3,) + (2, 2)[dim:2])),
+    arrays(st.just((1, 2, 1)[:dim] + (3,) + (2, 1)[dim:2])))))
+def test_cross_gradient(device, case):
+    dim, a, b = case
+    check_gradients(lambda u, v: mg.cross(u, v, dim=dim), a, b, device=device)
+
+
+@pytest.mark.parametrize("name, shapes_, kwargs", [
+    ("inner", [(3, 2, 4), (5, 4)], {}), ("inner", [(4,), (4,)], {}), ("inner", [(), (2, 3)], {}),
+    ("kron", [(3, 2), (2, 4, 3)], {}), ("kron", [(), (2,)], {}), ("kron", [(2, 1, 3), (3,)], {}),
+    ("cross", [(2, 3, 4), (1, 3, 1)], dict(dim=1)), ("cross", [(4, 3), (4, 3)], dict(dim=-1)),
+])
+def test_products_match_torch(name, shapes_, kwargs):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    for dtype in (np.float32, np.float64, np.int64):
+        arrays_ = [(rng.normal(size=s) * 3).astype(dtype) for s in shapes_]
+        mine = getattr(mg, name)(*map(mg.tensor, arrays_), **kwargs)
+        theirs = getattr(torch, name)(*map(torch.tensor, arrays_), **kwargs)
+        assert mine.dtype == np.dtype(str(theirs.dtype).removeprefix("torch.")) and mine.shape == tuple(theirs.shape)
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-5)
+
+
+def test_cross_default_dim_and_errors_are_torchs():
+    a, b = np.array([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]]), np.array([[4.0, 5.0, 6.0], [1.0, 0.0, 0.0]])
+    with pytest.warns(UserWarning, match="without specifying the dim"):
+        out = mg.cross(mg.tensor(a), mg.tensor(b))  # the first dim of size 3: dim 1
+    np.testing.assert_array_equal(out.numpy(), [[-3.0, 6.0, -3.0], [0.0, 0.0, -1.0]])
+    assert mg.tensor(a).cross(mg.tensor(b), dim=1).tolist() == out.tolist()
+    with pytest.raises(RuntimeError, match="dimension 0 must have length 3. Got 2 and 2"):
+        mg.cross(mg.tensor(a), mg.tensor(b), dim=0)
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        mg.cross(mg.tensor(a), mg.tensor(b[0]), dim=-1)
+    with pytest.raises(RuntimeError, match="last dimension must match"):
+        mg.inner(mg.ones(3), mg.ones(2))
+    assert mg.ones(2).inner(mg.ones(2)).item() == 2.0 and mg.ones(2).kron(mg.ones(3)).shape == (6,)

@@ -438,3 +438,88 @@ def test_any_all_count_nonzero_match_torch(name):
         assert got.tolist() == expected.tolist()
     assert mg.tensor(np.array([0, 3], np.uint8)).any().dtype == mg.uint8
     assert mg.count_nonzero(mg.tensor(values), dim=(0, 1)).item() == 3
+
+
+# --- cummax, logcumsumexp, diff ----------------------------------------------------------------------
+
+@gradient_test_for("cummax")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_single_dim(min_dims=1))
+def test_cummax_gradient(device, case):
+    x, dim, _ = case
+    check_gradients(lambda a: mg.cummax(a, dim if dim is not None else 0).values, x, device=device)
+
+
+@gradient_test_for("logcumsumexp")
+@pytest.mark.parametrize("device", DEVICES)
+@given(array_and_single_dim(min_dims=1))
+def test_logcumsumexp_gradient(device, case):
+    x, dim, _ = case
+    check_gradients(lambda a: mg.logcumsumexp(a, dim if dim is not None else -1), x, device=device)
+
+
+@gradient_test_for("diff")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes(min_dims=1, max_dims=3)), st.integers(0, 3), st.booleans())
+def test_diff_gradient(device, x, n, with_ends):
+    dim = x.ndim - 1
+    ends = np.linspace(-1.0, 1.0, x.size // x.shape[-1] * 2).reshape(x.shape[:-1] + (2,))
+    if with_ends:
+        check_gradients(lambda a, p: mg.diff(a, n, dim, prepend=p, append=p), x, ends, device=device)
+    else:
+        check_gradients(lambda a: mg.diff(a, n, 0), x, device=device)
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("values, dim", [
+    ([1, 1, 3, 2, 3], 0), ([1.0, NAN, 3.0, NAN, 0.0], 0), (3.0, 0), ([True, False, True], 0),
+    (np.random.default_rng(0).integers(0, 3, (3, 4, 5)), -1), (np.random.default_rng(1).integers(0, 3, (3, 4, 5)), 1),
+    (np.float32([[2.0, 1.0], [1.0, 5.0]]), 0),
+])
+def test_cummax_matches_torch(values, dim):
+    """Ties take the later position, and a nan holds the maximum from where it appears, as PyTorch."""
+    torch = pytest.importorskip("torch")
+    mine, theirs = mg.cummax(mg.tensor(values), dim), torch.cummax(torch.tensor(values), dim)
+    for a, b in zip(mine, theirs):
+        assert a.dtype == np.dtype(str(b.dtype).removeprefix("torch.")) and a.shape == tuple(b.shape)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert mine.indices.dtype == np.int64 and not mine.indices.requires_grad
+    assert mg.tensor(values).cummax(dim).values.shape == mine.values.shape
+
+
+def test_logcumsumexp_and_diff_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    cases = [("logcumsumexp", np.array([-1000.0, 0.0, -np.inf, 3.0]), (0,), {}),
+             ("logcumsumexp", rng.normal(size=(3, 4, 2)).astype(np.float32), (1,), {}),
+             ("logcumsumexp", np.array(2.0), (0,), {}),
+             ("logcumsumexp", np.zeros((0, 2)), (0,), {}),
+             ("diff", np.array([True, False, False]), (), {}),
+             ("diff", np.array([1, 2, 4]), (), dict(n=5)),
+             ("diff", np.array([1, 2, 4]), (), dict(n=0)),
+             ("diff", np.array([1, 2, 4]), (), dict(prepend=np.array([0.5]))),
+             ("diff", rng.normal(size=(3, 2)), (2, 0), dict(append=rng.normal(size=(2, 2)))),
+             ("diff", rng.normal(size=(2, 3)).astype(np.float32), (1, -1), dict(prepend=np.float32([[1.0], [2.0]])))]
+    for name, x, args, kwargs in cases:
+        mine = getattr(mg, name)(mg.tensor(x), *args, **{k: mg.tensor(v) for k, v in kwargs.items()
+                                                        if isinstance(v, np.ndarray)},
+                                 **{k: v for k, v in kwargs.items() if not isinstance(v, np.ndarray)})
+        theirs = getattr(torch, name)(torch.tensor(x), *args, **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v
+                                                                 for k, v in kwargs.items()})
+        assert mine.dtype == np.dtype(str(theirs.dtype).removeprefix("torch.")), (name, x)
+        assert mine.shape == tuple(theirs.shape), (name, x)
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_logcumsumexp_and_diff_refuse_what_torch_refuses():
+    with pytest.raises(NotImplementedError, match="logcumsumexp"):
+        mg.logcumsumexp(mg.tensor([1, 2]), 0)
+    with pytest.raises(RuntimeError, match="at least one-dimensional"):
+        mg.diff(mg.tensor(1.0))
+    with pytest.raises(RuntimeError, match="order must be non-negative"):
+        mg.diff(mg.ones(3), n=-1)
+    with pytest.raises(RuntimeError, match=r"input.size\(1\) = 3, but got tensor.size\(1\) = 2"):
+        mg.diff(mg.ones(1, 3), dim=0, append=mg.ones(1, 2))
+    assert mg.ones(2, 3).diff(dim=0).shape == (1, 3) and mg.ones(3).logcumsumexp(0).shape == (3,)

@@ -690,3 +690,63 @@ def test_narrow_and_select_out_of_range():
         x.narrow(1, 2, 3)
     with pytest.raises(IndexError):
         x.select(0, 3)
+
+
+# --- unflatten, unfold --------------------------------------------------------------------------------
+
+@gradient_test_for("unflatten")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(st.tuples(st.integers(1, 3), st.sampled_from([1, 2, 4, 6]))), st.sampled_from([0, 1, -1]))
+def test_unflatten_gradient(device, x, dim):
+    n = x.shape[dim]
+    check_gradients(lambda a: mg.unflatten(a, dim, (-1, 2) if n % 2 == 0 else (n, 1)), x, device=device)
+
+
+@st.composite
+def unfold_case(draw):
+    x, dim = draw(array_and_dim(min_dims=1, max_dims=3))
+    length = x.shape[dim]
+    return x, dim, draw(st.integers(0, length)), draw(st.integers(1, 3))
+
+
+@gradient_test_for("unfold")
+@pytest.mark.parametrize("device", DEVICES)
+@given(unfold_case())
+def test_unfold_gradient(device, case):
+    """Elements in several windows get the sum of their windows' gradients."""
+    x, dim, size, step = case
+    check_gradients(lambda a: a.unfold(dim, size, step), x, device=device)
+
+
+def test_unfold_and_unflatten_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 7))
+    cases = [(x, (1, 3, 2)), (x, (0, 3, 3)), (x, (1, 7, 1)), (x, (-1, 2, 5)), (x, (1, 0, 2)),
+             (np.arange(5), (0, 2, 1)), (np.float32([1.0, 2.0, 3.0]), (0, 2, 2)), (np.array(2.0), (0, 1, 1))]
+    for array, args in cases:
+        mine, theirs = mg.tensor(array).unfold(*args), torch.tensor(array).unfold(*args)
+        assert mine.dtype == np.dtype(str(theirs.dtype).removeprefix("torch.")) and mine.shape == tuple(theirs.shape)
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    for dim, sizes in [(1, (7, 1)), (0, (-1, 3)), (-1, (1, -1, 1))]:
+        mine, theirs = mg.unflatten(mg.tensor(x), dim, sizes), torch.unflatten(torch.tensor(x), dim, sizes)
+        assert mine.shape == tuple(theirs.shape)
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    assert mg.tensor(x).unflatten(1, [7, 1]).shape == (3, 7, 1)
+    # the gradient of overlapping windows: each element counts once per window it is in
+    w = mg.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    w.unfold(0, 3, 1).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0, 2.0, 1.0])
+
+
+def test_unfold_and_unflatten_refuse_what_torch_refuses():
+    with pytest.raises(RuntimeError, match="maximum size for tensor at dimension 0 is 2 but size is 3"):
+        mg.ones(2).unfold(0, 3, 1)
+    with pytest.raises(RuntimeError, match="step is 0 but must be > 0"):
+        mg.ones(2).unfold(0, 1, 0)
+    with pytest.raises(IndexError, match="out of range"):
+        mg.ones(2).unfold(1, 1, 1)
+    with pytest.raises(RuntimeError, match=r"sizes \[2, 2\] don't multiply up to the size of dim 1 \(3\)"):
+        mg.ones(1, 3).unflatten(1, (2, 2))
+    with pytest.raises(RuntimeError, match="sizes must be non-empty"):
+        mg.ones(1, 3).unflatten(1, ())

@@ -788,6 +788,27 @@ case("scaled_dot_product_attention_float_mask",
      normal(3, 4, 5), normal(3, 6, 5), normal(3, 6, 5), normal(4, 6))
 
 
+# --- hypot, xlogy, logaddexp, addcmul, addcdiv, nan_to_num; inner, kron, cross; running ops; windows ----
+
+case("hypot", lambda lib, F, x, y: lib.hypot(x, y), normal(3, 4), normal(4))
+case("xlogy", lambda lib, F, x, y: lib.xlogy(x, y), normal(3, 4), positive(3, 4))
+case("xlogy_at_zero", lambda lib, F, x, y: lib.xlogy(x, y), fixed([0.0, 0.0, 0.0, 1.5]), fixed([-1.0, 2.0, 0.5, 3.0]))
+case("logaddexp", lambda lib, F, x, y: lib.logaddexp(x, y), normal(3, 1), normal(4))
+case("addcmul", lambda lib, F, x, y, z: lib.addcmul(x, y, z, value=0.5), normal(3, 4), normal(4), normal(3, 1))
+case("addcdiv", lambda lib, F, x, y, z: x.addcdiv(y, z, value=-2.0), normal(3, 4), normal(3, 4), positive(4))
+case("nan_to_num", lambda lib, F, x, c: lib.nan_to_num(lib.where(x > 0.5, INF, lib.where(x < -0.5, -INF, x)) + c,
+                                                       posinf=3.0), normal(3, 4), constant([np.nan, 0.0, 0.0, 0.0]))
+case("inner", lambda lib, F, x, y: lib.inner(x, y), normal(2, 3, 4), normal(5, 4))
+case("kron", lambda lib, F, x, y: lib.kron(x, y), normal(2, 3), normal(3, 1, 2))
+case("cross", lambda lib, F, x, y: lib.cross(x, y, dim=1), normal(2, 3, 4), normal(1, 3, 4))
+case("cummax", lambda lib, F, x: lib.cummax(x, 1).values, normal(3, 5))
+case("logcumsumexp", lambda lib, F, x: x.logcumsumexp(0), normal(4, 3))
+case("diff", lambda lib, F, x, p: lib.diff(x, 2, dim=0, prepend=p), normal(4, 3), normal(2, 3))
+case("unflatten", lambda lib, F, x: x.unflatten(1, (2, -1)), normal(3, 6))
+case("unfold", lambda lib, F, x: x.unfold(1, 3, 2), normal(2, 8, 3))
+case("index_fill", lambda lib, F, x, v: x.index_fill(1, lib.tensor([0, 2]), v), normal(3, 4), normal())
+
+
 # --- at ties and singular points, where minigrad's gradient differs from PyTorch's -------------------------
 
 case("cdist_p2_zero_distance", lambda lib, F, x, y: lib.cdist(x, y),
@@ -899,6 +920,10 @@ def test_every_op_has_a_parity_case():
         "hinge_embedding_loss": "hinge_embedding_loss", "soft_margin_loss": "soft_margin_loss",
         "poisson_nll_loss": "poisson_nll_loss", "gaussian_nll_loss": "gaussian_nll_loss",
         "AdaptiveMaxPool2d": "adaptive_max_pool2d",
+        "Hypot": "hypot", "Xlogy": "xlogy", "LogAddExp": "logaddexp", "addcmul": "addcmul", "addcdiv": "addcdiv",
+        "nan_to_num": "nan_to_num", "inner": "inner", "kron": "kron", "cross": "cross", "cummax": "cummax",
+        "logcumsumexp": "logcumsumexp", "diff": "diff", "unflatten": "unflatten", "unfold": "unfold",
+        "index_fill": "index_fill",
     }
     # ToDevice has no torch counterpart on a CPU-only machine; test_backend covers it on a GPU.
     untested = sorted(set(mg.autograd.OPS) - set(expected) - {"ToDevice"})

@@ -38,3 +38,8 @@ from .reduce import (all, amax, amin, any, count_nonzero, cumprod, cumsum, logsu
 from .shape import (broadcast_tensors, broadcast_to, chunk, flip, fliplr, flipud, meshgrid, moveaxis, movedim,
                     narrow, repeat, roll, rot90, select, split, tensor_split, tile, unbind)
 from .sorting import argsort, kthvalue, median, msort, sort, topk, unique, unique_consecutive
+from .elementwise import addcdiv, addcmul, hypot, logaddexp, nan_to_num, xlogy
+from .indexing import index_fill
+from .linalg import cross, inner, kron
+from .reduce import cummax, diff, logcumsumexp
+from .shape import unflatten, unfold

@@ -996,3 +996,138 @@ def _arg(x, dim, keepdim, name):
         dim = wrap_dim(dim, x.shape, name)
     result = getattr(xp, name)(x.array, axis=dim, keepdims=keepdim if dim is not None else False)
     return Tensor._wrap(xp.asarray(result, dtype=np.int64), False)
+
+
+# --- hypot, xlogy, logaddexp: binary functions of floats with an op of their own ----------------
+# Each has a Function, not a composite, for its forward value: NumPy's hypot does not overflow
+# where x^2 + y^2 would, xlogy is 0 at x = 0 even where log y is -inf, and logaddexp keeps its
+# precision where exp(x) or exp(y) would over- or underflow. Each backward is PyTorch's formula.
+
+class Hypot(Function):
+    """z = sqrt(x^2 + y^2), without overflow.   dz/dx = x / z,  dz/dy = y / z  (nan at x = y = 0, as PyTorch)."""
+    saves_output = True
+
+    def forward(self, x, y):
+        return backend.array_module(x).hypot(x, y)
+
+    def backward(self, grad):
+        x, y = self.inputs
+        scale = grad / self.output
+        return (scale * x if self.needs_input_grad[0] else None,
+                scale * y if self.needs_input_grad[1] else None)
+
+
+class Xlogy(Function):
+    """z = x log y, and 0 where x = 0 (unless y is nan), as torch.xlogy.
+
+        dz/dx = log y  (0 where x = 0 and y <= 0)    = xlogy(grad, y), masked
+        dz/dy = x / y
+    """
+
+    def forward(self, x, y):
+        xp = backend.array_module(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            product = x * xp.log(y)
+        return xp.where((x == 0) & ~xp.isnan(y), xp.zeros((), dtype=product.dtype), product)
+
+    def backward(self, grad):
+        x, y = self.inputs
+        grad_x = grad_y = None
+        if self.needs_input_grad[0]:
+            nowhere = ((x.array == 0) & (y.array <= 0))
+            grad_x = where(nowhere, 0.0, xlogy(grad, y))
+        if self.needs_input_grad[1]:
+            grad_y = grad * x / y
+        return grad_x, grad_y
+
+
+class LogAddExp(Function):
+    """z = log(e^x + e^y), computed as max + log1p(e^-|x - y|) (NumPy's logaddexp).
+
+        dz/dx = 1 / (1 + e^(y - x)) = sigmoid(x - y),   dz/dy = sigmoid(y - x)   (the softmax of (x, y))
+
+    (PyTorch's formula; sigmoid computes it without overflowing e^(y - x).)
+    """
+
+    def forward(self, x, y):
+        return backend.array_module(x).logaddexp(x, y)
+
+    def backward(self, grad):
+        x, y = self.inputs
+        return (grad * (x - y).sigmoid() if self.needs_input_grad[0] else None,
+                grad * (y - x).sigmoid() if self.needs_input_grad[1] else None)
+
+
+def _floating_pair(op, input, other):
+    """Both operands in their common dtype, which must be floating (PyTorch has no integer kernel)."""
+    x, y = _pair(input, other)
+    if x.dtype.kind != "f":
+        raise NotImplementedError(f'"{op}" not implemented for {x.dtype} tensors: use floating ones')
+    return x, y
+
+
+def hypot(input, other):
+    """sqrt(input^2 + other^2), elementwise, as torch.hypot (floating tensors)."""
+    return Hypot.apply(*_floating_pair("hypot", input, other))
+
+
+def xlogy(input, other):
+    """input * log(other), 0 where input = 0 (unless other is nan), as torch.xlogy.
+    Integers give the default float dtype; either operand may be a number."""
+    x, y = _pair(input, other)
+    return Xlogy.apply(_floating(x), _floating(y))
+
+
+def logaddexp(input, other):
+    """log(exp(input) + exp(other)) without overflow, as torch.logaddexp (floating tensors)."""
+    return LogAddExp.apply(*_floating_pair("logaddexp", input, other))
+
+
+@composite
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """input with nan, +inf and -inf replaced by `nan`, `posinf` and `neginf`; the infinities
+    default to the dtype's largest and lowest finite values, as torch.nan_to_num.
+    A where: the gradient is 1 at finite elements and 0 at replaced ones. Integers come back as a copy."""
+    if input.dtype.kind != "f":
+        return clone(input)
+    xp = backend.array_module(input.array)
+    finfo = np.finfo(input.dtype)
+    nan = 0.0 if nan is None else nan
+    values = input.array
+    replacement = xp.where(xp.isnan(values), nan, xp.where(values > 0, finfo.max if posinf is None else posinf,
+                                                             finfo.min if neginf is None else neginf))
+    replacement = Tensor._wrap(replacement.astype(input.dtype), False)
+    return where(isfinite(input), input, replacement)
+
+
+# --- addcmul, addcdiv ---------------------------------------------------------------------------
+
+def _scaled_term(input, term, value):
+    """input + value * term; where input and term are integers, value is taken as int(value), as PyTorch."""
+    if result_type(input, term).kind in "biu":
+        value = int(value)
+    if value != 1:
+        term = term * value
+    return add(input, term)
+
+
+@composite
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 * tensor2, all three broadcasting together (torch.addcmul).
+    d/dinput = 1,  d/dtensor1 = value tensor2,  d/dtensor2 = value tensor1."""
+    return _scaled_term(input, mul(tensor1, tensor2), value)
+
+
+@composite
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 / tensor2, all three broadcasting together (torch.addcdiv).
+    d/dinput = 1,  d/dtensor1 = value / tensor2,  d/dtensor2 = -value tensor1 / tensor2^2.
+    Two integer tensors are refused, as in PyTorch (their quotient was once an integer division)."""
+    if tensor1.dtype.kind in "biu" and tensor2.dtype.kind in "biu":
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release addcdiv "
+                           "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
+                           "be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
+                           "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
+                           "addcdiv behavior is just the latter implementation: (input + value * tensor1 / "
+                           "tensor2), for all dtypes.")
+    return _scaled_term(input, div(tensor1, tensor2), value)

@@ -1,5 +1,5 @@
-"""Indexing by tensors of positions: gather, scatter, scatter_add, index_select, masked_fill,
-masked_select, nonzero, repeat_interleave, take_along_dim.
+"""Indexing by tensors of positions: gather, scatter, scatter_add, index_select, index_fill,
+masked_fill, masked_select, nonzero, repeat_interleave, take_along_dim.
 
 The differentiable ones are composites of shape.py's Index (read elements at positions; its
 backward adds the gradient back at the positions), ScatterAdd (its adjoint) and IndexPut
@@ -61,8 +61,9 @@ def gather(x, dim, index_, *, sparse_grad=False):
     return index(x, _positions_key(x, dim, index_, "gather"))
 
 
-def take_along_dim(x, indices, dim):
-    """gather, with indices broadcast against x (as numpy.take_along_axis)."""
+def take_along_dim(x, indices, dim=None):
+    """gather, with indices broadcast against x (as numpy.take_along_axis); without dim, both are
+    flattened first (as torch.take_along_dim)."""
     if dim is None:
         return gather(reshape(x, -1), 0, reshape(indices, -1))
     dim = wrap_dim(dim, x.shape, "take_along_dim")
@@ -135,6 +136,30 @@ def index_select(x, dim, index_):
     if positions.size and (positions.min() < 0 or positions.max() >= x.shape[dim]):
         raise IndexError(f"index_select(): index out of range in self (size {x.shape[dim]} at dim {dim})")
     return _take(x, dim, positions)
+
+
+@composite
+def index_fill(x, dim, index_, value):
+    """x with the slices at `index` (int64, 0-d or 1-D, negative counting from the end) along `dim`
+    set to value, as torch.index_fill: a masked_fill with a mask that is true at those slices.
+    The gradient goes to x outside them, to a tensor value (0-d) from every filled element."""
+    if index_.dtype != np.int64:
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
+    if index_.ndim > 1:
+        raise RuntimeError(f"index_fill: Index has to be a vector/scalar (got shape {tuple(index_.shape)})")
+    dim = wrap_dim(dim, x.shape, "index_fill")
+    n = x.shape[dim] if x.ndim else 1
+    positions = backend.to_numpy(index_.array).reshape(-1)
+    if positions.size and (positions.min() < -n or positions.max() >= n):
+        bad = positions[(positions < -n) | (positions >= n)][0]
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
+    chosen = np.zeros(n, dtype=bool)
+    chosen[positions] = True
+    mask_shape = [-1 if d == dim else 1 for d in range(x.ndim)]
+    mask = Tensor._wrap(backend.to_device(chosen.reshape(mask_shape), x.device), False)
+    if not isinstance(value, Tensor) and x.dtype.kind in "iu":
+        value = int(value)  # an integer tensor takes the value rounded toward zero, as PyTorch
+    return masked_fill(x, mask, value)
 
 
 @composite

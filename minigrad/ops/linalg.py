@@ -1,16 +1,18 @@
 """Matrix products: matmul (with NumPy's 1-D and batched rules), linear, einsum, and the
-PyTorch names built on them (mm, bmm, mv, dot, outer, addmm, baddbmm); the matrix parts
-tril, triu, diag, diagonal, trace; cdist.
+PyTorch names built on them (mm, bmm, mv, dot, outer, inner, addmm, baddbmm); kron and cross;
+the matrix parts tril, triu, diag, diagonal, trace; cdist.
 """
 
 import math
 import string
+import warnings
 
 from .. import backend, parallel
 from ..autograd import Function, composite
 from ..tensor import Tensor
-from .elementwise import sqrt, where
-from .shape import ScatterAdd, index, wrap_dim
+from .elementwise import cast, sqrt, where
+from .promotion import result_type
+from .shape import ScatterAdd, _take, broadcast_tensors, index, wrap_dim
 
 
 def _check_same_dtype(op, *arrays):
@@ -195,6 +197,65 @@ def outer(input, vec2):
 
 
 ger = outer
+
+
+@composite
+def inner(input, other):
+    """The sum over the last dim of input times other: out[i..., j...] = sum_k input[i..., k] other[j..., k],
+    of shape input.shape[:-1] + other.shape[:-1] (torch.inner); a 0-d operand simply multiplies.
+    A matmul of the two as rows: (rows of input, k) @ (k, rows of other)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    dtype = result_type(input, other)
+    input, other = (t if t.dtype == dtype else cast(t, dtype) for t in (input, other))
+    k = input.shape[-1]
+    rows = matmul(input.reshape(-1, k), other.reshape(-1, k).transpose(0, 1))
+    return rows.reshape(input.shape[:-1] + other.shape[:-1])
+
+
+@composite
+def kron(input, other):
+    """The Kronecker product: every element of input times the whole of other, laid out in blocks.
+    For n dims (the shorter shape padded with leading ones),
+        out[i0 b0 + j0, i1 b1 + j1, ...] = input[i0, i1, ...] other[j0, j1, ...]   (b = other's shape)
+    A product of input reshaped to (a0, 1, a1, 1, ...) and other to (1, b0, 1, b1, ...), reshaped to
+    (a0 b0, a1 b1, ...)."""
+    ndim = max(input.ndim, other.ndim)
+    a = (1,) * (ndim - input.ndim) + input.shape
+    b = (1,) * (ndim - other.ndim) + other.shape
+    blocks = input.reshape([n for side in a for n in (side, 1)]) * other.reshape([n for side in b for n in (1, side)])
+    return blocks.reshape([m * n for m, n in zip(a, b)])
+
+
+@composite
+def cross(input, other, dim=None):
+    """The cross product of 3-vectors along `dim`, as torch.cross (input and other have the same number
+    of dims, both of size 3 along dim, and broadcast together along the others):
+        out = (u1 v2 - u2 v1,  u2 v0 - u0 v2,  u0 v1 - u1 v0)
+    Made of index and mul: u rotated by one place times v rotated by two, minus the reverse.
+    dim=None takes the first dim of size 3, with PyTorch's deprecation warning."""
+    if input.ndim != other.ndim:
+        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions (got shapes "
+                           f"{tuple(input.shape)} and {tuple(other.shape)})")
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim "
+                      "explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree "
+                      "with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
+        if 3 not in input.shape:
+            raise RuntimeError("no dimension of size 3 in input")
+        dim = input.shape.index(3)
+    dim = wrap_dim(dim, input.shape, "cross")
+    sizes = (input.shape[dim], other.shape[dim]) if input.ndim else (1, 1)
+    if sizes != (3, 3):
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {sizes[0]} and {sizes[1]}")
+    input, other = broadcast_tensors(input, other)
+    dtype = result_type(input, other)
+    input, other = (t if t.dtype == dtype else cast(t, dtype) for t in (input, other))
+    next_, after = [1, 2, 0], [2, 0, 1]
+    return _take(input, dim, next_) * _take(other, dim, after) - _take(input, dim, after) * _take(other, dim, next_)
 
 
 @composite

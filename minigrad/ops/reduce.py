@@ -1,5 +1,6 @@
 """Reductions: sum, mean, var, max, amax, cumsum (and min, std, amin, logsumexp, cumprod, prod,
-norm built from them), and the tests any, all and count_nonzero.
+norm built from them), and the tests any, all and count_nonzero; the running cummax and
+logcumsumexp, and diff.
 
 Each takes `dim` (None for all dims, an int, or a tuple) and `keepdim`, as in
 PyTorch. Backward spreads the output gradient back over the reduced axes.
@@ -12,8 +13,9 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, composite
 from ..tensor import Tensor, get_default_dtype
-from .elementwise import cast, exp, isfinite, log, maximum, minimum, where
-from .shape import cat, flip, wrap_dim
+from .elementwise import cast, exp, isfinite, log, logical_xor, maximum, minimum, where
+from .indexing import gather
+from .shape import cat, flip, narrow, wrap_dim
 
 
 def reduced_axes(dim, ndim):
@@ -151,6 +153,7 @@ class CumSum(Function):
 
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
+CummaxResult = namedtuple("cummax", ["values", "indices"])
 
 
 def _dims(dim):
@@ -397,3 +400,87 @@ def norm(x, p="fro", dim=None, keepdim=False):
     if p == 1:
         return x.abs().sum(dim, keepdim)
     return (x.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+
+# --- running reductions and differences ------------------------------------------------------
+
+def _running_max_positions(array, axis):
+    """For each position j along `axis`, the position i <= j of the largest of x_0..x_j: the last
+    one where several tie, and the last nan once a nan has appeared (as torch.cummax)."""
+    xp = backend.array_module(array)
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8)
+    running = xp.maximum.accumulate(array, axis=axis)  # nan stays nan from where it appears
+    record = array == running
+    if array.dtype.kind == "f":
+        record |= xp.isnan(array)
+    positions = xp.arange(array.shape[axis]).reshape([-1 if d == axis else 1 for d in range(array.ndim)])
+    return xp.maximum.accumulate(xp.where(record, positions, 0), axis=axis).astype(np.int64)
+
+
+@composite
+def cummax(x, dim):
+    """The running maximum along `dim` and where it was found, a (values, indices) pair as torch.cummax:
+        values[j] = max(x[0], ..., x[j]),   indices[j] = the (last) position of that maximum
+    values is gather(x, dim, indices), so the gradient of each goes to the element it was read from."""
+    dim = wrap_dim(dim, x.shape, "cummax")
+    if x.ndim == 0:
+        return CummaxResult(x.clone(), Tensor._wrap(backend.array_module(x.array).zeros((), dtype=np.int64), False))
+    indices = Tensor._wrap(_running_max_positions(x.array, dim), False)
+    return CummaxResult(gather(x, dim, indices), indices)
+
+
+@composite
+def logcumsumexp(x, dim):
+    """Running log-sum-exps along `dim`, as torch.logcumsumexp: y_j = log(e^x_0 + ... + e^x_j).
+
+    Made of logsumexp, as cumprod is made of prod: x is repeated along a new last axis, -inf put
+    where i > j, and each row's logsumexp taken. That costs n^2 elements, but each row keeps
+    logsumexp's precision (log(cumsum(exp(x - max))) would underflow to -inf for elements far
+    below the maximum).   dy_j/dx_i = e^(x_i - y_j) for i <= j: the softmax of row j.
+    """
+    if x.dtype.kind != "f":
+        raise NotImplementedError(f'"logcumsumexp" not implemented for {x.dtype} tensors: use floating ones')
+    dim = wrap_dim(dim, x.shape, "logcumsumexp")
+    if x.ndim == 0 or x.shape[dim] == 0:
+        return x.clone()
+    n = x.shape[dim]
+    moved = x.transpose(dim, -1) if dim != x.ndim - 1 else x     # (..., n): i along the last axis
+    xp = backend.array_module(x.array)
+    later = Tensor._wrap(xp.triu(xp.ones((n, n), dtype=bool), 1), False)  # row j, column i: i > j
+    rows = where(later, float("-inf"), moved.unsqueeze(-2).expand(*moved.shape[:-1], n, n))
+    out = logsumexp(rows, dim=-1)
+    return out.transpose(dim, -1) if dim != x.ndim - 1 else out
+
+
+@composite
+def diff(x, n=1, dim=-1, prepend=None, append=None):
+    """The n-th forward difference along `dim`, as torch.diff: out[i] = x[i + 1] - x[i], n times
+    (for bool tensors x[i + 1] != x[i]). prepend and append are concatenated to x along dim first;
+    they must match x's shape except along dim. Made of cat, narrow and sub."""
+    if x.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    dim = wrap_dim(dim, x.shape, "diff")
+    parts = []
+    for extra in (prepend, x, append):
+        if extra is None:
+            continue
+        if extra.ndim != x.ndim:
+            raise RuntimeError(f"diff expects prepend or append to be the same dimension as input (got shapes "
+                               f"{tuple(extra.shape)} and {tuple(x.shape)})")
+        for d, (a, b) in enumerate(zip(x.shape, extra.shape)):
+            if d != dim and a != b:
+                raise RuntimeError(f"diff expects the shape of tensor to prepend or append to match that of input "
+                                   f"except along the differencing dimension; input.size({d}) = {a}, but got "
+                                   f"tensor.size({d}) = {b}")
+        parts.append(extra)
+    out = cat(parts, dim) if len(parts) > 1 else x
+    for _ in range(n):
+        length = out.shape[dim]
+        if length == 0:
+            break
+        later, earlier = narrow(out, dim, 1, length - 1), narrow(out, dim, 0, length - 1)
+        out = logical_xor(later, earlier) if out.dtype == np.bool_ else later - earlier
+    return out

@@ -680,3 +680,49 @@ def meshgrid(*tensors, indexing="ij"):
         along[p] = -1
         grids.append(expand(reshape(t, along), *shape))
     return tuple(grids)
+
+
+# --- unflatten and unfold: a dim split into several, or into sliding windows ------------------
+
+@composite
+def unflatten(x, dim, sizes):
+    """Dim `dim` split into dims of `sizes` (one of them may be -1), as torch.unflatten: a reshape.
+        unflatten(x of shape (2, 12), 1, (3, -1)) has shape (2, 3, 4)"""
+    dim = wrap_dim(dim, x.shape, "unflatten")
+    sizes = tuple(sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    n = x.shape[dim] if x.ndim else 1
+    known = math.prod(s for s in sizes if s != -1)
+    if (-1 not in sizes and known != n) or (-1 in sizes and (known == 0 or n % known)):
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                           f"({n}) in the input tensor")
+    return reshape(x, x.shape[:dim] + sizes + x.shape[dim + 1:])
+
+
+@composite
+def unfold(x, dimension, size, step):
+    """The windows of `size` elements along `dimension`, every `step` elements, as Tensor.unfold:
+    that dim becomes the (len - size) // step + 1 windows, and a last dim of `size` is added.
+
+        x = [0, 1, 2, 3, 4]:   x.unfold(0, 2, 2) = [[0, 1], [2, 3]]
+
+    An Index op with positions[w, k] = w step + k (then the window axis moved last): its backward
+    adds each window's gradient back where the window was read from, so elements in several
+    windows get the sum. (A copy: PyTorch returns a view of x's memory.)
+    """
+    dimension = wrap_dim(dimension, x.shape, "unfold", "dimension")
+    length = x.shape[dimension] if x.ndim else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {dimension} is {length} but size is {size}")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if x.ndim == 0:
+        return reshape(x, (1,)) if size == 1 else reshape(x, (1,))[:0]
+    xp = backend.array_module("cpu")
+    windows = (length - size) // step + 1
+    positions = xp.arange(windows)[:, None] * step + xp.arange(size)[None, :]  # (windows, size)
+    out = _take(x, dimension, positions)  # x.shape[:dimension] + (windows, size) + x.shape[dimension + 1:]
+    return movedim(out, dimension + 1, -1)
