@@ -1244,7 +1244,7 @@ class Tensor:
 
     def index_fill_(self, dim, index, value):
         """Fill the slices at `index` along `dim` with value."""
-        return self._apply_in_place(_index_filled, dim, index, value)
+        return self._apply_in_place(ops.index_fill, dim, index, value)
 
     def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
         return self._apply_in_place(ops.scatter, dim, index, src, value, reduce=reduce)
@@ -1437,18 +1437,6 @@ def _check_in_place_result(target, shape, dtype):
                            f"{list(shape)}")
     if not np.can_cast(dtype, target.dtype, casting="same_kind"):
         raise RuntimeError(f"result type {dtype} can't be cast to the desired output type {target.dtype}")
-
-
-def _index_filled(x, dim, index, value):
-    """index_fill_'s function: x with the slices at `index` along `dim` set to value."""
-    mask_shape = [1] * x.ndim
-    dim = dim % max(x.ndim, 1)
-    xp = backend.array_module(x.array)
-    mask = xp.zeros(x.shape[dim] if x.ndim else 1, dtype=bool)
-    mask[backend.to_device(index.array, x.device)] = True
-    if x.ndim:
-        mask_shape[dim] = -1
-    return ops.masked_fill(x, Tensor._wrap(mask.reshape(mask_shape) if x.ndim else mask.reshape(()), False), value)
 
 
 def _diagonal_filled(x, fill_value, wrap):
