@@ -174,6 +174,12 @@ class Function:
         if output is not None and output._version[0] != self.output_version:
             raise RuntimeError(_in_place_message(self, output, output._version[0], self.output_version))
         for tensor, version in zip(self.inputs, self.input_versions):
+            changed_at = getattr(tensor.grad_fn, "view_changed_at", None)
+            if changed_at is not None and version >= changed_at:
+                raise RuntimeError(
+                    f"{type(self).__name__} used a tensor of shape {tuple(tensor.shape)} after a view of it was "
+                    f"changed in place; minigrad recorded that change on the view only, so this gradient would "
+                    f"miss it (docs/differences.md). Change the tensor itself (base[key] = value) instead.")
             # An op that reads no input values minds only a recorded item assignment
             # (x[key] = y): it gave x a new place in the graph that this op must not follow.
             reassigned = getattr(tensor.grad_fn, "assigned_in_place", False)
@@ -181,13 +187,12 @@ class Function:
                 raise RuntimeError(_in_place_message(self, tensor, tensor._version[0], version))
 
     def free(self):
-        """Drop the saved arrays and the links to the inputs (the graph is spent). Whether the op
-        was an in-place change is kept: ops that used its tensor before still check it."""
-        reassigned = self.__dict__.get("assigned_in_place", False)
+        """Drop the saved arrays and the links to the inputs (the graph is spent). What in-place
+        changes did to its tensor is kept: the ops that used that tensor still check it."""
+        kept = {name: self.__dict__[name] for name in ("assigned_in_place", "view_changed_at") if name in self.__dict__}
         self.__dict__.clear()
         self.inputs = None
-        if reassigned:
-            self.assigned_in_place = True
+        self.__dict__.update(kept)
 
 
 def _in_place_message(fn, tensor, version, expected):

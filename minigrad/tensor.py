@@ -88,7 +88,9 @@ class Tensor:
         return tuple(self.array.shape)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        """The shape as an mg.Size (torch.Size), so that `x.new(x.size())` reads it as sizes; or one
+        dim's length. (`.shape` is a plain tuple: docs/differences.md.)"""
+        return legacy.Size(self.array.shape) if dim is None else self.shape[dim]
 
     @property
     def dtype(self):
@@ -389,12 +391,15 @@ class Tensor:
         recorded = self._gradient_flows_through(*args, *kwargs.values())
         if recorded and self.requires_grad and self.is_leaf:
             self._refuse_leaf_in_place()
-        if recorded and self._is_view_of_another_tensor():
+        bases = self._view_bases() if recorded else []
+        if recorded and self.grad_fn is None and self.array.base is not None:
             raise RuntimeError(
-                f"in-place change, under autograd, of a view of shape {self.shape} into another tensor's "
-                f"memory: minigrad records it on the view only, so the other tensor's gradient would miss it "
-                f"(docs/differences.md). Change the other tensor itself (base[key] = value), or change a "
-                f".clone() of the view.")
+                f"in-place change, under autograd, of a view of shape {self.shape} into a tensor that is "
+                f"not part of the graph: its gradient would miss the change (docs/differences.md). "
+                f"Change that tensor itself (base[key] = value), or change a .clone() of the view.")
+        if any(base.requires_grad and base.is_leaf for base in bases):
+            raise RuntimeError(f"a view of a leaf tensor that requires grad is being used in an in-place "
+                               f"operation (a view of shape {self.shape})")
         before = self
         if recorded:
             before = Tensor._wrap(self.array.copy(), self.requires_grad)
@@ -403,6 +408,9 @@ class Tensor:
         _check_in_place_result(self, result.shape, result.dtype)
         self._version[0] += 1
         self.array[...] = result.array
+        for base in bases:  # ops that use a base from now on would miss the change: refused at backward
+            if base.grad_fn is not None:
+                base.grad_fn.view_changed_at = self._version[0]
         fn = result.grad_fn
         if recorded and fn is not None:
             fn.assigned_in_place = True  # ops that used x before must not follow its new place
@@ -413,13 +421,13 @@ class Tensor:
             self.grad_fn, self.requires_grad = None, False
         return self
 
-    def _is_view_of_another_tensor(self):
-        """Whether this tensor's memory belongs to another tensor: the output of a view op in the
-        graph, or an unrecorded view (plain_tensor[0:2]) of some other array."""
-        fn = self.grad_fn
-        if fn is not None:
-            return fn.is_view
-        return self.array.base is not None
+    def _view_bases(self):
+        """The tensors whose memory this one is a view of, through the view ops of the graph."""
+        bases, fn = [], self.grad_fn
+        while fn is not None and fn.is_view and fn.inputs:
+            bases.append(fn.inputs[0])
+            fn = fn.inputs[0].grad_fn
+        return bases
 
     def __setitem__(self, key, value):
         """x[key] = value. Recorded in the graph when a gradient must flow through it (value, or a

@@ -750,3 +750,18 @@ def test_unfold_and_unflatten_refuse_what_torch_refuses():
         mg.ones(1, 3).unflatten(1, (2, 2))
     with pytest.raises(RuntimeError, match="sizes must be non-empty"):
         mg.ones(1, 3).unflatten(1, ())
+
+
+def test_repeat_always_gives_fresh_writable_memory_as_pytorch():
+    """fast_neural_style divides a repeated style batch in place: a read-only broadcast failed."""
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    for sizes in [(1, 1), (4, 1, 1, 1), (2, 3)]:
+        repeated = x.repeat(*sizes)
+        repeated.div_(2.0)
+        assert x.tolist() == [[1.0, 2.0], [3.0, 4.0]] and not np.shares_memory(repeated.array, x.array)
+
+
+def test_size_is_an_mg_size_so_new_reads_it_as_sizes():
+    std = mg.randn(3, 4)
+    assert isinstance(std.size(), mg.Size) and repr(std.size()) == "torch.Size([3, 4])"
+    assert std.new(std.size()).shape == (3, 4) and std.size(1) == 4

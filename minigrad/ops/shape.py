@@ -8,7 +8,7 @@ Their backward puts each gradient element back where its value came from.
 import operator
 import math
 
-from .. import backend
+from .. import backend, ops  # ops.clone, for repeat (ops is this package: looked up at call time)
 from ..autograd import Function, composite
 from ..tensor import Tensor
 
@@ -637,8 +637,9 @@ def repeat(x, *sizes):
     shape = (1,) * (len(sizes) - x.ndim) + x.shape
     interleaved = [n for side in shape for n in (1, side)]
     expanded = [n for r, side in zip(sizes, shape) for n in (r, side)]
-    out = expand(reshape(x, interleaved), *expanded)
-    return reshape(out, tuple(r * side for r, side in zip(sizes, shape)))
+    out = reshape(expand(reshape(x, interleaved), *expanded), tuple(r * side for r, side in zip(sizes, shape)))
+    # PyTorch's repeat always copies: never hand back a read-only broadcast or a view of x
+    return out if out.array.flags.owndata else ops.clone(out)
 
 
 def tile(x, dims):
