@@ -765,3 +765,12 @@ def test_size_is_an_mg_size_so_new_reads_it_as_sizes():
     std = mg.randn(3, 4)
     assert isinstance(std.size(), mg.Size) and repr(std.size()) == "torch.Size([3, 4])"
     assert std.new(std.size()).shape == (3, 4) and std.size(1) == 4
+
+
+def test_indexing_a_0_dim_tensor_says_to_use_item_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for lib in (mg, torch):
+        loss = lib.tensor(2.5)
+        with pytest.raises(IndexError, match=r"invalid index of a 0-dim tensor. Use `tensor.item\(\)`"):
+            loss[0]
+        assert loss[None].shape == (1,) and loss[...].item() == 2.5

@@ -253,6 +253,9 @@ def expand(x, *sizes):
 
 
 def index(x, key):
+    if x.ndim == 0 and isinstance(key, (int, slice)) and not isinstance(key, bool):  # old code's loss.data[0]
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in "
+                         "C++ to convert a 0-dim tensor to a number")
     return Index.apply(x, key=_device_key(key, x))
 
 
