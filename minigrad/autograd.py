@@ -269,19 +269,31 @@ def zero_grad(tensors, set_to_none=True):
             tensor.grad.zero_()
 
 
-def backward(root, gradient=None, retain_graph=None, create_graph=False):
-    """Accumulate d(root)/d(leaf) into `.grad` of every leaf that requires grad.
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate d(tensors)/d(leaf) into `.grad` of every leaf that requires grad
+    (torch.autograd.backward; `t.backward()` is backward(t)).
 
+    tensors        a Tensor, or a sequence of them: their gradients add up in the leaves
+    grad_tensors   the starting gradient of each (None: ones, for a scalar)
     With create_graph=True the gradients are recorded in the graph (so .grad can be
     differentiated again); retain_graph defaults to create_graph, as in PyTorch.
     """
-    if not root.requires_grad:
-        raise RuntimeError(
-            "backward() on a tensor that does not require grad: no input of the "
-            "computation had requires_grad=True (or it ran under mg.no_grad()).")
-    seed = _seed(root, gradient, "backward()")
+    if isinstance(tensors, Tensor):  # one tensor: grad_tensors is its gradient (a Tensor, array or list)
+        roots, grad_tensors = [tensors], [grad_tensors]
+    else:
+        roots = list(tensors)
+        if grad_tensors is None or isinstance(grad_tensors, Tensor):
+            grad_tensors = [grad_tensors] * len(roots)
+    if len(grad_tensors) != len(roots):
+        raise RuntimeError(f"backward: {len(roots)} tensors but {len(grad_tensors)} grad_tensors")
+    for root in roots:
+        if not root.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input of the "
+                "computation had requires_grad=True (or it ran under mg.no_grad()).")
+    seeds = [_seed(root, gradient, "backward()") for root, gradient in zip(roots, grad_tensors)]
     retain_graph = create_graph if retain_graph is None else retain_graph
-    _run_backward([root], [seed], retain_graph, create_graph, wanted=None)
+    _run_backward(roots, seeds, retain_graph, create_graph, wanted=None)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,

@@ -150,12 +150,18 @@ def randn(*size, dtype=None, device=None, requires_grad=False):
     return _make(rng.standard_normal(_size(size), dtype=dtype or get_default_dtype()), requires_grad)
 
 
-def randint(low, high=None, size=(1,), dtype=None, device=None):
-    """Integers uniform on [low, high), as torch.randint(low, high, size)."""
-    if high is None:
-        low, high = 0, low
-    rng = backend.generator(device)
-    return _make(rng.integers(low, high, size=_size((size,)), dtype=dtype or np.int64), False)
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Integers uniform on [low, high), as torch.randint(low, high, size) or torch.randint(high, size);
+    int64 unless `dtype` says otherwise."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None or size is None:
+        raise TypeError("randint() takes (high, size) or (low, high, size), e.g. mg.randint(0, 10, (3,))")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    rng = backend.generator(device) if generator is None else generator
+    draws = rng.integers(low, high, size=_size((size,)), dtype=np.int64)
+    return _make(draws.astype(dtype or np.int64, copy=False), requires_grad)
 
 
 def rand_like(input, dtype=None, requires_grad=False):
@@ -234,9 +240,11 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return _make(draws.astype(out_dtype), False)
 
 
-def randperm(n, device=None):
-    """A random ordering of 0..n-1: the order that sorts n uniform draws (CuPy's Generator has no permutation)."""
-    return _make(backend.generator(device).random(n).argsort().astype(np.int64), False)
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random ordering of 0..n-1 (int64 unless `dtype` says otherwise): the order that sorts n uniform
+    draws (CuPy's Generator has no permutation)."""
+    rng = backend.generator(device) if generator is None else generator
+    return _make(rng.random(n).argsort().astype(dtype or np.int64), requires_grad)
 
 
 def manual_seed(seed):

@@ -404,7 +404,7 @@ class DataLoader:
 
 def collate(samples):
     """Stack a list of samples into a batch: tensors and arrays are stacked along a new
-    first dim, Python numbers become a tensor (float32 or int64), and tuples, lists and
+    first dim, Python numbers become a tensor (float64 or int64, as PyTorch), and tuples, lists and
     dicts are collated field by field."""
     first = samples[0]
     if isinstance(first, Tensor):
@@ -413,8 +413,10 @@ def collate(samples):
     if backend.is_array(first):
         xp = backend.array_module(first)
         return Tensor._wrap(xp.stack(samples), False)
-    if isinstance(first, (bool, int, float, np.number)):
-        return creation.tensor(list(samples))  # Python floats -> float32, ints -> int64
+    if isinstance(first, float):  # as PyTorch's default_collate: Python floats give float64
+        return creation.tensor(list(samples), dtype=np.float64)
+    if isinstance(first, (bool, int, np.number)):
+        return creation.tensor(list(samples))  # ints -> int64, NumPy numbers keep their dtype
     if isinstance(first, dict):
         return {key: collate([s[key] for s in samples]) for key in first}
     if isinstance(first, (tuple, list)):

@@ -267,29 +267,38 @@ class Tensor:
     # --- devices and dtypes -------------------------------------------------------------
 
     def to(self, *args, **kwargs):
-        """to(device), to(dtype), to(device, dtype) or to(other_tensor), like PyTorch."""
+        """to(device), to(dtype), to(device, dtype) or to(other_tensor), like PyTorch; also its
+        keywords non_blocking (nothing to wait for here), copy (a new tensor even when nothing
+        changes) and memory_format (NumPy keeps its own layout)."""
         device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None), kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        flags = [arg for arg in args if isinstance(arg, bool)]  # to(device, dtype, non_blocking, copy)
+        copy = copy or (len(flags) > 1 and flags[1])
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
             elif isinstance(arg, (str, backend.Device)):
                 device = arg
-            else:
+            elif not isinstance(arg, bool):
                 dtype = arg
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = ops.cast(out, np.dtype(dtype))
         if device is not None and backend.normalize_device(device) != self.device:
             out = ops.to_device(out, backend.normalize_device(device))
+        if copy and out is self:
+            out = ops.clone(self)
         return out
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
         return self.to("cpu")
 
-    def cuda(self):
-        return self.to("cuda")
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """To the GPU (`device`: an index, 'cuda:1' or an mg.device; default the current one)."""
+        return self.to(f"cuda:{device}" if isinstance(device, int) else (device or "cuda"))
 
     def float(self):
         return self.to(np.float32)
@@ -417,8 +426,10 @@ class Tensor:
             if fn.saves_output:  # the output that backward reads is x now
                 fn.output_ref, fn.output_version = weakref.ref(self), self._version[0]
             self.grad_fn, self.requires_grad = fn, True
-        elif recorded:  # an op with no gradient (a comparison, a random fill): x leaves the graph
-            self.grad_fn, self.requires_grad = None, False
+        elif recorded:  # an op with no gradient (a random fill): x stays in the graph, with a zero gradient
+            replaced = _replacing(before, result)
+            self.grad_fn, self.requires_grad = replaced.grad_fn, replaced.requires_grad
+            replaced.grad_fn.assigned_in_place = True
         return self
 
     def _view_bases(self):
@@ -462,13 +473,13 @@ class Tensor:
         return self.resize_(other.shape)
 
     def zero_(self):
-        self._begin_in_place()
-        self.array.fill(0)
-        return self
+        return self.fill_(0)
 
     def fill_(self, value):
+        if self._gradient_flows_through(value):  # a non-leaf: its old values get a zero gradient
+            return self._apply_in_place(_filled_with, value)
         self._begin_in_place()
-        self.array.fill(value)
+        self.array.fill(value.item() if isinstance(value, Tensor) else value)
         return self
 
     def copy_(self, source):
@@ -1422,7 +1433,20 @@ def _copy_of(target, source):
     """copy_'s function for _apply_in_place: source's values, broadcast to target's shape and
     cast to its dtype (the gradient flows to source only)."""
     copied = ops.clone(ops.expand(as_tensor(source, like=target), *target.shape))
-    return copied if copied.dtype == target.dtype else ops.cast(copied, target.dtype)
+    copied = copied if copied.dtype == target.dtype else ops.cast(copied, target.dtype)
+    return _replacing(target, copied)
+
+
+def _filled_with(target, value):
+    """fill_'s function for _apply_in_place: value everywhere (a 0-d tensor value keeps its gradient)."""
+    return _copy_of(target, value)
+
+
+def _replacing(target, values):
+    """`values` in target's place, with target in the graph: its old values get a zero gradient, as
+    PyTorch gives the tensor an in-place fill or copy overwrote (not None, and not a pass-through)."""
+    nowhere = Tensor._wrap(backend.array_module(target.array).zeros((), dtype=bool), False)
+    return ops.where(nowhere, target, values)
 
 
 def _operand_for(target, value):

@@ -153,8 +153,8 @@ def test_collate_arrays_keep_their_dtype():
 
 
 def test_collate_numbers():
-    floats = collate([1.5, 2.5])
-    assert floats.dtype == np.float32 and floats.tolist() == [1.5, 2.5]
+    floats = collate([1.5, 2.5])  # float64, as PyTorch's default_collate (torch.tensor(batch, dtype=torch.float64))
+    assert floats.dtype == np.float64 and floats.tolist() == [1.5, 2.5]
     ints = collate([1, 2, 3])
     assert ints.dtype == np.int64 and ints.tolist() == [1, 2, 3]
     assert collate([True, False]).dtype == np.bool_
@@ -168,7 +168,7 @@ def test_collate_tuples_lists_dicts():
     assert isinstance(as_list, list) and as_list[0].tolist() == [1.0, 2.0] and as_list[1].tolist() == [7, 8]
     batch = collate([{"x": mg.ones(2), "y": 0.5, "name": "a"}, {"x": mg.zeros(2), "y": 1.5, "name": "b"}])
     assert set(batch) == {"x", "y", "name"}
-    assert batch["x"].shape == (2, 2) and batch["y"].dtype == np.float32 and batch["name"] == ["a", "b"]
+    assert batch["x"].shape == (2, 2) and batch["y"].dtype == np.float64 and batch["name"] == ["a", "b"]
     (nested,) = collate([({"k": 1},), ({"k": 2},)])
     assert nested["k"].tolist() == [1, 2]
 

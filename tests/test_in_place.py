@@ -202,3 +202,30 @@ def test_an_op_that_read_the_tensor_before_it_changed_refuses_even_after_the_cha
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.sum().backward()
 
+
+
+def test_fill_zero_and_copy_on_a_non_leaf_give_the_old_values_a_zero_gradient_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for lib in (mg, torch):
+        for change in (lambda y, w: y.fill_(3.0), lambda y, w: y.zero_(), lambda y, w: y.copy_(w * 2),
+                       lambda y, w: y.bernoulli_(0.5)):
+            x, w = lib.ones(2, requires_grad=True), lib.ones(2, requires_grad=True)
+            y = x * 1
+            change(y, w)
+            (y * 1).sum().backward()
+            assert x.grad.tolist() == [0.0, 0.0]
+        assert w.grad is None
+
+
+def test_backward_of_several_tensors_and_to_with_pytorchs_keywords():
+    torch = pytest.importorskip("torch")
+    for lib in (mg, torch):
+        x = lib.ones(2, requires_grad=True)
+        lib.autograd.backward([(x * 2).sum(), (x * x).sum()])
+        assert x.grad.tolist() == [4.0, 4.0]
+        y = lib.ones(2)
+        assert y.to("cpu", non_blocking=True) is y and y.to("cpu", copy=True) is not y
+        assert y.to(lib.float64, non_blocking=True).dtype == lib.float64 and y.cpu() is y
+        assert lib.randint(10, (4,)).shape == (4,) and lib.randint(3, 9, (2, 2)).dtype == lib.int64
+        assert lib.randint(10, (3,), dtype=lib.float64).dtype == lib.float64 and lib.randint(5, (0,)).shape == (0,)
+        assert lib.randperm(4, dtype=lib.int32).dtype == lib.int32
