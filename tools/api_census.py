@@ -77,7 +77,6 @@ DIFFERS = {
     "torch.utils.data.DataLoader": "num_workers and pin_memory are accepted and ignored (one process)",
     "torch.nn.functional.interpolate": "modes nearest and (bi/tri)linear only; no antialias",
     "torch.nn.Upsample": "modes nearest and (bi/tri)linear only",
-    "torch.nn.CrossEntropyLoss": "class-index targets only (no probabilities, no label smoothing)",
     "torch.nn.functional.nll_loss": "class-index targets only",
     "torch.nn.NLLLoss": "class-index targets only",
     "torch.nn.Conv2d": "groups=1 only",
