@@ -77,8 +77,6 @@ DIFFERS = {
     "torch.utils.data.DataLoader": "num_workers and pin_memory are accepted and ignored (one process)",
     "torch.nn.functional.interpolate": "modes nearest and (bi/tri)linear only; no antialias",
     "torch.nn.Upsample": "modes nearest and (bi/tri)linear only",
-    "torch.nn.functional.nll_loss": "class-index targets only",
-    "torch.nn.NLLLoss": "class-index targets only",
     "torch.nn.Conv2d": "groups=1 only",
     "torch.nn.ConvTranspose2d": "groups=1 only",
     "torch.nn.functional.conv2d": "groups=1 only",
