@@ -5,6 +5,8 @@ The strategies draw batch, channels, spatial size, kernel, stride, padding, dila
 output_padding constructively: every drawn combination is valid (the output is not empty),
 so no example is thrown away."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -431,9 +433,13 @@ def test_conv_dtype_mismatch_names_the_dtypes():
         F.conv_transpose2d(mg.zeros(1, 1, 4, 4, dtype=mg.float64), mg.zeros(1, 1, 2, 2))
 
 
-def test_conv_needs_4d_tensors():
-    with pytest.raises(ValueError, match=r"expected a 4-D input .*got input \(3, 5, 5\)"):
-        F.conv2d(mg.zeros(3, 5, 5), mg.zeros(2, 3, 3, 3))
+def test_conv_needs_3d_or_4d_input_and_a_4d_weight():
+    for op, weight in (("conv2d", mg.zeros(2, 1, 3, 3)), ("conv_transpose2d", mg.zeros(1, 2, 3, 3))):
+        for shape in ((5, 5), (2, 1, 1, 5, 5)):
+            with pytest.raises(RuntimeError, match=rf"{op}: expected a 3-D \(C, H, W\) or 4-D .*got shape {re.escape(str(shape))}"):
+                getattr(F, op)(mg.zeros(*shape), weight)
+    with pytest.raises(ValueError, match=r"expected a 4-D input .*and a 4-D weight, got .*weight \(2, 3, 3\)"):
+        F.conv2d(mg.zeros(1, 3, 5, 5), mg.zeros(2, 3, 3))
 
 
 def test_kernel_larger_than_the_padded_input():
@@ -673,3 +679,89 @@ def test_pools_of_an_empty_batch_as_pytorch(call):
     assert out.shape == tuple(call(torch.nn.functional, torch.zeros(0, 3, 5, 4)).shape)
     out.sum().backward()
     assert x.grad.shape == x.shape
+
+
+# --- unbatched input and padding by name, against PyTorch ---------------------------------------
+
+def torch_values_and_gradients(torch, torch_op, op, arrays_in, **options):
+    """The output of op (minigrad) and torch_op on float64 copies of arrays_in, and the gradients
+    of sum(out * g) for a fixed g with respect to every input, as NumPy arrays: (ours, theirs)."""
+    ours = [mg.tensor(a, requires_grad=True) for a in arrays_in]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays_in]
+    out, expected = op(*ours, **options), torch_op(*theirs, **options)
+    g = np.random.default_rng(1).standard_normal(expected.shape)
+    (out * mg.tensor(g)).sum().backward()
+    (expected * torch.tensor(g)).sum().backward()
+    return ([out.numpy()] + [t.grad.numpy() for t in ours],
+            [expected.detach().numpy()] + [t.grad.numpy() for t in theirs])
+
+
+@pytest.mark.parametrize("op, weight_shape, options", [
+    ("conv2d", (4, 3, 3, 2), dict(stride=2, padding=1)),
+    ("conv2d", (4, 3, 2, 3), dict(padding="same", dilation=(2, 1))),
+    ("conv_transpose2d", (3, 4, 3, 2), dict(stride=2, padding=1, output_padding=1)),
+])
+def test_unbatched_input_matches_pytorch(op, weight_shape, options):
+    """(C, H, W) input is a batch of one, as PyTorch: the result is (C_out, OH, OW)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, weight, bias = rng.standard_normal((3, 5, 6)), rng.standard_normal(weight_shape), rng.standard_normal(4)
+    ours, theirs = torch_values_and_gradients(torch, getattr(torch.nn.functional, op), getattr(F, op),
+                                              (x, weight, bias), **options)
+    assert ours[0].shape == theirs[0].shape and len(ours[0].shape) == 3
+    for mine, expected in zip(ours, theirs):
+        np.testing.assert_allclose(mine, expected, rtol=1e-12, atol=1e-12)
+    batched = getattr(F, op)(mg.tensor(x[None]), mg.tensor(weight), mg.tensor(bias), **options)
+    np.testing.assert_array_equal(ours[0], batched.numpy()[0])
+
+
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
+def test_unbatched_input_gradient(op):
+    rng = np.random.default_rng(2)
+    x, weight = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 2, 2, 3))
+    check_gradients(lambda a, b: getattr(F, op)(a, b, stride=(1, 2)), x, weight)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # PyTorch's note on even kernels
+@pytest.mark.parametrize("kernel", [(1, 1), (3, 3), (2, 4), (4, 3)])
+@pytest.mark.parametrize("dilation", [1, (2, 1), (1, 3)])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_padding_by_name_matches_pytorch(kernel, dilation, padding):
+    """"same" keeps the size, the odd element of an uneven padding at the bottom and right."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, weight, bias = rng.standard_normal((2, 3, 7, 11)), rng.standard_normal((2, 3) + kernel), rng.standard_normal(2)
+    ours, theirs = torch_values_and_gradients(torch, torch.nn.functional.conv2d, F.conv2d, (x, weight, bias),
+                                              padding=padding, dilation=dilation)
+    if padding == "same":
+        assert ours[0].shape == (2, 2, 7, 11)
+    for mine, expected in zip(ours, theirs):
+        assert mine.shape == expected.shape
+        np.testing.assert_allclose(mine, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_same_padding_with_even_kernels_pads_more_after():
+    assert conv.same_padding((4, 1), (1, 1)) == [(1, 2), (0, 0)]
+    assert conv.same_padding(2, (3, 2)) == [(1, 2), (1, 1)]
+    # A 2x2 kernel of a single 1 at its top-left reads each pixel itself: "same" is then the identity.
+    x = mg.tensor(np.arange(12.0).reshape(1, 1, 3, 4))
+    kernel = mg.tensor(np.array([[[[1.0, 0.0], [0.0, 0.0]]]]))
+    np.testing.assert_array_equal(F.conv2d(x, kernel, padding="same").numpy(), x.numpy())
+
+
+@pytest.mark.parametrize("kernel, dilation", [((2, 3), 1), ((3, 2), (1, 2)), ((1, 2), 2)])
+def test_same_padding_gradient(kernel, dilation):
+    rng = np.random.default_rng(3)
+    x, weight, bias = rng.standard_normal((1, 2, 4, 5)), rng.standard_normal((2, 2) + kernel), rng.standard_normal(2)
+    check_gradients(lambda a, b, c: F.conv2d(a, b, c, padding="same", dilation=dilation), x, weight, bias)
+
+
+def test_padding_by_name_errors_as_pytorch():
+    x, weight = mg.zeros(1, 1, 5, 5), mg.zeros(1, 1, 3, 3)
+    with pytest.raises(RuntimeError, match="padding='same' is not supported for strided convolutions"):
+        F.conv2d(x, weight, padding="same", stride=(1, 2))
+    with pytest.raises(RuntimeError, match="Invalid padding string: 'full'"):
+        F.conv2d(x, weight, padding="full")
+    assert F.conv2d(x, weight, padding="valid", stride=2).shape == (1, 1, 2, 2)
+    with pytest.raises(TypeError, match="conv_transpose2d: padding must be an int or a pair of ints"):
+        F.conv_transpose2d(x, weight, padding="same")

@@ -22,7 +22,7 @@ import operator
 from .. import backend, parallel
 from ..autograd import Function
 from ..tensor import Tensor
-from .shape import ScatterAdd
+from .shape import ScatterAdd, pad
 from .linalg import _check_same_dtype
 
 
@@ -621,23 +621,59 @@ def _check_window_args(op, **args):
 # --- the functions users call (exported by minigrad.nn.functional) ------------------------
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Convolution of (N, C, H, W) input, or unbatched (C, H, W) input, with weight (O, C, KH, KW).
+
+    padding: an int, a (rows, cols) pair, "valid" (no padding) or "same" (the output keeps the
+    input's size; stride 1 only). "same" pads each dim by dilation*(kernel - 1) in all, half before
+    and the odd one after (bottom, right), as PyTorch.
+    """
     if groups != 1:
         raise NotImplementedError("conv2d: minigrad supports groups=1 only")
     kernel = weight.shape[2:] if weight.ndim == 4 else 1  # other weights fail the shape check
+    if isinstance(padding, str):
+        _check_window_args("conv2d", kernel_size=kernel, stride=stride, dilation=dilation)
+        input, padding = _pad_by_name(input, padding, kernel, stride, dilation)
     _check_window_args("conv2d", kernel_size=kernel, stride=stride, padding=padding, dilation=dilation)
-    inputs = (input, weight) if bias is None else (input, weight, bias)
-    return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+    inputs = (weight,) if bias is None else (weight, bias)
+    return _batched("conv2d", input, lambda x: Conv2d.apply(x, *inputs, stride=stride, padding=padding,
+                                                            dilation=dilation))
+
+
+def same_padding(kernel, dilation):
+    """The (before, after) padding of each dim that keeps a stride-1 convolution's output size:
+    dilation*(kernel - 1) in all, the smaller half before, as PyTorch."""
+    pads = []
+    for k, d in zip(pair(kernel), pair(dilation)):
+        total = d * (k - 1)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def _pad_by_name(input, padding, kernel, stride, dilation):
+    """conv2d's padding "valid" or "same", as an input and a symmetric padding for Conv2d: the
+    odd element of an uneven "same" padding is added to the input at the bottom and right."""
+    if padding == "valid":
+        return input, 0
+    if padding != "same":
+        raise RuntimeError(f"conv2d: Invalid padding string: {padding!r} (use 'valid', 'same' or numbers)")
+    if pair(stride) != (1, 1):
+        raise RuntimeError("conv2d: padding='same' is not supported for strided convolutions")
+    (top, bottom), (left, right) = same_padding(kernel, dilation)
+    if (bottom, right) != (top, left):
+        input = pad(input, (0, right - left, 0, bottom - top))
+    return input, (top, left)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed convolution of (N, Cin, H, W) input, or unbatched (Cin, H, W), with weight (Cin, Cout, KH, KW)."""
     if groups != 1:
         raise NotImplementedError("conv_transpose2d: minigrad supports groups=1 only")
     kernel = weight.shape[2:] if weight.ndim == 4 else 1
     _check_window_args("conv_transpose2d", kernel_size=kernel, stride=stride, padding=padding,
                        output_padding=output_padding, dilation=dilation)
-    inputs = (input, weight) if bias is None else (input, weight, bias)
-    return ConvTranspose2d.apply(*inputs, stride=stride, padding=padding,
-                                 output_padding=output_padding, dilation=dilation)
+    inputs = (weight,) if bias is None else (weight, bias)
+    return _batched("conv_transpose2d", input, lambda x: ConvTranspose2d.apply(
+        x, *inputs, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation))
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -668,7 +704,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 
 def _batched(op, input, pool):
-    """Pool (N, C, H, W) input, or (C, H, W) input as a batch of one, as PyTorch."""
+    """Pool (or convolve) (N, C, H, W) input, or (C, H, W) input as a batch of one, as PyTorch."""
     if input.ndim not in (3, 4):
         raise RuntimeError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}")
     if input.ndim == 3:
