@@ -195,6 +195,90 @@ def test_conv_groups_are_refused():
         nn.ConvTranspose2d(2, 2, 3, groups=2)
 
 
+def torch_conv_copy(torch, layer, make):
+    """The PyTorch module make(torch.nn), in float64, holding `layer`'s parameters."""
+    theirs = make(torch.nn).double()
+    theirs.load_state_dict({name: torch.tensor(value.numpy()) for name, value in layer.state_dict().items()})
+    return theirs
+
+
+def assert_conv_matches_torch(torch, make, x_shape):
+    """Values, the gradients of input, weight and bias, repr and state_dict keys against PyTorch."""
+    mg.manual_seed(0)
+    layer = make(nn)
+    layer.to(dtype=mg.float64)
+    theirs = torch_conv_copy(torch, layer, make)
+    assert repr(layer) == repr(theirs)
+    assert list(layer.state_dict()) == list(theirs.state_dict())
+    x = np.random.default_rng(0).standard_normal(x_shape)
+    ours_x, their_x = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = layer(ours_x), theirs(their_x)
+    g = np.random.default_rng(1).standard_normal(expected.shape)
+    (out * mg.tensor(g)).sum().backward()
+    (expected * torch.tensor(g)).sum().backward()
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), **TIGHT)
+    np.testing.assert_allclose(ours_x.grad.numpy(), their_x.grad.numpy(), **TIGHT)
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(getattr(layer, name).grad.numpy(), p.grad.numpy(), **TIGHT, err_msg=name)
+
+
+CONV_PADDINGS = {
+    "zeros": lambda nn: nn.Conv2d(3, 2, 3, padding=1),
+    "reflect": lambda nn: nn.Conv2d(3, 2, (3, 2), padding=(2, 1), padding_mode="reflect"),
+    "replicate": lambda nn: nn.Conv2d(3, 2, 3, stride=2, padding=(1, 3), padding_mode="replicate", bias=False),
+    "circular": lambda nn: nn.Conv2d(3, 2, (2, 3), padding=(2, 1), dilation=(1, 2), padding_mode="circular"),
+    "same": lambda nn: nn.Conv2d(3, 2, (4, 3), padding="same", dilation=(1, 2)),
+    "same reflect": lambda nn: nn.Conv2d(3, 2, (2, 4), padding="same", padding_mode="reflect"),
+    "same circular": lambda nn: nn.Conv2d(3, 2, (3, 2), padding="same", dilation=2, padding_mode="circular"),
+    "valid replicate": lambda nn: nn.Conv2d(3, 2, 3, stride=2, padding="valid", padding_mode="replicate"),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # PyTorch's note on even kernels
+@pytest.mark.parametrize("x_shape", [(2, 3, 5, 6), (3, 5, 6)])
+@pytest.mark.parametrize("name", sorted(CONV_PADDINGS))
+def test_conv2d_padding_modes_and_names_match_pytorch(name, x_shape):
+    assert_conv_matches_torch(pytest.importorskip("torch"), CONV_PADDINGS[name], x_shape)
+
+
+@pytest.mark.parametrize("name", ["reflect", "replicate", "circular", "same", "same circular"])
+def test_conv2d_padding_modes_gradient(name):
+    mg.manual_seed(0)
+    layer = CONV_PADDINGS[name](nn)
+    check_layer_gradients(layer, np.random.default_rng(4).standard_normal((1, 3, 4, 5)), "cpu")
+
+
+def test_conv2d_circular_padding_wraps_around():
+    layer = nn.Conv2d(1, 1, (1, 3), padding=(0, 2), padding_mode="circular", bias=False)
+    layer.weight.data = mg.tensor([[[[1.0, 0.0, 0.0]]]])  # reads the leftmost tap: the padded row shifted
+    out = layer(mg.tensor([[[[1.0, 2.0, 3.0]]]]))
+    np.testing.assert_array_equal(out.numpy(), [[[[2.0, 3.0, 1.0, 2.0, 3.0]]]])
+    with pytest.raises(RuntimeError, match=r"circular padding \(4, 4\) of a dim of size 3: .*more than once"):
+        nn.Conv2d(1, 1, 1, padding=(0, 4), padding_mode="circular")(mg.zeros(1, 1, 3, 3))
+
+
+@pytest.mark.parametrize("x_shape", [(2, 3, 4, 5), (3, 4, 5)])
+def test_conv_transpose2d_unbatched_and_repr_match_pytorch(x_shape):
+    make = lambda nn: nn.ConvTranspose2d(3, 2, (3, 4), stride=2, padding=1, output_padding=1, dilation=(1, 2))
+    assert_conv_matches_torch(pytest.importorskip("torch"), make, x_shape)
+
+
+def test_conv_padding_arguments_refused_as_pytorch():
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided convolutions"):
+        nn.Conv2d(1, 1, 3, stride=(1, 2), padding="same")
+    with pytest.raises(ValueError, match="Invalid padding string 'full', should be one of"):
+        nn.Conv2d(1, 1, 3, padding="full")
+    with pytest.raises(ValueError, match=r"padding_mode must be one of \['zeros', 'reflect', 'replicate', "
+                                         r"'circular'\], but got padding_mode='wrap'"):
+        nn.Conv2d(1, 1, 3, padding_mode="wrap")
+    with pytest.raises(ValueError, match='Only "zeros" padding mode is supported for ConvTranspose2d'):
+        nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect")
+    # padding_mode comes before device and dtype, as PyTorch's positional order
+    assert nn.Conv2d(1, 1, 3, 1, 0, 1, 1, True, "replicate").padding_mode == "replicate"
+    assert nn.ConvTranspose2d(1, 1, 3, 1, 0, 0, 1, True, 1, "zeros").padding_mode == "zeros"
+
+
 # --- default initialisation (PyTorch's) ---------------------------------------------------------
 
 @pytest.mark.parametrize("make, fan_in", [

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import creation, ops
-from ..ops.conv import pair
+from ..ops.conv import pair, same_padding
 from ..ops.shape import wrap_dim
 from . import functional, init
 from .module import Module, Parameter
@@ -49,11 +49,12 @@ class Linear(Module):
 
 class _ConvBase(Module):
     def __init__(self, in_channels, out_channels, weight_channels, kernel_size, stride, padding, dilation,
-                 bias, device, dtype):
+                 bias, padding_mode, device, dtype):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = pair(kernel_size), pair(stride)
-        self.padding, self.dilation = pair(padding), pair(dilation)
+        self.padding = padding if isinstance(padding, str) else pair(padding)  # or "same" / "valid"
+        self.dilation, self.padding_mode = pair(dilation), padding_mode
         self.weight = Parameter(creation.zeros(*weight_channels, *self.kernel_size, device=device, dtype=dtype))
         self.bias = Parameter(creation.zeros(out_channels, device=device, dtype=dtype)) if bias else None
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -68,32 +69,75 @@ class _ConvBase(Module):
             text += f", dilation={self.dilation}"
         if getattr(self, "output_padding", (0, 0)) != (0, 0):
             text += f", output_padding={self.output_padding}"
-        return text + ("" if self.bias is not None else ", bias=False")
+        text += "" if self.bias is not None else ", bias=False"
+        return text + ("" if self.padding_mode == "zeros" else f", padding_mode={self.padding_mode}")
+
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class Conv2d(_ConvBase):
-    """2-D convolution over NCHW input. weight: (out_channels, in_channels, KH, KW)."""
+    """2-D convolution over NCHW (or unbatched CHW) input. weight: (out_channels, in_channels, KH, KW).
+
+    padding: an int, a pair, "valid" or "same" (stride 1 only). padding_mode: what the padding holds,
+    "zeros", or copies of the input's own edges: "reflect", "replicate" or "circular" (wrapped around).
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, device=None, dtype=None):
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
         if groups != 1:
             raise NotImplementedError("Conv2d: minigrad supports groups=1 only")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'same', 'valid'}}")
+        if padding == "same" and pair(stride) != (1, 1):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {list(PADDING_MODES)}, but got padding_mode={padding_mode!r}")
         super().__init__(in_channels, out_channels, (out_channels, in_channels), kernel_size, stride, padding,
-                         dilation, bias, device, dtype)
+                         dilation, bias, padding_mode, device, dtype)
+        # F.pad's (left, right, top, bottom), used by the padding modes other than "zeros".
+        if padding == "same":
+            (top, bottom), (left, right) = same_padding(self.kernel_size, self.dilation)
+        else:
+            (top, left) = (0, 0) if padding == "valid" else self.padding
+            bottom, right = top, left
+        self._reversed_padding_repeated_twice = [left, right, top, bottom]
 
     def forward(self, x):
-        return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        if self.padding_mode == "zeros":
+            return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        if self.padding_mode == "circular":
+            x = circular_pad(x, self._reversed_padding_repeated_twice)
+        else:
+            x = ops.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+        return ops.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation)
+
+
+def circular_pad(x, pad):
+    """F.pad's "circular" mode for the last two dims, pad = (left, right, top, bottom): the input
+    wraps around, so padded position i of a dim of size n reads i mod n (for -before <= i < n + after).
+    Indexing with those positions; the gradient of a position read twice is the sum of both."""
+    for dim, before, after in ((x.ndim - 1, pad[0], pad[1]), (x.ndim - 2, pad[2], pad[3])):
+        size = x.shape[dim]
+        if before > size or after > size:
+            raise RuntimeError(f"circular padding ({before}, {after}) of a dim of size {size}: "
+                               "Padding value causes wrapping around more than once.")
+        positions = np.arange(-before, size + after) % size
+        x = x[(slice(None),) * dim + (positions,)]
+    return x
 
 
 class ConvTranspose2d(_ConvBase):
-    """2-D transposed convolution over NCHW input. weight: (in_channels, out_channels, KH, KW)."""
+    """2-D transposed convolution over NCHW (or unbatched CHW) input. weight: (in_channels, out_channels, KH, KW)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, device=None, dtype=None):
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
         if groups != 1:
             raise NotImplementedError("ConvTranspose2d: minigrad supports groups=1 only")
+        if padding_mode != "zeros":
+            raise ValueError('Only "zeros" padding mode is supported for ConvTranspose2d')
         super().__init__(in_channels, out_channels, (in_channels, out_channels), kernel_size, stride, padding,
-                         dilation, bias, device, dtype)
+                         dilation, bias, padding_mode, device, dtype)
         self.output_padding = pair(output_padding)
 
     def forward(self, x):
