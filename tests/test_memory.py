@@ -34,11 +34,19 @@ def arrays_kept_by(fn):
 
 
 @pytest.mark.parametrize("op, weight_shape", [("conv2d", (4, 3, 3, 3)), ("conv_transpose2d", (3, 4, 3, 3))])
-def test_convolutions_keep_no_column_matrix_for_backward(op, weight_shape):
-    x = mg.randn(2, 3, 8, 8, requires_grad=True)
-    out = getattr(F, op)(x, mg.randn(*weight_shape, requires_grad=True), mg.zeros(4, requires_grad=True), padding=1)
-    assert type(out.grad_fn).__name__ == {"conv2d": "Conv2d", "conv_transpose2d": "ConvTranspose2d"}[op]
-    assert arrays_kept_by(out.grad_fn) == []
+def test_convolutions_keep_no_large_column_matrix_for_backward(op, weight_shape, monkeypatch):
+    """Columns over KEEP_COLUMNS elements are made again in backward; smaller ones (a conv2d's) are kept."""
+    def kept():
+        x = mg.randn(2, 3, 8, 8, requires_grad=True)
+        out = getattr(F, op)(x, mg.randn(*weight_shape, requires_grad=True), mg.zeros(4, requires_grad=True), padding=1)
+        assert type(out.grad_fn).__name__ == {"conv2d": "Conv2d", "conv_transpose2d": "ConvTranspose2d"}[op]
+        return arrays_kept_by(out.grad_fn)
+
+    assert kept() == []  # a 3x3 kernel at stride 1: the columns hold 9 copies of the input, made again
+    monkeypatch.setattr(conv, "KEEP_COLUMNS_RATIO", 9)
+    assert kept() == (["cols"] if op == "conv2d" else [])  # within both limits: kept
+    monkeypatch.setattr(conv, "KEEP_COLUMNS", 2 * 64 * 27 - 1)  # one element short of these columns
+    assert kept() == []
 
 
 def test_elu_is_one_op_that_keeps_its_input_only():
@@ -104,6 +112,7 @@ def check_blocks_of_one_sample(monkeypatch, args, op, counted):
 
     monkeypatch.setattr(conv, counted, counting)
     monkeypatch.setattr(conv, "COLUMNS_BLOCK", 1)  # one sample a block
+    monkeypatch.setattr(conv, "KEEP_COLUMNS", 0)  # and none kept whole
     by_sample = conv_and_gradients(*args, op=op)
     assert set(samples) == {1} and len(samples) >= len(args[0])
     assert len(by_sample) == len(whole) == 1 + sum(args[3])

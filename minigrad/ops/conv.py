@@ -75,6 +75,14 @@ IM2COL_BLOCK = 1024 * 1024
 # layer's forward and backward 19 and 49 ms with 2 M, 29 and 96 ms in one block (the smaller
 # blocks stay in the cache and need no fresh pages).
 COLUMNS_BLOCK = 2 * 1024 * 1024
+# Columns that copy each input number at most KEEP_COLUMNS_RATIO times (a strided 4x4 kernel:
+# 4 times; a 3x3 kernel at stride 1: 9) and hold at most KEEP_COLUMNS elements (24 MB in float32)
+# are kept for backward all the same: making them again costs a copy per backward, 6 % of the
+# tutorial DCGAN's step (4x4 kernels at stride 2; its largest columns, 60 x 7 x 7 windows of
+# 4 x 4 x 112, are 5.3 M). The stride-1 layers of BEGAN and CycleGAN, 9 to 49 times their input,
+# are made again.
+KEEP_COLUMNS = 6 * 1024 * 1024
+KEEP_COLUMNS_RATIO = 4
 
 
 def fold(windows, size, stride, dilation, axis):
@@ -187,8 +195,14 @@ class Conv2d(Function):
         self.padded_size = tuple(size + 2 * p for size, p in zip(self.input_size, self.padding))
         self.window_layout = (*kernel, x.shape[1])  # a row of cols is (KH, KW, C)
         weight_matrix = weight_as_matrix(weight)
-        products = [parallel.matmul(im2col(self.input_windows(x[samples])), weight_matrix.T)
-                    for samples in self.blocks_of_samples(len(x))]
+        columns = math.prod(self.output_size()) * math.prod(self.window_layout) * len(x)
+        self.cols = None
+        if columns <= min(KEEP_COLUMNS, KEEP_COLUMNS_RATIO * x.size):  # small enough to keep for backward
+            self.cols = im2col(self.input_windows(x))
+            products = [parallel.matmul(self.cols, weight_matrix.T)]
+        else:
+            products = [parallel.matmul(im2col(self.input_windows(x[samples])), weight_matrix.T)
+                        for samples in self.blocks_of_samples(len(x))]
         out = products[0] if len(products) == 1 else backend.array_module(x).concatenate(products)
         if bias is not None:
             out += bias
@@ -248,10 +262,13 @@ class Conv2d(Function):
         by_conv = wants_dx and self.stride == (1, 1) and h * w * out_channels < out_h * out_w * in_channels
         weight_matrix = self.flipped_weight_matrix(weight) if by_conv else weight_as_matrix(weight)
         dx_blocks, dweight = [], None
-        for samples in self.blocks_of_samples(n):
+        blocks = [slice(0, n)] if self.cols is not None else self.blocks_of_samples(n)
+        for samples in blocks:
             grad_matrix = grad[samples].transpose(0, 2, 3, 1).reshape(-1, out_channels)
             grad_cols = self.padded_grad_cols(grad[samples]) if by_conv else grad_matrix
-            cols = im2col(self.input_windows(x[samples])) if wants_dweight else None
+            cols = None
+            if wants_dweight:
+                cols = self.cols if self.cols is not None else im2col(self.input_windows(x[samples]))
             dcols, dweight_block = parallel.matmuls((grad_cols, weight_matrix) if wants_dx else None,
                                                     (grad_matrix.T, cols) if wants_dweight else None)
             if dweight_block is not None:  # the blocks added in block order: the same at any thread count
