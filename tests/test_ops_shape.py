@@ -300,7 +300,7 @@ def test_embedding_picks_rows():
 # --- errors -------------------------------------------------------------------------------
 
 def test_reshape_to_a_wrong_size_names_the_shape():
-    with pytest.raises(ValueError, match=r"Reshape: .*\(input shapes: \(2, 3\)\)"):
+    with pytest.raises(RuntimeError, match=r"^shape '\[4, 2\]' is invalid for input of size 6 \(a tensor of shape \(2, 3\)\)$"):
         mg.zeros(2, 3).reshape(4, 2)
 
 
@@ -310,7 +310,7 @@ def test_permute_needs_an_ordering_of_the_dims():
 
 
 def test_stack_needs_equal_shapes():
-    with pytest.raises(ValueError, match=r"stack expects tensors of one shape"):
+    with pytest.raises(RuntimeError, match=r"stack expects each tensor to be equal size, but got \[2\] at entry 0 and \[3\] at entry 1"):
         mg.stack([mg.zeros(2), mg.zeros(3)])
 
 
@@ -324,6 +324,9 @@ def test_expand_errors():
 def test_cat_needs_tensors():
     with pytest.raises(ValueError, match="at least one tensor"):
         mg.cat([])
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError):  # as PyTorch (stack of none is a RuntimeError)
+        torch.cat([])
 
 
 def test_pad_errors():
@@ -774,3 +777,104 @@ def test_indexing_a_0_dim_tensor_says_to_use_item_as_pytorch():
         with pytest.raises(IndexError, match=r"invalid index of a 0-dim tensor. Use `tensor.item\(\)`"):
             loss[0]
         assert loss[None].shape == (1,) and loss[...].item() == 2.5
+
+
+# --- cat, stack, chunk, squeeze, reshape: PyTorch's dtypes, legacy rules and error types ----------------
+
+def _same(got, expected):
+    assert got.shape == tuple(expected.shape)
+    assert np.dtype(got.dtype) == expected.detach().numpy().dtype
+    np.testing.assert_array_equal(got.detach().numpy(), expected.detach().numpy())
+
+
+def test_cat_and_stack_promote_dtypes_as_torch():
+    torch = pytest.importorskip("torch")
+    values = np.arange(6.0).reshape(2, 3)
+    for first, second in [("int64", "float32"), ("bool", "uint8"), ("float32", "float64"), ("int32", "int64"),
+                          ("bool", "float32")]:
+        a, b = values.astype(first), values.astype(second)
+        _same(mg.cat([mg.tensor(a), mg.tensor(b)]), torch.cat([torch.tensor(a), torch.tensor(b)]))
+        _same(mg.stack([mg.tensor(a), mg.tensor(b)], 1), torch.stack([torch.tensor(a), torch.tensor(b)], 1))
+
+
+def test_cat_promotion_passes_the_gradient_back_to_each_dtype():
+    x = mg.tensor([[1.0, 2.0]], dtype=mg.float32, requires_grad=True)
+    y = mg.tensor([[3.0, 4.0]], dtype=mg.float64, requires_grad=True)
+    out = mg.cat([x, y])
+    assert out.dtype == mg.float64
+    (out * mg.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=mg.float64)).sum().backward()
+    assert x.grad.dtype == mg.float32 and y.grad.dtype == mg.float64
+    np.testing.assert_array_equal(x.grad.numpy(), [[1.0, 2.0]])
+    np.testing.assert_array_equal(y.grad.numpy(), [[3.0, 4.0]])
+
+
+def test_cat_skips_a_legacy_empty_1d_tensor_as_torch():
+    torch = pytest.importorskip("torch")
+    values = np.arange(6.0).reshape(2, 3)
+    for build in (lambda lib, x, e: lib.cat([x, e]), lambda lib, x, e: lib.cat([e, x, e], dim=1),
+                  lambda lib, x, e: lib.cat([e, e]), lambda lib, x, e: lib.cat([e.float(), x], -1)):
+        x, e = mg.tensor(values, requires_grad=True), mg.zeros(0, dtype=mg.float64, requires_grad=True)
+        tx, te = torch.tensor(values, requires_grad=True), torch.zeros(0, dtype=torch.float64, requires_grad=True)
+        got, expected = build(mg, x, e), build(torch, tx, te)
+        _same(got, expected)
+        weights = np.arange(float(got.numel())).reshape(got.shape)
+        (got * mg.tensor(weights)).sum().backward()
+        (expected * torch.tensor(weights)).sum().backward()
+        _same(e.grad, te.grad)
+        if tx.grad is not None:
+            _same(x.grad, tx.grad)
+
+
+@gradient_test_for("Cat")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(st.tuples(st.integers(1, 3), st.integers(1, 3))))
+def test_cat_with_a_legacy_empty_tensor_gradient(device, x):
+    empty = np.zeros(0)
+    check_gradients(lambda a, e: mg.cat([e, a, e], dim=1), x, empty, device=device)
+
+
+def test_cat_and_stack_errors_are_runtime_errors_as_torch():
+    torch = pytest.importorskip("torch")
+    calls = [
+        lambda lib: lib.cat([lib.zeros(2, 3), lib.zeros(2, 2)]),
+        lambda lib: lib.cat([lib.zeros(2, 3), lib.zeros(2, 3, 1)]),
+        lambda lib: lib.cat([lib.zeros(()), lib.zeros(())]),
+        lambda lib: lib.cat([lib.zeros(2), lib.zeros(())]),
+        lambda lib: lib.stack([lib.zeros(2, 3), lib.zeros(3, 2)]),
+        lambda lib: lib.stack([]),
+        lambda lib: lib.zeros(2, 3).reshape(4, 2),
+        lambda lib: lib.zeros(2, 3).view(5),
+        lambda lib: lib.zeros(2, 3).reshape(-1, -1),
+        lambda lib: lib.zeros(2, 3).reshape(-1, 4),
+        lambda lib: lib.zeros(2, 3).view(-2, 3),
+        lambda lib: lib.zeros(1, 3, 1).squeeze((0, 0)),
+    ]
+    for call in calls:
+        with pytest.raises(RuntimeError) as theirs:
+            call(torch)
+        with pytest.raises(RuntimeError) as ours:
+            call(mg)
+        assert "\n" not in str(ours.value)
+    with pytest.raises(RuntimeError, match=r"Sizes of tensors must match except in dimension 0. Expected size 3 "
+                                           r"but got size 2 for tensor number 1 .*\(2, 3\) and \(2, 2\)"):
+        mg.cat([mg.zeros(2, 3), mg.zeros(2, 2)])
+    with pytest.raises(RuntimeError, match=r"zero-dimensional tensor \(at position 1\) cannot be concatenated"):
+        mg.cat([mg.zeros(2), mg.zeros(())])
+
+
+def test_chunk_of_an_empty_dim_gives_that_many_empty_chunks_as_torch():
+    torch = pytest.importorskip("torch")
+    for shape, chunks, dim in [((0, 4), 2, 0), ((0, 4), 3, 0), ((4, 0), 2, 1), ((2,), 4, 0), ((6,), 4, 0)]:
+        got, expected = mg.chunk(mg.zeros(*shape), chunks, dim), torch.chunk(torch.zeros(*shape), chunks, dim)
+        assert [g.shape for g in got] == [tuple(e.shape) for e in expected]
+
+
+def test_squeeze_takes_a_tuple_of_dims_as_torch():
+    torch = pytest.importorskip("torch")
+    values = np.arange(3.0).reshape(1, 3, 1)
+    for dims in [(0, 2), (0, 1), [0, -1], (), (1,), (-1,)]:
+        _same(mg.tensor(values).squeeze(dims), torch.tensor(values).squeeze(dims))
+        _same(mg.squeeze(mg.tensor(values), dims), torch.squeeze(torch.tensor(values), dims))
+    _same(mg.zeros(()).squeeze((0,)), torch.zeros(()).squeeze((0,)))
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        mg.zeros(1, 3, 1).squeeze((0, 3))

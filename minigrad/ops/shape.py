@@ -11,6 +11,7 @@ import math
 from .. import backend, ops  # ops.clone, for repeat (ops is this package: looked up at call time)
 from ..autograd import Function, composite
 from ..tensor import Tensor
+from . import promotion
 
 
 class Reshape(Function):
@@ -112,23 +113,29 @@ class IndexPut(Function):
 
 
 class Cat(Function):
-    """y = the inputs joined along `dim`.   Each input gets its slice of the gradient."""
+    """y = the inputs joined along `dim`.   Each input gets its slice of the gradient.
+
+    Inputs listed in `skipped` (legacy empty (0,) tensors beside N-d ones, see cat) take no part
+    in the join; their gradient is empty."""
     saves_inputs = False
 
-    def forward(self, *xs, dim=0):
+    def forward(self, *xs, dim=0, skipped=()):
         xp = backend.array_module(xs[0])
-        self.dim = dim
+        self.dim, self.skipped = dim, skipped
+        joined = [x for i, x in enumerate(xs) if i not in skipped]
         self.boundaries = []
         total = 0
-        for x in xs[:-1]:
+        for x in joined[:-1]:
             total += x.shape[dim]
             self.boundaries.append(total)
-        return xp.concatenate(xs, axis=dim)
+        return xp.concatenate(joined, axis=dim)
 
     def backward(self, grad):
         before = (slice(None),) * (self.dim % grad.ndim)
         edges = [0] + self.boundaries + [grad.shape[self.dim]]
-        return tuple(index(grad, before + (slice(start, stop),)) for start, stop in zip(edges, edges[1:]))
+        pieces = iter([index(grad, before + (slice(start, stop),)) for start, stop in zip(edges, edges[1:])])
+        empty = reshape(grad, -1)[:0]
+        return tuple(empty if i in self.skipped else next(pieces) for i in range(len(self.needs_input_grad)))
 
 
 class Stack(Function):
@@ -179,8 +186,25 @@ def _shape_args(shape):
     return tuple(shape)
 
 
+def _check_new_shape(shape, old_shape):
+    """RuntimeError, as PyTorch, when `shape` (one -1 allowed: inferred) cannot hold old_shape's elements."""
+    size = math.prod(old_shape)
+    if list(shape).count(-1) > 1:
+        raise RuntimeError(f"only one dimension can be inferred, got shape {list(shape)}")
+    for n in shape:
+        if n < -1:
+            raise RuntimeError(f"invalid shape dimension {n} in shape {list(shape)}")
+    known = math.prod(n for n in shape if n != -1)
+    fits = (known != 0 and size % known == 0) if -1 in shape else known == size
+    if not fits:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {size} (a tensor of shape "
+                           f"{tuple(old_shape)})")
+
+
 def reshape(x, *shape):
-    return Reshape.apply(x, shape=_shape_args(shape))
+    shape = tuple(operator.index(n) for n in _shape_args(shape))
+    _check_new_shape(shape, x.shape)
+    return Reshape.apply(x, shape=shape)
 
 
 @composite
@@ -224,12 +248,14 @@ def transpose(x, dim0, dim1):
 
 @composite
 def squeeze(x, dim=None):
-    """Drop dims of size 1 (only `dim`, when given and of size 1)."""
+    """Drop dims of size 1: all of them, or only those of `dim` (an int or a tuple of ints) that have size 1."""
     if dim is None:
-        shape = tuple(n for n in x.shape if n != 1)
-    else:
-        dim = wrap_dim(dim, x.shape, "squeeze")
-        shape = x.shape if x.ndim == 0 or x.shape[dim] != 1 else x.shape[:dim] + x.shape[dim + 1:]
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    dims = [wrap_dim(d, x.shape, "squeeze") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+    for d in dims:
+        if dims.count(d) > 1:
+            raise RuntimeError(f"squeeze: dim {d} appears multiple times in the list of dims {tuple(dim)}")
+    shape = tuple(n for d, n in enumerate(x.shape) if not (d in dims and n == 1))
     return reshape(x, shape)
 
 
@@ -264,24 +290,55 @@ def index_put(x, key, values):
     return IndexPut.apply(x, values, key=_device_key(key, x))
 
 
+def _promoted(tensors):
+    """The tensors cast to their common dtype (torch.result_type: int64 with float32 gives float32)."""
+    dtype = promotion.result_type(*tensors)
+    return [promotion.as_operand(t, dtype, t) for t in tensors]
+
+
 def cat(tensors, dim=0):
-    """Join tensors along an existing dim (torch.cat)."""
+    """Join tensors along an existing dim (torch.cat).
+
+    The dtype is the promoted one of all inputs. A 1-D empty tensor of shape (0,) beside N-d
+    tensors is skipped, as PyTorch's legacy rule: cat([x, tensor([])]) is x."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat() needs at least one tensor")
-    if tensors[0].ndim > 0:  # 0-d tensors get NumPy's "cannot be concatenated"
-        dim = wrap_dim(dim, tensors[0].shape, "cat")
-    return Cat.apply(*tensors, dim=dim)
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated")
+    tensors = _promoted(tensors)
+    skipped = tuple(i for i, t in enumerate(tensors) if t.shape == (0,))
+    joined = [t for i, t in enumerate(tensors) if i not in skipped]
+    if not joined:  # all of them empty (0,): the result is one too
+        return Cat.apply(*tensors, dim=0)
+    first = joined[0]
+    dim = wrap_dim(dim, first.shape, "cat")
+    for i, t in enumerate(tensors):
+        if i in skipped or t is first:
+            continue
+        if t.ndim != first.ndim:
+            raise RuntimeError(f"cat: Tensors must have same number of dimensions: got {first.ndim} and {t.ndim} "
+                               f"(shapes {tuple(first.shape)} and {tuple(t.shape)})")
+        for d in range(first.ndim):
+            if d != dim and t.shape[d] != first.shape[d]:
+                raise RuntimeError(f"cat: Sizes of tensors must match except in dimension {dim}. Expected size "
+                                   f"{first.shape[d]} but got size {t.shape[d]} for tensor number {i} in the list "
+                                   f"(shapes {tuple(first.shape)} and {tuple(t.shape)})")
+    return Cat.apply(*tensors, dim=dim, skipped=skipped)
 
 
 def stack(tensors, dim=0):
-    """Join tensors along a new dim (torch.stack)."""
+    """Join tensors along a new dim (torch.stack). The dtype is the promoted one of all inputs."""
     tensors = list(tensors)
-    shapes = {t.shape for t in tensors}
-    if len(shapes) != 1:
-        raise ValueError(f"stack expects tensors of one shape, got {sorted(shapes)}")
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at "
+                               f"entry 0 and {list(t.shape)} at entry {i}")
     dim = wrap_dim(dim, tensors[0].shape, "stack", inserting=True)
-    return Stack.apply(*tensors, dim=dim)
+    return Stack.apply(*_promoted(tensors), dim=dim)
 
 
 def pad(x, pad, mode="constant", value=None):
@@ -590,7 +647,9 @@ def chunk(x, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = x.shape[wrap_dim(dim, x.shape, "chunk")]
-    return split(x, max(-(-n // chunks), 1), dim)
+    if n == 0:  # as PyTorch: `chunks` empty pieces
+        return split(x, [0] * chunks, dim)
+    return split(x, -(-n // chunks), dim)
 
 
 def tensor_split(x, indices_or_sections, dim=0):
