@@ -112,27 +112,27 @@ def test_linear_equals_matmul_with_the_transposed_weight():
 # --- errors -------------------------------------------------------------------------------
 
 def test_matmul_shape_mismatch_names_both_shapes():
-    with pytest.raises(ValueError, match=r"shapes \(2, 3\) and \(4, 5\) cannot be multiplied"):
+    with pytest.raises(RuntimeError, match=r"shapes \(2, 3\) and \(4, 5\) cannot be multiplied"):
         mg.ones(2, 3) @ mg.ones(4, 5)
 
 
 def test_matmul_of_a_scalar_is_refused():
-    with pytest.raises(ValueError, match="at least 1 dimension"):
+    with pytest.raises(RuntimeError, match="at least 1 dimension"):
         mg.tensor(2.0) @ mg.ones(2)
 
 
 def test_matmul_dtype_mismatch_names_the_dtypes():
-    with pytest.raises(TypeError, match=r"matmul: .*float32 \(2, 3\) and float64 \(3, 2\)"):
+    with pytest.raises(RuntimeError, match=r"matmul: .*float32 \(2, 3\) and float64 \(3, 2\)"):
         mg.ones(2, 3) @ mg.ones(3, 2, dtype=mg.float64)
 
 
 def test_linear_dtype_mismatch_names_the_dtypes():
-    with pytest.raises(TypeError, match=r"linear: .*float64 \(4, 3\) and float32 \(2, 3\)"):
+    with pytest.raises(RuntimeError, match=r"linear: .*float64 \(4, 3\) and float32 \(2, 3\)"):
         F.linear(mg.ones(4, 3, dtype=mg.float64), mg.ones(2, 3))
 
 
 def test_linear_feature_mismatch_names_the_shapes():
-    with pytest.raises(ValueError, match=r"input of shape \(4, 3\) has 3 features.*weight of shape \(2, 5\)"):
+    with pytest.raises(RuntimeError, match=r"input of shape \(4, 3\) has 3 features.*weight of shape \(2, 5\)"):
         F.linear(mg.ones(4, 3), mg.ones(2, 5))
 
 
@@ -358,3 +358,25 @@ def test_cross_default_dim_and_errors_are_torchs():
     with pytest.raises(RuntimeError, match="last dimension must match"):
         mg.inner(mg.ones(3), mg.ones(2))
     assert mg.ones(2).inner(mg.ones(2)).item() == 2.0 and mg.ones(2).kron(mg.ones(3)).shape == (6,)
+
+
+def test_matmul_linear_einsum_errors_are_runtime_errors_as_torch():
+    torch = pytest.importorskip("torch")
+    calls = [
+        lambda lib: lib.matmul(lib.ones(3, 4), lib.ones(3, 2)),
+        lambda lib: lib.matmul(lib.ones(2, 3, 4), lib.ones(5, 4, 2)),
+        lambda lib: lib.matmul(lib.ones(3, 4), lib.ones(4, 2, dtype=lib.float64)),
+        lambda lib: lib.matmul(lib.ones(()), lib.ones(3)),
+        lambda lib: lib.ones(3, 4) @ lib.ones(3),
+        lambda lib: lib.nn.functional.linear(lib.ones(3, 4), lib.ones(2, 4, dtype=lib.float64)),
+        lambda lib: lib.nn.functional.linear(lib.ones(3, 4), lib.ones(2, 3)),
+        lambda lib: lib.einsum("ij,jk->ik", lib.ones(2, 3), lib.ones(3, 2, dtype=lib.float64)),
+    ]
+    for call in calls:
+        with pytest.raises(RuntimeError):
+            call(torch)
+        with pytest.raises(RuntimeError) as ours:
+            call(mg)
+        assert "\n" not in str(ours.value)
+    with pytest.raises(RuntimeError, match=r"batch dims \(2,\) and \(5,\) of shapes \(2, 3, 4\) and \(5, 4, 2\)"):
+        mg.matmul(mg.ones(2, 3, 4), mg.ones(5, 4, 2))

@@ -15,11 +15,12 @@ from .promotion import result_type
 from .shape import ScatterAdd, _take, broadcast_tensors, index, wrap_dim
 
 
-def _check_same_dtype(op, *arrays):
+def _check_same_dtype(op, *arrays, error=TypeError):
+    """`error` (PyTorch raises RuntimeError) unless the arrays share one dtype."""
     dtypes = {a.dtype for a in arrays}
     if len(dtypes) > 1:
         listed = " and ".join(f"{a.dtype} {tuple(a.shape)}" for a in arrays)
-        raise TypeError(f"{op}: expected the same dtype, got {listed}; convert with .float() or .double()")
+        raise error(f"{op}: expected the same dtype, got {listed}; convert with .float() or .double()")
 
 
 class MatMul(Function):
@@ -31,13 +32,20 @@ class MatMul(Function):
     """
 
     def forward(self, x, y):
-        _check_same_dtype("matmul", x, y)
+        _check_same_dtype("matmul", x, y, error=RuntimeError)
         if x.ndim == 0 or y.ndim == 0:
-            raise ValueError("matmul needs tensors with at least 1 dimension; use * for scalars")
+            raise RuntimeError(f"matmul: both arguments need at least 1 dimension, but they are {x.ndim}D and "
+                               f"{y.ndim}D; use * for scalars")
         if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
-            raise ValueError(
+            raise RuntimeError(
                 f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be multiplied "
                 f"({x.shape[-1]} columns against {y.shape[-2 if y.ndim > 1 else 0]} rows)")
+        batch_x, batch_y = x.shape[:-2], y.shape[:-2]
+        try:
+            backend.array_module("cpu").broadcast_shapes(batch_x, batch_y)
+        except ValueError:
+            raise RuntimeError(f"matmul: the batch dims {tuple(batch_x)} and {tuple(batch_y)} of shapes "
+                               f"{tuple(x.shape)} and {tuple(y.shape)} do not broadcast") from None
         self.x, self.y = x, y
         if x.ndim > 2 and y.ndim == 2:  # a batch of rows times one matrix: one (parallel) 2-D product
             return _rows_matmul(x, y)
@@ -89,9 +97,9 @@ class Linear(Function):
     """
 
     def forward(self, x, weight, bias=None):
-        _check_same_dtype("linear", x, weight)
+        _check_same_dtype("linear", x, weight, error=RuntimeError)
         if x.shape[-1] != weight.shape[1]:
-            raise ValueError(
+            raise RuntimeError(
                 f"linear: input of shape {tuple(x.shape)} has {x.shape[-1]} features, but the "
                 f"weight of shape {tuple(weight.shape)} expects {weight.shape[1]}")
         self.x, self.weight = x, weight
@@ -374,7 +382,7 @@ def einsum(equation, *operands):
     Supports "..." and the implicit form without "->". Operands must share one dtype."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    _check_same_dtype("einsum", *[t.array for t in operands])
+    _check_same_dtype("einsum", *[t.array for t in operands], error=RuntimeError)
     inputs, output = _explicit_subscripts(equation, [t.shape for t in operands])
     return Einsum.apply(*operands, inputs=inputs, output=output)
 
