@@ -746,3 +746,38 @@ def test_addcmul_and_addcdiv_in_place():
         mg.tensor([1.0, 2.0]).addcmul_(mg.ones(2, 2), mg.ones(2))
     z = mg.tensor([NAN, 1.0])
     assert z.nan_to_num_(nan=7.0) is z and z.tolist() == [7.0, 1.0]
+
+
+# --- log and division at zero: PyTorch's inf and nan, without NumPy's warnings -------------------------
+
+def test_log_and_division_at_zero_give_torchs_values_silently():
+    import warnings
+    torch = pytest.importorskip("torch")
+    calls = [
+        lambda lib: lib.log(lib.tensor([0.0, 1.0, -1.0])),
+        lambda lib: lib.log(lib.tensor([False, True])),
+        lambda lib: lib.tensor([1.0, 0.0, -1.0]) / lib.tensor([0.0, 0.0, 0.0]),
+        lambda lib: lib.tensor([1.0, 0.0]) / False,
+        lambda lib: lib.tensor([True, False]) / False,
+        lambda lib: False / lib.tensor([1.0, 0.0]),
+        lambda lib: 1.5 / lib.tensor([False, True]),
+        lambda lib: lib.tensor([1.0, 0.0], dtype=lib.float64) / lib.tensor(0),
+    ]
+    for call in calls:
+        expected = call(torch).numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = call(mg)
+        assert np.dtype(got.dtype) == expected.dtype
+        np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_the_gradient_of_log_and_division_at_zero_is_silent_too():
+    import warnings
+    x = mg.tensor([0.0, 2.0], dtype=mg.float64, requires_grad=True)
+    y = mg.tensor([0.0, 4.0], dtype=mg.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (mg.log(x) + x / y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [np.inf, 0.5 + 0.25])
+    assert np.isnan(y.grad.numpy()[0]) and y.grad.numpy()[1] == -2.0 / 16.0

@@ -679,3 +679,17 @@ def test_binary_cross_entropy_target_outside_0_1(bad):
         F.binary_cross_entropy(mg.tensor([0.5, 0.5]), mg.tensor([bad, 1.0]))
     with pytest.raises(RuntimeError, match="all elements of target should be between 0 and 1"):
         mg.nn.BCELoss()(mg.tensor([0.5]), mg.tensor([bad]))
+
+
+def test_mean_losses_of_empty_inputs_are_nan_silently():
+    torch = pytest.importorskip("torch")
+    for name in ("mse_loss", "l1_loss"):
+        for shape in ((0,), (0, 3)):
+            x, y = mg.zeros(shape, requires_grad=True), mg.zeros(shape)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                got = getattr(F, name)(x, y)
+                got.backward()
+            expected = getattr(torch.nn.functional, name)(torch.zeros(shape), torch.zeros(shape))
+            assert np.isnan(got.item()) and np.isnan(expected.item())
+            assert x.grad.shape == shape

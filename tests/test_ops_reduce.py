@@ -523,3 +523,49 @@ def test_logcumsumexp_and_diff_refuse_what_torch_refuses():
     with pytest.raises(RuntimeError, match=r"input.size\(1\) = 3, but got tensor.size\(1\) = 2"):
         mg.diff(mg.ones(1, 3), dim=0, append=mg.ones(1, 2))
     assert mg.ones(2, 3).diff(dim=0).shape == (1, 3) and mg.ones(3).logcumsumexp(0).shape == (3,)
+
+
+# --- mean, var, std and norm of empty and 0-dim tensors: PyTorch's nan, without NumPy's warnings ------
+
+def test_reductions_of_nothing_give_torchs_values_silently():
+    import warnings
+    torch = pytest.importorskip("torch")
+    calls = [
+        lambda lib, x: lib.mean(x), lambda lib, x: x.mean(0), lambda lib, x: x.mean(1, keepdim=True),
+        lambda lib, x: x.std(), lambda lib, x: x.std(0), lambda lib, x: x.var(1), lambda lib, x: x.var(correction=0),
+        lambda lib, x: lib.norm(x), lambda lib, x: lib.norm(x, dim=1), lambda lib, x: lib.norm(x, p=1),
+    ]
+    for values in (np.zeros((0, 3)), np.array(1.5), np.zeros(0)):
+        for call in calls:
+            x, t = mg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # PyTorch's own UserWarning for var/std
+                    expected = call(torch, t)
+                    expected.sum().backward()
+            except (IndexError, RuntimeError):
+                with pytest.raises((IndexError, RuntimeError)):
+                    call(mg, x)
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                got = call(mg, x)
+                got.sum().backward()
+            assert got.shape == tuple(expected.shape)
+            np.testing.assert_array_equal(got.detach().numpy(), expected.detach().numpy())
+            np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+def test_std_and_var_of_too_few_elements_are_nan_with_nan_gradient():
+    import warnings
+    x = mg.tensor(1.5, dtype=mg.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = x.std()
+        y.backward()
+    assert np.isnan(y.item()) and np.isnan(x.grad.item())
+    with warnings.catch_warnings():  # as PyTorch: the divisor max(n - correction, 0) is 0
+        warnings.simplefilter("error")
+        assert mg.tensor([1.0, 3.0]).var(correction=3).item() == np.inf
+        assert np.isnan(mg.tensor([1.0, 1.0]).var(correction=2).item())
+    assert mg.tensor([1.0, 3.0]).var(correction=0).item() == 1.0

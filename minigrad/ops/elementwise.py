@@ -56,7 +56,8 @@ class Div(Function):
     """z = x / y.   dz/dx = 1/y,  dz/dy = -x/y^2."""
 
     def forward(self, x, y):
-        return x / y
+        with backend.quiet_float_errors(x):  # x/0 is inf or nan, as PyTorch, without NumPy's warning
+            return x / y
 
     def backward(self, grad):
         x, y = self.inputs
@@ -114,7 +115,8 @@ class Log(Function):
     """y = ln x.   dy/dx = 1/x."""
 
     def forward(self, x):
-        return backend.array_module(x).log(x)
+        with backend.quiet_float_errors(x):  # log 0 = -inf, log of x < 0 is nan, as PyTorch
+            return backend.array_module(x).log(x)
 
     def backward(self, grad):
         return grad / self.inputs[0]

@@ -57,6 +57,11 @@ class Sum(Function):
         return spread_back(grad, self.shape, self.axes, self.keepdim)
 
 
+def _mean_dtype(x):
+    """The dtype of NumPy's mean of x: x's own when floating, else float64."""
+    return x.dtype if x.dtype.kind == "f" else np.float64
+
+
 class Mean(Function):
     """y = (1/n) sum of x over dims.   dy/dx = 1/n."""
     saves_inputs = False
@@ -64,7 +69,10 @@ class Mean(Function):
     def forward(self, x, dim=None, keepdim=False):
         self.shape, self.axes, self.keepdim = x.shape, reduced_axes(dim, x.ndim), keepdim
         self.count = reduced_count(x.shape, self.axes)
-        if x.dtype.kind != "f" or self.count == 0:
+        if self.count == 0:  # the mean of nothing is nan, as PyTorch (NumPy would warn "Mean of empty slice")
+            total = x.sum(axis=self.axes, keepdims=keepdim)
+            return backend.array_module(x).full_like(total, float("nan"), dtype=_mean_dtype(x))
+        if x.dtype.kind != "f":
             return x.mean(axis=self.axes, keepdims=keepdim)
         # sum * (1/n): the value of .mean(), without ~10 us of NumPy's Python-level overhead per call.
         return x.sum(axis=self.axes, keepdims=keepdim) * x.dtype.type(1 / self.count)
@@ -79,14 +87,22 @@ class Var(Function):
 
     def forward(self, x, dim=None, correction=1, keepdim=False):
         self.shape, self.axes, self.keepdim = x.shape, reduced_axes(dim, x.ndim), keepdim
-        self.divisor = reduced_count(x.shape, self.axes) - correction
-        self.centered = x - x.mean(axis=self.axes, keepdims=True)
-        return (self.centered * self.centered).sum(axis=self.axes, keepdims=keepdim) / self.divisor
+        count = reduced_count(x.shape, self.axes)
+        # As PyTorch, a divisor below zero counts as zero: with too few elements (a 0-dim or empty
+        # input) the variance is 0/0 = nan, without NumPy's warnings.
+        self.divisor = count - correction if count > correction else 0
+        with backend.quiet_float_errors(x):
+            mean = x.sum(axis=self.axes, keepdims=True) / x.dtype.type(count)
+            self.centered = x - mean
+            return (self.centered * self.centered).sum(axis=self.axes, keepdims=keepdim) / x.dtype.type(self.divisor)
 
     def backward(self, grad):
         x = self.inputs[0]
         centered = x - x.mean(dim=self.axes, keepdim=True)
-        return spread_back(grad, self.shape, self.axes, self.keepdim) * centered * (2.0 / self.divisor)
+        # the slope first: with divisor 0 it is 0/0 = nan, which times an infinite grad (std's) stays
+        # nan quietly, where inf * 0 would warn
+        slope = centered * 2.0 / self.divisor
+        return slope * spread_back(grad, self.shape, self.axes, self.keepdim)
 
 
 class Max(Function):
