@@ -43,12 +43,21 @@ def from_numpy(array):
     return Tensor._wrap(np.asarray(array), False)
 
 
+def _require_size(size, name):
+    """As PyTorch: a factory called with no size at all is a TypeError (a 0-d tensor is zeros(()))."""
+    if not size:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size" (for a 0-dim tensor, '
+                        f'give the empty size: {name}(()))')
+
+
 def zeros(*size, dtype=None, device=None, requires_grad=False):
+    _require_size(size, "zeros")
     xp = backend.array_module(backend.normalize_device(device))
     return _make(xp.zeros(_size(size), dtype=dtype or get_default_dtype()), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
+    _require_size(size, "ones")
     xp = backend.array_module(backend.normalize_device(device))
     return _make(xp.ones(_size(size), dtype=dtype or get_default_dtype()), requires_grad)
 
@@ -92,6 +101,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign (start {start}, "
+                           f"end {end}, step {step})")
     if dtype is None:
         dtype = np.int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else get_default_dtype()
     xp = backend.array_module(backend.normalize_device(device))
@@ -140,6 +152,7 @@ def empty_like(input, dtype=None, device=None, requires_grad=False):
 
 def rand(*size, dtype=None, device=None, requires_grad=False):
     """Uniform on [0, 1)."""
+    _require_size(size, "rand")
     rng = backend.generator(device)
     return _make(rng.random(_size(size), dtype=dtype or get_default_dtype()), requires_grad)
 

@@ -275,3 +275,23 @@ def test_bernoulli_and_normal_forms():
         mg.normal(0.0, 1.0)
     with pytest.raises(RuntimeError):
         mg.normal(mg.zeros(2), mg.tensor([1.0, -1.0]))
+
+
+def test_arange_bounds_against_the_steps_sign_and_factories_without_a_size_raise_as_torch():
+    torch = pytest.importorskip("torch")
+    calls = [(RuntimeError, lambda lib: lib.arange(3, 0)), (RuntimeError, lambda lib: lib.arange(0, 3, -1)),
+             (RuntimeError, lambda lib: lib.arange(0.0, 1.0, -0.5)),
+             (TypeError, lambda lib: lib.zeros()), (TypeError, lambda lib: lib.ones(dtype=lib.float64)),
+             (TypeError, lambda lib: lib.rand())]
+    for error, call in calls:
+        with pytest.raises(error):
+            call(torch)
+        with pytest.raises(error):
+            call(mg)
+    for call in (lambda lib: lib.arange(3, 3), lambda lib: lib.arange(3, 0, -1), lambda lib: lib.arange(0.0, -1.0, -0.5),
+                 lambda lib: lib.zeros(()), lambda lib: lib.ones([]), lambda lib: lib.zeros(0)):
+        got, expected = call(mg), call(torch)
+        assert got.shape == tuple(expected.shape)
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    with pytest.raises(RuntimeError, match=r"inconsistent with step sign \(start 3, end 0, step 1\)"):
+        mg.arange(3, 0)

@@ -660,3 +660,23 @@ def test_sigmoid_and_tanh_of_integers_give_the_default_float_as_torch(name):
     np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6)
     x = mg.tensor([[1.0, 2.0]], dtype=mg.float32)
     assert x.softmax(1, dtype=mg.float64).dtype == np.float64 and x.log_softmax(dim=1, dtype=mg.float64).dtype == np.float64
+
+
+def test_activations_without_integer_kernels_refuse_integers_and_bools_as_torch():
+    torch = pytest.importorskip("torch")
+    calls = [
+        lambda lib, x: lib.nn.functional.softplus(x), lambda lib, x: lib.nn.functional.elu(x),
+        lambda lib, x: lib.nn.functional.selu(x), lambda lib, x: lib.nn.functional.celu(x),
+        lambda lib, x: lib.nn.functional.softmax(x, 0), lambda lib, x: lib.nn.functional.log_softmax(x, 0),
+        lambda lib, x: x.softmax(0), lambda lib, x: x.log_softmax(-1),
+    ]
+    for values in (np.array([1, 2, 3]), np.array([True, False]), np.array([1, 2], dtype=np.int32)):
+        for call in calls:
+            with pytest.raises(NotImplementedError):
+                call(torch, torch.tensor(values))
+            with pytest.raises(NotImplementedError, match="not implemented for"):
+                call(mg, mg.tensor(values))
+    for name in ("softmax", "log_softmax"):  # with a float dtype= the input is cast first, as there
+        got = getattr(mg.nn.functional, name)(mg.tensor([1, 2, 3]), 0, dtype=mg.float64)
+        expected = getattr(torch.nn.functional, name)(torch.tensor([1, 2, 3]), 0, dtype=torch.float64)
+        np.testing.assert_allclose(got.numpy(), expected.numpy())

@@ -781,3 +781,18 @@ def test_the_gradient_of_log_and_division_at_zero_is_silent_too():
         (mg.log(x) + x / y).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [np.inf, 0.5 + 0.25])
     assert np.isnan(y.grad.numpy()[0]) and y.grad.numpy()[1] == -2.0 / 16.0
+
+
+def test_subtracting_a_bool_and_an_integer_where_condition_raise_as_torch():
+    torch = pytest.importorskip("torch")
+    calls = [lambda lib: lib.tensor([1, 2]) - True, lambda lib: True - lib.tensor([1, 2]),
+             lambda lib: lib.tensor([1.5]) - False, lambda lib: lib.sub(lib.tensor([1, 2]), True),
+             lambda lib: lib.where(lib.tensor([1, 0]), lib.tensor([1.0, 2.0]), lib.tensor([3.0, 4.0]))]
+    for call in calls:
+        with pytest.raises(RuntimeError):
+            call(torch)
+        with pytest.raises(RuntimeError):
+            call(mg)
+    # a uint8 condition is still taken, as PyTorch's old masks
+    got = mg.where(mg.tensor([1, 0], dtype=mg.uint8), mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0]))
+    np.testing.assert_array_equal(got.numpy(), [1.0, 4.0])

@@ -693,3 +693,12 @@ def test_mean_losses_of_empty_inputs_are_nan_silently():
             expected = getattr(torch.nn.functional, name)(torch.zeros(shape), torch.zeros(shape))
             assert np.isnan(got.item()) and np.isnan(expected.item())
             assert x.grad.shape == shape
+
+
+def test_binary_cross_entropy_refuses_an_integer_target_as_torch():
+    torch = pytest.importorskip("torch")
+    for target in (np.array([1, 0]), np.array([True, False])):
+        with pytest.raises(RuntimeError):
+            torch.nn.functional.binary_cross_entropy(torch.tensor([0.5, 0.2]), torch.tensor(target))
+        with pytest.raises(RuntimeError, match=r"Found dtype .* but expected float32"):
+            F.binary_cross_entropy(mg.tensor([0.5, 0.2]), mg.tensor(target))

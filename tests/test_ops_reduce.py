@@ -569,3 +569,15 @@ def test_std_and_var_of_too_few_elements_are_nan_with_nan_gradient():
         assert mg.tensor([1.0, 3.0]).var(correction=3).item() == np.inf
         assert np.isnan(mg.tensor([1.0, 1.0]).var(correction=2).item())
     assert mg.tensor([1.0, 3.0]).var(correction=0).item() == 1.0
+
+
+def test_norm_std_var_refuse_integer_and_bool_input_as_torch():
+    torch = pytest.importorskip("torch")
+    calls = [lambda lib, x: lib.norm(x), lambda lib, x: x.norm(p=1), lambda lib, x: x.std(),
+             lambda lib, x: x.var(0), lambda lib, x: lib.std_mean(x), lambda lib, x: lib.var_mean(x)]
+    for values in (np.array([1, 2, 3]), np.array([True, False])):
+        for call in calls:
+            with pytest.raises(RuntimeError):
+                call(torch, torch.tensor(values))
+            with pytest.raises(RuntimeError, match="floating point"):
+                call(mg, mg.tensor(values))

@@ -364,7 +364,7 @@ def test_a_dim_out_of_range_is_an_index_error_as_in_pytorch(name, shape):
     """Formerly unsqueeze(5) on a (2, 3) tensor gave (2, 3, 1), flatten(3) and stack(dim=-4) ran,
     and transpose(0, 4) / cat(dim=3) failed with 'list/tuple index out of range'."""
     op, extra = DIM_OPS[name]
-    x = mg.zeros(*shape)
+    x = mg.zeros(shape)
     if name in ("cat", "permute") and not shape:
         return  # a 0-d tensor cannot be concatenated, and permutes only with no dims at all
     rank = max(len(shape) + extra, 1)
@@ -878,3 +878,17 @@ def test_squeeze_takes_a_tuple_of_dims_as_torch():
     _same(mg.zeros(()).squeeze((0,)), torch.zeros(()).squeeze((0,)))
     with pytest.raises(IndexError, match="Dimension out of range"):
         mg.zeros(1, 3, 1).squeeze((0, 3))
+
+
+def test_a_slice_with_a_step_below_one_is_refused_as_torch_and_flip_still_reverses():
+    torch = pytest.importorskip("torch")
+    for call in (lambda x: x[::-1], lambda x: x[:, ::-2], lambda x: x[1:, 2:0:-1]):
+        with pytest.raises(ValueError):
+            call(torch.zeros(2, 3))
+        with pytest.raises(ValueError, match="step must be greater than zero"):
+            call(mg.zeros(2, 3))
+    x = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = x.flip(1)
+    (y * mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), [[2.0, 1.0, 0.0], [5.0, 4.0, 3.0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[3.0, 2.0, 1.0], [6.0, 5.0, 4.0]])

@@ -285,11 +285,25 @@ def gelu(x, approximate="none"):
     return GELU.apply(x, approximate=approximate)
 
 
+TORCH_DTYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+                     "int64": "Long"}
+
+
+def _refuse_non_floating(name, x):
+    """As PyTorch: these activations have no integer or bool kernels (convert with .float())."""
+    if x.dtype.kind != "f":
+        dtype = TORCH_DTYPE_NAMES.get(str(x.dtype), str(x.dtype))
+        raise NotImplementedError(f'"{name}" not implemented for \'{dtype}\' (a {x.dtype} tensor of shape '
+                                  f'{tuple(x.shape)}); convert it with .float()')
+
+
 def elu(input, alpha=1.0):
+    _refuse_non_floating("elu", input)
     return ELU.apply(input, alpha=alpha)
 
 
 def softplus(x, beta=1.0, threshold=20.0):
+    _refuse_non_floating("softplus", x)
     return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
@@ -311,6 +325,7 @@ def _softmax_args(input, dim, stacklevel, dtype, name):
         dim = implicit_softmax_dim(input.ndim, name, stacklevel + 1)
     if dtype is not None and input.dtype != np.dtype(dtype):
         input = cast(input, dtype)
+    _refuse_non_floating(name, input)
     return input, dim
 
 
@@ -448,6 +463,7 @@ def celu(input, alpha=1.0):
     As elu: the exponential sees only m = min(x, 0) = x - relu(x), so it cannot overflow."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    _refuse_non_floating("celu", input)
     positive_part = relu(input)
     negative_part = input - positive_part
     return positive_part + alpha * (exp(negative_part / alpha) - 1)

@@ -542,7 +542,7 @@ def add(x, y, alpha=1):
 
 def sub(x, y, alpha=1):
     """x - alpha y, as torch.sub (not for bool tensors: use logical_xor or logical_not)."""
-    if any(isinstance(t, Tensor) and t.dtype == np.bool_ for t in (x, y)):
+    if any(isinstance(t, (bool, np.bool_)) or (isinstance(t, Tensor) and t.dtype == np.bool_) for t in (x, y)):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
     x, y = _pair(x, y)
@@ -826,6 +826,10 @@ def where(condition, x=None, y=None):
         x = as_operand(x, result_type(x, y), like=condition)
     x, y = _pair(x, y)
     if isinstance(condition, Tensor):
+        if condition.dtype not in (np.bool_, np.uint8):  # uint8: PyTorch's old masks, still accepted
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                               f"{condition.dtype} (shape {tuple(condition.shape)}); compare it, e.g. "
+                               f"condition != 0")
         # Kept for backward, so a private copy: changing the condition tensor in place before
         # backward must not change the gradient. No graph, no backward, no copy.
         tracking = is_grad_enabled() and (x.requires_grad or y.requires_grad)

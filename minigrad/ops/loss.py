@@ -232,6 +232,10 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """-w [y ln p + (1 - y) ln(1 - p)] for probabilities p; both p and y must lie in [0, 1]."""
     reduction = _reduction("binary_cross_entropy", size_average, reduce, reduction)
+    if isinstance(target, Tensor) and target.dtype.kind != "f":  # as PyTorch (NumPy would promote)
+        raise RuntimeError(f"binary_cross_entropy: Found dtype {target.dtype} but expected {input.dtype}: the "
+                           f"target (shape {tuple(target.shape)}) must be a float tensor like the input; "
+                           f"convert it with .to(input.dtype)")
     target = _check("binary_cross_entropy", input, target, reduction)
     _check_probabilities("binary_cross_entropy", input, "input")
     _check_probabilities("binary_cross_entropy", target, "target")

@@ -211,6 +211,9 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     var(x, False) is the biased variance over all dims, as torch.var(input, unbiased)."""
     if isinstance(dim, bool):
         dim, unbiased = None, dim
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"std and var only support floating point and complex dtypes, got {x.dtype} "
+                           f"(a tensor of shape {tuple(x.shape)}); convert it with .float()")
     return Var.apply(x, dim=_dims(dim), correction=_correction(unbiased, correction), keepdim=keepdim)
 
 
@@ -395,6 +398,9 @@ def norm(x, p="fro", dim=None, keepdim=False):
     Made of abs, pow, sum, sqrt and max. At x = 0 the 2-norm's gradient is nan (sqrt'(0) is
     infinite); PyTorch returns 0 there.
     """
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{x.dtype} (a tensor of shape {tuple(x.shape)}); convert it with .float()")
     if p == "fro":
         p = 2
     if isinstance(p, str) or not isinstance(p, (int, float)):

@@ -88,7 +88,7 @@ class ScatterAdd(Function):
         return out
 
     def backward(self, grad):
-        return index(grad, self.key)
+        return _index(grad, self.key)
 
 
 class IndexPut(Function):
@@ -108,7 +108,7 @@ class IndexPut(Function):
             dx = IndexPut.apply(grad, Tensor._wrap(backend.array_module(grad.array).zeros((), grad.dtype), False),
                                 key=self.key)
         if self.needs_input_grad[1]:
-            dvalues = index(grad, self.key)
+            dvalues = _index(grad, self.key)
         return dx, dvalues
 
 
@@ -279,9 +279,19 @@ def expand(x, *sizes):
 
 
 def index(x, key):
+    """x[key], as Tensor.__getitem__: slices step forward only, as PyTorch (flip reverses)."""
     if x.ndim == 0 and isinstance(key, (int, slice)) and not isinstance(key, bool):  # old code's loss.data[0]
         raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in "
                          "C++ to convert a 0-dim tensor to a number")
+    for part in key if isinstance(key, tuple) else (key,):
+        if isinstance(part, slice) and part.step is not None and part.step <= 0:
+            raise ValueError(f"step must be greater than zero, got {part.step} (indexing a tensor of shape "
+                             f"{tuple(x.shape)}); use flip to reverse")
+    return _index(x, key)
+
+
+def _index(x, key):
+    """x[key] for any key NumPy takes, reversed slices too (flip's, and the backward of a flipped index)."""
     return Index.apply(x, key=_device_key(key, x))
 
 
@@ -547,7 +557,7 @@ def flip(x, dims):
     key = [slice(None)] * x.ndim
     for d in _dim_list(dims, x.shape, "flip"):
         key[d] = slice(None, None, -1)
-    return index(x, tuple(key))
+    return _index(x, tuple(key))
 
 
 def fliplr(x):
