@@ -213,7 +213,7 @@ class Tensor:
 
     def item(self):
         if self.array.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, but this one has shape {self.shape}")
+            raise RuntimeError(f"item() needs a tensor with one element, but this one has shape {self.shape}")
         return self.array.item()
 
     def numpy(self):

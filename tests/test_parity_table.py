@@ -1607,62 +1607,12 @@ behaviour("torch.optim.Adamax")(_optimizer_check("torch.optim.Adamax"))
 WARNS = "warns (RuntimeWarning, an error under this project's pytest settings) where PyTorch is silent: "
 
 KNOWN_DIFFERENCES = [
-    ("torch.log", (9,), WARNS + "'divide by zero encountered in log' (log(False) is -inf)"),
-    ("torch.log[domain]", (0,), WARNS + "'divide by zero encountered in log' (log(0) is -inf)"),
-    ("Tensor.log", (9,), WARNS + "'divide by zero encountered in log' (log(False) is -inf)"),
     ("Tensor.div_", (1,), WARNS + "'divide by zero encountered in divide' (float32 by an int64 zero is inf)"),
-    ("torch.mean", (9,), WARNS + "'Mean of empty slice' (the mean of an empty tensor is nan)"),
-    ("Tensor.mean", (9,), WARNS + "'Mean of empty slice' (the mean of an empty tensor is nan)"),
-    ("Tensor.std", (10, 11), WARNS + "'invalid value encountered' / 'Mean of empty slice' (std of a 0-dim or "
-                                     "empty tensor is nan)"),
-    ("torch.norm", (10,), WARNS + "'divide by zero encountered in divide' (norm of an empty (0, 3) tensor)"),
-    ("torch.norm", (11,), "an int64 input gives a result; PyTorch raises RuntimeError (norm needs a floating "
-                          "point input)"),
-    ("Tensor.__sub__", (16, 19), "a tensor minus the Python bool True gives a result; PyTorch raises RuntimeError "
-                                 "(subtraction with a bool is not supported)"),
-    ("Tensor.__rsub__", (16, 19), "True minus a tensor gives a result; PyTorch raises RuntimeError"),
-    ("Tensor.__truediv__", (3,), WARNS + "'divide by zero encountered in divide' (bool / False is inf)"),
-    ("Tensor.__rtruediv__", (3, 6, 7), WARNS + "'divide by zero encountered in divide' (x / False is inf)"),
-    ("Tensor.__getitem__[keys]", (10,), "a negative step, x[::-1], reverses; PyTorch raises ValueError (step must "
-                                        "be greater than zero)"),
-    ("torch.where", (12,), "an int64 condition is taken as truth values; PyTorch raises RuntimeError (the "
-                           "condition must be bool)"),
     ("torch.diagonal[shares memory]", (0, 1), "x.diagonal() is a copy: adding to it in place leaves x unchanged; "
                                               "PyTorch's is a view and x changes"),
-    ("Tensor.reshape", (7,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
-    ("Tensor.view", (5,), "an impossible shape raises ValueError; PyTorch RuntimeError"),
-    ("Tensor.squeeze", (7,), "a tuple of dims, squeeze((0, 2)), raises TypeError; PyTorch squeezes both dims"),
-    ("torch.chunk", (3,), "chunk(empty (0, 4), 2) gives 1 chunk; PyTorch 2 empty chunks"),
-    ("torch.cat", (4,), "int64 with float32 gives float64; PyTorch float32 (type promotion)"),
-    ("torch.cat", (8,), "a 1-D empty tensor (0,) beside a 2-D one raises; PyTorch skips it (legacy rule)"),
-    ("torch.cat", (9,), "sizes that do not match raise ValueError; PyTorch RuntimeError"),
-    ("torch.cat", (10,), "0-dim tensors raise IndexError; PyTorch RuntimeError"),
-    ("torch.stack", (4,), "int64 with float32 gives float64; PyTorch float32 (type promotion)"),
-    ("torch.stack", (8,), "sizes that do not match raise ValueError; PyTorch RuntimeError"),
-    ("torch.matmul", (8,), "shapes that do not multiply raise ValueError; PyTorch RuntimeError"),
-    ("torch.matmul", (9,), "float32 @ float64 raises TypeError; PyTorch RuntimeError"),
-    ("Tensor.item", (5,), "a tensor of 2 elements raises ValueError; PyTorch RuntimeError"),
-    ("torch.arange", (11,), "arange(3, 0) gives an empty tensor; PyTorch raises RuntimeError (bounds inconsistent "
-                           "with the step's sign)"),
     ("torch.arange", (12,), "arange(1, 2.5, dtype=int64) gives [1, 2]; PyTorch [1] (size from the int64 bounds)"),
     ("torch.range", (3,), "range(3, 0) gives an empty tensor; PyTorch raises RuntimeError (bounds inconsistent "
                           "with the step's sign)"),
-    ("torch.zeros", (2,), "zeros() with no size gives a 0-dim tensor; PyTorch raises TypeError"),
-    ("torch.ones", (2,), "ones() with no size gives a 0-dim tensor; PyTorch raises TypeError"),
-    ("torch.rand", (3,), "rand() with no size gives a 0-dim tensor; PyTorch raises TypeError"),
-    ("torch.nn.functional.mse_loss", (7,), WARNS + "'Mean of empty slice' (empty inputs give nan)"),
-    ("torch.nn.functional.l1_loss", (7,), WARNS + "'Mean of empty slice' (empty inputs give nan)"),
-    ("Tensor.std", (13,), "an int64 input gives a result; PyTorch raises RuntimeError (floating point only)"),
-    ("torch.nn.functional.softplus", (18, 19), "int64 and bool inputs give float64; PyTorch raises "
-                                               "NotImplementedError (not implemented for 'Long' / 'Bool')"),
-    ("torch.nn.functional.elu", (12,), "an int64 input gives float32; PyTorch raises NotImplementedError"),
-    ("torch.nn.functional.elu", (13,), "a bool input gives float64; PyTorch raises NotImplementedError"),
-    ("torch.nn.functional.softmax", (6,), "an int64 input without dtype= gives float32; PyTorch raises "
-                                          "NotImplementedError"),
-    ("torch.nn.functional.log_softmax", (6,), "an int64 input without dtype= gives float32; PyTorch raises "
-                                              "NotImplementedError"),
-    ("torch.nn.functional.binary_cross_entropy", (8,), "an int64 target gives a loss; PyTorch raises "
-                                                        "RuntimeError (target must match the input's dtype)"),
 ]
 
 
