@@ -23,6 +23,7 @@ import threading
 from http.server import ThreadingHTTPServer
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -177,3 +178,22 @@ def closed_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# --- comparing with PyTorch on tiny tensors ---------------------------------------------------
+
+@pytest.fixture
+def torch():
+    """PyTorch on one thread (skipped where it is not installed): on tiny tensors its thread pool
+    only costs time on busy cores. Use it as a test's `torch` argument."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(threads)
+
+
+def normal(*shape, seed=0):
+    """Standard normal float64 values of `shape`, the same for the same seed."""
+    return np.random.default_rng(seed).standard_normal(shape)
+

@@ -15,24 +15,11 @@ import pytest
 import minigrad as mg
 from minigrad import nn
 from minigrad.nn.utils import rnn as rnn_utils
-from helpers import check_gradients
+from helpers import check_gradients, normal, torch  # noqa: F401  (torch: a fixture)
 
 TOLERANCE = dict(rtol=1e-10, atol=1e-10)
 LAYERS = [("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("LSTM", {}), ("GRU", {}), ("LSTM", {"proj_size": 2})]
 LAYER_IDS = ["rnn_tanh", "rnn_relu", "lstm", "gru", "lstm_proj"]
-
-
-@pytest.fixture
-def torch():
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: torch's thread pool only costs time on busy cores
-    yield torch
-    torch.set_num_threads(threads)
-
-
-def normal(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
 
 
 def twins(torch, name, *args, **kwargs):

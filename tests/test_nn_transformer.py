@@ -16,23 +16,11 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from helpers import normal, torch  # noqa: F401  (torch: a fixture)
 import minigrad.nn.functional as F
 from minigrad import nn
 
 TOLERANCE = dict(rtol=1e-10, atol=1e-10)
-
-
-@pytest.fixture
-def torch():
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: torch's thread pool only costs time on busy cores
-    yield torch
-    torch.set_num_threads(threads)
-
-
-def normal(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
 
 
 def twins(torch, name, *args, **kwargs):
