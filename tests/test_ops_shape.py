@@ -49,7 +49,7 @@ def array_and_index(draw):
     x = draw(arrays(shapes(min_dims=1)))
     kind = draw(st.sampled_from(["basic", "integer", "mask", "mixed"]))
     if kind == "basic":
-        key = draw(hnp.basic_indices(x.shape, allow_newaxis=True, allow_ellipsis=True))
+        key = draw(hnp.basic_indices(x.shape, allow_newaxis=True, allow_ellipsis=True).map(_forward_steps))
     elif kind == "integer":
         key = draw(hnp.integer_array_indices(x.shape, result_shape=shapes(max_dims=2)))
     elif kind == "mask":
@@ -59,6 +59,13 @@ def array_and_index(draw):
                                   elements=st.integers(-x.shape[-1], x.shape[-1] - 1)))
         key = (Ellipsis, columns) if x.ndim > 1 else columns
     return x, key
+
+
+def _forward_steps(key):
+    """The key with every slice's step made positive: PyTorch (and minigrad) refuse negative steps."""
+    def forward(part):
+        return slice(part.start, part.stop, abs(part.step)) if isinstance(part, slice) and part.step else part
+    return tuple(forward(part) for part in key) if isinstance(key, tuple) else forward(key)
 
 
 @st.composite
