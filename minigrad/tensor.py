@@ -477,7 +477,7 @@ class Tensor:
 
     def fill_(self, value):
         if self._gradient_flows_through(value):  # a non-leaf: its old values get a zero gradient
-            return self._apply_in_place(_filled_with, value)
+            return self._apply_in_place(_copy_of, value)  # value broadcast everywhere
         self._begin_in_place()
         self.array.fill(value.item() if isinstance(value, Tensor) else value)
         return self
@@ -1430,16 +1430,11 @@ def _value_for(target, value):
 
 
 def _copy_of(target, source):
-    """copy_'s function for _apply_in_place: source's values, broadcast to target's shape and
-    cast to its dtype (the gradient flows to source only)."""
+    """copy_'s (and fill_'s) function for _apply_in_place: source's values, broadcast to target's
+    shape and cast to its dtype (the gradient flows to source only)."""
     copied = ops.clone(ops.expand(as_tensor(source, like=target), *target.shape))
     copied = copied if copied.dtype == target.dtype else ops.cast(copied, target.dtype)
     return _replacing(target, copied)
-
-
-def _filled_with(target, value):
-    """fill_'s function for _apply_in_place: value everywhere (a 0-d tensor value keeps its gradient)."""
-    return _copy_of(target, value)
 
 
 def _replacing(target, values):
