@@ -1,6 +1,9 @@
 """Shared test set-up: devices, real data, hypothesis settings.
 
 - `device`: every test that takes it runs on "cpu", and on "cuda" when CuPy sees a GPU.
+  MINIGRAD_TEST_CUPY=standin puts the strict CuPy stand-in (tests/strict_cupy) in CuPy's place
+  first, so the "cuda" half runs without a GPU (`make test-device`). Tests that run on "cuda"
+  (the fixture's GPU half, and tests named for the GPU or CUDA) carry the marker `device`.
 - `shared_data`: the folder of real datasets (../shared/data beside the project, or
   $MINIGRAD_TEST_DATA, or --data-dir); tests that need it skip, saying why, when absent.
 - Hypothesis: modest example counts, no deadline and the same examples every run (CI must
@@ -14,7 +17,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-import minigrad as mg
+if os.environ.get("MINIGRAD_TEST_CUPY") == "standin":
+    import strict_cupy
+    strict_cupy.install()  # before minigrad imports cupy
+
+import minigrad as mg  # noqa: E402  (after the stand-in, when asked for)
 
 settings.register_profile("default", max_examples=25, deadline=None, derandomize=True,  # the same examples every run
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -24,6 +31,20 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVICES = ["cpu"] + (["cuda"] if mg.cuda.is_available() else [])
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "device: runs on the cuda device (selected by make test-device)")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_cuda = params is not None and any(isinstance(v, str) and v == "cuda" for v in params.params.values())
+        name = getattr(item, "originalname", item.name)
+        named = "cuda" in name or "gpu" in name
+        if on_cuda or named:
+            item.add_marker("device")
 
 
 def pytest_addoption(parser):

@@ -381,7 +381,9 @@ def _device_key(key, x):
         return tuple(_device_key(k, x) for k in key)
     if isinstance(key, Tensor):
         return backend.to_device(key.array, x.device)
-    if isinstance(key, list) or backend.is_array(key):
+    if backend.is_array(key):
+        return backend.to_device(key, x.device)
+    if isinstance(key, list):
         return backend.to_device(backend.array_module("cpu").asarray(key), x.device)
     return key
 
