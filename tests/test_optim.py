@@ -3,9 +3,6 @@ plain float64 NumPy; parameter groups; state_dict / load_state_dict (a resumed r
 bit for bit); the flat in-place buffers (parameters keep their objects and memory); skipped
 parameters; parameters whose .data is replaced; bad hyper-parameters; the version counter."""
 
-import ctypes
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -13,6 +10,7 @@ import pytest
 import minigrad as mg
 from minigrad import nn
 from minigrad.optim import SGD, Adam
+from strict_cupy.kernel import compile_for_the_cpu, needs_gxx
 
 SHAPES = [(3, 4), (4,), (2, 2, 3), ()]  # several parameters, a 0-d one among them
 STEPS = 50
@@ -129,38 +127,7 @@ def test_adam_matches_the_formula(setting):
 
 
 # --- Adam's GPU kernel: its CUDA C checked on the CPU, and on a GPU where there is one ----------
-
-def compile_for_the_cpu(in_params, out_params, operation, name, c_type, directory):
-    """An ElementwiseKernel's operation compiled by g++ into the loop CuPy wraps it in: for each
-    element i, every input by value and every output by reference (their i-th elements), T the
-    given C type. Returns a function of NumPy arrays in the kernel's argument order (an input may
-    be a scalar) that updates the output arrays in place, as the kernel does."""
-    inputs = [param.split()[-1] for param in in_params.split(",")]
-    outputs = [param.split()[-1] for param in out_params.split(",")]
-    arguments = [f"const T* _{a}" for a in inputs] + [f"T* _{a}" for a in outputs]
-    source = directory / f"{name}_{c_type}.cpp"
-    source.write_text("#include <cmath>\nusing std::sqrt;\n"
-                      f"typedef {c_type} T;\n"
-                      f'extern "C" void {name}(long n, {", ".join(arguments)}) {{\n'
-                      "  for (long i = 0; i < n; ++i) {\n"
-                      + "".join(f"    const T {a} = _{a}[i];\n" for a in inputs)
-                      + "".join(f"    T& {a} = _{a}[i];\n" for a in outputs)
-                      + operation + "\n  }\n}\n")
-    library = source.with_suffix(".so")
-    subprocess.run(["g++", "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True,
-                   capture_output=True)
-    function = getattr(ctypes.CDLL(str(library)), name)
-
-    def run(*arrays):
-        given_out = arrays[len(inputs):]
-        size, dtype = given_out[0].size, given_out[0].dtype
-        assert all(a.flags.c_contiguous and a.dtype == dtype for a in given_out)
-        given_in = [np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype), (size,))) for a in arrays[:len(inputs)]]
-        function(ctypes.c_long(size), *[a.ctypes.data_as(ctypes.c_void_p) for a in given_in + list(given_out)])
-    return run
-
-
-needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++ to compile the GPU kernel for the CPU")
+# (compile_for_the_cpu, in the CuPy stand-in, compiles the kernel's C with g++ into CuPy's loop)
 
 
 @needs_gxx
