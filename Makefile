@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-slow bench clean
+.PHONY: setup demo test test-device test-slow bench clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,11 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The tests that run on the "cuda" device (marked `device`), on the strict CuPy stand-in
+# (tests/strict_cupy): NumPy behind CuPy's rules, so the GPU code path runs without a GPU.
+test-device: setup
+	MINIGRAD_TEST_CUPY=standin $(BIN)/python -m pytest -q -m "device and not slow"
 
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow

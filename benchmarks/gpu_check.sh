@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU, CuPy and PyTorch (CUDA) installed:
-#   1. every test that runs on the "cuda" device (the `device` fixture's GPU half, and the GPU
-#      tests such as Adam's fused kernel against the CPU);
+#   1. every test that runs on the "cuda" device (marked `device`: the `device` fixture's GPU half,
+#      and the GPU tests such as Adam's fused kernel against the CPU), on real CuPy (the stand-in
+#      that `make test-device` uses is switched off here);
 #   2. the GPU benchmark, minigrad on CuPy against PyTorch CUDA, which writes its table into
 #      docs/performance.md.
 # Usage: bash benchmarks/gpu_check.sh [OUT_DIR]   (the log and the updated performance.md go there)
@@ -22,7 +23,7 @@ if [ "${PIPESTATUS[0]}" -ne 0 ]; then
     exit 1
 fi
 
-"$python" -m pytest -q -p no:cacheprovider -k "cuda or gpu" tests 2>&1 | tail -n 40 | tee -a "$out/gpu_check.log"
+MINIGRAD_TEST_CUPY= "$python" -m pytest -q -p no:cacheprovider -m "device and not slow" tests 2>&1 | tail -n 40 | tee -a "$out/gpu_check.log"
 tests=${PIPESTATUS[0]}
 
 "$python" -m benchmarks.run --device cuda --rounds 3 2>&1 | tail -n 40 | tee -a "$out/gpu_check.log"
