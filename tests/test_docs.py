@@ -89,3 +89,25 @@ def test_autograd_page_has_its_blocks_and_its_gradient_test():
     text = (ROOT / "docs/autograd.md").read_text()
     assert len(python_blocks(text)) >= 9
     assert "def test_sin_gradient" in text
+
+
+BENCHMARK_SECTIONS = ["cpu", "cpu:threads=1", "peers", "peers:threads=1", "cuda"]
+
+
+@pytest.mark.parametrize("section", BENCHMARK_SECTIONS)
+def test_performance_page_has_each_benchmark_section_once(section):
+    """benchmarks/run.py rewrites the text between these markers: each must be there once, start
+    before end, or a rerun would write into the wrong place."""
+    text = (ROOT / "docs/performance.md").read_text()
+    start, end = f"<!-- benchmark:{section}:start -->", f"<!-- benchmark:{section}:end -->"
+    assert text.count(start) == 1 and text.count(end) == 1
+    assert text.index(start) < text.index(end)
+
+
+def test_docs_carry_no_task_issue_or_session_numbers():
+    """The docs say what the software is and does; the history of the work lives in git."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    pattern = re.compile(r"\b(task|issue|session)s? #?\d+", re.IGNORECASE)
+    hits = [f"{page.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)}"
+            for page in pages for text in [page.read_text()] for m in pattern.finditer(text)]
+    assert not hits, hits
