@@ -4,9 +4,8 @@ import argparse
 import json
 from pathlib import Path
 
-from gans.cli import import_all_experiments
-from gans.experiments import get_experiment
-from gans.registry import RunOptions
+import gans.catalog  # noqa: F401 (registers every experiment)
+from gans.registry import RunOptions, get_experiment
 
 
 def parse(description, epochs=None, add_arguments=None):
@@ -30,7 +29,6 @@ def run(name, args, **extra):
 
     With --reuse, a run folder that already holds a finished run's summary.json is returned as it is
     (its config.json says how it was trained); any other folder is trained."""
-    import_all_experiments()
     out = args.out or Path("runs") / "examples" / name
     if getattr(args, "reuse", False) and (out / "summary.json").exists():
         print(f"reusing the finished run in {out} (see its config.json)")

@@ -44,10 +44,12 @@ import minigrad.nn as nn
 from minigrad.nn import set_training_mode
 
 from . import plots
-from .experiments import GANExperiment, adam, find_celeba_h5, rand_noise, register
-from .image_to_image import frozen
-from .objectives import Objective
-from .registry import ExperimentError, text, whole_number
+from .data.celeba import find_celeba_h5
+from .data.pairs import FacePairs
+from .evaluation import check_memory
+from .experiments import GANExperiment, adam, rand_noise
+from .objectives import Objective, frozen
+from .registry import ExperimentError, register, text, whole_number
 
 HIDDEN = 64         # h, the size of the embedding (the paper: 64)
 FILTERS = 32        # n, the filters of the first scale (the paper: 128)
@@ -194,6 +196,20 @@ class BEGAN(Objective):
         """None: k balances D and G by construction, so D cannot settle at a loss pinned near zero."""
         return None
 
+    def summarize(self, trainer):
+        """The copy check of summary.json, and nearest_faces.png (the module's summarize)."""
+        return summarize(trainer)
+
+    def evaluate(self, run, n=None, data_dir=None, seed=0, progress=False):
+        """M_global and the copy check of n samples (default: the summary's 256, from the same z),
+        by the module's evaluate, with the run's gamma and final k."""
+        n = COPY_CHECK_SAMPLES if n is None else n
+        check_memory(n, 3 * 64 * 64 * 4, f"{n:,} samples of 3x64x64")
+        nets = run.networks(names=("generator", "discriminator", "balance"))
+        faces = run.experiment.dataset(run.face_options(data_dir))
+        return evaluate(nets["generator"], nets["discriminator"], faces, self.gamma, run.experiment.noise, n=n,
+                        k=nets["balance"].k.item() if "balance" in nets else None, progress=progress)
+
 
 # --- did G copy its training faces? ---------------------------------------------------------
 
@@ -336,7 +352,6 @@ def training_faces(options):
     """(RunOptions) -> the 64x64 training faces of the image-to-image experiments (gans/data/pairs.py:
     of the 558-face zip the first 500; the last 58 are held out), from --set h5=FILE or the CelebA
     found as for the other face GANs."""
-    from .data.pairs import FacePairs
     path = options.extra.get("h5") or find_celeba_h5(options)
     return FacePhotos(FacePairs(path, "grey", "train", limit=options.extra.get("train_limit")))
 
@@ -354,16 +369,18 @@ def began_objective(options=None):
     return BEGAN(gamma=extra.get("gamma", 0.5))
 
 
-register(GANExperiment(
+BEGAN_FACES = GANExperiment(
     name="began",
     title="BEGAN on the CelebA faces, 64x64",
     generator=decoder, discriminator=Autoencoder, dataset=training_faces, noise=uniform_noise((HIDDEN,)),
     g_optimizer=adam(1e-4, (0.5, 0.999)), d_optimizer=adam(1e-4, (0.5, 0.999)),
-    objective=began_objective, report=summarize, metrics="began",
+    objective=began_objective,
     batch_size=16, epochs=10, image_shape=(3, 64, 64), pixel_range=(-1.0, 1.0), grid_size=64, grid_columns=8,
     sample_every=50, checkpoint_every=50,
     settings={"h5": text, "train_limit": whole_number, "gamma": fraction},
     notes=f"Autoencoder D, L1 reconstruction losses, k balanced at gamma = 0.5 (lambda_k 0.001); h = {HIDDEN}, "
           f"n = {FILTERS} (the paper: 64, 128); ELU; Adam 1e-4 (0.5, 0.999); batch 16. The last 58 of 558 faces "
           f"are held out.",
-))
+)
+
+register(BEGAN_FACES)

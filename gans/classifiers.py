@@ -399,9 +399,11 @@ def machine_description(device):
     return text if device == "cpu" else f"{text}, device {device}"
 
 
-PROGRESSION_EXPERIMENT = register(ClassifierExperiment(
+PROGRESSION_EXPERIMENT = ClassifierExperiment(
     "classifier-progression", "Book 03-04: the MNIST classifier, one refinement at a time",
-    PROGRESSION, target=0.9724))
+    PROGRESSION, target=0.9724)
 
-CNN_EXPERIMENT = register(ClassifierExperiment(
-    "cnn-classifier", "Book 13: the convolutional MNIST classifier", (CNN,), target=0.9814))
+CNN_EXPERIMENT = ClassifierExperiment(
+    "cnn-classifier", "Book 13: the convolutional MNIST classifier", (CNN,), target=0.9814)
+
+register(PROGRESSION_EXPERIMENT, CNN_EXPERIMENT)

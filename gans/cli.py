@@ -21,8 +21,9 @@ import math
 import sys
 from pathlib import Path
 
+from . import catalog  # noqa: F401 (registers every experiment)
 from .errors import TrainingDiverged, TrainingInterrupted, UserError, exit_status, sigterm_raises
-from .registry import EXPERIMENTS, ExperimentError, RunOptions, check_settings, settings_help
+from .registry import EXPERIMENTS, ExperimentError, RunOptions, check_settings, get_experiment, settings_help
 from .runs import RunLock, finite_or_none
 
 
@@ -135,7 +136,6 @@ def build_parser():
 
 
 def main(argv=None):
-    import_all_experiments()
     args = build_parser().parse_args(argv)
     # SIGTERM (kill, timeout, a batch scheduler) stops like Ctrl-C: a training saves a checkpoint
     # after its step, and the run folder's lock is released (exit status 143; gans/errors.py).
@@ -180,11 +180,6 @@ def one_line_error(error):
     return 2
 
 
-def import_all_experiments():
-    """Importing these modules registers their experiments."""
-    from . import began, classifiers, experiments, seeds, wgan  # noqa: F401
-
-
 def list_experiments(verbose=False):
     width = max(len(name) for name in EXPERIMENTS)
     for name, experiment in sorted(EXPERIMENTS.items()):
@@ -217,7 +212,6 @@ class TrainHelp(argparse.Action):
 
 
 def train(args):
-    from .registry import get_experiment
     experiment = get_experiment(args.experiment)
     extra = check_settings(experiment, dict(args.set))
     out = args.out or Path("runs") / experiment.name

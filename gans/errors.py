@@ -74,8 +74,8 @@ def sigterm_raises():
 @contextmanager
 def stop_signals_deferred():
     """Yields requested(): None, or the signal (SIGINT: Ctrl-C; SIGTERM) that asked to stop since
-    the block began. The caller stops at its next safe point, then calls `stop(signal_number)` or
-    raises its own TrainingInterrupted.
+    the block began. The caller stops at its next safe point, then calls `stop_if_requested(requested)`
+    or raises its own TrainingInterrupted.
 
     Why: Python raises KeyboardInterrupt wherever the main thread happens to be: between G's
     update and D's, inside a checkpoint write, or inside one of h5py's weakref callbacks, where
@@ -108,6 +108,14 @@ def stop(signal_number):
     if signal_number == signal.SIGTERM:
         raise Terminated("terminated by signal SIGTERM")
     raise KeyboardInterrupt
+
+
+def stop_if_requested(requested):
+    """At a safe point inside stop_signals_deferred: raise what the signal that asked to stop would
+    have raised (see `stop`), if one did; `requested` is what the block yielded."""
+    signal_number = requested()
+    if signal_number is not None:
+        stop(signal_number)
 
 
 def exit_status(interruption):

@@ -3,6 +3,10 @@
     draw_samples(run, n)         the generator's samples (or, image to image, its translations of
                                  held-out faces) as the arrays of the one `sample --out` format
     measure_run(run)             the run's metrics (docs/metrics.md, section 8), written nowhere
+
+What a family samples and measures is its objective's (`sample` and `evaluate`, gans/objectives.py);
+this module reads the run back (TrainedRun) and holds what they share: noise_samples and
+measure_mnist, the defaults of every GAN drawn from noise.
     save_metrics(run, results)   ... written to RUN/metrics.json
     evaluate_run(run)            both (the examples call it)
 
@@ -24,6 +28,7 @@ CelebA zip found there, with no HDF5 file built from it yet, is built once into 
 import json
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +36,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.nn import set_training_mode
 
-from .experiments import pattern_report
+from .data.celeba import CelebAError, find_celeba_h5
 from .models import with_labels
 from .registry import ExperimentError, RunOptions, get_experiment, read_checkpoint
 from .runs import write_json
@@ -45,23 +50,41 @@ SAMPLE_BATCH = 256        # samples per generator call (a DCGAN's activations fo
 
 # --- the run: its networks, settings and data -------------------------------------------------
 
+@dataclass
+class TrainedRun:
+    """A run folder read back: its experiment and the state its checkpoint holds."""
+    folder: Path
+    experiment: object
+    state: dict
+
+    @property
+    def settings(self):
+        return recorded_settings(self.state)
+
+    def objective(self):
+        """The run's objective, made with the run's --set values."""
+        return self.experiment.make_objective(RunOptions(out=self.folder, extra=self.settings["extra"]))
+
+    def networks(self, names=("generator",)):
+        """{name: network} for the networks `names` that the checkpoint holds, its weights loaded,
+        in eval mode, on the CPU."""
+        nets = self.objective().networks(self.experiment)
+        loaded = {}
+        for name in names:
+            if name in nets and name in self.state:
+                nets[name].load_state_dict(self.state[name])
+                loaded[name] = set_training_mode(nets[name], False)
+        return loaded
+
+    def face_options(self, data_dir=None):
+        """RunOptions that rebuild the run's CelebA data (see face_options)."""
+        return face_options(self.folder, self.state, data_dir)
+
+
 def read_run(run):
-    """(experiment, checkpoint state) of a run folder; one line of error when it holds no run."""
+    """The TrainedRun of a run folder; one line of error when it holds no run."""
     state = read_checkpoint(Path(run) / "checkpoint.npz")
-    return get_experiment(state["experiment"]), state
-
-
-def networks(experiment, state, names=("generator",)):
-    """{name: network} for the networks `names` that the checkpoint holds, its weights loaded,
-    in eval mode, on the CPU."""
-    options = RunOptions(out=None, extra=recorded_settings(state)["extra"])
-    nets = experiment.make_objective(options).networks(experiment)
-    loaded = {}
-    for name in names:
-        if name in nets and name in state:
-            nets[name].load_state_dict(state[name])
-            loaded[name] = set_training_mode(nets[name], False)
-    return loaded
+    return TrainedRun(Path(run), get_experiment(state["experiment"]), state)
 
 
 def recorded_settings(state):
@@ -128,14 +151,13 @@ def face_options(run, state, data_dir=None):
             raise ExperimentError(f"the run was trained on --set h5={extra['h5']}, which is not at "
                                   f"{' nor '.join(str(p) for p in places)}")
     else:
-        from .experiments import find_celeba_h5
         roots = data_roots_for(run, data_dir)
         found = None
         for root in roots + [None]:
             try:
                 found = find_celeba_h5(RunOptions(out=run, data_dir=root, progress=False))
                 break
-            except ExperimentError:
+            except CelebAError:
                 continue
         if found is None:
             places = ", ".join([str(root) for root in roots] + _usual_places())
@@ -177,14 +199,17 @@ def channels_first(images, image_shape):
 
 
 def draw_samples(run, n, seed=0, data_dir=None):
-    """The arrays of `sample --out` (see the module docstring): n samples of the run's generator
-    (digit i % 10 for sample i of a conditional run), or, image to image, its outputs for the
-    first n held-out faces (all of them when there are fewer)."""
-    run = Path(run)
-    experiment, state = read_run(run)
-    G = networks(experiment, state)["generator"]
-    if experiment.paired:
-        return translate_held_out(experiment, G, face_options(run, state, data_dir), n)
+    """The arrays of `sample --out` (see the module docstring), as the run's objective draws them:
+    n samples of the run's generator, or, image to image, its outputs for the first n held-out faces."""
+    run = read_run(run)
+    return run.objective().sample(run, n, seed=seed, data_dir=data_dir)
+
+
+def noise_samples(run, n, seed=0):
+    """n samples of a TrainedRun's generator from the experiment's noise (digit i % 10 for sample i
+    of a conditional run), as the arrays of `sample --out`."""
+    experiment = run.experiment
+    G = run.networks()["generator"]
     with mg.no_grad():  # one sample first: its size says how much n of them take
         probe = with_labels(G, experiment.noise(1), experiment.alarm_labels(1)).numpy()
     check_memory(n, probe.size * 4, f"{n:,} samples of {probe.size:,} float32 values")
@@ -202,19 +227,6 @@ def draw_samples(run, n, seed=0, data_dir=None):
     if digits is not None:
         arrays["labels"] = digits.astype(np.int64)
     return arrays
-
-
-def translate_held_out(experiment, G, options, n):
-    """G's outputs for the first n held-out faces, beside their inputs and real photos."""
-    from .image_to_image import paired_view, translate
-    held_out = paired_view(experiment.dataset(options)).held_out()
-    count = min(n, len(held_out))
-    check_memory(count, (held_out.input_channels + 6) * 64 * 64 * 4, f"{count:,} held-out faces")
-    inputs, targets = held_out.__getitems__(range(count))
-    outputs = translate(G, inputs)
-    pixels = experiment.pixel_range
-    return {"experiment": np.array(experiment.name), "samples": to_unit(outputs, pixels),
-            "inputs": to_unit(inputs.numpy(), pixels), "targets": to_unit(targets.numpy(), pixels)}
 
 
 def save_samples(path, arrays):
@@ -254,62 +266,29 @@ def grid_columns(arrays):
 # --- metrics ----------------------------------------------------------------------------------
 
 def measure_run(run, n=None, data_dir=None, seed=0, progress=False):
-    """The run's metrics (docs/metrics.md, section 8), written nowhere. n: samples to measure
-    (None: the experiment's own number); image to image, the first n held-out faces (None: all)."""
-    run = Path(run)
-    experiment, state = read_run(run)
-    if experiment.metrics == "mnist":
-        results = measure_mnist(run, experiment, state, n, data_dir, seed, progress)
-    elif experiment.metrics == "pattern":
-        G = networks(experiment, state)["generator"]
-        with mg.no_grad():
-            results = pattern_report(G(experiment.noise(1)).numpy().reshape(-1))  # its input is the constant 0.5
-    elif experiment.metrics == "image-to-image":
-        results = measure_translation(run, experiment, state, n, data_dir, progress)
-    elif experiment.metrics == "began":
-        results = measure_began(run, experiment, state, n, data_dir, progress)
-    else:
-        raise ExperimentError(f"{experiment.name} has no metrics to evaluate (its samples are in {run}/samples)")
-    return {"experiment": experiment.name, **results}
+    """The run's metrics (docs/metrics.md, section 8), as its objective measures them, written
+    nowhere. n: samples to measure (None: the experiment's own number); image to image, the first
+    n held-out faces (None: all)."""
+    run = read_run(run)
+    results = run.objective().evaluate(run, n=n, data_dir=data_dir, seed=seed, progress=progress)
+    return {"experiment": run.experiment.name, **results}
 
 
-def measure_mnist(run, experiment, state, n, data_dir, seed, progress):
-    """Coverage, Fréchet distance (and conditional accuracy) of n samples (docs/metrics.md)."""
+def measure_mnist(run, n=None, data_dir=None, seed=0, progress=False):
+    """Coverage, Fréchet distance (and conditional accuracy) of n samples of a TrainedRun's
+    generator (docs/metrics.md)."""
     from . import metrics
+    experiment = run.experiment
     n = metrics.DEFAULT_SAMPLES if n is None else n
     check_memory(n, (metrics.MnistClassifier.feature_size + 1) * 8, f"the features of {n:,} samples")
-    folder = find_mnist_for(run, data_dir)  # before any work: a missing MNIST is one line, at once
-    G = networks(experiment, state)["generator"]
+    folder = find_mnist_for(run.folder, data_dir)  # before any work: a missing MNIST is one line, at once
+    G = run.networks()["generator"]
     mg.manual_seed(seed)
     common = dict(n=n, pixel_range=experiment.pixel_range, data_dir=folder, progress=progress)
     if experiment.conditional:
         return metrics.evaluate_conditional(
             lambda labels: with_labels(G, experiment.noise(len(labels)), experiment.encode_labels(labels)), **common)
     return metrics.evaluate_generator(lambda count: G(experiment.noise(count)), **common)
-
-
-def measure_translation(run, experiment, state, n, data_dir, progress):
-    """L1, PSNR, SSIM and sharpness of G's outputs for the held-out faces, beside the mean training
-    face's (image_to_image.evaluate), as summary.json's "held_out"."""
-    from .image_to_image import evaluate, paired_view
-    G = networks(experiment, state)["generator"]
-    train = paired_view(experiment.dataset(face_options(run, state, data_dir)))
-    held_out = train.held_out()
-    count = len(held_out) if n is None else min(n, len(held_out))
-    check_memory(count, (held_out.input_channels + 9) * 64 * 64 * 4, f"{count:,} held-out faces")
-    return {"held_out": evaluate(G, held_out, train, count=count, progress=progress)}
-
-
-def measure_began(run, experiment, state, n, data_dir, progress):
-    """BEGAN's copy check and M_global for n samples (default: the summary's 256, from the same z)."""
-    from . import began
-    n = began.COPY_CHECK_SAMPLES if n is None else n
-    check_memory(n, 3 * 64 * 64 * 4, f"{n:,} samples of 3x64x64")
-    nets = networks(experiment, state, names=("generator", "discriminator", "balance"))
-    faces = experiment.dataset(face_options(run, state, data_dir))
-    gamma = experiment.make_objective(RunOptions(out=run, extra=recorded_settings(state)["extra"])).gamma
-    return began.evaluate(nets["generator"], nets["discriminator"], faces, gamma, experiment.noise, n=n,
-                          k=nets["balance"].k.item() if "balance" in nets else None, progress=progress)
 
 
 def save_metrics(run, results):

@@ -1,11 +1,13 @@
-"""Every GAN experiment as a small declaration: models, data, loss, optimisers, hyper-parameters.
+"""The GAN experiment's declaration, and the classic GANs of the book and the tutorial declared with it.
 
-The training loop lives in gans/training.py; an experiment only says what to train.
+A GANExperiment names its models, data, noise, optimisers and hyper-parameters; what its family
+does differently (the training step, the batches it takes, the inputs of its sample grids, what
+`sample` and `evaluate` report) is its objective's (gans/objectives.py). The one training loop
+is gans/training.py. A new family is a declaration plus its objective, e.g. gans/wgan.py.
 """
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -13,7 +15,10 @@ import numpy as np
 import minigrad as mg
 
 from . import models
-from .registry import EXPERIMENTS, ExperimentError, get_experiment, register, text, whole_number  # noqa: F401
+from .data.celeba import HEIGHT, WIDTH, CelebADataset, find_celeba_h5
+from .data.pattern import generate_real_batch, pattern_report
+from .objectives import ClassicGAN
+from .registry import ExperimentError, RunOptions, register, text, whole_number
 from .training import Trainer
 
 
@@ -21,23 +26,19 @@ from .training import Trainer
 class GANExperiment:
     name: str
     title: str
-    generator: Callable                 # () -> Module
-    discriminator: Callable             # () -> Module: D, or a WGAN's critic
-    dataset: Callable                   # (RunOptions) -> Dataset with __getitems__ -> (images, labels)
-    noise: Callable                     # (n, generator=None) -> Tensor of n seeds, on the CPU
-    g_optimizer: Callable               # (params) -> Optimizer
-    d_optimizer: Callable
-    objective: object = None            # what a training step does (gans/objectives.py); None: ClassicGAN
-                                        # built from loss, d_update and g_fresh_noise below
-    paired: bool = False                # image to image: batches are (inputs, targets), grids show held-out inputs
-    loss: str = "bce"                   # "bce" or "mse" (the book's first GANs)
+    dataset: Callable                   # (RunOptions) -> Dataset with __getitems__ -> a batch (images, labels)
+    objective: object = field(default_factory=ClassicGAN)
+                                        # what the family does (gans/objectives.py), or a function
+                                        # (RunOptions) -> objective, for one that --set changes
+    generator: Callable = None          # () -> Module (the objective's networks() builds it)
+    discriminator: Callable = None      # () -> Module: D, or a WGAN's critic
+    noise: Callable = None              # (n, generator=None) -> Tensor of n seeds, on the CPU
+    g_optimizer: Callable = None        # (params) -> Optimizer
+    d_optimizer: Callable = None
     batch_size: int = 1
     epochs: float = 1
-    d_update: str = "separate"          # "separate": a D step after real and after fake (book); "joint"
-    g_fresh_noise: bool = True          # new noise for the G step (book) or reuse the fake batch
     shuffle: bool = True
-    conditional: bool = False
-    num_classes: int = 10
+    num_classes: int = None             # a conditional GAN: G and D see one-hot labels of this many classes
     image_shape: tuple = (28, 28)       # how to draw one sample; None: not an image
     pixel_range: tuple = (0.0, 1.0)     # the generator's output range
     grid_size: int = 64
@@ -48,25 +49,26 @@ class GANExperiment:
     alarm_every: int = 0                # steps between mode-collapse checks (MNIST only; 0: off)
     frechet_every: int = 0              # steps between Fréchet distances (MNIST only; 0: off; --set frechet_every=N)
     frechet_samples: int = 2000         # samples per Fréchet distance during training (evaluate uses 10,000)
-    metrics: str = None                 # "mnist", "pattern", "image-to-image", "began", or None
+    metrics: str = None                 # "mnist": the MNIST metrics (alarms, Fréchet distance, evaluate); or None
     notes: str = ""
     settings: dict = field(default_factory=dict)  # what --set may change: {name: check} (gans/registry.py)
-    report: Callable = None             # (trainer) -> its own numbers for summary.json (held-out metrics, copy check)
     kind: str = field(default="gan", init=False)
 
     def run(self, options):
         return Trainer(self, options).fit()
 
     def make_objective(self, options=None):
-        """The objective the Trainer steps with: the declared one, else the book's classic GAN."""
+        """The objective the Trainer steps with: the declared one, or the one a function of the run's
+        options (its --set values) makes."""
         if callable(self.objective) and not hasattr(self.objective, "step"):
-            return self.objective(options)
-        if self.objective is not None:
-            return self.objective
-        from .objectives import ClassicGAN
-        return ClassicGAN(self.loss, self.d_update, self.g_fresh_noise)
+            return self.objective(options if options is not None else RunOptions(out=None))
+        return self.objective
 
     # --- labels, for conditional experiments ----------------------------------------------
+
+    @property
+    def conditional(self):
+        return self.num_classes is not None
 
     def encode_labels(self, labels):
         """Class indices (n,) -> one-hot float32 (n, num_classes), the book's label encoding."""
@@ -94,26 +96,21 @@ class GANExperiment:
         from .metrics import CollapseAlarm
         return CollapseAlarm(pixel_range=self.pixel_range)
 
-    def summarize(self, trainer):
-        if self.report is not None:  # e.g. the image-to-image held-out metrics, BEGAN's copy check
-            return self.report(trainer)
-        return self.summarize_pattern(trainer)
 
-    def summarize_pattern(self, trainer):
-        """Experiment-specific numbers for summary.json (the pattern GAN reports G(0.5))."""
-        if self.metrics != "pattern":
-            return {}
+class PatternGAN(ClassicGAN):
+    """The book's 1010 pattern GAN: the classic step; its summary and `evaluate` report G(0.5)
+    and whether it is the pattern (data/pattern.py's pattern_report)."""
+
+    def summarize(self, trainer):
         output = trainer.generate(trainer.fixed_noise).numpy().reshape(-1)
         recent = trainer.history["d_loss_real"][-10:] + trainer.history["d_loss_fake"][-10:]
         recent_mean = round(float(np.mean(recent)), 4) if recent else None  # None: too short to log a row
         return {**pattern_report(output), "d_loss_recent_mean": recent_mean}
 
-
-def pattern_report(output):
-    """G(0.5) and whether it is the 1010 pattern: [>= 0.8, <= 0.2, >= 0.8, <= 0.2]."""
-    high = output[0] >= 0.8 and output[2] >= 0.8
-    low = output[1] <= 0.2 and output[3] <= 0.2
-    return {"G(0.5)": [round(float(v), 4) for v in output], "pattern_ok": bool(high and low)}
+    def evaluate(self, run, n=None, data_dir=None, seed=0, progress=False):
+        G = run.networks()["generator"]
+        with mg.no_grad():
+            return pattern_report(G(run.experiment.noise(1)).numpy().reshape(-1))  # its input is the constant 0.5
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -139,7 +136,6 @@ class PatternData(mg.data.Dataset):
         return self.length
 
     def __getitems__(self, indices):
-        from .data.pattern import generate_real_batch
         return generate_real_batch(len(indices)), mg.zeros(len(indices), dtype=mg.int64)
 
 
@@ -161,7 +157,6 @@ def celeba_data(crop=None, channels_first=False):
     celeba_aligned_small.h5py) under --data-dir, $MINIGRAD_DATA or the cache; else one is built from
     a CelebA zip found in such a celeba/ folder (the build is cached)."""
     def make(options):
-        from .data.celeba import HEIGHT, WIDTH, CelebADataset
         path = options.extra.get("h5") or find_celeba_h5(options)
         dataset = CelebADataset(path, crop=crop, scale="01", channels_first=channels_first)
         if crop is None and tuple(dataset.crop_box[2:]) != (HEIGHT, WIDTH):  # whole faces, for an MLP
@@ -177,34 +172,6 @@ def celeba_data(crop=None, channels_first=False):
         limit = options.extra.get("train_limit")
         return ImagesWithoutLabels(mg.data.Subset(dataset, range(min(limit, len(dataset)))) if limit else dataset)
     return make
-
-
-def find_celeba_h5(options):
-    """The CelebA HDF5 file to train on: one found under the data roots, else one built once from a
-    zip found there, cached under a name that says what the zip holds (see zip_content_key)."""
-    from .data.celeba import build_hdf5, zip_content_key
-    from .data.download import cache_dir, data_roots
-    roots = [root for _, root in data_roots(options.data_dir) if root]
-    folders = [Path(root) / "celeba" for root in roots] + [Path(root) for root in roots]
-    for folder in folders:
-        for name in ("celeba.h5", "celeba_aligned_small.h5py"):
-            if (folder / name).is_file():
-                return folder / name
-    for folder in folders:
-        zips = sorted(folder.glob("img_align_celeba*.zip")) if folder.is_dir() else []
-        if zips:
-            out = Path(cache_dir()) / "celeba" / f"{zips[0].stem}-{zip_content_key(zips[0])}.h5"
-            if not out.is_file():
-                out.parent.mkdir(parents=True, exist_ok=True)
-                print(f"building {out} from {zips[0]} (once; later runs reuse it)")
-                print(build_hdf5(zips[0], out, progress=options.progress).summary())
-            return out
-    raise ExperimentError(
-        "no CelebA data found. Download img_align_celeba.zip (the 'Align&Cropped Images' of CelebA, "
-        "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html), then either put it in DATA/celeba/ and pass "
-        "--data-dir DATA, or build the HDF5 file yourself with `python -m gans data celeba --zip "
-        "img_align_celeba.zip --limit 20000 --out celeba.h5` and pass --set h5=celeba.h5. "
-        f"Looked in: {', '.join(str(f) for f in folders)}")
 
 
 def randn_noise(size):
@@ -251,128 +218,127 @@ def sgd(lr):
 MNIST_SETTINGS = {"train_limit": whole_number, "frechet_every": whole_number}
 CELEBA_SETTINGS = {"h5": text, "train_limit": whole_number}  # the HDF5 file; the first N faces
 
-register(GANExperiment(
+# The tutorial's step: one joint D step per batch; the G step reuses the fake batch.
+TUTORIAL_STEP = ClassicGAN(loss="bce", d_update="joint", g_fresh_noise=False)
+
+PATTERN_1010 = GANExperiment(
     name="pattern-1010",
     title="Book 06: the 1010 pattern GAN",
     generator=models.pattern_generator, discriminator=models.pattern_discriminator,
     dataset=lambda options: PatternData(options.extra.get("iterations", 10000)),
     noise=constant_noise(0.5, (1,)),
-    g_optimizer=sgd(0.01), d_optimizer=sgd(0.01), loss="mse",
+    g_optimizer=sgd(0.01), d_optimizer=sgd(0.01), objective=PatternGAN(loss="mse"),
     batch_size=1, epochs=1, image_shape=None, grid_size=1, sample_every=1000, log_every=10,
-    metrics="pattern",
     settings={"iterations": whole_number},
     notes="G's input is the constant 0.5; D learns to tell the 1010 pattern from G's output.",
-))
+)
 
-register(GANExperiment(
+MNIST_FIRST = GANExperiment(
     name="mnist-first",
     title="Book 07: the first MNIST GAN (mode collapse)",
     generator=models.mnist_first_generator, discriminator=models.mnist_first_discriminator,
     dataset=mnist_data("01"), noise=rand_noise((1,)),
-    g_optimizer=sgd(0.01), d_optimizer=sgd(0.01), loss="mse",
+    g_optimizer=sgd(0.01), d_optimizer=sgd(0.01), objective=ClassicGAN(loss="mse"),
     batch_size=1, epochs=1, sample_every=10000, log_every=100, checkpoint_every=20000,
     alarm_every=10000, metrics="mnist",
     settings=MNIST_SETTINGS,
     notes="Seed rand(1), sigmoids, MSE and SGD: the generator collapses to one or a few digits.",
-))
+)
 
-register(GANExperiment(
+MNIST_BOOK = GANExperiment(
     name="mnist-book",
     title="Book 08: the improved MNIST GAN",
     generator=models.mnist_generator, discriminator=models.mnist_discriminator,
     dataset=mnist_data("01"), noise=randn_noise((100,)),
-    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
+    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), objective=ClassicGAN(loss="bce"),
     batch_size=1, epochs=4, sample_every=20000, log_every=100, checkpoint_every=20000,
     alarm_every=20000, metrics="mnist",
     settings=MNIST_SETTINGS,
     notes="LeakyReLU(0.02), LayerNorm, BCE, Adam 1e-4, seed randn(100); batch size 1 as in the book.",
-))
+)
 
-register(GANExperiment(
+MNIST_MLP = GANExperiment(
     name="mnist-mlp",
     title="The tutorial MNIST GAN (MLPs, batch 60)",
     generator=models.tutorial_generator, discriminator=models.tutorial_discriminator,
     dataset=mnist_data("pm1"), noise=randn_noise((100,)),
-    g_optimizer=adam(2e-4, (0.5, 0.999)), d_optimizer=adam(2e-4, (0.5, 0.999)), loss="bce",
-    batch_size=60, epochs=50, d_update="joint", g_fresh_noise=False, pixel_range=(-1.0, 1.0),
+    g_optimizer=adam(2e-4, (0.5, 0.999)), d_optimizer=adam(2e-4, (0.5, 0.999)), objective=TUTORIAL_STEP,
+    batch_size=60, epochs=50, pixel_range=(-1.0, 1.0),
     sample_every=1000, checkpoint_every=5000, alarm_every=1000, metrics="mnist",
     settings=MNIST_SETTINGS,
     notes="Images in [-1, 1], Tanh output; one joint D step per batch, the G step reuses the fake batch.",
-))
+)
 
-register(GANExperiment(
+DCGAN = GANExperiment(
     name="dcgan",
     title="The tutorial DCGAN on MNIST",
     generator=lambda: models.dcgan_init_(models.dcgan_generator()),
     discriminator=lambda: models.dcgan_init_(models.dcgan_discriminator()),
     dataset=mnist_data("pm1", flatten=False), noise=randn_noise((100, 1, 1)),
-    g_optimizer=adam(2e-4, (0.5, 0.999)), d_optimizer=adam(2e-4, (0.5, 0.999)), loss="bce",
-    batch_size=60, epochs=5, d_update="joint", g_fresh_noise=False, pixel_range=(-1.0, 1.0),
+    g_optimizer=adam(2e-4, (0.5, 0.999)), d_optimizer=adam(2e-4, (0.5, 0.999)), objective=TUTORIAL_STEP,
+    batch_size=60, epochs=5, pixel_range=(-1.0, 1.0),
     sample_every=500, checkpoint_every=1000, alarm_every=500, metrics="mnist",
     settings=MNIST_SETTINGS,
     notes="BatchNorm, bias-free convolutions, N(0, 0.02) initialisation; sampling uses eval mode.",
-))
+)
 
-
-register(GANExperiment(
+MNIST_CONDITIONAL = GANExperiment(
     name="mnist-conditional",
     title="Book 16: the conditional MNIST GAN",
     generator=models.ConditionalGenerator, discriminator=models.ConditionalDiscriminator,
     dataset=mnist_data("01"), noise=randn_noise((100,)),
-    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
-    batch_size=1, epochs=12, conditional=True, grid_size=60, grid_columns=6,
+    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), objective=ClassicGAN(loss="bce"),
+    batch_size=1, epochs=12, num_classes=10, grid_size=60, grid_columns=6,
     sample_every=60000, log_every=100, checkpoint_every=60000, alarm_every=60000, metrics="mnist",
     settings=MNIST_SETTINGS,
     notes="D sees [image, one-hot label]; the D-fake step and the G step each draw their own random label.",
-))
+)
 
-register(GANExperiment(
+MNIST_CGAN = GANExperiment(
     name="mnist-cgan",
     title="A conditional MNIST GAN that learns its labels in minutes (make demo)",
     generator=models.LabelledGenerator, discriminator=models.ProjectionDiscriminator,
     dataset=mnist_data("pm1"), noise=randn_noise((100,)),
-    g_optimizer=adam(2e-4, (0.5, 0.999)), d_optimizer=adam(2e-4, (0.5, 0.999)), loss="bce",
-    batch_size=64, epochs=5, d_update="joint", g_fresh_noise=True, conditional=True, pixel_range=(-1.0, 1.0),
+    g_optimizer=adam(2e-4, (0.5, 0.999)), d_optimizer=adam(2e-4, (0.5, 0.999)),
+    objective=ClassicGAN(loss="bce", d_update="joint", g_fresh_noise=True),
+    batch_size=64, epochs=5, num_classes=10, pixel_range=(-1.0, 1.0),
     grid_size=100, grid_columns=10, sample_every=1000, checkpoint_every=1000, alarm_every=1000, metrics="mnist",
     settings=MNIST_SETTINGS,
     notes="Images in [-1, 1]; the label enters G twice and D by projection; batch 64, Adam 2e-4 (0.5, 0.999).",
-))
+)
 
-register(GANExperiment(
+CELEBA_MLP = GANExperiment(
     name="celeba-mlp",
     title="Book 12: the MLP face GAN (whole 218x178 images)",
     generator=models.face_mlp_generator, discriminator=models.face_mlp_discriminator,
     dataset=celeba_data(), noise=randn_noise((100,)),
-    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
+    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), objective=ClassicGAN(loss="bce"),
     batch_size=1, epochs=1, image_shape=(218, 178, 3), grid_size=12, grid_columns=6,
     sample_every=2000, log_every=10, checkpoint_every=2000,
     settings=CELEBA_SETTINGS,
     notes="116,412 pixels in, fully connected; one face per step as the book.",
-))
+)
 
-celeba_conv = register(GANExperiment(
+CELEBA_CONV = GANExperiment(
     name="celeba-conv",
     title="Book 14: the convolutional face GAN (128x128 crops)",
     generator=models.face_conv_generator, discriminator=models.face_conv_discriminator,
     dataset=celeba_data(crop=128, channels_first=True), noise=randn_noise((100,)),
-    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), loss="bce",
+    g_optimizer=adam(1e-4), d_optimizer=adam(1e-4), objective=ClassicGAN(loss="bce"),
     batch_size=1, epochs=1, image_shape=(3, 128, 128), grid_size=12, grid_columns=6,
     sample_every=1000, log_every=10, checkpoint_every=1000,
     settings=CELEBA_SETTINGS,
     notes="k8 s2 convolutions with BatchNorm and LeakyReLU(0.2); one face per step as the book.",
-))
+)
 
-register(dataclasses.replace(
-    celeba_conv,
+CELEBA_CONV_GELU = dataclasses.replace(
+    CELEBA_CONV,
     name="celeba-conv-gelu",
     title="Book 15: the convolutional face GAN with GELU",
     generator=lambda: models.face_conv_generator(activation=mg.nn.GELU),
     discriminator=lambda: models.face_conv_discriminator(activation=mg.nn.GELU),
     notes="Book 14 with every LeakyReLU replaced by GELU.",
-))
+)
 
-
-from .image_to_image import CYCLEGAN, PIX2PIX  # noqa: E402
-
-for _declaration in (PIX2PIX, CYCLEGAN):
-    register(GANExperiment(**_declaration))
+register(PATTERN_1010, MNIST_FIRST, MNIST_BOOK, MNIST_MLP, DCGAN, MNIST_CONDITIONAL, MNIST_CGAN,
+         CELEBA_MLP, CELEBA_CONV, CELEBA_CONV_GELU)

@@ -12,10 +12,12 @@ Both translate a face's edges (or its greyscale) into the colour photo, at 64x64
               back must give the input again (cycle loss, weight 10), and a generator given an
               image of its output domain should leave it alone (identity loss, weight 5).
 
-Each is an Objective: the part of a training step that differs from family to family (see
-gans/objectives.py on the objectives branch); the one Trainer keeps data, logging, checkpoints,
-resume and alarms. Everything a step needs lives in the networks and optimisers it names, so a
-checkpoint of those is a checkpoint of the run (CycleGAN's pool of old fakes is a module too).
+Each is an Objective (gans/objectives.py), on the common ImageToImage: its batches are (input,
+target) pairs, its sample grids show G's outputs for held-out inputs (there is no noise), and
+`sample` and `evaluate` translate held-out faces. The one Trainer keeps data, logging,
+checkpoints, resume and alarms. Everything a step needs lives in the networks and optimisers it
+names, so a checkpoint of those is a checkpoint of the run (CycleGAN's pool of old fakes is a
+module too).
 
 Evaluation (`evaluate`, and `python -m gans evaluate RUN`) compares G's outputs for the held-out
 faces with their real photos: L1, PSNR and SSIM (scikit-image's), sharpness against the real
@@ -23,7 +25,6 @@ photos', and the same numbers for the mean training face, the baseline any model
 """
 
 import math
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -33,25 +34,15 @@ from minigrad import backend
 from minigrad.nn import set_training_mode
 
 from . import models
-from .data.pairs import TASKS
+from .data.celeba import find_celeba_h5
+from .data.pairs import TASKS, FacePairs, UnpairedFaces
 from .errors import UserError
-from .objectives import Objective
-from .registry import ExperimentError, text, whole_number
+from .evaluation import check_memory, to_unit
+from .experiments import GANExperiment
+from .objectives import Objective, frozen
+from .registry import ExperimentError, register, text, whole_number
 
 ABLATIONS = ("l1", "cgan", "cgan+l1")
-
-
-@contextmanager
-def frozen(*modules):
-    """Within the block the modules' weights need no gradient: G's step goes through D, but must
-    neither compute nor leave gradients for D's weights (the papers' code does the same)."""
-    for module in modules:
-        module.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for module in modules:
-            module.requires_grad_(True)
 
 
 def adam_for(lr, betas, *nets):
@@ -64,9 +55,51 @@ def mean_probability(scores):
     return F.sigmoid(scores.detach()).mean().item()
 
 
+# --- what both families share ----------------------------------------------------------
+
+class ImageToImage(Objective):
+    """What pix2pix and CycleGAN share: G translates images, so there is no noise.
+
+    A batch is (inputs, targets), both moved to the device; the sample grids show G's outputs
+    for the first held-out inputs (the same faces at every grid, never trained on); summary.json,
+    `sample` and `evaluate` compare G's outputs for the held-out faces with their real photos.
+    """
+
+    def batch(self, experiment, batch, device):
+        inputs, targets = batch
+        return inputs.to(device), targets.to(device)
+
+    def grid_inputs(self, experiment, dataset):
+        return grid_inputs(dataset, experiment.grid_size), None
+
+    def summarize(self, trainer):
+        return summarize(trainer)
+
+    def sample(self, run, n, seed=0, data_dir=None):
+        """G's outputs for the first n held-out faces, beside their inputs and real photos."""
+        G = run.networks()["generator"]
+        held_out = paired_view(run.experiment.dataset(run.face_options(data_dir))).held_out()
+        count = min(n, len(held_out))
+        check_memory(count, (held_out.input_channels + 6) * 64 * 64 * 4, f"{count:,} held-out faces")
+        inputs, targets = held_out.__getitems__(range(count))
+        pixels = run.experiment.pixel_range
+        return {"experiment": np.array(run.experiment.name), "samples": to_unit(translate(G, inputs), pixels),
+                "inputs": to_unit(inputs.numpy(), pixels), "targets": to_unit(targets.numpy(), pixels)}
+
+    def evaluate(self, run, n=None, data_dir=None, seed=0, progress=False):
+        """L1, PSNR, SSIM and sharpness of G's outputs for the first n held-out faces (None: all),
+        beside the mean training face's (the module's evaluate), as summary.json's "held_out"."""
+        G = run.networks()["generator"]
+        train = paired_view(run.experiment.dataset(run.face_options(data_dir)))
+        held_out = train.held_out()
+        count = len(held_out) if n is None else min(n, len(held_out))
+        check_memory(count, (held_out.input_channels + 9) * 64 * 64 * 4, f"{count:,} held-out faces")
+        return {"held_out": evaluate(G, held_out, train, count=count, progress=progress)}
+
+
 # --- pix2pix ------------------------------------------------------------------------------
 
-class Pix2Pix(Objective):
+class Pix2Pix(ImageToImage):
     """pix2pix: a U-Net G(x) and a PatchGAN D(x, y), trained on pairs (x, y).
 
         D's loss  (BCE(D(x, y), 1) + BCE(D(x, G(x).detach()), 0)) / 2   halved, as the paper, to slow D
@@ -197,7 +230,7 @@ class ImagePool(mg.nn.Module):
         return mg.tensor(batch, device=fakes.device)
 
 
-class CycleGAN(Objective):
+class CycleGAN(ImageToImage):
     """CycleGAN: G_AB (the "generator", edges -> photo) and G_BA, ResNet generators; D_A and D_B,
     PatchGANs on single images; least-squares GAN losses (LSGAN: MSE to 1 for real, 0 for fake).
 
@@ -409,7 +442,6 @@ def summarize(trainer, count=None):
 
 
 # --- the experiments ----------------------------------------------------------------------
-# The declarations below are registered by gans/experiments.py (GANExperiment(**PIX2PIX), ...).
 
 def one_of(*choices):
     """A --set check: the value must be one of `choices`."""
@@ -424,8 +456,6 @@ def face_pairs_data(unpaired=False):
     """(RunOptions) -> the training faces: FacePairs (pix2pix) or UnpairedFaces shuffled by --seed
     (CycleGAN), for --set task=edges|grey, from --set h5=FILE or the CelebA found as for the face GANs."""
     def make(options):
-        from .data.pairs import FacePairs, UnpairedFaces
-        from .experiments import find_celeba_h5  # not at the top: gans.experiments imports the Trainer
         path = options.extra.get("h5") or find_celeba_h5(options)
         task, limit = options.extra.get("task", "edges"), options.extra.get("train_limit")
         if unpaired:
@@ -442,24 +472,14 @@ def cyclegan_objective(options):
     return CycleGAN()
 
 
-def no_noise(n, generator=None):
-    raise TypeError("image-to-image GANs have no noise: their sample grids use grid_inputs()")
-
-
-def _adam(params):
-    return mg.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999))
-
-
 SETTINGS = {"task": one_of(*TASKS), "h5": text, "train_limit": whole_number}
 
-
-PIX2PIX = dict(
+# No generator, discriminator, noise or optimisers here: the objectives build their own networks
+# and optimisers, and G's input is an image.
+PIX2PIX = GANExperiment(
     name="pix2pix",
     title="pix2pix: CelebA edges -> photo, 64x64 (--set task=grey: greyscale -> colour)",
-    generator=lambda: models.normal_init_(models.UNetGenerator(1, 3)),
-    discriminator=lambda: models.normal_init_(models.patch_discriminator(1 + 3)),
-    dataset=face_pairs_data(), noise=no_noise, g_optimizer=_adam, d_optimizer=_adam,
-    objective=pix2pix_objective, paired=True, report=summarize, metrics="image-to-image",
+    dataset=face_pairs_data(), objective=pix2pix_objective,
     batch_size=1, epochs=50, image_shape=(3, 64, 64), pixel_range=(-1.0, 1.0), grid_size=16, grid_columns=8,
     sample_every=2500, log_every=50, checkpoint_every=2500,
     settings={**SETTINGS, "ablation": one_of(*ABLATIONS)},
@@ -467,16 +487,15 @@ PIX2PIX = dict(
           "as the paper; --set ablation=l1|cgan|cgan+l1 (the paper's table 1). The last 58 of 558 faces are held out.",
 )
 
-CYCLEGAN = dict(
+CYCLEGAN = GANExperiment(
     name="cyclegan",
     title="CycleGAN: unpaired CelebA edges <-> photos, 64x64 (--set task=grey: greyscale <-> colour)",
-    generator=lambda: models.normal_init_(models.resnet_generator(3, 3)),
-    discriminator=lambda: models.normal_init_(models.patch_discriminator(3)),
-    dataset=face_pairs_data(unpaired=True), noise=no_noise, g_optimizer=_adam, d_optimizer=_adam,
-    objective=cyclegan_objective, paired=True, report=summarize, metrics="image-to-image",
+    dataset=face_pairs_data(unpaired=True), objective=cyclegan_objective,
     batch_size=1, epochs=10, image_shape=(3, 64, 64), pixel_range=(-1.0, 1.0), grid_size=16, grid_columns=8,
     sample_every=1000, log_every=20, checkpoint_every=1000,
     settings=SETTINGS,
     notes="Two ResNet generators (6 blocks), two PatchGANs, least squares; cycle 10, identity 5; pools of 50 "
           "old fakes; Adam 2e-4 (0.5, 0.999); batch 1 as the paper. Edges and photos shuffled apart by --seed.",
 )
+
+register(PIX2PIX, CYCLEGAN)

@@ -1,8 +1,8 @@
-"""Training objectives: what one training step of a GAN family does.
+"""Training objectives: what one GAN family does, in training and after it.
 
 The Trainer (gans/training.py) is the same for every family: it owns the data, the noise, the
 history, sample grids, checkpoints, exact resume, the divergence and Ctrl-C guards and the
-alarms. What differs from family to family is the step, and that is an Objective:
+alarms. What differs from family to family is an Objective:
 
     class Objective:
         columns = ("d_loss", "g_loss")   # the statistics step() returns, in order (history.csv columns)
@@ -10,10 +10,20 @@ alarms. What differs from family to family is the step, and that is an Objective
         ideal = None                     # (value, label): a reference line on the loss plot, or None
         plotted = None                   # the columns drawn on the loss plot (None: all of them)
 
-        def networks(self, experiment)          -> {name: Module}
-        def optimizers(self, experiment, nets)  -> {name: Optimizer}
-        def step(self, trainer)                 -> tuple of floats, one per column
-        def watched_loss(self, stats)           -> float or None
+        def networks(self, experiment)                 -> {name: Module}
+        def optimizers(self, experiment, nets)         -> {name: Optimizer}
+        def batch(self, experiment, batch, device)     -> what step() gets from trainer.next_batch()
+        def grid_inputs(self, experiment, dataset)     -> (G's inputs, labels or None) for the sample grids
+        def step(self, trainer)                        -> tuple of floats, one per column
+        def watched_loss(self, stats)                  -> float or None
+        def summarize(self, trainer)                   -> the family's own numbers for summary.json
+        def sample(self, run, n, seed, data_dir)       -> the arrays of `python -m gans sample`
+        def evaluate(self, run, n, data_dir, seed, progress) -> the metrics of `python -m gans evaluate`
+
+Every method but `step` has a default here, right for a GAN that draws images from noise (and,
+conditional, from labels); a family overrides what differs. Image to image (gans/image_to_image.py)
+takes (input, target) batches and draws its grids from held-out inputs; BEGAN (gans/began.py)
+reports a copy check; the WGANs (gans/wgan.py) differ in their step alone.
 
 `networks` names every network the family trains; "generator" is the one the Trainer samples
 grids from and that `python -m gans sample` / `evaluate` load. The checkpoint keeps every
@@ -25,11 +35,15 @@ network and every optimiser under its name. In `step`, take real batches with
 discriminator (or critic) that the imbalance alarm watches: a loss that is 0 when D is always
 right, so that "pinned near zero" means D has overpowered G. None: nothing to watch.
 
+`sample` and `evaluate` get a TrainedRun (gans/evaluation.py): the run folder read back, with its
+experiment, checkpoint and networks.
+
 The classic GAN of the book and the tutorial is ClassicGAN; a family whose step differs (the
 WGANs in gans/wgan.py) brings its own Objective in its own small file.
 """
 
 import math
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -37,7 +51,9 @@ import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import backend
 
+from . import evaluation
 from .models import with_labels
+from .registry import ExperimentError
 
 
 class Objective:
@@ -48,6 +64,8 @@ class Objective:
     ideal = None
     plotted = None
 
+    # --- what it trains ---------------------------------------------------------------------
+
     def networks(self, experiment):
         """The experiment's generator and discriminator, freshly built."""
         return {"generator": experiment.generator(), "discriminator": experiment.discriminator()}
@@ -57,11 +75,58 @@ class Objective:
         return {"generator": experiment.g_optimizer(nets["generator"].parameters()),
                 "discriminator": experiment.d_optimizer(nets["discriminator"].parameters())}
 
+    # --- what it trains on ------------------------------------------------------------------
+
+    def batch(self, experiment, batch, device):
+        """One batch of the loader -> what `trainer.next_batch()` gives `step`: (images, labels) on
+        the device, the labels one-hot for a conditional GAN, else None."""
+        images, labels = batch
+        labels = experiment.encode_labels(labels).to(device) if experiment.conditional else None
+        return images.to(device), labels
+
+    def grid_inputs(self, experiment, dataset):
+        """(G's inputs, labels or None) that every sample grid is drawn from: the same seeds each time."""
+        return experiment.noise(experiment.grid_size), experiment.grid_labels()
+
+    # --- one step -----------------------------------------------------------------------------
+
     def step(self, trainer):
         raise NotImplementedError(f"{type(self).__name__} must define step(trainer)")
 
     def watched_loss(self, stats):
         return None
+
+    # --- what a trained run makes ---------------------------------------------------------------
+
+    def summarize(self, trainer):
+        """The family's own numbers for summary.json, beside the Trainer's (none by default)."""
+        return {}
+
+    def sample(self, run, n, seed=0, data_dir=None):
+        """The arrays of `python -m gans sample --out`: n samples of G from noise (digit i % 10 for
+        sample i of a conditional GAN)."""
+        return evaluation.noise_samples(run, n, seed=seed)
+
+    def evaluate(self, run, n=None, data_dir=None, seed=0, progress=False):
+        """The metrics of `python -m gans evaluate`: for an MNIST experiment, coverage, Fréchet
+        distance (and conditional accuracy) of n samples (docs/metrics.md)."""
+        if run.experiment.metrics != "mnist":
+            raise ExperimentError(f"{run.experiment.name} has no metrics to evaluate (its samples are in "
+                                  f"{run.folder}/samples)")
+        return evaluation.measure_mnist(run, n=n, data_dir=data_dir, seed=seed, progress=progress)
+
+
+@contextmanager
+def frozen(*modules):
+    """Within the block the modules' weights need no gradient: G's step goes through D, but must
+    neither compute nor leave gradients for D's weights (the papers' code does the same)."""
+    for module in modules:
+        module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.requires_grad_(True)
 
 
 def finite(tensor):

@@ -5,6 +5,11 @@ progression, ...), it has a name, a title, the `settings` that `--set KEY=VALUE`
 change, and a `run(options)` that trains it into `options.out` and returns a summary dict
 of what it measured. GAN experiments are `GANExperiment`s (gans/experiments.py) trained by
 the one adversarial loop in gans/training.py.
+
+How experiments get here, the one way: each module that declares experiments ends with one
+`register(...)` of its declarations, and gans/catalog.py, the one list of those modules,
+imports them all. Whoever looks experiments up by name (the command line, the examples)
+imports gans.catalog first.
 """
 
 from dataclasses import dataclass, field
@@ -29,12 +34,12 @@ class RunOptions:
     extra: dict = field(default_factory=dict)  # experiment-specific overrides (tests use them to shrink runs)
 
 
-def register(experiment):
-    """Add an experiment to the registry (names are unique)."""
-    if experiment.name in EXPERIMENTS:
-        raise ValueError(f"two experiments named {experiment.name!r}")
-    EXPERIMENTS[experiment.name] = experiment
-    return experiment
+def register(*experiments):
+    """Add experiments to the registry (names are unique)."""
+    for experiment in experiments:
+        if experiment.name in EXPERIMENTS:
+            raise ValueError(f"two experiments named {experiment.name!r}")
+        EXPERIMENTS[experiment.name] = experiment
 
 
 class ExperimentError(UserError):

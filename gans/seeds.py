@@ -14,9 +14,9 @@ import numpy as np
 
 import minigrad as mg
 
-from . import experiments  # noqa: F401 (registers mnist-book, the GAN whose seeds this explores)
 from . import plots
-from .registry import ExperimentError, get_experiment, load_generator, register, text
+from .experiments import MNIST_BOOK
+from .registry import ExperimentError, load_generator, register, text
 from .runs import write_json
 
 
@@ -51,17 +51,17 @@ class SeedExperiment:
     name: str = "mnist-seeds"
     title: str = "Book 09: seed interpolation and arithmetic on a trained book 08 generator"
     kind: str = "analysis"
-    base: str = "mnist-book"
+    base: object = dataclasses.field(default_factory=lambda: MNIST_BOOK)  # trained when no --set from_run
     settings: dict = dataclasses.field(default_factory=dict)  # --set keys: from_run, and the base's
 
     def __post_init__(self):
-        self.settings = {"from_run": text, **get_experiment(self.base).settings}
+        self.settings = {"from_run": text, **self.base.settings}
 
     def run(self, options):
         out = Path(options.out)
         source = options.extra.get("from_run")
         if source is None:  # train the book 08 GAN first, into this run folder
-            get_experiment(self.base).run(options)
+            self.base.run(options)
             source = out
         elif options.resume:
             raise ExperimentError(f"{self.name}: --resume has nothing to continue with --set from_run "
@@ -74,4 +74,6 @@ class SeedExperiment:
         return summary
 
 
-register(SeedExperiment())
+MNIST_SEEDS = SeedExperiment()
+
+register(MNIST_SEEDS)

@@ -103,12 +103,9 @@ class Trainer:
         self.loader = mg.data.DataLoader(self.dataset, batch_size=self.batch_size, shuffle=experiment.shuffle,
                                          drop_last=True, seed=options.seed)
         self.batches = iter(self.loader)
-        if experiment.paired:  # image to image: G's input for the grids is held-out images, not noise
-            from .image_to_image import grid_inputs
-            self.fixed_noise = grid_inputs(self.dataset, experiment.grid_size)
-        else:
-            self.fixed_noise = experiment.noise(experiment.grid_size)  # the same seeds for every grid
-        self.fixed_labels = experiment.grid_labels()
+        # G's inputs for every sample grid, the same each time: fixed noise, or, image to image,
+        # held-out images (the objective says which). The checkpoint keeps them as "fixed_noise".
+        self.fixed_noise, self.fixed_labels = self.objective.grid_inputs(experiment, self.dataset)
 
         # Where training stands; all of it goes into the checkpoint.
         self.step = 0
@@ -188,17 +185,15 @@ class Trainer:
         return z, self.experiment.encode_labels(labels).to(self.device)
 
     def next_batch(self):
-        """The next real batch (and, for conditional GANs, its one-hot labels), on the device.
-        At the end of an epoch the loader starts the next one, in a new shuffled order."""
+        """The next real batch, on the device, as the objective takes it (Objective.batch: images and,
+        for conditional GANs, one-hot labels). At the end of an epoch the loader starts the next
+        one, in a new shuffled order."""
         try:
-            images, labels = next(self.batches)
+            batch = next(self.batches)
         except StopIteration:
             self.batches = iter(self.loader)
-            images, labels = next(self.batches)
-        if self.experiment.paired:
-            return images.to(self.device), labels.to(self.device)
-        labels = self.experiment.encode_labels(labels).to(self.device) if self.experiment.conditional else None
-        return images.to(self.device), labels
+            batch = next(self.batches)
+        return self.objective.batch(self.experiment, batch, self.device)
 
     # --- the run ------------------------------------------------------------------------
 
@@ -424,7 +419,7 @@ class Trainer:
         if self.diverged is not None:
             summary["diverged"] = self.diverged
         else:
-            summary.update(exp.summarize(self))
+            summary.update(self.objective.summarize(self))
         write_json(self.out / "summary.json", summary)  # strict JSON: a NaN becomes null
         if self.alarms:
             write_json(self.out / "alarms.json", self.alarms)

@@ -19,8 +19,9 @@ import minigrad as mg
 import minigrad.nn as mnn
 
 from . import models
-from .experiments import MNIST_SETTINGS, GANExperiment, adam, mnist_data, randn_noise, register, rmsprop
+from .experiments import MNIST_SETTINGS, GANExperiment, adam, mnist_data, randn_noise, rmsprop
 from .objectives import Objective
+from .registry import register
 
 
 class WGAN(Objective):
@@ -154,16 +155,16 @@ MNIST_WGAN = dict(
     batch_size=60, epochs=5, pixel_range=(-1.0, 1.0), sample_every=100, checkpoint_every=200,
     alarm_every=100, frechet_every=50, metrics="mnist", settings=MNIST_SETTINGS)
 
-register(GANExperiment(
+WGAN_CLIPPED = GANExperiment(
     name="wgan",
     title="WGAN on MNIST (weight clipping)",
     discriminator=lambda: models.dcgan_init_(dcgan_critic()),
     g_optimizer=rmsprop(5e-5), d_optimizer=rmsprop(5e-5), objective=WGAN(n_critic=5, clip=0.01),
     notes="DCGAN G; the DCGAN D without Sigmoid as critic; RMSprop 5e-5, clip 0.01, 5 critic steps per G step.",
     **MNIST_WGAN,
-))
+)
 
-register(GANExperiment(
+WGAN_GP = GANExperiment(
     name="wgan-gp",
     title="WGAN-GP on MNIST (gradient penalty)",
     discriminator=dcgan_critic_without_norm,
@@ -171,4 +172,6 @@ register(GANExperiment(
     objective=WGANGP(n_critic=5, penalty_weight=10.0),
     notes="DCGAN G; critic without BatchNorm or Sigmoid; Adam 1e-4 (0, 0.9), lambda 10, 5 critic steps per G step.",
     **MNIST_WGAN,
-))
+)
+
+register(WGAN_CLIPPED, WGAN_GP)

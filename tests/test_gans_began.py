@@ -19,6 +19,7 @@ from gans import began, plots
 from gans.data.celeba import build_hdf5
 from gans.data.pairs import FacePairs
 from gans.experiments import adam
+from gans.objectives import Objective
 from gans.registry import ExperimentError, RunOptions, get_experiment
 from gans.training import Trainer
 
@@ -228,13 +229,13 @@ def test_a_began_run_resumes_exactly(tmp_path):
 # --- the declaration and its data -----------------------------------------------------------
 
 def test_began_is_registered_with_its_settings():
-    from gans.cli import import_all_experiments
-    import_all_experiments()
+    from gans import catalog  # noqa: F401 (registers every experiment)
     experiment = get_experiment("began")
     assert experiment.batch_size == 16 and experiment.image_shape == (3, 64, 64)
-    assert experiment.report is began.summarize
     objective = experiment.make_objective(RunOptions(out=None))
     assert isinstance(objective, began.BEGAN) and objective.gamma == 0.5 and objective.lambda_k == 0.001
+    assert type(objective).summarize is not Objective.summarize  # the copy check, in summary.json
+    assert type(objective).evaluate is not Objective.evaluate    # M_global and the copy check
     assert experiment.make_objective(RunOptions(out=None, extra={"gamma": 0.7})).gamma == 0.7
     check = experiment.settings["gamma"]
     assert check("gamma", 1) == 1.0
@@ -300,4 +301,4 @@ def test_reconstruction_error_is_the_mean_over_every_image_whatever_the_batches(
     with mg.no_grad():
         whole = float((mg.tensor(images) - D(mg.tensor(images))).abs().mean().item())
     assert began.reconstruction_error(D, images, batch_size=2) == pytest.approx(whole, rel=1e-5)
-    assert get_experiment("began").metrics == "began"
+    assert get_experiment("began").metrics is None  # not the MNIST metrics: BEGAN.evaluate measures it

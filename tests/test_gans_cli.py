@@ -298,10 +298,9 @@ def test_resume_refuses_changed_settings_and_lets_the_epochs_grow(tmp_path):
 def test_sample_writes_raw_samples_and_labels(tmp_path):
     import dataclasses
 
-    from gans.cli import import_all_experiments
+    from gans import catalog  # noqa: F401 (registers every experiment)
     from gans.registry import RunOptions, get_experiment
     from gans.training import Trainer
-    import_all_experiments()
 
     class Digits(mg.data.Dataset):
         def __len__(self):
@@ -324,8 +323,7 @@ def test_sample_writes_raw_samples_and_labels(tmp_path):
 # --- sample and evaluate on every experiment: image to image, BEGAN, the data a run recorded ------
 
 def _import_experiments():
-    from gans.cli import import_all_experiments
-    import_all_experiments()
+    from gans import catalog  # noqa: F401 (registers every experiment)
 
 
 def checkpoint_run(run, name, extra=None, data_dir=None, k=None):
@@ -555,7 +553,6 @@ def test_sigterm_before_the_training_loop_releases_the_lock(tmp_path):
     script = ("import os, signal, sys\n"
               "from gans import cli\n"
               "from gans.registry import EXPERIMENTS\n"
-              "cli.import_all_experiments()\n"
               "experiment = EXPERIMENTS['pattern-1010']\n"
               "def dataset(options):\n"
               "    os.kill(os.getpid(), signal.SIGTERM)\n"

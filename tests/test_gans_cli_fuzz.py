@@ -28,7 +28,6 @@ from gans import cli
 from gans.data import mnist
 from gans.registry import EXPERIMENTS
 
-cli.import_all_experiments()
 EXIT_CODES = {0, 1, 2, 130}
 
 

@@ -7,14 +7,13 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from gans.cli import import_all_experiments
-from gans.experiments import ImagesWithoutLabels, get_experiment
-from gans.registry import EXPERIMENTS, RunOptions
+import gans.catalog  # noqa: F401 (registers every experiment)
+from gans.experiments import ImagesWithoutLabels
+from gans.registry import EXPERIMENTS, RunOptions, get_experiment
 from gans.training import Trainer
 
-import_all_experiments()
-# Image-to-image GANs (paired: G translates images, no noise) have their own tests in test_gans_image_to_image.py.
-GANS = sorted(name for name, e in EXPERIMENTS.items() if e.kind == "gan" and not e.paired)
+# Image-to-image GANs (G translates images, no noise) have their own tests in test_gans_image_to_image.py.
+GANS = sorted(name for name, e in EXPERIMENTS.items() if e.kind == "gan" and e.noise is not None)
 # BEGAN's D is an autoencoder: its verdict is a reconstruction of its input. Its G, as the paper's,
 # ends without tanh, so its samples may leave the pixel range (the grids clip them).
 AUTOENCODER_D = {"began"}

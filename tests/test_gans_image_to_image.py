@@ -5,13 +5,14 @@ device), with small networks on random 64x64 batches; the real Trainer's exact r
 once the objectives are registered. Real faces (shared_data) are used by the smoke tests only.
 """
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 import minigrad as mg
-from gans import experiments  # noqa: F401  (registers every experiment, pix2pix and cyclegan too)
+import gans.catalog  # noqa: F401 (registers every experiment)
 from gans import image_to_image as i2i
 from gans import plots
 from gans.data.celeba import build_hdf5
@@ -282,15 +283,20 @@ def test_translation_figure(tmp_path):
 
 def test_declarations_build_their_data_objectives_and_grids(faces_h5, tmp_path):
     options = RunOptions(out=tmp_path, extra={"h5": str(faces_h5), "task": "grey", "ablation": "l1"})
-    pairs_ = i2i.PIX2PIX["dataset"](options)
+    pairs_ = i2i.PIX2PIX.dataset(options)
     assert isinstance(pairs_, FacePairs) and pairs_.task == "grey" and len(pairs_) == 20
-    assert i2i.PIX2PIX["objective"](options).ablation == "l1"
-    unpaired = i2i.CYCLEGAN["dataset"](options)
+    assert i2i.PIX2PIX.make_objective(options).ablation == "l1"
+    unpaired = i2i.CYCLEGAN.dataset(options)
     assert isinstance(unpaired, UnpairedFaces) and unpaired.__getitems__([0])[0].shape == (1, 3, 64, 64)
     assert i2i.grid_inputs(pairs_, 16).shape == (4, 1, 64, 64)  # only 4 held-out faces here
-    assert i2i.PIX2PIX["generator"]()(i2i.grid_inputs(pairs_, 2)).shape == (2, 3, 64, 64)
-    assert i2i.CYCLEGAN["generator"]()(i2i.grid_inputs(unpaired, 2)).shape == (2, 3, 64, 64)
-    checks = i2i.PIX2PIX["settings"]
+    for experiment, data, channels in ((i2i.PIX2PIX, pairs_, 1), (i2i.CYCLEGAN, unpaired, 3)):
+        objective = experiment.make_objective(RunOptions(out=tmp_path))
+        inputs, labels = objective.grid_inputs(dataclasses.replace(experiment, grid_size=2), data)  # held-out inputs
+        assert labels is None and inputs.shape == (2, channels, 64, 64)
+        assert objective.networks(experiment)["generator"](inputs).shape == (2, 3, 64, 64)
+        batch = objective.batch(experiment, data.__getitems__([0, 1]), "cpu")  # (inputs, targets), no labels
+        assert [tuple(t.shape[1:]) for t in batch] == [tuple(inputs.shape[1:]), (3, 64, 64)]
+    checks = i2i.PIX2PIX.settings
     assert checks["ablation"]("ablation", "cgan") == "cgan"
     with pytest.raises(UserError, match="one of"):
         checks["task"]("task", "depth")
@@ -299,8 +305,8 @@ def test_declarations_build_their_data_objectives_and_grids(faces_h5, tmp_path):
 def test_declarations_are_registered_experiments():
     from gans.registry import get_experiment
     for declaration in (i2i.PIX2PIX, i2i.CYCLEGAN):
-        experiment = get_experiment(declaration["name"])
-        assert experiment.paired and experiment.objective is declaration["objective"]
+        assert get_experiment(declaration.name) is declaration
+        assert isinstance(declaration.make_objective(RunOptions(out=None)), i2i.ImageToImage)
 
 
 def tiny_cyclegan_experiment():
@@ -393,5 +399,9 @@ def test_evaluate_shows_its_progress_on_stderr_when_asked(faces_h5, capsys):
     assert "held-out faces" in capsys.readouterr().err
 
 
-def test_both_declarations_name_their_metrics():
-    assert i2i.PIX2PIX["metrics"] == i2i.CYCLEGAN["metrics"] == "image-to-image"
+def test_both_declarations_measure_with_the_image_to_image_objective():
+    for declaration in (i2i.PIX2PIX, i2i.CYCLEGAN):
+        objective = declaration.make_objective(RunOptions(out=None))
+        assert declaration.metrics is None and declaration.noise is None  # no MNIST metrics, no noise
+        for hook in ("batch", "grid_inputs", "summarize", "sample", "evaluate"):
+            assert getattr(type(objective), hook) is getattr(i2i.ImageToImage, hook)

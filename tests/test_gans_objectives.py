@@ -15,8 +15,9 @@ from tests.test_gans_training import options, parameters, same, tiny_experiment
 
 
 def old_train_step(trainer):
-    """The Trainer's step before objectives existed (gans/training.py at 9a18ca1), kept word for word."""
-    exp, G, D = trainer.experiment, trainer.G, trainer.D
+    """The Trainer's step before objectives existed (gans/training.py at 9a18ca1), kept word for word
+    but for where it reads its three settings (then the experiment's, now the objective's)."""
+    exp, G, D = trainer.objective, trainer.G, trainer.D
     loss_of = {"bce": mg.nn.functional.binary_cross_entropy, "mse": mg.nn.functional.mse_loss}[exp.loss]
     from gans.models import with_labels
     real, labels = trainer.next_batch()

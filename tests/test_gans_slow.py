@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gans.cli import import_all_experiments
+import gans.catalog  # noqa: F401 (registers every experiment)
 from gans.evaluation import evaluate_run, frechet_trace
-from gans.experiments import get_experiment
-from gans.registry import RunOptions
+from gans.registry import RunOptions, get_experiment
 
 pytestmark = pytest.mark.slow
 RUNS = Path(__file__).resolve().parent.parent / "runs" / "slow"
@@ -55,7 +54,6 @@ BUDGETS.update({name: epochs for name, (_, _, _, epochs) in IMAGE_RUNS.items()})
 
 def trained(name, shared_data, **extra):
     """Train (or reuse) runs/slow/<name>, evaluate it, and return (summary, metrics)."""
-    import_all_experiments()
     experiment_name, settings, batch_size, _ = IMAGE_RUNS.get(
         name, (name.removesuffix("-5").removesuffix("-fd"), {}, None, None))
     experiment = get_experiment(experiment_name)
@@ -126,7 +124,6 @@ def test_conditional_gan_draws_the_requested_digit(shared_data):
 
 def test_seed_experiments(shared_data):
     trained("mnist-book", shared_data)
-    import_all_experiments()
     out = RUNS / "mnist-seeds"
     summary = get_experiment("mnist-seeds").run(RunOptions(out=out, extra={"from_run": str(RUNS / "mnist-book")},
                                                              progress=False))

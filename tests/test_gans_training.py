@@ -9,8 +9,9 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn as nn
-from gans.experiments import GANExperiment, adam, get_experiment, randn_noise
-from gans.registry import ExperimentError, RunOptions
+from gans.experiments import GANExperiment, adam, randn_noise
+from gans.objectives import ClassicGAN
+from gans.registry import ExperimentError, RunOptions, get_experiment
 from gans.training import Trainer
 
 
@@ -37,13 +38,14 @@ def tiny_discriminator():
     return nn.Sequential(nn.Linear(6, 8), nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Linear(8, 1), nn.Sigmoid())
 
 
-def tiny_experiment(**changes):
+def tiny_experiment(loss="bce", d_update="joint", g_fresh_noise=False, **changes):
+    """A tiny classic GAN; loss, d_update and g_fresh_noise are its ClassicGAN's."""
     experiment = GANExperiment(
         name="pattern-1010",  # a registered name, so that checkpoints can be loaded back
         title="tiny", generator=tiny_generator, discriminator=tiny_discriminator,
         dataset=lambda options: TinyData(), noise=randn_noise((3,)),
         g_optimizer=adam(1e-2, (0.5, 0.999)), d_optimizer=adam(1e-2, (0.5, 0.999)),
-        batch_size=8, epochs=3, d_update="joint", g_fresh_noise=False, image_shape=(2, 3),
+        objective=ClassicGAN(loss, d_update, g_fresh_noise), batch_size=8, epochs=3, image_shape=(2, 3),
         grid_size=4, sample_every=5, log_every=1, checkpoint_every=4)
     return dataclasses.replace(experiment, **changes)
 
@@ -212,7 +214,6 @@ def test_diverged_training_exits_1_with_one_line(tmp_path, monkeypatch, capsys):
     from gans import cli
     from gans.registry import EXPERIMENTS
 
-    cli.import_all_experiments()
     diverging = tiny_experiment(name="tiny-nan", dataset=lambda options: TurnsNaN(bad=2))
     monkeypatch.setitem(EXPERIMENTS, "tiny-nan", diverging)
     code = cli.main(["train", "tiny-nan", "--out", str(tmp_path / "run"), "--no-progress"])
@@ -342,10 +343,9 @@ def hostile_checkpoint(tmp_path, **changes):
     ({"history": {"step": 3}}, ["history"]),
 ])
 def test_a_hostile_checkpoint_is_an_experiment_error_for_sample_and_resume(tmp_path, changes, words):
-    from gans.cli import import_all_experiments
+    from gans import catalog  # noqa: F401 (registers every experiment)
     from gans.registry import load_generator
 
-    import_all_experiments()
     run = hostile_checkpoint(tmp_path, **changes)
     if set(changes) & {"experiment", "generator"}:  # what `sample` and `evaluate` read
         with pytest.raises(ExperimentError) as error:

@@ -8,14 +8,13 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn as nn
-from gans.cli import import_all_experiments
-from gans.experiments import adam, get_experiment, rmsprop
-from gans.registry import RunOptions
+import gans.catalog  # noqa: F401 (registers every experiment)
+from gans.experiments import adam, rmsprop
+from gans.registry import RunOptions, get_experiment
 from gans.training import Trainer
 from gans.wgan import WGAN, WGANGP, gradient_penalty
 from tests.test_gans_training import options, parameters, read_history, same, tiny_experiment
 
-import_all_experiments()
 
 
 def tiny_critic(nn=nn):

@@ -48,7 +48,8 @@ from minigrad import backend
 from minigrad.data import Dataset, collate
 from minigrad.tensor import Tensor
 
-from ..errors import UserError, exit_status, stop, stop_signals_deferred
+from ..errors import UserError, exit_status, stop_if_requested, stop_signals_deferred
+from .download import cache_dir, data_roots
 
 HEIGHT, WIDTH = 218, 178
 IMAGE_SHAPE = (HEIGHT, WIDTH, 3)           # height x width x RGB, as NumPy and Pillow lay it out
@@ -160,13 +161,17 @@ def build_hdf5(source, out, limit=None, progress=True):
         temporary = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}.partial"
         try:
             description = f"{source.name} -> {out.name}"
-            with _ctrl_c_between_images() as check_ctrl_c, \
+            # Ctrl-C and SIGTERM only set a flag (gans/errors.py), and the build stops at a safe
+            # point, between two images: raised anywhere, KeyboardInterrupt often lands inside one of
+            # h5py's weakref callbacks, where Python prints it and drops it ("Exception ignored in
+            # ..."), and the build went on (6 of 8 tries).
+            with stop_signals_deferred() as requested, \
                     tqdm(total=total, unit="img", desc=description, disable=not progress) as bar:
-                count = _write_stacked(temporary, members, total, limit, skipped, bar, check_ctrl_c)
+                count = _write_stacked(temporary, members, total, limit, skipped, bar, requested)
                 if count == 0:
                     raise CelebAError(_nothing_usable(source, skipped))
                 _flush_to_disk(temporary)
-                check_ctrl_c()
+                stop_if_requested(requested)
                 os.replace(temporary, out)
         except BaseException:               # KeyboardInterrupt too: never leave the temporary file
             if os.path.exists(temporary):
@@ -174,6 +179,32 @@ def build_hdf5(source, out, limit=None, progress=True):
             raise
     return BuildReport(out=out, source=source, count=count, skipped=skipped,
                        seconds=time.perf_counter() - started)
+
+
+def find_celeba_h5(options):
+    """The CelebA HDF5 file to train on: one found under the data roots, else one built once from a
+    zip found there, cached under a name that says what the zip holds (see zip_content_key)."""
+    roots = [root for _, root in data_roots(options.data_dir) if root]
+    folders = [Path(root) / "celeba" for root in roots] + [Path(root) for root in roots]
+    for folder in folders:
+        for name in ("celeba.h5", "celeba_aligned_small.h5py"):
+            if (folder / name).is_file():
+                return folder / name
+    for folder in folders:
+        zips = sorted(folder.glob("img_align_celeba*.zip")) if folder.is_dir() else []
+        if zips:
+            out = Path(cache_dir()) / "celeba" / f"{zips[0].stem}-{zip_content_key(zips[0])}.h5"
+            if not out.is_file():
+                out.parent.mkdir(parents=True, exist_ok=True)
+                print(f"building {out} from {zips[0]} (once; later runs reuse it)")
+                print(build_hdf5(zips[0], out, progress=options.progress).summary())
+            return out
+    raise CelebAError(
+        "no CelebA data found. Download img_align_celeba.zip (the 'Align&Cropped Images' of CelebA, "
+        "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html), then either put it in DATA/celeba/ and pass "
+        "--data-dir DATA, or build the HDF5 file yourself with `python -m gans data celeba --zip "
+        "img_align_celeba.zip --limit 20000 --out celeba.h5` and pass --set h5=celeba.h5. "
+        f"Looked in: {', '.join(str(f) for f in folders)}")
 
 
 def zip_content_key(path):
@@ -199,8 +230,9 @@ def zip_content_key(path):
     return f"{path.stat().st_size}-{digest.hexdigest()[:16]}"
 
 
-def _write_stacked(path, members, capacity, limit, skipped, bar, check_ctrl_c):
-    """Decode members into a new HDF5 file at `path`; returns how many images it holds."""
+def _write_stacked(path, members, capacity, limit, skipped, bar, stop_requested):
+    """Decode members into a new HDF5 file at `path`; returns how many images it holds.
+    stop_requested: from stop_signals_deferred; Ctrl-C or SIGTERM stop the build between two images."""
     import h5py
 
     names = []
@@ -210,7 +242,7 @@ def _write_stacked(path, members, capacity, limit, skipped, bar, check_ctrl_c):
                                      dtype=np.uint8, chunks=(1, *IMAGE_SHAPE),
                                      compression="gzip", compression_opts=GZIP_LEVEL)
         for name in members.names:
-            check_ctrl_c()
+            stop_if_requested(stop_requested)
             if limit is not None and len(names) == limit:
                 break
             try:
@@ -231,24 +263,6 @@ def _write_stacked(path, members, capacity, limit, skipped, bar, check_ctrl_c):
         file.attrs.update({"layout": LAYOUT, "layout_version": LAYOUT_VERSION, "source": members.label,
                            "count": len(names), "skipped": len(skipped)})
     return len(names)
-
-
-@contextmanager
-def _ctrl_c_between_images():
-    """Yields check(), which raises KeyboardInterrupt if Ctrl-C was pressed since the block began
-    (Terminated for SIGTERM).
-
-    Why: Python raises KeyboardInterrupt wherever the main thread happens to be, and during a build
-    that is often inside one of h5py's weakref callbacks, where Python prints the exception and
-    drops it ("Exception ignored in ..."): Ctrl-C was lost in 6 of 8 tries and the build went on.
-    So Ctrl-C only sets a flag (gans/errors.py's stop_signals_deferred, the Trainer's guard too),
-    and the loop raises at a safe point, between two images.
-    """
-    with stop_signals_deferred() as requested:
-        def check():
-            if requested() is not None:
-                stop(requested())
-        yield check
 
 
 def _nothing_usable(source, skipped):

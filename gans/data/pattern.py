@@ -46,3 +46,10 @@ def generate_random_seed(size, device=None):
     """Standard normal noise: a float32 Tensor of `size` (an int or a shape), as the book's
     generate_random_seed(size), the generator's input."""
     return mg.randn(size, device=device)
+
+
+def pattern_report(output):
+    """G(0.5) and whether it is the 1010 pattern: [>= 0.8, <= 0.2, >= 0.8, <= 0.2]."""
+    high = output[0] >= 0.8 and output[2] >= 0.8
+    low = output[1] <= 0.2 and output[3] <= 0.2
+    return {"G(0.5)": [round(float(v), 4) for v in output], "pattern_ok": bool(high and low)}
