@@ -259,6 +259,23 @@ def _add_along(target, dim, positions, values):
         positions, occurrence = ordered[~first], occurrence[order[~first]]
 
 
+def running_maximum(array, axis):
+    """max(x_0, ..., x_j) at each position j along `axis`; a nan spreads forward (as np.maximum).
+
+    NumPy has it as maximum.accumulate. CuPy's ufuncs accumulate only add and multiply, so on the
+    GPU it is a scan by doubling: after the step with shift s, each position holds the maximum of
+    the 2s positions ending there, so log2(n) steps cover the whole axis."""
+    if device_of(array) != "cuda":
+        return np.maximum.accumulate(array, axis=axis)
+    running, size, shift = array.copy(), array.shape[axis], 1
+    while shift < size:
+        later = (slice(None),) * axis + (slice(shift, None),)
+        earlier = (slice(None),) * axis + (slice(None, size - shift),)
+        running[later] = cupy.maximum(running[later], running[earlier])
+        shift *= 2
+    return running
+
+
 def quiet_float_errors(array):
     """A context that silences NumPy's divide-by-zero / overflow warnings (CuPy never warns)."""
     if device_of(array) == "cuda":

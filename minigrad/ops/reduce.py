@@ -432,12 +432,12 @@ def _running_max_positions(array, axis):
     xp = backend.array_module(array)
     if array.dtype == np.bool_:
         array = array.astype(np.uint8)
-    running = xp.maximum.accumulate(array, axis=axis)  # nan stays nan from where it appears
+    running = backend.running_maximum(array, axis)  # nan stays nan from where it appears
     record = array == running
     if array.dtype.kind == "f":
         record |= xp.isnan(array)
     positions = xp.arange(array.shape[axis]).reshape([-1 if d == axis else 1 for d in range(array.ndim)])
-    return xp.maximum.accumulate(xp.where(record, positions, 0), axis=axis).astype(np.int64)
+    return backend.running_maximum(xp.where(record, positions, 0), axis).astype(np.int64)
 
 
 @composite

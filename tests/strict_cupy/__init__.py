@@ -19,7 +19,7 @@ import types
 import numpy as np
 
 from . import cuda, random
-from .array import call, device, host, ndarray, ufunc
+from .array import call, check_sort_kind, device, host, ndarray, ufunc
 from .kernel import ElementwiseKernel
 from .names import NAMES
 
@@ -73,6 +73,16 @@ def ascontiguousarray(a, dtype=None):
     return device(np.ascontiguousarray(a._a, dtype=dtype))
 
 
+def _sorting(name):
+    numpy_function = call(getattr(np, name))
+
+    def sorting(a, axis=-1, kind=None, **kwargs):
+        check_sort_kind(kind)
+        return numpy_function(a, axis=axis, **kwargs)
+    sorting.__name__ = name
+    return sorting
+
+
 def asnumpy(a, stream=None, order="C", out=None, *, blocking=True):
     """A NumPy array of `a`: a copy to the host for a device array."""
     if isinstance(a, ndarray):
@@ -119,6 +129,7 @@ def _build():
     cupy.STAND_IN = True
     cupy.ndarray, cupy.ufunc, cupy.ElementwiseKernel = ndarray, ufunc, ElementwiseKernel
     cupy.asarray, cupy.array, cupy.ascontiguousarray, cupy.asnumpy = asarray, array, ascontiguousarray, asnumpy
+    cupy.sort, cupy.argsort = _sorting("sort"), _sorting("argsort")
     cupy.get_array_module, cupy.get_default_memory_pool = get_array_module, cuda.get_default_memory_pool
     cupy.get_default_pinned_memory_pool = cuda.get_default_pinned_memory_pool
     cupy.cuda, cupy.random = cuda, random

@@ -68,19 +68,37 @@ def call(function, allow_host_arrays=False):
     return on_device
 
 
+# The ufunc methods CuPy has beyond calls and outer, and for which ufuncs (the rest raise
+# NotImplementedError there: e.g. cupy.maximum.accumulate does not exist).
+UFUNC_METHODS = {"reduce": {"add", "multiply"}, "accumulate": {"add", "multiply"}, "reduceat": {"add"},
+                 "at": {"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"}}
+
+
 class ufunc:
-    """A NumPy ufunc on device arrays, with the methods CuPy's ufuncs have."""
+    """A NumPy ufunc on device arrays, with the methods CuPy's ufuncs have. Its operands are device
+    arrays or scalars: a list is refused, as CuPy's "Unsupported type <class 'list'>"."""
 
     def __init__(self, numpy_ufunc):
         self._ufunc = numpy_ufunc
         self.__name__ = numpy_ufunc.__name__
         self.nin, self.nout, self.nargs = numpy_ufunc.nin, numpy_ufunc.nout, numpy_ufunc.nargs
         self._call = call(numpy_ufunc)
-        self.reduce, self.accumulate, self.outer = (call(numpy_ufunc.reduce), call(numpy_ufunc.accumulate),
-                                                    call(numpy_ufunc.outer))
-        self.at, self.reduceat = call(numpy_ufunc.at), call(numpy_ufunc.reduceat)
+        self.outer = call(numpy_ufunc.outer)
+        for method, names in UFUNC_METHODS.items():
+            if self.__name__ in names:
+                setattr(self, method, call(getattr(numpy_ufunc, method)))
+            else:
+                setattr(self, method, self._unsupported(method))
+
+    def _unsupported(self, method):
+        def unsupported(*args, **kwargs):
+            raise NotImplementedError(f"`cupy_{self.__name__}.{method}` is not supported yet")
+        return unsupported
 
     def __call__(self, *args, **kwargs):
+        for arg in args:
+            if isinstance(arg, (list, tuple)):
+                raise TypeError(f"Unsupported type {type(arg)}")
         return self._call(*args, **kwargs)
 
     def __repr__(self):
@@ -277,8 +295,16 @@ def _from_host(array):
     return ndarray._of(np.array(array))
 
 
+def check_sort_kind(kind):
+    """CuPy sorts stably and knows no other kind."""
+    if kind is not None and kind != "stable":
+        raise ValueError("kind can only be None or 'stable'")
+
+
 def _method(name):
     def method(self, *args, **kwargs):
+        if name in ("sort", "argsort"):
+            check_sort_kind(kwargs.get("kind", args[1] if len(args) > 1 else None))
         out = kwargs.get("out")
         with quiet():
             result = getattr(self._a, name)(*host(args), **host(kwargs))
