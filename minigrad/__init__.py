@@ -12,6 +12,7 @@ ops/ (every op, forward and backward side by side), backend.py (NumPy or CuPy).
 import numpy as _np
 
 from . import memory  # noqa: F401  (importing it keeps freed host memory for reuse: see memory.py)
+from . import tensor  # noqa: F401  (first: the Tensor, which autograd and every op build on)
 from . import accelerator, autograd, backends, cuda, data, legacy, nn, optim, parallel, utils
 from . import distributions
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

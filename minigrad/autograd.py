@@ -1,28 +1,33 @@
 """Define-by-run reverse-mode autodiff: the graph, and the backward pass over it.
 
-Every op is a `Function`. Calling `SomeOp.apply(x, y)` runs `forward` on the raw
-arrays, wraps the result in a new Tensor, and - when gradients are wanted -
-records the op as that tensor's `grad_fn`, remembering the input tensors. The
-tensors and their grad_fns form a graph that points from each result back to
-what it was computed from.
+Every op is a `Function`. `SomeOp.apply(x, y)` runs `forward` on the raw arrays, wraps the
+result in a new Tensor and, when a gradient is wanted, records the op as that tensor's
+`grad_fn`, remembering the input tensors. The tensors and their grad_fns form a graph that
+points from each result back to what it was computed from.
 
-`backward(root)` walks that graph once, in topological order (every tensor before
-the tensors it was computed from), calling each op's `backward` with the gradient
-of the root with respect to the op's output, and passing the results on to the
-inputs. Gradients of tensors used several times add up. Broadcasting is undone in
-exactly one place, `unbroadcast`, so no op has to think about it.
+`run_backward` walks that graph once, in topological order (every tensor before the tensors
+it was computed from), calling each op's `backward` with the gradient of the root with respect
+to the op's output and handing the results on to the inputs. Gradients of a tensor used several
+times add up. Broadcasting is undone in one place, `unbroadcast`. What differs between
+`loss.backward()` (gradients into the leaves' .grad) and `mg.autograd.grad` (gradients of chosen
+tensors, returned) is only where the walk stops and what it keeps: a small `Sink`.
 
-Gradients of gradients: each op's `backward` is written with minigrad's own ops on
-Tensors. With `create_graph=True` the backward pass runs with the graph switched
-on, so the gradients it returns are themselves graph nodes and can be
-differentiated again (a gradient penalty does exactly that). Without it, the same
-formulas run with the graph off, or through an op's optional `fast_backward` on
-raw arrays where the benchmark showed that the Tensor wrapping costs time.
+One formula per derivative. Each op's `backward` is written with minigrad's own ops, on Tensors.
+With `create_graph=True` the pass runs with the graph on, so the gradients are graph nodes that
+can be differentiated again (a gradient penalty does this); without it the same formula runs
+with the graph off. Where a derivative is on the hot path it is a Function of its own, as in
+Chainer: SigmoidBackward's forward computes g s (1 - s) on raw arrays, and its backward is the
+next derivative. A `FusedFunction` (LayerNorm, BCE, ...) is the exception, and says so: it
+computes in one pass what its `definition` states in simpler ops, its first derivative is a
+closed form, and its higher derivatives are those of the definition.
 """
 
 import functools
 import warnings
 import weakref
+
+from . import backend
+from .tensor import Tensor
 
 OPS = {}  # every differentiable op by name: Function subclasses and composite functions
 
@@ -86,36 +91,27 @@ class Function:
             saves_inputs, saves_output = False, True   # backward reads y, not x
 
             def forward(self, x):                      # raw arrays in, a raw array out
-                return np.exp(x)
+                xp = backend.array_module(x)           # numpy, or cupy on the GPU
+                return xp.exp(x)
 
             def backward(self, grad):                  # Tensors in, Tensors out
                 return grad * self.output              # one gradient per input
 
-    `backward` receives the gradient with respect to the output (a Tensor of the
-    output's shape) and returns one gradient per input: a Tensor, or None for an
-    input that needs none (`self.needs_input_grad[i]` says which do). It is written
-    with minigrad's ops, so that with `create_graph=True` the engine can record it
-    and differentiate it again. It reads the inputs as `self.inputs` (Tensors) and
-    the output as `self.output`, and may return gradients of the broadcast shape:
-    the engine sums them back to each input's shape.
+    `backward` receives the gradient with respect to the output (a Tensor of the output's
+    shape) and returns one gradient per input: a Tensor, or None for an input that needs none
+    (`self.needs_input_grad[i]` says which do). It is written with minigrad's ops, so that with
+    `create_graph=True` the engine records it and can differentiate it again. It reads the
+    inputs as `self.inputs` (Tensors) and the output as `self.output`, and may return gradients
+    of the broadcast shape: the engine sums them back to each input's shape.
 
-    `saves_inputs` / `saves_output` declare whether backward reads the input or
-    output values. The engine then refuses to run backward if one of them was
-    modified in place since the forward pass (see Tensor._version). `is_view`
-    marks ops whose output may share memory with the first input.
-
-    Two optional extras:
-    - `fast_backward(grad)`: the same formula on raw arrays, for the first-order
-      backward pass of ops on the hot path (see docs/performance.md for why).
-    - `definition(*inputs)`: for a fused op (LayerNorm, BCE...), the op written in
-      simpler minigrad ops. Without a `backward` of its own, the op's gradient is
-      the gradient of its definition, so the fused op is differentiable to any order.
+    `saves_inputs` / `saves_output` declare whether backward reads the input or output values;
+    backward is refused if one of them was changed in place since (see Tensor._version).
+    `is_view` marks ops whose output may share memory with the first input.
     """
 
     saves_inputs = True
     saves_output = False
     is_view = False
-    fast_backward = None  # an optional raw-array version of backward (see above)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -135,38 +131,45 @@ class Function:
         except ValueError as error:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
             raise ValueError(f"{cls.__name__}: {error} (input shapes: {shapes})") from error
-        track = _grad_enabled and any(fn.needs_input_grad)
-        out = Tensor._wrap(backend.as_array(data), track)
+        out = Tensor._wrap(backend.as_array(data), False)
         if fn.is_view:  # a view shares memory, so it shares the in-place version counter
             out._version = inputs[0]._version
-        if track:
-            fn.inputs = inputs
-            fn.input_versions = [t._version[0] for t in inputs]
-            if cls.saves_output:  # weakly: the output holds its grad_fn, not the other way round
-                fn.output_ref, fn.output_version = weakref.ref(out), out._version[0]
-            out.grad_fn = fn
+        if _grad_enabled and True in fn.needs_input_grad:
+            fn.record(inputs, out)
         return out
+
+    def record(self, inputs, out):
+        """Put `out` in the graph, as made by this op from `inputs`."""
+        self.inputs = inputs
+        self.input_versions = [t._version[0] for t in inputs]
+        if self.saves_output:  # weakly: the output holds its grad_fn, not the other way round
+            self.output_ref, self.output_version = weakref.ref(out), out._version[0]
+        out.requires_grad, out.grad_fn = True, self
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
 
     def backward(self, grad):
-        """The gradient of `definition`: a fused op's vector-Jacobian product in simpler ops."""
-        if self.definition is None:
-            raise NotImplementedError(f"{type(self).__name__} has neither a backward nor a definition")
-        out = self.definition(*self.inputs)
-        # A tensor given in two slots (bce(z, z)) gets its whole gradient once, in its first slot.
-        wanted = list({id(t): t for t, needed in zip(self.inputs, self.needs_input_grad) if needed}.values())
-        grads = dict(zip([id(t) for t in wanted], _local_gradients(out, wanted, grad)))
-        return tuple(grads.pop(id(t), None) if needed else None
-                     for t, needed in zip(self.inputs, self.needs_input_grad))
-
-    definition = None  # see the class docstring
+        raise NotImplementedError(f"{type(self).__name__} has no backward")
 
     @property
     def output(self):
         """The output Tensor (for backward of an op with saves_output = True)."""
         return self.output_ref()
+
+    def input_gradients(self, grad):
+        """What backward gives, checked: one Tensor (or None) per input."""
+        grads = self.backward(grad)
+        if type(grads) is not tuple:
+            grads = (grads,)
+        if len(grads) != len(self.inputs):
+            raise RuntimeError(f"{type(self).__name__}.backward returned {len(grads)} gradients "
+                               f"for {len(self.inputs)} inputs")
+        for i, g in enumerate(grads):
+            if g is not None and not isinstance(g, Tensor):
+                raise RuntimeError(f"{type(self).__name__}.backward returned a {type(g).__name__} for "
+                                   f"input {i}; expected a Tensor or None")
+        return grads
 
     def check_saved_versions(self, out):
         """Raise if a tensor that backward needs was modified in place after forward."""
@@ -186,6 +189,11 @@ class Function:
             if tensor._version[0] != version and (self.saves_inputs or reassigned):
                 raise RuntimeError(_in_place_message(self, tensor, tensor._version[0], version))
 
+    def mark_assigned_in_place(self):
+        """This op's output was written into an existing tensor x (x.add_(y), x[key] = y): ops that
+        used x before must not follow x's new place in the graph (see check_saved_versions)."""
+        self.assigned_in_place = True
+
     def free(self):
         """Drop the saved arrays and the links to the inputs (the graph is spent). What in-place
         changes did to its tensor is kept: the ops that used that tensor still check it."""
@@ -193,6 +201,46 @@ class Function:
         self.__dict__.clear()
         self.inputs = None
         self.__dict__.update(kept)
+
+
+class FusedFunction(Function):
+    """An op computed in one pass for speed, whose meaning is its `definition` in simpler ops.
+
+    It states each thing once:
+    - `forward`: the fused computation, on raw arrays;
+    - `definition(*inputs)`: the same function in minigrad ops, on Tensors: what the op means;
+    - `closed_form(grad)`: its first derivative, worked out by hand, on raw arrays (one raw
+      gradient or None per input): what the first-order pass runs.
+    Gradients of gradients differentiate the definition, so the op is differentiable to any
+    order; gradgradcheck checks that the closed form and the definition's gradient agree.
+    """
+
+    def definition(self, *inputs):
+        raise NotImplementedError
+
+    def closed_form(self, grad):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        if is_grad_enabled():  # recorded: the definition's gradient, itself differentiable
+            return self.gradient_of_definition(grad)
+        grads = self.closed_form(grad.array)
+        grads = grads if type(grads) is tuple else (grads,)
+        return tuple(None if g is None else Tensor._wrap(backend.as_array(g), False) for g in grads)
+
+    def gradient_of_definition(self, grad):
+        """d(definition)/d(inputs) . grad: the definition run again, recorded, and differentiated
+        back to this op's inputs (and no further)."""
+        out = self.definition(*self.inputs)
+        # A tensor given in two slots (bce(z, z)) gets its whole gradient once, in its first slot.
+        wanted = list({id(t): t for t, needed in zip(self.inputs, self.needs_input_grad) if needed}.values())
+        sink = Wanted(wanted, stop_at=wanted).reach([out])
+        run_backward([out], [grad], sink, create_graph=True, retain_graph=True)
+        xp = backend.array_module(out.array)
+        grads = {id(t): sink.found.get(id(t), Tensor._wrap(xp.zeros(t.shape, dtype=t.dtype), False))
+                 for t in wanted}
+        return tuple(grads.pop(id(t), None) if needed else None
+                     for t, needed in zip(self.inputs, self.needs_input_grad))
 
 
 def _in_place_message(fn, tensor, version, expected):
@@ -212,22 +260,17 @@ def composite(func):
 # --- the backward pass ----------------------------------------------------------------
 
 def unbroadcast(grad, shape):
-    """Sum `grad` down to `shape`, undoing NumPy broadcasting.
+    """Sum the Tensor `grad` down to `shape`, undoing NumPy broadcasting.
 
-    An input of shape (3, 1) added to one of shape (2, 3, 4) was broadcast to
-    (2, 3, 4); each of its elements was used 2*4 times, so its gradient is the
-    sum over the new leading axis and over the stretched axis: (2, 3, 4) -> (3, 1).
-    `grad` is a raw array (first-order pass) or a Tensor (a recorded one).
+    An input of shape (3, 1) added to one of shape (2, 3, 4) was broadcast to (2, 3, 4); each
+    of its elements was used 2*4 times, so its gradient is the sum over the new leading axis and
+    over the stretched axis: (2, 3, 4) -> (3, 1).
     """
-    if tuple(grad.shape) == tuple(shape):
+    if grad.array.shape == tuple(shape):
         return grad
     leading = grad.ndim - len(shape)  # axes broadcasting added in front
     stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1)
-    axes = tuple(range(leading)) + stretched
-    # keepdims, then reshape: a plain sum down to shape () would give a NumPy scalar, not an array
-    if isinstance(grad, Tensor):
-        return grad.sum(dim=axes, keepdim=True).reshape(shape)
-    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+    return grad.sum(dim=tuple(range(leading)) + stretched, keepdim=True).reshape(shape)
 
 
 def topological_order(roots, stop_at=()):
@@ -258,6 +301,111 @@ def topological_order(roots, stop_at=()):
                     stack.append((parent, False))
     order.reverse()
     return order
+
+
+def run_backward(roots, seeds, sink, create_graph, retain_graph):
+    """The backward pass: from `roots`, whose gradients are `seeds` (Tensors), back through the
+    graph. `sink` says where the pass stops and keeps what arrives there.
+
+    Each tensor is reached after every tensor computed from it, so its gradient is complete
+    when its op's backward runs. With create_graph the pass itself is recorded."""
+    grads = {}  # id(tensor) -> the gradient of the roots with respect to it, so far
+    for root, seed in zip(roots, seeds):
+        _add_gradient(grads, root, seed)
+    with set_grad_enabled(create_graph):
+        for tensor in topological_order(roots, sink.stop_at):
+            grad = grads.pop(id(tensor), None)
+            if grad is None or sink.takes(tensor, grad):
+                continue
+            fn = tensor.grad_fn
+            if fn.inputs is None:
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time: its saved values "
+                    "were freed by the first backward(). Pass retain_graph=True to the first "
+                    "backward() call if you need to call it twice.")
+            fn.check_saved_versions(tensor)
+            input_grads = fn.input_gradients(grad)
+            for parent, needed, parent_grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
+                if needed and parent_grad is not None:  # as recorded: x[key] = y may have changed it since
+                    _add_gradient(grads, parent, parent_grad)
+            if not retain_graph:
+                fn.free()
+
+
+def _add_gradient(grads, tensor, grad):
+    """grads[tensor] += grad, summed back to the tensor's shape and cast to its dtype."""
+    if grad.array.shape != tensor.array.shape:
+        grad = unbroadcast(grad, tensor.shape)
+    if grad.array.dtype != tensor.array.dtype:  # a float32 input of a float64 op gets a float32 grad
+        grad = grad.to(tensor.array.dtype)
+    key = id(tensor)
+    grads[key] = grads[key] + grad if key in grads else grad
+
+
+class IntoLeaves:
+    """The sink of `backward()`: the pass stops at the leaves, adding into each one's .grad."""
+
+    stop_at = frozenset()
+
+    def __init__(self, seeds, create_graph):
+        self.create_graph = create_graph
+        self.given = {id(seed.array) for seed in seeds}  # arrays the caller owns, or a leaf holds
+
+    def takes(self, tensor, grad):
+        if tensor.grad_fn is not None:
+            return False
+        if self.create_graph:  # a recorded gradient: .grad is a graph node
+            tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        else:
+            self.add_into(tensor, grad.array)
+        return True
+
+    def add_into(self, tensor, grad):
+        """tensor.grad += grad (a raw array), as PyTorch does across backward calls: in place, in
+        an array of the leaf's own (never a view, never one another leaf or the caller holds)."""
+        if tensor.grad is None:
+            if not grad.flags.owndata or id(grad) in self.given:
+                grad = grad.copy()
+            self.given.add(id(grad))
+            tensor.grad = Tensor._wrap(grad, False)
+        elif tensor.grad.grad_fn is not None:  # a recorded .grad from an earlier create_graph pass
+            tensor.grad = Tensor._wrap(tensor.grad.array + grad, False)
+        elif tensor.grad.array.flags.owndata and tensor.grad.array.shape == grad.shape:
+            tensor.grad.array += grad
+        else:  # a .grad the user set to a view (or of another shape): leave that memory alone
+            tensor.grad.array = tensor.grad.array + grad
+
+
+class Wanted:
+    """The sink of `grad()`: keeps the gradients of the `wanted` tensors (leaves or not), does
+    not go past those in `stop_at`, and skips every part of the graph that leads to none."""
+
+    def __init__(self, wanted, stop_at=()):
+        self.wanted = {id(t) for t in wanted}
+        self.stop_at = {id(t) for t in stop_at}
+        self.found = {}
+        self.roots = None
+
+    def reach(self, roots):
+        """The tensors to pass through: those from which a wanted one is reached further down.
+        (A tensor whose graph was freed is passed through unless wanted, so that the pass says so.)"""
+        leads_to_wanted, self.through = set(), set()
+        for tensor in reversed(topological_order(roots, self.stop_at)):  # inputs first
+            fn = tensor.grad_fn
+            if fn is not None and id(tensor) not in self.stop_at:
+                if fn.inputs is None:
+                    if id(tensor) not in self.wanted:
+                        self.through.add(id(tensor))
+                elif any(id(parent) in leads_to_wanted for parent in fn.inputs):
+                    self.through.add(id(tensor))
+            if id(tensor) in self.wanted or id(tensor) in self.through:
+                leads_to_wanted.add(id(tensor))
+        return self
+
+    def takes(self, tensor, grad):
+        if id(tensor) in self.wanted:
+            self.found[id(tensor)] = grad
+        return id(tensor) not in self.through
 
 
 def zero_grad(tensors, set_to_none=True):
@@ -291,9 +439,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input of the "
                 "computation had requires_grad=True (or it ran under mg.no_grad()).")
-    seeds = [_seed(root, gradient, "backward()") for root, gradient in zip(roots, grad_tensors)]
+    seeds = [_seed(root, gradient, "backward()", create_graph) for root, gradient in zip(roots, grad_tensors)]
     retain_graph = create_graph if retain_graph is None else retain_graph
-    _run_backward(roots, seeds, retain_graph, create_graph, wanted=None)
+    run_backward(roots, seeds, IntoLeaves(seeds, create_graph), create_graph, retain_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
@@ -320,26 +468,25 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad, so it has no gradient")
-    roots, seeds = [], []
-    for i, (out, given) in enumerate(zip(outputs, grad_outputs)):
+    for i, out in enumerate(outputs):
         if not out.requires_grad:
             raise RuntimeError(f"grad: output {i} does not require grad and has no grad_fn")
-        roots.append(out)
-        seeds.append(_seed(out, given, "grad()"))
+    seeds = [_seed(out, given, "grad()", create_graph) for out, given in zip(outputs, grad_outputs)]
     retain_graph = create_graph if retain_graph is None else retain_graph
-    found = _run_backward(roots, seeds, retain_graph, create_graph, wanted=inputs)
+    sink = Wanted(inputs).reach(outputs)
+    run_backward(outputs, seeds, sink, create_graph, retain_graph)
     result = []
     for i, t in enumerate(inputs):
-        g = found.get(id(t))
+        g = sink.found.get(id(t))
         if g is None and not allow_unused:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
                                f"pass allow_unused=True to get None for it")
-        result.append(g if g is None or isinstance(g, Tensor) else Tensor._wrap(g, False))
+        result.append(g)
     return tuple(result)
 
 
-def _seed(root, gradient, caller):
-    """The starting gradient d(root)/d(root): ones for a scalar, else the one given."""
+def _seed(root, gradient, caller, create_graph):
+    """The starting gradient d(root)/d(root), a Tensor: ones for a scalar, else the one given."""
     xp = backend.array_module(root.array)
     if gradient is None:
         if root.array.size != 1:
@@ -347,9 +494,9 @@ def _seed(root, gradient, caller):
                 f"{caller} without a gradient works only for a scalar, but this tensor has shape "
                 f"{tuple(root.shape)}. Reduce it first (e.g. .sum() or .mean()), or pass a "
                 f"gradient of shape {tuple(root.shape)}.")
-        return xp.ones_like(root.array)
+        return Tensor._wrap(xp.ones_like(root.array), False)
     if isinstance(gradient, Tensor):
-        if gradient.requires_grad:  # a grad_outputs that is itself differentiated (double backward)
+        if gradient.requires_grad and create_graph:  # a grad_outputs that is itself differentiated
             return gradient if gradient.dtype == root.dtype else gradient.to(root.dtype)
         gradient = gradient.array
     seed = xp.asarray(gradient, dtype=root.dtype)
@@ -357,144 +504,4 @@ def _seed(root, gradient, caller):
         raise RuntimeError(
             f"{caller}: gradient has shape {tuple(seed.shape)} but the tensor has shape "
             f"{tuple(root.shape)}; they must match.")
-    return seed
-
-
-def _run_backward(roots, seeds, retain_graph, create_graph, wanted, stop_at=()):
-    """The backward pass from `roots` with starting gradients `seeds`.
-
-    wanted=None: accumulate into the .grad of leaves. Else return {id: gradient} for
-    the tensors in `wanted` (leaves or not), and skip the parts of the graph that
-    cannot reach them. Gradients are raw arrays, or Tensors when create_graph is set.
-    """
-    order = topological_order(roots, stop_at)
-    wanted_ids = None if wanted is None else {id(t) for t in wanted}
-    relevant = None if wanted is None else _leading_to(order, wanted_ids, stop_at)
-    grads, found = {}, {}
-    given_to_leaves = set()  # arrays the caller owns, or some leaf already holds
-    for root, seed in zip(roots, seeds):
-        if create_graph and not isinstance(seed, Tensor):
-            seed = Tensor._wrap(seed, False)
-        elif not create_graph and isinstance(seed, Tensor):
-            seed = seed.array
-        given_to_leaves.add(id(seed))
-        grads[id(root)] = grads[id(root)] + seed if id(root) in grads else seed
-    with set_grad_enabled(create_graph):
-        for tensor in order:
-            grad = grads.pop(id(tensor), None)
-            if grad is None:
-                continue
-            is_wanted = wanted_ids is not None and id(tensor) in wanted_ids
-            fn = tensor.grad_fn
-            if fn is not None and fn.inputs is None and not is_wanted and id(tensor) not in stop_at:
-                raise RuntimeError(  # freed by an earlier backward (a wanted tensor needs nothing below it)
-                    "Trying to backward through the graph a second time: its saved values "
-                    "were freed by the first backward(). Pass retain_graph=True to the first "
-                    "backward() call if you need to call it twice.")
-            if relevant is not None and id(tensor) not in relevant:
-                continue
-            if is_wanted:
-                found[id(tensor)] = grad
-            if fn is None or id(tensor) in stop_at:
-                if wanted is None:
-                    _accumulate_into_leaf(tensor, grad, given_to_leaves)
-                continue
-            if fn.inputs is None:
-                continue
-            if wanted_ids is not None and id(tensor) in wanted_ids and not any(
-                    id(parent) in relevant for parent in fn.inputs):
-                continue  # a wanted tensor from which no other wanted one can be reached
-            fn.check_saved_versions(tensor)
-            input_grads = _call_backward(fn, grad, create_graph)
-            for parent, needed, parent_grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
-                if parent_grad is None or not needed:  # as recorded: x[key] = y may have changed it since
-                    continue
-                if parent_grad.shape != parent.shape:
-                    parent_grad = unbroadcast(parent_grad, parent.shape)
-                parent_grad = _as_dtype(parent_grad, parent.dtype)
-                key = id(parent)
-                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
-            if not retain_graph:
-                fn.free()
-    return found
-
-
-def _call_backward(fn, grad, create_graph):
-    """Run one op's backward: raw arrays through fast_backward when it has one and nothing is
-    recorded; else the Tensor formula (recorded when create_graph is set)."""
-    if fn.fast_backward is not None and not create_graph:
-        return _checked(fn, fn.fast_backward(grad), backend.ARRAY_TYPES, "fast_backward")
-    grads = _checked(fn, fn.backward(grad if isinstance(grad, Tensor) else Tensor._wrap(grad, False)),
-                     Tensor, "backward")
-    return grads if create_graph else tuple(None if g is None else g.array for g in grads)
-
-
-def _checked(fn, grads, kind, method):
-    """What an op's backward gave, checked: one gradient of `kind` (or None) per input."""
-    if type(grads) is not tuple:
-        grads = (grads,)
-    if len(grads) != len(fn.inputs):
-        raise RuntimeError(f"{type(fn).__name__}.{method} returned {len(grads)} gradients "
-                           f"for {len(fn.inputs)} inputs")
-    for i, g in enumerate(grads):
-        if g is not None and not isinstance(g, kind):
-            array = backend.as_array(g)  # NumPy turns 0-d results into scalars: fine, made arrays again
-            if not isinstance(array, kind):
-                raise RuntimeError(f"{type(fn).__name__}.{method} returned a {type(g).__name__} for "
-                                   f"input {i}; expected {'a Tensor' if kind is Tensor else 'an array'} or None")
-            grads = grads[:i] + (array,) + grads[i + 1:]
-    return grads
-
-
-def _as_dtype(grad, dtype):
-    """A gradient has its tensor's dtype (a float32 input of a float64 op gets a float32 grad)."""
-    if grad.dtype == dtype:
-        return grad
-    return grad.to(dtype) if isinstance(grad, Tensor) else grad.astype(dtype)
-
-
-def _leading_to(order, wanted_ids, stop_at):
-    """The ids of the tensors in `order` from which some wanted tensor can be reached."""
-    relevant = set()
-    for tensor in reversed(order):  # inputs before the tensors computed from them
-        fn = tensor.grad_fn
-        if id(tensor) in wanted_ids or (
-                fn is not None and id(tensor) not in stop_at and fn.inputs is not None
-                and any(id(parent) in relevant for parent in fn.inputs)):
-            relevant.add(id(tensor))
-    return relevant
-
-
-def _local_gradients(out, inputs, grad):
-    """d(out)/d(inputs) . grad, stopping at `inputs`: one op's own vector-Jacobian product
-    (how a fused op's `definition` is differentiated). Recorded when the graph is on."""
-    seed = grad if isinstance(grad, Tensor) else Tensor._wrap(grad, False)
-    # When recorded, the gradients are built on the definition's graph: keep it.
-    found = _run_backward([out], [seed], retain_graph=_grad_enabled, create_graph=_grad_enabled,
-                          wanted=inputs, stop_at={id(t) for t in inputs})
-    xp = backend.array_module(out.array)
-    return [found.get(id(t), Tensor._wrap(xp.zeros(t.shape, dtype=t.dtype), False)) for t in inputs]
-
-
-def _accumulate_into_leaf(tensor, grad, given_to_leaves):
-    """tensor.grad += grad, as PyTorch does across backward calls."""
-    if isinstance(grad, Tensor):  # a recorded gradient (create_graph=True): .grad is a graph node
-        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
-        return
-    if tensor.grad is None:
-        # Store our own array: never a view (e.g. a broadcast of the seed), and never
-        # one that another leaf already holds, so later in-place edits stay private.
-        if not grad.flags.owndata or id(grad) in given_to_leaves:
-            grad = grad.copy()
-        given_to_leaves.add(id(grad))
-        tensor.grad = Tensor._wrap(grad, False)
-    elif tensor.grad.array.flags.owndata and tensor.grad.array.shape == grad.shape and tensor.grad.grad_fn is None:
-        tensor.grad.array += grad  # in place, as PyTorch: no new array per accumulation
-    elif tensor.grad.grad_fn is not None:  # a recorded .grad from an earlier create_graph pass
-        tensor.grad = Tensor._wrap(tensor.grad.array + grad, False)
-    else:  # a .grad the user set to a view (or of another shape): leave that memory alone
-        tensor.grad.array = tensor.grad.array + grad
-
-
-from . import backend  # noqa: E402  (backend has no dependencies; Tensor imports this module)
-from .tensor import Tensor  # noqa: E402
+    return Tensor._wrap(seed, False)

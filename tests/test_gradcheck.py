@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.autograd import Function
+from minigrad.autograd import Function, FusedFunction
 
 
 @contextlib.contextmanager
@@ -39,11 +39,11 @@ def wrong_square(restore_ops):
             self.x = x
             return x * x
 
-        def fast_backward(self, grad):
-            dx = 2 * self.x * grad
+        def backward(self, grad):
+            dx = 2 * self.x * grad.array
             dx.flat[1] *= 2.0
             dx.flat[3] *= 1.01
-            return dx
+            return mg.Tensor._wrap(dx, False)
 
     return WrongSquare
 
@@ -203,19 +203,20 @@ def test_gradgradcheck_passes_and_checks_second_derivatives(device):
 
 
 def test_gradgradcheck_catches_a_recorded_backward_that_disagrees_with_the_fast_one(device):
-    """gradcheck verifies the first-order pass (fast_backward here); the recorded backward must agree."""
+    """gradcheck verifies the first-order pass (a fused op's closed form here); the recorded
+    backward (the gradient of its definition) must agree."""
     with registry_restored():
-        class Diverging(Function):
+        class Diverging(FusedFunction):
             saves_inputs = True
 
             def forward(self, x):
                 return x * x
 
-            def fast_backward(self, grad):
+            def closed_form(self, grad):
                 return grad * 2 * self.inputs[0].array
 
-            def backward(self, grad):
-                return grad * 2.5 * self.inputs[0]  # wrong, only when recorded
+            def definition(self, x):
+                return x * x * 1.25  # wrong, only when recorded
 
         x = leaf([0.5, 1.5], device)
         assert mg.gradcheck(lambda a: Diverging.apply(a), x)

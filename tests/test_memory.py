@@ -20,7 +20,7 @@ import minigrad.nn.functional as F
 from gans import began
 from gans.experiments import adam
 from gans.image_to_image import CycleGAN
-from minigrad import parallel
+from minigrad import kernels, parallel
 from minigrad.ops import conv
 
 MB = 2**20
@@ -104,13 +104,13 @@ def check_blocks_of_one_sample(monkeypatch, args, op, counted):
     sample each time) gives what the whole batch in one block gives; the blocks' dL/dW are added
     in block order, so at 1 and 2 threads the results are identical, bit for bit."""
     whole = conv_and_gradients(*args, op=op)
-    samples, make = [], getattr(conv, counted)
+    samples, make = [], getattr(kernels, counted)
 
     def counting(array, *rest, **named):
         samples.append(len(array))
         return make(array, *rest, **named)
 
-    monkeypatch.setattr(conv, counted, counting)
+    monkeypatch.setattr(kernels, counted, counting)
     monkeypatch.setattr(conv, "COLUMNS_BLOCK", 1)  # one sample a block
     monkeypatch.setattr(conv, "KEEP_COLUMNS", 0)  # and none kept whole
     by_sample = conv_and_gradients(*args, op=op)

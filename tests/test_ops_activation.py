@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
+from minigrad.ops.activation import Scale, SigmoidBackward, TanhBackward
 from helpers import (DEVICES, array_and_dim, arrays, away_from, away_from_zero, check_gradients, floats,
                      gradient_test_for, shapes)
 
@@ -43,6 +44,33 @@ def test_sigmoid_gradient(device, x):
 @given(arrays(shapes()))
 def test_tanh_gradient(device, x):
     check_gradients(F.tanh, x, device=device)
+
+
+@gradient_test_for("Scale")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes()), st.integers(0, 2**16))
+def test_scale_gradient(device, g, seed):
+    """g * m for a constant m (ReLU's mask, LeakyReLU's slopes, dropout's scale)."""
+    factor = np.random.default_rng(seed).choice([0.0, 0.2, 1.0, 2.0], size=np.shape(g))
+    check_gradients(lambda a: Scale.apply(a, factor=mg.tensor(factor, device=device).array), g, device=device)
+
+
+@gradient_test_for("SigmoidBackward")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes()), st.integers(0, 2**16))
+def test_sigmoid_backward_gradient(device, g, seed):
+    """g s (1 - s), differentiated in g and in s (the sigmoid's second and third derivatives)."""
+    s = np.random.default_rng(seed).uniform(0.05, 0.95, np.shape(g))
+    check_gradients(lambda a, b: SigmoidBackward.apply(a, b), g, s, device=device)
+
+
+@gradient_test_for("TanhBackward")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes()), st.integers(0, 2**16))
+def test_tanh_backward_gradient(device, g, seed):
+    """g (1 - t^2), differentiated in g and in t."""
+    t = np.random.default_rng(seed).uniform(-0.95, 0.95, np.shape(g))
+    check_gradients(lambda a, b: TanhBackward.apply(a, b), g, t, device=device)
 
 
 @gradient_test_for("GELU")

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad import parallel
+from minigrad import kernels, parallel
 from minigrad.ops import conv
 from helpers import DEVICES, arrays, check_gradients, distinct_arrays, gradient_test_for
 
@@ -110,6 +110,26 @@ def test_conv_transpose2d_gradient(device, case):
     check_gradients(with_optional_bias(F.conv_transpose2d, bias, **options), *inputs, device=device)
 
 
+@gradient_test_for("ConvWeightGrad")
+@pytest.mark.parametrize("device", DEVICES)
+@given(conv2d_cases(), st.booleans())
+def test_conv_weight_grad_gradient(device, case, transposed):
+    """The weight gradient as an op of its own (first and second order): of a convolution (big = x,
+    small = dL/dout), and of a transposed one (big = dL/dout, with room for extra windows when it
+    was made with output padding)."""
+    x, weight, _, options = case
+    stride, padding, dilation = (conv.pair(options[k]) for k in ("stride", "padding", "dilation"))
+    small = np.random.default_rng(0).standard_normal(F.conv2d(mg.tensor(x), mg.tensor(weight), **options).shape)
+    big = x
+    if transposed:  # one more row and column where output padding can still reach them
+        kernel = weight.shape[2:]
+        beyond = [(n + 2 * p - d * (k - 1) - 1) % s for n, p, d, k, s in zip(x.shape[2:], padding, dilation, kernel, stride)]
+        extra = [int(b + 1 < max(s, d)) for b, s, d in zip(beyond, stride, dilation)]
+        big = np.pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+    check_gradients(lambda b, s: conv.ConvWeightGrad.apply(b, s, stride=stride, padding=padding, dilation=dilation,
+                                                            kernel=weight.shape[2:]), big, small, device=device)
+
+
 @gradient_test_for("MaxPool2d")
 @pytest.mark.parametrize("device", DEVICES)
 @given(pool_cases(with_dilation=True), st.booleans())
@@ -155,9 +175,9 @@ def blocks_of_one_row(monkeypatch):
     (the thread count and NumPy's BLAS limit come back afterwards). Returns the number of blocks
     of each pool run."""
     monkeypatch.setattr(parallel, "THREADED_MIN", 0)
-    monkeypatch.setattr(conv, "ROWS_BELOW", 10**9)
-    monkeypatch.setattr(conv, "FOLD_ADD_MIN", 1)
-    monkeypatch.setattr(conv, "IM2COL_BLOCK", 1)
+    monkeypatch.setattr(kernels, "ROWS_BELOW", 10**9)
+    monkeypatch.setattr(kernels, "FOLD_ADD_MIN", 1)
+    monkeypatch.setattr(kernels, "IM2COL_BLOCK", 1)
     runs, run = [], parallel._run
     monkeypatch.setattr(parallel, "_run", lambda parts, fn: runs.append(len(parts)) or run(parts, fn))
     before = mg.get_num_threads()
@@ -204,7 +224,7 @@ def test_fold_in_blocks_of_rows_equals_fold_in_one_piece(blocks_of_one_row, n, s
     x = np.zeros((n, *size, 3), dtype=np.float32)
     shape = conv.sliding_windows(x, kernel, stride, dilation, axis=1).shape
     windows = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    folded = conv.fold(windows, size, stride, dilation, axis=1)
+    folded = kernels.fold(windows, size, stride, dilation, axis=1)
     assert blocks_of_one_row == [shape[1]]  # one block per window row
     assert np.array_equal(folded, fold_tap_by_tap(windows, size, stride, dilation, axis=1))
 
@@ -215,7 +235,7 @@ def test_fold_of_nchw_pooling_windows_in_blocks_of_rows(blocks_of_one_row, n, si
     x = np.zeros((n, 3, *size), dtype=np.float32)
     shape = conv.sliding_windows(x, kernel, stride, dilation, axis=2).shape
     windows = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    folded = conv.fold(windows, size, stride, dilation, axis=2)
+    folded = kernels.fold(windows, size, stride, dilation, axis=2)
     assert blocks_of_one_row == [shape[2]]
     assert np.array_equal(folded, fold_tap_by_tap(windows, size, stride, dilation, axis=2))
 
@@ -224,7 +244,7 @@ def test_fold_of_nchw_pooling_windows_in_blocks_of_rows(blocks_of_one_row, n, si
 def test_im2col_in_blocks_of_rows_equals_one_copy(blocks_of_one_row, n, size, kernel, stride, dilation):
     x = np.random.default_rng(0).standard_normal((n, *size, 3)).astype(np.float32)
     windows = conv.sliding_windows(x, kernel, stride, dilation, axis=1)
-    cols = conv.im2col(windows)
+    cols = kernels.im2col(windows)
     assert blocks_of_one_row == [windows.shape[1]]
     assert np.array_equal(cols, np.ascontiguousarray(windows).reshape(cols.shape))
 
@@ -232,12 +252,12 @@ def test_im2col_in_blocks_of_rows_equals_one_copy(blocks_of_one_row, n, size, ke
 def test_a_batch_is_cut_into_samples_and_one_sample_into_rows(blocks_of_one_row, monkeypatch):
     """Below ROWS_BELOW samples the blocks are rows; from there on, samples (the blocks are
     then big enough that each fold add covers a few samples)."""
-    monkeypatch.setattr(conv, "ROWS_BELOW", 2)
+    monkeypatch.setattr(kernels, "ROWS_BELOW", 2)
     monkeypatch.setattr(parallel, "BLOCK", 1)  # im2col: a sample a block
     one, four = np.ones((1, 6, 5, 3, 3, 2), np.float32), np.ones((4, 6, 5, 3, 3, 2), np.float32)
     for windows in (one, four):
-        conv.fold(windows, (8, 7), (1, 1), (1, 1), axis=1)
-        conv.im2col(windows)
+        kernels.fold(windows, (8, 7), (1, 1), (1, 1), axis=1)
+        kernels.im2col(windows)
     assert blocks_of_one_row == [6, 6, 4, 4]
 
 
@@ -251,7 +271,7 @@ SIXTEEN = np.arange(16.0).reshape(1, 1, 4, 4)
                                                        ((1, 1), (0, 0), (1, 1))])
 def test_stride_1_input_gradient_by_convolution_equals_the_fold(kernel, padding, dilation, monkeypatch):
     """Fewer output than input channels at stride 1, and a smaller column matrix that way: dL/dx is
-    the convolution of the padded dL/dout with the flipped kernel (Conv2d.padded_grad_cols),
+    the convolution of the padded dL/dout with the flipped kernel (ConvTranspose2d.by_convolution),
     checked against the fold and by gradcheck; with padding wider than the dilated kernel's
     reach, too."""
     rng = np.random.default_rng(0)
@@ -259,8 +279,9 @@ def test_stride_1_input_gradient_by_convolution_equals_the_fold(kernel, padding,
     weight = rng.standard_normal((2, 5) + kernel)
     upstream = rng.standard_normal(F.conv2d(mg.tensor(x), mg.tensor(weight), padding=padding, dilation=dilation).shape)
     taken = []
-    cols = conv.Conv2d.padded_grad_cols
-    monkeypatch.setattr(conv.Conv2d, "padded_grad_cols", lambda self, grad: taken.append(1) or cols(self, grad))
+    convolve = conv.ConvTranspose2d.by_convolution
+    monkeypatch.setattr(conv.ConvTranspose2d, "by_convolution",
+                        lambda self, *args: taken.append(1) or convolve(self, *args))
 
     def input_grad():
         xt = mg.tensor(x, requires_grad=True)
@@ -280,8 +301,9 @@ def test_stride_1_input_gradient_uses_the_smaller_column_matrix(monkeypatch):
     pixel, KH*KW*Cin wide. A 7x7 kernel without padding on 9x9 has 9 output pixels against 81
     input pixels, so 5 -> 2 channels still folds; 'same' padding convolves."""
     taken = []
-    cols = conv.Conv2d.padded_grad_cols
-    monkeypatch.setattr(conv.Conv2d, "padded_grad_cols", lambda self, grad: taken.append(1) or cols(self, grad))
+    convolve = conv.ConvTranspose2d.by_convolution
+    monkeypatch.setattr(conv.ConvTranspose2d, "by_convolution",
+                        lambda self, *args: taken.append(1) or convolve(self, *args))
     x, weight = mg.randn(1, 5, 9, 9, requires_grad=True), mg.randn(2, 5, 7, 7)
     F.conv2d(x, weight).sum().backward()                 # 81 * 49 * 2 > 9 * 49 * 5
     assert not taken
@@ -293,7 +315,7 @@ def _input_grad_by_fold(x, weight, upstream, padding, dilation):
     """dL/dx of conv2d as the fold computes it: dL/dcols = dL/dout @ W, added back window by window."""
     (kh, kw), (ph, pw), (n, c, h, w) = weight.shape[2:], padding, x.shape
     dcols = np.einsum("nohw,ocij->nhwijc", upstream, weight)
-    dx = conv.fold(dcols, (h + 2 * ph, w + 2 * pw), (1, 1), dilation, axis=1)
+    dx = kernels.fold(dcols, (h + 2 * ph, w + 2 * pw), (1, 1), dilation, axis=1)
     return dx[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
 
 

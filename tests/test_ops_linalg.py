@@ -8,6 +8,7 @@ from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 import minigrad.nn.functional as F
+from minigrad.ops.linalg import LinearWeightGrad
 from helpers import DEVICES, MAX_SIDE, arrays, check_gradients, gradient_test_for, shapes
 
 
@@ -57,6 +58,16 @@ def test_linear_gradient(device, operands):
         check_gradients(F.linear, x, weight, device=device)
     else:
         check_gradients(F.linear, x, weight, bias, device=device)
+
+
+@gradient_test_for("LinearWeightGrad")
+@pytest.mark.parametrize("device", DEVICES)
+@given(linear_operands())
+def test_linear_weight_grad_gradient(device, operands):
+    """g^T x over every row (the leading axes of a batch too): first and second order."""
+    x, weight, _ = operands
+    g = np.random.default_rng(0).standard_normal(x.shape[:-1] + (weight.shape[0],))
+    check_gradients(lambda a, b: LinearWeightGrad.apply(a, b), g, x, device=device)
 
 
 # --- known values -------------------------------------------------------------------------

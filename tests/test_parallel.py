@@ -12,7 +12,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import minigrad as mg
-from minigrad import parallel
+from minigrad import kernels, parallel
 from minigrad.ops import conv
 
 
@@ -219,8 +219,8 @@ def _one_sample_window_ops_results():
 def test_convolutions_and_pools_of_one_sample_give_identical_results_at_1_and_2_threads(threads, monkeypatch):
     """One sample: fold and im2col cut the image into blocks of rows (small blocks here, so that
     this small image makes several of them)."""
-    monkeypatch.setattr(conv, "FOLD_ADD_MIN", 16)
-    monkeypatch.setattr(conv, "IM2COL_BLOCK", 500)
+    monkeypatch.setattr(kernels, "FOLD_ADD_MIN", 16)
+    monkeypatch.setattr(kernels, "IM2COL_BLOCK", 500)
     threads(1)
     one = _one_sample_window_ops_results()
     threads(2)

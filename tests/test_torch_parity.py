@@ -16,6 +16,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import backend
+from minigrad.ops import activation, conv, linalg
 
 torch = pytest.importorskip("torch")
 import torch.nn.functional as torch_F  # noqa: E402
@@ -232,6 +233,26 @@ case("dropout_p0", lambda lib, F, x: F.dropout(x, 0.0) * 2, normal(3, 4))
 # --- convolution and pooling ------------------------------------------------------------------
 
 case("conv2d", lambda lib, F, x, w: F.conv2d(x, w), normal(2, 3, 6, 5), normal(4, 3, 3, 2))
+
+# --- the gradient ops (an op's derivative as an op of its own), against PyTorch's own ---------
+
+def gradient_op(minigrad_form, torch_form):
+    return lambda lib, F, *tensors: (torch_form if lib is torch else minigrad_form)(*tensors)
+
+
+case("scale", gradient_op(lambda g, m: activation.Scale.apply(g, factor=m.array), lambda g, m: g * m),
+     normal(3, 4), constant(_rng.choice([0.0, 0.02, 1.0], (3, 4))))
+case("sigmoid_backward", gradient_op(activation.SigmoidBackward.apply, torch.ops.aten.sigmoid_backward),
+     normal(3, 4), probability(3, 4))
+case("tanh_backward", gradient_op(activation.TanhBackward.apply, torch.ops.aten.tanh_backward),
+     normal(3, 4), Input(_rng.uniform(-0.9, 0.9, (3, 4))))
+case("linear_weight_grad", gradient_op(linalg.LinearWeightGrad.apply, lambda g, x: g.reshape(-1, 3).t() @ x.reshape(-1, 4)),
+     normal(2, 5, 3), normal(2, 5, 4))
+case("conv_weight_grad", gradient_op(
+    lambda x, g: conv.ConvWeightGrad.apply(x, g, stride=(2, 1), padding=(1, 0), dilation=(1, 2), kernel=(3, 2)),
+    lambda x, g: torch.nn.grad.conv2d_weight(x, (4, 3, 3, 2), g, stride=(2, 1), padding=(1, 0), dilation=(1, 2))),
+    normal(2, 3, 7, 6), normal(2, 4, 4, 4))
+
 case("conv2d_bias", lambda lib, F, x, w, b: F.conv2d(x, w, b), normal(2, 3, 5, 5), normal(4, 3, 3, 3), normal(4))
 case("conv2d_stride_padding", lambda lib, F, x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
      normal(2, 2, 7, 6), normal(3, 2, 3, 3), normal(3))
@@ -897,7 +918,8 @@ def test_every_op_has_a_parity_case():
         "norm": "pnorm", "l1_loss": "l1_loss", "pad_by_index": "pad_reflect", "interpolate": "interpolate",
         "pixel_shuffle": "pixel_shuffle", "adaptive_avg_pool2d": "adaptive_avg_pool2d",
         "instance_norm": "instance_norm", "InstanceNorm": "instance_norm_affine", "prelu": "prelu",
-        "dropout2d": "dropout2d", "ELU": "elu",
+        "dropout2d": "dropout2d", "ELU": "elu", "Scale": "scale", "SigmoidBackward": "sigmoid_backward",
+        "TanhBackward": "tanh_backward", "LinearWeightGrad": "linear_weight_grad", "ConvWeightGrad": "conv_weight_grad",
         "Sin": "sin", "Cos": "cos", "Tan": "tan", "Asin": "asin", "Acos": "acos", "Atan": "atan", "Atan2": "atan2",
         "Sinh": "sinh", "Cosh": "cosh", "Log1p": "log1p", "Expm1": "expm1", "Log2": "log2", "Log10": "log10",
         "Exp2": "exp2", "Rsqrt": "rsqrt", "Reciprocal": "reciprocal", "square": "square", "Floor": "floor",

@@ -12,9 +12,10 @@ import warnings
 
 import numpy as np
 
-from .. import backend, parallel
-from ..autograd import Function
-from .elementwise import _floating, cast, clamp, where
+from .. import backend, kernels
+from ..autograd import Function, composite
+from ..tensor import Tensor
+from .elementwise import _floating, cast, clamp, exp, log, where
 from .special import erf, erf_array
 from .shape import wrap_dim
 
@@ -24,62 +25,39 @@ class ReLU(Function):
     saves_inputs = False
 
     def forward(self, x):
-        xp = backend.array_module(x)
-        out, self.positive = xp.empty_like(x), xp.empty_like(x, dtype=bool)
-
-        def block(rows):  # blocks of samples over the pool (minigrad.parallel)
-            xp.greater(x[rows], 0, out=self.positive[rows])
-            xp.maximum(x[rows], 0, out=out[rows])
-
-        parallel.spread_rows(x, block)
+        out, self.positive = kernels.relu(x)
         return out
 
     def backward(self, grad):
-        return grad * self.positive
-
-    def fast_backward(self, grad):
-        return times(grad, self.positive)
-
-
-def times(grad, factor):
-    """grad * factor (an array of grad's shape), in blocks of samples over the pool."""
-    xp = backend.array_module(grad)
-    out = xp.empty_like(grad)
-
-    def block(rows):
-        xp.multiply(grad[rows], factor[rows], out=out[rows])
-
-    parallel.spread_rows(grad, block)
-    return out
+        return Scale.apply(grad, factor=self.positive)
 
 
 class LeakyReLU(Function):
-    """y = x if x > 0 else slope * x.   dy/dx = 1 where x > 0, else slope.
-
-    The slope map (1 or slope per element) is built once in forward and serves both
-    directions; np.where would be an order of magnitude slower on large arrays.
-    """
+    """y = x if x > 0 else slope * x.   dy/dx = 1 where x > 0, else slope (built in forward)."""
     saves_inputs = False
 
     def forward(self, x, slope=0.01):
-        xp = backend.array_module(x)
-        out, slope_map = xp.empty_like(x), xp.empty_like(x)  # dy/dx: 1 or slope, and y = x * dy/dx
-
-        def block(rows):  # blocks of samples over the pool (minigrad.parallel)
-            xp.greater(x[rows], 0, out=slope_map[rows])      # 1.0 or 0.0
-            slope_map[rows] *= 1 - slope
-            slope_map[rows] += slope
-            xp.multiply(x[rows], slope_map[rows], out=out[rows])
-
-        parallel.spread_rows(x, block)
-        self.slope_map = slope_map
+        out, self.slope_map = kernels.leaky_relu(x, slope)
         return out
 
     def backward(self, grad):
-        return grad * self.slope_map
+        return Scale.apply(grad, factor=self.slope_map)
 
-    def fast_backward(self, grad):
-        return times(grad, self.slope_map)
+
+class Scale(Function):
+    """y = g * m, m a constant array of g's shape: the gradient of an op whose derivative is a
+    fixed factor per element (ReLU's 0/1 mask, LeakyReLU's slopes, dropout's 0 or 1/(1-p)).
+
+    dy/dg = m (y is linear in g; m has no gradient: it is constant, or piecewise so).
+    """
+    saves_inputs = False
+
+    def forward(self, grad, factor):
+        self.factor = factor
+        return kernels.multiply(grad, factor)
+
+    def backward(self, grad):
+        return Scale.apply(grad, factor=self.factor)
 
 
 class Sigmoid(Function):
@@ -87,15 +65,26 @@ class Sigmoid(Function):
     saves_inputs, saves_output = False, True
 
     def forward(self, x):
-        self.out = stable_sigmoid(x)
-        return self.out
+        return stable_sigmoid(x)
 
     def backward(self, grad):
-        s = self.output
+        return SigmoidBackward.apply(grad, self.output)
+
+
+class SigmoidBackward(Function):
+    """y = g s (1 - s): the gradient of the sigmoid s, given the gradient g of its output.
+
+    dy/dg = s (1 - s),   dy/ds = g (1 - 2 s).
+    """
+
+    def forward(self, grad, s):
         return grad * s * (1 - s)
 
-    def fast_backward(self, grad):
-        return grad * self.out * (1 - self.out)
+    def backward(self, grad):
+        g, s = self.inputs
+        dg = SigmoidBackward.apply(grad, s) if self.needs_input_grad[0] else None
+        ds = grad * g * (1 - 2 * s) if self.needs_input_grad[1] else None
+        return dg, ds
 
 
 def stable_sigmoid(x):
@@ -113,15 +102,26 @@ class Tanh(Function):
     saves_inputs, saves_output = False, True
 
     def forward(self, x):
-        self.out = backend.array_module(x).tanh(x)
-        return self.out
+        return backend.array_module(x).tanh(x)
 
     def backward(self, grad):
-        t = self.output
+        return TanhBackward.apply(grad, self.output)
+
+
+class TanhBackward(Function):
+    """y = g (1 - t^2): the gradient of t = tanh(x), given the gradient g of its output.
+
+    dy/dg = 1 - t^2,   dy/dt = -2 g t.
+    """
+
+    def forward(self, grad, t):
         return grad * (1 - t * t)
 
-    def fast_backward(self, grad):
-        return grad * (1 - self.out * self.out)
+    def backward(self, grad):
+        g, t = self.inputs
+        dg = TanhBackward.apply(grad, t) if self.needs_input_grad[0] else None
+        dt = -2 * grad * g * t if self.needs_input_grad[1] else None
+        return dg, dt
 
 
 class GELU(Function):
@@ -133,14 +133,12 @@ class GELU(Function):
 
     def forward(self, x, approximate="none"):
         xp = backend.array_module(x)
-        self.x, self.approximate = x, approximate
+        self.approximate = approximate
         if approximate == "tanh":
-            self.tanh_u = xp.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))
-            return 0.5 * x * (1 + self.tanh_u)
+            return 0.5 * x * (1 + xp.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
         if approximate != "none":
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.cdf = 0.5 * (1 + erf_array(x * (1 / math.sqrt(2))))
-        return x * self.cdf
+        return x * (0.5 * (1 + erf_array(x * (1 / math.sqrt(2)))))
 
     def backward(self, grad):
         x = self.inputs[0]
@@ -151,16 +149,6 @@ class GELU(Function):
         cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2))))
         pdf = (-0.5 * x * x).exp() * (1 / math.sqrt(2 * math.pi))
         return grad * (cdf + x * pdf)
-
-    def fast_backward(self, grad):
-        """backward on raw arrays, reusing forward's erf (about 100 passes over x)."""
-        xp = backend.array_module(grad)
-        x = self.x
-        if self.approximate == "tanh":
-            du_dx = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
-            return grad * (0.5 * (1 + self.tanh_u) + 0.5 * x * (1 - self.tanh_u ** 2) * du_dx)
-        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
-        return grad * (self.cdf + x * pdf)
 
 
 class ELU(Function):
@@ -241,10 +229,6 @@ class LogSoftmax(Function):
     def backward(self, grad):
         return grad - self.output.exp() * grad.sum(dim=self.dim, keepdim=True)
 
-    def fast_backward(self, grad):
-        xp = backend.array_module(grad)
-        return grad - xp.exp(self.out) * grad.sum(axis=self.dim, keepdims=True)
-
 
 class Dropout(Function):
     """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p).   dy/dx = mask / (1 - p)."""
@@ -257,10 +241,7 @@ class Dropout(Function):
         return x * self.scale
 
     def backward(self, grad):
-        return grad * self.scale
-
-    def fast_backward(self, grad):
-        return grad * self.scale
+        return Scale.apply(grad, factor=self.scale)
 
 
 # --- the functions users call (also exported by minigrad.nn.functional) -------------------
@@ -349,10 +330,6 @@ def dropout(x, p=0.5, training=True):
 
 
 # --- composites: prelu, channel dropout ----------------------------------------------------------
-
-from ..autograd import composite  # noqa: E402
-from ..tensor import Tensor  # noqa: E402
-from .elementwise import exp, log  # noqa: E402
 
 
 @composite

@@ -19,8 +19,8 @@ is a transposed view of it; no copy is made to reorder it.
 import math
 import operator
 
-from .. import backend, parallel
-from ..autograd import Function
+from .. import backend, kernels
+from ..autograd import Function, composite
 from ..tensor import Tensor
 from .shape import ScatterAdd, pad
 from .linalg import _check_same_dtype
@@ -49,21 +49,6 @@ def sliding_windows(x, kernel, stride, dilation, axis):
     return backend.as_strided(x, shape, strides)
 
 
-# One sample (pix2pix and CycleGAN train at batch 1) is cut into blocks of rows, the spatial H
-# axis; a batch, into blocks of samples. Rows cost a little more (each add strides across every
-# sample of its block), which pays only when there are too few samples to share out. Measured on
-# 2 cores, by samples and by rows, on CycleGAN's last layer (7x7 kernel, 32 channels, 64x64):
-#   batch 1: fold 8.7 and 5.1 ms, im2col 1.41 and 0.86 ms
-#   batch 2: fold 8.9 and 9.4 ms, im2col 3.8 and 4.6 ms;  batch 4: fold 17.8 and 19.4 ms
-ROWS_BELOW = 2
-# Each of fold's strided adds (one per kernel tap and block) costs ~1.5 us of NumPy's call
-# overhead, with the GIL held: a block is made big enough that each add covers about this many
-# elements. The fold above (one 64-row image) then makes 2 blocks of 32 rows: 8.5 ms in one
-# piece; 9.1, 6.7, 5.8 and 4.9 ms with adds of 8 K, 16 K, 32 K and 64 K elements.
-FOLD_ADD_MIN = 64 * 1024
-# im2col's blocks of rows, in elements. The im2col above: 1.33 ms in one piece, 0.92 ms in
-# blocks of 128 K elements (parallel.BLOCK), 0.83 ms in blocks of 512 K to 2 M.
-IM2COL_BLOCK = 1024 * 1024
 # A convolution's column matrix holds KH*KW times the numbers of its input: 75 MB for each of
 # BEGAN's 64x64 layers (3x3 kernels, 32 channels, batch 16). Kept for backward, the columns made
 # the graph of one BEGAN step hold 1.1 GB. So Conv2d makes them in blocks of whole samples of
@@ -85,76 +70,6 @@ KEEP_COLUMNS = 6 * 1024 * 1024
 KEEP_COLUMNS_RATIO = 4
 
 
-def fold(windows, size, stride, dilation, axis):
-    """The adjoint of sliding_windows: add every window element back where it was read.
-
-    `windows` has shape (N, ..., OH, OW, KH, KW, ...) with OH at `axis` (> 0); the result
-    has the spatial size `size` = (H, W) there. One strided add per kernel tap (KH*KW of
-    them), each covering every window of a block of samples (or, for one sample, every window
-    that reaches a block of rows); the blocks run over the pool. Every element receives its
-    additions in tap order (i, j) whatever the blocks, so the sums are the same bit for bit.
-    """
-    xp = backend.array_module(windows)
-    out_h, out_w, kh, kw = windows.shape[axis:axis + 4]
-    (sh, sw), (dh, dw) = stride, dilation
-    if (out_h, out_w) == (1, 1) and (dh, dw) == (1, 1) and tuple(size) == (kh, kw):
-        # One window covering everything (e.g. a 7x7 kernel on a 7x7 image): nothing overlaps,
-        # so adding the windows back is a reshape.
-        return windows.reshape(windows.shape[:axis] + (kh, kw) + windows.shape[axis + 4:])
-    out = xp.zeros(windows.shape[:axis] + tuple(size) + windows.shape[axis + 4:], dtype=windows.dtype)
-    middle = (slice(None),) * (axis - 1)
-
-    def add_windows(samples, first_row, end_row):
-        """Add the windows of `samples` into the rows first_row <= r < end_row of out, tap by tap
-        in (i, j) order. Through tap row i, window row oh reaches row r = i*dh + sh*oh: tap row i
-        adds the window rows oh with first_row <= i*dh + sh*oh < end_row."""
-        batch = (samples,) + middle
-        for i in range(kh):
-            first = max(0, _ceil_div(first_row - i * dh, sh))
-            end = min(out_h, _ceil_div(end_row - i * dh, sh))
-            if first >= end:
-                continue
-            rows = slice(i * dh + sh * first, i * dh + sh * (end - 1) + 1, sh)
-            for j in range(kw):
-                cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
-                out[batch + (rows, cols)] += windows[batch + (slice(first, end), slice(None), i, j)]
-
-    # The work is the windows (KH*KW adds per output element): the blocks, and whether to use
-    # the pool at all, are measured on them.
-    block = kh * kw * FOLD_ADD_MIN
-    if windows.shape[0] >= ROWS_BELOW:
-        parallel.spread_rows(windows, lambda samples: add_windows(samples, 0, size[0]), block=block)
-    else:
-        # A block of window rows [a, b) stands for the block of output rows [a*sh, b*sh) (the
-        # last one to the end): blocks of about the same work, which together cover out once.
-        def add_rows(rows):
-            add_windows(slice(None), rows.start * sh, size[0] if rows.stop == out_h else rows.stop * sh)
-        parallel.spread_rows(windows, add_rows, axis=axis, block=block)
-    return out
-
-
-def _ceil_div(a, b):
-    return -(-a // b)
-
-
-def im2col(windows):
-    """The windows (N, OH, OW, KH, KW, C) copied into a matrix (N*OH*OW, KH*KW*C), one row per
-    window; the samples (or, for one sample, the rows OH) are copied in blocks over the pool."""
-    cols = backend.array_module(windows).empty(windows.shape, dtype=windows.dtype)
-
-    def copy_samples(samples):
-        cols[samples] = windows[samples]
-
-    def copy_rows(rows):
-        cols[:, rows] = windows[:, rows]
-
-    if windows.shape[0] >= ROWS_BELOW:
-        parallel.spread_rows(cols, copy_samples)
-    else:
-        parallel.spread_rows(cols, copy_rows, axis=1, block=IM2COL_BLOCK)
-    return cols.reshape(math.prod(windows.shape[:3]), math.prod(windows.shape[3:]))
-
-
 def grad_window_cols(grad, placed_at, size, kernel, stride, dilation, first, count):
     """dL/dout (N, C, OH, OW) placed channels-last at `placed_at` in zeros of spatial `size`, and
     the `count` (rows, cols) of its windows from window `first` on, copied into a column matrix
@@ -164,7 +79,7 @@ def grad_window_cols(grad, placed_at, size, kernel, stride, dilation, first, cou
     (oh, ow), (ph, pw), (fh, fw), (h, w) = grad.shape[2:], placed_at, first, count
     padded = xp.zeros((len(grad), *size, grad.shape[1]), dtype=grad.dtype)
     padded[:, ph:ph + oh, pw:pw + ow] = grad.transpose(0, 2, 3, 1)
-    return im2col(sliding_windows(padded, kernel, stride, dilation, axis=1)[:, fh:fh + h, fw:fw + w])
+    return kernels.im2col(sliding_windows(padded, kernel, stride, dilation, axis=1)[:, fh:fh + h, fw:fw + w])
 
 
 def _pad_spatial(x, padding, axis, value=0, extra=(0, 0)):
@@ -198,10 +113,10 @@ class Conv2d(Function):
         columns = math.prod(self.output_size()) * math.prod(self.window_layout) * len(x)
         self.cols = None
         if columns <= min(KEEP_COLUMNS, KEEP_COLUMNS_RATIO * x.size):  # small enough to keep for backward
-            self.cols = im2col(self.input_windows(x))
-            products = [parallel.matmul(self.cols, weight_matrix.T)]
+            self.cols = kernels.im2col(self.input_windows(x))
+            products = [kernels.matmul(self.cols, weight_matrix.T)]
         else:
-            products = [parallel.matmul(im2col(self.input_windows(x[samples])), weight_matrix.T)
+            products = [kernels.matmul(kernels.im2col(self.input_windows(x[samples])), weight_matrix.T)
                         for samples in self.blocks_of_samples(len(x))]
         out = products[0] if len(products) == 1 else backend.array_module(x).concatenate(products)
         if bias is not None:
@@ -226,95 +141,77 @@ class Conv2d(Function):
         return blocks_of_samples(n, math.prod(self.output_size()) * math.prod(self.window_layout))
 
     def backward(self, grad):
-        """In ops (so it can be differentiated again): dL/dx is the transposed convolution of
-        dL/dout with the same weight; dL/dW correlates x with dL/dout, which is a convolution
-        with batch and channels swapped, dL/dout as its kernel, and stride and dilation swapped."""
+        """dL/dx is the transposed convolution of dL/dout with the same weight; dL/dW correlates
+        each window of x with dL/dout (ConvWeightGrad, from the columns forward kept, if it did)."""
         x, weight = self.inputs[:2]
-        (kh, kw), (h, w) = weight.shape[2:], self.input_size
         dx = dweight = dbias = None
         if self.needs_input_grad[0]:
-            size = [(o - 1) * s - 2 * p + d * (k - 1) + 1 for o, s, p, d, k in
-                    zip(grad.shape[2:], self.stride, self.padding, self.dilation, (kh, kw))]
-            dx = conv_transpose2d(grad, weight, stride=self.stride, padding=self.padding,
-                                  output_padding=(h - size[0], w - size[1]), dilation=self.dilation)
+            dx = conv_transpose_to(grad, weight, self.input_size, self.stride, self.padding, self.dilation)
         if self.needs_input_grad[1]:
-            dweight = weight_correlation(x, grad, self.stride, self.padding, self.dilation, (kh, kw))
+            dweight = ConvWeightGrad.apply(x, grad, stride=self.stride, padding=self.padding, dilation=self.dilation,
+                                           kernel=self.window_layout[:2], cols=self.cols)
         if len(self.inputs) == 3 and self.needs_input_grad[2]:
             dbias = grad.sum(dim=(0, 2, 3))
         return (dx, dweight, dbias)[:len(self.inputs)]
 
-    def fast_backward(self, grad):
-        """dL/dW = dL/dout^T @ cols, and dL/dx from dL/dcols = dL/dout @ W, folded back; in the
-        blocks of samples of forward, each block's columns made again from x (forward keeps none).
 
-        At stride 1, dL/dx is also a convolution: of the zero-padded dL/dout with the flipped
-        kernel (`padded_grad_cols`, `flipped_weight_matrix`), one column row per input pixel,
-        KH*KW*Cout wide, where dL/dcols has one row per output pixel, KH*KW*Cin wide. Whichever
-        matrix is smaller is computed, and the convolution needs no fold: for the last layer of an
-        image generator or a PatchGAN's score layer (few output channels), the convolution.
-        Measured on CycleGAN's last layer (7x7, 32 -> 3 channels, 64x64): 12.0 ms by fold on one
-        core (4.9 on two), 0.62-0.75 ms by convolution; the other way round (3 -> 32) the fold is
-        faster, 2.8-3.4 against 4.8-5.0 ms."""
-        x, weight = self.inputs[0].array, self.inputs[1].array
-        n, out_channels, out_h, out_w = grad.shape
-        in_channels, (h, w) = self.window_layout[-1], self.input_size
-        wants_dx, wants_dweight = self.needs_input_grad[:2]
-        by_conv = wants_dx and self.stride == (1, 1) and h * w * out_channels < out_h * out_w * in_channels
-        weight_matrix = self.flipped_weight_matrix(weight) if by_conv else weight_as_matrix(weight)
-        dx_blocks, dweight = [], None
-        blocks = [slice(0, n)] if self.cols is not None else self.blocks_of_samples(n)
+class ConvWeightGrad(Function):
+    """W'[i, j, ki, kj] = sum over n, h, w of big_p[n, j, s*h + d*ki, s*w + d*kj] * small[n, i, h, w],
+    with big_p the zero-padded `big`: the weight gradient of a convolution (big = x, small = dL/dout:
+    W' is (O, C, KH, KW)) and of a transposed one (big = dL/dout, small = x: W' is (Cin, Cout, KH, KW)).
+    As matrices, W' = small^T @ cols: cols holds the window of big_p that each pixel of small saw.
+
+    It is linear in each input; with G the gradient of W':
+        d/dsmall = conv2d(big, G)             (stride, padding, dilation as given; cut to small's size)
+        d/dbig   = conv_transpose2d(small, G) (to big's size)
+    """
+
+    def forward(self, big, small, stride, padding, dilation, kernel, cols=None):
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        count, window_layout = small.shape[2:], (*kernel, big.shape[1])
+        if cols is not None:  # the columns a convolution's forward kept: every sample in one block
+            blocks = [slice(0, len(small))]
+        else:
+            blocks = blocks_of_samples(len(small), math.prod(count) * math.prod(window_layout))
+        total = None
         for samples in blocks:
-            grad_matrix = grad[samples].transpose(0, 2, 3, 1).reshape(-1, out_channels)
-            grad_cols = self.padded_grad_cols(grad[samples]) if by_conv else grad_matrix
-            cols = None
-            if wants_dweight:
-                cols = self.cols if self.cols is not None else im2col(self.input_windows(x[samples]))
-            dcols, dweight_block = parallel.matmuls((grad_cols, weight_matrix) if wants_dx else None,
-                                                    (grad_matrix.T, cols) if wants_dweight else None)
-            if dweight_block is not None:  # the blocks added in block order: the same at any thread count
-                dweight = dweight_block if dweight is None else dweight + dweight_block
-            if dcols is not None:
-                dx_blocks.append(self.input_grad(dcols, by_conv))
-        dx = None
-        if dx_blocks:
-            dx_nhwc = dx_blocks[0] if len(dx_blocks) == 1 else backend.array_module(grad).concatenate(dx_blocks)
-            dx = dx_nhwc.transpose(0, 3, 1, 2)
-        if dweight is not None:
-            dweight = dweight.reshape(out_channels, *self.window_layout).transpose(0, 3, 1, 2)
-        dbias = None
-        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
-            dbias = grad.sum(axis=(0, 2, 3))
-        return (dx, dweight, dbias)[:len(self.needs_input_grad)]
+            block_cols = cols if cols is not None else self.columns(big[samples], kernel, count)
+            product = kernels.matmul(pixel_rows(small[samples]).T, block_cols)
+            total = product if total is None else total + product  # in block order: the same at any thread count
+        return total.reshape(small.shape[1], *window_layout).transpose(0, 3, 1, 2)
 
-    def input_grad(self, dcols, by_conv):
-        """dL/dx (channels-last, (B, H, W, C)) of a block of B samples from its dL/dcols: by
-        convolution already one row per input pixel; else one row per window, folded back."""
-        (h, w), in_channels = self.input_size, self.window_layout[-1]
-        if by_conv:
-            return dcols.reshape(-1, h, w, in_channels)
-        dcols = dcols.reshape(-1, *self.output_size(), *self.window_layout)
-        dx_padded = fold(dcols, self.padded_size, self.stride, self.dilation, axis=1)
-        (ph, pw) = self.padding
-        return dx_padded[:, ph:ph + h, pw:pw + w, :]
+    def columns(self, big, kernel, count):
+        """The windows of the padded big, channels-last, the first `count` (rows, cols) of them, as
+        a matrix (one row per window). A transposed convolution's dL/dout has room for more
+        windows than its input has pixels when output_padding >= stride."""
+        big_nhwc = _pad_spatial(big.transpose(0, 2, 3, 1), self.padding, axis=1)
+        windows = sliding_windows(big_nhwc, kernel, self.stride, self.dilation, axis=1)
+        return kernels.im2col(windows[:, :count[0], :count[1]])
 
-    def padded_grad_cols(self, grad):
-        """For stride 1: the windows of dL/dout, zero-padded by dilation*(kernel - 1) on each side,
-        one per input pixel, as a matrix (N*H*W, KH*KW*Cout). With x_p the padded input,
+    def backward(self, grad):
+        big, small = self.inputs
+        dbig = dsmall = None
+        if self.needs_input_grad[0]:
+            dbig = conv_transpose_to(small, grad, big.shape[2:], self.stride, self.padding, self.dilation)
+        if self.needs_input_grad[1]:
+            dsmall = conv2d(big, grad, stride=self.stride, padding=self.padding, dilation=self.dilation)
+            dsmall = _cut(dsmall, small.shape[2:])
+        return dbig, dsmall
 
-            dL/dx_p[y] = sum over i of W[i] dL/dout[y - d*i] = sum over i' of W[KH-1-i'] dL/dout_padded[y + d*i']
 
-        (rows shown; columns alike): the window of the padded dL/dout at y, against the flipped
-        kernel. Only the windows of unpadded input pixels (y = ph .. ph + H - 1) are taken."""
-        kernel, (dh, dw) = self.window_layout[:2], self.dilation
-        edges = (dh * (kernel[0] - 1), dw * (kernel[1] - 1))
-        size = [o + 2 * e for o, e in zip(grad.shape[2:], edges)]
-        return grad_window_cols(grad, edges, size, kernel, (1, 1), self.dilation, self.padding, self.input_size)
+def conv_transpose_to(x, weight, size, stride, padding, dilation):
+    """conv_transpose2d(x, weight) of spatial size `size` (H, W): a convolution's input gradient.
+    Its last rows and columns may lie beyond the last window (at most stride - 1 of them, or
+    dilation - 1 for a transposed convolution's weight gradient): output padding reaches them."""
+    reach = [(n - 1) * s - 2 * p + d * (k - 1) + 1
+             for n, s, p, d, k in zip(x.shape[2:], stride, padding, dilation, weight.shape[2:])]
+    return conv_transpose2d(x, weight, stride=stride, padding=padding, dilation=dilation,
+                            output_padding=tuple(t - r for t, r in zip(size, reach)))
 
-    def flipped_weight_matrix(self, weight):
-        """The kernel (O, C, KH, KW) flipped in both spatial dims, as a matrix (KH*KW*O, C) matching
-        padded_grad_cols' rows: entry ((i', j', o), c) = W[o, c, KH-1-i', KW-1-j']."""
-        (out_channels, in_channels, kh, kw) = weight.shape
-        return weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * out_channels, in_channels)
+
+def _cut(x, size):
+    """x (N, C, H', W') cut to its first `size` (H, W) rows and columns (no op when it has that size)."""
+    return x if tuple(x.shape[2:]) == tuple(size) else x[:, :, :size[0], :size[1]]
 
 
 def blocks_of_samples(n, per_sample):
@@ -342,9 +239,9 @@ class ConvTranspose2d(Function):
 
     x (N, Cin, H, W), weight (Cin, Cout, KH, KW)  ->  out (N, Cout, OH, OW),
     OH = (H - 1)*stride - 2*padding + dilation*(KH - 1) + output_padding + 1.
-    As matrices: cols = x @ W (N*H*W, KH*KW*Cout), folded into the output.
-    Its backward is a convolution: dL/dcols = windows of dL/dout,
-    dL/dx = dL/dcols @ W^T,  dL/dW = x^T @ dL/dcols,  dL/dbias = dL/dout summed.
+    As matrices: cols = x @ W (N*H*W, KH*KW*Cout), folded into the output (or, at stride 1
+    when that matrix is smaller, a convolution: `by_convolution`).
+    dL/dx = conv2d(dL/dout, W),  dL/dW = ConvWeightGrad(dL/dout, x),  dL/dbias = dL/dout summed.
     """
 
     def forward(self, x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
@@ -363,66 +260,65 @@ class ConvTranspose2d(Function):
         if min(self.out_size) <= 0:
             raise ValueError(f"conv_transpose2d: padding {self.padding} leaves no output for input {(h, w)}")
         self.full_size, self.kernel, self.input_size = full, (kh, kw), (h, w)
-        weight_matrix = weight.transpose(0, 2, 3, 1).reshape(in_channels, -1)  # (Cin, KH*KW*Cout)
-        (ph, pw), (oh, ow) = self.padding, self.out_size
-        blocks = []
-        for samples in self.blocks_of_samples(n):  # cols (B*H*W, KH*KW*Cout) for B samples at a time
-            cols = parallel.matmul(pixel_rows(x[samples]), weight_matrix).reshape(-1, h, w, kh, kw, out_channels)
-            blocks.append(fold(cols, full, self.stride, self.dilation, axis=1)[:, ph:ph + oh, pw:pw + ow, :])
-        out = blocks[0] if len(blocks) == 1 else backend.array_module(x).concatenate(blocks)
+        (oh, ow) = self.out_size
+        if self.stride == (1, 1) and oh * ow * in_channels < h * w * out_channels:
+            out = self.by_convolution(x, weight, output_padding)
+        else:
+            out = self.by_fold(x, weight)
         if bias is not None:
             out += bias
         return out.transpose(0, 3, 1, 2)
 
-    def blocks_of_samples(self, n):
-        """The blocks of samples (blocks_of_samples) for columns of H*W rows of KH*KW*Cout."""
-        return blocks_of_samples(n, math.prod(self.input_size) * math.prod(self.kernel) * self.out_channels)
+    def by_fold(self, x, weight):
+        """cols = x @ W, one row per input pixel (N*H*W, KH*KW*Cout), folded into the output;
+        in blocks of samples. Channels-last (N, OH, OW, Cout)."""
+        (n, in_channels, h, w), (kh, kw) = x.shape, self.kernel
+        weight_matrix = weight.transpose(0, 2, 3, 1).reshape(in_channels, -1)  # (Cin, KH*KW*Cout)
+        (ph, pw), (oh, ow) = self.padding, self.out_size
+        blocks = []
+        for samples in self.blocks_of_samples(n, self.out_channels):
+            cols = kernels.matmul(pixel_rows(x[samples]), weight_matrix).reshape(-1, h, w, kh, kw, self.out_channels)
+            blocks.append(kernels.fold(cols, self.full_size, self.stride, self.dilation, axis=1)[:, ph:ph + oh, pw:pw + ow, :])
+        return blocks[0] if len(blocks) == 1 else backend.array_module(x).concatenate(blocks)
+
+    def by_convolution(self, x, weight, output_padding):
+        """At stride 1 the transposed convolution is a convolution: of x zero-padded by
+        dilation*(kernel - 1), with the kernel flipped (rows shown; columns alike):
+
+            out[y] = sum over i of W[i] x[y - d*i] = sum over i' of W[KH-1-i'] x_padded[y + d*i']
+
+        one column row per output pixel, KH*KW*Cin wide, where the fold has one per input pixel,
+        KH*KW*Cout wide: the smaller matrix is made (a generator's last layer, few channels out).
+        Only the windows of the output's pixels (after padding is cut) are taken."""
+        (n, in_channels, h, w), (kh, kw), (dh, dw) = x.shape, self.kernel, self.dilation
+        edges = (dh * (kh - 1), dw * (kw - 1))
+        size = [n_ + 2 * e + op for n_, e, op in zip((h, w), edges, output_padding)]
+        flipped = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * in_channels, self.out_channels)
+        blocks = []
+        for samples in self.blocks_of_samples(n, in_channels):
+            cols = grad_window_cols(x[samples], edges, size, self.kernel, (1, 1), self.dilation, self.padding,
+                                    self.out_size)
+            blocks.append(kernels.matmul(cols, flipped).reshape(-1, *self.out_size, self.out_channels))
+        return blocks[0] if len(blocks) == 1 else backend.array_module(x).concatenate(blocks)
+
+    def blocks_of_samples(self, n, channels):
+        """The blocks of samples (blocks_of_samples) for columns of H*W rows of KH*KW*channels."""
+        return blocks_of_samples(n, math.prod(self.input_size) * math.prod(self.kernel) * channels)
 
     def backward(self, grad):
-        """In ops: dL/dx is the convolution of dL/dout with the same weight; dL/dW correlates
-        dL/dout with x (a convolution with batch and channels swapped, x as its kernel)."""
+        """dL/dx is the convolution of dL/dout with the same weight; dL/dW correlates each window of
+        dL/dout with x (ConvWeightGrad)."""
         x, weight = self.inputs[:2]
-        (kh, kw), (h, w) = weight.shape[2:], self.input_size
         dx = dweight = dbias = None
-        if self.needs_input_grad[0]:
-            dx = conv2d(grad, weight, stride=self.stride, padding=self.padding, dilation=self.dilation)
-            dx = dx[:, :, :h, :w]  # output_padding >= stride leaves room for extra windows
+        if self.needs_input_grad[0]:  # output_padding >= stride leaves room for extra windows: cut
+            dx = _cut(conv2d(grad, weight, stride=self.stride, padding=self.padding, dilation=self.dilation),
+                      self.input_size)
         if self.needs_input_grad[1]:
-            dweight = weight_correlation(grad, x, self.stride, self.padding, self.dilation, (kh, kw))
+            dweight = ConvWeightGrad.apply(grad, x, stride=self.stride, padding=self.padding,
+                                           dilation=self.dilation, kernel=self.kernel)
         if len(self.inputs) == 3 and self.needs_input_grad[2]:
             dbias = grad.sum(dim=(0, 2, 3))
         return (dx, dweight, dbias)[:len(self.inputs)]
-
-    def fast_backward(self, grad):
-        """dL/dcols = the windows of dL/dout, one per input pixel; dL/dx = dL/dcols @ W^T and
-        dL/dW = x^T @ dL/dcols, in the blocks of samples of forward."""
-        x, weight = self.inputs[0].array, self.inputs[1].array
-        n, out_channels = grad.shape[:2]
-        in_channels, (h, w) = x.shape[1], self.input_size
-        weight_matrix = weight.transpose(0, 2, 3, 1).reshape(in_channels, -1)  # (Cin, KH*KW*Cout)
-        wants_dx, wants_dweight = self.needs_input_grad[:2]
-        dx_blocks, dweight = [], None
-        for samples in self.blocks_of_samples(n):
-            # One window per input pixel. With output_padding >= stride (allowed when dilation is
-            # larger) the full-size gradient has room for more windows than that: only the first H x W.
-            grad_cols = grad_window_cols(grad[samples], self.padding, self.full_size, self.kernel, self.stride,
-                                         self.dilation, (0, 0), (h, w))
-            dx_block, dweight_block = parallel.matmuls((grad_cols, weight_matrix.T) if wants_dx else None,
-                                                       (pixel_rows(x[samples]).T, grad_cols) if wants_dweight else None)
-            if dweight_block is not None:  # the blocks added in block order: the same at any thread count
-                dweight = dweight_block if dweight is None else dweight + dweight_block
-            if dx_block is not None:
-                dx_blocks.append(dx_block)
-        dx = None
-        if dx_blocks:
-            dx_rows = dx_blocks[0] if len(dx_blocks) == 1 else backend.array_module(grad).concatenate(dx_blocks)
-            dx = dx_rows.reshape(n, h, w, in_channels).transpose(0, 3, 1, 2)
-        if dweight is not None:
-            dweight = dweight.reshape(in_channels, *self.kernel, out_channels).transpose(0, 3, 1, 2)
-        dbias = None
-        if len(self.needs_input_grad) == 3 and self.needs_input_grad[2]:
-            dbias = grad.sum(axis=(0, 2, 3))
-        return (dx, dweight, dbias)[:len(self.needs_input_grad)]
 
 
 def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
@@ -501,12 +397,6 @@ class MaxPool2d(_Pool2d):
         dx = ScatterAdd.apply(grad.reshape(-1), shape=(n * c * hp * wp,), key=positions)
         return self.unpad(dx.reshape(n, c, hp, wp))
 
-    def fast_backward(self, grad):
-        xp = backend.array_module(grad)
-        taps = xp.arange(self.windows_shape[4] * self.windows_shape[5])
-        cols = ((taps == self.winner) * grad[..., None]).reshape(self.windows_shape)
-        return self.unpad(fold(cols, self.padded_size, self.stride, self.dilation, axis=2))
-
 
 class AvgPool2d(_Pool2d):
     """out = the sum of each window / its divisor.   dL/dx: each window's gradient / divisor, to each of its elements.
@@ -553,11 +443,6 @@ class AvgPool2d(_Pool2d):
         dx = conv_transpose2d(shares, ones, stride=self.stride, output_padding=spare)
         return self.unpad(dx.reshape(n, c, *self.padded_size))
 
-    def fast_backward(self, grad):
-        xp = backend.array_module(grad)
-        cols = xp.broadcast_to((grad / self.divisor)[..., None, None], self.windows_shape)
-        return self.unpad(fold(cols, self.padded_size, self.stride, (1, 1), axis=2))
-
 
 class AdaptiveMaxPool2d(Function):
     """out[..., i, j] = the largest element of bin (i, j): rows floor(i H / OH) .. ceil((i + 1) H / OH) - 1,
@@ -589,15 +474,6 @@ class AdaptiveMaxPool2d(Function):
         positions = (planes * plane + self.indices).reshape(-1)
         dx = ScatterAdd.apply(grad.reshape(-1), shape=(math.prod(self.input_shape),), key=positions)
         return dx.reshape(self.input_shape)
-
-
-def weight_correlation(big, small, stride, padding, dilation, kernel):
-    """out[i, j, ki, kj] = sum over n, h, w of big_padded[n, j, s*h + d*ki, s*w + d*kj] * small[n, i, h, w]:
-    the weight gradient of a convolution (big = x, small = dL/dout) and of a transposed one
-    (big = dL/dout, small = x). It is itself a convolution, in ops: batch and channels swapped,
-    `small` as the kernel, stride and dilation exchanged, cut to the kernel's size."""
-    swapped = conv2d(big.transpose(0, 1), small.transpose(0, 1), stride=dilation, padding=padding, dilation=stride)
-    return swapped[:, :, :kernel[0], :kernel[1]].transpose(0, 1)
 
 
 def _check_conv_shapes(op, x, weight, weight_in_channels):
@@ -757,8 +633,6 @@ def _single(value):
 
 
 # --- adaptive pooling (a composite: two matrix products) --------------------------------------
-
-from ..autograd import composite  # noqa: E402
 
 
 def _averaging_matrix(n, m, like):

@@ -7,7 +7,7 @@ import math
 import string
 import warnings
 
-from .. import backend, parallel
+from .. import backend, kernels
 from ..autograd import Function, composite
 from ..tensor import Tensor
 from .elementwise import cast, sqrt, where
@@ -46,10 +46,9 @@ class MatMul(Function):
         except ValueError:
             raise RuntimeError(f"matmul: the batch dims {tuple(batch_x)} and {tuple(batch_y)} of shapes "
                                f"{tuple(x.shape)} and {tuple(y.shape)} do not broadcast") from None
-        self.x, self.y = x, y
         if x.ndim > 2 and y.ndim == 2:  # a batch of rows times one matrix: one (parallel) 2-D product
             return _rows_matmul(x, y)
-        return parallel.matmul(x, y)
+        return kernels.matmul(x, y)
 
     def backward(self, grad):
         x, y = self.inputs
@@ -70,24 +69,6 @@ class MatMul(Function):
                 dy = dy.squeeze(-1)
         return dx, dy
 
-    def fast_backward(self, grad):
-        """backward on raw arrays (the hot path of every MLP and conv net)."""
-        x, y = self.x, self.y
-        x2 = x[None, :] if x.ndim == 1 else x          # (k,) -> (1, k)
-        y2 = y[:, None] if y.ndim == 1 else y          # (k,) -> (k, 1)
-        if y.ndim == 1:  # restore the last axis first: for vector @ vector, grad is 0-d
-            grad = grad[..., None]
-        if x.ndim == 1:
-            grad = grad[..., None, :]
-        dx, dy = parallel.matmuls(  # the two products at once
-            (grad, y2.swapaxes(-1, -2)) if self.needs_input_grad[0] else None,
-            (x2.swapaxes(-1, -2), grad) if self.needs_input_grad[1] else None)
-        if dx is not None and x.ndim == 1:
-            dx = dx[..., 0, :]
-        if dy is not None and y.ndim == 1:
-            dy = dy[..., 0]
-        return dx, dy
-
 
 class Linear(Function):
     """y = x W^T + b, with x (..., in), W (out, in), b (out,).
@@ -102,7 +83,6 @@ class Linear(Function):
             raise RuntimeError(
                 f"linear: input of shape {tuple(x.shape)} has {x.shape[-1]} features, but the "
                 f"weight of shape {tuple(weight.shape)} expects {weight.shape[1]}")
-        self.x, self.weight = x, weight
         out = _rows_matmul(x, weight.T)
         if bias is not None:
             out += bias
@@ -110,25 +90,28 @@ class Linear(Function):
 
     def backward(self, grad):
         x, weight = self.inputs[:2]
-        dx = grad @ weight if self.needs_input_grad[0] else None
-        grad2d = grad.reshape(-1, grad.shape[-1])
-        dweight = grad2d.t() @ x.reshape(-1, x.shape[-1]) if self.needs_input_grad[1] else None
+        dx = matmul(grad, weight) if self.needs_input_grad[0] else None
+        dweight = LinearWeightGrad.apply(grad, x) if self.needs_input_grad[1] else None
         if len(self.inputs) == 2:
             return dx, dweight
-        return dx, dweight, (grad2d.sum(dim=0) if self.needs_input_grad[2] else None)
+        return dx, dweight, (grad.sum(dim=tuple(range(grad.ndim - 1))) if self.needs_input_grad[2] else None)
 
-    def fast_backward(self, grad):
-        """backward on raw arrays (the hot path of every MLP): the two products at once."""
-        x, weight = self.x, self.weight
-        grad2d, x2d = _rows(grad), _rows(x)
-        dx, dweight = parallel.matmuls((grad2d, weight) if self.needs_input_grad[0] else None,
-                                       (grad2d.T, x2d) if self.needs_input_grad[1] else None)
-        if dx is not None:
-            dx = dx.reshape(x.shape)
-        if len(self.needs_input_grad) == 2:
-            return dx, dweight
-        dbias = grad2d.sum(axis=0) if self.needs_input_grad[2] else None
-        return dx, dweight, dbias
+
+class LinearWeightGrad(Function):
+    """W'[o, i] = sum over rows r of g[r, o] x[r, i]: the weight gradient of y = x W^T, from
+    g = dL/dy (..., out) and x (..., in), the leading axes as rows: W' = g^T x, (out, in).
+
+    With G the gradient of W':   d/dg = x G^T = linear(x, G),   d/dx = g G.
+    """
+
+    def forward(self, grad, x):
+        return kernels.matmul(_rows(grad).T, _rows(x))
+
+    def backward(self, grad):
+        g, x = self.inputs
+        dg = linear(x, grad) if self.needs_input_grad[0] else None
+        dx = matmul(g, grad) if self.needs_input_grad[1] else None
+        return dg, dx
 
 
 def _rows(x):
@@ -139,8 +122,8 @@ def _rows(x):
 def _rows_matmul(x, w):
     """x (..., k) @ w (k, n) with the leading axes of x as rows of one (parallel) 2-D product."""
     if x.ndim == 2 or not x.flags.c_contiguous:
-        return parallel.matmul(x, w)
-    return parallel.matmul(_rows(x), w).reshape(*x.shape[:-1], w.shape[-1])
+        return kernels.matmul(x, w)
+    return kernels.matmul(_rows(x), w).reshape(*x.shape[:-1], w.shape[-1])
 
 
 def matmul(x, y):

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, composite
+from ..autograd import FusedFunction, composite
 from ..tensor import Tensor, as_tensor
 from .activation import log_softmax, softplus_of_negative, stable_sigmoid
 from .elementwise import clamp, exp, log, where
@@ -69,7 +69,7 @@ def _reduce(losses, reduction):
     return losses, 1.0
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(FusedFunction):
     """L = -w [y ln p + (1 - y) ln(1 - p)], each log clamped at -100 as PyTorch does.
 
     dL/dp = w (p - y) / max(p (1 - p), 1e-12),   dL/dy = w [ln(1 - p) - ln p].
@@ -93,7 +93,7 @@ class BinaryCrossEntropy(Function):
         losses = -(y * log_p + (1 - y) * log_1mp)
         return _reduce_tensor(losses if self.weight is None else losses * self.weight, self.reduction)
 
-    def fast_backward(self, grad):
+    def closed_form(self, grad):
         xp = backend.array_module(grad)
         g = grad * self.scale if self.weight is None else grad * self.scale * self.weight
         dp = dy = None
@@ -105,7 +105,7 @@ class BinaryCrossEntropy(Function):
         return dp, dy
 
 
-class BinaryCrossEntropyWithLogits(Function):
+class BinaryCrossEntropyWithLogits(FusedFunction):
     """BCE of sigmoid(x) computed from the logit x, stable for any x:
 
     L = w [(1 - y) x + c softplus(-x)],  c = 1 + (pos_weight - 1) y,  softplus(-x) = ln(1 + e^-|x|) + max(-x, 0).
@@ -130,7 +130,7 @@ class BinaryCrossEntropyWithLogits(Function):
         losses = (1 - y) * x + c * softplus_neg
         return _reduce_tensor(losses if self.weight is None else losses * self.weight, self.reduction)
 
-    def fast_backward(self, grad):
+    def closed_form(self, grad):
         g = grad * self.scale if self.weight is None else grad * self.scale * self.weight
         dx = dy = None
         if self.needs_input_grad[0]:
@@ -141,7 +141,7 @@ class BinaryCrossEntropyWithLogits(Function):
         return dx, dy
 
 
-class NLLLoss(Function):
+class NLLLoss(FusedFunction):
     """L_n = -w[t_n] logp[n, t_n] for class-index targets t (targets equal to ignore_index give 0).
 
     "mean" divides by the sum of the weights of the counted targets, as PyTorch.
@@ -182,7 +182,7 @@ class NLLLoss(Function):
             return losses.reshape(self.target_shape)
         return losses.sum() * self.scale
 
-    def fast_backward(self, grad):
+    def closed_form(self, grad):
         xp = backend.array_module(grad)
         classes = self.moved_shape[-1]
         per_row = -self.w * (grad.reshape(-1) if self.reduction == "none" else grad * self.scale)

@@ -12,18 +12,18 @@ the number of elements averaged, the backward is
 (the two mean terms are the paths through mean and var).
 """
 
-from .. import backend, parallel
-from ..autograd import Function
+from .. import backend, kernels
+from ..autograd import FusedFunction, composite, no_grad
 from ..tensor import Tensor
 from .reduce import reduced_count
 
 
-class Normalize(Function):
+class Normalize(FusedFunction):
     """The shared definition, and `normalize` (the forward of LayerNorm, and of BatchNorm in eval);
     each subclass says which axes it normalises. BatchNorm in training and InstanceNorm run
     `normalize_columns` instead (below), the same arithmetic on channels-last rows.
 
-    `fast_backward` is the closed form of the module docstring. `definition` is the same
+    `closed_form` is the closed form of the module docstring. `definition` is the same
     op in plain minigrad ops; the engine differentiates it for gradients of gradients.
     """
 
@@ -102,15 +102,15 @@ class BatchNorm(Normalize):
         self.axes, self.eps, self.batch_statistics, self.fixed_statistics = axes, eps, True, None
         self.weight = weight
         rows = _channel_rows(x)[None]  # one group: every row
-        out, self.centered, mean, var, self.inv_std = normalize_columns(rows, weight.reshape(-1), bias.reshape(-1), eps)
+        out, self.centered, mean, var, self.inv_std = kernels.normalize_columns(rows, weight.reshape(-1), bias.reshape(-1), eps)
         kept = self.parameter_shape(x)
         return _from_channel_rows(out, x.shape), mean.reshape(kept), var.reshape(kept)
 
-    def fast_backward(self, grad):
+    def closed_form(self, grad):
         """Training: `columns_backward` on the channels-last rows. Eval: the statistics are
         constants, so dL/dx = dL/dy w / sqrt(var + eps), dL/dw = sum(dL/dy x_hat), dL/db = sum(dL/dy)."""
         if self.batch_statistics:
-            dx, dweight, dbias = columns_backward(_channel_rows(grad)[None], self.centered, self.inv_std,
+            dx, dweight, dbias = kernels.columns_backward(_channel_rows(grad)[None], self.centered, self.inv_std,
                                                   self.weight.reshape(-1), self.needs_input_grad[0])
             dx = None if dx is None else _from_channel_rows(dx, grad.shape)
         else:
@@ -132,103 +132,20 @@ class InstanceNorm(Normalize):
         self.axes, self.eps, self.batch_statistics, self.fixed_statistics = tuple(range(2, x.ndim)), eps, True, None
         self.weight = weight
         samples = _channels_last(x).reshape(len(x), -1, x.shape[1])  # (N, pixels, C)
-        out, self.centered, _, _, self.inv_std = normalize_columns(samples, weight, bias, eps)
+        out, self.centered, _, _, self.inv_std = kernels.normalize_columns(samples, weight, bias, eps)
         return _from_channel_rows(out, x.shape)
 
     parameter_shape = BatchNorm.parameter_shape  # one weight per channel
 
-    def fast_backward(self, grad):
+    def closed_form(self, grad):
         """`columns_backward` on each sample's rows; the weight's and bias's gradients are the
         per-sample sums added over the samples."""
         grads = _channels_last(grad).reshape(len(grad), -1, grad.shape[1])
-        dx, dweight, dbias = columns_backward(grads, self.centered, self.inv_std, self.weight,
+        dx, dweight, dbias = kernels.columns_backward(grads, self.centered, self.inv_std, self.weight,
                                               self.needs_input_grad[0])
         return (None if dx is None else _from_channel_rows(dx, grad.shape),
                 dweight.sum(axis=0).reshape(-1) if self.needs_input_grad[1] else None,
                 dbias.sum(axis=0).reshape(-1) if self.needs_input_grad[2] else None)
-
-
-# --- normalising the columns of matrices, over the pool -------------------------------------------
-
-def normalize_columns(rows, weight, bias, eps):
-    """Normalise each column c of each group g of rows (G, R, C) over its R values, then scale and
-    shift it (BatchNorm: one group of every row; InstanceNorm: a group per sample):
-
-        out = (rows - mean) / sqrt(var + eps) * weight + bias,   mean and var (biased) per (g, c).
-
-    Returns out, centered = rows - mean (what backward needs), mean, var and 1/sqrt(var + eps),
-    the last three (G, 1, C). Three passes over blocks of rows (axis 1) on the pool
-    (minigrad.parallel): sum the rows; centre them and sum their squares; scale and shift
-    (weight / sqrt(var + eps) folded into one factor). The blocks' sums are added in block order,
-    so the result is the same at any thread count.
-    """
-    xp = backend.array_module(rows)
-    out, centered = xp.empty_like(rows), xp.empty_like(rows)
-    inv_count = 1.0 / rows.shape[1]
-    mean = _add_blocks(rows, lambda r: column_sums(rows[:, r])) * inv_count
-
-    def center(r):
-        xp.subtract(rows[:, r], mean, out=centered[:, r])
-        return column_sums(centered[:, r] * centered[:, r])
-
-    var = _add_blocks(rows, center) * inv_count
-    inv_std = 1 / xp.sqrt(var + eps)
-    scale = weight * inv_std
-
-    def scale_and_shift(r):
-        xp.multiply(centered[:, r], scale, out=out[:, r])
-        out[:, r] += bias
-
-    parallel.spread_rows(rows, scale_and_shift, axis=1)
-    return out, centered, mean, var, inv_std
-
-
-def columns_backward(grad, centered, inv_std, weight, need_input_grad):
-    """The backward of normalize_columns, on grad = dL/dout (G, R, C). Per group and column, with
-    M = R, x_hat = centered / sqrt(var + eps), S1 = sum(dL/dout) = dL/dbias and
-    S2 = sum(dL/dout x_hat) = dL/dweight:
-
-        dL/drows = w / sqrt(var + eps) * (dL/dout - S1 / M - centered * (S2 / M / sqrt(var + eps)))
-
-    (the two mean terms are the paths through mean and var). Two passes over blocks of rows on
-    the pool: both sums, then dL/drows. Returns dL/drows (None unless need_input_grad), and S2 and
-    S1, each (G, 1, C).
-    """
-    xp = backend.array_module(grad)
-    inv_count = 1.0 / grad.shape[1]
-    sums = parallel.for_rows(grad, lambda r: (column_sums(grad[:, r]), column_sums(grad[:, r] * centered[:, r])),
-                             axis=1)  # both sums from one read of each block
-    sum_grad = parallel.add_in_order([s for s, _ in sums])
-    sum_grad_x_hat = parallel.add_in_order([s for _, s in sums]) * inv_std
-    if not need_input_grad:
-        return None, sum_grad_x_hat, sum_grad
-    dx = xp.empty_like(grad)
-    mean_grad, factor, scale = sum_grad * inv_count, sum_grad_x_hat * inv_count * inv_std, weight * inv_std
-
-    def input_grad(r):
-        xp.multiply(centered[:, r], factor, out=dx[:, r])
-        xp.subtract(grad[:, r], dx[:, r], out=dx[:, r])
-        dx[:, r] -= mean_grad
-        dx[:, r] *= scale
-
-    parallel.spread_rows(grad, input_grad, axis=1)
-    return dx, sum_grad_x_hat, sum_grad
-
-
-def _add_blocks(rows, sums):
-    """sums(r) for fixed blocks r of the rows (axis 1) of rows (G, R, C), over the pool, added up
-    in block order (the same total at any thread count)."""
-    return parallel.add_in_order(parallel.for_rows(rows, sums, axis=1))
-
-
-def column_sums(rows):
-    """The column sums of each matrix of rows (G, R, C), kept as (G, 1, C): a product with a row
-    of ones, which one-threaded BLAS runs ~3x faster than NumPy's sum down the rows (measured: 82
-    vs 277 us on 11760 x 112)."""
-    ones = backend.array_module(rows).ones((1, rows.shape[1]), dtype=rows.dtype)
-    if len(rows) == 1:
-        return parallel.matmul(ones, rows[0])[None]
-    return ones @ rows  # one product per group
 
 
 def _channels_last(x):
@@ -263,7 +180,7 @@ class LayerNorm(Normalize):
     def parameter_shape(self, x):
         return x.shape[x.ndim - len(self.axes):]  # weight has the normalized shape
 
-    def fast_backward(self, grad):
+    def closed_form(self, grad):
         """The formula of the module docstring; weight and bias broadcast over the leading dims,
         so their gradients are returned full-size and the engine's unbroadcast sums them."""
         axes, x_hat = self.axes, self.x_hat
@@ -342,8 +259,6 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 
 # --- instance norm: the fused op, or plain ops with running statistics --------------------------
-
-from ..autograd import composite, no_grad  # noqa: E402
 
 
 @composite

@@ -1,0 +1,225 @@
+"""The speed layer: formulas computed the fastest way this machine allows.
+
+An op's body states its math. Where a formula pays for being run in blocks of rows over the
+thread pool (minigrad.parallel), the op calls a function here instead, named for what it
+computes; each gives exactly what the plain NumPy formula in its docstring gives, and
+tests/test_kernels.py checks each against that formula. Nothing here knows about autograd.
+"""
+
+import math
+
+from . import backend, parallel
+from .parallel import matmul  # noqa: F401  (a large product, cut into pieces of rows over the pool)
+
+
+def relu(x):
+    """max(x, 0), and the mask x > 0 (ReLU's derivative)."""
+    xp = backend.array_module(x)
+    out, positive = xp.empty_like(x), xp.empty_like(x, dtype=bool)
+
+    def block(rows):
+        xp.greater(x[rows], 0, out=positive[rows])
+        xp.maximum(x[rows], 0, out=out[rows])
+
+    parallel.spread_rows(x, block)
+    return out, positive
+
+
+def leaky_relu(x, slope):
+    """x * m, and m = where(x > 0, 1, slope) (LeakyReLU's derivative). m is built by arithmetic
+    on x > 0, not np.where, which is an order of magnitude slower on large arrays."""
+    xp = backend.array_module(x)
+    out, slope_map = xp.empty_like(x), xp.empty_like(x)
+
+    def block(rows):
+        xp.greater(x[rows], 0, out=slope_map[rows])      # 1.0 or 0.0
+        slope_map[rows] *= 1 - slope
+        slope_map[rows] += slope
+        xp.multiply(x[rows], slope_map[rows], out=out[rows])
+
+    parallel.spread_rows(x, block)
+    return out, slope_map
+
+
+def multiply(a, b):
+    """a * b, for b of a's shape (or broadcastable to it)."""
+    xp = backend.array_module(a)
+    out = xp.empty_like(a, dtype=xp.result_type(a, b))
+
+    def block(rows):
+        xp.multiply(a[rows], b[rows], out=out[rows])
+
+    if b.shape != a.shape:
+        return a * b
+    parallel.spread_rows(a, block)
+    return out
+
+
+# --- convolution: the windows as columns, and back -------------------------------------------
+
+# One sample (pix2pix and CycleGAN train at batch 1) is cut into blocks of rows, the spatial H
+# axis; a batch, into blocks of samples. Rows cost a little more (each add strides across every
+# sample of its block), which pays only when there are too few samples to share out. Measured on
+# 2 cores, by samples and by rows, on CycleGAN's last layer (7x7 kernel, 32 channels, 64x64):
+#   batch 1: fold 8.7 and 5.1 ms, im2col 1.41 and 0.86 ms
+#   batch 2: fold 8.9 and 9.4 ms, im2col 3.8 and 4.6 ms;  batch 4: fold 17.8 and 19.4 ms
+ROWS_BELOW = 2
+# Each of fold's strided adds (one per kernel tap and block) costs ~1.5 us of NumPy's call
+# overhead, with the GIL held: a block is made big enough that each add covers about this many
+# elements. The fold above (one 64-row image) then makes 2 blocks of 32 rows: 8.5 ms in one
+# piece; 9.1, 6.7, 5.8 and 4.9 ms with adds of 8 K, 16 K, 32 K and 64 K elements.
+FOLD_ADD_MIN = 64 * 1024
+# im2col's blocks of rows, in elements. The im2col above: 1.33 ms in one piece, 0.92 ms in
+# blocks of 128 K elements (parallel.BLOCK), 0.83 ms in blocks of 512 K to 2 M.
+IM2COL_BLOCK = 1024 * 1024
+def fold(windows, size, stride, dilation, axis):
+    """The adjoint of sliding_windows: add every window element back where it was read.
+
+    `windows` has shape (N, ..., OH, OW, KH, KW, ...) with OH at `axis` (> 0); the result
+    has the spatial size `size` = (H, W) there. One strided add per kernel tap (KH*KW of
+    them), each covering every window of a block of samples (or, for one sample, every window
+    that reaches a block of rows); the blocks run over the pool. Every element receives its
+    additions in tap order (i, j) whatever the blocks, so the sums are the same bit for bit.
+    """
+    xp = backend.array_module(windows)
+    out_h, out_w, kh, kw = windows.shape[axis:axis + 4]
+    (sh, sw), (dh, dw) = stride, dilation
+    if (out_h, out_w) == (1, 1) and (dh, dw) == (1, 1) and tuple(size) == (kh, kw):
+        # One window covering everything (e.g. a 7x7 kernel on a 7x7 image): nothing overlaps,
+        # so adding the windows back is a reshape.
+        return windows.reshape(windows.shape[:axis] + (kh, kw) + windows.shape[axis + 4:])
+    out = xp.zeros(windows.shape[:axis] + tuple(size) + windows.shape[axis + 4:], dtype=windows.dtype)
+    middle = (slice(None),) * (axis - 1)
+
+    def add_windows(samples, first_row, end_row):
+        """Add the windows of `samples` into the rows first_row <= r < end_row of out, tap by tap
+        in (i, j) order. Through tap row i, window row oh reaches row r = i*dh + sh*oh: tap row i
+        adds the window rows oh with first_row <= i*dh + sh*oh < end_row."""
+        batch = (samples,) + middle
+        for i in range(kh):
+            first = max(0, _ceil_div(first_row - i * dh, sh))
+            end = min(out_h, _ceil_div(end_row - i * dh, sh))
+            if first >= end:
+                continue
+            rows = slice(i * dh + sh * first, i * dh + sh * (end - 1) + 1, sh)
+            for j in range(kw):
+                cols = slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw)
+                out[batch + (rows, cols)] += windows[batch + (slice(first, end), slice(None), i, j)]
+
+    # The work is the windows (KH*KW adds per output element): the blocks, and whether to use
+    # the pool at all, are measured on them.
+    block = kh * kw * FOLD_ADD_MIN
+    if windows.shape[0] >= ROWS_BELOW:
+        parallel.spread_rows(windows, lambda samples: add_windows(samples, 0, size[0]), block=block)
+    else:
+        # A block of window rows [a, b) stands for the block of output rows [a*sh, b*sh) (the
+        # last one to the end): blocks of about the same work, which together cover out once.
+        def add_rows(rows):
+            add_windows(slice(None), rows.start * sh, size[0] if rows.stop == out_h else rows.stop * sh)
+        parallel.spread_rows(windows, add_rows, axis=axis, block=block)
+    return out
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+def im2col(windows):
+    """The windows (N, OH, OW, KH, KW, C) copied into a matrix (N*OH*OW, KH*KW*C), one row per
+    window; the samples (or, for one sample, the rows OH) are copied in blocks over the pool."""
+    cols = backend.array_module(windows).empty(windows.shape, dtype=windows.dtype)
+
+    def copy_samples(samples):
+        cols[samples] = windows[samples]
+
+    def copy_rows(rows):
+        cols[:, rows] = windows[:, rows]
+
+    if windows.shape[0] >= ROWS_BELOW:
+        parallel.spread_rows(cols, copy_samples)
+    else:
+        parallel.spread_rows(cols, copy_rows, axis=1, block=IM2COL_BLOCK)
+    return cols.reshape(math.prod(windows.shape[:3]), math.prod(windows.shape[3:]))
+
+
+# --- normalising the columns of matrices, over the pool -------------------------------------------
+
+def normalize_columns(rows, weight, bias, eps):
+    """Normalise each column c of each group g of rows (G, R, C) over its R values, then scale and
+    shift it (BatchNorm: one group of every row; InstanceNorm: a group per sample):
+
+        out = (rows - mean) / sqrt(var + eps) * weight + bias,   mean and var (biased) per (g, c).
+
+    Returns out, centered = rows - mean (what backward needs), mean, var and 1/sqrt(var + eps),
+    the last three (G, 1, C). Three passes over blocks of rows (axis 1) on the pool
+    (minigrad.parallel): sum the rows; centre them and sum their squares; scale and shift
+    (weight / sqrt(var + eps) folded into one factor). The blocks' sums are added in block order,
+    so the result is the same at any thread count.
+    """
+    xp = backend.array_module(rows)
+    out, centered = xp.empty_like(rows), xp.empty_like(rows)
+    inv_count = 1.0 / rows.shape[1]
+    mean = _add_blocks(rows, lambda r: column_sums(rows[:, r])) * inv_count
+
+    def center(r):
+        xp.subtract(rows[:, r], mean, out=centered[:, r])
+        return column_sums(centered[:, r] * centered[:, r])
+
+    var = _add_blocks(rows, center) * inv_count
+    inv_std = 1 / xp.sqrt(var + eps)
+    scale = weight * inv_std
+
+    def scale_and_shift(r):
+        xp.multiply(centered[:, r], scale, out=out[:, r])
+        out[:, r] += bias
+
+    parallel.spread_rows(rows, scale_and_shift, axis=1)
+    return out, centered, mean, var, inv_std
+
+
+def columns_backward(grad, centered, inv_std, weight, need_input_grad):
+    """The backward of normalize_columns, on grad = dL/dout (G, R, C). Per group and column, with
+    M = R, x_hat = centered / sqrt(var + eps), S1 = sum(dL/dout) = dL/dbias and
+    S2 = sum(dL/dout x_hat) = dL/dweight:
+
+        dL/drows = w / sqrt(var + eps) * (dL/dout - S1 / M - centered * (S2 / M / sqrt(var + eps)))
+
+    (the two mean terms are the paths through mean and var). Two passes over blocks of rows on
+    the pool: both sums, then dL/drows. Returns dL/drows (None unless need_input_grad), and S2 and
+    S1, each (G, 1, C).
+    """
+    xp = backend.array_module(grad)
+    inv_count = 1.0 / grad.shape[1]
+    sums = parallel.for_rows(grad, lambda r: (column_sums(grad[:, r]), column_sums(grad[:, r] * centered[:, r])),
+                             axis=1)  # both sums from one read of each block
+    sum_grad = parallel.add_in_order([s for s, _ in sums])
+    sum_grad_x_hat = parallel.add_in_order([s for _, s in sums]) * inv_std
+    if not need_input_grad:
+        return None, sum_grad_x_hat, sum_grad
+    dx = xp.empty_like(grad)
+    mean_grad, factor, scale = sum_grad * inv_count, sum_grad_x_hat * inv_count * inv_std, weight * inv_std
+
+    def input_grad(r):
+        xp.multiply(centered[:, r], factor, out=dx[:, r])
+        xp.subtract(grad[:, r], dx[:, r], out=dx[:, r])
+        dx[:, r] -= mean_grad
+        dx[:, r] *= scale
+
+    parallel.spread_rows(grad, input_grad, axis=1)
+    return dx, sum_grad_x_hat, sum_grad
+
+
+def _add_blocks(rows, sums):
+    """sums(r) for fixed blocks r of the rows (axis 1) of rows (G, R, C), over the pool, added up
+    in block order (the same total at any thread count)."""
+    return parallel.add_in_order(parallel.for_rows(rows, sums, axis=1))
+
+
+def column_sums(rows):
+    """The column sums of each matrix of rows (G, R, C), kept as (G, 1, C): a product with a row
+    of ones, which one-threaded BLAS runs ~3x faster than NumPy's sum down the rows (measured: 82
+    vs 277 us on 11760 x 112)."""
+    ones = backend.array_module(rows).ones((1, rows.shape[1]), dtype=rows.dtype)
+    if len(rows) == 1:
+        return parallel.matmul(ones, rows[0])[None]
+    return ones @ rows  # one product per group
