@@ -1,0 +1,111 @@
+"""minigrad/kernels.py: each kernel gives what the plain NumPy formula in its docstring gives,
+in one block and in many blocks over two threads (the blocks are forced small here)."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import minigrad as mg
+from minigrad import kernels, parallel
+from minigrad.ops.conv import sliding_windows
+
+
+@pytest.fixture(params=["one block", "many blocks"])
+def blocks(request, monkeypatch):
+    """Run each test as one inline block, and again as blocks of a few hundred elements on two
+    threads (the pool is what differs; the formulas must not)."""
+    if request.param == "many blocks":
+        monkeypatch.setattr(parallel, "THREADED_MIN", 0)
+        monkeypatch.setattr(parallel, "BLOCK", 256)
+        monkeypatch.setattr(kernels, "FOLD_ADD_MIN", 4)
+        monkeypatch.setattr(kernels, "IM2COL_BLOCK", 64)
+        before = mg.get_num_threads()
+        with threadpool_limits(limits=None):
+            mg.set_num_threads(2)
+            yield
+            mg.set_num_threads(before)
+    else:
+        yield
+
+
+def normal(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def test_relu_is_max_x_0_and_its_mask(blocks):
+    x = normal(40, 30)
+    out, positive = kernels.relu(x)
+    np.testing.assert_array_equal(out, np.maximum(x, 0))
+    np.testing.assert_array_equal(positive, x > 0)
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.02, 0.2])
+def test_leaky_relu_is_x_times_its_slope_map(blocks, slope):
+    x = normal(40, 30)
+    out, slope_map = kernels.leaky_relu(x, slope)
+    np.testing.assert_allclose(slope_map, np.where(x > 0, 1.0, slope), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(out, np.where(x > 0, x, slope * x), rtol=1e-15, atol=0)
+
+
+def test_multiply_is_the_elementwise_product(blocks):
+    a, b = normal(50, 20), normal(50, 20, seed=1)
+    np.testing.assert_array_equal(kernels.multiply(a, b), a * b)
+    np.testing.assert_array_equal(kernels.multiply(a, b[:1]), a * b[:1])  # broadcast: one plain product
+
+
+def test_matmul_is_the_product(blocks):
+    a, b = normal(60, 7), normal(7, 9, seed=1)
+    np.testing.assert_allclose(kernels.matmul(a, b), a @ b, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("n", [1, 3])  # one sample: blocks of rows; several: blocks of samples
+@pytest.mark.parametrize("kernel, stride, dilation", [((3, 3), (1, 1), (1, 1)), ((4, 2), (2, 3), (1, 2))])
+def test_fold_adds_each_window_back_where_it_was_read(blocks, n, kernel, stride, dilation):
+    """fold(windows) = the sum over windows and taps of each element put back at its place."""
+    size = (11, 10)
+    shape = sliding_windows(np.zeros((n, *size, 2)), kernel, stride, dilation, axis=1).shape
+    windows = normal(*shape)
+    expected = np.zeros((n, *size, 2))
+    for oh in range(shape[1]):
+        for ow in range(shape[2]):
+            for i in range(kernel[0]):
+                for j in range(kernel[1]):
+                    expected[:, oh * stride[0] + i * dilation[0], ow * stride[1] + j * dilation[1]] += \
+                        windows[:, oh, ow, i, j]
+    np.testing.assert_allclose(kernels.fold(windows, size, stride, dilation, axis=1), expected, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_im2col_is_the_windows_as_a_matrix(blocks, n):
+    windows = sliding_windows(normal(n, 9, 8, 3), (3, 2), (1, 2), (2, 1), axis=1)
+    cols = kernels.im2col(windows)
+    np.testing.assert_array_equal(cols, windows.reshape(-1, 3 * 2 * 3))
+
+
+def test_normalize_columns_and_its_backward_are_the_formulas(blocks):
+    """out = (rows - mean) / sqrt(var + eps) * w + b per group and column; and dL/drows, dL/dw, dL/db
+    of the closed form."""
+    rows, grad = normal(2, 300, 5), normal(2, 300, 5, seed=1)
+    weight, bias, eps = normal(5, seed=2), normal(5, seed=3), 1e-5
+    out, centered, mean, var, inv_std = kernels.normalize_columns(rows, weight, bias, eps)
+    mean_ = rows.mean(axis=1, keepdims=True)
+    var_ = rows.var(axis=1, keepdims=True)
+    x_hat = (rows - mean_) / np.sqrt(var_ + eps)
+    np.testing.assert_allclose(out, x_hat * weight + bias, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mean, mean_, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(var, var_, rtol=1e-12, atol=1e-12)
+
+    dx, dweight, dbias = kernels.columns_backward(grad, centered, inv_std, weight, True)
+    g = grad * weight
+    expected_dx = (g - g.mean(axis=1, keepdims=True) - x_hat * (g * x_hat).mean(axis=1, keepdims=True)) \
+        / np.sqrt(var_ + eps)
+    np.testing.assert_allclose(dx, expected_dx, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dweight, (grad * x_hat).sum(axis=1, keepdims=True), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dbias, grad.sum(axis=1, keepdims=True), rtol=1e-12, atol=1e-12)
+    assert kernels.columns_backward(grad, centered, inv_std, weight, False)[0] is None
+
+
+def test_column_sums_are_the_sums_down_the_rows():
+    rows = normal(3, 40, 6)
+    np.testing.assert_allclose(kernels.column_sums(rows), rows.sum(axis=1, keepdims=True), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(kernels.column_sums(rows[:1]), rows[:1].sum(axis=1, keepdims=True), rtol=1e-13)
