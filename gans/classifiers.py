@@ -49,6 +49,7 @@ from minigrad import backend
 from minigrad.nn import set_training_mode
 
 from . import plots
+from .data.mnist import MNIST, MnistNotFoundError
 from .registry import ExperimentError, RunOptions, register, text, whole_number
 from .runs import write_json
 
@@ -147,7 +148,6 @@ def load_mnist(data_dir=None, flatten=True, train_limit=None, test_limit=None, p
     Images are (B, 784) when flatten, else (B, 1, 28, 28). Raises ExperimentError when MNIST
     cannot be found (the message says where it looked and how to provide it).
     """
-    from .data.mnist import MNIST, MnistNotFoundError
 
     try:
         train = MNIST(data_dir, train=True, scale="01", flatten=flatten, one_hot=True, progress=progress)

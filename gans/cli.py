@@ -22,6 +22,9 @@ import sys
 from pathlib import Path
 
 from . import catalog  # noqa: F401 (registers every experiment)
+from . import plots
+from .data import celeba
+from .evaluation import draw_samples, grid_columns, grid_images, measure_run, save_metrics, save_samples
 from .errors import TrainingDiverged, TrainingInterrupted, UserError, exit_status, sigterm_raises
 from .registry import EXPERIMENTS, ExperimentError, RunOptions, check_settings, get_experiment, settings_help
 from .runs import RunLock, finite_or_none
@@ -130,7 +133,6 @@ def build_parser():
 
     data = commands.add_parser("data", help="prepare datasets")
     datasets = data.add_subparsers(dest="dataset", required=True, parser_class=Parser, metavar="DATASET")
-    from .data import celeba
     celeba.add_cli_arguments(datasets.add_parser("celeba", help="build the CelebA HDF5 file from the zip"))
     return parser
 
@@ -155,7 +157,6 @@ def run_command(args):
         if args.command == "evaluate":
             return evaluate(args)
         if args.command == "data":
-            from .data import celeba
             return celeba.run_cli(args)
     except UserError as error:
         return one_line_error(error)
@@ -241,8 +242,6 @@ def train(args):
 
 def sample(args):
     """A grid of samples in the run folder, or (--out) the samples in the documented .npz format."""
-    from . import plots
-    from .evaluation import draw_samples, grid_columns, grid_images, save_samples
     if args.out is not None and args.out.suffix != ".npz":
         raise ExperimentError(f"--out {args.out}: the samples are written as .npz; name the file FILE.npz")
     if args.out is None and args.n > MAX_GRID:
@@ -272,7 +271,6 @@ def sample(args):
 def evaluate(args):
     """Measure the run; print the metrics on stdout, then save them to RUN/metrics.json. A folder
     that cannot be written costs the file, not the metrics: they are printed first (exit status 2)."""
-    from .evaluation import measure_run, save_metrics
     results = measure_run(args.run, n=args.n, data_dir=args.data_dir, progress=not args.no_progress)
     print(json.dumps(finite_or_none(results), indent=2), flush=True)
     try:

@@ -25,6 +25,7 @@ CelebA zip found there, with no HDF5 file built from it yet, is built once into 
 `train` does.)
 """
 
+import csv
 import json
 import math
 import os
@@ -36,7 +37,10 @@ import numpy as np
 import minigrad as mg
 from minigrad.nn import set_training_mode
 
+from . import metrics
 from .data.celeba import CelebAError, find_celeba_h5
+from .data.download import cache_dir
+from .data.mnist import MnistNotFoundError, find_mnist
 from .models import with_labels
 from .registry import ExperimentError, RunOptions, get_experiment, read_checkpoint
 from .runs import write_json
@@ -120,14 +124,12 @@ def data_roots_for(run, data_dir=None):
 
 
 def _usual_places():
-    from .data.download import cache_dir
     return [f"$MINIGRAD_DATA ({os.environ.get('MINIGRAD_DATA') or 'not set'})", f"the user cache {cache_dir()}"]
 
 
 def find_mnist_for(run, data_dir=None):
     """The MNIST folder for the metrics' reference: in the data roots of data_roots_for, then the
     usual places; never downloaded. Raises ExperimentError (one line) when it is nowhere."""
-    from .data.mnist import MnistNotFoundError, find_mnist
     roots = data_roots_for(run, data_dir)
     for root in roots + [None]:
         try:
@@ -277,7 +279,6 @@ def measure_run(run, n=None, data_dir=None, seed=0, progress=False):
 def measure_mnist(run, n=None, data_dir=None, seed=0, progress=False):
     """Coverage, Fréchet distance (and conditional accuracy) of n samples of a TrainedRun's
     generator (docs/metrics.md)."""
-    from . import metrics
     experiment = run.experiment
     n = metrics.DEFAULT_SAMPLES if n is None else n
     check_memory(n, (metrics.MnistClassifier.feature_size + 1) * 8, f"the features of {n:,} samples")
@@ -310,8 +311,6 @@ def frechet_trace(run, column, title=None):
     imbalance alarm watches, the classic D's real + fake) beside the Fréchet distances its Trainer
     measured (`frechet_every`), with their rank correlation over all the checks (rho) and over the
     last three quarters (rho_late, after the warm-up): one panel of plots.save_frechet_plot."""
-    import csv
-
     run = Path(run)
     summary = json.loads((run / "summary.json").read_text())
     if not summary.get("frechet"):

@@ -16,7 +16,9 @@ import minigrad as mg
 
 from . import models
 from .data.celeba import HEIGHT, WIDTH, CelebADataset, find_celeba_h5
+from .data.mnist import MNIST
 from .data.pattern import generate_real_batch, pattern_report
+from .metrics import CollapseAlarm
 from .objectives import ClassicGAN
 from .registry import ExperimentError, RunOptions, register, text, whole_number
 from .training import Trainer
@@ -93,7 +95,6 @@ class GANExperiment:
     # --- metrics ------------------------------------------------------------------------
 
     def make_alarm(self):
-        from .metrics import CollapseAlarm
         return CollapseAlarm(pixel_range=self.pixel_range)
 
 
@@ -118,7 +119,6 @@ class PatternGAN(ClassicGAN):
 def mnist_data(scale="01", flatten=True):
     """MNIST training images, flat 784 or (1, 28, 28), in [0,1] ("01") or [-1,1] ("pm1")."""
     def make(options):
-        from .data.mnist import MNIST
         dataset = MNIST(root=options.data_dir, train=True, scale=scale, flatten=flatten, progress=options.progress)
         limit = options.extra.get("train_limit")
         return mg.data.Subset(dataset, range(min(limit, len(dataset)))) if limit else dataset

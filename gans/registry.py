@@ -15,6 +15,9 @@ imports gans.catalog first.
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import minigrad as mg
+from minigrad.nn import set_training_mode
+
 from .errors import UserError
 
 EXPERIMENTS = {}
@@ -139,8 +142,6 @@ def read_checkpoint(path, check_weights=True):
     check_weights: also check that its 'generator' weights fit the generator of the experiment it
     names (a checkpoint renamed, or hand-edited, to another experiment would fail later, far from here).
     """
-    import minigrad as mg
-
     path = Path(path)
     if not path.is_file():
         raise ExperimentError(f"no checkpoint at {path}: is {path.parent} a run folder made by "
@@ -184,8 +185,6 @@ def generator_of(state, path):
 
 def load_generator(run_folder, device="cpu"):
     """(experiment, G) from a run folder's checkpoint, G in eval mode, for `sample` and `evaluate`."""
-    from minigrad.nn import set_training_mode
-
     path = Path(run_folder) / "checkpoint.npz"
     experiment, G = generator_of(read_checkpoint(path, check_weights=False), path)
     return experiment, set_training_mode(G.to(device), False)

@@ -39,7 +39,7 @@ import minigrad as mg
 from minigrad import backend
 from minigrad.nn import set_training_mode
 
-from . import plots
+from . import metrics, plots
 from .errors import TrainingDiverged, TrainingInterrupted, stop_signals_deferred
 from .models import with_labels
 from .registry import ExperimentError, read_checkpoint
@@ -353,7 +353,6 @@ class Trainer:
     def measure_frechet(self, bar):
         """The Fréchet distance of the metrics protocol (docs/metrics.md) on `frechet_samples`
         samples of always the same noise, recorded in summary.json and the checkpoint."""
-        from . import metrics
         exp = self.experiment
         noise_generator = np.random.default_rng(54321)  # its own generator: the run's stays untouched
 
@@ -550,7 +549,6 @@ def rank_correlation_with_frechet(steps, values, frechet, late=False):
     a WGAN's critic starts far from optimal (its clipped weights still growing) and its estimate
     climbs while the samples improve; a classic D's loss moves away from its first confident
     values. After it, the question is whether the statistic follows the samples' quality."""
-    from .metrics import rank_correlation
     steps = np.asarray(steps)
     values = np.asarray(values, dtype=np.float64)
     pairs, previous = [], 0
@@ -563,7 +561,7 @@ def rank_correlation_with_frechet(steps, values, frechet, late=False):
         pairs = pairs[len(pairs) // 4:]
     if len(pairs) < 3:
         return None
-    return rank_correlation(*zip(*pairs))
+    return metrics.rank_correlation(*zip(*pairs))
 
 
 def describe_rank_correlation(summary, column, late=False):

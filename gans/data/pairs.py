@@ -50,6 +50,7 @@ from minigrad.data import Dataset
 from minigrad.tensor import Tensor
 
 from ..errors import UserError
+from .celeba import CelebADataset
 
 CROP = 128             # the centre crop of the aligned face (book 14's), before resizing
 SIZE = 64              # the side of every input and target
@@ -216,7 +217,6 @@ class UnpairedFaces(Dataset):
 
 def open_faces(faces):
     """A CelebADataset of 128x128 raw crops: opened from a path, or the one given (checked)."""
-    from .celeba import CelebADataset
     if isinstance(faces, (str, Path)):
         return CelebADataset(faces, crop=CROP, scale=None)
     box = getattr(faces, "crop_box", None)
