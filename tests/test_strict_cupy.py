@@ -105,6 +105,36 @@ def test_views_write_through_and_out_returns_the_same_array(d):
     assert cp.asarray(d) is d and cp.asarray(d, dtype=np.float64).dtype == np.float64
 
 
+def test_integer_indices_wrap_around_as_on_a_gpu(d):
+    """A GPU checks no bounds: CuPy wraps integer array indices around where NumPy raises."""
+    at = cp.asarray(np.array([3, -4, 1]))
+    np.testing.assert_array_equal(d[at].get(), [1, 3, 2])
+    np.testing.assert_array_equal(cp.take(d, at).get(), [1, 3, 2])
+    d[cp.asarray(np.array([5]))] = 0
+    np.testing.assert_array_equal(d.get(), [1, 2, 0])
+    with pytest.raises(IndexError):
+        d[3]  # a plain integer is checked, as by CuPy
+
+
+def test_only_the_ufunc_methods_and_sorts_cupy_has(d):
+    np.testing.assert_array_equal(cp.add.accumulate(d).get(), [1, 3, 6])
+    assert cp.multiply.reduce(d).item() == 6
+    with pytest.raises(NotImplementedError, match="maximum.accumulate"):
+        cp.maximum.accumulate(d)
+    with pytest.raises(NotImplementedError, match="multiply.at"):
+        cp.multiply.at(d, cp.asarray(np.array([0])), 2)
+    target = cp.zeros(2)
+    cp.add.at(target, cp.asarray(np.array([0, 0, 1])), 1.0)
+    np.testing.assert_array_equal(target.get(), [2, 1])
+    with pytest.raises(TypeError, match="list"):
+        cp.add(d, [1, 2, 3])
+    with pytest.raises(ValueError, match="stable"):
+        cp.argsort(d, kind="quicksort")
+    with pytest.raises(ValueError, match="stable"):
+        d.sort(kind="mergesort")
+    np.testing.assert_array_equal(cp.argsort(d, kind="stable").get(), [0, 1, 2])
+
+
 def test_only_cupys_names_are_there():
     assert callable(cp.exp) and cp.float32 is np.float32 and cp.inf == math.inf
     for missing in ("errstate", "seterr", "sctypes"):
@@ -193,3 +223,42 @@ print(x.grad.cpu().numpy().tolist())
                           cwd=TESTS.parent, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[2.0,", "0.0,", "6.0]"]
+
+
+# --- what the stand-in found, checked on every device (cuda under `make test-device`) ---------
+
+def test_indexing_by_index_arrays_has_gradients_on_every_device(device):
+    """The backward of x[positions] indexes by the positions' array itself; it was read through
+    NumPy, which a GPU array refuses."""
+    import minigrad as mg
+    x = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64, device=device, requires_grad=True)
+    positions = mg.tensor([2, 0, 2], device=device)
+    (x[positions] * mg.tensor([1.0, 10.0, 100.0], dtype=mg.float64, device=device)).sum().backward()
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), [10.0, 0.0, 101.0])
+    assert mg.gradgradcheck(lambda t: (t[positions] ** 2).sum(), (x,))
+
+
+def test_index_out_of_bounds_raises_on_every_device(device):
+    """NumPy checks integer indices, a GPU does not (CuPy wraps 7 of 2 around to 1): minigrad checks."""
+    import minigrad as mg
+    x = mg.arange(6.0, device=device).reshape(2, 3)
+    for outside in (7, -3):
+        with pytest.raises(IndexError, match=f"index {outside} is out of bounds for dimension 0 with size 2"):
+            x[mg.tensor([0, outside], device=device)]
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 1 with size 3"):
+        x[:, [1, 3]]
+    with pytest.raises(IndexError, match="index 4 is out of bounds for dimension 1 with size 3"):
+        recorded = x.clone().requires_grad_() * 1.0  # not a leaf: the write is recorded (index_put)
+        recorded[..., mg.tensor([4], device=device)] = 1.0
+
+
+def test_cummax_on_every_device(device):
+    """CuPy has no maximum.accumulate: the running maximum is a scan of its own on the GPU."""
+    import minigrad as mg
+    x = mg.tensor([[1.0, 3.0, 3.0, float("nan"), 2.0], [5.0, 4.0, 6.0, 6.0, 0.0]], device=device)
+    values, indices = mg.cummax(x, 1)
+    np.testing.assert_array_equal(values.cpu().numpy(), [[1, 3, 3, np.nan, np.nan], [5, 5, 6, 6, 6]])
+    np.testing.assert_array_equal(indices.cpu().numpy(), [[0, 1, 2, 3, 3], [0, 0, 2, 3, 3]])
+    long = mg.tensor(np.sin(np.arange(37.0)) * np.arange(37.0), device=device)
+    np.testing.assert_array_equal(mg.cummax(long, 0).values.cpu().numpy(),
+                                  np.maximum.accumulate(np.sin(np.arange(37.0)) * np.arange(37.0)))

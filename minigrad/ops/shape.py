@@ -287,7 +287,7 @@ def index(x, key):
         if isinstance(part, slice) and part.step is not None and part.step <= 0:
             raise ValueError(f"step must be greater than zero, got {part.step} (indexing a tensor of shape "
                              f"{tuple(x.shape)}); use flip to reverse")
-    return _index(x, key)
+    return Index.apply(x, key=index_key(x, key))
 
 
 def _index(x, key):
@@ -297,7 +297,37 @@ def _index(x, key):
 
 def index_put(x, key, values):
     """x with x[key] = values, out of place (what `x[key] = values` records when gradients flow)."""
-    return IndexPut.apply(x, values, key=_device_key(key, x))
+    return IndexPut.apply(x, values, key=index_key(x, key))
+
+
+def index_key(x, key):
+    """The key for x's array: tensors and lists in it made arrays on x's device, and its integer
+    indices checked against x's shape (x[key] and x[key] = values use it)."""
+    key = _device_key(key, x)
+    _check_bounds(key, x.shape)
+    return key
+
+
+def _check_bounds(key, shape):
+    """Integer index arrays out of range raise IndexError, as PyTorch, on every device: NumPy
+    checks them, but a GPU does not (CuPy wraps index 5 of 3 elements around to 2)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    masks = [backend.is_array(p) and p.dtype.kind == "b" for p in parts]
+    used = sum(p.ndim if mask else 1 for p, mask in zip(parts, masks)
+               if p is not None and p is not Ellipsis and not isinstance(p, bool))
+    dim = 0
+    for part, mask in zip(parts, masks):
+        if part is Ellipsis:
+            dim += len(shape) - used
+        elif mask:
+            dim += part.ndim
+        elif part is not None and not isinstance(part, bool):
+            if backend.is_array(part) and part.dtype.kind in "iu" and part.size and dim < len(shape):
+                low, high = int(part.min()), int(part.max())
+                if high >= shape[dim] or low < -shape[dim]:
+                    bad = high if high >= shape[dim] else low
+                    raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {shape[dim]}")
+            dim += 1
 
 
 def _promoted(tensors):

@@ -83,6 +83,16 @@ def _sorting(name):
     return sorting
 
 
+def take(a, indices, axis=None, out=None):
+    """cupy.take: indices out of bounds wrap around, as every integer index on CuPy."""
+    return call(np.take)(a, indices, axis=axis, out=out, mode="wrap")
+
+
+def take_along_axis(a, indices, axis):
+    size = a.shape[-1 if axis is None else axis]
+    return call(np.take_along_axis)(a, indices % size if size else indices, axis=axis)
+
+
 def asnumpy(a, stream=None, order="C", out=None, *, blocking=True):
     """A NumPy array of `a`: a copy to the host for a device array."""
     if isinstance(a, ndarray):
@@ -130,6 +140,7 @@ def _build():
     cupy.ndarray, cupy.ufunc, cupy.ElementwiseKernel = ndarray, ufunc, ElementwiseKernel
     cupy.asarray, cupy.array, cupy.ascontiguousarray, cupy.asnumpy = asarray, array, ascontiguousarray, asnumpy
     cupy.sort, cupy.argsort = _sorting("sort"), _sorting("argsort")
+    cupy.take, cupy.take_along_axis = take, take_along_axis
     cupy.get_array_module, cupy.get_default_memory_pool = get_array_module, cuda.get_default_memory_pool
     cupy.get_default_pinned_memory_pool = cuda.get_default_pinned_memory_pool
     cupy.cuda, cupy.random = cuda, random

@@ -129,10 +129,32 @@ class MemoryPointer:
         self.ptr = array.__array_interface__["data"][0]
 
 
-def _index(key):
+def _index(key, shape):
     """An index for a device array: device arrays unwrapped; NumPy arrays and lists are allowed
-    (CuPy copies them to the device), Python and NumPy integers and slices as they are."""
-    return host(key, allow_host_arrays=True)
+    (CuPy copies them to the device), Python and NumPy integers and slices as they are.
+
+    Integer arrays in it wrap around out of bounds, as on CuPy (a GPU checks no bounds: index 5
+    of 3 elements is element 2, and no IndexError is raised as NumPy does)."""
+    keys = list(key) if isinstance(key, tuple) else [key]
+    keys = [host(k, allow_host_arrays=True) for k in keys]
+    consumed = sum(1 if not isinstance(k, np.ndarray) or k.dtype != np.bool_ else k.ndim
+                   for k in keys if k is not None and k is not Ellipsis)
+    dim = 0
+    for i, k in enumerate(keys):
+        if k is Ellipsis:
+            dim += len(shape) - consumed
+            continue
+        if k is None:
+            continue
+        if isinstance(k, list):
+            k = keys[i] = np.asarray(k)
+        if isinstance(k, np.ndarray) and k.dtype == np.bool_:
+            dim += k.ndim
+            continue
+        if isinstance(k, np.ndarray) and k.dtype.kind in "iu" and dim < len(shape) and shape[dim] > 0:
+            keys[i] = k % shape[dim]
+        dim += 1
+    return tuple(keys) if isinstance(key, tuple) else keys[0]
 
 
 def _has_array_index(key):
@@ -143,7 +165,7 @@ def _has_array_index(key):
 # the methods of cupy.ndarray that NumPy's ndarray has under the same name and meaning
 METHODS = ("all any argmax argmin argpartition argsort astype byteswap choose clip compress conj conjugate "
            "copy cumprod cumsum diagonal dot dump dumps fill flatten max mean min nonzero partition prod "
-           "ptp put ravel repeat reshape round searchsorted sort squeeze std sum swapaxes take tobytes "
+           "ptp put ravel repeat reshape round searchsorted sort squeeze std sum swapaxes tobytes "
            "tofile trace transpose var view").split()
 ATTRIBUTES = "shape strides ndim size itemsize nbytes dtype".split()
 
@@ -280,15 +302,19 @@ class ndarray:
 
     # --- indexing ------------------------------------------------------------------------
     def __getitem__(self, key):
-        return device(self._a[_index(key)])
+        return device(self._a[_index(key, self._a.shape)])
 
     def __setitem__(self, key, value):
         if isinstance(value, np.ndarray) and value.ndim > 0 and not _has_array_index(key):
             raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
-        self._a[_index(key)] = host(value, allow_host_arrays=True)
+        self._a[_index(key, self._a.shape)] = host(value, allow_host_arrays=True)
+
+    def take(self, indices, axis=None, out=None):
+        from . import take
+        return take(self, indices, axis, out)
 
     def scatter_add(self, slices, value):
-        np.add.at(self._a, _index(slices), host(value))
+        np.add.at(self._a, _index(slices, self._a.shape), host(value))
 
 
 def _from_host(array):
