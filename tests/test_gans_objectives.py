@@ -117,6 +117,60 @@ def test_a_new_family_plugs_in_and_the_imbalance_alarm_fires_once(tmp_path, caps
     assert {"generator", "judge", "opt_g", "opt_judge"} <= set(state)
 
 
+class Translator(Objective):
+    """A family without noise: G maps the batch's labels (as a 6-value image) to images; its batches,
+    grids and summary come from its own hooks, which the Trainer must use."""
+
+    columns = ("l2",)
+
+    def networks(self, experiment):
+        return {"generator": nn.Sequential(nn.Linear(6, 6))}
+
+    def optimizers(self, experiment, nets):
+        return {"generator": mg.optim.SGD(nets["generator"].parameters(), lr=0.1)}
+
+    def batch(self, experiment, batch, device):
+        images, labels = batch  # (inputs, targets): the label spread over 6 values, and the image
+        return labels.float().view(-1, 1).expand(-1, 6).to(device) / 4, images.to(device)
+
+    def grid_inputs(self, experiment, dataset):
+        return mg.full((experiment.grid_size, 6), 0.5), None
+
+    def step(self, trainer):
+        inputs, targets = trainer.next_batch()
+        loss = ((trainer.nets["generator"](inputs) - targets) ** 2).mean()
+        trainer.optimizers["generator"].zero_grad()
+        loss.backward()
+        trainer.optimizers["generator"].step()
+        return (loss.item(),)
+
+    def summarize(self, trainer):
+        return {"grid_mean": round(float(trainer.generate(trainer.fixed_noise).numpy().mean()), 6)}
+
+
+def test_a_family_brings_its_own_batches_grid_inputs_and_summary(tmp_path):
+    experiment = tiny_experiment(objective=Translator(), noise=None, epochs=1)
+    trainer = Trainer(experiment, options(tmp_path))
+    assert np.array_equal(trainer.fixed_noise.numpy(), np.full((4, 6), 0.5, np.float32)) and trainer.fixed_labels is None
+    inputs, targets = trainer.next_batch()
+    assert inputs.shape == targets.shape == (8, 6) and set(np.unique(inputs.numpy()) * 4) <= {0, 1, 2, 3}
+    summary = trainer.fit()
+    expected = trainer.generate(mg.full((4, 6), 0.5)).numpy().mean()
+    assert summary["grid_mean"] == pytest.approx(expected, abs=1e-6) and "l2" in summary["last_logged"]
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["grid_mean"] == summary["grid_mean"]
+
+
+def test_the_default_hooks_are_those_of_a_gan_drawn_from_noise(tmp_path):
+    experiment = tiny_experiment(num_classes=4)
+    objective = ClassicGAN()
+    inputs, labels = objective.grid_inputs(experiment, None)
+    assert inputs.shape == (4, 3) and labels.shape == (4, 4)  # noise (3 values), one-hot labels of 4 classes
+    images, one_hot = objective.batch(experiment, (mg.zeros(2, 6), mg.tensor([1, 3])), "cpu")
+    assert images.shape == (2, 6) and one_hot.numpy().tolist() == [[0, 1, 0, 0], [0, 0, 0, 1]]
+    assert objective.batch(tiny_experiment(), (mg.zeros(2, 6), mg.tensor([1, 3])), "cpu")[1] is None
+    assert objective.summarize(None) == {}
+
+
 def test_resume_with_a_new_family_restores_every_network_and_optimiser(tmp_path):
     experiment = tiny_experiment(objective=Pinned(pinned_from=100), log_every=2)
     whole = Trainer(experiment, options(tmp_path, out=tmp_path / "whole"))
