@@ -2,5 +2,6 @@
 tutorial, run on minigrad.
 
 Parts:  data (datasets and loaders), models (each experiment's networks), training (one
-adversarial loop), metrics, plots, experiments (small declarations), cli (python -m gans).
+adversarial loop), objectives (what each GAN family does), metrics, plots, experiments (small
+declarations; catalog lists their modules), evaluation (sample and evaluate), cli (python -m gans).
 """
