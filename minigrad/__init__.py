@@ -5,15 +5,19 @@
     (x * x).sum().backward()
     x.grad          # tensor([[2., 4.], [6., 8.]])
 
-Where to read: tensor.py (the Tensor), autograd.py (the graph and backward),
+Where to read: tensor.py (the Tensor; its op methods in tensor_methods.py), autograd.py (the graph and backward),
 ops/ (every op, forward and backward side by side), backend.py (NumPy or CuPy).
 """
 
 import numpy as _np
 
 from . import memory  # noqa: F401  (importing it keeps freed host memory for reuse: see memory.py)
-from . import tensor  # noqa: F401  (first: the Tensor, which autograd and every op build on)
-from . import accelerator, autograd, backends, cuda, data, legacy, nn, optim, parallel, utils
+# The engine first, each module on the ones before it: the Tensor, the graph, the ops, making tensors.
+# (Tensor's methods read ops and autograd from this package when they run: tensor.py says why.)
+from . import tensor, autograd, ops, creation, legacy  # noqa: F401
+from .tensor import Tensor, get_default_dtype, set_default_dtype
+from .printing import set_printoptions
+from . import accelerator, backends, cuda, data, nn, optim, parallel, utils
 from . import distributions
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
@@ -44,7 +48,6 @@ from .ops import (addcdiv, addcmul, cross, cummax, diff, hypot, index_fill, inne
 from .creation import (bernoulli, empty_like, eye, logspace, multinomial, normal, randint_like)
 from .creation import inclusive_range as range  # noqa: A001  (torch.range, deprecated there too)
 from .serialization import load, save
-from .tensor import Tensor, get_default_dtype, set_default_dtype, set_printoptions
 
 # mg.autograd.Variable, as torch.autograd.Variable: it lives in legacy.py so that autograd.py
 # holds the engine and nothing else.

@@ -1,11 +1,20 @@
 """The Tensor: its attributes, getting values out, devices and dtypes, repr, in-place
-writes, and the version counter that catches in-place changes to saved tensors."""
+writes, and the version counter that catches in-place changes to saved tensors; how its
+modules put it together."""
+
+import ast
+import copy
+import pathlib
+import pickle
 
 import numpy as np
 import pytest
 
 import minigrad as mg
 from minigrad import backend
+from minigrad.legacy import LegacyTensorMethods
+from minigrad.printing import TensorPrinting
+from minigrad.tensor_methods import TensorMethods
 
 
 def xp_for(device):
@@ -401,3 +410,38 @@ def test_comparison_methods_by_pytorch_names_match_the_operators():
         assert np.array_equal(getattr(a, method)(b).array, getattr(a, operator)(b).array)
     assert a.eq(b).dtype == mg.bool and a.eq(b).sum().item() == 1  # accuracy counts: pred.eq(labels).sum()
     assert np.array_equal(a.gt(2).array, [False, False, True])  # a number is broadcast
+
+
+# --- how the Tensor is put together: tensor.py and the classes it inherits ----------------------
+
+TENSOR_MODULES = ("tensor.py", "tensor_methods.py", "legacy.py", "printing.py")
+
+
+@pytest.mark.parametrize("filename", TENSOR_MODULES)
+def test_the_tensor_modules_import_at_the_top_only(filename):
+    """What builds on Tensor (ops, autograd, creation) is read through the package when a method
+    runs, so none of Tensor's modules needs an import in the middle or at the bottom."""
+    tree = ast.parse((pathlib.Path(mg.__file__).parent / filename).read_text())
+    first = min(node.lineno for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef)))
+    late = [node.lineno for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno > first]
+    assert late == [], f"minigrad/{filename} imports at lines {late}, after its first def or class"
+
+
+def test_a_tensor_keeps_its_state_in_slots_whatever_it_inherits():
+    t = mg.tensor([1.0, 2.0], requires_grad=True)
+    assert not hasattr(t, "__dict__")
+    with pytest.raises(AttributeError):
+        t.note = "no room for it"
+    assert {t: "found"}[t] == "found"  # hashed by identity, though == is elementwise
+    assert hash(t) != hash(mg.tensor([1.0, 2.0]))
+    for copied in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t)):
+        assert copied is not t and copied.tolist() == [1.0, 2.0] and copied.requires_grad
+        assert copied.grad_fn is None and copied._version is not t._version
+
+
+def test_the_tensor_methods_come_from_their_modules():
+    assert mg.Tensor.__mro__[1:] == (TensorMethods, LegacyTensorMethods, TensorPrinting, object)
+    assert mg.Tensor.__add__ is TensorMethods.__add__ and mg.Tensor.type is LegacyTensorMethods.type
+    assert mg.Tensor.__repr__ is TensorPrinting.__repr__
+    assert "backward" in vars(mg.Tensor) and "_apply_in_place" in vars(mg.Tensor)  # the core stays in tensor.py
