@@ -525,7 +525,8 @@ class TensorMethods:
     def mT(self):
         """The last two dims swapped (a batch of matrices transposed)."""
         if self.ndim < 2:
-            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. "
+                               f"Got {self.ndim}-D tensor.")
         return mg.ops.transpose(self, -2, -1)
 
     def squeeze(self, dim=None):
