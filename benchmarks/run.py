@@ -38,7 +38,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = {"mlp_gan": 0.8, "dcgan": 1.2, "book_batch1": 0.7}
+TARGETS = {"mlp_gan": 0.8, "dcgan": 1.2, "book_batch1": 0.7, "wgan_gp": 1.0}
 CUDA_TARGET = 1.5
 
 
@@ -410,7 +410,7 @@ def main(argv=None):
     with_torch = not args.no_torch and torch_available()
     if not with_torch and not args.no_torch:
         print("PyTorch is not installed: timing minigrad only (pip install torch to compare).")
-    default_iterations = {"mlp_gan": 30, "dcgan": 6, "book_batch1": 200}
+    default_iterations = {"mlp_gan": 30, "dcgan": 6, "book_batch1": 200, "wgan_gp": 30}
     results = {}
     for name in args.workloads:
         iterations = args.iterations or default_iterations[name]

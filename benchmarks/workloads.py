@@ -7,6 +7,8 @@ torch): the same code runs on both, and both do exactly the same work.
     mlp_gan      the tutorial MNIST GAN (MLPs, batch 60)
     dcgan        the tutorial DCGAN (BatchNorm, bias-free convs, batch 60)
     book_batch1  the book's MNIST GAN, one sample per step, as the book runs it
+    wgan_gp      a WGAN-GP critic step: the tutorial's MLP critic, its gradient penalty
+                 differentiated through the first backward pass (create_graph), batch 60
 """
 
 import contextlib
@@ -38,7 +40,14 @@ def book_batch1(fw, device="cpu"):
                         device=device)
 
 
-WORKLOADS = {"mlp_gan": mlp_gan, "dcgan": dcgan, "book_batch1": book_batch1}
+def wgan_gp(fw, device="cpu"):
+    D = models.tutorial_discriminator(fw.nn)
+    critic = fw.nn.Sequential(*[layer for layer in D if type(layer).__name__ in ("Linear", "LeakyReLU")])
+    return CriticWorkload(fw, models.tutorial_generator(fw.nn), critic, noise_shape=(60, 100), data_shape=(60, 784),
+                          lr=1e-4, betas=(0.5, 0.9), device=device)
+
+
+WORKLOADS = {"mlp_gan": mlp_gan, "dcgan": dcgan, "book_batch1": book_batch1, "wgan_gp": wgan_gp}
 
 
 class Workload:
@@ -124,6 +133,42 @@ class BookWorkload(Workload):
             loss.backward()
         with self.part("optimiser"):
             optimizer.step()
+
+class CriticWorkload(Workload):
+    """One WGAN-GP critic step (Gulrajani et al. 2017, Algorithm 1, lambda = 10): the critic's
+    estimate on real and on fake, plus the penalty (|dC/dx_hat| - 1)^2 at points x_hat between them;
+    the penalty's gradient runs through the first backward pass (create_graph=True). The fake batch
+    and the mixing weights are made once: the step times the critic."""
+
+    def __init__(self, fw, G, D, noise_shape, data_shape, lr, betas, device="cpu"):
+        super().__init__(fw, G, D, noise_shape, data_shape, lr, betas, device)
+        with fw.no_grad():
+            self.fake = G(self.noise)
+        self.mix = self.tensor(np.random.default_rng(1).uniform(size=(data_shape[0], 1)))
+
+    def step(self):
+        fw, D, part = self.fw, self.D, self.part
+        with part("optimiser"):
+            self.opt_D.zero_grad()
+        with part("forward"):
+            x_hat = (self.mix * self.real + (1 - self.mix) * self.fake).requires_grad_(True)
+            estimate = D(self.fake).mean() - D(self.real).mean()
+            scores = D(x_hat).sum()
+        with part("backward"):
+            slopes, = fw.autograd.grad(scores, x_hat, create_graph=True)
+            penalty = ((slopes.norm(2, dim=1) - 1) ** 2).mean()
+            (estimate + 10 * penalty).backward()
+        with part("optimiser"):
+            self.opt_D.step()
+        return penalty
+
+    def matmul_flops(self):
+        """Three critic forwards; the two weight-gradient passes of the estimate; the penalty's first
+        backward (input gradients) and its double backward (about two passes: weight and input
+        gradients of the recorded backward, and of the forward again through it)."""
+        d = layer_flops(self.fw, self.D, self.real)
+        return sum(d) * 3 + sum(d) * 2 + (sum(d) - d[0]) + sum(d) * 2 + (sum(d) - d[0]) * 2
+
 
 class PartTimer:
     """Adds up, per part of a step (forward, backward, optimiser), the time spent in it.

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 import minigrad as mg
@@ -60,6 +61,24 @@ def test_a_worker_times_a_real_workload(capsys):
     generator = (g1 + g2) * 3 + g2               # 3 forwards, weight grads, input grad of layer 2
     discriminator = (d1 + d2) * 6 + d2 * 2 + (d1 + d2)   # see Workload.matmul_flops
     assert measured["flops"] == generator + discriminator == 3_573_200
+
+
+def test_the_critic_step_gives_pytorchs_penalty_and_gradients_from_the_same_weights():
+    """The wgan_gp workload runs the same step in both frameworks: from the same critic weights and
+    inputs, the penalty and every weight's gradient after the double backward agree."""
+    torch = pytest.importorskip("torch")
+    import minigrad as mg
+    from benchmarks.workloads import WORKLOADS
+    mine, theirs = WORKLOADS["wgan_gp"](mg), WORKLOADS["wgan_gp"](torch)
+    for name in ("real", "fake", "mix"):
+        setattr(mine, name, mg.tensor(getattr(theirs, name).detach().numpy()))
+    for a, b in zip(mine.D.parameters(), theirs.D.parameters()):
+        a.data = mg.tensor(b.detach().numpy())
+    mine.opt_D.step = theirs.opt_D.step = lambda: None  # compare the gradients the step leaves
+    penalties = mine.step().item(), theirs.step().item()
+    assert penalties[0] == pytest.approx(penalties[1], rel=1e-4)
+    for a, b in zip(mine.D.parameters(), theirs.D.parameters()):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=2e-3, atol=2e-5)
 
 
 # --- threads, parts, peers ------------------------------------------------------------------------
