@@ -142,9 +142,14 @@ class Function:
         """Put `out` in the graph, as made by this op from `inputs`."""
         self.inputs = inputs
         self.input_versions = [t._version[0] for t in inputs]
-        if self.saves_output:  # weakly: the output holds its grad_fn, not the other way round
-            self.output_ref, self.output_version = weakref.ref(out), out._version[0]
+        if self.saves_output:
+            self.save_output(out)
         out.requires_grad, out.grad_fn = True, self
+
+    def save_output(self, out):
+        """Remember `out` as the output backward reads, at its present version; weakly: the
+        output holds its grad_fn, not the other way round."""
+        self.output_ref, self.output_version = weakref.ref(out), out._version[0]
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -193,6 +198,11 @@ class Function:
         """This op's output was written into an existing tensor x (x.add_(y), x[key] = y): ops that
         used x before must not follow x's new place in the graph (see check_saved_versions)."""
         self.assigned_in_place = True
+
+    def mark_view_changed(self, version):
+        """A view of this op's output was changed in place, bringing it to `version`: an op that
+        read the output from then on would miss the change (see check_saved_versions)."""
+        self.view_changed_at = version
 
     def free(self):
         """Drop the saved arrays and the links to the inputs (the graph is spent). What in-place

@@ -22,7 +22,6 @@ module. Tensor's methods reach them through the package when they run, `mg.ops.a
 as PyTorch's Tensor reaches `torch.*`.
 """
 
-import weakref
 
 import numpy as np
 
@@ -226,17 +225,17 @@ class Tensor(TensorMethods, LegacyTensorMethods, TensorPrinting):
         self.array[...] = result.array
         for base in bases:  # ops that use a base from now on would miss the change: refused at backward
             if base.grad_fn is not None:
-                base.grad_fn.view_changed_at = self._version[0]
+                base.grad_fn.mark_view_changed(self._version[0])
         fn = result.grad_fn
         if recorded and fn is not None:
-            fn.assigned_in_place = True  # ops that used x before must not follow its new place
+            fn.mark_assigned_in_place()
             if fn.saves_output:  # the output that backward reads is x now
-                fn.output_ref, fn.output_version = weakref.ref(self), self._version[0]
+                fn.save_output(self)
             self.grad_fn, self.requires_grad = fn, True
         elif recorded:  # an op with no gradient (a random fill): x stays in the graph, with a zero gradient
             replaced = _replacing(before, result)
             self.grad_fn, self.requires_grad = replaced.grad_fn, replaced.requires_grad
-            replaced.grad_fn.assigned_in_place = True
+            replaced.grad_fn.mark_assigned_in_place()
         return self
 
     def _view_bases(self):
