@@ -22,7 +22,6 @@ module. Tensor's methods reach them through the package when they run, `mg.ops.a
 as PyTorch's Tensor reaches `torch.*`.
 """
 
-
 import numpy as np
 
 import minigrad as mg
