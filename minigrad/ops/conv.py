@@ -4,11 +4,9 @@ The idea ("im2col"): every output pixel of a convolution is a dot product betwee
 the kernel and one window of the input. `sliding_windows` builds a *view* of all
 those windows without copying; reshaping it to a matrix (one row per output
 pixel, one column per kernel element) makes the whole convolution ONE matrix
-product with the kernel, which BLAS does fast. That matrix is KH*KW times the
-size of the input, so the convolutions make it for a block of samples at a
-time and keep none of it for backward, which makes it again (COLUMNS_BLOCK). `fold` is
-its adjoint: it adds each window back to the place it was read from, and so
-gives the gradient of the input (and, run forwards, the transposed convolution).
+product with the kernel, which BLAS does fast (`kernels.im2col` copies the windows into
+that matrix). `kernels.fold` is its adjoint: it adds each window back to the place it was
+read from, which is the transposed convolution, and so a convolution's input gradient.
 
 Inside, activations are handled channels-last (N, H, W, C): then a window's
 elements sit in contiguous runs of C, and the matmul result (one row per pixel,
@@ -49,23 +47,12 @@ def sliding_windows(x, kernel, stride, dilation, axis):
     return backend.as_strided(x, shape, strides)
 
 
-# A convolution's column matrix holds KH*KW times the numbers of its input: 75 MB for each of
-# BEGAN's 64x64 layers (3x3 kernels, 32 channels, batch 16). Kept for backward, the columns made
-# the graph of one BEGAN step hold 1.1 GB. So Conv2d makes them in blocks of whole samples of
-# about this many elements, uses each block at once and drops it, and backward makes them again
-# from x, which the graph keeps anyway. ConvTranspose2d's columns (KH*KW*Cout per input pixel:
-# 617 MB for book 14's 8x8 kernels of 256 channels on a sample grid of 12) go by the same blocks.
-# Measured on BEGAN at batch 16 (2 shared cores): the process's peak over a step 384 MB with
-# blocks of 2 M elements, 414 MB with 4 M, 536 MB with the whole batch in one block; its 64x64
-# layer's forward and backward 19 and 49 ms with 2 M, 29 and 96 ms in one block (the smaller
-# blocks stay in the cache and need no fresh pages).
+# Why blocks: a column matrix holds KH*KW copies of its input (75 MB for one of BEGAN's 64x64 layers
+# at batch 16), so the columns are made for blocks of whole samples of about COLUMNS_BLOCK elements,
+# each used and dropped, and made again for backward. Small ones (at most KEEP_COLUMNS elements and
+# KEEP_COLUMNS_RATIO copies of each input number: a strided 4x4 kernel) are kept instead, as making
+# them again would cost a copy per backward. The measurements: docs/performance.md.
 COLUMNS_BLOCK = 2 * 1024 * 1024
-# Columns that copy each input number at most KEEP_COLUMNS_RATIO times (a strided 4x4 kernel:
-# 4 times; a 3x3 kernel at stride 1: 9) and hold at most KEEP_COLUMNS elements (24 MB in float32)
-# are kept for backward all the same: making them again costs a copy per backward, 6 % of the
-# tutorial DCGAN's step (4x4 kernels at stride 2; its largest columns, 60 x 7 x 7 windows of
-# 4 x 4 x 112, are 5.3 M). The stride-1 layers of BEGAN and CycleGAN, 9 to 49 times their input,
-# are made again.
 KEEP_COLUMNS = 6 * 1024 * 1024
 KEEP_COLUMNS_RATIO = 4
 
