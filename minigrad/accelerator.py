@@ -5,7 +5,7 @@
 minigrad's only accelerator is an NVIDIA GPU through CuPy, so these ask mg.cuda.
 """
 
-from . import backend
+from . import backend, cuda
 
 
 def is_available():
@@ -31,7 +31,6 @@ def current_device_index():
 
 def set_device_index(device):
     """Make GPU `device` (an index, 'cuda:1', an mg.device) current, as torch.accelerator; needs a GPU."""
-    from . import cuda
     cuda.set_device(device)
 
 

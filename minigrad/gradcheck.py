@@ -16,7 +16,7 @@ eps 1e-6, atol 1e-5, rtol 1e-3. It refuses float32 inputs: their rounding error
 
 import numpy as np
 
-from . import backend
+from . import autograd, backend, ops
 from .autograd import no_grad
 from .tensor import Tensor
 
@@ -105,8 +105,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-
     own finite differences. v requires grad too, so an engine that returned detached
     first derivatives fails here even for ops whose second derivative is zero.
     """
-    from . import autograd, ops
-
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     inputs = tuple(inputs)

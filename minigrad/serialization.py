@@ -28,7 +28,7 @@ import zipfile
 import numpy as np
 from numpy.lib import format as npy_format
 
-from . import backend
+from . import backend, nn
 from .tensor import Tensor
 
 FORMAT = "minigrad-npz"
@@ -353,8 +353,7 @@ class _Decoder:
         if tree.get("requires_grad") is True and tensor.dtype.kind == "f":
             tensor.requires_grad_(True)
         if tree.get("parameter") is True:
-            from .nn import Parameter  # here, not at the top: nn is built on this package
-            tensor = Parameter(tensor, requires_grad=tensor.requires_grad)
+            tensor = nn.Parameter(tensor, requires_grad=tensor.requires_grad)
         return tensor
 
 

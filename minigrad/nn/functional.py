@@ -12,6 +12,7 @@ overwritten).
 """
 
 from .. import ops
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from ..ops import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, batch_norm,
                    binary_cross_entropy, binary_cross_entropy_with_logits, conv2d, conv_transpose2d,
                    cosine_embedding_loss, cosine_similarity, cross_entropy, embedding, gaussian_nll_loss, gelu, glu,
@@ -145,9 +146,5 @@ def threshold_(input, threshold, value):
     return input._apply_in_place(ops.threshold, threshold, value)
 
 
-__all__ += ["celu_", "elu_", "hardtanh_", "leaky_relu_", "relu_", "selu_", "threshold_"]
-
-
-from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
-
-__all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]
+__all__ += ["celu_", "elu_", "hardtanh_", "leaky_relu_", "relu_", "selu_", "threshold_",
+            "multi_head_attention_forward", "scaled_dot_product_attention"]
