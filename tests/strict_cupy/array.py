@@ -6,7 +6,11 @@
   array is a TypeError, as CuPy's "Unsupported type <class 'numpy.ndarray'>". Python scalars and
   NumPy scalars (np.float32(2)) mix, as in CuPy.
 - Results are device arrays, never NumPy scalars: a reduction or an integer index gives a 0-d array.
-- Only CuPy's ndarray methods and attributes are there (no .ctypes, no __index__, ...).
+- Only CuPy's ndarray methods and attributes are there (no .ctypes, no __index__, ...); ufuncs
+  have only CuPy's methods (add.at, add.accumulate; no maximum.accumulate, no multiply.at), take
+  no lists, and sorts are stable only (kind None or "stable").
+- Integer array indices wrap around out of bounds (a GPU checks no bounds), where NumPy raises.
+- No float warnings (divide by zero, overflow): CuPy never warns.
 
 `device(numpy_array)` puts an array behind the wall, `host(value)` takes arguments out of it for
 NumPy (refusing host arrays); `call(numpy_function)` makes a NumPy function a device function.
