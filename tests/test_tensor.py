@@ -414,15 +414,16 @@ def test_comparison_methods_by_pytorch_names_match_the_operators():
 
 # --- how the Tensor is put together: tensor.py and the classes it inherits ----------------------
 
-TENSOR_MODULES = ("tensor.py", "tensor_methods.py", "legacy.py", "printing.py")
+PACKAGE = pathlib.Path(mg.__file__).parent
 
 
-@pytest.mark.parametrize("filename", TENSOR_MODULES)
-def test_the_tensor_modules_import_at_the_top_only(filename):
+@pytest.mark.parametrize("filename", sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")))
+def test_every_module_imports_at_the_top_only(filename):
     """What builds on Tensor (ops, autograd, creation) is read through the package when a method
-    runs, so none of Tensor's modules needs an import in the middle or at the bottom."""
-    tree = ast.parse((pathlib.Path(mg.__file__).parent / filename).read_text())
-    first = min(node.lineno for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef)))
+    runs, so no module of minigrad needs an import in the middle, at the bottom or in a function."""
+    tree = ast.parse((PACKAGE / filename).read_text())
+    first = min((node.lineno for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))),
+                default=len(tree.body) and tree.body[-1].end_lineno + 1)
     late = [node.lineno for node in ast.walk(tree)
             if isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno > first]
     assert late == [], f"minigrad/{filename} imports at lines {late}, after its first def or class"
