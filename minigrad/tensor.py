@@ -252,7 +252,7 @@ class Tensor(TensorMethods, LegacyTensorMethods, TensorPrinting):
             self._apply_in_place(mg.ops.index_put, key, as_tensor(value, like=self))
             return
         self._begin_in_place()
-        self.array[_index_key(key)] = _value_for(self, value)
+        self.array[mg.ops.shape.index_key(self, key)] = _value_for(self, value)
 
     def zero_(self):
         return self.fill_(0)
@@ -432,11 +432,3 @@ def _check_in_place_result(target, shape, dtype):
                            f"{list(shape)}")
     if not np.can_cast(dtype, target.dtype, casting="same_kind"):
         raise RuntimeError(f"result type {dtype} can't be cast to the desired output type {target.dtype}")
-
-
-def _index_key(key):
-    """Replace Tensors inside an index by their arrays."""
-    if isinstance(key, tuple):
-        return tuple(k.array if isinstance(k, Tensor) else k for k in key)
-    return key.array if isinstance(key, Tensor) else key
-

@@ -446,3 +446,13 @@ def test_the_tensor_methods_come_from_their_modules():
     assert mg.Tensor.__add__ is TensorMethods.__add__ and mg.Tensor.type is LegacyTensorMethods.type
     assert mg.Tensor.__repr__ is TensorPrinting.__repr__
     assert "backward" in vars(mg.Tensor) and "_apply_in_place" in vars(mg.Tensor)  # the core stays in tensor.py
+
+
+def test_item_assignment_checks_integer_indices_on_every_device(device):
+    """x[index] = v with an index tensor out of range raises IndexError, as PyTorch, also where a GPU
+    would wrap it around; an index within range writes there, on x's device."""
+    x = mg.zeros(2, device=device)
+    with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 2"):
+        x[mg.tensor([5], device=device)] = 1.0
+    x[mg.tensor([1], device=device)] = 3.0
+    assert x.tolist() == [0.0, 3.0]
