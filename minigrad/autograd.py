@@ -125,7 +125,7 @@ class Function:
         fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
         arrays = [t.array for t in inputs]
         if len(arrays) > 1:
-            backend.check_same_device(arrays, cls.__name__)
+            arrays = backend.on_one_device(arrays, cls.__name__)
         try:
             data = fn.forward(*arrays, **params)
         except ValueError as error:
@@ -348,6 +348,8 @@ def _add_gradient(grads, tensor, grad):
         grad = unbroadcast(grad, tensor.shape)
     if grad.array.dtype != tensor.array.dtype:  # a float32 input of a float64 op gets a float32 grad
         grad = grad.to(tensor.array.dtype)
+    if type(grad.array) is not type(tensor.array):  # a 0-dim CPU tensor used beside GPU tensors
+        grad = grad.to(tensor.device)
     key = id(tensor)
     grads[key] = grads[key] + grad if key in grads else grad
 

@@ -191,12 +191,17 @@ def is_array(value):
     return isinstance(value, np.ndarray) or (cupy is not None and isinstance(value, cupy.ndarray))
 
 
-def check_same_device(arrays, op_name):
-    """Raise a clear error when an op is handed arrays on different devices."""
+def on_one_device(arrays, op_name):
+    """An op's input arrays, on one device. As in PyTorch, a 0-dim CPU tensor beside GPU tensors is a
+    scalar, and moves to the GPU; any other mix raises a clear error."""
     first = type(arrays[0])
     if all(type(a) is first for a in arrays):
-        return
+        return arrays
     devices = [device_of(a) for a in arrays]
+    if len(set(devices)) == 1:
+        return arrays
+    if all(d == "cuda" or a.ndim == 0 for d, a in zip(devices, arrays)):
+        return [to_device(a, "cuda") for a in arrays]
     if len(set(devices)) > 1:
         listed = ", ".join(f"{d} (shape {tuple(a.shape)})" for d, a in zip(devices, arrays))
         raise RuntimeError(

@@ -87,9 +87,26 @@ def test_to_device_and_to_numpy(device):
     np.testing.assert_array_equal(back, host)
 
 
-def test_check_same_device_passes_for_one_device(device):
+def test_arrays_on_one_device_pass_unchanged(device):
     xp = backend.array_module(device)
-    backend.check_same_device([xp.ones(2), xp.zeros(3)], "Test")
+    arrays = [xp.ones(2), xp.zeros(3)]
+    assert backend.on_one_device(arrays, "Test") is arrays
+
+
+@pytest.mark.skipif(not mg.cuda.is_available(), reason="needs a GPU (or the CuPy stand-in)")
+def test_a_0_dim_cpu_tensor_beside_gpu_tensors_is_a_scalar_as_in_pytorch():
+    """mg.tensor(2.0) (CPU) + x (GPU) works, on the GPU, and the CPU scalar's gradient stays on the CPU;
+    a CPU tensor with dims beside a GPU one is refused, naming both."""
+    x = mg.tensor([1.0, 2.0], device="cuda", requires_grad=True)
+    scale = mg.tensor(3.0, requires_grad=True)
+    y = x * scale
+    assert y.device == "cuda" and y.tolist() == [3.0, 6.0]
+    y.sum().backward()
+    assert scale.grad.device == "cpu" and scale.grad.item() == 3.0
+    assert x.grad.device == "cuda" and x.grad.tolist() == [3.0, 3.0]
+    with pytest.raises(RuntimeError, match=r"expected all tensors on the same device, but found cuda \(shape \(2,\)\), "
+                                           r"cpu \(shape \(2,\)\)"):
+        x + mg.tensor([1.0, 1.0])
 
 
 def test_only_backend_imports_cupy():
