@@ -7,7 +7,7 @@ torch): the same code runs on both, and both do exactly the same work.
     mlp_gan      the tutorial MNIST GAN (MLPs, batch 60)
     dcgan        the tutorial DCGAN (BatchNorm, bias-free convs, batch 60)
     book_batch1  the book's MNIST GAN, one sample per step, as the book runs it
-    wgan_gp      a WGAN-GP critic step: the tutorial's MLP critic, its gradient penalty
+    wgan_gp      a WGAN-GP critic step: the DCGAN critic without its norms, its gradient penalty
                  differentiated through the first backward pass (create_graph), batch 60
 """
 
@@ -41,10 +41,10 @@ def book_batch1(fw, device="cpu"):
 
 
 def wgan_gp(fw, device="cpu"):
-    D = models.tutorial_discriminator(fw.nn)
-    critic = fw.nn.Sequential(*[layer for layer in D if type(layer).__name__ in ("Linear", "LeakyReLU")])
-    return CriticWorkload(fw, models.tutorial_generator(fw.nn), critic, noise_shape=(60, 100), data_shape=(60, 784),
-                          lr=1e-4, betas=(0.5, 0.9), device=device)
+    D = models.dcgan_discriminator(fw.nn)  # a critic: no BatchNorm (the penalty is per sample), no Sigmoid
+    critic = fw.nn.Sequential(*[layer for layer in D if type(layer).__name__ in ("Conv2d", "LeakyReLU")])
+    return CriticWorkload(fw, models.dcgan_generator(fw.nn), critic, noise_shape=(60, 100, 1, 1),
+                          data_shape=(60, 1, 28, 28), lr=1e-4, betas=(0.5, 0.9), device=device)
 
 
 WORKLOADS = {"mlp_gan": mlp_gan, "dcgan": dcgan, "book_batch1": book_batch1, "wgan_gp": wgan_gp}
@@ -144,7 +144,7 @@ class CriticWorkload(Workload):
         super().__init__(fw, G, D, noise_shape, data_shape, lr, betas, device)
         with fw.no_grad():
             self.fake = G(self.noise)
-        self.mix = self.tensor(np.random.default_rng(1).uniform(size=(data_shape[0], 1)))
+        self.mix = self.tensor(np.random.default_rng(1).uniform(size=(data_shape[0],) + (1,) * (len(data_shape) - 1)))
 
     def step(self):
         fw, D, part = self.fw, self.D, self.part
@@ -156,7 +156,7 @@ class CriticWorkload(Workload):
             scores = D(x_hat).sum()
         with part("backward"):
             slopes, = fw.autograd.grad(scores, x_hat, create_graph=True)
-            penalty = ((slopes.norm(2, dim=1) - 1) ** 2).mean()
+            penalty = ((slopes.reshape(len(slopes), -1).norm(2, dim=1) - 1) ** 2).mean()
             (estimate + 10 * penalty).backward()
         with part("optimiser"):
             self.opt_D.step()
