@@ -410,7 +410,7 @@ def main(argv=None):
     with_torch = not args.no_torch and torch_available()
     if not with_torch and not args.no_torch:
         print("PyTorch is not installed: timing minigrad only (pip install torch to compare).")
-    default_iterations = {"mlp_gan": 30, "dcgan": 6, "book_batch1": 200, "wgan_gp": 30}
+    default_iterations = {"mlp_gan": 30, "dcgan": 6, "book_batch1": 200, "wgan_gp": 10}
     results = {}
     for name in args.workloads:
         iterations = args.iterations or default_iterations[name]

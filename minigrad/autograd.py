@@ -396,7 +396,6 @@ class Wanted:
         self.wanted = {id(t) for t in wanted}
         self.stop_at = {id(t) for t in stop_at}
         self.found = {}
-        self.roots = None
 
     def reach(self, roots):
         """The tensors to pass through: those from which a wanted one is reached further down.
