@@ -122,7 +122,7 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run the op on Tensors, returning a Tensor that remembers how it was made."""
         fn = cls()
-        fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
+        fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
         arrays = [t.array for t in inputs]
         if len(arrays) > 1:
             arrays = backend.on_one_device(arrays, cls.__name__)

@@ -195,7 +195,10 @@ def on_one_device(arrays, op_name):
     """An op's input arrays, on one device. As in PyTorch, a 0-dim CPU tensor beside GPU tensors is a
     scalar, and moves to the GPU; any other mix raises a clear error."""
     first = type(arrays[0])
-    if all(type(a) is first for a in arrays):
+    for a in arrays:
+        if type(a) is not first:
+            break
+    else:
         return arrays
     devices = [device_of(a) for a in arrays]
     if len(set(devices)) == 1:

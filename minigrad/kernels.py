@@ -8,13 +8,23 @@ tests/test_kernels.py checks each against that formula. Nothing here knows about
 
 import math
 
+import numpy as np
+
 from . import backend, parallel
 from .parallel import matmul  # noqa: F401  (a large product, cut into pieces of rows over the pool)
+
+
+def _one_block(*arrays):
+    """Whether the pool would run this work as one block on this thread anyway: then the plain
+    NumPy expression is the kernel, without the blocks' bookkeeping (the batch-size-1 case)."""
+    return arrays[0].size < parallel.THREADED_MIN or type(arrays[0]) is not np.ndarray
 
 
 def relu(x):
     """max(x, 0), and the mask x > 0 (ReLU's derivative)."""
     xp = backend.array_module(x)
+    if _one_block(x):
+        return xp.maximum(x, 0), x > 0
     out, positive = xp.empty_like(x), xp.empty_like(x, dtype=bool)
 
     def block(rows):
@@ -29,6 +39,11 @@ def leaky_relu(x, slope):
     """x * m, and m = where(x > 0, 1, slope) (LeakyReLU's derivative). m is built by arithmetic
     on x > 0, not np.where, which is an order of magnitude slower on large arrays."""
     xp = backend.array_module(x)
+    if _one_block(x):
+        slope_map = (x > 0).astype(x.dtype)
+        slope_map *= 1 - slope
+        slope_map += slope
+        return x * slope_map, slope_map
     out, slope_map = xp.empty_like(x), xp.empty_like(x)
 
     def block(rows):
@@ -43,14 +58,14 @@ def leaky_relu(x, slope):
 
 def multiply(a, b):
     """a * b, for b of a's shape (or broadcastable to it)."""
+    if _one_block(a) or b.shape != a.shape:
+        return a * b
     xp = backend.array_module(a)
     out = xp.empty_like(a, dtype=xp.result_type(a, b))
 
     def block(rows):
         xp.multiply(a[rows], b[rows], out=out[rows])
 
-    if b.shape != a.shape:
-        return a * b
     parallel.spread_rows(a, block)
     return out
 

@@ -123,7 +123,7 @@ def _get_pool():
 # BLAS call repeats the packing of the operand that is not cut, so fewer, bigger pieces waste
 # less, while an even count shares two cores evenly. Smaller products run whole.
 MATMUL_BLOCK = 8 * 1024 * 1024
-MATMUL_PIECES = 12
+MATMUL_PIECES = 4
 
 
 def matmul(a, b):

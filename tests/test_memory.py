@@ -145,11 +145,15 @@ def test_conv_transpose2d_in_blocks_of_one_sample_equals_one_block(monkeypatch, 
 
 
 def test_conv2d_blocks_are_whole_samples_of_about_columns_block_elements(monkeypatch):
-    """A 3x3 kernel over 3 channels of 8x8 ('same'): 64 windows of 27 numbers, 1728 a sample."""
+    """A 3x3 kernel over 3 channels of 8x8 ('same'): 64 windows of 27 numbers, 1728 a sample. Columns
+    of at most KEEP_COLUMNS elements in all are one block."""
     monkeypatch.setattr(conv, "COLUMNS_BLOCK", 4000)
     x = mg.randn(5, 3, 8, 8)
     out = F.conv2d(x, mg.randn(2, 3, 3, 3, requires_grad=True), padding=1)
+    assert out.grad_fn.blocks_of_samples(5) == [slice(0, 5)]  # 8640 elements: small enough for one
+    monkeypatch.setattr(conv, "KEEP_COLUMNS", 8000)
     assert out.grad_fn.blocks_of_samples(5) == [slice(0, 2), slice(2, 4), slice(4, 5)]
+    monkeypatch.setattr(conv, "KEEP_COLUMNS", 0)
     monkeypatch.setattr(conv, "COLUMNS_BLOCK", 1000)  # less than one sample: a sample a block
     assert out.grad_fn.blocks_of_samples(2) == [slice(0, 1), slice(1, 2)]
     assert out.grad_fn.blocks_of_samples(0) == [slice(0, 0)]

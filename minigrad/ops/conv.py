@@ -205,7 +205,10 @@ def blocks_of_samples(n, per_sample):
     """Slices of a batch of n samples whose column matrices, of `per_sample` elements a sample, have
     about COLUMNS_BLOCK elements each (one sample when one alone has more): forward and backward
     make the columns a block at a time, so that no more than one block of them exists at once.
-    An empty batch is one empty block."""
+    Columns of at most KEEP_COLUMNS elements in all are one block (small enough to keep, so small
+    enough to make whole: one product instead of several). An empty batch is one empty block."""
+    if n * per_sample <= KEEP_COLUMNS:
+        return [slice(0, max(n, 0))]
     step = max(1, COLUMNS_BLOCK // max(1, per_sample))
     return [slice(start, min(start + step, n)) for start in range(0, max(n, 1), step)]
 

@@ -17,8 +17,8 @@ from .shape import ScatterAdd, _take, broadcast_tensors, index, wrap_dim
 
 def _check_same_dtype(op, *arrays, error=TypeError):
     """`error` (PyTorch raises RuntimeError) unless the arrays share one dtype."""
-    dtypes = {a.dtype for a in arrays}
-    if len(dtypes) > 1:
+    first = arrays[0].dtype
+    if any(a.dtype != first for a in arrays[1:]):
         listed = " and ".join(f"{a.dtype} {tuple(a.shape)}" for a in arrays)
         raise error(f"{op}: expected the same dtype, got {listed}; convert with .float() or .double()")
 
@@ -42,7 +42,8 @@ class MatMul(Function):
                 f"({x.shape[-1]} columns against {y.shape[-2 if y.ndim > 1 else 0]} rows)")
         batch_x, batch_y = x.shape[:-2], y.shape[:-2]
         try:
-            backend.array_module("cpu").broadcast_shapes(batch_x, batch_y)
+            if batch_x and batch_y:
+                backend.array_module("cpu").broadcast_shapes(batch_x, batch_y)
         except ValueError:
             raise RuntimeError(f"matmul: the batch dims {tuple(batch_x)} and {tuple(batch_y)} of shapes "
                                f"{tuple(x.shape)} and {tuple(y.shape)} do not broadcast") from None
