@@ -122,7 +122,6 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run the op on Tensors, returning a Tensor that remembers how it was made."""
         fn = cls()
-        fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
         arrays = [t.array for t in inputs]
         if len(arrays) > 1:
             arrays = backend.on_one_device(arrays, cls.__name__)
@@ -134,12 +133,15 @@ class Function:
         out = Tensor._wrap(backend.as_array(data), False)
         if fn.is_view:  # a view shares memory, so it shares the in-place version counter
             out._version = inputs[0]._version
-        if _grad_enabled and True in fn.needs_input_grad:
-            fn.record(inputs, out)
+        if _grad_enabled:
+            fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
+            if True in fn.needs_input_grad:
+                fn.record(inputs, out)
         return out
 
     def record(self, inputs, out):
-        """Put `out` in the graph, as made by this op from `inputs`."""
+        """Put `out` in the graph, as made by this op from `inputs` (`self.needs_input_grad[i]`
+        says which of them want a gradient)."""
         self.inputs = inputs
         self.input_versions = [t._version[0] for t in inputs]
         if self.saves_output:
@@ -207,10 +209,14 @@ class Function:
     def free(self):
         """Drop the saved arrays and the links to the inputs (the graph is spent). What in-place
         changes did to its tensor is kept: the ops that used that tensor still check it."""
-        kept = {name: self.__dict__[name] for name in ("assigned_in_place", "view_changed_at") if name in self.__dict__}
-        self.__dict__.clear()
+        state = self.__dict__
+        assigned, changed_at = state.get("assigned_in_place"), state.get("view_changed_at")
+        state.clear()
         self.inputs = None
-        self.__dict__.update(kept)
+        if assigned:
+            self.assigned_in_place = True
+        if changed_at is not None:
+            self.view_changed_at = changed_at
 
 
 class FusedFunction(Function):
@@ -236,7 +242,7 @@ class FusedFunction(Function):
             return self.gradient_of_definition(grad)
         grads = self.closed_form(grad.array)
         grads = grads if type(grads) is tuple else (grads,)
-        return tuple(None if g is None else Tensor._wrap(backend.as_array(g), False) for g in grads)
+        return tuple([None if g is None else Tensor._wrap(backend.as_array(g), False) for g in grads])
 
     def gradient_of_definition(self, grad):
         """d(definition)/d(inputs) . grad: the definition run again, recorded, and differentiated
