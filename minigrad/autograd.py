@@ -112,6 +112,8 @@ class Function:
     saves_inputs = True
     saves_output = False
     is_view = False
+    assigned_in_place = False  # set by mark_assigned_in_place
+    view_changed_at = None     # set by mark_view_changed
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -184,15 +186,15 @@ class Function:
         if output is not None and output._version[0] != self.output_version:
             raise RuntimeError(_in_place_message(self, output, output._version[0], self.output_version))
         for tensor, version in zip(self.inputs, self.input_versions):
-            changed_at = getattr(tensor.grad_fn, "view_changed_at", None)
-            if changed_at is not None and version >= changed_at:
+            made_by = tensor.grad_fn  # None for a leaf
+            if made_by is not None and made_by.view_changed_at is not None and version >= made_by.view_changed_at:
                 raise RuntimeError(
                     f"{type(self).__name__} used a tensor of shape {tuple(tensor.shape)} after a view of it was "
                     f"changed in place; minigrad recorded that change on the view only, so this gradient would "
                     f"miss it (docs/differences.md). Change the tensor itself (base[key] = value) instead.")
             # An op that reads no input values minds only a recorded item assignment
             # (x[key] = y): it gave x a new place in the graph that this op must not follow.
-            reassigned = getattr(tensor.grad_fn, "assigned_in_place", False)
+            reassigned = made_by is not None and made_by.assigned_in_place
             if tensor._version[0] != version and (self.saves_inputs or reassigned):
                 raise RuntimeError(_in_place_message(self, tensor, tensor._version[0], version))
 
@@ -209,9 +211,8 @@ class Function:
     def free(self):
         """Drop the saved arrays and the links to the inputs (the graph is spent). What in-place
         changes did to its tensor is kept: the ops that used that tensor still check it."""
-        state = self.__dict__
-        assigned, changed_at = state.get("assigned_in_place"), state.get("view_changed_at")
-        state.clear()
+        assigned, changed_at = self.assigned_in_place, self.view_changed_at
+        self.__dict__.clear()
         self.inputs = None
         if assigned:
             self.assigned_in_place = True
