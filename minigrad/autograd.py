@@ -239,7 +239,7 @@ class FusedFunction(Function):
         raise NotImplementedError
 
     def backward(self, grad):
-        if is_grad_enabled():  # recorded: the definition's gradient, itself differentiable
+        if _grad_enabled:  # recorded: the definition's gradient, itself differentiable
             return self.gradient_of_definition(grad)
         grads = self.closed_form(grad.array)
         grads = grads if type(grads) is tuple else (grads,)

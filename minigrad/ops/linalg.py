@@ -95,7 +95,8 @@ class Linear(Function):
         dweight = LinearWeightGrad.apply(grad, x) if self.needs_input_grad[1] else None
         if len(self.inputs) == 2:
             return dx, dweight
-        return dx, dweight, (grad.sum(dim=tuple(range(grad.ndim - 1))) if self.needs_input_grad[2] else None)
+        rows = 0 if grad.ndim == 2 else tuple(range(grad.ndim - 1))  # every dim but the features
+        return dx, dweight, (grad.sum(dim=rows) if self.needs_input_grad[2] else None)
 
 
 class LinearWeightGrad(Function):

@@ -22,6 +22,8 @@ def reduced_axes(dim, ndim):
     """`dim` as a sorted tuple of non-negative axes (None means every axis)."""
     if dim is None:
         return tuple(range(ndim))
+    if type(dim) is int and 0 <= dim < ndim:  # the common case, at once
+        return (dim,)
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     rank = ndim if ndim else 1  # a 0-d tensor accepts dim 0 or -1, as in PyTorch
     for d in dims:
