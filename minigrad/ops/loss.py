@@ -62,8 +62,8 @@ def _reduce_tensor(losses, reduction):
 
 def _reduce(losses, reduction):
     """Elementwise losses -> the requested reduction, and the per-element backward scale."""
-    if reduction == "mean":
-        return losses.mean(), 1.0 / max(losses.size, 1)
+    if reduction == "mean":  # sum / n: NumPy's mean, without its ~5 us of Python per call
+        return (losses.sum() / losses.size if losses.size else losses.mean()), 1.0 / max(losses.size, 1)
     if reduction == "sum":
         return losses.sum(), 1.0
     return losses, 1.0
