@@ -132,7 +132,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-
                     for i, g in zip(wrt, grads)]
             return ops.cat(flat)
 
-    # The recorded first derivatives must be the ones gradcheck verifies (a fast_backward may differ).
+    # The recorded first derivatives must be the ones gradcheck verifies (a fused op's closed form may differ).
     recorded = backend.to_numpy(first_derivatives(*inputs, grad_outputs).array)
     with autograd.enable_grad():
         leaves = [Tensor._wrap(t.array, True) if i in wrt else t for i, t in enumerate(inputs)]

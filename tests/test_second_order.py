@@ -552,7 +552,7 @@ def test_wgan_gp_training_steps_match_pytorch(kind, torch):
                 assert np.abs(p.numpy() - before[name]).max() > 1e-5, f"{name} did not move"
 
 
-# --- fused ops: create_graph gradients equal the first-order ones (fast_backward) -------------------------
+# --- fused ops: create_graph gradients equal the first-order ones (closed_form) ---------------------------
 
 def _fused_cases():
     rng = np.random.default_rng(70)
@@ -576,7 +576,7 @@ def _fused_cases():
 @pytest.mark.parametrize("name", list(_fused_cases()))
 def test_create_graph_first_derivatives_equal_the_plain_ones(name):
     """gradgradcheck differentiates the create_graph gradient numerically, but never compares it with
-    the first-order (fast_backward) gradient that gradcheck checked: this does."""
+    the first-order (closed_form) gradient that gradcheck checked: this does."""
     func, arrays = _fused_cases()[name]
     inputs = [leaf(a) for a in arrays]
     out = func(*inputs)
