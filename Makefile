@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-device test-slow bench clean
+.PHONY: setup demo test test-device test-distributed test-slow bench clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,13 @@ test: setup
 # (tests/strict_cupy): NumPy behind CuPy's rules, so the GPU code path runs without a GPU.
 test-device: setup
 	MINIGRAD_TEST_CUPY=standin $(BIN)/python -m pytest -q -m "device and not slow"
+
+# The multi-process tests (minigrad.distributed, DDP) under `mpiexec -n 2`; the `distributed` extra
+# (mpi4py and the MPICH wheel with its mpiexec) is installed first when it is missing.
+test-distributed: setup
+	@$(BIN)/python -c "from mpi4py import MPI" 2>/dev/null && test -x $(BIN)/mpiexec || \
+		$(BIN)/python -m pip install -q -e ".[distributed]"
+	$(BIN)/python -m pytest -q tests/test_distributed.py
 
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow

@@ -24,6 +24,6 @@ from .loss import (CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, Hinge
                    MarginRankingLoss, PairwiseDistance, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss)
 from . import parallel
 from .module import ModuleDict, ParameterDict, ParameterList
-from .parallel import DataParallel
+from .parallel import DataParallel, DistributedDataParallel
 from .transformer import (MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)

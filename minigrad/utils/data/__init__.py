@@ -8,10 +8,11 @@
 from ...data import (BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSampler, Sampler,
                      SequentialSampler, Subset, SubsetRandomSampler, TensorDataset,
                      WeightedRandomSampler, collate, get_worker_info, random_split)
-from . import dataloader, dataset, sampler
+from . import dataloader, dataset, distributed, sampler
+from .distributed import DistributedSampler
 
 default_collate = collate
 
-__all__ = ["BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
+__all__ = ["BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler", "RandomSampler", "Sampler",
            "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
            "default_collate", "get_worker_info", "random_split"]

@@ -1,0 +1,192 @@
+"""minigrad.distributed, DistributedDataParallel and DistributedSampler.
+
+The scripts in tests/distributed/ run under `mpiexec -n 2` (two processes on this machine, more
+processes than cores allowed) as subprocesses with a deadline; they are skipped, with the reason,
+where mpi4py or the MPI launcher is missing (`pip install -e ".[distributed]"`). The rest runs in
+this process, without MPI."""
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import minigrad as mg
+import minigrad.distributed as dist
+from helpers import arrays, check_gradients, gradient_test_for, shapes
+from minigrad.nn.parallel import AverageGradients, DistributedDataParallel
+from minigrad.utils.data import DistributedSampler
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "tests" / "distributed"
+
+
+def launcher():
+    """The mpiexec beside this Python (the mpich wheel puts it there), else the one on PATH."""
+    beside = Path(sys.executable).parent / "mpiexec"
+    return str(beside) if beside.exists() else shutil.which("mpiexec")
+
+
+def mpi_missing():
+    if not dist.is_mpi_available():
+        return 'mpi4py or its MPI library is missing: pip install -e ".[distributed]"'
+    if launcher() is None:
+        return 'no mpiexec found beside Python or on PATH: pip install -e ".[distributed]"'
+    return None
+
+
+needs_mpi = pytest.mark.skipif(mpi_missing() is not None, reason=str(mpi_missing()))
+
+
+def run_mpi(script, *args, ranks=2, timeout=60):
+    """Run tests/distributed/<script> on `ranks` processes; (exit status, output, seconds)."""
+    command = [launcher()]
+    version = subprocess.run([launcher(), "--version"], capture_output=True, text=True).stdout
+    if "Open MPI" in version or "OpenRTE" in version:
+        command.append("--oversubscribe")
+    command += ["-n", str(ranks), sys.executable, str(SCRIPTS / script), *args]
+    env = dict(os.environ, OMP_NUM_THREADS="1", MINIGRAD_NUM_THREADS="1")
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+    return done.returncode, done.stdout + done.stderr, time.monotonic() - started
+
+
+def run_ok(script, ranks=2):
+    status, output, _ = run_mpi(script, ranks=ranks)
+    assert status == 0, output[-3000:]
+    return output
+
+
+# --- under MPI ---------------------------------------------------------------------------------
+
+@needs_mpi
+def test_collectives_against_numpy():
+    assert "OK collectives on 2 ranks" in run_ok("collectives.py")
+
+
+@needs_mpi
+def test_ddp_gan_training_equals_one_process():
+    output = run_ok("ddp_gan.py")
+    assert "OK mlp-gan: 4 Adam steps on 2 ranks" in output, output
+    assert "OK dcgan: 4 Adam steps on 2 ranks" in output, output
+
+
+@needs_mpi
+def test_sampler_partition_across_ranks():
+    assert "OK sampler on 2 ranks" in run_ok("sampler.py")
+
+
+@needs_mpi
+@pytest.mark.parametrize("how", ["exit", "raise"])
+def test_a_rank_that_dies_ends_the_job(how):
+    status, output, seconds = run_mpi("killed_rank.py", *(["raise"] if how == "raise" else []), timeout=60)
+    assert status != 0, output
+    assert "finished all steps" not in output
+    assert seconds < 30, f"the job took {seconds:.0f} s to end after a rank died"
+    if how == "raise":
+        assert "this rank fails on purpose" in output
+
+
+# --- in this process ---------------------------------------------------------------------------
+
+def test_unknown_backend_says_what_to_use():
+    with pytest.raises(ValueError, match=r"unknown backend 'gloo'.*'mpi'.*pip install -e"):
+        dist.init_process_group(backend="gloo")
+    assert not dist.is_initialized()
+
+
+def test_missing_mpi4py_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # as if it were not installed
+    with pytest.raises(RuntimeError, match=r'needs mpi4py.*pip install -e "\.\[distributed\]"'):
+        dist.init_process_group(backend="mpi")
+    assert not dist.is_mpi_available()
+    assert not dist.is_initialized()
+
+
+def test_minigrad_imports_without_mpi4py():
+    code = ("import sys; sys.modules['mpi4py'] = None\n"
+            "import minigrad, minigrad.distributed as d, minigrad.nn.parallel, minigrad.utils.data.distributed\n"
+            "assert not d.is_mpi_available() and not d.is_initialized()\n"
+            "print('imported')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0 and "imported" in done.stdout, done.stderr
+
+
+def test_uninitialised_group_errors_as_pytorch():
+    for call in (dist.get_rank, dist.get_world_size, lambda: dist.all_reduce(mg.ones(2)),
+                 lambda: DistributedDataParallel(mg.nn.Linear(2, 2))):
+        with pytest.raises(ValueError, match="Default process group has not been initialized"):
+            call()
+    with pytest.raises(RuntimeError, match="Requires distributed package"):
+        DistributedSampler(range(4))
+
+
+@gradient_test_for("AverageGradients")
+@given(arrays(shapes()))
+def test_average_gradients_is_the_identity_on_one_process(x):
+    """Without a process group (one process) the average of the gradient over the ranks is itself."""
+    check_gradients(lambda a: AverageGradients.apply(a) * a, x)
+
+
+def test_average_gradients_forward_is_x():
+    x = mg.randn(3, 2, requires_grad=True)
+    y = AverageGradients.apply(x)
+    np.testing.assert_array_equal(y.numpy(), x.numpy())
+    (y * mg.tensor([[1.0, 2.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.tile([1.0, 2.0], (3, 1)))
+
+
+# --- DistributedSampler against PyTorch's --------------------------------------------------------
+
+class TorchOrderSampler(DistributedSampler):
+    """Our sampler with torch's shuffled order (torch.randperm): then the partition must be torch's."""
+
+    def order(self):
+        import torch
+        g = torch.Generator()
+        g.manual_seed(self.seed + self.epoch)
+        return torch.randperm(len(self.dataset), generator=g).tolist() if self.shuffle else list(range(len(self.dataset)))
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 10, 12, 13])
+@pytest.mark.parametrize("replicas", [1, 2, 3, 5])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_sampler_partition_is_pytorchs(n, replicas, drop_last):
+    torch = pytest.importorskip("torch")
+    from torch.utils.data.distributed import DistributedSampler as TorchSampler
+    for shuffle in (False, True):
+        for rank in range(replicas):
+            ours = DistributedSampler(range(n), replicas, rank, shuffle=shuffle, seed=5, drop_last=drop_last)
+            with_torch_order = TorchOrderSampler(range(n), replicas, rank, shuffle=shuffle, seed=5, drop_last=drop_last)
+            theirs = TorchSampler(range(n), replicas, rank, shuffle=shuffle, seed=5, drop_last=drop_last)
+            for epoch in (0, 1):
+                for s in (ours, with_torch_order, theirs):
+                    s.set_epoch(epoch)
+                assert len(ours) == len(theirs) == ours.num_samples == theirs.num_samples
+                assert ours.total_size == theirs.total_size
+                assert list(with_torch_order) == list(theirs)
+                if not shuffle:
+                    assert list(ours) == list(theirs)
+    del torch
+
+
+def test_sampler_covers_every_sample_once_per_epoch():
+    n, replicas = 23, 4
+    for epoch in range(3):
+        parts = []
+        for rank in range(replicas):
+            s = DistributedSampler(range(n), replicas, rank, seed=1)
+            s.set_epoch(epoch)
+            parts.append(list(s))
+        every = [i for part in parts for i in part]
+        assert len(every) == math.ceil(n / replicas) * replicas
+        assert set(every) == set(range(n))
+        assert all(len(p) == len(parts[0]) for p in parts)
+    with pytest.raises(ValueError, match=r"Invalid rank 4, rank should be in the interval \[0, 3\]"):
+        DistributedSampler(range(n), 4, 4)
