@@ -83,14 +83,16 @@ def test_sampler_partition_across_ranks():
 
 
 @needs_mpi
-@pytest.mark.parametrize("how", ["exit", "raise"])
+@pytest.mark.parametrize("how", ["exit", "raise", "hang"])
 def test_a_rank_that_dies_ends_the_job(how):
-    status, output, seconds = run_mpi("killed_rank.py", *(["raise"] if how == "raise" else []), timeout=60)
+    status, output, seconds = run_mpi("killed_rank.py", *([] if how == "exit" else [how]), timeout=60)
     assert status != 0, output
     assert "finished all steps" not in output
     assert seconds < 30, f"the job took {seconds:.0f} s to end after a rank died"
     if how == "raise":
         assert "this rank fails on purpose" in output
+    if how == "hang":
+        assert "waited more than 3 s for the other ranks" in output, output
 
 
 # --- in this process ---------------------------------------------------------------------------
