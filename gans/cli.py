@@ -3,7 +3,8 @@
     python -m gans list
     python -m gans train EXPERIMENT [--epochs N] [--batch-size B] [--device cpu|cuda]
                                     [--data-dir D] [--out runs/NAME] [--seed S] [--resume]
-                                    [--set KEY=VALUE ...]
+                                    [--set KEY=VALUE ...] [--distributed]
+    mpiexec -n N python -m gans train EXPERIMENT --distributed ...   (N processes, gans/distributed.py)
     python -m gans sample RUN [--n 64] [--seed S] [--data-dir D] [--out FILE.npz]
     python -m gans evaluate RUN [--n N] [--data-dir D] [--no-progress]
     python -m gans data celeba --zip img_align_celeba.zip [--limit 20000] --out celeba.h5
@@ -22,7 +23,7 @@ import sys
 from pathlib import Path
 
 from . import catalog  # noqa: F401 (registers every experiment)
-from . import plots
+from . import distributed, plots
 from .data import celeba
 from .evaluation import draw_samples, grid_columns, grid_images, measure_run, save_metrics, save_samples
 from .errors import TrainingDiverged, TrainingInterrupted, UserError, exit_status, sigterm_raises
@@ -103,6 +104,9 @@ def build_parser():
     train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--distributed", action="store_true",
+                       help="one of the processes of `mpiexec -n N`: train together, each on its part of the data "
+                            "(global batch: N x --batch-size; gans/distributed.py)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=key_value,
                        help="an experiment-specific setting, e.g. --set train_limit=1000 or "
                             "--set from_run=runs/mnist-book (repeatable)")
@@ -220,8 +224,8 @@ def train(args):
                          data_dir=args.data_dir, seed=args.seed, resume=args.resume, progress=not args.no_progress,
                          extra=extra)
     # The lock comes first: it finds an unwritable folder before any work, and it keeps a
-    # second training out of this folder while this one runs (gans/runs.py).
-    with RunLock(out):
+    # second training out of this folder while this one runs (gans/runs.py). Distributed: rank 0's.
+    with distributed.session(args.distributed), distributed.lock(out, RunLock):
         if (out / "checkpoint.npz").exists() and not args.resume:
             raise ExperimentError(f"{out} already holds a run; pass --resume to continue it, or choose --out")
         try:

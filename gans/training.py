@@ -39,7 +39,7 @@ import minigrad as mg
 from minigrad import backend
 from minigrad.nn import set_training_mode
 
-from . import metrics, plots
+from . import distributed, metrics, plots
 from .errors import TrainingDiverged, TrainingInterrupted, stop_signals_deferred
 from .models import with_labels
 from .registry import ExperimentError, read_checkpoint
@@ -93,7 +93,7 @@ class Trainer:
             raise ValueError(f"{type(self.objective).__name__}.networks must name a 'generator' and may not use "
                              f"the checkpoint's own keys {clashes}")
         self.optimizers = self.objective.optimizers(experiment, self.nets)
-        self.dataset = experiment.dataset(options)
+        self.dataset = distributed.shard(experiment.dataset(options))  # this rank's part, if distributed
         batch_images = self.batch_size * self.objective.batches_per_step
         if len(self.dataset) < batch_images:
             raise ExperimentError(f"{experiment.name}: {len(self.dataset)} training samples are fewer than one "
@@ -119,6 +119,7 @@ class Trainer:
         self.diverged = None    # {"step", "reason"} once the losses stop being finite
         if state is not None:
             self.load_state(state)
+        distributed.wrap(self)  # when training on several processes (gans/distributed.py)
 
     # The classic GAN's names for its networks and optimisers (None where a family has no such one).
     @property
@@ -173,7 +174,7 @@ class Trainer:
 
     def train_step(self):
         """One training step of the experiment's objective; returns its statistics (one per column)."""
-        return self.objective.step(self)
+        return distributed.average(self.objective.step(self))
 
     def draw_noise(self, n):
         """Noise (and, for conditional GANs, random labels) from the CPU generator, moved to the device,
@@ -248,7 +249,7 @@ class Trainer:
                 if exp.checkpoint_every and self.step % exp.checkpoint_every == 0 and self.step < total:
                     self.elapsed = time.perf_counter() - started
                     self.save_checkpoint()
-                signal_number = stop_requested()
+                signal_number = distributed.agree_to_stop(stop_requested())
                 if signal_number is not None and self.step < total:
                     self.elapsed = time.perf_counter() - started
                     self.save_checkpoint()
@@ -374,7 +375,7 @@ class Trainer:
         config = {"experiment": self.experiment.name, "epochs": self.epochs, "batch_size": self.batch_size,
                   "device": self.device, "seed": self.options.seed,
                   "data_dir": str(Path(self.options.data_dir).resolve()) if self.options.data_dir else None,
-                  "extra": self.options.extra}
+                  "extra": self.options.extra} | distributed.config(self)
         write_json(self.out / "config.json", config)
 
     def write_history(self):
@@ -434,7 +435,7 @@ class Trainer:
             self.write_summary()
             raise TrainingDiverged(f"training diverged at step {self.step}: the weights are no longer finite "
                                    f"numbers; the last finite checkpoint in {self.out} is kept")
-        networks = {name: net.state_dict() for name, net in self.nets.items()}
+        networks = {name: distributed.unwrap(net).state_dict() for name, net in self.nets.items()}
         optimizers = {optimizer_key(name): opt.state_dict() for name, opt in self.optimizers.items()}
         mg.save({
             "experiment": self.experiment.name, "settings": self.settings(), **networks, **optimizers,

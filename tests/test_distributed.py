@@ -5,9 +5,11 @@ processes than cores allowed) as subprocesses with a deadline; they are skipped,
 where mpi4py or the MPI launcher is missing (`pip install -e ".[distributed]"`). The rest runs in
 this process, without MPI."""
 
+import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -93,6 +95,54 @@ def test_a_rank_that_dies_ends_the_job(how):
         assert "this rank fails on purpose" in output
     if how == "hang":
         assert "waited more than 3 s for the other ranks" in output, output
+
+
+PATTERN = ["-m", "gans", "train", "pattern-1010", "--distributed", "--no-progress"]
+
+
+def mpi_command(*args, ranks=2):
+    return [launcher(), "-n", str(ranks), sys.executable, *args]
+
+
+@needs_mpi
+def test_gans_train_distributed_and_resume(tmp_path):
+    """Rank 0 alone writes the run folder; config.json has the world size and the global batch;
+    --resume continues; the other rank's scratch folder is gone."""
+    run, scratch = tmp_path / "run", tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch), OMP_NUM_THREADS="1")
+    for epochs, steps in [("1", 20), ("2", 40)]:
+        done = subprocess.run(mpi_command(*PATTERN, "--set", "iterations=40", "--out", str(run), "--epochs", epochs,
+                                          *(["--resume"] if epochs == "2" else [])),
+                              capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count('"steps"') == 1, done.stdout  # rank 0 alone prints the summary
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["steps"] == steps  # 40 samples, 20 per rank, batch 1: 20 global steps an epoch
+    config = json.loads((run / "config.json").read_text())
+    assert (config["world_size"], config["batch_size"], config["global_batch_size"]) == (2, 1, 2)
+    assert not (run / ".lock").exists() and list(scratch.iterdir()) == []
+
+
+@needs_mpi
+def test_gans_sigterm_stops_every_rank_after_one_step(tmp_path):
+    run = tmp_path / "run"
+    process = subprocess.Popen(mpi_command(*PATTERN, "--set", "iterations=10000000", "--out", str(run)), cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stdout:
+            if "Ctrl-C saves a checkpoint" in line:
+                break
+        time.sleep(1)
+        process.send_signal(signal.SIGTERM)  # to mpiexec, which passes it on to every rank
+        _, errors = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 143, errors
+    stopped = [line for line in errors.splitlines() if line.startswith("interrupted")]
+    assert len(stopped) == 2 and "checkpoint saved to" in errors and "rank 1 stopped with rank 0" in errors, errors
+    assert "Traceback" not in errors
+    assert (run / "checkpoint.npz").exists() and not (run / ".lock").exists()
 
 
 # --- in this process ---------------------------------------------------------------------------
