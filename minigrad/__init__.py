@@ -19,6 +19,7 @@ from .tensor import Tensor, get_default_dtype, set_default_dtype
 from .printing import set_printoptions
 from . import accelerator, backends, cuda, data, nn, optim, parallel, utils
 from . import distributions
+from . import distributed  # torch.distributed; MPI (mpi4py) is imported only by init_process_group
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .backend import get_default_device, set_default_device

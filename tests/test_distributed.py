@@ -161,9 +161,17 @@ def test_missing_mpi4py_says_what_to_install(monkeypatch):
     assert not dist.is_initialized()
 
 
+def test_nccl_without_cupy_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    with pytest.raises(RuntimeError, match=r"backend='nccl' needs CuPy with NCCL.*pip install"):
+        dist.init_process_group(backend="nccl")
+    assert not dist.is_initialized() and not dist.is_nccl_available()
+
+
 def test_minigrad_imports_without_mpi4py():
     code = ("import sys; sys.modules['mpi4py'] = None\n"
             "import minigrad, minigrad.distributed as d, minigrad.nn.parallel, minigrad.utils.data.distributed\n"
+            "assert minigrad.distributed is d and 'mpi4py' not in [m for m in sys.modules if sys.modules[m]]\n"
             "assert not d.is_mpi_available() and not d.is_initialized()\n"
             "print('imported')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
