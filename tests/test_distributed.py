@@ -77,6 +77,7 @@ def test_ddp_gan_training_equals_one_process():
     output = run_ok("ddp_gan.py")
     assert "OK mlp-gan: 4 Adam steps on 2 ranks" in output, output
     assert "OK dcgan: 4 Adam steps on 2 ranks" in output, output
+    assert "OK no_sync accumulation equals one process" in output, output
 
 
 @needs_mpi

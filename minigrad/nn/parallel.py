@@ -93,8 +93,10 @@ class DistributedDataParallel(Module):
     statistics), as PyTorch; BatchNorm itself normalises with this rank's own batch, as PyTorch's
     BatchNorm under DDP (PyTorch's SyncBatchNorm is not here). Parameters are reduced in buckets of
     at most bucket_cap_mb megabytes (25), last parameters first. Under `with ddp.no_sync():` the
-    gradients stay this rank's own (to accumulate; the first backward after the block averages
-    all). Forward under mg.no_grad() makes no collective call, so one rank alone may sample.
+    gradients of the backward passes stay this rank's own (accumulated in .grad); the first forward
+    after the block averages what they accumulated, and its backward adds the average of its own,
+    so that .grad ends as in PyTorch: the average over the ranks of all that was accumulated.
+    Forward under mg.no_grad() makes no collective call, so one rank alone may sample.
 
     state_dict keys carry the "module." prefix, as PyTorch's DDP; save `ddp.module.state_dict()` for
     a checkpoint that a plain module loads.
@@ -122,6 +124,7 @@ class DistributedDataParallel(Module):
         self.bucket_cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
         self.find_unused_parameters, self.static_graph = find_unused_parameters, static_graph
         self.require_backward_grad_sync = True
+        self.unsynced = False  # whether .grad holds gradients accumulated under no_sync
         self.world_size = dist.get_world_size()
         with autograd.no_grad():
             for tensor in list(module.parameters()) + list(module.buffers()):
@@ -147,7 +150,10 @@ class DistributedDataParallel(Module):
         if self.broadcast_buffers and self.module.training and self.world_size > 1:
             self._take_rank_0_buffers()
         if not self.require_backward_grad_sync or self.world_size == 1:
+            self.unsynced = self.world_size > 1
             return self.module(*inputs, **kwargs)
+        if self.unsynced:
+            self._average_accumulated_gradients()
         from ..ops.shape import cat, split
         pieces = {}  # id(parameter) -> the piece of a flat tensor the module computes with
         for bucket in self.buckets():
@@ -170,8 +176,25 @@ class DistributedDataParallel(Module):
             for buffer in self.module.buffers():
                 dist.broadcast(buffer, src=0)
 
+    def _average_accumulated_gradients(self):
+        """Average over the ranks the .grad accumulated under no_sync (one all-reduce per bucket)."""
+        from .. import distributed as dist
+        from ..ops.shape import cat
+        self.unsynced = False
+        with autograd.no_grad():
+            for bucket in self.buckets():
+                bucket = [p for p in bucket if p.grad is not None]
+                if not bucket:
+                    continue
+                flat = cat([p.grad.reshape(-1) for p in bucket])
+                dist.all_reduce(flat, op=dist.ReduceOp.AVG)
+                start = 0
+                for p in bucket:
+                    p.grad.array[...] = flat.array[start:start + p.numel()].reshape(p.grad.shape)
+                    start += p.numel()
+
     def no_sync(self):
-        """`with ddp.no_sync():` backward passes inside keep this rank's own gradients."""
+        """`with ddp.no_sync():` backward passes inside keep this rank's own gradients (see the class)."""
         return _NoSync(self)
 
 

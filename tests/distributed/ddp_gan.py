@@ -98,6 +98,26 @@ check("mlp-gan", models.mnist_generator, models.mnist_discriminator, (100,), (78
 check("dcgan", lambda: models.dcgan_init_(models.dcgan_generator()),
       lambda: models.dcgan_init_(models.dcgan_discriminator()), (100, 1, 1), (1, 28, 28), reference_parts=world)
 
+# no_sync: two micro-batches accumulated (the first without averaging), then one step's gradients,
+# equal to one process's on the global batch (each rank's two micro-batches)
+mg.manual_seed(11 + rank)
+D = models.mnist_discriminator().double()
+ddp = DDP(D)
+reference = copy.deepcopy(D)
+data = np.random.default_rng(5)
+x = mg.tensor(data.uniform(0, 1, (world * 2 * PER_RANK, 784)))
+mine = [x[(2 * rank + k) * PER_RANK:(2 * rank + k + 1) * PER_RANK] for k in range(2)]
+with ddp.no_sync():
+    (ddp(mine[0]).mean() / 2).backward()
+unaveraged = D[0].weight.grad.numpy().copy()
+(ddp(mine[1]).mean() / 2).backward()
+reference(x).mean().backward()
+for (key, p), q in zip(D.named_parameters(), reference.parameters()):
+    np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=key)
+assert np.abs(unaveraged - D[0].weight.grad.numpy()).max() > 1e-6
+if rank == 0:
+    print("OK no_sync accumulation equals one process")
+
 # state_dict: the "module." prefix, as PyTorch's DDP; ddp.module's keys load into a plain module
 G = models.mnist_generator().double()
 ddp = DDP(G)
