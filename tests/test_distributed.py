@@ -78,6 +78,7 @@ def test_ddp_gan_training_equals_one_process():
     assert "OK mlp-gan: 4 Adam steps on 2 ranks" in output, output
     assert "OK dcgan: 4 Adam steps on 2 ranks" in output, output
     assert "OK no_sync accumulation equals one process" in output, output
+    assert "OK gradient penalty through DDP equals one process" in output, output
 
 
 @needs_mpi

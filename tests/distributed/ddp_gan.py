@@ -118,6 +118,32 @@ assert np.abs(unaveraged - D[0].weight.grad.numpy()).max() > 1e-6
 if rank == 0:
     print("OK no_sync accumulation equals one process")
 
+# WGAN-GP's critic loss: the gradient penalty differentiates D's input gradient (create_graph), and
+# backward of that goes through DDP's averaging; equal to one process on the global batch
+mg.manual_seed(13 + rank)
+critic = nn.Sequential(nn.Linear(784, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1)).double()
+ddp = DDP(critic)
+reference = copy.deepcopy(critic)
+
+
+def critic_loss(D, real, fake, mix):
+    between = (mix * real + (1 - mix) * fake).requires_grad_(True)
+    (slope,) = mg.autograd.grad(D(between).sum(), between, create_graph=True)
+    penalty = ((slope.pow(2).sum(dim=1) + 1e-12).sqrt() - 1).pow(2).mean()
+    return D(fake).mean() - D(real).mean() + 10 * penalty
+
+
+data = np.random.default_rng(9)
+real, fake = (mg.tensor(data.uniform(0, 1, (world * PER_RANK, 784))) for _ in range(2))
+mix = mg.tensor(data.uniform(0, 1, (world * PER_RANK, 1)))
+mine = slice(rank * PER_RANK, (rank + 1) * PER_RANK)
+critic_loss(ddp, real[mine], fake[mine], mix[mine]).backward()
+critic_loss(reference, real, fake, mix).backward()
+for (key, p), q in zip(critic.named_parameters(), reference.parameters()):
+    np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=key)
+if rank == 0:
+    print("OK gradient penalty through DDP equals one process")
+
 # state_dict: the "module." prefix, as PyTorch's DDP; ddp.module's keys load into a plain module
 G = models.mnist_generator().double()
 ddp = DDP(G)
