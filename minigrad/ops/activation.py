@@ -247,6 +247,8 @@ class Dropout(Function):
 # --- the functions users call (also exported by minigrad.nn.functional) -------------------
 
 def relu(x):
+    if x.dtype == bool:
+        raise RuntimeError("Boolean inputs not supported for relu")
     return ReLU.apply(x)
 
 
