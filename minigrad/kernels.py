@@ -12,6 +12,7 @@ import numpy as np
 
 from . import backend, parallel
 from .parallel import matmul  # noqa: F401  (a large product, cut into pieces of rows over the pool)
+from .parallel import together  # noqa: F401  (independent gradients at once, when they are large)
 
 
 def _one_block(*arrays):

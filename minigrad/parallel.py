@@ -126,6 +126,18 @@ MATMUL_BLOCK = 8 * 1024 * 1024
 MATMUL_PIECES = 4
 
 
+def together(work, *calls):
+    """The calls' results, in order, the calls run at the same time over the pool (each whole, on one
+    thread; work nested in them runs inline there) when `work` (their multiply-adds, say) is at
+    least MATMUL_BLOCK each, else one after the other here. A backward pass's independent
+    gradients (dL/dx and dL/dW) then share the cores as one job, as matmuls' products do."""
+    if _num_threads == 1 or work < MATMUL_BLOCK or getattr(_inside, "active", False):
+        return [call() for call in calls]
+    if not _blas_held:
+        _own_the_cores()
+    return _run([(i, i + 1) for i in range(len(calls))], lambda i, _: calls[i]())
+
+
 def matmul(a, b):
     """a @ b, its pieces spread over the pool (see matmuls)."""
     return matmuls((a, b))[0]

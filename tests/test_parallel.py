@@ -6,6 +6,7 @@ threads and asserts bit-identical results: the blocks never depend on the thread
 
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -432,3 +433,27 @@ def test_arrays_that_are_not_numpys_are_one_whole_call(threads, monkeypatch):
     parallel.spread_rows(a, calls.append)
     parallel.spread_rows(a, calls.append, axis=1)
     assert calls == [slice(0, 40), slice(0, 30)]
+
+
+def test_together_runs_large_independent_work_at_once_and_small_work_here(threads):
+    """Two large gradients go to the pool together (each on its own thread, its own nested work
+    inline there), and come back in order; small ones run here, one after the other; an error in
+    one reaches the caller."""
+    threads(2)
+    names = []
+
+    def call(value):
+        names.append((threading.current_thread().name, getattr(parallel._inside, "active", False)))
+        time.sleep(0.1)  # long enough that each thread claims one
+        return value
+
+    assert parallel.together(parallel.MATMUL_BLOCK, lambda: call(1), lambda: call(2)) == [1, 2]
+    assert len({name for name, _ in names}) == 2 and all(inside for _, inside in names)
+    names.clear()
+    assert parallel.together(parallel.MATMUL_BLOCK - 1, lambda: call(3), lambda: call(4)) == [3, 4]
+    assert {name for name, _ in names} == {threading.current_thread().name}
+
+    def fail():
+        raise ValueError("in a gradient")
+    with pytest.raises(ValueError, match="in a gradient"):
+        parallel.together(parallel.MATMUL_BLOCK, lambda: call(5), fail)
