@@ -127,15 +127,17 @@ MATMUL_PIECES = 4
 
 
 def together(work, *calls):
-    """The calls' results, in order, the calls run at the same time over the pool (each whole, on one
-    thread; work nested in them runs inline there) when `work` (their multiply-adds, say) is at
-    least MATMUL_BLOCK each, else one after the other here. A backward pass's independent
-    gradients (dL/dx and dL/dW) then share the cores as one job, as matmuls' products do."""
-    if _num_threads == 1 or work < MATMUL_BLOCK or getattr(_inside, "active", False):
-        return [call() for call in calls]
+    """The calls' results, in order (None for a call that is None), the calls run at the same time
+    over the pool (each whole, on one thread; work nested in them runs inline there) when there are
+    several and `work` (their multiply-adds, say) is at least MATMUL_BLOCK each; else one after the
+    other here, each free to use the pool itself. A backward pass's independent gradients (dL/dx
+    and dL/dW) then share the cores as one job, as matmuls' products do."""
+    wanted = [call for call in calls if call is not None]
+    if len(wanted) < 2 or _num_threads == 1 or work < MATMUL_BLOCK or getattr(_inside, "active", False):
+        return [None if call is None else call() for call in calls]
     if not _blas_held:
         _own_the_cores()
-    return _run([(i, i + 1) for i in range(len(calls))], lambda i, _: calls[i]())
+    return _run([(i, i + 1) for i in range(len(calls))], lambda i, _: None if calls[i] is None else calls[i]())
 
 
 def matmul(a, b):

@@ -133,10 +133,10 @@ class Conv2d(Function):
         x, weight = self.inputs[:2]
         dx, dweight = kernels.together(  # (two large products: at once)
             grad.numel() * math.prod(self.window_layout),
-            lambda: conv_transpose_to(grad, weight, self.input_size, self.stride, self.padding, self.dilation)
+            (lambda: conv_transpose_to(grad, weight, self.input_size, self.stride, self.padding, self.dilation))
             if self.needs_input_grad[0] else None,
-            lambda: ConvWeightGrad.apply(x, grad, stride=self.stride, padding=self.padding, dilation=self.dilation,
-                                         kernel=self.window_layout[:2], cols=self.cols)
+            (lambda: ConvWeightGrad.apply(x, grad, stride=self.stride, padding=self.padding, dilation=self.dilation,
+                                          kernel=self.window_layout[:2], cols=self.cols))
             if self.needs_input_grad[1] else None)
         dbias = None
         if len(self.inputs) == 3 and self.needs_input_grad[2]:
@@ -303,10 +303,10 @@ class ConvTranspose2d(Function):
         x, weight = self.inputs[:2]
         dx, dweight = kernels.together(  # (two large products: at once; output_padding >= stride leaves
             x.numel() * math.prod(self.kernel) * self.out_channels,  # room for extra windows: cut)
-            lambda: _cut(conv2d(grad, weight, stride=self.stride, padding=self.padding, dilation=self.dilation),
-                         self.input_size) if self.needs_input_grad[0] else None,
-            lambda: ConvWeightGrad.apply(grad, x, stride=self.stride, padding=self.padding, dilation=self.dilation,
-                                         kernel=self.kernel) if self.needs_input_grad[1] else None)
+            (lambda: _cut(conv2d(grad, weight, stride=self.stride, padding=self.padding, dilation=self.dilation),
+                          self.input_size)) if self.needs_input_grad[0] else None,
+            (lambda: ConvWeightGrad.apply(grad, x, stride=self.stride, padding=self.padding, dilation=self.dilation,
+                                          kernel=self.kernel)) if self.needs_input_grad[1] else None)
         dbias = None
         if len(self.inputs) == 3 and self.needs_input_grad[2]:
             dbias = grad.sum(dim=(0, 2, 3))

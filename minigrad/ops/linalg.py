@@ -92,8 +92,8 @@ class Linear(Function):
     def backward(self, grad):
         x, weight = self.inputs[:2]
         dx, dweight = kernels.together(grad.numel() * x.shape[-1],  # (two large products: at once)
-                                       lambda: matmul(grad, weight) if self.needs_input_grad[0] else None,
-                                       lambda: LinearWeightGrad.apply(grad, x) if self.needs_input_grad[1] else None)
+                                       (lambda: matmul(grad, weight)) if self.needs_input_grad[0] else None,
+                                       (lambda: LinearWeightGrad.apply(grad, x)) if self.needs_input_grad[1] else None)
         if len(self.inputs) == 2:
             return dx, dweight
         rows = 0 if grad.ndim == 2 else tuple(range(grad.ndim - 1))  # every dim but the features
