@@ -22,6 +22,17 @@ try:  # CuPy is an optional extra; a broken CUDA install counts as "not there".
 except Exception:  # pragma: no cover - depends on the machine
     cupy = None
 
+def nccl():
+    """CuPy's NCCL bindings (cupy.cuda.nccl), for the distributed backend; None without them."""
+    if cupy is None:
+        return None
+    try:
+        from cupy.cuda import nccl as bindings
+    except ImportError:
+        return None
+    return bindings
+
+
 _CUDA_HELP = (
     "CUDA is not available: minigrad runs on the GPU through CuPy. Install it with "
     "`pip install \"minigrad[gpu]\"` (or the cupy-cudaXXx wheel matching your CUDA "

@@ -26,6 +26,8 @@ Only the default group (all ranks) exists: `group` must be None or group.WORLD.
 
 import datetime
 
+from .. import backend
+from ..tensor import Tensor
 from .backends import INSTALL_MPI, MPIGroup, NCCLGroup, Work, import_mpi
 
 __all__ = ["ReduceOp", "Work", "all_gather", "all_reduce", "barrier", "broadcast", "destroy_process_group",
@@ -63,11 +65,7 @@ def is_mpi_available():
 
 
 def is_nccl_available():
-    try:
-        from cupy.cuda import nccl  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return backend.nccl() is not None
 
 
 def is_initialized():
@@ -133,7 +131,6 @@ def _done(work, async_op):
 
 
 def _array_of(tensor):
-    from ..tensor import Tensor
     if not isinstance(tensor, Tensor):
         raise TypeError(f"expected a minigrad Tensor, got {type(tensor).__name__}")
     tensor._version[0] += 1  # changed in place (when the collective finishes)

@@ -20,6 +20,8 @@ import traceback
 
 import numpy as np
 
+from .. import backend
+
 INSTALL_MPI = 'pip install -e ".[distributed]"'
 
 
@@ -145,12 +147,10 @@ def abort_on_uncaught_exception(comm):
 
 
 def _to_host(array):
-    from .. import backend
     return backend.to_numpy(array)
 
 
 def _like(out, part):
-    from .. import backend
     return backend.to_device(part, backend.device_of(out))
 
 
@@ -173,12 +173,11 @@ class NCCLGroup:
     name = "nccl"
 
     def __init__(self, timeout):
-        try:
-            import cupy
-            from cupy.cuda import nccl
-        except ImportError as error:
-            raise RuntimeError(f"minigrad.distributed backend='nccl' needs CuPy with NCCL ({error}); install "
-                               f"it with: pip install -e \".[gpu,distributed]\"") from None
+        nccl = backend.nccl()
+        if nccl is None:
+            raise RuntimeError("minigrad.distributed backend='nccl' needs CuPy with NCCL; install it with: "
+                               "pip install -e \".[gpu,distributed]\"")
+        cupy = backend.cupy
         self.cupy, self.nccl = cupy, nccl
         self.mpi = MPIGroup(timeout)  # to meet the peers
         self.rank, self.size = self.mpi.rank, self.mpi.size

@@ -32,7 +32,9 @@ and state_dict see the module as it is.
 import warnings
 
 from .. import autograd
+from .. import distributed as dist
 from ..autograd import Function
+from ..ops.shape import cat, split
 from ..tensor import Tensor
 from .module import Module
 
@@ -74,7 +76,6 @@ class AverageGradients(Function):
         return x
 
     def backward(self, grad):
-        from .. import distributed as dist
         size = dist.get_world_size() if dist.is_initialized() else 1
         if size == 1:
             return grad.reshape(grad.shape)
@@ -109,7 +110,6 @@ class DistributedDataParallel(Module):
                  process_group=None, bucket_cap_mb=None, find_unused_parameters=False, check_reduction=False,
                  gradient_as_bucket_view=False, static_graph=False, **kwargs):
         super().__init__()
-        from .. import distributed as dist
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel wraps a Module, got {type(module).__name__}")
         if process_group is not None:
@@ -154,7 +154,6 @@ class DistributedDataParallel(Module):
             return self.module(*inputs, **kwargs)
         if self.unsynced:
             self._average_accumulated_gradients()
-        from ..ops.shape import cat, split
         pieces = {}  # id(parameter) -> the piece of a flat tensor the module computes with
         for bucket in self.buckets():
             flat = AverageGradients.apply(cat([p.reshape(-1) for p in bucket]))
@@ -171,15 +170,12 @@ class DistributedDataParallel(Module):
                 m._parameters[name] = p
 
     def _take_rank_0_buffers(self):
-        from .. import distributed as dist
         with autograd.no_grad():
             for buffer in self.module.buffers():
                 dist.broadcast(buffer, src=0)
 
     def _average_accumulated_gradients(self):
         """Average over the ranks the .grad accumulated under no_sync (one all-reduce per bucket)."""
-        from .. import distributed as dist
-        from ..ops.shape import cat
         self.unsynced = False
         with autograd.no_grad():
             for bucket in self.buckets():
