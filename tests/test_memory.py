@@ -5,7 +5,7 @@ its ops; so Conv2d keeps no columns (it makes them again in backward, a block of
 time) and ELU is one op. The peaks are NumPy's allocations as tracemalloc counts them, in this
 process, over one step of the real networks (after a first step has made the optimizers' state)
 on random 64x64 images: deterministic, and independent of what else the machine runs. Each bound
-is about 1.7-2 times the peak measured now and well under the peak before (in each docstring).
+is about 1.7-2 times the peak measured and well under that of an engine that keeps the columns (in each docstring).
 """
 
 import tracemalloc
@@ -176,9 +176,9 @@ def peak_of_a_step(step):
 
 
 def test_a_began_step_of_the_real_networks_peaks_under_100_mb():
-    """BEGAN's networks (h = 64, n = 32) at batch 2. Measured: 267.8 MB when Conv2d kept its columns
-    (nine times a 3x3 layer's input), ELU kept six arrays and D's two losses one graph; 46.0 MB
-    now. (At the default batch of 16 the whole process peaked at 2.3 GB, now 0.4 GB.)"""
+    """BEGAN's networks (h = 64, n = 32) at batch 2. Measured: 46.0 MB (267.8 MB if Conv2d kept its
+    columns, nine times a 3x3 layer's input, ELU six arrays and D's two losses one graph). At the
+    default batch of 16 the whole process peaks at 0.4 GB (2.3 GB that way)."""
     mg.manual_seed(0)
     objective = began.BEGAN()
     spec = SimpleNamespace(generator=began.decoder, discriminator=began.Autoencoder,
@@ -194,8 +194,8 @@ def test_a_began_step_of_the_real_networks_peaks_under_100_mb():
 
 def test_a_cyclegan_step_of_the_real_networks_peaks_under_250_mb():
     """CycleGAN's four networks at batch 1: six generator passes and two D passes in G's graph.
-    Measured: 436.2 MB when Conv2d kept its columns (the 7x7 layers' 26 MB each), 150.1 MB now.
-    (The whole process, with the sample grids of 16 faces, peaked at 1.0 GB, now 0.4 GB.)"""
+    Measured: 150.1 MB (436.2 MB if Conv2d kept its columns, the 7x7 layers' 26 MB each). The whole
+    process, with the sample grids of 16 faces, peaks at 0.4 GB (1.0 GB that way)."""
     mg.manual_seed(0)
     objective = CycleGAN()
     nets = objective.networks()

@@ -538,7 +538,7 @@ def test_activation_modules_match_pytorch_reprs_and_values():
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
 def test_softmax_over_an_empty_dim_is_empty(name):
-    """PyTorch answers an empty result; the max over an empty dim used to raise."""
+    """PyTorch answers an empty result (the max inside must not reduce an empty dim)."""
     for shape, dim in [((2, 0), 1), ((0, 3), 0), ((0, 3), 1), ((2, 0, 3), -2)]:
         x = mg.zeros(*shape, requires_grad=True)
         out = getattr(F, name)(x, dim)

@@ -376,7 +376,7 @@ def test_conv_transpose2d_of_a_known_input():
 @pytest.mark.parametrize("device", DEVICES)
 def test_conv_transpose2d_gradient_with_output_padding_beyond_the_stride(device):
     """output_padding may reach up to dilation - 1 when dilation > stride; backward must still give
-    one window per input pixel (it used to return a gradient of the wrong shape)."""
+    one window per input pixel."""
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal((1, 2, 3, 3)), rng.standard_normal((2, 1, 2, 2))
     check_gradients(lambda a, b: F.conv_transpose2d(a, b, stride=1, dilation=2, output_padding=1), x, w,
