@@ -415,10 +415,10 @@ class AvgPool2d(_Pool2d):
         if divisor_override is not None:
             return xp.full(self.windows_shape[2:4], float(divisor_override))
         factors = []
-        for out, size, kernel, stride, pad in zip(self.windows_shape[2:4], self.input_shape[2:],
-                                                  self.windows_shape[4:], self.stride, self.padding):
-            start = xp.arange(out) * stride - pad
-            end = xp.minimum(start + kernel, size + pad)
+        for out, size, kernel, stride, margin in zip(self.windows_shape[2:4], self.input_shape[2:],
+                                                     self.windows_shape[4:], self.stride, self.padding):
+            start = xp.arange(out) * stride - margin
+            end = xp.minimum(start + kernel, size + margin)
             if not count_include_pad:
                 start, end = xp.maximum(start, 0), xp.minimum(end, size)
             factors.append((end - start).astype(float))
