@@ -325,14 +325,21 @@ def run_backward(roots, seeds, sink, create_graph, retain_graph):
     graph. `sink` says where the pass stops and keeps what arrives there.
 
     Each tensor is reached after every tensor computed from it, so its gradient is complete
-    when its op's backward runs. With create_graph the pass itself is recorded."""
+    when its op's backward runs; its hooks (Tensor.register_hook) see it then and may replace it.
+    With create_graph the pass itself is recorded."""
     grads = {}  # id(tensor) -> the gradient of the roots with respect to it, so far
     for root, seed in zip(roots, seeds):
         _add_gradient(grads, root, seed)
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph), EndOfPass():
         for tensor in topological_order(roots, sink.stop_at):
             grad = grads.pop(id(tensor), None)
-            if grad is None or sink.takes(tensor, grad):
+            if grad is None:
+                continue
+            # A pass inside an op's backward (FusedFunction's) stops at the op's inputs, whose
+            # gradient is not complete there: their hooks wait for the outer pass.
+            if tensor._hooks is not None and id(tensor) not in sink.stop_at:
+                grad = tensor._hooks.run_on_gradient(grad)
+            if sink.takes(tensor, grad):
                 continue
             fn = tensor.grad_fn
             if fn.inputs is None:
@@ -347,6 +354,56 @@ def run_backward(roots, seeds, sink, create_graph, retain_graph):
                     _add_gradient(grads, parent, parent_grad)
             if not retain_graph:
                 fn.free()
+
+
+class TensorHooks:
+    """A tensor's gradient hooks, each kind in the order registered (Tensor.register_hook and
+    Tensor.register_post_accumulate_grad_hook add them; a handle's remove() takes one away)."""
+
+    def __init__(self):
+        self.on_gradient = {}       # handle id -> hook(grad): a Tensor to use instead, or None
+        self.after_accumulate = {}  # handle id -> hook(tensor), once backward() added into its .grad
+
+    def run_on_gradient(self, grad):
+        for hook in list(self.on_gradient.values()):
+            result = hook(grad)
+            if result is not None:
+                if result.shape != grad.shape or result.dtype != grad.dtype:
+                    raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} has changed the size or type of "
+                                       f"value: {tuple(grad.shape)} {grad.dtype} became {tuple(result.shape)} "
+                                       f"{result.dtype}")
+                grad = result
+        return grad
+
+    def run_after_accumulate(self, tensor):
+        for hook in list(self.after_accumulate.values()):
+            hook(tensor)
+
+
+_end_of_pass = []  # for each backward pass under way (they nest), the callbacks queued to run at its end
+
+
+class EndOfPass:
+    """The backward pass's queue of callbacks (queue_callback): run in the order queued when the
+    pass ends without an error, inside it (with its grad mode)."""
+
+    def __enter__(self):
+        _end_of_pass.append([])
+
+    def __exit__(self, kind, value, trace):
+        try:
+            for callback in _end_of_pass[-1] if kind is None else ():
+                callback()
+        finally:
+            _end_of_pass.pop()
+
+
+def queue_callback(callback):
+    """callback() runs once the backward pass under way has ended (PyTorch's
+    Variable._execution_engine.queue_callback); only during backward, from a gradient hook."""
+    if not _end_of_pass:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _end_of_pass[-1].append(callback)
 
 
 def _add_gradient(grads, tensor, grad):
@@ -377,6 +434,8 @@ class IntoLeaves:
             tensor.grad = grad if tensor.grad is None else tensor.grad + grad
         else:
             self.add_into(tensor, grad.array)
+        if tensor._hooks is not None:
+            tensor._hooks.run_after_accumulate(tensor)
         return True
 
     def add_into(self, tensor, grad):

@@ -6,6 +6,7 @@
     grad           after backward(), d(root)/d(this tensor) - a Tensor, or None
     grad_fn        the Function that produced this tensor (None for leaves)
     _version       a counter bumped by every in-place change, shared with views
+    _hooks         its gradient hooks (register_hook), an autograd.TensorHooks, or None
 
 This file is the core: that state, making a Tensor from data, what it is (shape, dtype, device),
 leaving the graph (detach, .data, item), backward, and the in-place machinery that keeps autograd
@@ -33,7 +34,7 @@ from .tensor_methods import TensorMethods
 
 
 class Tensor(TensorMethods, LegacyTensorMethods, TensorPrinting):
-    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "_version", "__weakref__")
+    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "_version", "_hooks", "__weakref__")
 
     # NumPy must hand `ndarray + Tensor` to Tensor.__radd__ instead of converting us.
     __array_ufunc__ = None
@@ -53,6 +54,7 @@ class Tensor(TensorMethods, LegacyTensorMethods, TensorPrinting):
         self.grad = None
         self.grad_fn = None
         self._version = [0]
+        self._hooks = None
         self.requires_grad = False
         if requires_grad is None and dtype is None:  # PyTorch's forms: legacy.py
             self._init_legacy(args, size, device)
@@ -73,8 +75,14 @@ class Tensor(TensorMethods, LegacyTensorMethods, TensorPrinting):
         t.grad = None
         t.grad_fn = None
         t._version = [0]
+        t._hooks = None
         t.requires_grad = requires_grad
         return t
+
+    def __getstate__(self):
+        """What pickle and copy.deepcopy keep: everything but the gradient hooks (a copy has none)."""
+        _, slots = super().__getstate__()
+        return None, dict(slots, _hooks=None)
 
     # --- what it is -------------------------------------------------------------------
 
@@ -166,6 +174,34 @@ class Tensor(TensorMethods, LegacyTensorMethods, TensorPrinting):
 
         create_graph=True records the backward pass, so the gradients can be differentiated again."""
         mg.autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def register_hook(self, hook):
+        """hook(grad) runs each time the gradient with respect to this tensor (leaf or not) has been
+        computed, before it is used; it may return a Tensor of the same shape to use instead. Returns a
+        handle whose remove() takes the hook away."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return self._add_hook(self._gradient_hooks().on_gradient, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) runs after backward() has added into this leaf's .grad. Returns a handle whose
+        remove() takes the hook away."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        return self._add_hook(self._gradient_hooks().after_accumulate, hook)
+
+    def _gradient_hooks(self):
+        if self._hooks is None:
+            self._hooks = mg.autograd.TensorHooks()
+        return self._hooks
+
+    @staticmethod
+    def _add_hook(hooks, hook):
+        handle = mg.nn.module.RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.array.dtype.kind not in "fc":
