@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-device test-distributed test-slow bench clean
+.PHONY: setup demo test test-numpy test-device test-distributed test-slow bench clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,12 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The kernel layer's own tests, and the ops and optimisers that call it, on the pure-NumPy path
+# (the default is numba's compiled loops, where numba is installed).
+test-numpy: setup
+	MINIGRAD_KERNELS=numpy $(BIN)/python -m pytest -q tests/test_kernels.py tests/test_optim.py \
+		tests/test_ops_norm.py tests/test_ops_conv.py tests/test_parallel.py
 
 # The tests that run on the "cuda" device (marked `device`), on the strict CuPy stand-in
 # (tests/strict_cupy): NumPy behind CuPy's rules, so the GPU code path runs without a GPU.

@@ -4,9 +4,14 @@ An op's body states its math. Where a formula pays for being run in blocks of ro
 thread pool (minigrad.parallel), the op calls a function here instead, named for what it
 computes; each gives exactly what the plain NumPy formula in its docstring gives, and
 tests/test_kernels.py checks each against that formula. Nothing here knows about autograd.
+
+Where numba is importable, chains of elementwise steps run as compiled loops instead
+(minigrad/kernels_numba.py); MINIGRAD_KERNELS=numpy keeps everything on NumPy. The switch is at the
+end of this file, and `COMPILED` says which path is live.
 """
 
 import math
+import os
 
 import numpy as np
 
@@ -239,3 +244,32 @@ def column_sums(rows):
     if len(rows) == 1:
         return parallel.matmul(ones, rows[0])[None]
     return ones @ rows  # one product per group
+
+
+# --- the switch: compiled loops (numba) or NumPy ---------------------------------------------------
+
+def _compiled_loops():
+    """minigrad/kernels_numba.py, or None where numba is missing or MINIGRAD_KERNELS=numpy."""
+    if os.environ.get("MINIGRAD_KERNELS", "").strip().lower() == "numpy":
+        return None
+    try:
+        from . import kernels_numba
+    except ImportError:  # numba is optional: NumPy computes everything without it
+        return None
+    return kernels_numba
+
+
+compiled = _compiled_loops()
+COMPILED = compiled is not None
+
+# Each name is a compiled loop, or None: the caller then runs its NumPy formula.
+# adam(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay, decoupled, maximize) and
+# rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum,
+# centered, maximize): one parameter's whole update in one pass (Adam.update, RMSprop.update).
+adam = compiled.adam if COMPILED else None
+rmsprop = compiled.rmsprop if COMPILED else None
+
+
+def compiles(array):
+    """Whether the compiled loops are live and run on `array` (a NumPy float32 or float64 array)."""
+    return COMPILED and compiled.compiles(array)

@@ -109,3 +109,98 @@ def test_column_sums_are_the_sums_down_the_rows():
     rows = normal(3, 40, 6)
     np.testing.assert_allclose(kernels.column_sums(rows), rows.sum(axis=1, keepdims=True), rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(kernels.column_sums(rows[:1]), rows[:1].sum(axis=1, keepdims=True), rtol=1e-13)
+
+
+# --- the compiled loops (numba): the switch, and each loop against its NumPy formula ---------------
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from minigrad.optim import Adam, RMSprop  # noqa: E402
+
+
+def kernels_in_a_fresh_process(code, **environment):
+    """What `code` prints in a new interpreter that imports minigrad with `environment` added."""
+    import os
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **environment}, check=True)
+    return done.stdout.split()
+
+
+def test_minigrad_kernels_numpy_selects_the_numpy_path():
+    assert kernels_in_a_fresh_process("import minigrad.kernels as k; print(k.COMPILED, k.adam)",
+                                      MINIGRAD_KERNELS="numpy") == ["False", "None"]
+
+
+def test_without_numba_the_numpy_path_runs_without_a_warning():
+    """numba made unimportable: minigrad imports and trains on NumPy, silently (-W error)."""
+    code = ("import sys; sys.modules['numba'] = None\n"
+            "import minigrad as mg, minigrad.kernels as k\n"
+            "p = mg.nn.Parameter(mg.ones(3)); p.grad = mg.ones(3); mg.optim.Adam([p], lr=0.5).step()\n"
+            "print(k.COMPILED, round(float(p.numpy()[0]), 5))")
+    assert kernels_in_a_fresh_process(code, MINIGRAD_KERNELS="") == ["False", "0.5"]
+
+
+def test_the_default_path_is_numba_where_it_is_importable():
+    pytest.importorskip("numba")
+    assert kernels_in_a_fresh_process("import minigrad.kernels as k; print(k.COMPILED, k.adam.__module__)",
+                                      MINIGRAD_KERNELS="") == ["True", "minigrad.kernels_numba"]
+
+
+@pytest.fixture
+def compiled():
+    """minigrad/kernels_numba.py (skipped without numba), whichever path MINIGRAD_KERNELS chose."""
+    return pytest.importorskip("minigrad.kernels_numba")
+
+
+def optimizer_arrays(dtype, n=1000, seed=0):
+    """A parameter, its gradient and two non-negative state arrays, flat, of `dtype`."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype),
+            rng.standard_normal(n).astype(dtype) * 0.1, rng.uniform(0, 1, n).astype(dtype)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [dict(), dict(weight_decay=0.1, maximize=True),
+                                     dict(weight_decay=0.2, decoupled_weight_decay=True, maximize=True)],
+                         ids=["adam", "decay, maximize", "adamw, maximize"])
+def test_adam_is_adam_updates_formula(compiled, dtype, options):
+    """kernels_numba.adam at step 7 gives what Adam.update's array operations give, bit for bit."""
+    optimizer = Adam([mg.nn.Parameter(mg.zeros(1))], lr=0.01, betas=(0.8, 0.99), **options)
+    group = optimizer.param_groups[0]
+    p, g, m, v = optimizer_arrays(dtype)
+    expected = [a.copy() for a in (p, g, m, v)]
+    if group["maximize"]:
+        np.negative(expected[1], out=expected[1])
+    optimizer.update(expected[0], expected[1], np.empty_like(p), dict(exp_avg=expected[2], exp_avg_sq=expected[3]),
+                     7, group)
+    grad = g.copy()
+    compiled.adam(p, g, m, v, 7, group["lr"], group["betas"], group["eps"], group["weight_decay"],
+                  group["decoupled_weight_decay"], group["maximize"])
+    np.testing.assert_array_equal(g, grad)  # only read
+    for got, want in zip((p, m, v), (expected[0], expected[2], expected[3])):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [dict(), dict(centered=True, momentum=0.8),
+                                     dict(weight_decay=0.1, momentum=0.5, maximize=True)],
+                         ids=["rmsprop", "centered, momentum", "decay, momentum, maximize"])
+def test_rmsprop_is_rmsprop_updates_formula(compiled, dtype, options):
+    optimizer = RMSprop([mg.nn.Parameter(mg.zeros(1))], lr=0.01, alpha=0.9, **options)
+    group = optimizer.param_groups[0]
+    p, g, a, v = optimizer_arrays(dtype)
+    a *= 0.1  # |grad_avg| small against sqrt(square_avg)
+    b = optimizer_arrays(dtype, seed=1)[2]
+    expected = [x.copy() for x in (p, g, v, a, b)]
+    if group["maximize"]:
+        np.negative(expected[1], out=expected[1])
+    optimizer.update(expected[0], expected[1], np.empty_like(p),
+                     dict(square_avg=expected[2], grad_avg=expected[3], momentum_buffer=expected[4]), 7, group)
+    compiled.rmsprop(p, g, v, a, b, group["lr"], group["alpha"], group["eps"], group["weight_decay"],
+                     group["momentum"], group["centered"], group["maximize"])
+    for got, want in zip((p, v, a, b), (expected[0], expected[2], expected[3], expected[4])):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(p, optimizer_arrays(dtype)[0])

@@ -1092,3 +1092,71 @@ def test_adamax_defaults_state_and_checks_are_pytorchs():
         Adamax([p], lr=-1.0)
     with pytest.raises(TypeError, match="betas"):
         Adamax([p], betas=0.9)
+
+
+# --- the compiled one-pass updates (numba) against the NumPy array operations ----------------------
+# kernels.adam and kernels.rmsprop do Adam.update's and RMSprop.update's arithmetic in the same
+# order, one element at a time, in the parameters' dtype: the same numbers, bit for bit.
+
+from minigrad import kernels  # noqa: E402
+from minigrad.optim import RMSprop  # noqa: E402
+
+ONE_PASS = {
+    "adam": lambda ps: Adam(ps, lr=0.01),
+    "adam decay maximize": lambda ps: Adam(ps, lr=0.01, betas=(0.5, 0.9), weight_decay=0.1, maximize=True),
+    "adamw": lambda ps: AdamW(ps, lr=0.05, weight_decay=0.2),
+    "adamw maximize eps": lambda ps: AdamW(ps, lr=0.05, eps=0.1, maximize=True),
+    "adam amsgrad (NumPy)": lambda ps: Adam(ps, lr=0.01, amsgrad=True),
+    "rmsprop": lambda ps: RMSprop(ps, lr=0.01),
+    "rmsprop centered momentum": lambda ps: RMSprop(ps, lr=0.01, alpha=0.9, centered=True, momentum=0.8),
+    "rmsprop decay maximize": lambda ps: RMSprop(ps, lr=0.01, momentum=0.5, weight_decay=0.1, maximize=True),
+}
+
+
+def on_both_paths(monkeypatch, make, initial, grads):
+    """The run on NumPy's array operations, and the run on the compiled loops (with how often they
+    ran)."""
+    kernels_numba = pytest.importorskip("minigrad.kernels_numba")
+    monkeypatch.setattr(kernels, "adam", None)
+    monkeypatch.setattr(kernels, "rmsprop", None)
+    monkeypatch.setattr(kernels, "COMPILED", False)
+    on_numpy, _, _ = run_optimizer(make, initial, grads)
+    calls = []
+    for name in ("adam", "rmsprop"):
+        kernel = getattr(kernels_numba, name)
+        monkeypatch.setattr(kernels, name, lambda *args, kernel=kernel: calls.append(1) or kernel(*args))
+    monkeypatch.setattr(kernels, "compiled", kernels_numba)
+    monkeypatch.setattr(kernels, "COMPILED", True)
+    compiled, _, _ = run_optimizer(make, initial, grads)
+    return on_numpy, compiled, len(calls)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ONE_PASS)
+def test_the_compiled_update_gives_the_numpy_updates_numbers(name, dtype, monkeypatch):
+    """20 steps on random parameters and gradients (large and small), one parameter skipped at
+    steps 5 and 6 (its step count then differs): the same parameters after every step."""
+    initial, grads = random_problem(4, steps=20, shapes=[(300, 7), (5,), ()])
+    initial = [a.astype(dtype) for a in initial]
+    grads = [[None if (i == 1 and t in (4, 5)) else g.astype(dtype) for i, g in enumerate(gs)]
+             for t, gs in enumerate(grads)]
+    on_numpy, compiled, calls = on_both_paths(monkeypatch, ONE_PASS[name], initial, grads)
+    assert calls == (0 if "amsgrad" in name else 3 * 20 - 2)
+    assert compiled[-1][0].dtype == dtype
+    assert not np.allclose(compiled[-1][0], initial[0])
+    for step, (got, want) in enumerate(zip(compiled, on_numpy)):
+        for i, (a, b) in enumerate(zip(got, want)):
+            np.testing.assert_array_equal(a, b, err_msg=f"step {step + 1}, parameter {i}")
+
+
+def test_the_compiled_update_leaves_the_gradient_alone(monkeypatch):
+    kernels_numba = pytest.importorskip("minigrad.kernels_numba")
+    monkeypatch.setattr(kernels, "adam", kernels_numba.adam)
+    monkeypatch.setattr(kernels, "compiled", kernels_numba)
+    monkeypatch.setattr(kernels, "COMPILED", True)
+    p = nn.Parameter(mg.tensor([1.0, -2.0, 3.0], dtype=mg.float32))
+    p.grad = mg.tensor([0.5, -1.0, 2.0], dtype=mg.float32)
+    Adam([p], lr=0.1, weight_decay=0.25, maximize=True).step()
+    np.testing.assert_array_equal(p.grad.numpy(), np.float32([0.5, -1.0, 2.0]))
+    # the first step moves each element by lr against the sign of g = -grad + 0.25 p = (-0.25, 0.5, -1.25)
+    np.testing.assert_allclose(p.numpy(), [1.0 + 0.1, -2.0 - 0.1, 3.0 + 0.1], rtol=1e-6)

@@ -2,7 +2,7 @@
 
 import math
 
-from .. import backend
+from .. import backend, kernels
 from .optimizer import Optimizer, check_number
 
 
@@ -17,8 +17,8 @@ class Adam(Optimizer):
     decoupled_weight_decay=True (AdamW) leaves g = grad and shrinks the parameter instead, first:
     p <- p (1 - lr weight_decay).
 
-    m and v live in flat buffers; on the CPU each line is two or three in-place array ops, on a
-    GPU all of it is one kernel (GPU_KERNEL). foreach, capturable and fused choose how PyTorch runs
+    m and v live in flat buffers; on the CPU each line is two or three in-place array ops (or, with
+    numba, all of it one compiled loop: kernels.adam), on a GPU all of it is one kernel (GPU_KERNEL). foreach, capturable and fused choose how PyTorch runs
     the update and are accepted and ignored.
     """
     state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -90,6 +90,17 @@ class Adam(Optimizer):
         xp.divide(m, scratch, out=scratch)      # p -= lr/(1 - beta1^t) * m / denominator
         scratch *= group["lr"] / (1 - beta1 ** step)
         p -= scratch
+
+    def one_pass_update(self, group):
+        """update() as one compiled loop per parameter (kernels.adam), where numba runs; amsgrad
+        stays on update()."""
+        if kernels.adam is None or group["amsgrad"]:
+            return None
+
+        def update(p, grad, state, step):
+            kernels.adam(p, grad, state["exp_avg"], state["exp_avg_sq"], step, group["lr"], group["betas"],
+                         group["eps"], group["weight_decay"], group["decoupled_weight_decay"], group["maximize"])
+        return update
 
     @staticmethod
     def update_in_one_kernel(kernel, p, g, m, v, step, group):

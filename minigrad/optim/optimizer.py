@@ -13,7 +13,8 @@ small temporaries per parameter. For that, each group keeps
     scratch  one same-sized array for temporaries
 
 On the CPU a step runs the update block by block over these buffers, on every core
-(FlatGroup.update_in_blocks).
+(FlatGroup.update_in_blocks). Where a compiled loop does an optimiser's update in one pass
+(minigrad.kernels, with numba), it runs on each parameter's views instead (FlatGroup.update_each).
 
 If a parameter's .data is replaced (module.to(device), .double(), p.array = ...),
 the next step notices and re-gathers the group. A parameter with no .grad is
@@ -28,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from .. import autograd, backend, parallel
+from .. import autograd, backend, kernels, parallel
 from ..tensor import Tensor
 
 
@@ -135,6 +136,21 @@ class FlatGroup:
 
         parallel.for_blocks(self.values.size, update_block)
 
+    def update_each(self, update):
+        """Run update(values, grad, state, step) on each parameter that has a gradient, on its views
+        of the buffers, with its own step count. For a compiled one-pass update: it reads each
+        parameter's .grad where it is (only reads it), so nothing is gathered or copied."""
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            grad = p.grad.array.reshape(-1)
+            if grad.size != self.sizes[i]:
+                raise RuntimeError(f"a parameter of shape {tuple(p.shape)} has a .grad of shape "
+                                   f"{tuple(p.grad.shape)}; they must match")
+            values, _, _, state = self.slices(i)
+            self.steps[i] += 1
+            update(values, grad.astype(values.dtype, copy=False), state, self.steps[i])
+
     def gather_block(self, flat_grads, start, stop, out):
         """Copy elements start..stop of the concatenated gradients into `out`."""
         i = bisect.bisect_right(self.offsets, start) - 1  # the parameter that holds element `start`
@@ -234,7 +250,10 @@ class Optimizer:
                     backend.array_module(grads).negative(grads, out=grads)
                 self.update(values, grads, scratch, state, step, group)
 
-            if all(p.grad is not None for p in flat.params) and len(set(flat.steps)) == 1:
+            one_pass = self.one_pass_update(group) if kernels.compiles(flat.values) else None
+            if one_pass is not None:
+                flat.update_each(one_pass)
+            elif all(p.grad is not None for p in flat.params) and len(set(flat.steps)) == 1:
                 step = flat.steps[0] + 1
                 flat.update_in_blocks(lambda values, grads, scratch, state: update(values, grads, scratch, state, step))
                 flat.steps = [step] * len(flat.params)
@@ -254,6 +273,12 @@ class Optimizer:
         """Update `values` in place from `grads`; all are flat arrays of the same size.
         `grads` and `scratch` are the optimiser's own and may be overwritten."""
         raise NotImplementedError
+
+    def one_pass_update(self, group):
+        """update()'s work as one compiled loop (minigrad.kernels), called as
+        update(values, grad, state, step) on one parameter, reading `grad` only and handling
+        maximize itself; or None, where the optimiser has none for this group (the default)."""
+        return None
 
     # --- saving and loading -------------------------------------------------------------
 

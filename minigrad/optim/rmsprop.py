@@ -1,6 +1,6 @@
 """RMSprop (Hinton's lecture 6e), in the arithmetic order of torch.optim.RMSprop."""
 
-from .. import backend
+from .. import backend, kernels
 from .optimizer import Optimizer, check_number
 
 
@@ -14,7 +14,8 @@ class RMSprop(Optimizer):
         otherwise:  p <- p - lr g / d
 
     v, m and b live in flat buffers (every group keeps all three, so that any group may change
-    its momentum or centering later), each line a few in-place array ops. capturable and foreach
+    its momentum or centering later), each line a few in-place array ops (or, with numba, all of it
+    one compiled loop: kernels.rmsprop). capturable and foreach
     choose how PyTorch runs the update and are accepted and ignored.
     """
     state_names = ("square_avg", "momentum_buffer", "grad_avg")
@@ -28,6 +29,17 @@ class RMSprop(Optimizer):
     def check_hyper_parameters(self, group):
         for name in ("lr", "alpha", "eps", "weight_decay", "momentum"):
             check_number("RMSprop", name, group[name])
+
+    def one_pass_update(self, group):
+        """update() as one compiled loop per parameter (kernels.rmsprop), where numba runs."""
+        if kernels.rmsprop is None:
+            return None
+
+        def update(p, grad, state, step):
+            kernels.rmsprop(p, grad, state["square_avg"], state["grad_avg"], state["momentum_buffer"], group["lr"],
+                            group["alpha"], group["eps"], group["weight_decay"], group["momentum"], group["centered"],
+                            group["maximize"])
+        return update
 
     def update(self, p, g, scratch, state, step, group):
         xp = backend.array_module(p)
