@@ -313,8 +313,11 @@ def topological_order(roots, stop_at=()):
         stack.append((tensor, True))
         fn = tensor.grad_fn
         if fn is not None and id(tensor) not in stop_at and fn.inputs is not None:  # None: freed
-            for parent, needed in zip(fn.inputs, fn.needs_input_grad):
-                if needed and id(parent) not in visited:
+            # Leaves are pushed first, so searched last: each leaf then comes right after its op, and
+            # its hooks (DDP's all-reduce) run as soon as its gradient is complete.
+            parents = [parent for parent, needed in zip(fn.inputs, fn.needs_input_grad) if needed]
+            for parent in sorted(parents, key=lambda parent: parent.grad_fn is not None):
+                if id(parent) not in visited:
                     stack.append((parent, False))
     order.reverse()
     return order
