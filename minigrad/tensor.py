@@ -81,8 +81,8 @@ class Tensor(TensorMethods, LegacyTensorMethods, TensorPrinting):
 
     def __getstate__(self):
         """What pickle and copy.deepcopy keep: everything but the gradient hooks (a copy has none)."""
-        _, slots = super().__getstate__()
-        return None, dict(slots, _hooks=None)
+        attributes, slots = super().__getstate__()  # attributes: a subclass's __dict__ (nn.Parameter's)
+        return attributes, dict(slots, _hooks=None)
 
     # --- what it is -------------------------------------------------------------------
 

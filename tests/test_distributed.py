@@ -17,12 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
 
 import minigrad as mg
 import minigrad.distributed as dist
-from helpers import arrays, check_gradients, gradient_test_for, shapes
-from minigrad.nn.parallel import AverageGradients, DistributedDataParallel
+from minigrad.nn.parallel import DistributedDataParallel
 from minigrad.utils.data import DistributedSampler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +77,14 @@ def test_ddp_gan_training_equals_one_process():
     assert "OK dcgan: 4 Adam steps on 2 ranks" in output, output
     assert "OK no_sync accumulation equals one process" in output, output
     assert "OK gradient penalty through DDP equals one process" in output, output
+
+
+@needs_mpi
+def test_ddp_all_reduces_start_during_backward_and_equal_one_process():
+    output = run_ok("ddp_overlap.py")
+    assert "OK overlap: the first all-reduce started at event 1, before the last gradient" in output, output
+    assert "OK overlapped buckets equal one process, with and without gradient_as_bucket_view and create_graph" \
+        in output, output
 
 
 @needs_mpi
@@ -187,21 +193,6 @@ def test_uninitialised_group_errors_as_pytorch():
             call()
     with pytest.raises(RuntimeError, match="Requires distributed package"):
         DistributedSampler(range(4))
-
-
-@gradient_test_for("AverageGradients")
-@given(arrays(shapes()))
-def test_average_gradients_is_the_identity_on_one_process(x):
-    """Without a process group (one process) the average of the gradient over the ranks is itself."""
-    check_gradients(lambda a: AverageGradients.apply(a) * a, x)
-
-
-def test_average_gradients_forward_is_x():
-    x = mg.randn(3, 2, requires_grad=True)
-    y = AverageGradients.apply(x)
-    np.testing.assert_array_equal(y.numpy(), x.numpy())
-    (y * mg.tensor([[1.0, 2.0]])).sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), np.tile([1.0, 2.0], (3, 1)))
 
 
 # --- DistributedSampler against PyTorch's --------------------------------------------------------

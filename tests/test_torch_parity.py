@@ -948,8 +948,7 @@ def test_every_op_has_a_parity_case():
         "index_fill": "index_fill",
     }
     # ToDevice has no torch counterpart on a CPU-only machine; test_backend covers it on a GPU.
-    # DDP's bucket node has no single-process counterpart; tests/test_distributed.py compares it.
-    untested = sorted(set(mg.autograd.OPS) - set(expected) - {"ToDevice", "AverageGradients"})
+    untested = sorted(set(mg.autograd.OPS) - set(expected) - {"ToDevice"})
     assert not untested, f"ops without a torch parity case: {untested}"
     missing = sorted(op for op, fragment in expected.items() if not any(n.startswith(fragment) for n in names))
     assert not missing, f"no parity case named for {missing}"

@@ -17,24 +17,19 @@ each on its own part of every batch, as PyTorch's:
     loss.backward()                                       # .grad: the average over the ranks
     opt.step()                                            # the same step on every rank
 
-How the average gets into backward: minigrad's autograd has no hooks on parameters, so during
-forward DDP hands the module, in place of each parameter, a piece of one flat tensor per bucket:
-
-    flat = AverageGradients(cat(p.reshape(-1) for p in bucket))    # an identity going forward
-    weight, bias, ... = split(flat)                                 # what the module computes with
-
-Backward reaches `flat` only once every piece's gradient is complete, and AverageGradients.backward
-all-reduces that flat gradient (one collective per bucket) and divides by the world size; cat's
-backward hands each parameter its slice. The parameters themselves are untouched, so optimisers
-and state_dict see the module as it is.
+How the average gets into backward, as in PyTorch: the parameters are grouped in buckets, last
+parameters first (about the order backward reaches them), each with one flat buffer that DDP owns.
+A post-accumulate-grad hook on every parameter copies its .grad into its bucket's buffer; once a
+bucket holds all its gradients, its all-reduce starts (non-blocking) while backward goes on with
+the other parameters. At the end of the pass (autograd.queue_callback) DDP waits for every bucket,
+divides by the world size and hands each .grad the average. Buckets start in the same order on
+every rank, as MPI requires: a bucket that is complete early waits for the ones before it.
 """
 
 import warnings
 
-from .. import autograd
+from .. import autograd, backend
 from .. import distributed as dist
-from ..autograd import Function
-from ..ops.shape import cat, split
 from ..tensor import Tensor
 from .module import Module
 
@@ -61,30 +56,6 @@ class DataParallel(Module):
         return self.module(*inputs, **kwargs)
 
 
-class AverageGradients(Function):
-    """y = x going forward; going backward, the gradient averaged over the ranks of the default
-    process group: dL/dx = (1/W) sum_r dL_r/dy_r, one all-reduce of the whole (flat) gradient.
-
-    With one process (or no process group) backward is the identity. Differentiated again
-    (create_graph=True), the gradient's own derivative is this rank's share, 1/W; the other ranks'
-    parts enter as constants."""
-
-    saves_inputs = False
-    is_view = True  # y is x
-
-    def forward(self, x):
-        return x
-
-    def backward(self, grad):
-        size = dist.get_world_size() if dist.is_initialized() else 1
-        if size == 1:
-            return grad.reshape(grad.shape)
-        total = grad.array.copy()
-        dist.all_reduce(Tensor._wrap(total, False), op=dist.ReduceOp.SUM)
-        others = Tensor._wrap((total - grad.array) / size, False)  # the other ranks' share
-        return grad / size + others
-
-
 class DistributedDataParallel(Module):
     """DistributedDataParallel(module, ...): module(*inputs) on this rank's inputs, with every
     parameter's gradient averaged over the ranks in backward (see the module docstring).
@@ -93,18 +64,27 @@ class DistributedDataParallel(Module):
     broadcast_buffers=True, each forward first takes rank 0's buffers (BatchNorm's running
     statistics), as PyTorch; BatchNorm itself normalises with this rank's own batch, as PyTorch's
     BatchNorm under DDP (PyTorch's SyncBatchNorm is not here). Parameters are reduced in buckets of
-    at most bucket_cap_mb megabytes (25), last parameters first. Under `with ddp.no_sync():` the
-    gradients of the backward passes stay this rank's own (accumulated in .grad); the first forward
-    after the block averages what they accumulated, and its backward adds the average of its own,
-    so that .grad ends as in PyTorch: the average over the ranks of all that was accumulated.
-    Forward under mg.no_grad() makes no collective call, so one rank alone may sample.
+    at most bucket_cap_mb megabytes (25), last parameters first. A forward with gradients on arms
+    the next backward pass to average; under `with ddp.no_sync():` it does not, and the gradients
+    stay this rank's own (accumulated in .grad) until a backward after the block averages all of
+    .grad, as PyTorch. Forward under mg.no_grad() makes no collective call, so one rank alone may
+    sample.
+
+    With gradient_as_bucket_view=True each .grad is a view into its bucket's buffer after the
+    average (no copy out); else each .grad is an array of its own. A parameter that got no gradient
+    in a pass that averaged others gets one: the average of the ranks' .grad (zero where none).
+    With create_graph=True the averaged .grad is a graph node: this rank's gradient divided by the
+    world size plus the other ranks' share, a constant.
 
     state_dict keys carry the "module." prefix, as PyTorch's DDP; save `ddp.module.state_dict()` for
     a checkpoint that a plain module loads.
 
-    device_ids, output_device, dim, process_group, find_unused_parameters, check_reduction,
-    gradient_as_bucket_view and static_graph are taken for PyTorch scripts and change nothing here
-    (an unused parameter gets a zero gradient). process_group must be None (the default group)."""
+    With find_unused_parameters=True each forward searches its graph for the parameters it did not
+    use, so that their buckets start without waiting for them (else they are found at the end of
+    backward, and the buckets from theirs on start only then).
+
+    device_ids, output_device, dim, check_reduction and static_graph are taken for PyTorch scripts
+    and change nothing here. process_group must be None (the default group)."""
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
                  process_group=None, bucket_cap_mb=None, find_unused_parameters=False, check_reduction=False,
@@ -123,14 +103,15 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = broadcast_buffers
         self.bucket_cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
         self.find_unused_parameters, self.static_graph = find_unused_parameters, static_graph
+        self.gradient_as_bucket_view = gradient_as_bucket_view
         self.require_backward_grad_sync = True
-        self.unsynced = False  # whether .grad holds gradients accumulated under no_sync
         self.world_size = dist.get_world_size()
         with autograd.no_grad():
             for tensor in list(module.parameters()) + list(module.buffers()):
                 dist.broadcast(tensor, src=0)
+        self.reducer = Reducer(self.bucket_groups(), gradient_as_bucket_view)
 
-    def buckets(self):
+    def bucket_groups(self):
         """The parameters that want a gradient, last first, in groups of at most bucket_cap_mb MB
         of one dtype and device (each group is one all-reduce)."""
         limit = self.bucket_cap_mb * 2 ** 20
@@ -149,49 +130,137 @@ class DistributedDataParallel(Module):
             return self.module(*inputs, **kwargs)
         if self.broadcast_buffers and self.module.training and self.world_size > 1:
             self._take_rank_0_buffers()
-        if not self.require_backward_grad_sync or self.world_size == 1:
-            self.unsynced = self.world_size > 1
-            return self.module(*inputs, **kwargs)
-        if self.unsynced:
-            self._average_accumulated_gradients()
-        pieces = {}  # id(parameter) -> the piece of a flat tensor the module computes with
-        for bucket in self.buckets():
-            flat = AverageGradients.apply(cat([p.reshape(-1) for p in bucket]))
-            for p, piece in zip(bucket, split(flat, [p.numel() for p in bucket])):
-                pieces[id(p)] = piece.reshape(p.shape)
-        swapped = [(m, name, p) for m in self.module.modules() for name, p in m._parameters.items()
-                   if p is not None and id(p) in pieces]
-        try:
-            for m, name, p in swapped:
-                m._parameters[name] = pieces[id(p)]
-            return self.module(*inputs, **kwargs)
-        finally:
-            for m, name, p in swapped:
-                m._parameters[name] = p
+        output = self.module(*inputs, **kwargs)
+        if self.require_backward_grad_sync and self.world_size > 1:
+            self.reducer.prepare_for_backward(self._unused_parameters(output) if self.find_unused_parameters else [])
+        else:
+            self.reducer.armed = False
+        return output
+
+    def _unused_parameters(self, output):
+        """The parameters that `output` was not computed from (find_unused_parameters=True): their
+        buckets need not wait for a gradient that never comes."""
+        used = {id(t) for t in autograd.topological_order(list(_tensors_in(output)))}
+        return [p for bucket in self.reducer.buckets for p in bucket.params if id(p) not in used]
 
     def _take_rank_0_buffers(self):
         with autograd.no_grad():
             for buffer in self.module.buffers():
                 dist.broadcast(buffer, src=0)
 
-    def _average_accumulated_gradients(self):
-        """Average over the ranks the .grad accumulated under no_sync (one all-reduce per bucket)."""
-        self.unsynced = False
-        with autograd.no_grad():
-            for bucket in self.buckets():
-                bucket = [p for p in bucket if p.grad is not None]
-                if not bucket:
-                    continue
-                flat = cat([p.grad.reshape(-1) for p in bucket])
-                dist.all_reduce(flat, op=dist.ReduceOp.AVG)
-                start = 0
-                for p in bucket:
-                    p.grad.array[...] = flat.array[start:start + p.numel()].reshape(p.grad.shape)
-                    start += p.numel()
-
     def no_sync(self):
-        """`with ddp.no_sync():` backward passes inside keep this rank's own gradients (see the class)."""
+        """`with ddp.no_sync():` backward passes after a forward inside keep this rank's own gradients."""
         return _NoSync(self)
+
+
+class Bucket:
+    """Parameters whose gradients are all-reduced together: one flat buffer, a view of it per
+    parameter, the parameters whose gradient of this pass is in it, and the all-reduce under way."""
+
+    def __init__(self, params):
+        self.params = params
+        xp = backend.array_module(params[0].array)
+        self.buffer = Tensor._wrap(xp.zeros(sum(p.numel() for p in params), dtype=params[0].dtype), False)
+        self.views, start = {}, 0
+        for p in params:
+            self.views[id(p)] = self.buffer.array[start:start + p.numel()].reshape(p.shape)
+            start += p.numel()
+        self.ready, self.work = set(), None
+
+    def is_full(self):
+        return len(self.ready) == len(self.params)
+
+
+class Reducer:
+    """The averaging of DDP's gradients during backward, through each parameter's
+    post-accumulate-grad hook (PyTorch's Reducer, in Python)."""
+
+    def __init__(self, groups, gradient_as_bucket_view):
+        self.buckets = [Bucket(params) for params in groups]
+        self.bucket_of = {id(p): bucket for bucket in self.buckets for p in bucket.params}
+        self.gradient_as_bucket_view = gradient_as_bucket_view
+        self.armed = False  # whether the next backward averages (a forward with gradients on arms it)
+        for bucket in self.buckets:
+            for p in bucket.params:
+                p.register_post_accumulate_grad_hook(self.gradient_ready)
+
+    def prepare_for_backward(self, unused):
+        """Arm the next backward pass; `unused`: the parameters known to get no gradient in it."""
+        if self.armed and not self.finish_queued:  # a forward before: unused only if unused by both
+            before = {id(p) for p in self.unused}
+            unused = [p for p in unused if id(p) in before]
+        self.armed, self.finish_queued, self.started, self.unused = True, False, 0, unused
+        for bucket in self.buckets:
+            bucket.ready, bucket.work = set(), None
+
+    def gradient_ready(self, p):
+        """p's .grad of this pass is complete: into its bucket; start every bucket that can start."""
+        if not self.armed:
+            return
+        if not self.finish_queued:  # the pass's first gradient
+            autograd.queue_callback(self.finish)
+            self.finish_queued = True
+            for q in self.unused:
+                self.put_in_bucket(q)
+        self.put_in_bucket(p)
+        self.start_full_buckets()
+
+    def put_in_bucket(self, p):
+        """p's .grad (zeros for None) into its bucket's buffer."""
+        bucket = self.bucket_of[id(p)]
+        if bucket.work is not None:
+            raise RuntimeError(f"DistributedDataParallel: a parameter of shape {tuple(p.shape)} got its gradient "
+                               f"after its bucket's all-reduce had started (find_unused_parameters found it unused)")
+        bucket.views[id(p)][...] = 0 if p.grad is None else p.grad.array
+        bucket.ready.add(id(p))
+
+    def start_full_buckets(self):
+        """Start the all-reduce of each full bucket, in bucket order (the same on every rank)."""
+        while self.started < len(self.buckets) and self.buckets[self.started].is_full():
+            bucket = self.buckets[self.started]
+            bucket.work = dist.all_reduce(bucket.buffer, op=dist.ReduceOp.SUM, async_op=True)
+            self.started += 1
+        for bucket in self.buckets[:self.started]:
+            bucket.work.is_completed()  # lets MPI move the started all-reduces on while backward computes
+
+    def finish(self):
+        """At the end of backward: the parameters that got no gradient in this pass put in their
+        .grad (or zeros); every bucket is started, waited for, and each .grad becomes the average."""
+        self.armed = False
+        for bucket in self.buckets:
+            for p in bucket.params:
+                if id(p) not in bucket.ready:
+                    self.put_in_bucket(p)
+        self.start_full_buckets()
+        size = dist.get_world_size()
+        for bucket in self.buckets:
+            bucket.work.wait()
+            bucket.buffer.array /= size
+            for p in bucket.params:
+                self.set_average(p, bucket.views[id(p)], size)
+
+    def set_average(self, p, average, size):
+        if p.grad is not None and p.grad.grad_fn is not None:  # create_graph: recorded, others' share constant
+            others = Tensor._wrap(average - p.grad.array / size, False)
+            p.grad = p.grad / size + others
+        elif self.gradient_as_bucket_view:
+            p.grad = Tensor._wrap(average, False)
+        elif p.grad is None:
+            p.grad = Tensor._wrap(average.copy(), False)
+        else:
+            p.grad.array[...] = average
+
+
+def _tensors_in(output):
+    """The Tensors in a forward's output (a Tensor, or tuples, lists and dicts of them)."""
+    if isinstance(output, Tensor):
+        yield output
+    elif isinstance(output, (tuple, list)):
+        for item in output:
+            yield from _tensors_in(item)
+    elif isinstance(output, dict):
+        for item in output.values():
+            yield from _tensors_in(item)
 
 
 class _NoSync:
