@@ -185,3 +185,13 @@ def test_copies_have_no_hooks():
 def test_no_hooks_no_state():
     t = mg.tensor([1.0], requires_grad=True)
     assert t._hooks is None and (t * 2)._hooks is None
+
+
+def test_a_copied_parameter_keeps_its_attributes_but_not_its_hooks():
+    p = mg.nn.Parameter(mg.ones(2))
+    p.note = "kept"
+    p.register_post_accumulate_grad_hook(lambda t: t.grad.mul_(0))
+    copied = copy.deepcopy(p)
+    assert type(copied) is mg.nn.Parameter and copied.note == "kept" and copied._hooks is None
+    (copied * 3).sum().backward()
+    assert copied.grad.tolist() == [3.0, 3.0]

@@ -219,7 +219,7 @@ class NCCLGroup:
                 buffer[...] = buffer / self.size
             write_back()
             stream.synchronize()
-        return Work(finish)
+        return Work(finish, lambda: stream.done)  # queued on the stream: done once the stream has run it
 
     def broadcast(self, array, src):
         buffer, write_back = self._buffer(array)
