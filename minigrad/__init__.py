@@ -49,6 +49,7 @@ from .ops import (addcdiv, addcmul, cross, cummax, diff, hypot, index_fill, inne
 from .creation import (bernoulli, empty_like, eye, logspace, multinomial, normal, randint_like)
 from .creation import inclusive_range as range  # noqa: A001  (torch.range, deprecated there too)
 from .serialization import load, save
+from .compile import compile  # noqa: A004  (mg.compile, as torch.compile: a captured step)
 
 # mg.autograd.Variable, as torch.autograd.Variable: it lives in legacy.py so that autograd.py
 # holds the engine and nothing else.

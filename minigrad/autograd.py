@@ -32,6 +32,7 @@ from .tensor import Tensor
 OPS = {}  # every differentiable op by name: Function subclasses and composite functions
 
 _grad_enabled = True
+_recorder = None  # while mg.compile records a step, what every op reports to (minigrad/compile.py)
 
 
 # --- switching the graph off --------------------------------------------------------
@@ -133,6 +134,8 @@ class Function:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
             raise ValueError(f"{cls.__name__}: {error} (input shapes: {shapes})") from error
         out = Tensor._wrap(backend.as_array(data), False)
+        if _recorder is not None:
+            _recorder.op(fn, inputs, arrays, params, out.array)
         if fn.is_view:  # a view shares memory, so it shares the in-place version counter
             out._version = inputs[0]._version
         if _grad_enabled:

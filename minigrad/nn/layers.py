@@ -253,7 +253,7 @@ class _BatchNorm(Module):
                              f"dims, got shape {x.shape}")
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.array += 1
+            self.num_batches_tracked.add_(1)
             if momentum is None:  # a cumulative average of all batches so far
                 momentum = 1.0 / int(self.num_batches_tracked.item())
         # Running statistics are updated in training and used in eval; without them, batch statistics.

@@ -1,0 +1,564 @@
+"""Capturing a training step: run it through the engine, then replay what ran (mg.compile).
+
+    step = mg.compile(train_step)       # a function of tensors (and plain values)
+    for x, y in batches:
+        loss = step(x, y)               # calls 1-3 run the engine; later calls replay a tape
+
+An eager, define-by-run engine pays for its bookkeeping on every call: each op makes a Tensor,
+records itself in the graph, and backward sorts the graph and dispatches op by op. At batch size
+1 that bookkeeping costs more than the arithmetic. A training step does the same thing every
+time, so `compile` records it once as a tape, a list of array operations, and later calls run
+the tape: each recorded op's `forward` on the same arrays, in the same order, with no Tensor, no
+graph and no sort (the idea of CUDA graphs and of tinygrad's TinyJit).
+
+1. Call 1 runs eagerly: optimisers and layers make their state.
+2. Calls 2 and 3 run eagerly while a Recorder watches the engine: every op (Function.apply), every
+   closed-form gradient (FusedFunction), every gradient added into a leaf's .grad. Each array an
+   op reads is named: made by an earlier op (a place on the tape), an argument of the step, or an
+   array from outside (a parameter: read as it is at replay time). Optimiser steps, zero_grad,
+   tensor creation (mg.randn, mg.ones, ...) and random fills are recorded as calls, replayed by
+   calling them again: random numbers are drawn as eagerly, in the same order.
+3. The two tapes must agree (the same ops with the same arguments, reading the same outside
+   arrays); then the second is kept. A step the tape cannot replay faithfully runs eagerly for
+   good, with one warning saying why: it reads a value on the host (.item(), bool(), ...), writes
+   into a tensor outside an op, reads an array made outside minigrad's ops, or does different
+   things on the two calls.
+4. Later calls check guards (the arguments' shapes, dtypes and devices; plain arguments' values;
+   the grad mode; the parameters still their arrays); a change records a new tape for the new
+   case. Then the arguments are copied into the tape's argument arrays and the tape runs: each op's
+   forward on the tape's arrays, its result copied into that op's own array, so that every array
+   keeps its identity and whatever holds it (a view, a saved value, a parameter's .grad) sees the
+   new values.
+
+What a replayed step returns are new tensors holding the values, without a graph.
+"""
+
+import functools
+import sys
+import warnings
+
+import minigrad
+from . import autograd, backend, kernels, optim, parallel
+from .autograd import FusedFunction, IntoLeaves
+from .nn.module import Module
+from .ops.norm import BatchNorm
+from .optim import lr_scheduler
+from .tensor import Tensor
+
+RECORDINGS = 2  # eager calls recorded (and compared) before the tape is replayed
+CREATION = ("tensor", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like", "empty_like",
+            "arange", "linspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like", "randint_like",
+            "normal", "bernoulli", "randperm")
+RANDOM_FILLS = ("normal_", "uniform_", "bernoulli_", "random_", "exponential_", "geometric_", "cauchy_",
+                "log_normal_")
+IN_PLACE = ("__setitem__", "fill_", "zero_", "copy_", "add_", "sub_", "mul_", "div_", "clamp_")
+HOST_READS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__", "__array__")
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=None, options=None, disable=False):
+    """mg.compile(step): the step captured (see the module docstring); as a decorator too.
+
+    PyTorch's arguments are accepted; `disable=True` returns the function itself. A Module is
+    returned as it is: minigrad captures whole training steps (forward, backward and optimiser
+    together), not a model's forward alone (docs/differences.md)."""
+    if model is None:
+        return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                                 options=options, disable=disable)
+    if disable or isinstance(model, Module):
+        return model
+    if not callable(model):
+        raise TypeError(f"mg.compile expects a function (a training step), got {type(model).__name__}")
+    return CapturedStep(model)
+
+
+class Refused(Exception):
+    """The step does something a tape cannot replay faithfully; it runs eagerly."""
+
+
+class CapturedStep:
+    """A function run eagerly for its first call, recorded on the next two, then replayed from a
+    tape (one tape per guard key)."""
+
+    def __init__(self, step):
+        functools.update_wrapper(self, step)
+        self.step = step
+        self.cases = {}        # guard key -> a Tape, or the recordings made so far (a list)
+        self.refused = None    # why the step runs eagerly for good (None while it does not)
+
+    def __call__(self, *args, **kwargs):
+        if self.refused is not None or autograd._recorder is not None:  # refused, or inside another capture
+            return self.step(*args, **kwargs)
+        key = _guard_key(args, kwargs)
+        case = self.cases.get(key)
+        if isinstance(case, Tape):
+            if case.still_valid():
+                return case.replay(args)
+            case = None  # a parameter's array was replaced (load_state_dict, .to(), ...): record again
+        if case is None:  # the first call runs eagerly: optimisers and layers make their state
+            self.cases[key] = []
+            return self.step(*args, **kwargs)
+        result, recording = _record(self.step, args, kwargs)
+        try:
+            if recording.refused is not None:
+                raise Refused(recording.refused)
+            case.append(recording)
+            if len(case) == RECORDINGS:
+                self.cases[key] = Tape(*case)
+        except Refused as reason:
+            self.refused = str(reason)
+            self.cases.clear()
+            name = getattr(self.step, "__qualname__", "the step")
+            warnings.warn(f"mg.compile: {name} runs eagerly: {reason}", RuntimeWarning, stacklevel=2)
+        return result
+
+
+def _guard_key(args, kwargs):
+    """What a tape is valid for: tensors' shapes, dtypes, devices and requires_grad; other values
+    themselves; the grad mode."""
+    return (tuple(_guard_part(a) for a in args), tuple(sorted((k, _guard_part(v)) for k, v in kwargs.items())),
+            autograd.is_grad_enabled())
+
+
+def _guard_part(value):
+    if isinstance(value, Tensor):
+        return ("tensor", value.array.shape, value.array.dtype.str, backend.device_of(value.array),
+                value.requires_grad)
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__,) + tuple(_guard_part(v) for v in value)
+    try:
+        hash(value)
+    except TypeError:
+        return ("object", id(value))
+    return ("value", type(value).__name__, value)
+
+
+# --- recording -----------------------------------------------------------------------------
+
+class Recording:
+    """What one eager call did: its entries in order, and what each array an entry read was.
+
+    An entry is a tuple (kind, what, reads, ...): kind "op" (a Function's forward), "closed_form"
+    (a FusedFunction's first derivative), "accumulate" (a gradient added into a leaf's .grad) or
+    "call" (a call replayed by calling it again); `reads` names each array read."""
+
+    def __init__(self):
+        self.entries = []
+        self.origin = {}        # id(array) -> its name: ("op", i), ("op", i, k), ("saved", i, attribute), ("arg", k)
+        self.keep = []          # every array named, kept alive so that ids stay unique
+        self.outside = {}       # id(array) -> (tensor, array): read from outside, with the tensor that held it
+        self.quiet = 0          # > 0 inside a recorded call (optimizer.step, ...): its inner ops are its own
+        self.refused = None     # why the step cannot be replayed
+        self.together = []      # (work, [(first, end) entries of each call]): calls run at once (kernels.together)
+
+    def refuse(self, reason):
+        if self.refused is None:
+            self.refused = reason
+
+    def listening(self):
+        return not self.quiet and self.refused is None
+
+    def name(self, array):
+        known = self.origin.get(id(array))
+        return known if known is not None else ("outside", array)
+
+    def place(self, array, name):
+        if id(array) not in self.origin:
+            self.origin[id(array)] = name
+            self.keep.append(array)
+
+    def op(self, fn, inputs, arrays, params, out):
+        """Function.apply ran fn.forward(*arrays, **params) and got out."""
+        if not self.listening():
+            return
+        for tensor, array in zip(inputs, arrays):
+            if id(array) not in self.origin and tensor.array is array:
+                self.outside[id(array)] = (tensor, array)
+        saved = {}
+        for attribute, value in vars(fn).items():
+            if backend.is_array(value):
+                saved[attribute] = value
+            elif isinstance(value, (tuple, list)) and any(backend.is_array(v) for v in value):
+                self.refuse(f"{type(fn).__name__} keeps arrays in a {type(value).__name__}, which a tape does not "
+                            f"follow")
+        i = len(self.entries)
+        read = list(arrays) + [v for v in params.values() if backend.is_array(v)]  # Scale(g, factor=mask)
+        plain = {k: v for k, v in params.items() if not backend.is_array(v)}
+        self.entries.append(("op", fn, [self.name(a) for a in read], arrays, plain, out, saved, params))
+        self.place(out, ("op", i))
+        for attribute, value in saved.items():
+            self.place(value, ("saved", i, attribute))
+
+    def closed_form(self, fn, state, grad, grads):
+        """A FusedFunction's closed-form gradient ran: fn.closed_form(grad) gave grads."""
+        i = len(self.entries)
+        self.entries.append(("closed_form", fn, [self.name(grad)], [grad], state, grads))
+        for k, g in enumerate(grads):
+            if g is not None:
+                self.place(g, ("op", i, k))
+
+    def accumulate(self, leaf, grad, copied):
+        """backward() added grad into leaf.grad (copying it, if it was new and not the leaf's own)."""
+        if leaf.grad is not None and leaf.grad.grad_fn is not None:
+            self.refuse("backward adds into a .grad recorded by backward(create_graph=True)")
+        self.entries.append(("accumulate", leaf, [self.name(grad)], [grad], copied))
+
+    def call(self, function, args, kwargs, result):
+        """A call replayed by calling it again: an optimiser's step, mg.randn, x.normal_(), ..."""
+        i = len(self.entries)
+        arrays = [a.array for a in args if isinstance(a, Tensor)]
+        others = [a for a in args if not isinstance(a, Tensor)]
+        self.entries.append(("call", function, [self.name(a) for a in arrays], arrays, args, kwargs, others, result))
+        if isinstance(result, Tensor):
+            self.place(result.array, ("op", i))
+
+
+def _record(step, args, kwargs):
+    """Run step eagerly on copies of its tensor arguments while a Recording watches."""
+    recording = Recording()
+    own_args = []
+    for k, value in enumerate(args):
+        if isinstance(value, Tensor):
+            value = Tensor._wrap(value.array.copy(), value.requires_grad)
+            recording.place(value.array, ("arg", k))
+        own_args.append(value)
+    recording.args = own_args
+    with _watching(recording):
+        result = step(*own_args, **kwargs)
+    for tensor in _tensors_in(result):
+        fn = tensor.grad_fn
+        if fn is not None and fn.inputs is not None:
+            recording.refuse("it returns a tensor whose graph is still there, for a backward outside the step; "
+                             "capture the whole step, backward and optimiser included")
+    recording.result = result
+    return _values_of(result), recording
+
+
+def _tensors_in(value):
+    if isinstance(value, Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _tensors_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _tensors_in(v)
+
+
+def _values_of(value):
+    """The step's result with each tensor replaced by a new one holding a copy of its values
+    (without a graph): the tape's arrays are written again by the next call."""
+    if isinstance(value, Tensor):
+        return Tensor._wrap(value.array.copy(), False)
+    if isinstance(value, (tuple, list)):
+        values = [_values_of(v) for v in value]
+        return type(value)(*values) if hasattr(value, "_fields") else type(value)(values)
+    if isinstance(value, dict):
+        return {k: _values_of(v) for k, v in value.items()}
+    return value
+
+
+class _watching:
+    """While a Recording watches: the engine reports to it (autograd._recorder), and the calls that
+    are replayed whole, or that a tape cannot replay, are wrapped to tell it."""
+
+    def __init__(self, recording):
+        self.recording = recording
+        self.patched = []
+
+    def patch(self, owner, name, replacement):
+        self.patched.append((owner, name, owner.__dict__[name]))
+        setattr(owner, name, replacement)
+
+    def __enter__(self):
+        rec = self.recording
+        autograd._recorder = rec
+        original_backward, original_add_into, original_takes = (FusedFunction.backward, IntoLeaves.add_into,
+                                                                IntoLeaves.takes)
+
+        def backward(fn, grad):
+            if autograd.is_grad_enabled() or not rec.listening():
+                return original_backward(fn, grad)
+            state = dict(vars(fn))
+            rec.quiet += 1
+            try:
+                grads = original_backward(fn, grad)
+            finally:
+                rec.quiet -= 1
+            rec.closed_form(fn, state, grad.array, [None if g is None else g.array for g in grads])
+            return grads
+
+        def add_into(sink, tensor, grad):
+            if rec.listening():
+                rec.accumulate(tensor, grad, copied=tensor.grad is None and (not grad.flags.owndata
+                                                                             or id(grad) in sink.given))
+            rec.quiet += 1
+            try:
+                return original_add_into(sink, tensor, grad)
+            finally:
+                rec.quiet -= 1
+
+        def takes(sink, tensor, grad):
+            if sink.create_graph and tensor.grad_fn is None and rec.listening():
+                rec.refuse("backward(create_graph=True) puts recorded gradients into .grad")
+            return original_takes(sink, tensor, grad)
+
+        def together(work, *calls):  # recorded one call after the other; the tape runs them at once
+            if not rec.listening():
+                return original_together(work, *calls)
+            results, spans = [], []
+            for call in calls:
+                first = len(rec.entries)
+                results.append(None if call is None else call())
+                spans.append((first, len(rec.entries)))
+            rec.together.append((work, spans))
+            return results
+
+        original_together = kernels.together
+        self.patch(kernels, "together", together)
+        self.patch(FusedFunction, "backward", backward)
+        self.patch(IntoLeaves, "add_into", add_into)
+        self.patch(IntoLeaves, "takes", takes)
+        self.patch_calls(rec)
+        self.patch_refusals(rec)
+        return rec
+
+    def patch_calls(self, rec):
+        """Calls replayed whole: optimisers' and schedulers' steps, zero_grad, creation, random fills."""
+        owners = [optim.Optimizer, lr_scheduler.LRScheduler, lr_scheduler.ReduceLROnPlateau]
+        for owner in _with_subclasses(owners):
+            for name in ("step", "zero_grad"):
+                if name in owner.__dict__:
+                    self.patch(owner, name, _replayed_call(rec, owner.__dict__[name]))
+        self.patch(Module, "zero_grad", _replayed_call(rec, Module.__dict__["zero_grad"]))
+        for name in CREATION:
+            if name in vars(minigrad):
+                self.patch(minigrad, name, _replayed_call(rec, vars(minigrad)[name]))
+        for name in RANDOM_FILLS + IN_PLACE:
+            for owner in type.mro(Tensor):
+                if name in owner.__dict__:
+                    self.patch(owner, name, _replayed_call(rec, owner.__dict__[name], in_place=name in IN_PLACE))
+                    break
+
+    def patch_refusals(self, rec):
+        """What a tape cannot replay: reading values on the host, writing into tensors outside ops."""
+        for name in HOST_READS:
+            for owner in type.mro(Tensor):
+                if name in owner.__dict__:
+                    self.patch(owner, name, _refusing(rec, owner.__dict__[name],
+                                                      f"it reads a tensor's value on the host (Tensor.{name}) and may act "
+                                                      f"on it; return the tensor from the step and read it outside"))
+                    break
+        hooks = "a tensor it uses has a gradient hook, which a tape would not call"
+        for name in ("run_on_gradient", "run_after_accumulate"):
+            self.patch(autograd.TensorHooks, name, _refusing(rec, autograd.TensorHooks.__dict__[name], hooks))
+        self.patch(autograd, "queue_callback", _refusing(rec, autograd.queue_callback, hooks))
+        norm = sys.modules[BatchNorm.__module__]
+        writes = "it writes into a tensor outside an op ({}); a tape replays ops only"
+        for owner, name in ((Tensor, "_begin_in_place"), (Tensor, "_apply_in_place"), (norm, "_move_towards")):
+            self.patch(owner, name, _refusing(rec, vars(owner)[name], writes.format(name.strip("_"))))
+
+    def __exit__(self, *exc_info):
+        autograd._recorder = None
+        for owner, name, original in reversed(self.patched):
+            setattr(owner, name, original)
+
+
+def _with_subclasses(classes):
+    seen, stack = [], list(classes)
+    while stack:
+        cls = stack.pop()
+        if cls not in seen:
+            seen.append(cls)
+            stack.extend(cls.__subclasses__())
+    return seen
+
+
+def _replayed_call(rec, function, in_place=False):
+    """function, recorded as one call (the ops inside it are its own). An in-place change that
+    autograd records (a gradient flows through it) is part of the graph, which a call is not."""
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        listening = rec.listening()
+        if listening and in_place and args[0]._gradient_flows_through(*args[1:], *kwargs.values()):
+            rec.refuse(f"Tensor.{function.__name__} changes a tensor in place under autograd; a tape replays "
+                       f"such a change only as part of an op")
+            listening = False
+        rec.quiet += 1
+        try:
+            result = function(*args, **kwargs)
+        finally:
+            rec.quiet -= 1
+        if listening:
+            rec.call(function, args, kwargs, result)
+        return result
+    return call
+
+
+def _refusing(rec, function, reason):
+    @functools.wraps(function)
+    def refused(*args, **kwargs):
+        if rec.listening():
+            rec.refuse(reason)
+        return function(*args, **kwargs)
+    return refused
+
+
+# --- the tape ------------------------------------------------------------------------------
+
+class Tape:
+    """The step as a list of array operations, checked against a second recording, and replayed."""
+
+    def __init__(self, first, second):
+        _compare(first, second)
+        self.recording = second
+        self.arg_buffers = [(k, a.array) for k, a in enumerate(second.args) if isinstance(a, Tensor)]
+        self.outside = [(tensor, array) for tensor, array in second.outside.values()]
+        buffers = {id(a) for a in second.keep}
+        self.leaves = [(entry[1], buffers) for entry in second.entries if entry[0] == "accumulate"]
+        runs = [_runner(entry) for entry in second.entries]
+        for work, spans in second.together:  # calls that ran at once eagerly run at once here
+            parts = [[run for run in runs[first:end] if run is not None] for first, end in spans]
+            for first, end in spans:
+                runs[first:end] = [None] * (end - first)
+            runs[spans[0][0]] = functools.partial(parallel.together, work, *[_in_order(p) for p in parts if p])
+        self.program = [run for run in runs if run is not None]
+
+    def still_valid(self):
+        """Whether every array read from outside is still its tensor's (not replaced by load_state_dict, .to())."""
+        for tensor, array in self.outside:
+            if tensor.array is not array:
+                return False
+        return True
+
+    def replay(self, args):
+        for k, buffer in self.arg_buffers:
+            backend.array_module(buffer).copyto(buffer, args[k].array)
+        for leaf, buffers in self.leaves:  # a .grad that is a tape's array gets its own memory first
+            grad = leaf.grad
+            if grad is not None and id(grad.array) in buffers:
+                grad.array = grad.array.copy()
+        with autograd.no_grad():
+            for run in self.program:
+                run()
+        return _values_of(self.recording.result)
+
+
+def _in_order(runs):
+    def run():
+        for r in runs:
+            r()
+    return run
+
+
+def _compare(first, second):
+    """Raise Refused unless the two recordings did the same thing."""
+    if first.together != second.together:
+        raise Refused("its two recorded calls ran different gradients at once")
+    if len(first.entries) != len(second.entries):
+        raise Refused(f"its two recorded calls ran {len(first.entries)} and {len(second.entries)} operations")
+    for i, (a, b) in enumerate(zip(first.entries, second.entries)):
+        what = a[1] if a[0] == "call" else type(a[1])
+        same_what = {"call": a[1] == b[1], "accumulate": a[1] is b[1]}.get(a[0], type(a[1]) is type(b[1]))
+        if a[0] != b[0] or not same_what or len(a[2]) != len(b[2]):
+            raise Refused(f"its two recorded calls differ at operation {i} ({getattr(what, '__qualname__', what)})")
+        for name_a, name_b in zip(a[2], b[2]):
+            _compare_names(name_a, name_b, what)
+        if a[0] == "op" and (not _same(a[4], b[4]) or a[5].shape != b[5].shape):
+            raise Refused(f"{what.__name__} had other arguments or shapes in its two recorded calls")
+        if a[0] == "call" and not (_same(a[5], b[5]) and _same(a[6], b[6])):
+            raise Refused(f"{what.__qualname__} was called with other arguments in its two recorded calls (values "
+                          f"made on the host, from data?)")
+
+
+def _compare_names(a, b, what):
+    if a[0] != "outside" or b[0] != "outside":
+        if a != b:
+            raise Refused(f"{getattr(what, '__name__', what)} read other arrays in its two recorded calls")
+        return
+    x, y = a[1], b[1]
+    if x is y:
+        return  # the same array from outside (a parameter), read as it is when replayed
+    if x.size <= 1 and x.shape == y.shape and x.dtype == y.dtype and bool((x == y).all()):
+        return  # a constant made in the step (a scalar operand, backward's seed of ones)
+    raise Refused(f"{getattr(what, '__name__', what)} reads an array of shape {tuple(x.shape)} made outside "
+                  f"minigrad's ops (by NumPy, mg.tensor(...), or an op's own arithmetic), new in each call; "
+                  f"pass it to the step as an argument")
+
+
+def _same(a, b):
+    """Equality of recorded arguments, arrays included."""
+    if backend.is_array(a) or backend.is_array(b):
+        return a is b or (backend.is_array(a) and backend.is_array(b) and a.shape == b.shape and a.dtype == b.dtype
+                and bool((a == b).all()))
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return a is b
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except Exception:
+        return a is b
+
+
+def _runner(entry):
+    """The replay of one entry: a function of no arguments."""
+    kind = entry[0]
+    if kind == "op":
+        return _op_runner(*entry[1:])
+    if kind == "closed_form":
+        return _closed_form_runner(*entry[1:])
+    if kind == "accumulate":
+        leaf, _, (grad,), copied = entry[1:]
+        sink = IntoLeaves.__new__(IntoLeaves)
+        sink.given = {id(grad)} if copied else set()
+        return functools.partial(IntoLeaves.add_into, sink, leaf, grad)
+    function, _, arrays, args, kwargs, others, result = entry[1:]
+    if not isinstance(result, Tensor):
+        return functools.partial(function, *args, **kwargs)
+    out = result.array
+    copyto = backend.array_module(out).copyto
+
+    def run():
+        copyto(out, function(*args, **kwargs).array)
+    return run
+
+
+def _op_runner(fn, names, arrays, plain, out, saved, params):
+    if any(out is a for a in arrays):
+        return None  # the op gave its input back (an identity)
+    xp = backend.array_module(out)
+    if out.base is not None and any(xp.may_share_memory(out, a) for a in arrays):
+        return None  # a view of its input: it sees the input's new values by itself
+    forward, copyto, shape = fn.forward, xp.copyto, out.shape
+    state = tuple(saved.items())
+
+    def run():
+        new = forward(*arrays, **params)
+        if new.shape != shape:
+            raise RuntimeError(f"mg.compile: {type(fn).__name__} gave shape {tuple(new.shape)} where the recorded step "
+                               f"had {tuple(shape)}; its output's shape depends on the data, which a tape cannot "
+                               f"replay")
+        copyto(out, new)
+        if state:
+            kept = fn.__dict__
+            for attribute, buffer in state:
+                value = kept[attribute]
+                if value is not buffer:
+                    copyto(buffer, value)
+                    kept[attribute] = buffer
+    return run
+
+
+def _closed_form_runner(fn, names, arrays, state, grads):
+    grad, = arrays
+    targets = [(k, g, backend.array_module(g).copyto) for k, g in enumerate(grads) if g is not None]
+
+    def run():
+        fn.__dict__.update(state)
+        new = fn.closed_form(grad)
+        new = new if type(new) is tuple else (new,)
+        for k, buffer, copyto in targets:
+            copyto(buffer, new[k])
+    return run

@@ -1,0 +1,256 @@
+"""mg.compile: a captured training step gives what the eager step gives, call after call.
+
+Each test trains twice from the same seed, once eagerly and once through mg.compile, and compares
+the losses and every parameter bit for bit: a replayed tape runs the same forward functions on
+the same arrays in the same order, so nothing is allowed to differ.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.nn as nn
+from benchmarks import workloads
+from minigrad.compile import CapturedStep, Tape
+
+STEPS = 6  # call 1 eager, calls 2-3 recorded, calls 4-6 replayed
+
+
+def _state(*modules):
+    return [t.array.copy() for m in modules for t in list(m.parameters()) + list(m.buffers())]
+
+
+def _train(name, compiled, steps=STEPS):
+    mg.manual_seed(0)
+    w = workloads.WORKLOADS[name](mg)
+    step = mg.compile(w.step) if compiled else w.step
+    losses = [step().array.copy() for _ in range(steps)]
+    return losses, _state(w.G, w.D), step
+
+
+def _assert_same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def _replays(step):
+    """Whether the step ended replaying a tape (rather than running eagerly)."""
+    return step.refused is None and any(isinstance(case, Tape) for case in step.cases.values())
+
+
+@pytest.mark.parametrize("name", ["book_batch1", "mlp_gan", "dcgan", "wgan_gp"])
+def test_the_benchmark_steps_replay_bit_for_bit(name):
+    # book_batch1: the book's MLP GAN at batch 1 (LayerNorm, BCE, Adam), three optimiser steps a call;
+    # mlp_gan: dropout (fresh masks drawn in eager order) and the gradients run at once (together);
+    # dcgan: BatchNorm's running statistics; wgan_gp: the penalty through autograd.grad(create_graph=True).
+    steps = 4 if name in ("dcgan", "wgan_gp") else STEPS
+    eager_losses, eager_state, _ = _train(name, False, steps)
+    losses, state, step = _train(name, True, steps)
+    assert _replays(step)
+    _assert_same(eager_losses, losses)
+    _assert_same(eager_state, state)
+
+
+def _classifier():
+    mg.manual_seed(1)
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 5))
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def train_step(x, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return model, train_step
+
+
+def _batches(sizes, seed=2):
+    rng = np.random.default_rng(seed)
+    return [(mg.tensor(rng.standard_normal((n, 20)).astype(np.float32)), mg.tensor(rng.integers(0, 5, n)))
+            for n in sizes]
+
+
+def test_a_classifier_step_on_new_batches_each_call():
+    sizes = [8] * 8
+    model_a, eager = _classifier()
+    eager_losses = [eager(x, y).array.copy() for x, y in _batches(sizes)]
+    model_b, train_step = _classifier()
+    step = mg.compile(train_step)
+    losses = [step(x, y).array.copy() for x, y in _batches(sizes)]
+    assert _replays(step)
+    _assert_same(eager_losses, losses)
+    _assert_same(_state(model_a), _state(model_b))
+
+
+def test_a_new_batch_size_records_a_new_tape_and_stays_exact():
+    sizes = [8, 8, 8, 8, 3, 3, 3, 3, 8, 8, 5]
+    model_a, eager = _classifier()
+    eager_losses = [eager(x, y).array.copy() for x, y in _batches(sizes)]
+    model_b, train_step = _classifier()
+    step = mg.compile(train_step)
+    losses = [step(x, y).array.copy() for x, y in _batches(sizes)]
+    _assert_same(eager_losses, losses)
+    _assert_same(_state(model_a), _state(model_b))
+    kinds = {key[0][0][1]: type(case).__name__ for key, case in step.cases.items()}
+    assert kinds == {(8, 20): "Tape", (3, 20): "Tape", (5, 20): "list"}  # batch 5: seen once, eager
+
+
+def test_the_arguments_are_copied_in_and_the_callers_tensors_are_left_alone():
+    _, train_step = _classifier()
+    step = mg.compile(train_step)
+    batches = _batches([4] * 6)
+    kept = [(x.array.copy(), y.array.copy()) for x, y in batches]
+    results = [step(x, y) for x, y in batches]
+    for (x, y), (x0, y0) in zip(batches, kept):
+        np.testing.assert_array_equal(x.array, x0)
+        np.testing.assert_array_equal(y.array, y0)
+    # each result is a tensor of its own: a later replay does not change an earlier loss
+    values = [r.item() for r in results]
+    assert len(set(values)) == len(values)
+    assert all(r.grad_fn is None and not r.requires_grad for r in results[1:])  # values, without a graph
+
+
+def test_noise_drawn_inside_the_step_is_drawn_again_each_replay():
+    def setup():
+        mg.manual_seed(3)
+        G = nn.Sequential(nn.Linear(4, 8), nn.Tanh())
+        opt = mg.optim.Adam(G.parameters(), lr=0.01)
+
+        def train_step():
+            opt.zero_grad()
+            loss = (G(mg.randn(2, 4)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return G, train_step
+    G_a, eager = setup()
+    eager_losses = [eager().array.copy() for _ in range(STEPS)]
+    G_b, train_step = setup()
+    step = mg.compile(train_step)
+    losses = [step().array.copy() for _ in range(STEPS)]
+    assert _replays(step)
+    assert len({float(v) for v in losses}) == STEPS  # new noise each call, not the recorded one
+    _assert_same(eager_losses, losses)
+    _assert_same(_state(G_a), _state(G_b))
+
+
+def test_replaced_parameters_are_noticed_and_the_step_recorded_again():
+    model_a, eager = _classifier()
+    model_b, train_step = _classifier()
+    step = mg.compile(train_step)
+    batches = _batches([4] * 10)
+    for i, (x, y) in enumerate(batches):
+        if i == 6:  # after three replays, the parameters get new arrays
+            for model in (model_a, model_b):
+                model.load_state_dict({k: v * 0.5 for k, v in model.state_dict().items()})
+                for p in model.parameters():
+                    p.data = p.data.clone()
+        np.testing.assert_array_equal(eager(x, y).array, step(x, y).array)
+    _assert_same(_state(model_a), _state(model_b))
+
+
+def _refused_with(train_step, reason, *args_per_call):
+    step = mg.compile(train_step)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = [step(*args) for args in args_per_call]
+    assert step.refused is not None and reason in step.refused
+    messages = [str(w.message) for w in caught if "mg.compile" in str(w.message)]
+    assert len(messages) == 1 and reason in messages[0]
+    return results
+
+
+def test_reading_a_value_on_the_host_makes_the_step_run_eagerly():
+    model_a, eager = _classifier()
+    model_b, train_step = _classifier()
+    eager_values = [eager(x, y).item() for x, y in _batches([4] * 5)]
+    values = _refused_with(lambda x, y: train_step(x, y).item(), "Tensor.item", *_batches([4] * 5))
+    assert values == eager_values
+    _assert_same(_state(model_a), _state(model_b))
+
+
+def test_an_array_made_outside_the_ops_each_call_makes_the_step_run_eagerly():
+    w = mg.ones(3)
+
+    for make, reason in ((mg.from_numpy, "made outside"), (lambda a: mg.tensor(a), "other arguments")):
+        def train_step(x):
+            shift = make(np.asarray(x.array * 2))  # made by NumPy from the data: a tape cannot follow it
+            return ((w * x + shift) ** 2).sum()
+        values = _refused_with(train_step, reason, *[(mg.tensor([1.0, 2.0, float(i)]),) for i in range(4)])
+        assert [v.item() for v in values] == [((np.array([1, 2, i]) * 3.0) ** 2).sum() for i in range(4)]
+
+
+def test_a_write_into_a_tensor_under_autograd_makes_the_step_run_eagerly():
+    w = mg.ones(3, requires_grad=True)
+
+    def train_step(x):
+        y = w * x
+        y.mul_(2)  # recorded in the graph: only an op on the tape could replay it
+        y.sum().backward()
+        return y.detach()
+    _refused_with(train_step, "in place", *[(mg.tensor([1.0, 2.0, 3.0]),) for _ in range(4)])
+    np.testing.assert_array_equal(w.grad.array, 4 * 2 * np.array([1.0, 2.0, 3.0]))
+
+
+def test_a_step_that_returns_a_live_graph_runs_eagerly_and_keeps_it():
+    w = mg.ones(3, requires_grad=True)
+    forward = mg.compile(lambda x: (w * x).sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outs = [forward(mg.tensor([1.0, 2.0, 3.0])) for _ in range(4)]
+    outs[-1].backward()
+    np.testing.assert_array_equal(w.grad.array, [1.0, 2.0, 3.0])
+    assert "graph" in forward.refused
+
+
+def test_writes_outside_the_graph_replay_as_calls():
+    # a fixed noise buffer refilled in place, and a counter: both are calls the tape makes again
+    def setup():
+        mg.manual_seed(4)
+        G = nn.Linear(3, 3)
+        opt = mg.optim.SGD(G.parameters(), lr=0.1)
+        noise, count = mg.zeros(2, 3), mg.zeros(())
+
+        def train_step():
+            noise.normal_()
+            count.add_(1)
+            opt.zero_grad()
+            loss = G(noise).square().mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return G, count, train_step
+    G_a, count_a, eager = setup()
+    eager_losses = [eager().array.copy() for _ in range(STEPS)]
+    G_b, count_b, train_step = setup()
+    step = mg.compile(train_step)
+    losses = [step().array.copy() for _ in range(STEPS)]
+    assert _replays(step)
+    _assert_same(eager_losses, losses)
+    _assert_same(_state(G_a), _state(G_b))
+    assert count_b.item() == STEPS
+
+
+def test_the_api_is_torch_compiles():
+    def f(x):
+        return x * 2
+    assert isinstance(mg.compile(f), CapturedStep)
+    assert mg.compile(f, disable=True) is f
+    assert isinstance(mg.compile(mode="reduce-overhead")(f), CapturedStep)
+    model = nn.Linear(2, 2)
+    assert mg.compile(model) is model  # a model's forward alone is not captured (docs/differences.md)
+
+    @mg.compile
+    def g(x):
+        return x + 1
+    assert g.__name__ == "g"
+    for _ in range(5):
+        np.testing.assert_array_equal(g(mg.tensor([1.0, 2.0])).array, [2.0, 3.0])
+    assert _replays(g)
+    with pytest.raises(TypeError, match="expects a function"):
+        mg.compile(3)
