@@ -246,6 +246,44 @@ def column_sums(rows):
     return ones @ rows  # one product per group
 
 
+# --- normalising the rows of a matrix (LayerNorm) ---------------------------------------------------
+
+def normalize_rows(rows, weight, bias, eps):
+    """Normalise each row of rows (R, M) over its M values, then scale and shift it (LayerNorm):
+
+        x_hat = (rows - mean) / sqrt(var + eps),   out = x_hat * weight + bias,   mean and var (biased) per row
+
+    with weight and bias (M,). Returns out, x_hat and 1/sqrt(var + eps) (R, 1). With numba, one
+    pass per row (kernels_numba.normalize_rows) instead of a dozen array operations.
+    """
+    if compiles(rows):
+        return compiled.normalize_rows(rows, weight, bias, eps)
+    xp = backend.array_module(rows)
+    inv_count = 1.0 / rows.shape[1]
+    mean = rows.sum(axis=1, keepdims=True) * inv_count
+    centered = rows - mean
+    var = (centered * centered).sum(axis=1, keepdims=True) * inv_count
+    inv_std = 1 / xp.sqrt(var + eps)
+    x_hat = centered * inv_std
+    out = x_hat * weight
+    out += bias
+    return out, x_hat, inv_std
+
+
+def normalize_rows_backward(grad, x_hat, inv_std, weight):
+    """The input's gradient of normalize_rows, from grad = dL/dout (R, M), per row (the two mean
+    terms are the paths through mean and var):
+
+        g = dL/dout * weight,   dL/drows = (g - mean(g) - x_hat * mean(g * x_hat)) * inv_std
+    """
+    if compiles(grad):
+        return compiled.normalize_rows_backward(grad, x_hat, inv_std, weight)
+    inv_count = 1.0 / grad.shape[1]
+    g = grad * weight
+    g = g - g.sum(axis=1, keepdims=True) * inv_count - x_hat * ((g * x_hat).sum(axis=1, keepdims=True) * inv_count)
+    return g * inv_std
+
+
 # --- the switch: compiled loops (numba) or NumPy ---------------------------------------------------
 
 def _compiled_loops():
@@ -268,6 +306,8 @@ COMPILED = compiled is not None
 # centered, maximize): one parameter's whole update in one pass (Adam.update, RMSprop.update).
 adam = compiled.adam if COMPILED else None
 rmsprop = compiled.rmsprop if COMPILED else None
+# The kernels above that have a compiled loop ask compiles(array) on each call, and run their NumPy
+# formula where it says no (no numba, MINIGRAD_KERNELS=numpy, a CuPy array, float16).
 
 
 def compiles(array):

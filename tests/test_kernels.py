@@ -164,7 +164,7 @@ def optimizer_arrays(dtype, n=1000, seed=0):
 @pytest.mark.parametrize("options", [dict(), dict(weight_decay=0.1, maximize=True),
                                      dict(weight_decay=0.2, decoupled_weight_decay=True, maximize=True)],
                          ids=["adam", "decay, maximize", "adamw, maximize"])
-def test_adam_is_adam_updates_formula(compiled, dtype, options):
+def test_adam_is_adam_updates_formula(blocks, compiled, dtype, options):
     """kernels_numba.adam at step 7 gives what Adam.update's array operations give, bit for bit."""
     optimizer = Adam([mg.nn.Parameter(mg.zeros(1))], lr=0.01, betas=(0.8, 0.99), **options)
     group = optimizer.param_groups[0]
@@ -187,7 +187,7 @@ def test_adam_is_adam_updates_formula(compiled, dtype, options):
 @pytest.mark.parametrize("options", [dict(), dict(centered=True, momentum=0.8),
                                      dict(weight_decay=0.1, momentum=0.5, maximize=True)],
                          ids=["rmsprop", "centered, momentum", "decay, momentum, maximize"])
-def test_rmsprop_is_rmsprop_updates_formula(compiled, dtype, options):
+def test_rmsprop_is_rmsprop_updates_formula(blocks, compiled, dtype, options):
     optimizer = RMSprop([mg.nn.Parameter(mg.zeros(1))], lr=0.01, alpha=0.9, **options)
     group = optimizer.param_groups[0]
     p, g, a, v = optimizer_arrays(dtype)
@@ -204,3 +204,44 @@ def test_rmsprop_is_rmsprop_updates_formula(compiled, dtype, options):
         assert got.dtype == dtype
         np.testing.assert_array_equal(got, want)
     assert not np.array_equal(p, optimizer_arrays(dtype)[0])
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def path(request, monkeypatch):
+    """Run the test on each path of the switch: NumPy's array operations, and numba's loops."""
+    if request.param == "numba":
+        kernels_numba = pytest.importorskip("minigrad.kernels_numba")
+        monkeypatch.setattr(kernels, "compiled", kernels_numba)
+        monkeypatch.setattr(kernels, "COMPILED", True)
+    else:
+        monkeypatch.setattr(kernels, "COMPILED", False)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-12), (np.float32, 2e-6)])
+@pytest.mark.parametrize("shape", [(1, 200), (7, 13), (3, 1)])
+def test_normalize_rows_and_its_backward_are_the_formulas(path, shape, dtype, tolerance):
+    """out = (x - mean) / sqrt(var + eps) * w + b per row; dL/dx = (g - mean(g) - x_hat mean(g x_hat)) / sqrt(var
+    + eps) with g = dL/dout * w; the float64 formulas, to the dtype's rounding."""
+    rows, grad = normal(*shape) * 3 + 1, normal(*shape, seed=1)
+    weight, bias, eps = normal(shape[1], seed=2), normal(shape[1], seed=3), 1e-5
+    mean, var = rows.mean(axis=1, keepdims=True), rows.var(axis=1, keepdims=True)
+    x_hat = (rows - mean) / np.sqrt(var + eps)
+    g = grad * weight
+    expected_dx = (g - g.mean(axis=1, keepdims=True) - x_hat * (g * x_hat).mean(axis=1, keepdims=True)) \
+        / np.sqrt(var + eps)
+    cast = [a.astype(dtype) for a in (rows, grad, weight, bias)]
+    out, got_x_hat, inv_std = kernels.normalize_rows(cast[0], cast[2], cast[3], eps)
+    dx = kernels.normalize_rows_backward(cast[1], got_x_hat, inv_std, cast[2])
+    close = dict(rtol=tolerance, atol=tolerance * 10)
+    for got, want in [(out, x_hat * weight + bias), (got_x_hat, x_hat), (inv_std, 1 / np.sqrt(var + eps)),
+                      (dx, expected_dx)]:
+        assert got.dtype == dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, **close)
+
+
+def test_normalize_rows_takes_rows_that_are_not_contiguous(path):
+    rows = normal(6, 10)[::2, ::2]
+    out, x_hat, inv_std = kernels.normalize_rows(rows, np.ones(5), np.zeros(5), 0.0)
+    np.testing.assert_allclose(out, (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True),
+                               rtol=1e-12, atol=1e-12)

@@ -19,9 +19,9 @@ from .reduce import reduced_count
 
 
 class Normalize(FusedFunction):
-    """The shared definition, and `normalize` (the forward of LayerNorm, and of BatchNorm in eval);
-    each subclass says which axes it normalises. BatchNorm in training and InstanceNorm run
-    `normalize_columns` instead (below), the same arithmetic on channels-last rows.
+    """The shared definition, and `normalize` (the forward of BatchNorm in eval); each subclass
+    says which axes it normalises. LayerNorm runs the same arithmetic on rows (`normalize_rows`),
+    BatchNorm in training and InstanceNorm on channels-last rows (`normalize_columns`).
 
     `closed_form` is the closed form of the module docstring. `definition` is the same
     op in plain minigrad ops; the engine differentiates it for gradients of gradients.
@@ -173,9 +173,15 @@ class LayerNorm(Normalize):
     """Normalise over the last len(normalized_shape) dims of each sample."""
 
     def forward(self, x, weight, bias, normalized_shape, eps=1e-5):
+        """`normalize` over the trailing dims, computed on x as rows (one per leading index) by
+        kernels.normalize_rows."""
         k = len(normalized_shape)  # layer_norm checked that x's shape ends with it
-        out, _, _ = self.normalize(x, weight, bias, tuple(range(x.ndim - k, x.ndim)), eps=eps)
-        return out
+        self.axes, self.eps, self.batch_statistics, self.fixed_statistics = tuple(range(x.ndim - k, x.ndim)), eps, True, None
+        self.weight = weight
+        count = weight.size
+        out, x_hat, inv_std = kernels.normalize_rows(x.reshape(-1, count), weight.reshape(-1), bias.reshape(-1), eps)
+        self.x_hat, self.inv_std = x_hat.reshape(x.shape), inv_std
+        return out.reshape(x.shape)
 
     def parameter_shape(self, x):
         return x.shape[x.ndim - len(self.axes):]  # weight has the normalized shape
@@ -183,13 +189,11 @@ class LayerNorm(Normalize):
     def closed_form(self, grad):
         """The formula of the module docstring; weight and bias broadcast over the leading dims,
         so their gradients are returned full-size and the engine's unbroadcast sums them."""
-        axes, x_hat = self.axes, self.x_hat
-        dx = None
+        x_hat, dx = self.x_hat, None
         if self.needs_input_grad[0]:
-            g = grad * self.weight
-            g = g - g.sum(axis=axes, keepdims=True) * self.inv_count \
-                - x_hat * ((g * x_hat).sum(axis=axes, keepdims=True) * self.inv_count)
-            dx = g * self.inv_std
+            count = self.weight.size
+            dx = kernels.normalize_rows_backward(grad.reshape(-1, count), x_hat.reshape(-1, count), self.inv_std,
+                                                 self.weight.reshape(-1)).reshape(grad.shape)
         dweight = grad * x_hat if self.needs_input_grad[1] else None
         dbias = grad if self.needs_input_grad[2] else None
         return dx, dweight, dbias
