@@ -43,7 +43,10 @@ def relu(x):
 
 def leaky_relu(x, slope):
     """x * m, and m = where(x > 0, 1, slope) (LeakyReLU's derivative). m is built by arithmetic
-    on x > 0, not np.where, which is an order of magnitude slower on large arrays."""
+    on x > 0, not np.where, which is an order of magnitude slower on large arrays. With numba,
+    one pass (kernels_numba.leaky_relu)."""
+    if compiles(x):
+        return compiled.leaky_relu(x, slope)
     xp = backend.array_module(x)
     if _one_block(x):
         slope_map = (x > 0).astype(x.dtype)
@@ -109,6 +112,8 @@ def fold(windows, size, stride, dilation, axis):
         # One window covering everything (e.g. a 7x7 kernel on a 7x7 image): nothing overlaps,
         # so adding the windows back is a reshape.
         return windows.reshape(windows.shape[:axis] + (kh, kw) + windows.shape[axis + 4:])
+    if compiles(windows) and compiled.folds(windows, axis):
+        return compiled.fold(windows, size, stride, dilation)
     out = xp.zeros(windows.shape[:axis] + tuple(size) + windows.shape[axis + 4:], dtype=windows.dtype)
     middle = (slice(None),) * (axis - 1)
 

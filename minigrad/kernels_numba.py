@@ -129,6 +129,74 @@ def _rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, one_
             param[i] = param[i] - s * lr
 
 
+# --- activations ----------------------------------------------------------------------------------
+
+def leaky_relu(x, slope):
+    """kernels.leaky_relu in one pass: m = (x > 0) (1 - slope) + slope (the same arithmetic, so
+    the same m bit for bit) and out = x m. Returns out and m, of x's shape."""
+    x = np.ascontiguousarray(x)
+    out, slope_map = np.empty_like(x), np.empty_like(x)
+    real = x.dtype.type
+    in_blocks(_leaky_relu, (x.reshape(-1), out.reshape(-1), slope_map.reshape(-1)),
+              (real(slope), real(1 - slope) + real(slope)))
+    return out, slope_map
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _leaky_relu(x, out, slope_map, slope, above):
+    for i in range(x.size):
+        m = above if x[i] > 0 else slope
+        slope_map[i] = m
+        out[i] = x[i] * m
+
+
+# --- the convolution's fold -----------------------------------------------------------------------
+
+# With fewer channels the innermost loop is too short to pay (windows (60, 14, 14, 4, 4, 1):
+# 0.35 ms compiled, 0.27 ms by NumPy's strided adds; with 112 channels, 0.93 and 3.0 ms).
+FOLD_MIN_CHANNELS = 8
+
+
+def folds(windows, axis):
+    """Whether fold below takes these windows: (N, OH, OW, KH, KW, C), C >= FOLD_MIN_CHANNELS."""
+    return axis == 1 and windows.ndim == 6 and windows.shape[5] >= FOLD_MIN_CHANNELS
+
+
+def fold(windows, size, stride, dilation):
+    """kernels.fold by loops, for windows (N, OH, OW, KH, KW, C) and size = (H, W):
+
+        out[n, i dh + sh oh, j dw + sw ow, c] += windows[n, oh, ow, i, j, c]
+
+    tap by tap in (i, j) order as there, so each sum is the same bit for bit; blocks of samples
+    over minigrad's pool. Returns out (N, H, W, C).
+    """
+    windows = np.ascontiguousarray(windows)
+    out = np.zeros((len(windows),) + tuple(size) + windows.shape[5:], dtype=windows.dtype)
+    (sh, sw), (dh, dw) = stride, dilation
+    parallel.spread_rows(windows, lambda samples: _fold(windows[samples], sh, sw, dh, dw, out[samples]),
+                         block=FOLD_BLOCK)
+    return out
+
+
+# Blocks of about a million window elements: fewer, larger calls than parallel.BLOCK (measured on
+# windows (60, 7, 7, 4, 4, 112): 0.93 ms, against 1.19 ms in blocks of 128 K).
+FOLD_BLOCK = 1024 * 1024
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _fold(windows, sh, sw, dh, dw, out):
+    samples, out_h, out_w, kh, kw, channels = windows.shape
+    for n in range(samples):
+        for i in range(kh):
+            for j in range(kw):
+                for oh in range(out_h):
+                    row = i * dh + sh * oh
+                    for ow in range(out_w):
+                        col = j * dw + sw * ow
+                        for c in range(channels):
+                            out[n, row, col, c] += windows[n, oh, ow, i, j, c]
+
+
 # --- LayerNorm: one pass per row ------------------------------------------------------------------
 
 def normalize_rows(rows, weight, bias, eps):

@@ -19,6 +19,8 @@ def blocks(request, monkeypatch):
         monkeypatch.setattr(parallel, "BLOCK", 256)
         monkeypatch.setattr(kernels, "FOLD_ADD_MIN", 4)
         monkeypatch.setattr(kernels, "IM2COL_BLOCK", 64)
+        if kernels.COMPILED:
+            monkeypatch.setattr(kernels.compiled, "FOLD_BLOCK", 64)
         before = mg.get_num_threads()
         with threadpool_limits(limits=None):
             mg.set_num_threads(2)
@@ -40,11 +42,24 @@ def test_relu_is_max_x_0_and_its_mask(blocks):
 
 
 @pytest.mark.parametrize("slope", [0.0, 0.02, 0.2])
-def test_leaky_relu_is_x_times_its_slope_map(blocks, slope):
+def test_leaky_relu_is_x_times_its_slope_map(blocks, path, slope):
     x = normal(40, 30)
     out, slope_map = kernels.leaky_relu(x, slope)
     np.testing.assert_allclose(slope_map, np.where(x > 0, 1.0, slope), rtol=0, atol=1e-15)
     np.testing.assert_allclose(out, np.where(x > 0, x, slope * x), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaky_relu_gives_the_same_numbers_on_both_paths(monkeypatch, dtype):
+    compiled = pytest.importorskip("minigrad.kernels_numba")
+    x = normal(3, 50, 7).astype(dtype)[:, ::2]  # not contiguous
+    x[0, 0, :3] = [0.0, -0.0, np.nan]
+    monkeypatch.setattr(kernels, "COMPILED", False)
+    expected = kernels.leaky_relu(x, 0.2)
+    got = compiled.leaky_relu(x, 0.2)
+    for a, b in zip(got, expected):
+        assert a.dtype == dtype and a.shape == x.shape
+        np.testing.assert_array_equal(a, b)
 
 
 def test_multiply_is_the_elementwise_product(blocks):
@@ -58,14 +73,15 @@ def test_matmul_is_the_product(blocks):
     np.testing.assert_allclose(kernels.matmul(a, b), a @ b, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("channels", [2, 9])  # with numba: NumPy's strided adds, and the compiled loop
 @pytest.mark.parametrize("n", [1, 3])  # one sample: blocks of rows; several: blocks of samples
 @pytest.mark.parametrize("kernel, stride, dilation", [((3, 3), (1, 1), (1, 1)), ((4, 2), (2, 3), (1, 2))])
-def test_fold_adds_each_window_back_where_it_was_read(blocks, n, kernel, stride, dilation):
+def test_fold_adds_each_window_back_where_it_was_read(blocks, path, n, kernel, stride, dilation, channels):
     """fold(windows) = the sum over windows and taps of each element put back at its place."""
     size = (11, 10)
-    shape = sliding_windows(np.zeros((n, *size, 2)), kernel, stride, dilation, axis=1).shape
+    shape = sliding_windows(np.zeros((n, *size, channels)), kernel, stride, dilation, axis=1).shape
     windows = normal(*shape)
-    expected = np.zeros((n, *size, 2))
+    expected = np.zeros((n, *size, channels))
     for oh in range(shape[1]):
         for ow in range(shape[2]):
             for i in range(kernel[0]):
@@ -73,6 +89,19 @@ def test_fold_adds_each_window_back_where_it_was_read(blocks, n, kernel, stride,
                     expected[:, oh * stride[0] + i * dilation[0], ow * stride[1] + j * dilation[1]] += \
                         windows[:, oh, ow, i, j]
     np.testing.assert_allclose(kernels.fold(windows, size, stride, dilation, axis=1), expected, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 5])
+def test_the_compiled_fold_gives_numpys_sums_bit_for_bit(blocks, monkeypatch, n, dtype):
+    """Each element's additions come in tap order on both paths: the same float32 sums."""
+    compiled = pytest.importorskip("minigrad.kernels_numba")
+    windows = normal(*sliding_windows(np.zeros((n, 9, 8, 12)), (4, 3), (2, 1), (1, 2), axis=1).shape).astype(dtype)
+    monkeypatch.setattr(kernels, "COMPILED", False)
+    expected = kernels.fold(windows, (9, 8), (2, 1), (1, 2), axis=1)
+    got = compiled.fold(windows, (9, 8), (2, 1), (1, 2))
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, expected)
 
 
 @pytest.mark.parametrize("n", [1, 3])
