@@ -145,6 +145,7 @@ class Recording:
         self.entries = []
         self.origin = {}        # id(array) -> its name: ("op", i), ("op", i, k), ("saved", i, attribute), ("arg", k)
         self.keep = []          # every array named, kept alive so that ids stay unique
+        self.positions = {}     # name -> the array's place in keep
         self.outside = {}       # id(array) -> (tensor, array): read from outside, with the tensor that held it
         self.quiet = 0          # > 0 inside a recorded call (optimizer.step, ...): its inner ops are its own
         self.refused = None     # why the step cannot be replayed
@@ -164,6 +165,7 @@ class Recording:
     def place(self, array, name):
         if id(array) not in self.origin:
             self.origin[id(array)] = name
+            self.positions[name] = len(self.keep)
             self.keep.append(array)
 
     def op(self, fn, inputs, arrays, params, out):
@@ -415,7 +417,8 @@ class Tape:
         self.outside = [(tensor, array) for tensor, array in second.outside.values()]
         buffers = {id(a) for a in second.keep}
         self.leaves = [(entry[1], buffers) for entry in second.entries if entry[0] == "accumulate"]
-        runs = [_runner(entry) for entry in second.entries]
+        cells = {id(a): [None] for a in _passed_on(second)}
+        runs = [_runner(entry, cells) for entry in second.entries]
         for work, spans in second.together:  # calls that ran at once eagerly run at once here
             parts = [[run for run in runs[first:end] if run is not None] for first, end in spans]
             for first, end in spans:
@@ -502,18 +505,67 @@ def _same(a, b):
         return a is b
 
 
-def _runner(entry):
-    """The replay of one entry: a function of no arguments."""
+def _passed_on(recording):
+    """The gradients that go from the op that makes them straight into a leaf's .grad, read by
+    nothing else: the tape hands each call's new array on (as eager does) instead of copying it
+    into the recorded one (a weight gradient is the largest array of a batch-1 step)."""
+    reads, held = {}, {id(a) for a in _arrays_in(recording.result)}
+    for entry in recording.entries:
+        for name in entry[2]:
+            if name[0] != "outside":
+                key = id(recording.keep[_position(recording, name)])
+                reads[key] = reads.get(key, 0) + 1
+        if entry[0] == "op":
+            held.update(id(a) for a in entry[6].values())
+        elif entry[0] == "closed_form":
+            held.update(id(a) for a in _arrays_in(list(entry[4].values())))
+    made = {id(a) for entry in recording.entries if entry[0] == "op" for a in [entry[5]]}
+    made.update(id(g) for entry in recording.entries if entry[0] == "closed_form" for g in entry[5] if g is not None)
+    return [entry[3][0] for entry in recording.entries
+            if entry[0] == "accumulate" and id(entry[3][0]) in made and reads[id(entry[3][0])] == 1
+            and id(entry[3][0]) not in held]
+
+
+def _position(recording, name):
+    return recording.positions[name]
+
+
+def _arrays_in(value):
+    """The arrays in value (an array, a Tensor, or lists, tuples and dicts of them)."""
+    if backend.is_array(value):
+        yield value
+    elif isinstance(value, Tensor):
+        yield value.array
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _arrays_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _arrays_in(v)
+
+
+def _runner(entry, cells):
+    """The replay of one entry: a function of no arguments. An array in `cells` is not copied into
+    its recorded place: the op that makes it puts it in its cell, where the next entry takes it."""
     kind = entry[0]
     if kind == "op":
-        return _op_runner(*entry[1:])
+        return _op_runner(*entry[1:], cells)
     if kind == "closed_form":
-        return _closed_form_runner(*entry[1:])
+        return _closed_form_runner(*entry[1:], cells)
     if kind == "accumulate":
         leaf, _, (grad,), copied = entry[1:]
         sink = IntoLeaves.__new__(IntoLeaves)
         sink.given = {id(grad)} if copied else set()
-        return functools.partial(IntoLeaves.add_into, sink, leaf, grad)
+        if id(grad) not in cells:
+            return functools.partial(IntoLeaves.add_into, sink, leaf, grad)
+        cell = cells[id(grad)]
+
+        def run():
+            new = cell[0]
+            if copied:
+                sink.given = {id(new)}
+            IntoLeaves.add_into(sink, leaf, new)
+        return run
     function, _, arrays, args, kwargs, others, result = entry[1:]
     if not isinstance(result, Tensor):
         return functools.partial(function, *args, **kwargs)
@@ -525,7 +577,7 @@ def _runner(entry):
     return run
 
 
-def _op_runner(fn, names, arrays, plain, out, saved, params):
+def _op_runner(fn, names, arrays, plain, out, saved, params, cells):
     if any(out is a for a in arrays):
         return None  # the op gave its input back (an identity)
     xp = backend.array_module(out)
@@ -533,6 +585,7 @@ def _op_runner(fn, names, arrays, plain, out, saved, params):
         return None  # a view of its input: it sees the input's new values by itself
     forward, copyto, shape = fn.forward, xp.copyto, out.shape
     state = tuple(saved.items())
+    cell = cells.get(id(out))
 
     def run():
         new = forward(*arrays, **params)
@@ -540,7 +593,10 @@ def _op_runner(fn, names, arrays, plain, out, saved, params):
             raise RuntimeError(f"mg.compile: {type(fn).__name__} gave shape {tuple(new.shape)} where the recorded step "
                                f"had {tuple(shape)}; its output's shape depends on the data, which a tape cannot "
                                f"replay")
-        copyto(out, new)
+        if cell is None:
+            copyto(out, new)
+        else:
+            cell[0] = backend.as_array(new)
         if state:
             kept = fn.__dict__
             for attribute, buffer in state:
@@ -551,14 +607,17 @@ def _op_runner(fn, names, arrays, plain, out, saved, params):
     return run
 
 
-def _closed_form_runner(fn, names, arrays, state, grads):
+def _closed_form_runner(fn, names, arrays, state, grads, cells):
     grad, = arrays
-    targets = [(k, g, backend.array_module(g).copyto) for k, g in enumerate(grads) if g is not None]
+    targets = [(k, g, backend.array_module(g).copyto, cells.get(id(g))) for k, g in enumerate(grads) if g is not None]
 
     def run():
         fn.__dict__.update(state)
         new = fn.closed_form(grad)
         new = new if type(new) is tuple else (new,)
-        for k, buffer, copyto in targets:
-            copyto(buffer, new[k])
+        for k, buffer, copyto, cell in targets:
+            if cell is None:
+                copyto(buffer, new[k])
+            else:
+                cell[0] = backend.as_array(new[k])
     return run

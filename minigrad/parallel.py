@@ -143,6 +143,9 @@ def together(work, *calls):
 
 def matmul(a, b):
     """a @ b, its pieces spread over the pool (see matmuls)."""
+    if (_blas_held and type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2
+            and a.shape[1] > 1 and a.size * b.shape[-1] < 2 * MATMUL_BLOCK):
+        return a @ b  # what matmuls does with a small product (batch 1), without its bookkeeping
     return matmuls((a, b))[0]
 
 
