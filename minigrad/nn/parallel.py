@@ -64,11 +64,11 @@ class DistributedDataParallel(Module):
     broadcast_buffers=True, each forward first takes rank 0's buffers (BatchNorm's running
     statistics), as PyTorch; BatchNorm itself normalises with this rank's own batch, as PyTorch's
     BatchNorm under DDP (PyTorch's SyncBatchNorm is not here). Parameters are reduced in buckets of
-    at most bucket_cap_mb megabytes (25), last parameters first. A forward with gradients on arms
-    the next backward pass to average; under `with ddp.no_sync():` it does not, and the gradients
-    stay this rank's own (accumulated in .grad) until a backward after the block averages all of
-    .grad, as PyTorch. Forward under mg.no_grad() makes no collective call, so one rank alone may
-    sample.
+    at most bucket_cap_mb megabytes (25; by default the first at most 1), last parameters first.
+    A forward with gradients on arms the next backward pass to average; under `with ddp.no_sync():`
+    it does not, and the gradients stay this rank's own (accumulated in .grad) until a backward
+    after the block averages all of .grad, as PyTorch. Forward under mg.no_grad() makes no
+    collective call, so one rank alone may sample.
 
     With gradient_as_bucket_view=True each .grad is a view into its bucket's buffer after the
     average (no copy out); else each .grad is an array of its own. A parameter that got no gradient
@@ -102,6 +102,9 @@ class DistributedDataParallel(Module):
         self.device_ids, self.output_device, self.dim = device_ids, output_device, dim
         self.broadcast_buffers = broadcast_buffers
         self.bucket_cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
+        # As PyTorch's: by default the first bucket (the last layers) holds at most 1 MB, so that the
+        # first all-reduce starts early in backward.
+        self.first_bucket_bytes = 2 ** 20 if bucket_cap_mb is None else self.bucket_cap_mb * 2 ** 20
         self.find_unused_parameters, self.static_graph = find_unused_parameters, static_graph
         self.gradient_as_bucket_view = gradient_as_bucket_view
         self.require_backward_grad_sync = True
@@ -113,11 +116,11 @@ class DistributedDataParallel(Module):
 
     def bucket_groups(self):
         """The parameters that want a gradient, last first, in groups of at most bucket_cap_mb MB
-        of one dtype and device (each group is one all-reduce)."""
-        limit = self.bucket_cap_mb * 2 ** 20
+        (the first group: first_bucket_bytes) of one dtype and device (each group is one all-reduce)."""
         groups, size = [], 0
         for p in reversed([p for p in self.module.parameters() if p.requires_grad]):
             nbytes = p.array.nbytes
+            limit = self.first_bucket_bytes if len(groups) == 1 else self.bucket_cap_mb * 2 ** 20
             if not groups or size + nbytes > limit or (p.dtype, p.device) != (groups[-1][0].dtype, groups[-1][0].device):
                 groups.append([])
                 size = 0
