@@ -27,29 +27,42 @@ def test_combine_rounds_is_none_when_a_round_failed():
 
 
 def test_table_row_gives_the_ratio_of_medians_its_range_and_the_verdict():
-    mine, theirs = result([8.0, 12.0, 10.0]), result([10.0, 10.0, 20.0])
-    rows = run.table({"mlp_gan": (mine, theirs)}, "cpu", peak=400.0)
+    mine, compiled, theirs = result([8.0, 12.0, 10.0]), result([7.0, 9.0, 8.5]), result([10.0, 10.0, 20.0])
+    rows = run.table({"mlp_gan": (mine, compiled, theirs)}, "cpu", peak=400.0)
     row = rows[2]
-    # median 10 / median 10 = 1.00; the paired rounds give 0.80, 1.20, 0.50
-    assert "| **1.00** (0.50–1.20) | ≤ 0.8 | **no** |" in row
+    # median 10 / median 10 = 1.00, the paired rounds 0.80, 1.20, 0.50; compiled 8.5 / 10 = 0.85
+    # (0.70, 0.90, 0.425): the faster way is judged against the target
+    assert "| **1.00** (0.50–1.20) | **0.85** (0.42–0.90) | ≤ 0.95 | yes |" in row
     # 2 GFLOP in 10 ms = 200 GFLOP/s, half of the 400 GFLOP/s peak
     assert "| 200 (50%) |" in row
     assert len(rows[0].split("|")) == len(row.split("|"))
+    slow = run.table({"mlp_gan": (mine, result([9.6, 9.6, 9.6]), theirs)}, "cpu", peak=400.0)[2]
+    assert "| ≤ 0.95 | **no** |" in slow
 
 
 def test_table_on_cuda_has_no_sgemm_share_and_uses_the_cuda_target():
     mine, theirs = result([14.0]), result([10.0])
-    row = run.table({"dcgan": (mine, theirs)}, "cuda", peak=400.0)[2]
+    row = run.table({"dcgan": (mine, None, theirs)}, "cuda", peak=400.0)[2]
     assert "(share" not in run.table({}, "cuda", 400.0)[0]
-    assert "| **1.40** (1.40–1.40) | ≤ 1.5 | yes |" in row
+    assert "| **1.40** (1.40–1.40) |  | ≤ 1.5 | yes |" in row
     assert "%" not in row
 
 
 def test_table_without_torch_and_with_a_failure():
-    rows = run.table({"book_batch1": (result([2.0]), None), "dcgan": (None, None)}, "cpu", peak=100.0)
-    assert "(no torch)" in rows[2]
+    rows = run.table({"book_batch1": (result([2.0]), result([1.0]), None), "dcgan": (None, None, None)}, "cpu",
+                     peak=100.0)
+    assert "| 2.00 | 1.00 | (no torch) |" in rows[2]
     assert rows[3].startswith("| dcgan | failed |")
     assert all(len(r.split("|")) == len(rows[0].split("|")) for r in rows[2:])
+
+
+def test_a_compiled_worker_replays_the_step_and_reports_its_first_calls(capsys):
+    run.worker("book_batch1", "minigrad-compiled", "cpu", iterations=2, passes=1)
+    measured = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert measured["replayed"] is True and measured["first_calls_ms"] > 0 and "parts" not in measured
+    rows = run.capture_table({"book_batch1": (run.combine_rounds([dict(measured, first_calls_ms=9.0)]),
+                                              run.combine_rounds([measured]), None)})
+    assert rows[2].startswith("| book_batch1 | 9.0 | ")
 
 
 def test_a_worker_times_a_real_workload(capsys):
@@ -69,6 +82,9 @@ def test_the_critic_step_gives_pytorchs_penalty_and_gradients_from_the_same_weig
     torch = pytest.importorskip("torch")
     import minigrad as mg
     from benchmarks.workloads import WORKLOADS
+    # Seeded: from some weights a pre-activation lies within rounding of LeakyReLU's kink (with torch
+    # seed 4 one of about 1e-8 has opposite signs in the two frameworks) and gradients differ by ~1e-4.
+    torch.manual_seed(0)
     mine, theirs = WORKLOADS["wgan_gp"](mg), WORKLOADS["wgan_gp"](torch)
     for name in ("real", "fake", "mix"):
         setattr(mine, name, mg.tensor(getattr(theirs, name).detach().numpy()))
@@ -116,7 +132,7 @@ def test_combine_rounds_takes_the_median_of_each_part():
     rounds = [{"ms": ms, "flops": 1, "memory_mb": 1, "parts": {"forward": ms, "backward": 1.0, "optimiser": 2.0}}
               for ms in (3.0, 1.0, 2.0)]
     assert run.combine_rounds(rounds)["parts"] == {"forward": 2.0, "backward": 1.0, "optimiser": 2.0}
-    rows = run.parts_table({"mlp_gan": (run.combine_rounds(rounds), None)})
+    rows = run.parts_table({"mlp_gan": (run.combine_rounds(rounds), None, None)})
     assert rows[2] == "| mlp_gan | minigrad | 2.00 | 1.00 | 2.00 | 5.00 |"
 
 
