@@ -104,6 +104,9 @@ def build_parser():
     train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--no-compile", action="store_true",
+                       help="run every step eagerly (by default an unconditional classic GAN's steps are captured "
+                            "with mg.compile and replayed: the same numbers, faster at small batches)")
     train.add_argument("--distributed", action="store_true",
                        help="one of the processes of `mpiexec -n N`: train together, each on its part of the data "
                             "(global batch: N x --batch-size; gans/distributed.py)")
@@ -222,7 +225,7 @@ def train(args):
     out = args.out or Path("runs") / experiment.name
     options = RunOptions(out=out, epochs=args.epochs, batch_size=args.batch_size, device=args.device,
                          data_dir=args.data_dir, seed=args.seed, resume=args.resume, progress=not args.no_progress,
-                         extra=extra)
+                         compile=not args.no_compile, extra=extra)
     # The lock comes first: it finds an unwritable folder before any work, and it keeps a
     # second training out of this folder while this one runs (gans/runs.py). Distributed: rank 0's.
     with distributed.session(args.distributed), distributed.lock(out, RunLock):

@@ -108,6 +108,7 @@ def wrap(trainer):
         return
     from minigrad.nn.parallel import DistributedDataParallel
     trainer.nets = {name: DistributedDataParallel(net) for name, net in trainer.nets.items()}
+    trainer.options.compile = False  # DDP averages through gradient hooks, which a captured step cannot replay
     if rank() > 0:
         mg.manual_seed(trainer.options.seed + 1_000_003 * rank() + trainer.step)
         trainer.out = _state["scratch"]

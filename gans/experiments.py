@@ -176,21 +176,22 @@ def celeba_data(crop=None, channels_first=False):
 
 def randn_noise(size):
     """Seeds from the standard normal distribution, as torch.randn."""
-    return _noise(size, "standard_normal", mg.randn)
+    return _noise(size, "standard_normal", "randn")
 
 
 def rand_noise(size):
     """Seeds uniform in [0, 1), as torch.rand."""
-    return _noise(size, "random", mg.rand)
+    return _noise(size, "random", "rand")
 
 
 def _noise(size, numpy_method, factory):
     """noise(n, generator=None): n seeds of `size`, from a NumPy generator if one is given (fixed
-    sample seeds), else from minigrad's seeded random numbers."""
+    sample seeds), else from minigrad's seeded random numbers (mg.randn or mg.rand, looked up at
+    each call, as a training step captured by mg.compile needs)."""
     def noise(n, generator=None):
         if generator is not None:
             return mg.tensor(getattr(generator, numpy_method)((n, *size)).astype(np.float32))
-        return factory(n, *size)
+        return getattr(mg, factory)(n, *size)
     return noise
 
 

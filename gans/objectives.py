@@ -161,17 +161,34 @@ class ClassicGAN(Objective):
         self.ideal = IDEAL_LOSS[loss]
 
     def step(self, trainer):
-        """One D update (or two, book style) and one G update."""
+        """One D update (or two, book style) and one G update, eagerly, or captured (mg.compile) where
+        trainer.compiled gives a captured step: an unconditional GAN (a conditional one encodes its
+        random labels on the host, which a tape cannot replay)."""
+        real, labels = trainer.next_batch()
+        if labels is not None or not trainer.options.compile:
+            stats = self.update(trainer, real, labels, checked=True)
+            return self.diverged() if stats is None else self.statistics(stats)
+        try:
+            stats = trainer.compiled(self.update)(trainer, real, labels)
+        except RuntimeError as error:  # a replayed step checks no values: BCE refuses D's NaN itself
+            if "holds NaN" not in str(error):
+                raise
+            return self.diverged()
+        return self.statistics(stats)
+
+    def update(self, trainer, real, labels, checked=False):
+        """The step's updates on one real batch: (loss_real, loss_fake, loss_g, D(real), D(fake)) as
+        tensors; with `checked`, None as soon as D's output is not finite (a captured
+        step reads no values: see step)."""
         G, D = trainer.nets["generator"], trainer.nets["discriminator"]
         opt_G, opt_D = trainer.optimizers["generator"], trainer.optimizers["discriminator"]
         loss_of = self.loss_function
-        real, labels = trainer.next_batch()
         n = real.shape[0]
 
         # 1. D on real data, target 1.
         d_real = with_labels(D, real, labels)
-        if not finite(d_real):
-            return self.diverged()
+        if checked and not finite(d_real):
+            return None
         loss_real = loss_of(d_real, mg.ones_like(d_real))
         opt_D.zero_grad()
         loss_real.backward()
@@ -182,8 +199,8 @@ class ClassicGAN(Objective):
         z, fake_labels = trainer.draw_noise(n)
         fake = with_labels(G, z, fake_labels)
         d_fake = with_labels(D, fake.detach(), fake_labels)
-        if not finite(d_fake):
-            return self.diverged()
+        if checked and not finite(d_fake):
+            return None
         loss_fake = loss_of(d_fake, mg.zeros_like(d_fake))
         if self.d_update == "separate":
             opt_D.zero_grad()
@@ -195,15 +212,20 @@ class ClassicGAN(Objective):
             z, fake_labels = trainer.draw_noise(n)
             fake = with_labels(G, z, fake_labels)
         d_generated = with_labels(D, fake, fake_labels)
-        if not finite(d_generated):
-            return self.diverged()
+        if checked and not finite(d_generated):
+            return None
         loss_g = loss_of(d_generated, mg.ones_like(d_generated))
         opt_G.zero_grad()
         loss_g.backward()
         opt_G.step()
+        return loss_real.detach(), loss_fake.detach(), loss_g.detach(), d_real.detach(), d_fake.detach()
 
-        return (loss_real.item(), loss_fake.item(), loss_g.item(),
-                float(d_real.array.mean()), float(d_fake.array.mean()))  # read off the data: no graph
+    @staticmethod
+    def statistics(tensors):
+        """The step's columns from update's tensors: the three losses, and D's mean output on real and fake."""
+        loss_real, loss_fake, loss_g, d_real, d_fake = tensors
+        return (loss_real.item(), loss_fake.item(), loss_g.item(), float(d_real.array.mean()),
+                float(d_fake.array.mean()))
 
     def diverged(self):
         """The statistics of a step whose D gave NaN or infinity: BCE refuses such input (as PyTorch's

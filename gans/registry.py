@@ -34,6 +34,7 @@ class RunOptions:
     seed: int = 0
     resume: bool = False
     progress: bool = True
+    compile: bool = True  # capture the steps that mg.compile can replay (--no-compile: every step eager)
     extra: dict = field(default_factory=dict)  # experiment-specific overrides (tests use them to shrink runs)
 
 

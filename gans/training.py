@@ -117,6 +117,7 @@ class Trainer:
         self.elapsed = 0.0
         self.alarm = self.make_alarm() if experiment.alarm_every else None
         self.diverged = None    # {"step", "reason"} once the losses stop being finite
+        self.captured = {}      # steps captured by mg.compile (see compiled)
         if state is not None:
             self.load_state(state)
         distributed.wrap(self)  # when training on several processes (gans/distributed.py)
@@ -175,6 +176,13 @@ class Trainer:
     def train_step(self):
         """One training step of the experiment's objective; returns its statistics (one per column)."""
         return distributed.average(self.objective.step(self))
+
+    def compiled(self, update):
+        """update (an objective's bound method) captured by mg.compile, made once per method."""
+        key = (id(update.__self__), update.__func__)
+        if key not in self.captured:
+            self.captured[key] = mg.compile(update)
+        return self.captured[key]
 
     def draw_noise(self, n):
         """Noise (and, for conditional GANs, random labels) from the CPU generator, moved to the device,

@@ -519,7 +519,7 @@ def _passed_on(recording):
             held.update(id(a) for a in entry[6].values())
         elif entry[0] == "closed_form":
             held.update(id(a) for a in _arrays_in(list(entry[4].values())))
-    made = {id(a) for entry in recording.entries if entry[0] == "op" for a in [entry[5]]}
+    made = {id(entry[5]) for entry in recording.entries if entry[0] == "op" and not _shares(entry[5], entry[3])}
     made.update(id(g) for entry in recording.entries if entry[0] == "closed_form" for g in entry[5] if g is not None)
     return [entry[3][0] for entry in recording.entries
             if entry[0] == "accumulate" and id(entry[3][0]) in made and reads[id(entry[3][0])] == 1
@@ -577,12 +577,19 @@ def _runner(entry, cells):
     return run
 
 
-def _op_runner(fn, names, arrays, plain, out, saved, params, cells):
+def _shares(out, arrays):
+    """Whether an op's output is one of its inputs (an identity) or a view of one: then it sees the
+    input's new values by itself, and the op needs no replay."""
     if any(out is a for a in arrays):
-        return None  # the op gave its input back (an identity)
+        return True
     xp = backend.array_module(out)
-    if out.base is not None and any(xp.may_share_memory(out, a) for a in arrays):
-        return None  # a view of its input: it sees the input's new values by itself
+    return out.base is not None and any(xp.may_share_memory(out, a) for a in arrays)
+
+
+def _op_runner(fn, names, arrays, plain, out, saved, params, cells):
+    if _shares(out, arrays):
+        return None
+    xp = backend.array_module(out)
     forward, copyto, shape = fn.forward, xp.copyto, out.shape
     state = tuple(saved.items())
     cell = cells.get(id(out))

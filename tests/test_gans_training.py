@@ -386,3 +386,22 @@ def test_a_short_run_says_why_it_has_no_rank_correlation():
     assert describe_rank_correlation({"frechet_rank_correlation": {"wasserstein": -0.8312}}, "wasserstein") == "-0.83"
     example = (Path(__file__).resolve().parent.parent / "examples" / "17_wgan_mnist.py").read_text()
     assert "describe_rank_correlation(summary" in example   # what example 17 prints
+
+
+@pytest.mark.parametrize("loss, d_update, fresh", [("bce", "joint", False), ("mse", "separate", True)])
+def test_a_captured_step_trains_exactly_as_the_eager_one(tmp_path, loss, d_update, fresh):
+    # BatchNorm's running statistics, dropout's masks and the noise drawn inside the step all replay
+    runs = {}
+    for compiled in (True, False):
+        trainer = Trainer(tiny_experiment(loss, d_update, fresh, epochs=4),
+                          options(tmp_path / str(compiled), compile=compiled))
+        trainer.fit()
+        runs[compiled] = trainer
+    captured, eager = runs[True], runs[False]
+    assert any(step.refused is None and step.cases for step in captured.captured.values())
+    assert not eager.captured
+    assert captured.history == eager.history
+    for name in ("generator", "discriminator"):
+        assert same(parameters(captured.nets[name]), parameters(eager.nets[name]))
+        assert same([b.numpy() for b in captured.nets[name].buffers()], [b.numpy() for b in eager.nets[name].buffers()])
+
