@@ -92,7 +92,11 @@ class CapturedStep:
         case = self.cases.get(key)
         if isinstance(case, Tape):
             if case.still_valid():
-                return case.replay(args)
+                try:
+                    return case.replay(args)
+                except BaseException:  # half replayed (an op refused its values, Ctrl-C): record afresh
+                    del self.cases[key]
+                    raise
             case = None  # a parameter's array was replaced (load_state_dict, .to(), ...): record again
         if case is None:  # the first call runs eagerly: optimisers and layers make their state
             self.cases[key] = []
@@ -412,19 +416,28 @@ class Tape:
 
     def __init__(self, first, second):
         _compare(first, second)
-        self.recording = second
+        self.result = second.result
         self.arg_buffers = [(k, a.array) for k, a in enumerate(second.args) if isinstance(a, Tensor)]
         self.outside = [(tensor, array) for tensor, array in second.outside.values()]
-        buffers = {id(a) for a in second.keep}
+        cells = {key: [None] for key in _private(second)}
+        self.buffers = [a for a in second.keep if id(a) not in cells]  # the arrays a replay writes into
+        buffers = {id(a) for a in self.buffers}
         self.leaves = [(entry[1], buffers) for entry in second.entries if entry[0] == "accumulate"]
-        cells = {id(a): [None] for a in _passed_on(second)}
         runs = [_runner(entry, cells) for entry in second.entries]
+        last = list(range(len(runs)))  # where each entry is done: a group run at once is done at its end
         for work, spans in second.together:  # calls that ran at once eagerly run at once here
             parts = [[run for run in runs[first:end] if run is not None] for first, end in spans]
             for first, end in spans:
                 runs[first:end] = [None] * (end - first)
+                last[first:end] = [spans[-1][1] - 1] * (end - first)
             runs[spans[0][0]] = functools.partial(parallel.together, work, *[_in_order(p) for p in parts if p])
-        self.program = [run for run in runs if run is not None]
+        done = _last_reads(second, cells, last)
+        self.program = []
+        for i, run in enumerate(runs):
+            if run is not None:
+                self.program.append(run)
+            if done.get(i):  # as eager frees what backward has used, a cell lets go of its array
+                self.program.append(functools.partial(_release, done[i]))
 
     def still_valid(self):
         """Whether every array read from outside is still its tensor's (not replaced by load_state_dict, .to())."""
@@ -443,7 +456,32 @@ class Tape:
         with autograd.no_grad():
             for run in self.program:
                 run()
-        return _values_of(self.recording.result)
+        return _values_of(self.result)
+
+
+def _last_reads(recording, cells, last):
+    """{entry index: the cells read for the last time there (or made there and never read)}."""
+    at = {}
+    for i, entry in enumerate(recording.entries):
+        for key in [id(a) for a in _arrays_in(entry[5])] if entry[0] in ("op", "closed_form") else ():
+            if key in cells:
+                at[key] = last[i]
+        if entry[0] == "op":
+            for key in [id(a) for a in entry[6].values()] + [id(v) for v in entry[7].values() if backend.is_array(v)]:
+                if key in cells:
+                    at[key] = max(at.get(key, last[i]), last[i])
+        for key in [id(a) for a in entry[3]]:
+            if key in cells:
+                at[key] = last[i]
+    done = {}
+    for key, i in at.items():
+        done.setdefault(i, []).append(cells[key])
+    return done
+
+
+def _release(cells):
+    for cell in cells:
+        cell[0] = None
 
 
 def _in_order(runs):
@@ -505,29 +543,23 @@ def _same(a, b):
         return a is b
 
 
-def _passed_on(recording):
-    """The gradients that go from the op that makes them straight into a leaf's .grad, read by
-    nothing else: the tape hands each call's new array on (as eager does) instead of copying it
-    into the recorded one (a weight gradient is the largest array of a batch-1 step)."""
-    reads, held = {}, {id(a) for a in _arrays_in(recording.result)}
+def _private(recording):
+    """The arrays only the tape's own entries read, by name: an op's output or a value it saved,
+    not returned, not viewed, not read through a Tensor (a fused op's closed form reads its
+    inputs so, a call its tensor arguments). Each call's new array for one of them is handed on
+    in a cell, as eager hands it on, instead of being copied into the recorded array (copies are
+    the cost of a tape at larger batches: a weight gradient, an activation)."""
+    held = {id(a) for a in _arrays_in(recording.result)}
     for entry in recording.entries:
-        for name in entry[2]:
-            if name[0] != "outside":
-                key = id(recording.keep[_position(recording, name)])
-                reads[key] = reads.get(key, 0) + 1
-        if entry[0] == "op":
-            held.update(id(a) for a in entry[6].values())
+        if entry[0] == "op" and _shares(entry[5], entry[3]):
+            held.update(id(a) for a in entry[3])  # a view reads its input's recorded array
+            held.add(id(entry[5]))
         elif entry[0] == "closed_form":
             held.update(id(a) for a in _arrays_in(list(entry[4].values())))
-    made = {id(entry[5]) for entry in recording.entries if entry[0] == "op" and not _shares(entry[5], entry[3])}
-    made.update(id(g) for entry in recording.entries if entry[0] == "closed_form" for g in entry[5] if g is not None)
-    return [entry[3][0] for entry in recording.entries
-            if entry[0] == "accumulate" and id(entry[3][0]) in made and reads[id(entry[3][0])] == 1
-            and id(entry[3][0]) not in held]
-
-
-def _position(recording, name):
-    return recording.positions[name]
+        elif entry[0] == "call":
+            held.update(id(a) for a in entry[3])
+            held.update(id(a) for a in _arrays_in(entry[7]))
+    return {key for key, name in recording.origin.items() if name[0] in ("op", "saved") and key not in held}
 
 
 def _arrays_in(value):
@@ -591,36 +623,52 @@ def _op_runner(fn, names, arrays, plain, out, saved, params, cells):
         return None
     xp = backend.array_module(out)
     forward, copyto, shape = fn.forward, xp.copyto, out.shape
-    state = tuple(saved.items())
-    cell = cells.get(id(out))
+    cell_inputs = [(k, cells[id(a)]) for k, a in enumerate(arrays) if id(a) in cells]
+    cell_params = [(key, cells[id(v)]) for key, v in params.items() if backend.is_array(v) and id(v) in cells]
+    inputs = [None if id(a) in cells else a for a in arrays]  # the recorded arrays in cells are let go
+    params = {key: None if backend.is_array(v) and id(v) in cells else v for key, v in params.items()}
+    out_cell = cells.get(id(out))
+    if out_cell is not None:
+        out = None
+    cell_state = [(attribute, cells[id(a)]) for attribute, a in saved.items() if id(a) in cells]
+    copied_state = [(attribute, a) for attribute, a in saved.items() if id(a) not in cells]
+    saved = None
 
     def run():
-        new = forward(*arrays, **params)
+        for k, cell in cell_inputs:
+            inputs[k] = cell[0]
+        for key, cell in cell_params:
+            params[key] = cell[0]
+        new = forward(*inputs, **params)
         if new.shape != shape:
             raise RuntimeError(f"mg.compile: {type(fn).__name__} gave shape {tuple(new.shape)} where the recorded step "
                                f"had {tuple(shape)}; its output's shape depends on the data, which a tape cannot "
                                f"replay")
-        if cell is None:
+        if out_cell is None:
             copyto(out, new)
         else:
-            cell[0] = backend.as_array(new)
-        if state:
-            kept = fn.__dict__
-            for attribute, buffer in state:
-                value = kept[attribute]
-                if value is not buffer:
-                    copyto(buffer, value)
-                    kept[attribute] = buffer
+            out_cell[0] = backend.as_array(new)
+        kept = fn.__dict__
+        for attribute, cell in cell_state:
+            cell[0] = kept[attribute]
+        for attribute, buffer in copied_state:  # what backward reads keeps its recorded array
+            value = kept[attribute]
+            if value is not buffer:
+                copyto(buffer, value)
+                kept[attribute] = buffer
     return run
 
 
 def _closed_form_runner(fn, names, arrays, state, grads, cells):
     grad, = arrays
-    targets = [(k, g, backend.array_module(g).copyto, cells.get(id(g))) for k, g in enumerate(grads) if g is not None]
+    grad_cell = cells.get(id(grad))
+    grad = None if grad_cell is not None else grad
+    targets = [(k, None if id(g) in cells else g, backend.array_module(g).copyto, cells.get(id(g)))
+               for k, g in enumerate(grads) if g is not None]
 
     def run():
         fn.__dict__.update(state)
-        new = fn.closed_form(grad)
+        new = fn.closed_form(grad if grad_cell is None else grad_cell[0])
         new = new if type(new) is tuple else (new,)
         for k, buffer, copyto, cell in targets:
             if cell is None:
