@@ -279,3 +279,30 @@ def test_a_gradient_that_reaches_its_leaf_through_a_view():
     assert _replays(step)
     _assert_same(eager_losses, losses)
     np.testing.assert_array_equal(b_a.array, b_b.array)
+
+
+def test_a_step_on_each_device_replays_bit_for_bit(device):
+    def setup():
+        mg.manual_seed(5)
+        model = nn.Sequential(nn.Linear(6, 16), nn.LeakyReLU(0.2), nn.LayerNorm(16), nn.Linear(16, 1),
+                              nn.Sigmoid()).to(device)
+        opt = mg.optim.Adam(model.parameters(), lr=0.01)
+
+        def train_step(x, y):
+            opt.zero_grad()
+            loss = nn.functional.binary_cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, train_step
+    rng = np.random.default_rng(6)
+    batches = [(mg.tensor(rng.standard_normal((4, 6)).astype(np.float32)).to(device),
+                mg.tensor(rng.integers(0, 2, (4, 1)).astype(np.float32)).to(device)) for _ in range(STEPS)]
+    model_a, eager = setup()
+    eager_losses = [eager(x, y).cpu().numpy() for x, y in batches]
+    model_b, train_step = setup()
+    step = mg.compile(train_step)
+    losses = [step(x, y).cpu().numpy() for x, y in batches]
+    assert _replays(step)
+    _assert_same(eager_losses, losses)
+    _assert_same([p.cpu().numpy() for p in model_a.parameters()], [p.cpu().numpy() for p in model_b.parameters()])
