@@ -180,8 +180,11 @@ def normalize_columns(rows, weight, bias, eps):
     the last three (G, 1, C). Three passes over blocks of rows (axis 1) on the pool
     (minigrad.parallel): sum the rows; centre them and sum their squares; scale and shift
     (weight / sqrt(var + eps) folded into one factor). The blocks' sums are added in block order,
-    so the result is the same at any thread count.
+    so the result is the same at any thread count. With numba, each pass is one compiled loop
+    (kernels_numba.normalize_columns).
     """
+    if compiles(rows):
+        return compiled.normalize_columns(rows, weight, bias, eps)
     xp = backend.array_module(rows)
     out, centered = xp.empty_like(rows), xp.empty_like(rows)
     inv_count = 1.0 / rows.shape[1]
@@ -212,8 +215,10 @@ def columns_backward(grad, centered, inv_std, weight, need_input_grad):
 
     (the two mean terms are the paths through mean and var). Two passes over blocks of rows on
     the pool: both sums, then dL/drows. Returns dL/drows (None unless need_input_grad), and S2 and
-    S1, each (G, 1, C).
+    S1, each (G, 1, C). With numba, each pass is one compiled loop (kernels_numba.columns_backward).
     """
+    if compiles(grad):
+        return compiled.columns_backward(grad, centered, inv_std, weight, need_input_grad)
     xp = backend.array_module(grad)
     inv_count = 1.0 / grad.shape[1]
     sums = parallel.for_rows(grad, lambda r: (column_sums(grad[:, r]), column_sums(grad[:, r] * centered[:, r])),

@@ -111,27 +111,31 @@ def test_im2col_is_the_windows_as_a_matrix(blocks, n):
     np.testing.assert_array_equal(cols, windows.reshape(-1, 3 * 2 * 3))
 
 
-def test_normalize_columns_and_its_backward_are_the_formulas(blocks):
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-10), (np.float32, 1e-5)])
+def test_normalize_columns_and_its_backward_are_the_formulas(blocks, path, dtype, tolerance):
     """out = (rows - mean) / sqrt(var + eps) * w + b per group and column; and dL/drows, dL/dw, dL/db
-    of the closed form."""
-    rows, grad = normal(2, 300, 5), normal(2, 300, 5, seed=1)
+    of the closed form: the float64 formulas, to the dtype's rounding."""
+    rows, grad = normal(2, 300, 5) * 2 + 1, normal(2, 300, 5, seed=1)
     weight, bias, eps = normal(5, seed=2), normal(5, seed=3), 1e-5
-    out, centered, mean, var, inv_std = kernels.normalize_columns(rows, weight, bias, eps)
+    out, centered, mean, var, inv_std = kernels.normalize_columns(*(a.astype(dtype) for a in (rows, weight, bias)), eps)
     mean_ = rows.mean(axis=1, keepdims=True)
     var_ = rows.var(axis=1, keepdims=True)
     x_hat = (rows - mean_) / np.sqrt(var_ + eps)
-    np.testing.assert_allclose(out, x_hat * weight + bias, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(mean, mean_, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(var, var_, rtol=1e-12, atol=1e-12)
+    close = dict(rtol=tolerance, atol=tolerance)
+    for got, want in [(out, x_hat * weight + bias), (centered, rows - mean_), (mean, mean_), (var, var_),
+                      (inv_std, 1 / np.sqrt(var_ + eps))]:
+        assert got.dtype == dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, **close)
 
-    dx, dweight, dbias = kernels.columns_backward(grad, centered, inv_std, weight, True)
+    dx, dweight, dbias = kernels.columns_backward(grad.astype(dtype), centered, inv_std, weight.astype(dtype), True)
     g = grad * weight
     expected_dx = (g - g.mean(axis=1, keepdims=True) - x_hat * (g * x_hat).mean(axis=1, keepdims=True)) \
         / np.sqrt(var_ + eps)
-    np.testing.assert_allclose(dx, expected_dx, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(dweight, (grad * x_hat).sum(axis=1, keepdims=True), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(dbias, grad.sum(axis=1, keepdims=True), rtol=1e-12, atol=1e-12)
-    assert kernels.columns_backward(grad, centered, inv_std, weight, False)[0] is None
+    for got, want in [(dx, expected_dx), (dweight, (grad * x_hat).sum(axis=1, keepdims=True)),
+                      (dbias, grad.sum(axis=1, keepdims=True))]:
+        assert got.dtype == dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=tolerance * 10, atol=tolerance * 10)
+    assert kernels.columns_backward(grad.astype(dtype), centered, inv_std, weight.astype(dtype), False)[0] is None
 
 
 def test_column_sums_are_the_sums_down_the_rows():
