@@ -12,6 +12,7 @@ Two steps, both the ones of benchmarks/workloads.py, starting from the same init
 What each peer is given (it has no GAN layers or Adam of its own, except where said):
     PyTorch       the workload itself (torch.nn, torch.optim.Adam)
     minigrad      the workload itself
+    minigrad (mg.compile)  the workload's step captured by mg.compile and replayed
     JAX (jit)     the whole step is one jitted function (params donated); layers, BCE and Adam
                   written here on jax.numpy; the fake batch's G forward is kept with jax.vjp
     JAX (no jit)  the same function, run op by op
@@ -34,9 +35,9 @@ import numpy as np
 
 from gans import models
 
-PEERS = ["PyTorch", "minigrad", "JAX (jit)", "JAX (no jit)", "HIPS autograd", "MyGrad", "tinygrad", "Chainer"]
+PEERS = ["PyTorch", "minigrad", "minigrad (mg.compile)", "JAX (jit)", "JAX (no jit)", "HIPS autograd", "MyGrad", "tinygrad", "Chainer"]
 STEPS = ["mlp_gan", "book_batch1"]
-MODULE_OF = {"PyTorch": "torch", "minigrad": "minigrad", "JAX (jit)": "jax", "JAX (no jit)": "jax",
+MODULE_OF = {"PyTorch": "torch", "minigrad": "minigrad", "minigrad (mg.compile)": "minigrad", "JAX (jit)": "jax", "JAX (no jit)": "jax",
              "HIPS autograd": "autograd", "MyGrad": "mygrad", "tinygrad": "tinygrad", "Chainer": "chainer"}
 
 
@@ -120,11 +121,12 @@ def build(peer, step_name):
     if peer == "Chainer":
         importlib.import_module(module)  # raises here: see the module docstring
         raise RuntimeError("no Chainer implementation")
-    if peer in ("PyTorch", "minigrad"):
+    if peer in ("PyTorch", "minigrad", "minigrad (mg.compile)"):
         fw = importlib.import_module(module)
         from benchmarks.workloads import WORKLOADS
         fw.manual_seed(0)
-        return WORKLOADS[step_name](fw).step
+        step = WORKLOADS[step_name](fw).step
+        return fw.compile(step) if peer == "minigrad (mg.compile)" else step
     G, D, real, noise, lr, betas = problem(step_name)
     batch_one = step_name == "book_batch1"
     if peer.startswith("JAX"):

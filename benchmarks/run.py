@@ -405,7 +405,7 @@ def peer_worker(peer, step, threads):
         if threads and peer == "PyTorch":
             import torch
             torch.set_num_threads(threads)
-        if threads and peer == "minigrad":
+        if threads and peer.startswith("minigrad"):
             import minigrad
             minigrad.set_num_threads(threads)
         result = {"ms": peers.time_peer(peer, step)}
