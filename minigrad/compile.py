@@ -101,6 +101,10 @@ class CapturedStep:
         if case is None:  # the first call runs eagerly: optimisers and layers make their state
             self.cases[key] = []
             return self.step(*args, **kwargs)
+        wanting = [k for k, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        if wanting:  # recorded on copies of the arguments, their gradients would go to the copies
+            return self._refuse(f"its argument {wanting[0]} requires grad (its .grad would be the tape's); "
+                                f"capture a step whose tensors that learn are parameters", *args, **kwargs)
         result, recording = _record(self.step, args, kwargs)
         try:
             if recording.refused is not None:
@@ -109,11 +113,17 @@ class CapturedStep:
             if len(case) == RECORDINGS:
                 self.cases[key] = Tape(*case)
         except Refused as reason:
-            self.refused = str(reason)
-            self.cases.clear()
-            name = getattr(self.step, "__qualname__", "the step")
-            warnings.warn(f"mg.compile: {name} runs eagerly: {reason}", RuntimeWarning, stacklevel=2)
+            self._refuse(str(reason))
+            return recording.result  # as the step returned it (a graph it returns stays usable)
         return result
+
+    def _refuse(self, reason, *args, **kwargs):
+        """Run eagerly from now on, saying why once; with arguments, run this call eagerly too."""
+        self.refused = reason
+        self.cases.clear()
+        name = getattr(self.step, "__qualname__", "the step")
+        warnings.warn(f"mg.compile: {name} runs eagerly: {reason}", RuntimeWarning, stacklevel=3)
+        return self.step(*args, **kwargs) if args or kwargs else None
 
 
 def _guard_key(args, kwargs):

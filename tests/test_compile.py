@@ -203,8 +203,9 @@ def test_a_step_that_returns_a_live_graph_runs_eagerly_and_keeps_it():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         outs = [forward(mg.tensor([1.0, 2.0, 3.0])) for _ in range(4)]
-    outs[-1].backward()
-    np.testing.assert_array_equal(w.grad.array, [1.0, 2.0, 3.0])
+    for out in outs:  # the recorded call's result too: it is the step's own, with its graph
+        out.backward()
+    np.testing.assert_array_equal(w.grad.array, 4 * np.array([1.0, 2.0, 3.0]))
     assert "graph" in forward.refused
 
 
@@ -306,3 +307,16 @@ def test_a_step_on_each_device_replays_bit_for_bit(device):
     assert _replays(step)
     _assert_same(eager_losses, losses)
     _assert_same([p.cpu().numpy() for p in model_a.parameters()], [p.cpu().numpy() for p in model_b.parameters()])
+
+
+def test_an_argument_that_requires_grad_makes_the_step_run_eagerly_with_its_gradient():
+    w = mg.ones(3, requires_grad=True)
+
+    def forward(x):
+        return (w * x).sum()
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    outs = _refused_with(forward, "requires grad", *[(x,)] * 4)
+    for out in outs:
+        out.backward()
+    np.testing.assert_array_equal(x.grad.array, 4 * np.ones(3))  # every call's graph reached x itself
+    np.testing.assert_array_equal(w.grad.array, 4 * np.array([1.0, 2.0, 3.0]))
