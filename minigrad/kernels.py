@@ -18,6 +18,16 @@ import numpy as np
 from . import backend, parallel
 from .parallel import together  # noqa: F401  (independent gradients at once, when they are large)
 
+# The switch (see the end of this file): minigrad/kernels_numba.py, or None where numba is missing
+# or MINIGRAD_KERNELS=numpy. numba is optional: NumPy computes everything without it.
+try:
+    if os.environ.get("MINIGRAD_KERNELS", "").strip().lower() == "numpy":
+        raise ImportError("MINIGRAD_KERNELS=numpy")
+    from . import kernels_numba as compiled
+except ImportError:
+    compiled = None
+COMPILED = compiled is not None
+
 
 def _one_block(*arrays):
     """Whether the pool would run this work as one block on this thread anyway: then the plain
@@ -304,20 +314,7 @@ def normalize_rows_backward(grad, x_hat, inv_std, weight):
 
 
 # --- the switch: compiled loops (numba) or NumPy ---------------------------------------------------
-
-def _compiled_loops():
-    """minigrad/kernels_numba.py, or None where numba is missing or MINIGRAD_KERNELS=numpy."""
-    if os.environ.get("MINIGRAD_KERNELS", "").strip().lower() == "numpy":
-        return None
-    try:
-        from . import kernels_numba
-    except ImportError:  # numba is optional: NumPy computes everything without it
-        return None
-    return kernels_numba
-
-
-compiled = _compiled_loops()
-COMPILED = compiled is not None
+# `compiled` (the module kernels_numba, or None) is chosen once, at the top of this file.
 
 # Each name is a compiled loop, or None: the caller then runs its NumPy formula.
 # adam(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay, decoupled, maximize) and
