@@ -390,18 +390,28 @@ def test_a_short_run_says_why_it_has_no_rank_correlation():
 
 @pytest.mark.parametrize("loss, d_update, fresh", [("bce", "joint", False), ("mse", "separate", True)])
 def test_a_captured_step_trains_exactly_as_the_eager_one(tmp_path, loss, d_update, fresh):
-    # BatchNorm's running statistics, dropout's masks and the noise drawn inside the step all replay
+    # at batch size 1, where the Trainer captures: dropout's masks and the noise drawn inside the step replay
+    def generator():  # no BatchNorm: the book's steps are at batch size 1
+        return nn.Sequential(nn.Linear(3, 8), nn.LeakyReLU(0.2), nn.Linear(8, 6), nn.Sigmoid())
     runs = {}
     for compiled in (True, False):
-        trainer = Trainer(tiny_experiment(loss, d_update, fresh, epochs=4),
+        trainer = Trainer(tiny_experiment(loss, d_update, fresh, generator=generator, batch_size=1, epochs=0.5,
+                                          sample_every=7, checkpoint_every=9, log_every=3),
                           options(tmp_path / str(compiled), compile=compiled))
         trainer.fit()
         runs[compiled] = trainer
     captured, eager = runs[True], runs[False]
-    assert any(step.refused is None and step.cases for step in captured.captured.values())
+    tapes = [case for step in captured.captured.values() for case in step.cases.values()]
+    assert len(tapes) == 1 and type(tapes[0]).__name__ == "Tape"  # replayed from call 4 on
     assert not eager.captured
     assert captured.history == eager.history
     for name in ("generator", "discriminator"):
         assert same(parameters(captured.nets[name]), parameters(eager.nets[name]))
         assert same([b.numpy() for b in captured.nets[name].buffers()], [b.numpy() for b in eager.nets[name].buffers()])
 
+
+def test_at_a_larger_batch_the_step_runs_eagerly(tmp_path):
+    trainer = Trainer(tiny_experiment(), options(tmp_path))  # batch 8: a tape would gain nothing
+    for _ in range(4):
+        trainer.train_step()
+    assert not trainer.captured
