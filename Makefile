@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 DATA := $(wildcard ../shared/data)
 
 # The demo: a conditional MNIST GAN (mnist-cgan: MLPs at batch 64, a projection discriminator),
-# five epochs, about 1.5 minutes of training on 2 CPU cores; a grid with one row per digit. Then
+# five epochs, about a minute of training on 2 CPU cores; a grid with one row per digit. Then
 # the metrics protocol measures the run (conditional accuracy by the pinned metrics classifier).
 # The book's own conditional GAN is `python -m gans train mnist-conditional` (batch 1, 12 epochs).
 demo: setup
