@@ -12,7 +12,7 @@ the tape: each recorded op's `forward` on the same arrays, in the same order, wi
 graph and no sort (the idea of CUDA graphs and of tinygrad's TinyJit).
 
 1. Call 1 runs eagerly: optimisers and layers make their state.
-2. Calls 2 and 3 run eagerly while a Recorder watches the engine: every op (Function.apply), every
+2. Calls 2 and 3 run eagerly while a Recording watches the engine: every op (Function.apply), every
    closed-form gradient (FusedFunction), every gradient added into a leaf's .grad. Each array an
    op reads is named: made by an earlier op (a place on the tape), an argument of the step, or an
    array from outside (a parameter: read as it is at replay time). Optimiser steps, zero_grad,
@@ -26,25 +26,26 @@ graph and no sort (the idea of CUDA graphs and of tinygrad's TinyJit).
 4. Later calls check guards (the arguments' shapes, dtypes and devices; plain arguments' values;
    the grad mode; the parameters still their arrays); a change records a new tape for the new
    case. Then the arguments are copied into the tape's argument arrays and the tape runs: each op's
-   forward on the tape's arrays, its result copied into that op's own array, so that every array
-   keeps its identity and whatever holds it (a view, a saved value, a parameter's .grad) sees the
-   new values.
+   forward on the arrays it read when recorded. An array that only the tape's entries read is
+   handed from op to op in a cell, each call's new one, as eager hands it on; an array something
+   else holds (a view of it, a fused op's closed form, the result) keeps its identity, the new
+   values copied into it, so that whatever holds it sees them.
 
 What a replayed step returns are new tensors holding the values, without a graph.
 """
 
 import functools
-import sys
+import importlib
 import warnings
 
 import minigrad
 from . import autograd, backend, kernels, optim, parallel
 from .autograd import FusedFunction, IntoLeaves
 from .nn.module import Module
-from .ops.norm import BatchNorm
 from .optim import lr_scheduler
 from .tensor import Tensor
 
+norm_ops = importlib.import_module(".ops.norm", __package__)  # the module: minigrad.ops.norm is the function
 RECORDINGS = 2  # eager calls recorded (and compared) before the tape is replayed
 CREATION = ("tensor", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like", "empty_like",
             "arange", "linspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like", "randint_like",
@@ -368,9 +369,8 @@ class _watching:
         for name in ("run_on_gradient", "run_after_accumulate"):
             self.patch(autograd.TensorHooks, name, _refusing(rec, autograd.TensorHooks.__dict__[name], hooks))
         self.patch(autograd, "queue_callback", _refusing(rec, autograd.queue_callback, hooks))
-        norm = sys.modules[BatchNorm.__module__]
         writes = "it writes into a tensor outside an op ({}); a tape replays ops only"
-        for owner, name in ((Tensor, "_begin_in_place"), (Tensor, "_apply_in_place"), (norm, "_move_towards")):
+        for owner, name in ((Tensor, "_begin_in_place"), (Tensor, "_apply_in_place"), (norm_ops, "_move_towards")):
             self.patch(owner, name, _refusing(rec, vars(owner)[name], writes.format(name.strip("_"))))
 
     def __exit__(self, *exc_info):

@@ -320,3 +320,20 @@ def test_an_argument_that_requires_grad_makes_the_step_run_eagerly_with_its_grad
         out.backward()
     np.testing.assert_array_equal(x.grad.array, 4 * np.ones(3))  # every call's graph reached x itself
     np.testing.assert_array_equal(w.grad.array, 4 * np.array([1.0, 2.0, 3.0]))
+
+
+def test_running_statistics_written_outside_an_op_make_the_step_run_eagerly():
+    # InstanceNorm moves its running statistics outside its op: a tape would not replay that write
+    norm = nn.InstanceNorm2d(2, track_running_stats=True)
+    w = nn.Parameter(mg.ones(1, 2, 1, 1))
+
+    def train_step(x):
+        loss = (norm(x) * w).square().mean()
+        loss.backward()
+        return loss.detach()
+    xs = [(mg.tensor(np.random.default_rng(i).standard_normal((2, 2, 3, 3)).astype(np.float32)),) for i in range(4)]
+    _refused_with(train_step, "writes into a tensor", *xs)
+    expected = np.zeros(2)
+    for (x,) in xs:  # every call moved the running mean, as eagerly
+        expected = 0.9 * expected + 0.1 * x.array.mean(axis=(2, 3)).mean(axis=0)
+    np.testing.assert_allclose(norm.running_mean.array, expected, rtol=1e-5, atol=1e-7)
