@@ -604,9 +604,11 @@ def _runner(entry, cells):
 
         def run():
             new = cell[0]
-            if copied:
-                sink.given = {id(new)}
-            IntoLeaves.add_into(sink, leaf, new)
+            if leaf.grad is None and not copied and new.flags.owndata:
+                leaf.grad = Tensor._wrap(new, False)  # a new gradient, adopted as add_into adopts it
+            else:
+                sink.given = {id(new)} if copied else set()  # (as add_into's caller gives it, each call)
+                IntoLeaves.add_into(sink, leaf, new)
         return run
     function, _, arrays, args, kwargs, others, result = entry[1:]
     if not isinstance(result, Tensor):
