@@ -73,11 +73,10 @@ class GANExperiment:
         return self.num_classes is not None
 
     def encode_labels(self, labels):
-        """Class indices (n,) -> one-hot float32 (n, num_classes), the book's label encoding."""
-        indices = np.asarray(labels.numpy() if isinstance(labels, mg.Tensor) else labels, dtype=np.int64)
-        one_hot = np.zeros((len(indices), self.num_classes), dtype=np.float32)
-        one_hot[np.arange(len(indices)), indices] = 1.0
-        return mg.tensor(one_hot)
+        """Class indices (n,) -> one-hot float32 (n, num_classes), the book's label encoding. (F.one_hot
+        is looked up at each call: a captured step replays it on the labels it draws.)"""
+        indices = labels if isinstance(labels, mg.Tensor) else mg.tensor(np.asarray(labels, dtype=np.int64))
+        return mg.nn.functional.one_hot(indices.long(), self.num_classes).float()
 
     def grid_labels(self):
         """For a conditional grid: one row per class (grid_size / num_classes samples each)."""

@@ -163,10 +163,9 @@ class ClassicGAN(Objective):
     def step(self, trainer):
         """One D update (or two, book style) and one G update: captured by mg.compile where that helps
         (batch size 1, the book's: its step 0.59 of PyTorch's, against 0.72 eager; at batch 60 a tape
-        gains nothing), for an unconditional GAN (a conditional one encodes its random labels on the
-        host, which a tape cannot replay); else eagerly."""
+        gains nothing), else eagerly."""
         real, labels = trainer.next_batch()
-        if labels is not None or not trainer.options.compile or real.shape[0] > 1:
+        if not trainer.options.compile or real.shape[0] > 1:
             stats = self.update(trainer, real, labels, checked=True)
             return self.diverged() if stats is None else self.statistics(stats)
         try:

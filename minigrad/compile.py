@@ -16,8 +16,8 @@ graph and no sort (the idea of CUDA graphs and of tinygrad's TinyJit).
    closed-form gradient (FusedFunction), every gradient added into a leaf's .grad. Each array an
    op reads is named: made by an earlier op (a place on the tape), an argument of the step, or an
    array from outside (a parameter: read as it is at replay time). Optimiser steps, zero_grad,
-   tensor creation (mg.randn, mg.ones, ...) and random fills are recorded as calls, replayed by
-   calling them again: random numbers are drawn as eagerly, in the same order.
+   tensor creation (mg.randn, mg.ones, ...), random fills and F.one_hot are recorded as calls,
+   replayed by calling them again: random numbers are drawn as eagerly, in the same order.
 3. The two tapes must agree (the same ops with the same arguments, reading the same outside
    arrays); then the second is kept. A step the tape cannot replay faithfully runs eagerly for
    good, with one warning saying why: it reads a value on the host (.item(), bool(), ...), writes
@@ -41,6 +41,7 @@ import warnings
 import minigrad
 from . import autograd, backend, kernels, optim, parallel
 from .autograd import FusedFunction, IntoLeaves
+from .nn import functional
 from .nn.module import Module
 from .optim import lr_scheduler
 from .tensor import Tensor
@@ -50,6 +51,7 @@ RECORDINGS = 2  # eager calls recorded (and compared) before the tape is replaye
 CREATION = ("tensor", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like", "empty_like",
             "arange", "linspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like", "randint_like",
             "normal", "bernoulli", "randperm")
+FUNCTIONAL = ("one_hot",)  # nn.functional's functions without a gradient, replayed as calls
 RANDOM_FILLS = ("normal_", "uniform_", "bernoulli_", "random_", "exponential_", "geometric_", "cauchy_",
                 "log_normal_")
 IN_PLACE = ("__setitem__", "fill_", "zero_", "copy_", "add_", "sub_", "mul_", "div_", "clamp_")
@@ -350,6 +352,8 @@ class _watching:
         for name in CREATION:
             if name in vars(minigrad):
                 self.patch(minigrad, name, _replayed_call(rec, vars(minigrad)[name]))
+        for name in FUNCTIONAL:
+            self.patch(functional, name, _replayed_call(rec, vars(functional)[name]))
         for name in RANDOM_FILLS + IN_PLACE:
             for owner in type.mro(Tensor):
                 if name in owner.__dict__:

@@ -337,3 +337,30 @@ def test_running_statistics_written_outside_an_op_make_the_step_run_eagerly():
     for (x,) in xs:  # every call moved the running mean, as eagerly
         expected = 0.9 * expected + 0.1 * x.array.mean(axis=(2, 3)).mean(axis=0)
     np.testing.assert_allclose(norm.running_mean.array, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_random_labels_one_hot_encoded_inside_the_step_are_drawn_again_each_replay():
+    def setup():
+        mg.manual_seed(7)
+        G = nn.Linear(3 + 4, 2)
+        opt = mg.optim.SGD(G.parameters(), lr=0.1)
+
+        def train_step(z):
+            opt.zero_grad()
+            labels = nn.functional.one_hot(mg.randint(0, 4, (2,)), 4).float()  # a conditional GAN's labels
+            loss = G(mg.cat([z, labels], dim=1)).square().mean()
+            loss.backward()
+            opt.step()
+            return loss, labels
+        return G, train_step
+    zs = [mg.tensor(np.random.default_rng(i).standard_normal((2, 3)).astype(np.float32)) for i in range(STEPS)]
+    G_a, eager = setup()
+    eager_out = [[t.array.copy() for t in eager(z)] for z in zs]
+    G_b, train_step = setup()
+    step = mg.compile(train_step)
+    out = [[t.array.copy() for t in step(z)] for z in zs]
+    assert _replays(step)
+    for a, b in zip(eager_out, out):
+        _assert_same(a, b)
+    assert len({b[1].tobytes() for b in out}) > 1  # the labels change from call to call
+    _assert_same(_state(G_a), _state(G_b))
