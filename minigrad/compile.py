@@ -162,7 +162,6 @@ class Recording:
         self.entries = []
         self.origin = {}        # id(array) -> its name: ("op", i), ("op", i, k), ("saved", i, attribute), ("arg", k)
         self.keep = []          # every array named, kept alive so that ids stay unique
-        self.positions = {}     # name -> the array's place in keep
         self.outside = {}       # id(array) -> (tensor, array): read from outside, with the tensor that held it
         self.quiet = 0          # > 0 inside a recorded call (optimizer.step, ...): its inner ops are its own
         self.refused = None     # why the step cannot be replayed
@@ -182,7 +181,6 @@ class Recording:
     def place(self, array, name):
         if id(array) not in self.origin:
             self.origin[id(array)] = name
-            self.positions[name] = len(self.keep)
             self.keep.append(array)
 
     def op(self, fn, inputs, arrays, params, out):
