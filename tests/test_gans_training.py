@@ -415,3 +415,15 @@ def test_at_a_larger_batch_the_step_runs_eagerly(tmp_path):
     for _ in range(4):
         trainer.train_step()
     assert not trainer.captured
+
+
+def test_a_captured_step_whose_weights_diverged_reports_nan_not_a_traceback(tmp_path):
+    def generator():
+        return nn.Sequential(nn.Linear(3, 8), nn.LeakyReLU(0.2), nn.Linear(8, 6), nn.Sigmoid())
+    trainer = Trainer(tiny_experiment(generator=generator, batch_size=1), options(tmp_path))
+    for _ in range(4):  # call 4 replays the tape
+        assert all(np.isfinite(trainer.train_step()))
+    with mg.no_grad():
+        next(trainer.D.parameters()).fill_(float("nan"))
+    stats = trainer.train_step()  # BCE refuses D's NaN output inside the replay
+    assert len(stats) == len(trainer.columns) and all(np.isnan(stats))
