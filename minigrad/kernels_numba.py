@@ -23,6 +23,7 @@ How they are compiled (numba.njit):
   pays for compiling.
 """
 
+import functools
 import math
 
 import numba
@@ -61,13 +62,18 @@ def adam(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay, d
 
     `grad` is only read. Without amsgrad (Adam.update keeps that on NumPy).
     """
-    beta1, beta2 = betas
-    real = param.dtype.type
+    constants = _adam_constants(param.dtype, step, lr, *betas, eps, weight_decay, decoupled, maximize)
+    in_blocks(_adam, (param, grad, exp_avg, exp_avg_sq), constants)
+
+
+@functools.lru_cache(maxsize=64)
+def _adam_constants(dtype, step, lr, beta1, beta2, eps, weight_decay, decoupled, maximize):
+    """_adam's scalars, of the arrays' dtype (the same for every parameter of a step: made once)."""
+    real = dtype.type
     decay = 1 - lr * weight_decay if decoupled else 1.0
     coupled = 0.0 if decoupled else weight_decay
-    constants = (real(lr / (1 - beta1 ** step)), real(1 - beta1), real(beta2), real(1 - beta2),
-                 real(math.sqrt(1 - beta2 ** step)), real(eps), real(coupled), real(decay), maximize)
-    in_blocks(_adam, (param, grad, exp_avg, exp_avg_sq), constants)
+    return (real(lr / (1 - beta1 ** step)), real(1 - beta1), real(beta2), real(1 - beta2),
+            real(math.sqrt(1 - beta2 ** step)), real(eps), real(coupled), real(decay), maximize)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

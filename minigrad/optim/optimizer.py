@@ -94,6 +94,7 @@ class FlatGroup:
         else:  # keep the state, moved and cast like the parameters
             self.state = {name: backend.to_device(a, backend.device_of(self.values)).astype(self.values.dtype)
                           for name, a in self.state.items()}
+        self.own_parts()
 
     def ensure_state(self, names):
         """Add the state arrays in `names` that are missing (a group switched on amsgrad, say)."""
@@ -102,6 +103,12 @@ class FlatGroup:
             if name not in self.state:
                 self.state[name] = xp.full_like(self.values, self.initial.get(name, 0))
                 self.state_names += (name,)
+                self.own_parts()
+
+    def own_parts(self):
+        """Each parameter's views of `values` and of each state array, made once (update_each reads them)."""
+        self.parts = [(self.values[start:start + size], {name: a[start:start + size] for name, a in self.state.items()})
+                      for start, size in zip(self.offsets, self.sizes)]
 
     def check_in_place(self):
         """Re-gather if some parameter's .data no longer is our view of it."""
@@ -140,16 +147,16 @@ class FlatGroup:
         """Run update(values, grad, state, step) on each parameter that has a gradient, on its views
         of the buffers, with its own step count. For a compiled one-pass update: it reads each
         parameter's .grad where it is (only reads it), so nothing is gathered or copied."""
-        for i, p in enumerate(self.params):
+        steps = self.steps
+        for i, (p, (values, state)) in enumerate(zip(self.params, self.parts)):
             if p.grad is None:
                 continue
             grad = p.grad.array.reshape(-1)
-            if grad.size != self.sizes[i]:
+            if grad.size != values.size:
                 raise RuntimeError(f"a parameter of shape {tuple(p.shape)} has a .grad of shape "
                                    f"{tuple(p.grad.shape)}; they must match")
-            values, _, _, state = self.slices(i)
-            self.steps[i] += 1
-            update(values, grad.astype(values.dtype, copy=False), state, self.steps[i])
+            steps[i] += 1
+            update(values, grad.astype(values.dtype, copy=False), state, steps[i])
 
     def gather_block(self, flat_grads, start, stop, out):
         """Copy elements start..stop of the concatenated gradients into `out`."""
