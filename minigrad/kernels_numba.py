@@ -154,13 +154,31 @@ def _outer(a, b, out):
 
 def leaky_relu(x, slope):
     """kernels.leaky_relu in one pass: m = (x > 0) (1 - slope) + slope (the same arithmetic, so
-    the same m bit for bit) and out = x m. Returns out and m, of x's shape."""
-    x = np.ascontiguousarray(x)
-    out, slope_map = np.empty_like(x), np.empty_like(x)
+    the same m bit for bit) and out = x m. Returns out and m, of x's shape and memory layout."""
+    x = x if _dense(x) else np.ascontiguousarray(x)
+    out, slope_map = np.empty_like(x), np.empty_like(x)  # laid out as x is
     real = x.dtype.type
-    in_blocks(_leaky_relu, (x.reshape(-1), out.reshape(-1), slope_map.reshape(-1)),
-              (real(slope), real(1 - slope) + real(slope)))
+    in_blocks(_leaky_relu, _in_memory_order(x, out, slope_map), (real(slope), real(1 - slope) + real(slope)))
     return out, slope_map
+
+
+def _dense(x):
+    """Whether x's elements fill one block of memory in some order of its axes: an NCHW view of
+    channels-last memory (what a convolution returns) is, a slice with gaps is not."""
+    return x.flags.c_contiguous or x.transpose(_by_stride(x)).flags.c_contiguous
+
+
+def _by_stride(x):
+    return sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis]))
+
+
+def _in_memory_order(x, *like):
+    """x and arrays laid out as x (np.empty_like(x)), each as a 1-d view of its memory, in the same
+    order: an elementwise loop then walks memory in order whatever the axes' order, and writes
+    results laid out as its input (a copy to C order would cost a strided pass, and undo the
+    channels-last layout the next convolution wants)."""
+    order = _by_stride(x)
+    return tuple(a.transpose(order).reshape(-1) for a in (x,) + like)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
