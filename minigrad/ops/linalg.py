@@ -96,8 +96,11 @@ class Linear(Function):
                                        (lambda: LinearWeightGrad.apply(grad, x)) if self.needs_input_grad[1] else None)
         if len(self.inputs) == 2:
             return dx, dweight
-        rows = 0 if grad.ndim == 2 else tuple(range(grad.ndim - 1))  # every dim but the features
-        return dx, dweight, (grad.sum(dim=rows) if self.needs_input_grad[2] else None)
+        if not self.needs_input_grad[2]:
+            return dx, dweight, None
+        if grad.ndim == 1:  # one sample (x of shape (in,)): nothing to sum, dL/db is dL/dy itself
+            return dx, dweight, grad
+        return dx, dweight, grad.sum(dim=0 if grad.ndim == 2 else tuple(range(grad.ndim - 1)))  # all dims but features
 
 
 class LinearWeightGrad(Function):
