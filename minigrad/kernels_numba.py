@@ -155,7 +155,8 @@ def _outer(a, b, out):
 def leaky_relu(x, slope):
     """kernels.leaky_relu in one pass: m = (x > 0) (1 - slope) + slope (the same arithmetic, so
     the same m bit for bit) and out = x m. Returns out and m, of x's shape and memory layout."""
-    x = x if _dense(x) else np.ascontiguousarray(x)
+    if not x.flags.c_contiguous and not _dense(x):
+        x = np.ascontiguousarray(x)
     out, slope_map = np.empty_like(x), np.empty_like(x)  # laid out as x is
     real = x.dtype.type
     in_blocks(_leaky_relu, _in_memory_order(x, out, slope_map), (real(slope), real(1 - slope) + real(slope)))
@@ -177,6 +178,8 @@ def _in_memory_order(x, *like):
     order: an elementwise loop then walks memory in order whatever the axes' order, and writes
     results laid out as its input (a copy to C order would cost a strided pass, and undo the
     channels-last layout the next convolution wants)."""
+    if x.flags.c_contiguous:
+        return (x.reshape(-1),) + tuple(a.reshape(-1) for a in like)
     order = _by_stride(x)
     return tuple(a.transpose(order).reshape(-1) for a in (x,) + like)
 
