@@ -62,6 +62,24 @@ def test_leaky_relu_gives_the_same_numbers_on_both_paths(monkeypatch, dtype):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("layout", ["channels-last", "reversed", "with gaps"])
+def test_leaky_relu_keeps_the_layout_of_its_input(blocks, layout):
+    """A convolution's output is channels-last memory seen as NCHW: the compiled loop's results are
+    laid out as its input (the next convolution reads them without a copy), with the same numbers
+    as the NumPy formula; an input whose elements are not one block of memory is copied first."""
+    compiled = pytest.importorskip("minigrad.kernels_numba")
+    nhwc = normal(4, 5, 6, 16).astype(np.float32)
+    x = {"channels-last": nhwc.transpose(0, 3, 1, 2), "reversed": nhwc.transpose(3, 2, 1, 0),
+         "with gaps": nhwc.transpose(0, 3, 1, 2)[:, ::2]}[layout]
+    out, slope_map = compiled.leaky_relu(x, 0.2)
+    np.testing.assert_array_equal(out, x * np.where(x > 0, np.float32(1), np.float32(0.2)))
+    np.testing.assert_array_equal(slope_map, np.where(x > 0, np.float32(1), np.float32(0.2)))
+    if layout == "with gaps":
+        assert out.flags.c_contiguous
+    else:
+        assert out.strides == slope_map.strides == x.strides
+
+
 def test_multiply_is_the_elementwise_product(blocks):
     a, b = normal(50, 20), normal(50, 20, seed=1)
     np.testing.assert_array_equal(kernels.multiply(a, b), a * b)
