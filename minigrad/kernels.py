@@ -79,8 +79,6 @@ def matmul(a, b):
     (a of shape (m, 1), b of shape (1, n): a batch-1 weight gradient) is a[i] * b[j] for each
     element, a broadcast multiply in NumPy, one loop where the compiled loops run (the book's
     200 x 784 weight gradient: 13 us against NumPy's 61 us)."""
-    if a.ndim == 1 or b.ndim == 1:  # a vector (one sample): one BLAS call, nothing to cut
-        return a @ b
     if a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 and b.shape[0] == 1 and a.dtype == b.dtype and compiles(a):
         return compiled.outer(a[:, 0], b[0])
     return parallel.matmul(a, b)
