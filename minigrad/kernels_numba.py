@@ -155,7 +155,7 @@ def _outer(a, b, out):
 def leaky_relu(x, slope):
     """kernels.leaky_relu in one pass: m = (x > 0) (1 - slope) + slope (the same arithmetic, so
     the same m bit for bit) and out = x m. Returns out and m, of x's shape and memory layout."""
-    if not x.flags.c_contiguous and not _dense(x):
+    if not _dense(x):
         x = np.ascontiguousarray(x)
     out, slope_map = np.empty_like(x), np.empty_like(x)  # laid out as x is
     real = x.dtype.type
