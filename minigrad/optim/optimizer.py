@@ -170,8 +170,8 @@ class FlatGroup:
     def slices(self, i):
         """Parameter i's views of values, grads, scratch and each state array."""
         part = slice(self.offsets[i], self.offsets[i] + self.sizes[i])
-        return (self.values[part], self.grads[part], self.scratch[part],
-                {name: a[part] for name, a in self.state.items()})
+        values, state = self.parts[i]
+        return values, self.grads[part], self.scratch[part], dict(state)
 
 
 class Optimizer:
