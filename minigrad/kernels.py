@@ -115,24 +115,28 @@ FOLD_ADD_MIN = 64 * 1024
 # im2col's blocks of rows, in elements. The im2col above: 1.33 ms in one piece, 0.92 ms in
 # blocks of 128 K elements (parallel.BLOCK), 0.83 ms in blocks of 512 K to 2 M.
 IM2COL_BLOCK = 1024 * 1024
-def fold(windows, size, stride, dilation, axis):
+def fold(windows, size, stride, dilation, axis, first=(0, 0), count=None):
     """The adjoint of sliding_windows: add every window element back where it was read.
 
     `windows` has shape (N, ..., OH, OW, KH, KW, ...) with OH at `axis` (> 0); the result
-    has the spatial size `size` = (H, W) there. One strided add per kernel tap (KH*KW of
-    them), each covering every window of a block of samples (or, for one sample, every window
-    that reaches a block of rows); the blocks run over the pool. Every element receives its
-    additions in tap order (i, j) whatever the blocks, so the sums are the same bit for bit.
+    has the spatial size `size` = (H, W) there, of which the `count` (rows, cols) from `first`
+    on are returned (all of it by default; a transposed convolution cuts its padding off).
+    One strided add per kernel tap (KH*KW of them), each covering every window of a block of
+    samples (or, for one sample, every window that reaches a block of rows); the blocks run
+    over the pool. Every element receives its additions in tap order (i, j) whatever the
+    blocks, so the sums are the same bit for bit.
     """
     xp = backend.array_module(windows)
     out_h, out_w, kh, kw = windows.shape[axis:axis + 4]
     (sh, sw), (dh, dw) = stride, dilation
+    count = tuple(size) if count is None else tuple(count)
+    cut = (slice(None),) * axis + tuple(slice(f, f + c) for f, c in zip(first, count))
     if (out_h, out_w) == (1, 1) and (dh, dw) == (1, 1) and tuple(size) == (kh, kw):
         # One window covering everything (e.g. a 7x7 kernel on a 7x7 image): nothing overlaps,
         # so adding the windows back is a reshape.
-        return windows.reshape(windows.shape[:axis] + (kh, kw) + windows.shape[axis + 4:])
+        return windows.reshape(windows.shape[:axis] + (kh, kw) + windows.shape[axis + 4:])[cut]
     if compiles(windows) and compiled.folds(windows, axis):
-        return compiled.fold(windows, size, stride, dilation)
+        return compiled.fold(windows, size, stride, dilation, first, count)
     out = xp.zeros(windows.shape[:axis] + tuple(size) + windows.shape[axis + 4:], dtype=windows.dtype)
     middle = (slice(None),) * (axis - 1)
 
@@ -162,7 +166,7 @@ def fold(windows, size, stride, dilation, axis):
         def add_rows(rows):
             add_windows(slice(None), rows.start * sh, size[0] if rows.stop == out_h else rows.stop * sh)
         parallel.spread_rows(windows, add_rows, axis=axis, block=block)
-    return out
+    return out[cut]
 
 
 def _ceil_div(a, b):
@@ -322,6 +326,9 @@ def normalize_rows_backward(grad, x_hat, inv_std, weight):
 # centered, maximize): one parameter's whole update in one pass (Adam.update, RMSprop.update).
 adam = compiled.adam if COMPILED else None
 rmsprop = compiled.rmsprop if COMPILED else None
+# window_columns(x, placed_at, kernel, stride, dilation, first, count): a convolution's columns of
+# x (N, H, W, C) zero-padded, in one loop that writes the zeros itself (ops/conv.py's window_columns).
+window_columns = compiled.im2col if COMPILED else None
 # The kernels above that have a compiled loop ask compiles(array) on each call, and run their NumPy
 # formula where it says no (no numba, MINIGRAD_KERNELS=numpy, a CuPy array, float16).
 

@@ -204,39 +204,92 @@ def folds(windows, axis):
     return axis == 1 and windows.ndim == 6 and windows.shape[5] >= FOLD_MIN_CHANNELS
 
 
-def fold(windows, size, stride, dilation):
+def fold(windows, size, stride, dilation, first, count):
     """kernels.fold by loops, for windows (N, OH, OW, KH, KW, C) and size = (H, W):
 
         out[n, i dh + sh oh, j dw + sw ow, c] += windows[n, oh, ow, i, j, c]
 
     tap by tap in (i, j) order as there, so each sum is the same bit for bit; blocks of samples
-    over minigrad's pool. Returns out (N, H, W, C).
-    """
+    over minigrad's pool. Only rows and columns first <= r < first + count are made (a transposed
+    convolution cuts its padding off): the adds that land outside are skipped, and the result
+    (N, count..., C) is contiguous, where a cut view of the whole would make the next op read a
+    strided array. Each block zeroes its own samples, which it then adds into while they are in
+    the cache (np.zeros of the whole is a serial pass over memory)."""
     windows = np.ascontiguousarray(windows)
-    out = np.zeros((len(windows),) + tuple(size) + windows.shape[5:], dtype=windows.dtype)
-    (sh, sw), (dh, dw) = stride, dilation
-    parallel.spread_rows(windows, lambda samples: _fold(windows[samples], sh, sw, dh, dw, out[samples]),
-                         block=FOLD_BLOCK)
+    out = np.empty((len(windows),) + tuple(count) + windows.shape[5:], dtype=windows.dtype)
+    (sh, sw), (dh, dw), (fh, fw) = stride, dilation, first
+    parallel.spread_rows(windows, lambda samples: _fold(windows[samples], sh, sw, dh, dw, fh, fw, out[samples]),
+                         block=CONV_BLOCK)
     return out
 
 
-# Blocks of about a million window elements: fewer, larger calls than parallel.BLOCK (measured on
-# windows (60, 7, 7, 4, 4, 112): 0.93 ms, against 1.19 ms in blocks of 128 K).
-FOLD_BLOCK = 1024 * 1024
+# The fold's and im2col's blocks: about a million window elements, fewer and larger calls than
+# parallel.BLOCK (measured on the fold of windows (60, 7, 7, 4, 4, 112): 0.93 ms, against 1.19 ms
+# in blocks of 128 K).
+CONV_BLOCK = 1024 * 1024
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _fold(windows, sh, sw, dh, dw, out):
+def _fold(windows, sh, sw, dh, dw, fh, fw, out):
     samples, out_h, out_w, kh, kw, channels = windows.shape
+    height, width = out.shape[1], out.shape[2]
     for n in range(samples):
+        out[n] = 0
         for i in range(kh):
             for j in range(kw):
                 for oh in range(out_h):
-                    row = i * dh + sh * oh
+                    row = i * dh + sh * oh - fh
+                    if row < 0 or row >= height:
+                        continue
                     for ow in range(out_w):
-                        col = j * dw + sw * ow
+                        col = j * dw + sw * ow - fw
+                        if col < 0 or col >= width:
+                            continue
                         for c in range(channels):
                             out[n, row, col, c] += windows[n, oh, ow, i, j, c]
+
+
+# --- the convolution's columns --------------------------------------------------------------------
+
+def im2col(x, placed_at, kernel, stride, dilation, first, count):
+    """kernels.im2col of the windows of x (N, H, W, C) placed at `placed_at` (rows, cols) in zeros:
+
+        cols[n, oh, ow, i, j, c] = x[n, (fh + oh) sh + i dh - ph, (fw + ow) sw + j dw - pw, c]
+                                   (0 where that falls outside x)
+
+    for the `count` (OH, OW) windows from window `first` on, as the matrix (N*OH*OW, KH*KW*C): one
+    loop reads x and writes the zeros itself, where NumPy copies x into a zero-padded array first
+    and then copies its windows. Blocks of samples (or, for one sample, of window rows) over the
+    pool."""
+    (oh, ow), (kh, kw) = count, kernel
+    cols = np.empty((len(x), oh, ow, kh, kw, x.shape[3]), dtype=x.dtype)
+    (ph, pw), (sh, sw), (dh, dw), (fh, fw) = placed_at, stride, dilation, first
+    if len(x) >= 2:
+        parallel.spread_rows(cols, lambda samples: _im2col(x[samples], ph, pw, sh, sw, dh, dw, fh, fw, cols[samples]),
+                             block=CONV_BLOCK)
+    else:
+        parallel.spread_rows(cols, lambda rows: _im2col(x, ph, pw, sh, sw, dh, dw, fh + rows.start, fw, cols[:, rows]),
+                             axis=1, block=CONV_BLOCK)
+    return cols.reshape(len(x) * oh * ow, kh * kw * x.shape[3])
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _im2col(x, ph, pw, sh, sw, dh, dw, fh, fw, cols):
+    samples, height, width, channels = x.shape
+    out_h, out_w, kh, kw = cols.shape[1:5]
+    for n in range(samples):
+        for oh in range(out_h):
+            for ow in range(out_w):
+                for i in range(kh):
+                    row = (fh + oh) * sh + i * dh - ph
+                    for j in range(kw):
+                        col = (fw + ow) * sw + j * dw - pw
+                        if row < 0 or row >= height or col < 0 or col >= width:
+                            for c in range(channels):
+                                cols[n, oh, ow, i, j, c] = 0
+                        else:
+                            for c in range(channels):
+                                cols[n, oh, ow, i, j, c] = x[n, row, col, c]
 
 
 # --- LayerNorm: one pass per row ------------------------------------------------------------------

@@ -7,6 +7,7 @@ from threadpoolctl import threadpool_limits
 
 import minigrad as mg
 from minigrad import kernels, parallel
+from minigrad.ops import conv
 from minigrad.ops.conv import sliding_windows
 
 
@@ -20,7 +21,7 @@ def blocks(request, monkeypatch):
         monkeypatch.setattr(kernels, "FOLD_ADD_MIN", 4)
         monkeypatch.setattr(kernels, "IM2COL_BLOCK", 64)
         if kernels.COMPILED:
-            monkeypatch.setattr(kernels.compiled, "FOLD_BLOCK", 64)
+            monkeypatch.setattr(kernels.compiled, "CONV_BLOCK", 64)
         before = mg.get_num_threads()
         with threadpool_limits(limits=None):
             mg.set_num_threads(2)
@@ -117,17 +118,26 @@ def test_fold_adds_each_window_back_where_it_was_read(blocks, path, n, kernel, s
     np.testing.assert_allclose(kernels.fold(windows, size, stride, dilation, axis=1), expected, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("first, count", [((0, 0), (9, 8)), ((1, 2), (6, 5))])  # whole, and cut (a transposed conv)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", [1, 5])
-def test_the_compiled_fold_gives_numpys_sums_bit_for_bit(blocks, monkeypatch, n, dtype):
-    """Each element's additions come in tap order on both paths: the same float32 sums."""
+def test_the_compiled_fold_gives_numpys_sums_bit_for_bit(blocks, monkeypatch, n, dtype, first, count):
+    """Each element's additions come in tap order on both paths: the same float32 sums; the cut
+    part only (the adds that land outside it skipped), contiguous."""
     compiled = pytest.importorskip("minigrad.kernels_numba")
     windows = normal(*sliding_windows(np.zeros((n, 9, 8, 12)), (4, 3), (2, 1), (1, 2), axis=1).shape).astype(dtype)
     monkeypatch.setattr(kernels, "COMPILED", False)
     expected = kernels.fold(windows, (9, 8), (2, 1), (1, 2), axis=1)
-    got = compiled.fold(windows, (9, 8), (2, 1), (1, 2))
-    assert got.dtype == dtype
-    np.testing.assert_array_equal(got, expected)
+    got = compiled.fold(windows, (9, 8), (2, 1), (1, 2), first, count)
+    assert got.dtype == dtype and got.shape == (n, *count, 12) and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected[:, first[0]:first[0] + count[0], first[1]:first[1] + count[1]])
+
+
+def test_fold_returns_the_part_asked_for(path):
+    windows = normal(*sliding_windows(np.zeros((2, 9, 8, 12)), (4, 3), (2, 1), (1, 2), axis=1).shape)
+    whole = kernels.fold(windows, (9, 8), (2, 1), (1, 2), axis=1)
+    np.testing.assert_array_equal(kernels.fold(windows, (9, 8), (2, 1), (1, 2), axis=1, first=(1, 2), count=(6, 5)),
+                                  whole[:, 1:7, 2:7])
 
 
 @pytest.mark.parametrize("n", [1, 3])
@@ -135,6 +145,30 @@ def test_im2col_is_the_windows_as_a_matrix(blocks, n):
     windows = sliding_windows(normal(n, 9, 8, 3), (3, 2), (1, 2), (2, 1), axis=1)
     cols = kernels.im2col(windows)
     np.testing.assert_array_equal(cols, windows.reshape(-1, 3 * 2 * 3))
+
+
+@pytest.mark.parametrize("layout", ["channels-last", "NCHW"])  # x's memory: as a convolution's output, or not
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 3])  # one sample: blocks of window rows; several: blocks of samples
+@pytest.mark.parametrize("placed_at, size, first, count", [
+    ((1, 1), (11, 10), (0, 0), None),  # a convolution's zero padding of 1, every window
+    ((3, 2), (15, 13), (1, 2), (5, 4)),  # placed off-centre, some windows (a transposed convolution's)
+    ((0, 0), (9, 8), (0, 0), None)])  # no padding
+def test_window_columns_are_the_windows_of_the_zero_padded_input(blocks, path, n, dtype, layout, placed_at, size,
+                                                                 first, count):
+    """window_columns (with numba: one loop that writes the zeros itself) = the windows of x copied
+    into zeros, as a matrix, bit for bit (a copy)."""
+    x = normal(n, 9, 8, 3).astype(dtype)
+    x_nchw = x.transpose(0, 3, 1, 2) if layout == "channels-last" else np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    kernel, stride, dilation = (3, 2), (1, 2), (2, 1)
+    padded = np.zeros((n, *size, 3), dtype=dtype)
+    padded[:, placed_at[0]:placed_at[0] + 9, placed_at[1]:placed_at[1] + 8] = x
+    windows = sliding_windows(padded, kernel, stride, dilation, axis=1)
+    if count is not None:
+        windows = windows[:, first[0]:first[0] + count[0], first[1]:first[1] + count[1]]
+    got = conv.window_columns(x_nchw, placed_at, size, kernel, stride, dilation, first, count)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, windows.reshape(-1, 3 * 2 * 3))
 
 
 @pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-10), (np.float32, 1e-5)])
@@ -272,6 +306,7 @@ def path(request, monkeypatch):
         kernels_numba = pytest.importorskip("minigrad.kernels_numba")
         monkeypatch.setattr(kernels, "compiled", kernels_numba)
         monkeypatch.setattr(kernels, "COMPILED", True)
+        monkeypatch.setattr(kernels, "window_columns", kernels_numba.im2col)
     else:
         monkeypatch.setattr(kernels, "COMPILED", False)
     return request.param

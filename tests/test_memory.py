@@ -100,17 +100,18 @@ NEEDS = [(True, True, True), (False, True, True), (True, False, False)]
 
 
 def check_blocks_of_one_sample(monkeypatch, args, op, counted):
-    """op with its columns a sample at a time (`counted`, the function that makes them, sees one
-    sample each time) gives what the whole batch in one block gives; the blocks' dL/dW are added
-    in block order, so at 1 and 2 threads the results are identical, bit for bit."""
+    """op with its columns a sample at a time (`counted` = (module, name), the function that makes
+    them, sees one sample each time) gives what the whole batch in one block gives; the blocks' dL/dW
+    are added in block order, so at 1 and 2 threads the results are identical, bit for bit."""
     whole = conv_and_gradients(*args, op=op)
-    samples, make = [], getattr(kernels, counted)
+    (module, name), samples = counted, []
+    make = getattr(module, name)
 
     def counting(array, *rest, **named):
         samples.append(len(array))
         return make(array, *rest, **named)
 
-    monkeypatch.setattr(kernels, counted, counting)
+    monkeypatch.setattr(module, name, counting)
     monkeypatch.setattr(conv, "COLUMNS_BLOCK", 1)  # one sample a block
     monkeypatch.setattr(conv, "KEEP_COLUMNS", 0)  # and none kept whole
     by_sample = conv_and_gradients(*args, op=op)
@@ -130,7 +131,7 @@ def test_conv2d_in_blocks_of_one_sample_equals_one_block(monkeypatch, two_thread
     """Forward and backward: dL/dx by fold or by convolution, dL/dW, dL/db."""
     rng = np.random.default_rng(0)
     x, weight, bias = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
-    check_blocks_of_one_sample(monkeypatch, (x, weight, bias, needs, stride, padding, dilation), F.conv2d, "im2col")
+    check_blocks_of_one_sample(monkeypatch, (x, weight, bias, needs, stride, padding, dilation), F.conv2d, (conv, "window_columns"))
 
 
 @pytest.mark.parametrize("needs", NEEDS)
@@ -141,7 +142,7 @@ def test_conv_transpose2d_in_blocks_of_one_sample_equals_one_block(monkeypatch, 
     rng = np.random.default_rng(0)
     x, weight, bias = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[1])
     args = (x, weight, bias, needs, stride, padding, output_padding, 1, dilation)  # groups=1
-    check_blocks_of_one_sample(monkeypatch, args, F.conv_transpose2d, "fold")
+    check_blocks_of_one_sample(monkeypatch, args, F.conv_transpose2d, (kernels, "fold"))
 
 
 def test_conv2d_blocks_are_whole_samples_of_about_columns_block_elements(monkeypatch):

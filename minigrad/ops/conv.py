@@ -35,16 +35,20 @@ def sliding_windows(x, kernel, stride, dilation, axis):
     where window (oh, ow) starts at row oh*stride and its taps are dilation apart.
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    height, width = x.shape[axis], x.shape[axis + 1]
-    out_h = (height - dh * (kh - 1) - 1) // sh + 1
-    out_w = (width - dw * (kw - 1) - 1) // sw + 1
-    if out_h <= 0 or out_w <= 0:  # checked here: as_strided would fail with an obscure message
-        raise ValueError(f"kernel {tuple(kernel)} with dilation {tuple(dilation)} is larger than the "
-                         f"(padded) input {(height, width)}")
+    out_h, out_w = window_count(x.shape[axis:axis + 2], kernel, stride, dilation)
     row, col = x.strides[axis], x.strides[axis + 1]
     shape = x.shape[:axis] + (out_h, out_w, kh, kw) + x.shape[axis + 2:]
     strides = x.strides[:axis] + (row * sh, col * sw, row * dh, col * dw) + x.strides[axis + 2:]
     return backend.as_strided(x, shape, strides)
+
+
+def window_count(size, kernel, stride, dilation):
+    """(OH, OW): how many windows fit down and across an input of spatial `size` (H, W)."""
+    count = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(size, kernel, stride, dilation))
+    if min(count) <= 0:  # checked here: as_strided would fail with an obscure message
+        raise ValueError(f"kernel {tuple(kernel)} with dilation {tuple(dilation)} is larger than the "
+                         f"(padded) input {tuple(size)}")
+    return count
 
 
 # Why blocks: a column matrix holds KH*KW copies of its input (75 MB for one of BEGAN's 64x64 layers
@@ -57,16 +61,24 @@ KEEP_COLUMNS = 6 * 1024 * 1024
 KEEP_COLUMNS_RATIO = 4
 
 
-def grad_window_cols(grad, placed_at, size, kernel, stride, dilation, first, count):
-    """dL/dout (N, C, OH, OW) placed channels-last at `placed_at` in zeros of spatial `size`, and
-    the `count` (rows, cols) of its windows from window `first` on, copied into a column matrix
-    (one row per window): a transposed convolution's input gradient, and a stride-1
-    convolution's, are then one product with the (flipped) kernel."""
-    xp = backend.array_module(grad)
-    (oh, ow), (ph, pw), (fh, fw), (h, w) = grad.shape[2:], placed_at, first, count
-    padded = xp.zeros((len(grad), *size, grad.shape[1]), dtype=grad.dtype)
-    padded[:, ph:ph + oh, pw:pw + ow] = grad.transpose(0, 2, 3, 1)
-    return kernels.im2col(sliding_windows(padded, kernel, stride, dilation, axis=1)[:, fh:fh + h, fw:fw + w])
+def window_columns(x, placed_at, size, kernel, stride, dilation, first=(0, 0), count=None):
+    """im2col: x (N, C, H, W) placed channels-last at `placed_at` in zeros of spatial `size` (its
+    zero padding), and the `count` (rows, cols) of its windows from window `first` on (all of
+    them by default), copied into a matrix, one row per window, laid out (KH, KW, C).
+
+    With numba one compiled loop reads x and writes the zeros itself (kernels.window_columns),
+    without making the zero-padded copy."""
+    x = x.transpose(0, 2, 3, 1)
+    count = window_count(size, kernel, stride, dilation) if count is None else count
+    if kernels.window_columns and kernels.compiles(x):
+        return kernels.window_columns(x, placed_at, kernel, stride, dilation, first, count)
+    (ph, pw), (fh, fw), (h, w) = placed_at, first, x.shape[1:3]
+    padded = x
+    if tuple(size) != (h, w):
+        padded = backend.array_module(x).zeros((len(x), *size, x.shape[3]), dtype=x.dtype)
+        padded[:, ph:ph + h, pw:pw + w] = x
+    windows = sliding_windows(padded, kernel, stride, dilation, axis=1)
+    return kernels.im2col(windows[:, fh:fh + count[0], fw:fw + count[1]])
 
 
 def _pad_spatial(x, padding, axis, value=0, extra=(0, 0)):
@@ -100,10 +112,10 @@ class Conv2d(Function):
         columns = math.prod(self.output_size()) * math.prod(self.window_layout) * len(x)
         self.cols = None
         if columns <= min(KEEP_COLUMNS, KEEP_COLUMNS_RATIO * x.size):  # small enough to keep for backward
-            self.cols = kernels.im2col(self.input_windows(x))
+            self.cols = self.columns(x)
             products = [kernels.matmul(self.cols, weight_matrix.T)]
         else:
-            products = [kernels.matmul(kernels.im2col(self.input_windows(x[samples])), weight_matrix.T)
+            products = [kernels.matmul(self.columns(x[samples]), weight_matrix.T)
                         for samples in self.blocks_of_samples(len(x))]
         out = products[0] if len(products) == 1 else backend.array_module(x).concatenate(products)
         if bias is not None:
@@ -111,20 +123,17 @@ class Conv2d(Function):
         n, (out_h, out_w) = len(x), self.output_size()
         return out.reshape(n, out_h, out_w, out_channels).transpose(0, 3, 1, 2)
 
-    def input_windows(self, x):
-        """The windows of x (N, C, H, W), padded, channels-last: a view (N, OH, OW, KH, KW, C)
-        (of a padded copy of x when there is padding)."""
-        x_nhwc = _pad_spatial(x.transpose(0, 2, 3, 1), self.padding, axis=1)
-        return sliding_windows(x_nhwc, self.window_layout[:2], self.stride, self.dilation, axis=1)
+    def columns(self, x):
+        """The windows of x (N, C, H, W), zero-padded, as a matrix (N*OH*OW, KH*KW*C)."""
+        return window_columns(x, self.padding, self.padded_size, self.window_layout[:2], self.stride, self.dilation)
 
     def output_size(self):
-        """(OH, OW): the number of windows down and across."""
-        return tuple((size - d * (k - 1) - 1) // s + 1 for size, k, s, d in
-                     zip(self.padded_size, self.window_layout[:2], self.stride, self.dilation))
+        """(OH, OW): the number of windows down and across (a kernel larger than the padded input
+        is refused here, before any work)."""
+        return window_count(self.padded_size, self.window_layout[:2], self.stride, self.dilation)
 
     def blocks_of_samples(self, n):
-        """The blocks of samples (blocks_of_samples) for columns of OH*OW rows of KH*KW*C. A kernel
-        larger than the input is refused by sliding_windows, in the first block."""
+        """The blocks of samples (blocks_of_samples) for columns of OH*OW rows of KH*KW*C."""
         return blocks_of_samples(n, math.prod(self.output_size()) * math.prod(self.window_layout))
 
     def backward(self, grad):
@@ -173,9 +182,8 @@ class ConvWeightGrad(Function):
         """The windows of the padded big, channels-last, the first `count` (rows, cols) of them, as
         a matrix (one row per window). A transposed convolution's dL/dout has room for more
         windows than its input has pixels when output_padding >= stride."""
-        big_nhwc = _pad_spatial(big.transpose(0, 2, 3, 1), self.padding, axis=1)
-        windows = sliding_windows(big_nhwc, kernel, self.stride, self.dilation, axis=1)
-        return kernels.im2col(windows[:, :count[0], :count[1]])
+        padded_size = [n + 2 * p for n, p in zip(big.shape[2:], self.padding)]
+        return window_columns(big, self.padding, padded_size, kernel, self.stride, self.dilation, count=count)
 
     def backward(self, grad):
         big, small = self.inputs
@@ -266,11 +274,11 @@ class ConvTranspose2d(Function):
         in blocks of samples. Channels-last (N, OH, OW, Cout)."""
         (n, in_channels, h, w), (kh, kw) = x.shape, self.kernel
         weight_matrix = weight.transpose(0, 2, 3, 1).reshape(in_channels, -1)  # (Cin, KH*KW*Cout)
-        (ph, pw), (oh, ow) = self.padding, self.out_size
         blocks = []
         for samples in self.blocks_of_samples(n, self.out_channels):
             cols = kernels.matmul(pixel_rows(x[samples]), weight_matrix).reshape(-1, h, w, kh, kw, self.out_channels)
-            blocks.append(kernels.fold(cols, self.full_size, self.stride, self.dilation, axis=1)[:, ph:ph + oh, pw:pw + ow, :])
+            blocks.append(kernels.fold(cols, self.full_size, self.stride, self.dilation, axis=1,
+                                       first=self.padding, count=self.out_size))
         return blocks[0] if len(blocks) == 1 else backend.array_module(x).concatenate(blocks)
 
     def by_convolution(self, x, weight, output_padding):
@@ -288,8 +296,8 @@ class ConvTranspose2d(Function):
         flipped = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * in_channels, self.out_channels)
         blocks = []
         for samples in self.blocks_of_samples(n, in_channels):
-            cols = grad_window_cols(x[samples], edges, size, self.kernel, (1, 1), self.dilation, self.padding,
-                                    self.out_size)
+            cols = window_columns(x[samples], edges, size, self.kernel, (1, 1), self.dilation, self.padding,
+                                  self.out_size)
             blocks.append(kernels.matmul(cols, flipped).reshape(-1, *self.out_size, self.out_channels))
         return blocks[0] if len(blocks) == 1 else backend.array_module(x).concatenate(blocks)
 
