@@ -27,9 +27,10 @@ graph and no sort (the idea of CUDA graphs and of tinygrad's TinyJit).
    the grad mode; the parameters still their arrays); a change records a new tape for the new
    case. Then the arguments are copied into the tape's argument arrays and the tape runs: each op's
    forward on the arrays it read when recorded. An array that only the tape's entries read is
-   handed from op to op in a cell, each call's new one, as eager hands it on; an array something
-   else holds (a view of it, a fused op's closed form, the result) keeps its identity, the new
-   values copied into it, so that whatever holds it sees them.
+   handed from op to op in a cell, each call's new one, as eager hands it on (a fused op's closed
+   form takes what its forward saved from the cells too); an array something else holds (a view
+   of it, a call's tensor argument, the result) keeps its identity, the new values copied into
+   it, so that whatever holds it sees them.
 
 What a replayed step returns are new tensors holding the values, without a graph.
 """
@@ -203,7 +204,8 @@ class Recording:
         self.entries.append(("op", fn, [self.name(a) for a in read], arrays, plain, out, saved, params))
         self.place(out, ("op", i))
         for attribute, value in saved.items():
-            self.place(value, ("saved", i, attribute))
+            if not any(value is a for a in arrays):  # an input it keeps (BCE's target) is not its own
+                self.place(value, ("saved", i, attribute))
 
     def closed_form(self, fn, state, grad, grads):
         """A FusedFunction's closed-form gradient ran: fn.closed_form(grad) gave grads."""
@@ -482,6 +484,10 @@ def _last_reads(recording, cells, last):
             for key in [id(a) for a in entry[6].values()] + [id(v) for v in entry[7].values() if backend.is_array(v)]:
                 if key in cells:
                     at[key] = max(at.get(key, last[i]), last[i])
+        if entry[0] == "closed_form":  # its state: what the op's forward saved, its inputs
+            for key in [id(a) for a in _arrays_in(list(entry[4].values()))]:
+                if key in cells:
+                    at[key] = max(at.get(key, last[i]), last[i])
         for key in [id(a) for a in entry[3]]:
             if key in cells:
                 at[key] = last[i]
@@ -557,17 +563,24 @@ def _same(a, b):
 
 def _private(recording):
     """The arrays only the tape's own entries read, by name: an op's output or a value it saved,
-    not returned, not viewed, not read through a Tensor (a fused op's closed form reads its
-    inputs so, a call its tensor arguments). Each call's new array for one of them is handed on
-    in a cell, as eager hands it on, instead of being copied into the recorded array (copies are
-    the cost of a tape at larger batches: a weight gradient, an activation)."""
+    not returned, not viewed, not read through a Tensor by a call (its tensor arguments). Each
+    call's new array for one of them is handed on in a cell, as eager hands it on, instead of
+    being copied into the recorded array (copies are the cost of a tape at larger batches: a
+    weight gradient, an activation). A fused op's closed form reads its state (what its forward
+    saved, its input tensors) from the cells too (`_closed_form_runner`); an array in that state
+    that the tape did not make by name (a view made in forward) holds whatever recorded array it
+    shares memory with."""
     held = {id(a) for a in _arrays_in(recording.result)}
     for entry in recording.entries:
         if entry[0] == "op" and _shares(entry[5], entry[3]):
             held.update(id(a) for a in entry[3])  # a view reads its input's recorded array
             held.add(id(entry[5]))
         elif entry[0] == "closed_form":
-            held.update(id(a) for a in _arrays_in(list(entry[4].values())))
+            for attribute, value in entry[4].items():
+                for a in _arrays_in(value):
+                    if not _follows_cells(value) or id(a) not in recording.origin:
+                        xp = backend.array_module(a)
+                        held.update(id(k) for k in recording.keep if k is a or xp.may_share_memory(a, k))
         elif entry[0] == "call":
             held.update(id(a) for a in entry[3])
             held.update(id(a) for a in _arrays_in(entry[7]))
@@ -673,15 +686,44 @@ def _op_runner(fn, names, arrays, plain, out, saved, params, cells):
     return run
 
 
+def _follows_cells(value):
+    """Whether a closed form's state value can be read from the cells at replay (`_from_cells`): an
+    array, a Tensor, or a list or tuple of them (the op's inputs); not a dict or a nested list."""
+    if isinstance(value, dict):
+        return False
+    if isinstance(value, (tuple, list)):
+        return all(backend.is_array(v) or isinstance(v, Tensor) or not list(_arrays_in(v)) for v in value)
+    return True
+
+
+def _from_cells(value, cells):
+    """A function giving `value` (a closed form's state) with each array in it that is in a cell
+    replaced by the cell's array of this call; None when nothing in it is in a cell."""
+    if backend.is_array(value):
+        cell = cells.get(id(value))
+        return None if cell is None else (lambda: cell[0])
+    if isinstance(value, Tensor):
+        cell, grad = cells.get(id(value.array)), value.requires_grad
+        return None if cell is None else (lambda: Tensor._wrap(cell[0], grad))
+    if isinstance(value, (tuple, list)) and any(_from_cells(v, cells) for v in value):
+        readers = [_from_cells(v, cells) or (lambda v=v: v) for v in value]
+        return lambda: type(value)(read() for read in readers)
+    return None
+
+
 def _closed_form_runner(fn, names, arrays, state, grads, cells):
     grad, = arrays
     grad_cell = cells.get(id(grad))
     grad = None if grad_cell is not None else grad
     targets = [(k, None if id(g) in cells else g, backend.array_module(g).copyto, cells.get(id(g)))
                for k, g in enumerate(grads) if g is not None]
+    celled = [(attribute, read) for attribute, read in
+              ((attribute, _from_cells(value, cells)) for attribute, value in state.items()) if read is not None]
 
     def run():
         fn.__dict__.update(state)
+        for attribute, read in celled:  # what this call's forward saved
+            fn.__dict__[attribute] = read()
         new = fn.closed_form(grad if grad_cell is None else grad_cell[0])
         new = new if type(new) is tuple else (new,)
         for k, buffer, copyto, cell in targets:

@@ -364,3 +364,34 @@ def test_random_labels_one_hot_encoded_inside_the_step_are_drawn_again_each_repl
         _assert_same(a, b)
     assert len({b[1].tobytes() for b in out}) > 1  # the labels change from call to call
     _assert_same(_state(G_a), _state(G_b))
+
+
+def test_what_a_fused_op_saved_is_handed_on_not_copied():
+    """BatchNorm's closed-form backward reads what its forward saved (the centred rows) and its input
+    tensor; BCE keeps its target, an array from outside. At replay they are each call's new arrays,
+    handed on as eager hands them on, not copied into the recorded ones: no activation-sized array
+    is among the tape's buffers. And the step is still eager's, bit for bit."""
+    def run(compiled):
+        mg.manual_seed(3)
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.LeakyReLU(0.2),
+                              nn.Conv2d(4, 1, 6), nn.Sigmoid())  # (no Flatten: a view holds what it views)
+        optimizer = mg.optim.Adam(model.parameters(), lr=1e-2)
+        x, y = mg.randn(8, 1, 6, 6), mg.ones(8, 1, 1, 1)
+
+        def train_step():
+            optimizer.zero_grad()
+            loss = nn.functional.binary_cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        step = mg.compile(train_step) if compiled else train_step
+        return [step().array.copy() for _ in range(STEPS)], _state(model), step
+
+    eager_losses, eager_state, _ = run(False)
+    losses, state, step = run(True)
+    assert _replays(step)
+    _assert_same(eager_losses, losses)
+    _assert_same(eager_state, state)
+    tape, = [case for case in step.cases.values() if isinstance(case, Tape)]
+    activation = 8 * 4 * 6 * 6
+    assert not [b.shape for b in tape.buffers if b.size >= activation]
