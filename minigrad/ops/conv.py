@@ -4,8 +4,8 @@ The idea ("im2col"): every output pixel of a convolution is a dot product betwee
 the kernel and one window of the input. `sliding_windows` builds a *view* of all
 those windows without copying; reshaping it to a matrix (one row per output
 pixel, one column per kernel element) makes the whole convolution ONE matrix
-product with the kernel, which BLAS does fast (`kernels.im2col` copies the windows into
-that matrix). `kernels.fold` is its adjoint: it adds each window back to the place it was
+product with the kernel, which BLAS does fast (`window_columns` copies the windows of
+the zero-padded input into that matrix). `kernels.fold` is its adjoint: it adds each window back to the place it was
 read from, which is the transposed convolution, and so a convolution's input gradient.
 
 Inside, activations are handled channels-last (N, H, W, C): then a window's
