@@ -161,11 +161,12 @@ class ClassicGAN(Objective):
         self.ideal = IDEAL_LOSS[loss]
 
     def step(self, trainer):
-        """One D update (or two, book style) and one G update, captured by mg.compile (the same
-        numbers; the book's batch-1 step 0.49 of PyTorch's time against 0.67 eager, make demo's
-        batch-64 step 7 % faster, DCGAN's even), or eagerly with --no-compile."""
+        """One D update (or two, book style) and one G update: captured by mg.compile where that helps
+        (batch size 1, the book's: its step 0.49 of PyTorch's time, against 0.67 eager), else eagerly.
+        At batch 64 a tape makes make demo's step 7 % faster, but recording it holds two calls' arrays
+        at once (the DCGAN's peak memory 991 MB instead of 425) for no gain on convolutions."""
         real, labels = trainer.next_batch()
-        if not trainer.options.compile:
+        if not trainer.options.compile or real.shape[0] > 1:
             stats = self.update(trainer, real, labels, checked=True)
             return self.diverged() if stats is None else self.statistics(stats)
         try:

@@ -210,11 +210,15 @@ def test_a_checkpoint_is_never_written_with_non_finite_weights(tmp_path):
     assert not (tmp_path / "run" / "checkpoint.npz").exists()
 
 
-def test_diverged_training_exits_1_with_one_line(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("batch_size", [8, 1])  # eager (D's output checked), and captured (BCE refuses its NaN)
+def test_diverged_training_exits_1_with_one_line(tmp_path, monkeypatch, capsys, batch_size):
     from gans import cli
     from gans.registry import EXPERIMENTS
 
-    diverging = tiny_experiment(name="tiny-nan", dataset=lambda options: TurnsNaN(bad=2))
+    def generator():  # no BatchNorm: it needs more than one sample
+        return nn.Sequential(nn.Linear(3, 8), nn.LeakyReLU(0.2), nn.Linear(8, 6), nn.Sigmoid())
+    diverging = tiny_experiment(name="tiny-nan", dataset=lambda options: TurnsNaN(bad=2), batch_size=batch_size,
+                                generator=generator)
     monkeypatch.setitem(EXPERIMENTS, "tiny-nan", diverging)
     code = cli.main(["train", "tiny-nan", "--out", str(tmp_path / "run"), "--no-progress"])
     errors = capsys.readouterr().err.strip()
@@ -388,17 +392,14 @@ def test_a_short_run_says_why_it_has_no_rank_correlation():
     assert "describe_rank_correlation(summary" in example   # what example 17 prints
 
 
-@pytest.mark.parametrize("batch_size", [1, 8])
 @pytest.mark.parametrize("loss, d_update, fresh", [("bce", "joint", False), ("mse", "separate", True)])
-def test_a_captured_step_trains_exactly_as_the_eager_one(tmp_path, loss, d_update, fresh, batch_size):
-    # dropout's masks and the noise drawn inside the step replay; at batch 8 G has BatchNorm (its closed-form
-    # backward reads what its forward saved, handed on from call to call)
-    def generator():  # no BatchNorm at batch size 1, as the book's
+def test_a_captured_step_trains_exactly_as_the_eager_one(tmp_path, loss, d_update, fresh):
+    # at batch size 1, where the Trainer captures: dropout's masks and the noise drawn inside the step replay
+    def generator():  # no BatchNorm: the book's steps are at batch size 1
         return nn.Sequential(nn.Linear(3, 8), nn.LeakyReLU(0.2), nn.Linear(8, 6), nn.Sigmoid())
     runs = {}
     for compiled in (True, False):
-        trainer = Trainer(tiny_experiment(loss, d_update, fresh, generator=generator if batch_size == 1 else tiny_generator,
-                                          batch_size=batch_size, epochs=0.5 if batch_size == 1 else 3,
+        trainer = Trainer(tiny_experiment(loss, d_update, fresh, generator=generator, batch_size=1, epochs=0.5,
                                           sample_every=7, checkpoint_every=9, log_every=3),
                           options(tmp_path / str(compiled), compile=compiled))
         trainer.fit()
@@ -411,6 +412,13 @@ def test_a_captured_step_trains_exactly_as_the_eager_one(tmp_path, loss, d_updat
     for name in ("generator", "discriminator"):
         assert same(parameters(captured.nets[name]), parameters(eager.nets[name]))
         assert same([b.numpy() for b in captured.nets[name].buffers()], [b.numpy() for b in eager.nets[name].buffers()])
+
+
+def test_at_a_larger_batch_the_step_runs_eagerly(tmp_path):
+    trainer = Trainer(tiny_experiment(), options(tmp_path))  # batch 8: see ClassicGAN.step
+    for _ in range(4):
+        trainer.train_step()
+    assert not trainer.captured
 
 
 def test_a_captured_step_whose_weights_diverged_reports_nan_not_a_traceback(tmp_path):
