@@ -576,7 +576,7 @@ def _private(recording):
             held.update(id(a) for a in entry[3])  # a view reads its input's recorded array
             held.add(id(entry[5]))
         elif entry[0] == "closed_form":
-            for attribute, value in entry[4].items():
+            for value in entry[4].values():
                 for a in _arrays_in(value):
                     if not _follows_cells(value) or id(a) not in recording.origin:
                         xp = backend.array_module(a)
