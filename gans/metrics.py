@@ -126,7 +126,12 @@ def load_classifier(device="cpu", path=None):
             f"and put the sha256 it prints into WEIGHTS_SHA256 in gans/metrics.py (new weights "
             f"give new numbers: results measured with the old ones are no longer comparable).")
     checkpoint = mg.load(path)
+    # Building the network draws initial weights from minigrad's generator, and the file's replace
+    # them. Give the draws back: loading the classifier (the collapse alarm does, once per process)
+    # must not move a seeded run's random stream, or a run would depend on what ran before it.
+    state = backend.get_rng_state()
     classifier = MnistClassifier()
+    backend.set_rng_state(state)
     classifier.load_state_dict(checkpoint["state_dict"])
     classifier.test_accuracy = checkpoint["test_accuracy"]
     return classifier.to(device).eval()

@@ -66,6 +66,16 @@ def test_load_classifier_gives_an_eval_mode_network_with_logits_and_features():
     np.testing.assert_allclose(classifier.fc2(features).numpy(), logits.numpy(), rtol=1e-6)
 
 
+def test_loading_the_classifier_leaves_the_random_stream_alone():
+    """A seeded run draws the same numbers whether or not the classifier was loaded before it
+    (the collapse alarm loads it once per process, inside the first run)."""
+    mg.manual_seed(7)
+    expected = mg.randn(5).numpy()
+    mg.manual_seed(7)
+    metrics.load_classifier()
+    np.testing.assert_array_equal(mg.randn(5).numpy(), expected)
+
+
 def test_a_modified_weights_file_is_refused_with_advice(tmp_path):
     copy = tmp_path / "mnist_classifier.npz"
     shutil.copyfile(metrics.WEIGHTS_PATH, copy)
