@@ -163,8 +163,8 @@ class ClassicGAN(Objective):
     def step(self, trainer):
         """One D update (or two, book style) and one G update: captured by mg.compile where that helps
         (batch size 1, the book's: its step 0.49 of PyTorch's time, against 0.67 eager), else eagerly.
-        At batch 64 a tape would take 7 % off the demo's step, but recording it holds two calls' arrays
-        at once (the DCGAN's peak memory 991 MB instead of 425), for no gain on convolutions."""
+        At batch 64 a tape would take 7 % off the demo's step, but recording holds every array of a
+        call until its end (the DCGAN's peak memory 676 MB instead of 433), for no gain on convolutions."""
         real, labels = trainer.next_batch()
         if not trainer.options.compile or real.shape[0] > 1:
             stats = self.update(trainer, real, labels, checked=True)

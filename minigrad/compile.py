@@ -19,10 +19,11 @@ graph and no sort (the idea of CUDA graphs and of tinygrad's TinyJit).
    tensor creation (mg.randn, mg.ones, ...), random fills and F.one_hot are recorded as calls,
    replayed by calling them again: random numbers are drawn as eagerly, in the same order.
 3. The two tapes must agree (the same ops with the same arguments, reading the same outside
-   arrays); then the second is kept. A step the tape cannot replay faithfully runs eagerly for
-   good, with one warning saying why: it reads a value on the host (.item(), bool(), ...), writes
-   into a tensor outside an op, reads an array made outside minigrad's ops, or does different
-   things on the two calls.
+   arrays); then the second is kept. Of the first, only what it did is kept while the second is
+   recorded, not its arrays: a capture holds one call's arrays at a time. A step the tape cannot
+   replay faithfully runs eagerly for good, with one warning saying why: it reads a value on the
+   host (.item(), bool(), ...), writes into a tensor outside an op, reads an array made outside
+   minigrad's ops, or does different things on the two calls.
 4. Later calls check guards (the arguments' shapes, dtypes and devices; plain arguments' values;
    the grad mode; the parameters still their arrays); a change records a new tape for the new
    case. Then the arguments are copied into the tape's argument arrays and the tape runs: each op's
@@ -30,7 +31,8 @@ graph and no sort (the idea of CUDA graphs and of tinygrad's TinyJit).
    handed from op to op in a cell, each call's new one, as eager hands it on (a fused op's closed
    form takes what its forward saved from the cells too); an array something else holds (a view
    of it, a call's tensor argument, the result) keeps its identity, the new values copied into
-   it, so that whatever holds it sees them.
+   it, so that whatever holds it sees them. A cell lets go of its array after its last reader, and
+   no Function keeps it: between calls a tape holds only those arrays, as eager frees its graph.
 
 What a replayed step returns are new tensors holding the values, without a graph.
 """
@@ -113,9 +115,10 @@ class CapturedStep:
         try:
             if recording.refused is not None:
                 raise Refused(recording.refused)
-            case.append(recording)
-            if len(case) == RECORDINGS:
-                self.cases[key] = Tape(*case)
+            if len(case) + 1 < RECORDINGS:  # kept for the comparison only: what it did, not its arrays
+                case.append(_signature(recording))
+            else:
+                self.cases[key] = Tape(case[-1], recording)
         except Refused as reason:
             self._refuse(str(reason))
             return recording.result  # as the step returned it (a graph it returns stays usable)
@@ -426,10 +429,11 @@ def _refusing(rec, function, reason):
 # --- the tape ------------------------------------------------------------------------------
 
 class Tape:
-    """The step as a list of array operations, checked against a second recording, and replayed."""
+    """The step as a list of array operations, checked against an earlier recording's signature,
+    and replayed."""
 
     def __init__(self, first, second):
-        _compare(first, second)
+        _compare(first, _signature(second))
         self.result = second.result
         self.arg_buffers = [(k, a.array) for k, a in enumerate(second.args) if isinstance(a, Tensor)]
         self.outside = [(tensor, array) for tensor, array in second.outside.values()]
@@ -509,22 +513,40 @@ def _in_order(runs):
     return run
 
 
+def _signature(recording):
+    """What _compare needs of a recording, without the arrays the call made: (together, entries),
+    each entry (kind, what, names, details). The first recording is kept as this while the second
+    is made, so that a capture does not hold every array of two calls at once."""
+    entries = []
+    for entry in recording.entries:
+        kind, what, names = entry[:3]
+        if kind == "op":  # its Function's type, plain arguments and output shape
+            what, details = type(what), (entry[4], entry[5].shape)
+        elif kind == "call":  # the function called, its keyword and other arguments
+            details = (entry[5], entry[6])
+        else:  # a closed form: its Function's type; an accumulation: its leaf
+            what, details = (type(what) if kind == "closed_form" else what), None
+        entries.append((kind, what, names, details))
+    return recording.together, entries
+
+
 def _compare(first, second):
-    """Raise Refused unless the two recordings did the same thing."""
-    if first.together != second.together:
+    """Raise Refused unless the two recordings (their signatures) did the same thing."""
+    (together_a, first), (together_b, second) = first, second
+    if together_a != together_b:
         raise Refused("its two recorded calls ran different gradients at once")
-    if len(first.entries) != len(second.entries):
-        raise Refused(f"its two recorded calls ran {len(first.entries)} and {len(second.entries)} operations")
-    for i, (a, b) in enumerate(zip(first.entries, second.entries)):
-        what = a[1] if a[0] == "call" else type(a[1])
-        same_what = {"call": a[1] == b[1], "accumulate": a[1] is b[1]}.get(a[0], type(a[1]) is type(b[1]))
+    if len(first) != len(second):
+        raise Refused(f"its two recorded calls ran {len(first)} and {len(second)} operations")
+    for i, (a, b) in enumerate(zip(first, second)):
+        what = type(a[1]) if a[0] == "accumulate" else a[1]
+        same_what = a[1] == b[1] if a[0] == "call" else a[1] is b[1]
         if a[0] != b[0] or not same_what or len(a[2]) != len(b[2]):
             raise Refused(f"its two recorded calls differ at operation {i} ({getattr(what, '__qualname__', what)})")
         for name_a, name_b in zip(a[2], b[2]):
             _compare_names(name_a, name_b, what)
-        if a[0] == "op" and (not _same(a[4], b[4]) or a[5].shape != b[5].shape):
+        if a[0] == "op" and (not _same(a[3][0], b[3][0]) or a[3][1] != b[3][1]):
             raise Refused(f"{what.__name__} had other arguments or shapes in its two recorded calls")
-        if a[0] == "call" and not (_same(a[5], b[5]) and _same(a[6], b[6])):
+        if a[0] == "call" and not _same(a[3], b[3]):
             raise Refused(f"{what.__qualname__} was called with other arguments in its two recorded calls (values "
                           f"made on the host, from data?)")
 
@@ -660,6 +682,9 @@ def _op_runner(fn, names, arrays, plain, out, saved, params, cells):
     cell_state = [(attribute, cells[id(a)]) for attribute, a in saved.items() if id(a) in cells]
     copied_state = [(attribute, a) for attribute, a in saved.items() if id(a) not in cells]
     saved = None
+    kept = fn.__dict__
+    for attribute, _ in cell_state:  # the recorded call's value: the cell hands on each call's own
+        kept[attribute] = None
 
     def run():
         for k, cell in cell_inputs:
@@ -667,6 +692,10 @@ def _op_runner(fn, names, arrays, plain, out, saved, params, cells):
         for key, cell in cell_params:
             params[key] = cell[0]
         new = forward(*inputs, **params)
+        for k, _ in cell_inputs:  # the cells hold them until their last readers, not this runner
+            inputs[k] = None
+        for key, _ in cell_params:
+            params[key] = None
         if new.shape != shape:
             raise RuntimeError(f"mg.compile: {type(fn).__name__} gave shape {tuple(new.shape)} where the recorded step "
                                f"had {tuple(shape)}; its output's shape depends on the data, which a tape cannot "
@@ -675,9 +704,8 @@ def _op_runner(fn, names, arrays, plain, out, saved, params, cells):
             copyto(out, new)
         else:
             out_cell[0] = backend.as_array(new)
-        kept = fn.__dict__
-        for attribute, cell in cell_state:
-            cell[0] = kept[attribute]
+        for attribute, cell in cell_state:  # the cell holds it until its last reader, not the Function
+            cell[0], kept[attribute] = kept[attribute], None
         for attribute, buffer in copied_state:  # what backward reads keeps its recorded array
             value = kept[attribute]
             if value is not buffer:
@@ -706,8 +734,8 @@ def _from_cells(value, cells):
         cell, grad = cells.get(id(value.array)), value.requires_grad
         return None if cell is None else (lambda: Tensor._wrap(cell[0], grad))
     if isinstance(value, (tuple, list)) and any(_from_cells(v, cells) for v in value):
-        readers = [_from_cells(v, cells) or (lambda v=v: v) for v in value]
-        return lambda: type(value)(read() for read in readers)
+        readers, kind = [_from_cells(v, cells) or (lambda v=v: v) for v in value], type(value)
+        return lambda: kind(read() for read in readers)
     return None
 
 
@@ -719,12 +747,18 @@ def _closed_form_runner(fn, names, arrays, state, grads, cells):
                for k, g in enumerate(grads) if g is not None]
     celled = [(attribute, read) for attribute, read in
               ((attribute, _from_cells(value, cells)) for attribute, value in state.items()) if read is not None]
+    state = {attribute: value for attribute, value in state.items() if attribute not in dict(celled)}
+    kept = fn.__dict__
+    for attribute, _ in celled:  # the recorded call's arrays: the cells hand on each call's own
+        kept[attribute] = None
 
     def run():
-        fn.__dict__.update(state)
+        kept.update(state)
         for attribute, read in celled:  # what this call's forward saved
-            fn.__dict__[attribute] = read()
+            kept[attribute] = read()
         new = fn.closed_form(grad if grad_cell is None else grad_cell[0])
+        for attribute, _ in celled:  # held until the cells' last readers, not by the Function
+            kept[attribute] = None
         new = new if type(new) is tuple else (new,)
         for k, buffer, copyto, cell in targets:
             if cell is None:

@@ -395,3 +395,53 @@ def test_what_a_fused_op_saved_is_handed_on_not_copied():
     tape, = [case for case in step.cases.values() if isinstance(case, Tape)]
     activation = 8 * 4 * 6 * 6
     assert not [b.shape for b in tape.buffers if b.size >= activation]
+
+
+def test_a_capture_holds_one_calls_arrays_and_a_replay_no_more_than_eager():
+    """Memory, measured with tracemalloc (NumPy reports its arrays to it): while the second call is
+    recorded the first recording is no longer held (only what it did, for the comparison), and
+    between replays the tape holds no activation, saved value or input of the last call beyond its
+    own buffers, as eager frees its graph after backward; a replay's peak is no higher than an
+    eager step's."""
+    import tracemalloc
+
+    def run(compiled):
+        mg.manual_seed(5)
+        model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.LeakyReLU(0.2),
+                              nn.Conv2d(8, 8, 3, padding=1), nn.LeakyReLU(0.2), nn.Dropout(0.5),
+                              nn.Flatten(), nn.Linear(8 * 16 * 16, 1), nn.Sigmoid())
+        optimizer = mg.optim.Adam(model.parameters(), lr=1e-3)
+        x, y = mg.randn(32, 1, 16, 16), mg.ones(32, 1)
+
+        def train_step():
+            optimizer.zero_grad()
+            loss = nn.functional.binary_cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        step = mg.compile(train_step) if compiled else train_step
+        tracemalloc.start()
+        try:
+            base, memory = tracemalloc.get_traced_memory()[0], []
+            for _ in range(STEPS):
+                tracemalloc.reset_peak()
+                step()
+                now, peak = tracemalloc.get_traced_memory()
+                memory.append((now - base, peak - base))
+        finally:
+            tracemalloc.stop()
+        return memory, step
+
+    run(False)  # the process's first steps make lasting things (compiled kernels, threads): not measured
+    eager, _ = run(False)
+    captured, step = run(True)
+    assert _replays(step)
+    (_, first_recording), (_, second_recording) = captured[1], captured[2]
+    assert second_recording < 1.15 * first_recording, (first_recording, second_recording)
+    eager_held, eager_peak = eager[-1]
+    tape, = [case for case in step.cases.values() if isinstance(case, Tape)]
+    buffers = sum(b.nbytes for b in tape.buffers)  # what it writes into: Flatten's views and what they view
+    assert buffers <= 4 * 32 * 8 * 16 * 16 * 4 + 4096  # forward and backward, 256 KB each
+    for held, peak in captured[3:]:  # the replays
+        assert held <= eager_held + buffers + 64 * 1024, (held, eager_held, buffers)
+        assert peak <= 1.05 * eager_peak, (peak, eager_peak)
