@@ -8,6 +8,7 @@ import pytest
 
 import minigrad as mg
 import gans.catalog  # noqa: F401 (registers every experiment)
+from gans import metrics
 from gans.experiments import ImagesWithoutLabels
 from gans.registry import EXPERIMENTS, RunOptions, get_experiment
 from gans.training import Trainer
@@ -49,6 +50,34 @@ class RandomFaces(mg.data.Dataset):
 
     def __getitems__(self, indices):
         return mg.rand(len(indices), 3, 128, 128)
+
+
+class RandomDigits(mg.data.Dataset):
+    """Stand-in for MNIST as the tutorial GAN reads it: 120 random flat images in [-1, 1]."""
+
+    def __len__(self):
+        return 120
+
+    def __getitems__(self, indices):
+        return mg.rand(len(indices), 784) * 2 - 1
+
+
+def test_a_run_draws_the_same_numbers_whatever_ran_before_it_in_the_process(tmp_path, monkeypatch):
+    """The collapse alarm loads the metrics classifier once per process, in the first run that has
+    an alarm. That must not move the run's seeded random stream (its initial weights were drawn
+    already; its noise and dropout come after), or a run would give other numbers as the first in
+    a process (the CLI) than after another (a notebook, the slow tests)."""
+    monkeypatch.setattr(metrics, "_shared_classifiers", {})  # as in a fresh process
+    experiment = dataclasses.replace(get_experiment("mnist-mlp"),
+                                     dataset=lambda options: ImagesWithoutLabels(RandomDigits()))
+    assert experiment.alarm_every
+
+    def first_steps(out):
+        trainer = Trainer(experiment, RunOptions(out=out, epochs=1, progress=False))
+        return [trainer.train_step() for _ in range(2)]
+    first = first_steps(tmp_path / "first")  # loads the classifier
+    assert metrics._shared_classifiers
+    assert first_steps(tmp_path / "again") == first  # finds it loaded
 
 
 @pytest.mark.parametrize("name", ["celeba-conv", "celeba-conv-gelu"])
