@@ -747,7 +747,8 @@ def _closed_form_runner(fn, names, arrays, state, grads, cells):
                for k, g in enumerate(grads) if g is not None]
     celled = [(attribute, read) for attribute, read in
               ((attribute, _from_cells(value, cells)) for attribute, value in state.items()) if read is not None]
-    state = {attribute: value for attribute, value in state.items() if attribute not in dict(celled)}
+    celled_names = {attribute for attribute, _ in celled}
+    state = {attribute: value for attribute, value in state.items() if attribute not in celled_names}
     kept = fn.__dict__
     for attribute, _ in celled:  # the recorded call's arrays: the cells hand on each call's own
         kept[attribute] = None
