@@ -26,7 +26,8 @@ import functools
 import warnings
 import weakref
 
-from . import backend
+from . import backend, parallel
+from .parallel import Later
 from .tensor import Tensor
 
 OPS = {}  # every differentiable op by name: Function subclasses and composite functions
@@ -178,7 +179,7 @@ class Function:
             raise RuntimeError(f"{type(self).__name__}.backward returned {len(grads)} gradients "
                                f"for {len(self.inputs)} inputs")
         for i, g in enumerate(grads):
-            if g is not None and not isinstance(g, Tensor):
+            if g is not None and not isinstance(g, (Tensor, Later)):  # a Later: see run_backward
                 raise RuntimeError(f"{type(self).__name__}.backward returned a {type(g).__name__} for "
                                    f"input {i}; expected a Tensor or None")
         return grads
@@ -332,33 +333,62 @@ def run_backward(roots, seeds, sink, create_graph, retain_graph):
 
     Each tensor is reached after every tensor computed from it, so its gradient is complete
     when its op's backward runs; its hooks (Tensor.register_hook) see it then and may replace it.
-    With create_graph the pass itself is recorded."""
+    With create_graph the pass itself is recorded.
+
+    A backward may give a gradient that another core is still computing (a parallel.Later: a
+    layer's dL/dW, while the pass goes on with its dL/dx). The pass waits for it where it is
+    needed: added to another gradient, seen by a hook, passed on; a leaf's goes into .grad at the
+    end of the pass, so the layers below are worked on meanwhile."""
     grads = {}  # id(tensor) -> the gradient of the roots with respect to it, so far
     for root, seed in zip(roots, seeds):
         _add_gradient(grads, root, seed)
-    with set_grad_enabled(create_graph), EndOfPass():
-        for tensor in topological_order(roots, sink.stop_at):
-            grad = grads.pop(id(tensor), None)
-            if grad is None:
-                continue
-            # A pass inside an op's backward (FusedFunction's) stops at the op's inputs, whose
-            # gradient is not complete there: their hooks wait for the outer pass.
-            if tensor._hooks is not None and id(tensor) not in sink.stop_at:
-                grad = tensor._hooks.run_on_gradient(grad)
-            if sink.takes(tensor, grad):
-                continue
-            fn = tensor.grad_fn
-            if fn.inputs is None:
-                raise RuntimeError(
-                    "Trying to backward through the graph a second time: its saved values "
-                    "were freed by the first backward(). Pass retain_graph=True to the first "
-                    "backward() call if you need to call it twice.")
-            fn.check_saved_versions(tensor)
-            input_grads = fn.input_gradients(grad)
-            for parent, needed, parent_grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
-                if needed and parent_grad is not None:  # as recorded: x[key] = y may have changed it since
-                    _add_gradient(grads, parent, parent_grad)
-            if not retain_graph:
+    laters, waiting = [], []  # every Later given; (leaf, Later) for the sink at the end
+    to_free = []  # ops whose Laters read what they saved: freed at the end
+    takes_laters = not create_graph and sink.waits and _recorder is None
+    with set_grad_enabled(create_graph), EndOfPass(), parallel.later_results(takes_laters):
+        try:
+            for tensor in topological_order(roots, sink.stop_at):
+                grad = grads.pop(id(tensor), None)
+                if grad is None:
+                    continue
+                if type(grad) is Later:
+                    if tensor.grad_fn is None and tensor._hooks is None:
+                        waiting.append((tensor, grad))
+                        continue
+                    grad = _fitted(tensor, grad.result())
+                # A pass inside an op's backward (FusedFunction's) stops at the op's inputs, whose
+                # gradient is not complete there: their hooks wait for the outer pass.
+                if tensor._hooks is not None and id(tensor) not in sink.stop_at:
+                    for later in laters:  # a hook may do anything (switch the graph on): nothing runs beside it
+                        later.finish()
+                    grad = tensor._hooks.run_on_gradient(grad)
+                if sink.takes(tensor, grad):
+                    continue
+                fn = tensor.grad_fn
+                if fn.inputs is None:
+                    raise RuntimeError(
+                        "Trying to backward through the graph a second time: its saved values "
+                        "were freed by the first backward(). Pass retain_graph=True to the first "
+                        "backward() call if you need to call it twice.")
+                fn.check_saved_versions(tensor)
+                input_grads = fn.input_gradients(grad)
+                for parent, needed, parent_grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
+                    if needed and parent_grad is not None:  # as recorded: x[key] = y may have changed it since
+                        _add_gradient(grads, parent, parent_grad)
+                given_later = [g for g in input_grads if type(g) is Later]
+                laters += given_later
+                if not retain_graph:
+                    if given_later:  # they still read what the op saved
+                        to_free.append(fn)
+                    else:
+                        fn.free()
+            ready = [(tensor, _fitted(tensor, grad.result())) for tensor, grad in waiting]
+            for tensor, grad in ready:  # (after every Later is done: a leaf's hooks run in takes)
+                sink.takes(tensor, grad)
+        finally:  # nothing is left running (after an error, what no thread has begun is dropped)
+            for later in laters:
+                later.cancel()
+            for fn in to_free:
                 fn.free()
 
 
@@ -413,21 +443,38 @@ def queue_callback(callback):
 
 
 def _add_gradient(grads, tensor, grad):
-    """grads[tensor] += grad, summed back to the tensor's shape and cast to its dtype."""
+    """grads[tensor] += grad, summed back to the tensor's shape and cast to its dtype. A Later
+    (a gradient still being computed) is kept as it is while it is the only one."""
+    key = id(tensor)
+    if type(grad) is Later:
+        if key not in grads:
+            grads[key] = grad
+            return
+        grad = grad.result()
+    grad = _fitted(tensor, grad)
+    if key in grads:
+        so_far = grads[key]
+        grads[key] = (_fitted(tensor, so_far.result()) if type(so_far) is Later else so_far) + grad
+    else:
+        grads[key] = grad
+
+
+def _fitted(tensor, grad):
+    """The gradient grad of tensor, summed back to its shape, of its dtype and on its device."""
     if grad.array.shape != tensor.array.shape:
         grad = unbroadcast(grad, tensor.shape)
     if grad.array.dtype != tensor.array.dtype:  # a float32 input of a float64 op gets a float32 grad
         grad = grad.to(tensor.array.dtype)
     if type(grad.array) is not type(tensor.array):  # a 0-dim CPU tensor used beside GPU tensors
         grad = grad.to(tensor.device)
-    key = id(tensor)
-    grads[key] = grads[key] + grad if key in grads else grad
+    return grad
 
 
 class IntoLeaves:
     """The sink of `backward()`: the pass stops at the leaves, adding into each one's .grad."""
 
     stop_at = frozenset()
+    waits = True  # for a gradient still being computed (run_backward): it goes into .grad at the end
 
     def __init__(self, seeds, create_graph):
         self.create_graph = create_graph
@@ -463,6 +510,8 @@ class IntoLeaves:
 class Wanted:
     """The sink of `grad()`: keeps the gradients of the `wanted` tensors (leaves or not), does
     not go past those in `stop_at`, and skips every part of the graph that leads to none."""
+
+    waits = False  # a gradient still being computed is waited for where it arrives
 
     def __init__(self, wanted, stop_at=()):
         self.wanted = {id(t) for t in wanted}

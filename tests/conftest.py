@@ -89,3 +89,14 @@ def closed_port():
 def _seed():
     """Every test starts from the same random state."""
     mg.manual_seed(0)
+
+
+@pytest.fixture
+def restore_ops():
+    """Defining a Function subclass registers it in mg.autograd.OPS; the registry meta-test
+    (test_registry.py) would then ask for a gradient test of our throwaway ops. So every test
+    that defines one takes this fixture, which puts the registry back as it was."""
+    saved = dict(mg.autograd.OPS)
+    yield
+    mg.autograd.OPS.clear()
+    mg.autograd.OPS.update(saved)

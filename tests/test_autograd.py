@@ -24,17 +24,6 @@ def shares_memory(a, b):
     return bool(backend.array_module(a).shares_memory(a, b))
 
 
-@pytest.fixture
-def restore_ops():
-    """Defining a Function subclass registers it in mg.autograd.OPS; the registry meta-test
-    (test_registry.py) would then ask for a gradient test of our throwaway ops. So every test
-    that defines one takes this fixture, which puts the registry back as it was."""
-    saved = dict(mg.autograd.OPS)
-    yield
-    mg.autograd.OPS.clear()
-    mg.autograd.OPS.update(saved)
-
-
 # --- deep graphs ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("depth", [5_000, 10_000])

@@ -457,3 +457,131 @@ def test_together_runs_large_independent_work_at_once_and_small_work_here(thread
         raise ValueError("in a gradient")
     with pytest.raises(ValueError, match="in a gradient"):
         parallel.together(parallel.MATMUL_BLOCK, lambda: call(5), fail)
+
+
+# --- Laters: a gradient computed on another core while the backward pass goes on -------------------
+
+def test_in_a_pass_that_takes_laters_together_runs_the_first_call_here_and_hands_on_the_others(threads):
+    threads(2)
+    ran_on = {}
+    second_started = threading.Event()
+
+    def first():
+        ran_on["first"] = threading.current_thread().name
+        assert second_started.wait(5)  # the second call runs meanwhile, on the pool
+        return 1
+
+    def second():
+        second_started.set()
+        ran_on["second"] = (threading.current_thread().name, parallel._inside.active)
+        return 2
+
+    with parallel.later_results(True):
+        one, two = parallel.together(parallel.LATER_MIN, first, second)
+    assert one == 1 and type(two) is parallel.Later and two.result() == 2
+    assert ran_on["first"] == threading.current_thread().name
+    assert ran_on["second"][0] != ran_on["first"] and ran_on["second"][1]  # nested work runs inline there
+    with parallel.later_results(False):  # as before: the results themselves
+        assert parallel.together(parallel.MATMUL_BLOCK, lambda: 3, lambda: 4) == [3, 4]
+    with parallel.later_results(True):  # small work, or one call: here, at once
+        assert parallel.together(parallel.LATER_MIN - 1, lambda: 5, lambda: 6) == [5, 6]
+        assert parallel.together(parallel.LATER_MIN, None, lambda: 7) == [None, 7]
+
+
+def test_a_later_that_no_thread_has_begun_is_computed_by_whoever_asks_and_an_error_reaches_them():
+    here = threading.current_thread().name
+    assert parallel.Later(lambda: threading.current_thread().name).result() == here
+
+    def fail():
+        raise ValueError("in a gradient")
+    failing = parallel.Later(fail)
+    with pytest.raises(ValueError, match="in a gradient"):
+        failing.result()
+    calls = []
+    dropped = parallel.Later(lambda: calls.append(1))
+    dropped.cancel()
+    dropped.compute_on_the_pool()  # a pool thread that comes to it afterwards does nothing
+    assert calls == []
+
+
+def test_blocks_do_not_wait_for_a_helper_busy_with_a_later(threads):
+    """The pool's one helper computes a Later; work spread over the pool meanwhile is done by the
+    calling thread alone, which does not wait for the helper to come to it."""
+    threads(2)
+    release, started, finished = threading.Event(), threading.Event(), []
+    busy = parallel.Later(lambda: (started.set(), release.wait(5), finished.append(1)))
+    parallel._get_pool().submit(busy.compute_on_the_pool)
+    assert started.wait(5)
+    names = parallel.for_blocks(6, lambda start, stop: threading.current_thread().name, block=1)
+    assert not finished and names == [threading.current_thread().name] * 6
+    release.set()
+    busy.result()
+    assert finished
+
+
+def _two_layer_net_with_everything():
+    """Linear and conv layers, a weight used twice (two gradients add up), a hook on a weight,
+    and a leaf input that wants its gradient too."""
+    mg.manual_seed(3)
+    conv_layer, linear = mg.nn.Conv2d(2, 4, 3), mg.nn.Linear(4 * 6 * 6, 20)
+    shared = mg.nn.Linear(20, 20)
+    hooked = mg.nn.Linear(20, 3)
+    hooked.weight.register_hook(lambda grad: grad * 2)
+    x = mg.randn(5, 2, 8, 8, requires_grad=True)
+
+    def loss():
+        h = linear(conv_layer(x).relu().flatten(1)).tanh()
+        return hooked(shared(shared(h).relu())).square().sum()
+    parameters = [x, *conv_layer.parameters(), *linear.parameters(), *shared.parameters(), *hooked.parameters()]
+    return loss, parameters
+
+
+def test_gradients_handed_on_as_laters_are_those_computed_at_once(threads, monkeypatch):
+    """Every large enough dL/dW is a Later here (the thresholds lowered); the gradients after two
+    backward passes (the second adding into .grad) are bit-identical to one thread's, and no op's
+    saved arrays are freed while a Later still reads them."""
+    made = []
+    later_init = parallel.Later.__init__
+    monkeypatch.setattr(parallel.Later, "__init__", lambda self, call: made.append(1) or later_init(self, call))
+    monkeypatch.setattr(parallel, "LATER_MIN", 1)
+    results = {}
+    for count in (1, 2):
+        threads(count)
+        loss, parameters = _two_layer_net_with_everything()
+        loss().backward()
+        loss().backward()
+        results[count] = [p.grad.numpy().copy() for p in parameters]
+    assert len(made) >= 8  # conv, linear, shared twice, hooked: in each of two passes
+    for one, two in zip(*results.values()):
+        assert np.array_equal(one, two)
+
+
+def test_no_laters_where_the_pass_is_recorded_or_returns_its_gradients(threads, monkeypatch):
+    threads(2)
+    monkeypatch.setattr(parallel, "LATER_MIN", 1)
+    monkeypatch.setattr(parallel.Later, "__init__", lambda self, call: pytest.fail("a Later was made"))
+    loss, parameters = _two_layer_net_with_everything()
+    mg.autograd.grad(loss(), parameters[1:3])
+    loss().backward(create_graph=True)
+    assert parameters[1].grad.grad_fn is not None
+
+
+def test_an_error_in_a_later_reaches_backward_and_leaves_nothing_running(threads, monkeypatch, restore_ops):
+    threads(2)
+    monkeypatch.setattr(parallel, "LATER_MIN", 1)
+
+    class FailingWeightGrad(mg.autograd.Function):
+        def forward(self, x, w):
+            return x @ w
+
+        def backward(self, grad):
+            def fail():
+                raise ValueError("dL/dW failed")
+            return tuple(kernels.together(10**9, lambda: grad @ self.inputs[1].T, fail))
+
+    x, w = mg.randn(4, 3, requires_grad=True), mg.randn(3, 2, requires_grad=True)
+    with pytest.raises(ValueError, match="dL/dW failed"):
+        FailingWeightGrad.apply(x, w).sum().backward()
+    assert w.grad is None  # (x's went into .grad as it came, as in PyTorch's engine)
+    (x @ w).sum().backward()
+    assert np.allclose(w.grad.numpy(), x.detach().numpy().sum(0)[:, None] * np.ones((1, 2)))
