@@ -2,6 +2,9 @@
 the conditional GAN's labels go where they should."""
 
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,3 +165,14 @@ def test_images_too_small_for_an_experiment_are_one_line_naming_the_size_needed(
     message = str(error.value)
     needed = "218x178" if name == "celeba-mlp" else "at least 128x128"
     assert "\n" not in message and "32x32" in message and needed in message, message
+
+
+def test_an_experiment_is_found_by_name_without_importing_the_catalog_first():
+    """gans.evaluation looks experiments up by name (a classic run's Fréchet trace does); a script
+    that imports only it, as examples/wgan_estimate_vs_frechet.py does, finds them too."""
+    code = ("from gans.registry import EXPERIMENTS, get_experiment; assert not EXPERIMENTS; "
+            "print(get_experiment('dcgan').name, len(EXPERIMENTS) > 10)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["dcgan", "True"]
