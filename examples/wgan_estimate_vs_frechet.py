@@ -15,6 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
+import gans.catalog  # noqa: F401 (registers every experiment: a classic run's trace looks up its objective)
 from gans import plots
 from gans.evaluation import frechet_trace
 

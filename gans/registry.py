@@ -8,8 +8,8 @@ the one adversarial loop in gans/training.py.
 
 How experiments get here, the one way: each module that declares experiments ends with one
 `register(...)` of its declarations, and gans/catalog.py, the one list of those modules,
-imports them all. `get_experiment` imports it on its first call, so looking an experiment up by
-name works from any entry point (the command line, the examples, gans.evaluation in a script).
+imports them all. Whoever looks experiments up by name (the command line, the examples)
+imports gans.catalog first.
 """
 
 from dataclasses import dataclass, field
@@ -52,7 +52,6 @@ class ExperimentError(UserError):
 
 def get_experiment(name):
     """The registered experiment `name`, or an ExperimentError listing the known names."""
-    from . import catalog  # noqa: F401  (registers every experiment, once)
     if name not in EXPERIMENTS:
         known = ", ".join(sorted(EXPERIMENTS))
         raise ExperimentError(f"unknown experiment {name!r}; known: {known} (see `python -m gans list`)")

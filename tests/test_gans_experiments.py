@@ -2,6 +2,7 @@
 the conditional GAN's labels go where they should."""
 
 import dataclasses
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -167,12 +168,25 @@ def test_images_too_small_for_an_experiment_are_one_line_naming_the_size_needed(
     assert "\n" not in message and "32x32" in message and needed in message, message
 
 
-def test_an_experiment_is_found_by_name_without_importing_the_catalog_first():
-    """gans.evaluation looks experiments up by name (a classic run's Fréchet trace does); a script
-    that imports only it, as examples/wgan_estimate_vs_frechet.py does, finds them too."""
-    code = ("from gans.registry import EXPERIMENTS, get_experiment; assert not EXPERIMENTS; "
-            "print(get_experiment('dcgan').name, len(EXPERIMENTS) > 10)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])
+
+def test_the_estimate_against_frechet_example_runs_on_a_wgan_and_a_classic_run(tmp_path):
+    """examples/wgan_estimate_vs_frechet.py on two small run folders: a WGAN's (its estimate is a
+    history column) and a classic GAN's (its D loss comes from the experiment's objective, looked
+    up by name), as a user runs it: in a fresh process."""
+    steps = range(10, 210, 10)
+    for name, columns in (("wgan", ["wasserstein", "g_loss"]), ("dcgan", ["d_loss_real", "d_loss_fake", "g_loss"])):
+        run = tmp_path / name
+        run.mkdir()
+        frechet = [{"step": step, "frechet_distance": 1000.0 / step} for step in steps[4::5]]
+        (run / "summary.json").write_text(json.dumps({"experiment": name, "frechet": frechet,
+                                                      "last_logged": dict.fromkeys(columns, 0.5)}))
+        rows = ["step,epoch," + ",".join(columns)] + [f"{s},{s / 100},{','.join([str(1 / s)] * len(columns))}"
+                                                        for s in steps]
+        (run / "history.csv").write_text("\n".join(rows) + "\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(root / "examples" / "wgan_estimate_vs_frechet.py"), str(tmp_path / "wgan"),
+                           str(tmp_path / "dcgan"), "--out", str(tmp_path / "figure.png")],
+                          capture_output=True, text=True, cwd=root)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["dcgan", "True"]
+    assert "rho(wasserstein, Fréchet distance) = +1.00" in done.stdout
+    assert "rho(watched_loss, Fréchet distance) = +1.00" in done.stdout and (tmp_path / "figure.png").exists()
