@@ -100,7 +100,7 @@ def test_dcgan_beats_the_mlp_gan_at_the_same_epochs(shared_data):
 
 
 @pytest.mark.xfail(reason="target missed and documented (docs/experiments.md, WGAN-GP): 10/10 classes, "
-                          "but class KL 0.077 > 0.05 after 5 epochs, still falling", strict=False)
+                          "but class KL 0.080 > 0.05 after 5 epochs, still falling", strict=False)
 def test_wgan_gp_covers_all_digits_within_the_dcgan_budget(shared_data):
     _, metrics = trained("wgan-gp", shared_data)
     assert metrics["classes_present"] == 10 and metrics["class_kl"] <= 0.05
