@@ -442,20 +442,7 @@ class Tape:
         buffers = {id(a) for a in self.buffers}
         self.leaves = [(entry[1], buffers) for entry in second.entries if entry[0] == "accumulate"]
         runs = [_runner(entry, cells) for entry in second.entries]
-        last = list(range(len(runs)))  # where each entry is done: a group run at once is done at its end
-        for work, spans in second.together:  # calls that ran at once eagerly run at once here
-            parts = [[run for run in runs[first:end] if run is not None] for first, end in spans]
-            for first, end in spans:
-                runs[first:end] = [None] * (end - first)
-                last[first:end] = [spans[-1][1] - 1] * (end - first)
-            runs[spans[0][0]] = functools.partial(parallel.together, work, *[_in_order(p) for p in parts if p])
-        done = _last_reads(second, cells, last)
-        self.program = []
-        for i, run in enumerate(runs):
-            if run is not None:
-                self.program.append(run)
-            if done.get(i):  # as eager frees what backward has used, a cell lets go of its array
-                self.program.append(functools.partial(_release, done[i]))
+        self.program, self.slots = _schedule(second, runs, cells)  # slots: each group's Laters while they run
 
     def still_valid(self):
         """Whether every array read from outside is still its tensor's (not replaced by load_state_dict, .to())."""
@@ -472,9 +459,147 @@ class Tape:
             if grad is not None and id(grad.array) in buffers:
                 grad.array = grad.array.copy()
         with autograd.no_grad():
-            for run in self.program:
-                run()
+            try:
+                for run in self.program:
+                    run()
+            finally:  # after an error, no Later is left running (those no thread has begun are dropped)
+                for slot in self.slots:
+                    for later in slot:
+                        later.cancel()
+                    slot.clear()
         return _values_of(self.result)
+
+
+def _schedule(recording, runs, cells):
+    """The tape's program (the entries' runs in order, with what ran at once eagerly run at once,
+    and each cell let go after its last reader) and the slots its Laters wait in.
+
+    Calls that `together` ran at once eagerly (a layer's dL/dx and dL/dW) run as it does in a
+    backward pass: the first here, the others handed to the pool as Laters while the tape goes on.
+    A join waits for them just before the first entry that reads what they make, or a call that
+    may read anything (an optimiser's step); the gradients a stretch between two such calls adds
+    into leaves' .grad are added at its end, in their recorded order, as backward adds a Later's
+    at the end of its pass (unless something in the stretch reads a gradient)."""
+    entries, n = recording.entries, len(runs)
+    views = {k for k, run in enumerate(runs) if run is None and entries[k][0] == "op"}
+    calls = _barrier_calls(entries)
+    last = list(range(n))  # where each entry is done (what it read may be let go after it)
+    joins, moved = [[] for _ in range(n + 1)], [[] for _ in range(n + 1)]  # run before entry i (n: the end)
+    slots = []
+    moved_from = set()
+    for k, e in _movable_accumulations(entries, calls, recording.together, n):
+        moved[e].append(runs[k])
+        runs[k], last[k] = None, e
+        moved_from.add(k)
+    spans_of = [spans for _, spans in recording.together]
+    for work, spans in recording.together:
+        start, end = spans[0][0], spans[-1][1]
+        parts = [[run for run in runs[first:stop] if run is not None] for first, stop in spans]
+        runs[start:end] = [None] * (end - start)
+        last[start:end] = [end - 1] * (end - start)
+        inner = any(s[0][0] <= start and end <= s[-1][1] and s is not spans for s in spans_of)
+        handed_on = [] if inner else [(first, stop) for first, stop in spans if first < stop][1:]
+        if not handed_on or any(entries[k][0] in ("call", "accumulate") for a, b in handed_on for k in range(a, b)):
+            runs[start] = functools.partial(parallel.together, work, *[_in_order(p) for p in parts if p])
+            continue
+        slot = []
+        slots.append(slot)
+        runs[start] = functools.partial(_start_laters, work, [_in_order(p) for p in parts if p], slot)
+        made = {id(array) for first, stop in handed_on for k in range(first, stop) for array in _made(entries[k])}
+        j = _first_reader(entries, made, end, calls | moved_from, views, spans_of)
+        joins[j].append(functools.partial(_join, slot))
+        for first, stop in handed_on:
+            last[first:stop] = [j] * (stop - first)
+    done = _last_reads(recording, cells, last)
+    program = []
+    for i in range(n + 1):
+        program += joins[i] + moved[i]
+        if i < n and runs[i] is not None:
+            program.append(runs[i])
+        if done.get(i):  # as eager frees what backward has used, a cell lets go of its array
+            program.append(functools.partial(_release, done[i]))
+    return program, slots
+
+
+def _barrier_calls(entries):
+    """The calls that may read or write anything (an optimiser's step, zero_grad, a fill in place),
+    by entry index; creating a tensor only reads its tensor arguments."""
+    plain = {vars(minigrad)[name] for name in CREATION if name in vars(minigrad)}
+    plain |= {vars(functional)[name] for name in FUNCTIONAL}
+    return {k for k, entry in enumerate(entries) if entry[0] == "call" and entry[1] not in plain}
+
+
+def _reads(entry):
+    """The ids of the arrays an entry reads."""
+    kind = entry[0]
+    if kind == "op":
+        return {id(a) for a in entry[3]} | {id(v) for v in entry[7].values() if backend.is_array(v)}
+    if kind == "closed_form":
+        return {id(a) for a in entry[3]} | {id(a) for a in _arrays_in(list(entry[4].values()))}
+    return {id(a) for a in entry[3]}
+
+
+def _made(entry):
+    """The arrays an entry makes: an op's output and what it saved (not its inputs), a closed form's
+    gradients."""
+    if entry[0] == "op":
+        return [entry[5]] + [v for v in entry[6].values() if not any(v is a for a in entry[3])]
+    if entry[0] == "closed_form":
+        return [g for g in entry[5] if g is not None]
+    return []
+
+
+def _first_reader(entries, made, start, skipped, views, spans_of):
+    """Where the tape must wait for Laters that make `made`: before the first entry from `start`
+    on that reads one of them (before the group it runs in, for an entry of calls run at once);
+    else at the end. A view of what they make is what they make. At a call that may read anything
+    (`skipped` holds them, and the accumulations moved to the end of their stretch, which is such
+    a call or the end) it waits in any case."""
+    groups = {k: spans[0][0] for spans in spans_of for k in range(spans[0][0], spans[-1][1])}
+    for k in range(start, len(entries)):
+        entry = entries[k]
+        if k in skipped:
+            if entry[0] == "call":
+                return k
+            continue
+        if _reads(entry) & made:
+            if k in views:
+                made.add(id(entry[5]))
+                continue
+            return groups.get(k, k)
+    return len(entries)
+
+
+def _movable_accumulations(entries, calls, together, n):
+    """(k, e): accumulation entry k runs at e instead, the end of its stretch between calls that
+    may read anything, in the recorded order. A stretch whose gradients something reads (or that
+    adds one inside calls run at once) keeps its accumulations where they are."""
+    inside = {k for _, spans in together for k in range(spans[0][0], spans[-1][1])}
+    ends = sorted(calls) + [n]
+    moves, begin = [], 0
+    for e in ends:
+        stretch = [k for k in range(begin, e) if entries[k][0] == "accumulate"]
+        if stretch and not inside.intersection(stretch):
+            grads = set().union(*(_reads(entries[k]) for k in stretch))
+            grads |= {id(entries[k][1].grad.array) for k in stretch if entries[k][1].grad is not None}
+            if not any(entries[k][0] != "accumulate" and _reads(entries[k]) & grads for k in range(stretch[0], e)):
+                moves += [(k, e) for k in stretch]
+        begin = e + 1
+    return moves
+
+
+def _start_laters(work, calls, slot):
+    """The first of calls here; the others on the pool as Laters (parallel.together in a backward
+    pass), kept in slot until a join waits for them."""
+    with parallel.later_results(True):
+        results = parallel.together(work, *calls)
+    slot.extend(result for result in results if result is not None)
+
+
+def _join(slot):
+    for later in slot:
+        later.result()
+    slot.clear()
 
 
 def _last_reads(recording, cells, last):
@@ -483,7 +608,7 @@ def _last_reads(recording, cells, last):
     for i, entry in enumerate(recording.entries):
         for key in [id(a) for a in _arrays_in(entry[5])] if entry[0] in ("op", "closed_form") else ():
             if key in cells:
-                at[key] = last[i]
+                at[key] = max(at.get(key, last[i]), last[i])
         if entry[0] == "op":
             for key in [id(a) for a in entry[6].values()] + [id(v) for v in entry[7].values() if backend.is_array(v)]:
                 if key in cells:
@@ -494,7 +619,7 @@ def _last_reads(recording, cells, last):
                     at[key] = max(at.get(key, last[i]), last[i])
         for key in [id(a) for a in entry[3]]:
             if key in cells:
-                at[key] = last[i]
+                at[key] = max(at.get(key, last[i]), last[i])
     done = {}
     for key, i in at.items():
         done.setdefault(i, []).append(cells[key])

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from threadpoolctl import threadpool_limits
 
 if os.environ.get("MINIGRAD_TEST_CUPY") == "standin":
     import strict_cupy
     strict_cupy.install()  # before minigrad imports cupy
 
 import minigrad as mg  # noqa: E402  (after the stand-in, when asked for)
+from minigrad import parallel  # noqa: E402
 
 settings.register_profile("default", max_examples=25, deadline=None, derandomize=True,  # the same examples every run
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -100,3 +102,15 @@ def restore_ops():
     yield
     mg.autograd.OPS.clear()
     mg.autograd.OPS.update(saved)
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """Set the thread count inside a test; the previous count, and NumPy's BLAS threads (which
+    set_num_threads also sets), come back afterwards. The tests' arrays are small, so the size
+    below which blocks run inline is lowered: the pool itself is what they test."""
+    monkeypatch.setattr(parallel, "THREADED_MIN", 0)
+    before = mg.get_num_threads()
+    with threadpool_limits(limits=None):  # on exit: the BLAS limits as they are now
+        yield mg.set_num_threads
+        mg.set_num_threads(before)

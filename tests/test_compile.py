@@ -13,6 +13,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn as nn
 from benchmarks import workloads
+from minigrad import kernels, parallel
 from minigrad.compile import CapturedStep, Tape
 
 STEPS = 6  # call 1 eager, calls 2-3 recorded, calls 4-6 replayed
@@ -445,3 +446,112 @@ def test_a_capture_holds_one_calls_arrays_and_a_replay_no_more_than_eager():
     for held, peak in captured[3:]:  # the replays
         assert held <= eager_held + buffers + 64 * 1024, (held, eager_held, buffers)
         assert peak <= 1.05 * eager_peak, (peak, eager_peak)
+
+
+# --- a replay hands dL/dW to the other core, as backward does ------------------------------------
+
+def _counting_laters(monkeypatch):
+    made = []
+    later_init = parallel.Later.__init__
+    monkeypatch.setattr(parallel.Later, "__init__", lambda self, call: made.append(1) or later_init(self, call))
+    return made
+
+
+def test_a_replay_hands_weight_gradients_on_as_laters_and_gives_the_eager_values(threads, monkeypatch):
+    # mlp_gan: D's gradients of two backward passes added into the same .grad before one step, then G's
+    # through D; the replay's Laters (every dL/dW, the threshold lowered) against one thread, eagerly
+    monkeypatch.setattr(parallel, "LATER_MIN", 1)
+    threads(1)
+    eager_losses, eager_state, _ = _train("mlp_gan", False)
+    threads(2)
+    made = _counting_laters(monkeypatch)
+    mg.manual_seed(0)
+    w = workloads.WORKLOADS["mlp_gan"](mg)
+    step = mg.compile(w.step)
+    losses = [step().array.copy() for _ in range(3)]
+    before = len(made)
+    losses += [step().array.copy() for _ in range(STEPS - 3)]
+    assert _replays(step)
+    assert len(made) - before >= 3 * 10  # each replay: D's 3 + 3 layers, G's 3 (+ D's 3 in G's pass), less D's first
+    _assert_same(eager_losses, losses)
+    _assert_same(eager_state, _state(w.G, w.D))
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_a_step_that_reads_gradients_before_the_last_backward_replays_them_as_eager(threads, monkeypatch,
+                                                                                   set_to_none):
+    # The first pass's gradients are read (their squared norm) before a second pass adds into them: the
+    # replay waits for the Laters before the read, and adds each gradient into .grad where eager did
+    # (into .grad's own array, kept by zero_grad(set_to_none=False), before the read).
+    monkeypatch.setattr(parallel, "LATER_MIN", 1)
+
+    def run(compiled):
+        mg.manual_seed(3)
+        model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1))
+        optimizer = mg.optim.Adam(model.parameters(), lr=0.01)
+
+        def train_step(x):
+            optimizer.zero_grad(set_to_none=set_to_none)
+            model(x).pow(2).mean().backward()
+            norm = sum((p.grad * p.grad).sum() for p in model.parameters())
+            (model(x * 2).mean() * norm).backward()
+            optimizer.step()
+            return norm
+        step = mg.compile(train_step) if compiled else train_step
+        xs = [mg.tensor(np.random.default_rng(i).standard_normal((8, 6)).astype(np.float32)) for i in range(STEPS)]
+        norms = [step(x).array.copy() for x in xs[:3]]
+        replayed = len(made)
+        norms += [step(x).array.copy() for x in xs[3:]]
+        return norms, _state(model), step, len(made) - replayed
+
+    made = _counting_laters(monkeypatch)
+    threads(1)
+    eager_norms, eager_state, _, _ = run(False)
+    threads(2)
+    norms, state, step, laters = run(True)
+    assert _replays(step) and laters >= 3 * 4  # each replay: 2 layers in the first pass, 2 in the second
+    _assert_same(eager_norms, norms)
+    _assert_same(eager_state, state)
+
+
+def test_an_error_in_a_later_of_a_replay_reaches_the_caller_and_leaves_nothing_running(threads, monkeypatch,
+                                                                                      restore_ops):
+    monkeypatch.setattr(parallel, "LATER_MIN", 1)
+    threads(2)
+    failing = []
+
+    class WeightGrad(mg.autograd.Function):  # x^T g, failing when asked to
+        def forward(self, x, grad):
+            if failing:
+                raise ValueError("dL/dW failed")
+            return x.T @ grad
+
+    class Product(mg.autograd.Function):  # x w, its dL/dw by WeightGrad
+        def forward(self, x, w):
+            return x @ w
+
+        def backward(self, grad):
+            x, w = self.inputs
+            return tuple(kernels.together(10**9, lambda: grad @ w.T, lambda: WeightGrad.apply(x, grad)))
+
+    x, w = mg.randn(4, 3), nn.Parameter(mg.randn(3, 2))
+    h = nn.Parameter(mg.randn(2, 2))
+    optimizer = mg.optim.SGD([w, h], lr=0.1)
+
+    def train_step():
+        optimizer.zero_grad()
+        loss = Product.apply(Product.apply(x, w).tanh(), h).sum()
+        loss.backward()
+        optimizer.step()
+        return loss
+    step = mg.compile(train_step)
+    for _ in range(4):
+        step()
+    tape, = [case for case in step.cases.values() if isinstance(case, Tape)]
+    failing.append(True)
+    with pytest.raises(ValueError, match="dL/dW failed"):
+        step()
+    assert tape.slots and not any(tape.slots)  # nothing waits for the Laters any more
+    assert not step.cases  # the half-replayed tape is gone: the next call records afresh
+    failing.clear()
+    assert np.isfinite(step().item())

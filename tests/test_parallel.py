@@ -17,18 +17,6 @@ from minigrad import kernels, parallel
 from minigrad.ops import conv
 
 
-@pytest.fixture
-def threads(monkeypatch):
-    """Set the thread count inside a test; the previous count, and NumPy's BLAS threads (which
-    set_num_threads also sets), come back afterwards. The tests' arrays are small, so the size
-    below which blocks run inline is lowered: the pool itself is what they test."""
-    monkeypatch.setattr(parallel, "THREADED_MIN", 0)
-    before = mg.get_num_threads()
-    with threadpool_limits(limits=None):  # on exit: the BLAS limits as they are now
-        yield mg.set_num_threads
-        mg.set_num_threads(before)
-
-
 def test_blocks_cover_the_range_once_in_order():
     assert parallel.blocks(10, block=4) == [(0, 4), (4, 8), (8, 10)]
     assert parallel.blocks(8, block=4) == [(0, 4), (4, 8)]
