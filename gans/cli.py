@@ -105,8 +105,9 @@ def build_parser():
     train.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--no-compile", action="store_true",
-                       help="run every step eagerly (by default the steps of a classic GAN at batch "
-                            "size 1 are captured with mg.compile and replayed: the same numbers, faster)")
+                       help="run every step eagerly (by default a classic GAN's steps at batch size 1, or "
+                            "of networks without convolutions, are captured with mg.compile and replayed: the "
+                            "same numbers, faster)")
     train.add_argument("--distributed", action="store_true",
                        help="one of the processes of `mpiexec -n N`: train together, each on its part of the data "
                             "(global batch: N x --batch-size; gans/distributed.py)")

@@ -162,11 +162,9 @@ class ClassicGAN(Objective):
 
     def step(self, trainer):
         """One D update (or two, book style) and one G update: captured by mg.compile where that helps
-        (batch size 1, the book's: its step 0.49 of PyTorch's time, against 0.67 eager), else eagerly.
-        At batch 64 a tape would take 7 % off the demo's step, but recording holds every array of a
-        call until its end (the DCGAN's peak memory 676 MB instead of 433), for no gain on convolutions."""
+        (Trainer.captures: batch size 1, and networks without convolutions), else eagerly."""
         real, labels = trainer.next_batch()
-        if not trainer.options.compile or real.shape[0] > 1:
+        if not trainer.captures(real):
             stats = self.update(trainer, real, labels, checked=True)
             return self.diverged() if stats is None else self.statistics(stats)
         try:
