@@ -60,10 +60,16 @@ def adam(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay, d
         v <- v beta2 + g^2 (1 - beta2)
         p <- p - m / (sqrt(v) / sqrt(1 - beta2^t) + eps) * (lr / (1 - beta1^t))
 
-    `grad` is only read. Without amsgrad (Adam.update keeps that on NumPy).
+    `grad` is only read. Without amsgrad (Adam.update keeps that on NumPy). `grad` may also be a
+    tuple of flat gradients, each for its part of the flat `param` in order (a parameter group under
+    a million elements, all at one step): one call for them all, since at batch size 1 a call costs
+    more than a small parameter's arithmetic.
     """
     constants = _adam_constants(param.dtype, step, lr, *betas, eps, weight_decay, decoupled, maximize)
-    in_blocks(_adam, (param, grad, exp_avg, exp_avg_sq), constants)
+    if type(grad) is tuple:
+        _adam_parts(param, grad, exp_avg, exp_avg_sq, *constants)
+    else:
+        in_blocks(_adam, (param, grad, exp_avg, exp_avg_sq), constants)
 
 
 @functools.lru_cache(maxsize=64)
@@ -91,6 +97,18 @@ def _adam(param, grad, exp_avg, exp_avg_sq, step_size, one_minus_beta1, beta2, o
         exp_avg[i] = m
         exp_avg_sq[i] = v
         param[i] = p - (m / (np.sqrt(v) / bias2_sqrt + eps)) * step_size
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _adam_parts(param, grads, exp_avg, exp_avg_sq, step_size, one_minus_beta1, beta2, one_minus_beta2, bias2_sqrt,
+                eps, weight_decay, decay, maximize):
+    """_adam on each part of the flat arrays, with its own gradient from the tuple `grads`."""
+    start = 0
+    for grad in grads:
+        stop = start + grad.size
+        _adam(param[start:stop], grad, exp_avg[start:stop], exp_avg_sq[start:stop], step_size, one_minus_beta1,
+              beta2, one_minus_beta2, bias2_sqrt, eps, weight_decay, decay, maximize)
+        start = stop
 
 
 def rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum, centered,

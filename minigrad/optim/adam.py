@@ -100,6 +100,7 @@ class Adam(Optimizer):
         def update(p, grad, state, step):
             kernels.adam(p, grad, state["exp_avg"], state["exp_avg_sq"], step, group["lr"], group["betas"],
                          group["eps"], group["weight_decay"], group["decoupled_weight_decay"], group["maximize"])
+        update.takes_parts = True  # grad may be a tuple: the whole group in one call (FlatGroup.update_each)
         return update
 
     @staticmethod

@@ -146,15 +146,26 @@ class FlatGroup:
     def update_each(self, update):
         """Run update(values, grad, state, step) on each parameter that has a gradient, on its views
         of the buffers, with its own step count. For a compiled one-pass update: it reads each
-        parameter's .grad where it is (only reads it), so nothing is gathered or copied."""
+        parameter's .grad where it is (only reads it), so nothing is gathered or copied. An update
+        that takes parts (update.takes_parts) gets a small group whose parameters all have gradients
+        and one step count in one call: the whole buffers, and the tuple of gradients."""
         steps = self.steps
-        for i, (p, (values, state)) in enumerate(zip(self.params, self.parts)):
-            if p.grad is None:
-                continue
-            grad = p.grad.array.reshape(-1)
-            if grad.size != values.size:
+        grads = []
+        for p, (values, _) in zip(self.params, self.parts):
+            grad = None if p.grad is None else p.grad.array.reshape(-1)
+            if grad is not None and grad.size != values.size:
                 raise RuntimeError(f"a parameter of shape {tuple(p.shape)} has a .grad of shape "
                                    f"{tuple(p.grad.shape)}; they must match")
+            grads.append(grad)
+        if (getattr(update, "takes_parts", False) and all(g is not None for g in grads) and len(set(steps)) == 1
+                and self.values.size < parallel.THREADED_MIN):
+            step = steps[0] + 1
+            update(self.values, tuple(np.ascontiguousarray(g, dtype=self.values.dtype) for g in grads), self.state, step)
+            self.steps = [step] * len(steps)
+            return
+        for i, (grad, (values, state)) in enumerate(zip(grads, self.parts)):
+            if grad is None:
+                continue
             steps[i] += 1
             update(values, grad.astype(values.dtype, copy=False), state, steps[i])
 
