@@ -493,6 +493,8 @@ def _schedule(recording, runs, cells):
         moved_from.add(k)
     spans_of = [spans for _, spans in recording.together]
     for work, spans in recording.together:
+        if work < min(parallel.LATER_MIN, parallel.MATMUL_BLOCK):  # together runs them one after the other
+            continue
         start, end = spans[0][0], spans[-1][1]
         parts = [[run for run in runs[first:stop] if run is not None] for first, stop in spans]
         runs[start:end] = [None] * (end - start)
