@@ -33,6 +33,8 @@ graph and no sort (the idea of CUDA graphs and of tinygrad's TinyJit).
    of it, a call's tensor argument, the result) keeps its identity, the new values copied into
    it, so that whatever holds it sees them. A cell lets go of its array after its last reader, and
    no Function keeps it: between calls a tape holds only those arrays, as eager frees its graph.
+   What `together` ran at once (a layer's dL/dx and dL/dW) runs as in backward(): dL/dx here,
+   dL/dW on the pool as a Later, waited for before its first reader (_schedule).
 
 What a replayed step returns are new tensors holding the values, without a graph.
 """
