@@ -51,27 +51,41 @@ def relu(x):
 
 
 def leaky_relu(x, slope):
-    """x * m, and m = where(x > 0, 1, slope) (LeakyReLU's derivative). m is built by arithmetic
-    on x > 0, not np.where, which is an order of magnitude slower on large arrays. With numba,
-    one pass (kernels_numba.leaky_relu)."""
+    """x m, with m = where(x > 0, 1, slope), LeakyReLU's derivative (slope_map), which its backward
+    builds again from x (leaky_relu_backward). With numba, one pass (kernels_numba.leaky_relu)."""
     if compiles(x):
         return compiled.leaky_relu(x, slope)
+    return multiply(x, slope_map(x, slope))
+
+
+def leaky_relu_backward(grad, x, slope):
+    """grad m, m = slope_map(x, slope): the same m as leaky_relu's, so the same numbers as grad
+    times the map forward used. With numba, one pass where grad and x are laid out alike."""
+    if compiles(grad) and grad.dtype == x.dtype:
+        result = compiled.leaky_relu_backward(grad, x, slope)
+        if result is not None:
+            return result
+    return multiply(grad, slope_map(x, slope))
+
+
+def slope_map(x, slope):
+    """where(x > 0, 1, slope) of x's dtype, built by arithmetic, (x > 0)(1 - slope) + slope: np.where
+    is an order of magnitude slower on large arrays."""
     xp = backend.array_module(x)
     if _one_block(x):
-        slope_map = (x > 0).astype(x.dtype)
-        slope_map *= 1 - slope
-        slope_map += slope
-        return x * slope_map, slope_map
-    out, slope_map = xp.empty_like(x), xp.empty_like(x)
+        m = (x > 0).astype(x.dtype)
+        m *= 1 - slope
+        m += slope
+        return m
+    m = xp.empty_like(x)
 
     def block(rows):
-        xp.greater(x[rows], 0, out=slope_map[rows])      # 1.0 or 0.0
-        slope_map[rows] *= 1 - slope
-        slope_map[rows] += slope
-        xp.multiply(x[rows], slope_map[rows], out=out[rows])
+        xp.greater(x[rows], 0, out=m[rows])      # 1.0 or 0.0
+        m[rows] *= 1 - slope
+        m[rows] += slope
 
     parallel.spread_rows(x, block)
-    return out, slope_map
+    return m
 
 
 def matmul(a, b):

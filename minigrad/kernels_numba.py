@@ -171,14 +171,31 @@ def _outer(a, b, out):
 
 
 def leaky_relu(x, slope):
-    """kernels.leaky_relu in one pass: m = (x > 0) (1 - slope) + slope (the same arithmetic, so
-    the same m bit for bit) and out = x m. Returns out and m, of x's shape and memory layout."""
+    """kernels.leaky_relu in one pass: out = x m, m = (x > 0) (1 - slope) + slope (the same
+    arithmetic, so the same numbers), laid out as x."""
     if not _dense(x):
         x = np.ascontiguousarray(x)
-    out, slope_map = np.empty_like(x), np.empty_like(x)  # laid out as x is
-    real = x.dtype.type
-    in_blocks(_leaky_relu, _in_memory_order(x, out, slope_map), (real(slope), real(1 - slope) + real(slope)))
-    return out, slope_map
+    out = np.empty_like(x)  # laid out as x is
+    in_blocks(_leaky_relu, _in_memory_order(x, out), _slopes(x.dtype, slope))
+    return out
+
+
+def leaky_relu_backward(grad, x, slope):
+    """kernels.leaky_relu_backward in one pass, grad m with m built from x as leaky_relu builds it,
+    laid out as grad; None where grad and x are not laid out alike (one block of memory each, their
+    axes in the same order), for the NumPy formula."""
+    if grad.shape != x.shape or not _dense(grad) or not _dense(x) or _by_stride(grad) != _by_stride(x):
+        return None
+    result = np.empty_like(grad)
+    in_blocks(_leaky_relu_backward, _in_memory_order(grad, x, result), _slopes(x.dtype, slope))
+    return result
+
+
+def _slopes(dtype, slope):
+    """m's two values, of the arrays' dtype: slope, and (1 - slope) + slope as kernels.slope_map
+    computes it (1, or 1 rounded)."""
+    real = dtype.type
+    return real(slope), real(1 - slope) + real(slope)
 
 
 def _dense(x):
@@ -203,11 +220,15 @@ def _in_memory_order(x, *like):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _leaky_relu(x, out, slope_map, slope, above):
+def _leaky_relu(x, out, slope, above):
     for i in range(x.size):
-        m = above if x[i] > 0 else slope
-        slope_map[i] = m
-        out[i] = x[i] * m
+        out[i] = x[i] * (above if x[i] > 0 else slope)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _leaky_relu_backward(grad, x, result, slope, above):
+    for i in range(grad.size):
+        result[i] = grad[i] * (above if x[i] > 0 else slope)
 
 
 # --- the convolution's fold -----------------------------------------------------------------------

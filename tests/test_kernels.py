@@ -42,43 +42,53 @@ def test_relu_is_max_x_0_and_its_mask(blocks):
     np.testing.assert_array_equal(positive, x > 0)
 
 
-@pytest.mark.parametrize("slope", [0.0, 0.02, 0.2])
-def test_leaky_relu_is_x_times_its_slope_map(blocks, path, slope):
-    x = normal(40, 30)
-    out, slope_map = kernels.leaky_relu(x, slope)
+@pytest.mark.parametrize("slope", [0.0, 0.02, 0.2, -0.5])
+def test_leaky_relu_is_x_times_its_slope_map_and_its_backward_the_gradient_times_it(blocks, path, slope):
+    x, g = normal(40, 30), normal(40, 30, seed=1)
+    slope_map = kernels.slope_map(x, slope)
     np.testing.assert_allclose(slope_map, np.where(x > 0, 1.0, slope), rtol=0, atol=1e-15)
-    np.testing.assert_allclose(out, np.where(x > 0, x, slope * x), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(kernels.leaky_relu(x, slope), np.where(x > 0, x, slope * x), rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(kernels.leaky_relu_backward(g, x, slope), g * slope_map)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_leaky_relu_gives_the_same_numbers_on_both_paths(monkeypatch, dtype):
+def test_leaky_relu_and_its_backward_give_the_same_numbers_on_both_paths(monkeypatch, dtype):
     compiled = pytest.importorskip("minigrad.kernels_numba")
     x = normal(3, 50, 7).astype(dtype)[:, ::2]  # not contiguous
     x[0, 0, :3] = [0.0, -0.0, np.nan]
+    g = normal(3, 25, 7, seed=1).astype(dtype)
     monkeypatch.setattr(kernels, "COMPILED", False)
-    expected = kernels.leaky_relu(x, 0.2)
-    got = compiled.leaky_relu(x, 0.2)
+    expected = kernels.leaky_relu(x, 0.2), kernels.leaky_relu_backward(g, x, 0.2)
+    dense_x = np.ascontiguousarray(x)  # (the compiled backward needs x laid out as the gradient)
+    got = compiled.leaky_relu(x, 0.2), compiled.leaky_relu_backward(g, dense_x, 0.2)
     for a, b in zip(got, expected):
         assert a.dtype == dtype and a.shape == x.shape
         np.testing.assert_array_equal(a, b)
+    assert compiled.leaky_relu_backward(g, x, 0.2) is None  # x with gaps: the NumPy formula
 
 
 @pytest.mark.parametrize("layout", ["channels-last", "reversed", "with gaps"])
 def test_leaky_relu_keeps_the_layout_of_its_input(blocks, layout):
     """A convolution's output is channels-last memory seen as NCHW: the compiled loop's results are
     laid out as its input (the next convolution reads them without a copy), with the same numbers
-    as the NumPy formula; an input whose elements are not one block of memory is copied first."""
+    as the NumPy formula; an input whose elements are not one block of memory is copied first.
+    Backward's results are laid out as the gradient, in one pass where x is laid out alike."""
     compiled = pytest.importorskip("minigrad.kernels_numba")
-    nhwc = normal(4, 5, 6, 16).astype(np.float32)
+    nhwc, g_nhwc = normal(4, 5, 6, 16).astype(np.float32), normal(4, 5, 6, 16, seed=1).astype(np.float32)
     x = {"channels-last": nhwc.transpose(0, 3, 1, 2), "reversed": nhwc.transpose(3, 2, 1, 0),
          "with gaps": nhwc.transpose(0, 3, 1, 2)[:, ::2]}[layout]
-    out, slope_map = compiled.leaky_relu(x, 0.2)
-    np.testing.assert_array_equal(out, x * np.where(x > 0, np.float32(1), np.float32(0.2)))
-    np.testing.assert_array_equal(slope_map, np.where(x > 0, np.float32(1), np.float32(0.2)))
+    g = {"channels-last": g_nhwc.transpose(0, 3, 1, 2), "reversed": g_nhwc.transpose(3, 2, 1, 0),
+         "with gaps": g_nhwc.transpose(0, 3, 1, 2)[:, ::2]}[layout]
+    slope_map = np.where(x > 0, np.float32(1), np.float32(0.2))
+    out = compiled.leaky_relu(x, 0.2)
+    np.testing.assert_array_equal(out, x * slope_map)
+    np.testing.assert_array_equal(kernels.leaky_relu_backward(g, x, 0.2), g * slope_map)
     if layout == "with gaps":
         assert out.flags.c_contiguous
     else:
-        assert out.strides == slope_map.strides == x.strides
+        assert out.strides == x.strides
+        assert compiled.leaky_relu_backward(g, x, 0.2).strides == g.strides
+        assert compiled.leaky_relu_backward(np.ascontiguousarray(g), x, 0.2) is None  # laid out otherwise
 
 
 def test_multiply_is_the_elementwise_product(blocks):

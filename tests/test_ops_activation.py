@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad.ops.activation import Scale, SigmoidBackward, TanhBackward
+from minigrad.ops.activation import LeakyReLUBackward, Scale, SigmoidBackward, TanhBackward
 from helpers import (DEVICES, array_and_dim, arrays, away_from, away_from_zero, check_gradients, floats,
                      gradient_test_for, shapes)
 
@@ -30,6 +30,17 @@ def test_relu_gradient(device, x):
 @given(arrays(shapes(), away_from_zero()), floats(0.0, 0.5))
 def test_leaky_relu_gradient(device, x, slope):
     check_gradients(lambda a: F.leaky_relu(a, slope), x, device=device)
+
+
+@gradient_test_for("LeakyReLUBackward")
+@pytest.mark.parametrize("device", DEVICES)
+@given(arrays(shapes()), st.integers(0, 2**16), st.sampled_from([0.0, 0.2, -0.5]))
+def test_leaky_relu_backward_gradient(device, g, seed, slope):
+    """g m, m LeakyReLU's slope map of a constant x: linear in g, its own derivative (LeakyReLU's
+    second-order gradients)."""
+    x = np.random.default_rng(seed).choice([-1.5, -0.3, 0.4, 2.0], size=np.shape(g))
+    check_gradients(lambda a: LeakyReLUBackward.apply(a, x=mg.tensor(x, device=device).array, slope=slope), g,
+                    device=device)
 
 
 @gradient_test_for("Sigmoid")

@@ -242,6 +242,9 @@ def gradient_op(minigrad_form, torch_form):
 
 case("scale", gradient_op(lambda g, m: activation.Scale.apply(g, factor=m.array), lambda g, m: g * m),
      normal(3, 4), constant(_rng.choice([0.0, 0.02, 1.0], (3, 4))))
+case("leaky_relu_backward", gradient_op(lambda g, x: activation.LeakyReLUBackward.apply(g, x=x.array, slope=0.2),
+                                        lambda g, x: torch.ops.aten.leaky_relu_backward(g, x, 0.2, False)),
+     normal(3, 4), constant(_rng.choice([-1.5, -0.3, 0.4, 2.0], (3, 4))))
 case("sigmoid_backward", gradient_op(activation.SigmoidBackward.apply, torch.ops.aten.sigmoid_backward),
      normal(3, 4), probability(3, 4))
 case("tanh_backward", gradient_op(activation.TanhBackward.apply, torch.ops.aten.tanh_backward),
@@ -918,7 +921,7 @@ def test_every_op_has_a_parity_case():
         "norm": "pnorm", "l1_loss": "l1_loss", "pad_by_index": "pad_reflect", "interpolate": "interpolate",
         "pixel_shuffle": "pixel_shuffle", "adaptive_avg_pool2d": "adaptive_avg_pool2d",
         "instance_norm": "instance_norm", "InstanceNorm": "instance_norm_affine", "prelu": "prelu",
-        "dropout2d": "dropout2d", "ELU": "elu", "Scale": "scale", "SigmoidBackward": "sigmoid_backward",
+        "dropout2d": "dropout2d", "ELU": "elu", "Scale": "scale", "LeakyReLUBackward": "leaky_relu_backward", "SigmoidBackward": "sigmoid_backward",
         "TanhBackward": "tanh_backward", "LinearWeightGrad": "linear_weight_grad", "ConvWeightGrad": "conv_weight_grad",
         "Sin": "sin", "Cos": "cos", "Tan": "tan", "Asin": "asin", "Acos": "acos", "Atan": "atan", "Atan2": "atan2",
         "Sinh": "sinh", "Cosh": "cosh", "Log1p": "log1p", "Expm1": "expm1", "Log2": "log2", "Log10": "log10",

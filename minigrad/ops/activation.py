@@ -33,20 +33,36 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
-    """y = x if x > 0 else slope * x.   dy/dx = 1 where x > 0, else slope (built in forward)."""
-    saves_inputs = False
+    """y = x if x > 0 else slope * x.   dy/dx = 1 where x > 0, else slope (LeakyReLUBackward, from x)."""
 
     def forward(self, x, slope=0.01):
-        out, self.slope_map = kernels.leaky_relu(x, slope)
-        return out
+        self.slope = slope
+        return kernels.leaky_relu(x, slope)
 
     def backward(self, grad):
-        return Scale.apply(grad, factor=self.slope_map)
+        return LeakyReLUBackward.apply(grad, x=self.inputs[0].array, slope=self.slope)
+
+
+class LeakyReLUBackward(Function):
+    """y = g m, with m = 1 where x > 0, else slope: the gradient of leaky_relu(x), given the
+    gradient g of its output. m is built from x in the same pass, as forward built it.
+
+    dy/dg = m (y is linear in g; x is a constant here: m is piecewise constant in x, its
+    gradient 0 almost everywhere).
+    """
+    saves_inputs = False
+
+    def forward(self, grad, x, slope):
+        self.x, self.slope = x, slope
+        return kernels.leaky_relu_backward(grad, x, slope)
+
+    def backward(self, grad):
+        return LeakyReLUBackward.apply(grad, x=self.x, slope=self.slope)
 
 
 class Scale(Function):
     """y = g * m, m a constant array of g's shape: the gradient of an op whose derivative is a
-    fixed factor per element (ReLU's 0/1 mask, LeakyReLU's slopes, dropout's 0 or 1/(1-p)).
+    fixed factor per element (ReLU's 0/1 mask, dropout's 0 or 1/(1-p)).
 
     dy/dg = m (y is linear in g; m has no gradient: it is constant, or piecewise so).
     """
