@@ -507,6 +507,30 @@ def test_single_window_convolutions(device):
     np.testing.assert_allclose(out[:, :, 0, 0], np.einsum("nchw,ochw->no", x, w), rtol=1e-12)
 
 
+@pytest.mark.parametrize("in_channels", [1, 4])
+def test_a_single_window_is_neither_copied_nor_folded_and_gives_the_same_numbers(in_channels):
+    """A kernel as large as the unpadded input: conv2d's columns are the channels-last input itself
+    (a view), and a transposed convolution of one pixel is its product with no fold, the same bits
+    as the fold (zeros, then added into: -0.0 comes out 0.0) and as the convolution it replaces."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 5, 5, 6)).astype(np.float32).transpose(0, 3, 1, 2)  # channels-last memory
+    conv2d = conv.Conv2d()
+    conv2d.forward(x, rng.standard_normal((2, 6, 5, 5)).astype(np.float32))
+    assert conv2d.cols.shape == (3, 150) and np.shares_memory(conv2d.cols, x)
+    z = rng.standard_normal((3, in_channels, 1, 1)).astype(np.float32)
+    z[0, 0, 0, 0] = 0.0
+    w = rng.standard_normal((in_channels, 8, 5, 5)).astype(np.float32)
+    w[:, 0] *= -1  # products -0.0 in sample 0 where in_channels is 1
+    transposed = conv.ConvTranspose2d()
+    out = transposed.forward(z, w).transpose(0, 2, 3, 1)  # channels-last (N, OH, OW, Cout)
+    assert transposed.one_pixel
+    transposed.one_pixel = False
+    np.testing.assert_array_equal(out, transposed.by_fold(z, w))
+    if in_channels == 1:  # what stride 1 chose before, its columns being the smaller matrix
+        np.testing.assert_array_equal(out, transposed.by_convolution(z, w, (0, 0)))
+    assert not np.signbit(out[0][out[0] == 0]).any()
+
+
 WINDOW_OPS = {
     "conv2d": lambda x, **args: F.conv2d(x, mg.zeros(1, 1, 3, 3), **args),
     "conv_transpose2d": lambda x, **args: F.conv_transpose2d(x, mg.zeros(1, 1, 3, 3), **args),

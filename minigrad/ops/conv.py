@@ -67,9 +67,13 @@ def window_columns(x, placed_at, size, kernel, stride, dilation, first=(0, 0), c
     them by default), copied into a matrix, one row per window, laid out (KH, KW, C).
 
     With numba one compiled loop reads x and writes the zeros itself (kernels.window_columns),
-    without making the zero-padded copy."""
+    without making the zero-padded copy. A kernel as large as the unpadded input has one window,
+    the whole input: its columns are x itself, one row per sample (a view, where x is channels-last
+    in memory: a DCGAN critic's last layer, a generator's first layer's weight gradient)."""
     x = x.transpose(0, 2, 3, 1)
     count = window_count(size, kernel, stride, dilation) if count is None else count
+    if tuple(count) == (1, 1) and tuple(kernel) == tuple(size) == x.shape[1:3] and tuple(first) == (0, 0):
+        return x.reshape(len(x), -1)
     if kernels.window_columns and kernels.compiles(x):
         return kernels.window_columns(x, placed_at, kernel, stride, dilation, first, count)
     (ph, pw), (fh, fw), (h, w) = placed_at, first, x.shape[1:3]
@@ -261,7 +265,9 @@ class ConvTranspose2d(Function):
             raise ValueError(f"conv_transpose2d: padding {self.padding} leaves no output for input {(h, w)}")
         self.full_size, self.kernel, self.input_size = full, (kh, kw), (h, w)
         (oh, ow) = self.out_size
-        if self.stride == (1, 1) and oh * ow * in_channels < h * w * out_channels:
+        self.one_pixel = ((h, w) == (1, 1) and self.padding == (0, 0) and output_padding == (0, 0)
+                          and self.dilation == (1, 1))
+        if self.stride == (1, 1) and oh * ow * in_channels < h * w * out_channels and not self.one_pixel:
             out = self.by_convolution(x, weight, output_padding)
         else:
             out = self.by_fold(x, weight)
@@ -271,12 +277,19 @@ class ConvTranspose2d(Function):
 
     def by_fold(self, x, weight):
         """cols = x @ W, one row per input pixel (N*H*W, KH*KW*Cout), folded into the output;
-        in blocks of samples. Channels-last (N, OH, OW, Cout)."""
+        in blocks of samples. Channels-last (N, OH, OW, Cout). From one pixel, unpadded, a sample's
+        row of cols is its output, with nothing to add (a DCGAN generator's first layer, a critic's
+        last layer's input gradient); + 0 as the fold's zeros give it (-0.0 becomes 0.0)."""
         (n, in_channels, h, w), (kh, kw) = x.shape, self.kernel
         weight_matrix = weight.transpose(0, 2, 3, 1).reshape(in_channels, -1)  # (Cin, KH*KW*Cout)
         blocks = []
         for samples in self.blocks_of_samples(n, self.out_channels):
             cols = kernels.matmul(pixel_rows(x[samples]), weight_matrix).reshape(-1, h, w, kh, kw, self.out_channels)
+            if self.one_pixel:
+                cols = cols.reshape(-1, kh, kw, self.out_channels)
+                cols += 0
+                blocks.append(cols)
+                continue
             blocks.append(kernels.fold(cols, self.full_size, self.stride, self.dilation, axis=1,
                                        first=self.padding, count=self.out_size))
         return blocks[0] if len(blocks) == 1 else backend.array_module(x).concatenate(blocks)
