@@ -51,41 +51,42 @@ def relu(x):
 
 
 def leaky_relu(x, slope):
-    """x m, with m = where(x > 0, 1, slope), LeakyReLU's derivative (slope_map), which its backward
-    builds again from x (leaky_relu_backward). With numba, one pass (kernels_numba.leaky_relu)."""
+    """x m, with m = where(x > 0, 1, slope), LeakyReLU's derivative, which its backward builds again
+    from x (leaky_relu_backward). With numba, one pass (kernels_numba.leaky_relu)."""
     if compiles(x):
         return compiled.leaky_relu(x, slope)
-    return multiply(x, slope_map(x, slope))
+    return _times_slope_map(x, x, slope)
 
 
 def leaky_relu_backward(grad, x, slope):
-    """grad m, m = slope_map(x, slope): the same m as leaky_relu's, so the same numbers as grad
-    times the map forward used. With numba, one pass where grad and x are laid out alike."""
+    """grad m, m built from x as leaky_relu builds it: the same numbers as grad times the map forward
+    used. With numba, one pass where grad and x are laid out alike."""
     if compiles(grad) and grad.dtype == x.dtype:
         result = compiled.leaky_relu_backward(grad, x, slope)
         if result is not None:
             return result
-    return multiply(grad, slope_map(x, slope))
+    return _times_slope_map(grad, x, slope)
 
 
-def slope_map(x, slope):
-    """where(x > 0, 1, slope) of x's dtype, built by arithmetic, (x > 0)(1 - slope) + slope: np.where
-    is an order of magnitude slower on large arrays."""
+def _times_slope_map(a, x, slope):
+    """a m, m = where(x > 0, 1, slope) of x's dtype, built by arithmetic, (x > 0)(1 - slope) + slope
+    (np.where is an order of magnitude slower on large arrays), block by block."""
     xp = backend.array_module(x)
-    if _one_block(x):
+    if _one_block(x) or a.shape != x.shape:
         m = (x > 0).astype(x.dtype)
         m *= 1 - slope
         m += slope
-        return m
-    m = xp.empty_like(x)
+        return a * m
+    out, m = xp.empty_like(a, dtype=xp.result_type(a, x)), xp.empty_like(x)
 
     def block(rows):
         xp.greater(x[rows], 0, out=m[rows])      # 1.0 or 0.0
         m[rows] *= 1 - slope
         m[rows] += slope
+        xp.multiply(a[rows], m[rows], out=out[rows])
 
     parallel.spread_rows(x, block)
-    return m
+    return out
 
 
 def matmul(a, b):

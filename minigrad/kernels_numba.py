@@ -192,8 +192,8 @@ def leaky_relu_backward(grad, x, slope):
 
 
 def _slopes(dtype, slope):
-    """m's two values, of the arrays' dtype: slope, and (1 - slope) + slope as kernels.slope_map
-    computes it (1, or 1 rounded)."""
+    """m's two values, of the arrays' dtype: slope, and (1 - slope) + slope as kernels.leaky_relu's
+    NumPy formula computes it (1, or 1 rounded)."""
     real = dtype.type
     return real(slope), real(1 - slope) + real(slope)
 
