@@ -108,12 +108,15 @@ class Function:
 
     `saves_inputs` / `saves_output` declare whether backward reads the input or output values;
     backward is refused if one of them was changed in place since (see Tensor._version).
-    `is_view` marks ops whose output may share memory with the first input.
+    `is_view` marks ops whose output may share memory with the first input, `draws_random` ops
+    whose forward draws from the random generator (dropout: a captured step keeps it in its place
+    among the draws).
     """
 
     saves_inputs = True
     saves_output = False
     is_view = False
+    draws_random = False
     assigned_in_place = False  # set by mark_assigned_in_place
     view_changed_at = None     # set by mark_view_changed
 

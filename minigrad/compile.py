@@ -489,7 +489,7 @@ def _schedule(recording, runs, cells):
     joins, moved = [[] for _ in range(n + 1)], [[] for _ in range(n + 1)]  # run before entry i (n: the end)
     slots = []
     moved_from = set()
-    for k, e in _movable_accumulations(entries, calls, recording.together, n):
+    for k, e in _movable_accumulations(entries, calls, recording, views, n):
         moved[e].append(runs[k])
         runs[k], last[k] = None, e
         moved_from.add(k)
@@ -574,11 +574,18 @@ def _first_reader(entries, made, start, skipped, views, spans_of):
     return len(entries)
 
 
-def _movable_accumulations(entries, calls, together, n):
-    """(k, e): accumulation entry k runs at e instead, the end of its stretch between calls that
-    may read anything, in the recorded order. A stretch whose gradients something reads (or that
-    adds one inside calls run at once) keeps its accumulations where they are."""
-    inside = {k for _, spans in together for k in range(spans[0][0], spans[-1][1])}
+def _movable_accumulations(entries, calls, recording, views, n):
+    """(k, e): entry k runs at e instead, the end of its stretch between calls that may read
+    anything, in the recorded order: each gradient added into a leaf's .grad, and each op whose
+    results only those additions (or other such ops) read (the sum of a weight's gradients from two
+    uses). A stretch whose gradients something reads (or that adds one inside calls run at once)
+    keeps its entries where they are."""
+    inside = {k for _, spans in recording.together for k in range(spans[0][0], spans[-1][1])}
+    returned = {id(a) for a in _arrays_in(recording.result)}
+    readers = {}
+    for k, entry in enumerate(entries):
+        for key in _reads(entry):
+            readers.setdefault(key, []).append(k)
     ends = sorted(calls) + [n]
     moves, begin = [], 0
     for e in ends:
@@ -587,7 +594,13 @@ def _movable_accumulations(entries, calls, together, n):
             grads = set().union(*(_reads(entries[k]) for k in stretch))
             grads |= {id(entries[k][1].grad.array) for k in stretch if entries[k][1].grad is not None}
             if not any(entries[k][0] != "accumulate" and _reads(entries[k]) & grads for k in range(stretch[0], e)):
-                moves += [(k, e) for k in stretch]
+                moving = set(stretch)
+                for k in range(e - 1, begin - 1, -1):  # last first: an op's readers are decided before it
+                    if entries[k][0] == "op" and k not in inside and not entries[k][1].draws_random and all(
+                            id(a) not in returned and set(readers.get(id(a), ())) <= moving
+                            for a in _made(entries[k])):
+                        moving.add(k)  # (a view is moved with what it views: it runs nowhere)
+                moves += [(k, e) for k in sorted(moving) if k not in views]
         begin = e + 1
     return moves
 

@@ -555,3 +555,42 @@ def test_an_error_in_a_later_of_a_replay_reaches_the_caller_and_leaves_nothing_r
     assert not step.cases  # the half-replayed tape is gone: the next call records afresh
     failing.clear()
     assert np.isfinite(step().item())
+
+
+def test_a_weights_summed_gradients_wait_for_the_end_of_the_stretch_and_draws_keep_their_order(threads,
+                                                                                             monkeypatch):
+    # Each layer is used twice, so backward sums its two dL/dW (Laters here): the replay adds them up
+    # at the end of the stretch, with the accumulation into .grad. A dropout nothing reads (an op
+    # that draws random numbers) stays before the draw that follows it, as eager drew them.
+    monkeypatch.setattr(parallel, "LATER_MIN", 1)
+
+    def run(compiled):
+        mg.manual_seed(4)
+        shared, head = nn.Linear(6, 16), nn.Linear(16, 1)
+        optimizer = mg.optim.SGD(list(shared.parameters()) + list(head.parameters()), lr=0.05)
+
+        def train_step(x, y):
+            optimizer.zero_grad()
+            loss = (head(shared(x).tanh()) + head(shared(y).tanh())).pow(2).mean()
+            loss.backward()
+            nn.functional.dropout(mg.ones(4), 0.5)
+            noise = mg.randn(3)
+            optimizer.step()
+            return loss, noise
+        step = mg.compile(train_step) if compiled else train_step
+        rng = np.random.default_rng(9)
+        batches = [[mg.tensor(rng.standard_normal((8, 6)).astype(np.float32)) for _ in range(2)] for _ in range(STEPS)]
+        results = [[t.array.copy() for t in step(*batch)] for batch in batches[:3]]
+        replayed = len(made)
+        results += [[t.array.copy() for t in step(*batch)] for batch in batches[3:]]
+        return results, _state(shared, head), step, len(made) - replayed
+
+    made = _counting_laters(monkeypatch)
+    threads(1)
+    eager_results, eager_state, _, _ = run(False)
+    threads(2)
+    results, state, step, laters = run(True)
+    assert _replays(step) and laters >= 3 * 2  # each replay: the head's two uses (the first layer's dL/dW alone)
+    for got, want in zip(results, eager_results):
+        _assert_same(got, want)
+    _assert_same(state, eager_state)

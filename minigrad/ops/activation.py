@@ -248,7 +248,7 @@ class LogSoftmax(Function):
 
 class Dropout(Function):
     """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p).   dy/dx = mask / (1 - p)."""
-    saves_inputs = False
+    saves_inputs, draws_random = False, True
 
     def forward(self, x, p):
         rng = backend.generator(backend.device_of(x))
