@@ -481,7 +481,8 @@ def _schedule(recording, runs, cells):
     A join waits for them just before the first entry that reads what they make, or a call that
     may read anything (an optimiser's step); the gradients a stretch between two such calls adds
     into leaves' .grad are added at its end, in their recorded order, as backward adds a Later's
-    at the end of its pass (unless something in the stretch reads a gradient)."""
+    at the end of its pass, with the ops that only feed them (unless something in the stretch
+    reads a gradient)."""
     entries, n = recording.entries, len(runs)
     views = {k for k, run in enumerate(runs) if run is None and entries[k][0] == "op"}
     calls = _barrier_calls(entries)
