@@ -118,6 +118,7 @@ class Trainer:
         self.alarm = self.make_alarm() if experiment.alarm_every else None
         self.diverged = None    # {"step", "reason"} once the losses stop being finite
         self.captured = {}      # steps captured by mg.compile (see compiled)
+        self.convolutional = None  # whether a network has a convolution (see captures)
         if state is not None:
             self.load_state(state)
         distributed.wrap(self)  # when training on several processes (gans/distributed.py)
@@ -187,8 +188,10 @@ class Trainer:
             return False
         if batch.shape[0] == 1:
             return True
-        return not any(isinstance(module, (mg.nn.Conv2d, mg.nn.ConvTranspose2d))
-                       for net in self.nets.values() for module in net.modules())
+        if self.convolutional is None:  # (the networks' layers do not change: looked at once)
+            self.convolutional = any(isinstance(module, (mg.nn.Conv2d, mg.nn.ConvTranspose2d))
+                                     for net in self.nets.values() for module in net.modules())
+        return not self.convolutional
 
     def compiled(self, update):
         """update (an objective's bound method) captured by mg.compile, made once per method."""

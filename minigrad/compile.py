@@ -490,11 +490,12 @@ def _schedule(recording, runs, cells):
     joins, moved = [[] for _ in range(n + 1)], [[] for _ in range(n + 1)]  # run before entry i (n: the end)
     slots = []
     moved_from = set()
-    for k, e in _movable_accumulations(entries, calls, recording, views, n):
+    for k, e in _to_stretch_ends(entries, calls, recording, views, n):
         moved[e].append(runs[k])
         runs[k], last[k] = None, e
         moved_from.add(k)
     spans_of = [spans for _, spans in recording.together]
+    group_of = {k: spans[0][0] for spans in spans_of for k in range(spans[0][0], spans[-1][1])}  # where it runs
     for work, spans in recording.together:
         if work < min(parallel.LATER_MIN, parallel.MATMUL_BLOCK):  # together runs them one after the other
             continue
@@ -511,7 +512,7 @@ def _schedule(recording, runs, cells):
         slots.append(slot)
         runs[start] = functools.partial(_start_laters, work, [_in_order(p) for p in parts if p], slot)
         made = {id(array) for first, stop in handed_on for k in range(first, stop) for array in _made(entries[k])}
-        j = _first_reader(entries, made, end, calls | moved_from, views, spans_of)
+        j = _first_reader(entries, made, end, calls | moved_from, views, group_of)
         joins[j].append(functools.partial(_join, slot))
         for first, stop in handed_on:
             last[first:stop] = [j] * (stop - first)
@@ -554,13 +555,12 @@ def _made(entry):
     return []
 
 
-def _first_reader(entries, made, start, skipped, views, spans_of):
+def _first_reader(entries, made, start, skipped, views, group_of):
     """Where the tape must wait for Laters that make `made`: before the first entry from `start`
     on that reads one of them (before the group it runs in, for an entry of calls run at once);
     else at the end. A view of what they make is what they make. At a call that may read anything
     (`skipped` holds them, and the accumulations moved to the end of their stretch, which is such
-    a call or the end) it waits in any case."""
-    groups = {k: spans[0][0] for spans in spans_of for k in range(spans[0][0], spans[-1][1])}
+    a call or the end) it waits in any case. `group_of`: where an entry of calls run at once runs."""
     for k in range(start, len(entries)):
         entry = entries[k]
         if k in skipped:
@@ -571,11 +571,11 @@ def _first_reader(entries, made, start, skipped, views, spans_of):
             if k in views:
                 made.add(id(entry[5]))
                 continue
-            return groups.get(k, k)
+            return group_of.get(k, k)
     return len(entries)
 
 
-def _movable_accumulations(entries, calls, recording, views, n):
+def _to_stretch_ends(entries, calls, recording, views, n):
     """(k, e): entry k runs at e instead, the end of its stretch between calls that may read
     anything, in the recorded order: each gradient added into a leaf's .grad, and each op whose
     results only those additions (or other such ops) read (the sum of a weight's gradients from two
