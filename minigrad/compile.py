@@ -14,10 +14,12 @@ graph and no sort (the idea of CUDA graphs and of tinygrad's TinyJit).
 1. Call 1 runs eagerly: optimisers and layers make their state.
 2. Calls 2 and 3 run eagerly while a Recording watches the engine: every op (Function.apply), every
    closed-form gradient (FusedFunction), every gradient added into a leaf's .grad. Each array an
-   op reads is named: made by an earlier op (a place on the tape), an argument of the step, or an
-   array from outside (a parameter: read as it is at replay time). Optimiser steps, zero_grad,
-   tensor creation (mg.randn, mg.ones, ...), random fills and F.one_hot are recorded as calls,
-   replayed by calling them again: random numbers are drawn as eagerly, in the same order.
+   op reads is named: made by an earlier op (a place on the tape), an argument of the step, an
+   array from outside (a parameter: read as it is at replay time), or a leaf's .grad (read as it
+   is at that point of the replay). Optimiser steps, zero_grad, tensor creation (mg.randn,
+   mg.ones, ...), random fills, in-place changes (p.grad.mul_(s)), gradient clipping and
+   F.one_hot are recorded as calls, replayed by calling them again (on that call's .grad): random
+   numbers are drawn as eagerly, in the same order.
 3. The two tapes must agree (the same ops with the same arguments, reading the same outside
    arrays); then the second is kept. Of the first, only what it did is kept while the second is
    recorded, not its arrays: a capture holds one call's arrays at a time. A step the tape cannot
@@ -42,11 +44,13 @@ What a replayed step returns are new tensors holding the values, without a graph
 import functools
 import importlib
 import warnings
+from collections.abc import Iterator
 
 import minigrad
 from . import autograd, backend, kernels, optim, parallel
 from .autograd import FusedFunction, IntoLeaves
 from .nn import functional
+from .nn import utils as nn_utils
 from .nn.module import Module
 from .optim import lr_scheduler
 from .tensor import Tensor
@@ -57,6 +61,7 @@ CREATION = ("tensor", "zeros", "ones", "empty", "full", "zeros_like", "ones_like
             "arange", "linspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like", "randint_like",
             "normal", "bernoulli", "randperm")
 FUNCTIONAL = ("one_hot",)  # nn.functional's functions without a gradient, replayed as calls
+UTILS = ("clip_grad_norm_", "clip_grad_value_")  # nn.utils' functions that change .grad in place
 RANDOM_FILLS = ("normal_", "uniform_", "bernoulli_", "random_", "exponential_", "geometric_", "cauchy_",
                 "log_normal_")
 IN_PLACE = ("__setitem__", "fill_", "zero_", "copy_", "add_", "sub_", "mul_", "div_", "clamp_")
@@ -172,6 +177,9 @@ class Recording:
         self.quiet = 0          # > 0 inside a recorded call (optimizer.step, ...): its inner ops are its own
         self.refused = None     # why the step cannot be replayed
         self.together = []      # (work, [(first, end) entries of each call]): calls run at once (kernels.together)
+        self.grad_leaves = []   # the leaves backward added gradients into, in order: ("grad", k) names leaf k's .grad
+        self.grad_of = {}       # id(leaf k, its .grad, or the .grad's array) -> k, as the gradients arrived
+        self.grads_seen = []    # those .grad tensors, kept alive so that ids stay unique
 
     def refuse(self, reason):
         if self.refused is None:
@@ -181,8 +189,19 @@ class Recording:
         return not self.quiet and self.refused is None
 
     def name(self, array):
+        k = self.grad_of.get(id(array))
+        if k is not None and self.grad_leaves[k].grad is not None and self.grad_leaves[k].grad.array is array:
+            return ("grad", k)  # whatever .grad holds when replayed: a new array each call, or the same one
         known = self.origin.get(id(array))
         return known if known is not None else ("outside", array)
+
+    def gradient_added(self, leaf):
+        """backward() has added into leaf.grad: what reads it from now on reads the leaf's .grad."""
+        k = self.grad_of.setdefault(id(leaf), len(self.grad_leaves))
+        if k == len(self.grad_leaves):
+            self.grad_leaves.append(leaf)
+        self.grad_of[id(leaf.grad)] = self.grad_of[id(leaf.grad.array)] = k
+        self.grads_seen.append(leaf.grad)
 
     def place(self, array, name):
         if id(array) not in self.origin:
@@ -227,11 +246,15 @@ class Recording:
         self.entries.append(("accumulate", leaf, [self.name(grad)], [grad], copied))
 
     def call(self, function, args, kwargs, result):
-        """A call replayed by calling it again: an optimiser's step, mg.randn, x.normal_(), ..."""
+        """A call replayed by calling it again: an optimiser's step, mg.randn, x.normal_(), ...; a leaf's
+        .grad among its arguments (p.grad.mul_(s)) is the leaf's .grad when replayed."""
         i = len(self.entries)
         arrays = [a.array for a in args if isinstance(a, Tensor)]
         others = [a for a in args if not isinstance(a, Tensor)]
-        self.entries.append(("call", function, [self.name(a) for a in arrays], arrays, args, kwargs, others, result))
+        grads = {position: self.grad_of[id(a)] for position, a in enumerate(args)
+                 if isinstance(a, Tensor) and id(a) in self.grad_of and self.grad_leaves[self.grad_of[id(a)]].grad is a}
+        self.entries.append(("call", function, [self.name(a) for a in arrays], arrays, args, kwargs, others, result,
+                             grads))
         if isinstance(result, Tensor):
             self.place(result.array, ("op", i))
 
@@ -315,11 +338,14 @@ class _watching:
             if rec.listening():
                 rec.accumulate(tensor, grad, copied=tensor.grad is None and (not grad.flags.owndata
                                                                              or id(grad) in sink.given))
+            listening = rec.listening()
             rec.quiet += 1
             try:
-                return original_add_into(sink, tensor, grad)
+                original_add_into(sink, tensor, grad)
             finally:
                 rec.quiet -= 1
+            if listening:
+                rec.gradient_added(tensor)
 
         def takes(sink, tensor, grad):
             if sink.create_graph and tensor.grad_fn is None and rec.listening():
@@ -359,6 +385,8 @@ class _watching:
                 self.patch(minigrad, name, _replayed_call(rec, vars(minigrad)[name]))
         for name in FUNCTIONAL:
             self.patch(functional, name, _replayed_call(rec, vars(functional)[name]))
+        for name in UTILS:
+            self.patch(nn_utils, name, _replayed_call(rec, vars(nn_utils)[name]))
         for name in RANDOM_FILLS + IN_PLACE:
             for owner in type.mro(Tensor):
                 if name in owner.__dict__:
@@ -403,6 +431,8 @@ def _replayed_call(rec, function, in_place=False):
     autograd records (a gradient flows through it) is part of the graph, which a call is not."""
     @functools.wraps(function)
     def call(*args, **kwargs):
+        # model.parameters() is a generator: kept as a list, each replay calls again with the same one
+        args = [list(a) if isinstance(a, Iterator) else a for a in args]
         listening = rec.listening()
         if listening and in_place and args[0]._gradient_flows_through(*args[1:], *kwargs.values()):
             rec.refuse(f"Tensor.{function.__name__} changes a tensor in place under autograd; a tape replays "
@@ -443,7 +473,7 @@ class Tape:
         self.buffers = [a for a in second.keep if id(a) not in cells]  # the arrays a replay writes into
         buffers = {id(a) for a in self.buffers}
         self.leaves = [(entry[1], buffers) for entry in second.entries if entry[0] == "accumulate"]
-        runs = [_runner(entry, cells) for entry in second.entries]
+        runs = [_runner(entry, cells, second.grad_leaves) for entry in second.entries]
         self.program, self.slots = _schedule(second, runs, cells)  # slots: each group's Laters while they run
 
     def still_valid(self):
@@ -594,7 +624,8 @@ def _to_stretch_ends(entries, calls, recording, views, n):
         if stretch and not inside.intersection(stretch):
             grads = set().union(*(_reads(entries[k]) for k in stretch))
             grads |= {id(entries[k][1].grad.array) for k in stretch if entries[k][1].grad is not None}
-            if not any(entries[k][0] != "accumulate" and _reads(entries[k]) & grads for k in range(stretch[0], e)):
+            if not any(entries[k][0] != "accumulate" and (_reads(entries[k]) & grads or _reads_grads(entries[k]))
+                       for k in range(stretch[0], e)):
                 moving = set(stretch)
                 for k in range(e - 1, begin - 1, -1):  # last first: an op's readers are decided before it
                     if entries[k][0] == "op" and k not in inside and not entries[k][1].draws_random and all(
@@ -737,7 +768,7 @@ def _private(recording):
     shares memory with."""
     held = {id(a) for a in _arrays_in(recording.result)}
     for entry in recording.entries:
-        if entry[0] == "op" and _shares(entry[5], entry[3]):
+        if entry[0] == "op" and _shares(entry[5], entry[3]) and not _reads_grads(entry):
             held.update(id(a) for a in entry[3])  # a view reads its input's recorded array
             held.add(id(entry[5]))
         elif entry[0] == "closed_form":
@@ -750,6 +781,12 @@ def _private(recording):
             held.update(id(a) for a in entry[3])
             held.update(id(a) for a in _arrays_in(entry[7]))
     return {key for key, name in recording.origin.items() if name[0] in ("op", "saved") and key not in held}
+
+
+def _reads_grads(entry):
+    """Whether an entry reads a leaf's .grad (a name ("grad", k)): what adds into it must have added
+    (_to_stretch_ends); a view of it is made again from the .grad of each call, into a cell."""
+    return any(name[0] == "grad" for name in entry[2])
 
 
 def _arrays_in(value):
@@ -766,12 +803,14 @@ def _arrays_in(value):
             yield from _arrays_in(v)
 
 
-def _runner(entry, cells):
+def _runner(entry, cells, grad_leaves):
     """The replay of one entry: a function of no arguments. An array in `cells` is not copied into
-    its recorded place: the op that makes it puts it in its cell, where the next entry takes it."""
+    its recorded place: the op that makes it puts it in its cell, where the next entry takes it. A
+    leaf's .grad read (name ("grad", k)) is read as it is then: grad_leaves[k].grad."""
     kind = entry[0]
     if kind == "op":
-        return _op_runner(*entry[1:], cells)
+        live = {k: _LiveGrad(grad_leaves[name[1]]) for k, name in enumerate(entry[2]) if name[0] == "grad"}
+        return _op_runner(*entry[1:], cells, live)
     if kind == "closed_form":
         return _closed_form_runner(*entry[1:], cells)
     if kind == "accumulate":
@@ -790,15 +829,38 @@ def _runner(entry, cells):
                 sink.given = {id(new)} if copied else set()  # (as add_into's caller gives it, each call)
                 IntoLeaves.add_into(sink, leaf, new)
         return run
-    function, _, arrays, args, kwargs, others, result = entry[1:]
+    function, _, arrays, args, kwargs, others, result, grads = entry[1:]
+    if grads:  # p.grad.mul_(s): the .grad of this call
+        fixed, live = list(args), [(position, grad_leaves[k]) for position, k in grads.items()]
+
+        def call(*_, **kwargs):
+            for position, leaf in live:
+                fixed[position] = leaf.grad
+            try:
+                return function(*fixed, **kwargs)
+            finally:
+                for position, _ in live:
+                    fixed[position] = None
+    else:
+        call = function
     if not isinstance(result, Tensor):
-        return functools.partial(function, *args, **kwargs)
+        return functools.partial(call, *args, **kwargs)
     out = result.array
     copyto = backend.array_module(out).copyto
 
     def run():
-        copyto(out, function(*args, **kwargs).array)
+        copyto(out, call(*args, **kwargs).array)
     return run
+
+
+class _LiveGrad:
+    """A leaf's .grad array as it is when read (cell[0], as a cell hands on its array)."""
+
+    def __init__(self, leaf):
+        self.leaf = leaf
+
+    def __getitem__(self, _):
+        return self.leaf.grad.array
 
 
 def _shares(out, arrays):
@@ -810,15 +872,21 @@ def _shares(out, arrays):
     return out.base is not None and any(xp.may_share_memory(out, a) for a in arrays)
 
 
-def _op_runner(fn, names, arrays, plain, out, saved, params, cells):
-    if _shares(out, arrays):
+def _op_runner(fn, names, arrays, plain, out, saved, params, cells, live):
+    if _shares(out, arrays) and not live:
         return None
+    if live and id(out) not in cells and _shares(out, arrays):
+        raise Refused(f"it reads a .grad through a view ({type(fn).__name__}) that something else holds or views "
+                      f"again, which a tape would not see change")
     xp = backend.array_module(out)
     forward, copyto, shape = fn.forward, xp.copyto, out.shape
-    cell_inputs = [(k, cells[id(a)]) for k, a in enumerate(arrays) if id(a) in cells]
-    cell_params = [(key, cells[id(v)]) for key, v in params.items() if backend.is_array(v) and id(v) in cells]
-    inputs = [None if id(a) in cells else a for a in arrays]  # the recorded arrays in cells are let go
-    params = {key: None if backend.is_array(v) and id(v) in cells else v for key, v in params.items()}
+    array_params = [key for key, v in params.items() if backend.is_array(v)]  # (read after the inputs)
+    sources = {k: live.get(k, cells.get(id(a))) for k, a in enumerate(arrays)}
+    sources.update({key: live.get(len(arrays) + j, cells.get(id(params[key]))) for j, key in enumerate(array_params)})
+    cell_inputs = [(k, sources[k]) for k in range(len(arrays)) if sources[k] is not None]
+    cell_params = [(key, sources[key]) for key in array_params if sources[key] is not None]
+    inputs = [None if sources[k] is not None else a for k, a in enumerate(arrays)]  # (cells' arrays are let go)
+    params = {key: None if key in array_params and sources[key] is not None else v for key, v in params.items()}
     out_cell = cells.get(id(out))
     if out_cell is not None:
         out = None

@@ -594,3 +594,132 @@ def test_a_weights_summed_gradients_wait_for_the_end_of_the_stretch_and_draws_ke
     for got, want in zip(results, eager_results):
         _assert_same(got, want)
     _assert_same(state, eager_state)
+
+
+# --- a leaf's .grad read or changed in the step is that call's .grad -------------------------------
+
+NETS = {  # a convolution's and BatchNorm's weight gradients arrive as views, copied into .grad; a Linear's
+    # are the products' own arrays, which .grad adopts: both kinds of .grad
+    "conv": lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(32, 1)),
+    "linear": lambda: nn.Sequential(nn.Flatten(), nn.Linear(36, 8), nn.Tanh(), nn.Linear(8, 1)),
+}
+
+
+def _compare_steps(make_step, net="conv", calls=7, zeroed=lambda call: True):
+    """Train `calls` calls eagerly and captured (fresh model from the same seed, the same batches),
+    the caller setting every .grad to None before the calls `zeroed` names; assert the returned values,
+    parameters and gradients equal after every call, and that the captured step replays a tape."""
+    def run(compiled):
+        mg.manual_seed(0)
+        model = NETS[net]()
+        step = make_step(model)
+        step = mg.compile(step) if compiled else step
+        rng = np.random.default_rng(0)
+        history = []
+        for call in range(1, calls + 1):
+            if zeroed(call):
+                for p in model.parameters():
+                    p.grad = None
+            returned = step(mg.tensor(rng.standard_normal((4, 1, 6, 6)).astype(np.float32)))
+            grads = [np.array("no grad") if p.grad is None else p.grad.array.copy() for p in model.parameters()]
+            history.append([t.array.copy() for t in returned] + _state(model) + grads)
+        return history, step
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a refusal (running eagerly) fails the test too
+        eager, _ = run(False)
+        captured, step = run(True)
+    assert _replays(step)
+    for want, got in zip(eager, captured):
+        _assert_same(want, got)
+
+
+@pytest.mark.parametrize("net", sorted(NETS))
+def test_gradients_changed_in_place_in_the_step_are_the_calls_own(net):
+    # p.grad.mul_(0.5) after backward: each call's new .grad is halved (not the recorded call's tensor)
+    def make_step(model):
+        optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            optimizer.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            for p in model.parameters():
+                p.grad.mul_(0.5)
+            optimizer.step()
+            return (loss,)
+        return step
+    _compare_steps(make_step, net)
+
+
+@pytest.mark.parametrize("net", sorted(NETS))
+def test_gradients_read_in_the_step_are_the_calls_own_when_the_caller_lets_them_add_up(net):
+    # The caller zeroes before most calls, not before calls 5 and 7: there the pass adds into the
+    # .grad of the call before, and the step's reads (directly, and through reshaped views) see the sum
+    def make_step(model):
+        def step(x):
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            params = list(model.parameters())
+            flat = mg.cat([p.grad.reshape(-1) for p in params])
+            return loss, sum((p.grad * p.grad).sum() for p in params), flat.norm()
+        return step
+    _compare_steps(make_step, net, zeroed=lambda call: call not in (5, 7))
+
+
+@pytest.mark.parametrize("clip", ["norm", "value"])
+def test_gradient_clipping_is_replayed_on_each_calls_gradients(clip):
+    # nn.utils.clip_grad_norm_ / clip_grad_value_ (their arithmetic on the host) replayed as calls, on
+    # the .grad of each call, with model.parameters() (a generator) kept as a list
+    def make_step(model):
+        optimizer = mg.optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x):
+            optimizer.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            if clip == "norm":
+                total = nn.utils.clip_grad_norm_(model.parameters(), 0.05)
+            else:
+                nn.utils.clip_grad_value_(model.parameters(), 0.01)
+                total = loss
+            optimizer.step()
+            return loss, total
+        return step
+    _compare_steps(make_step)
+
+
+@pytest.mark.parametrize("net", sorted(NETS))
+def test_a_gradient_read_after_a_later_pass_adds_into_it_waits_for_that_pass(net):
+    # The first pass's .grad survives an optimiser step; a second pass adds into it, then the step reads
+    # it, then a third pass, then zero_grad(set_to_none=True): the second pass's additions are not moved
+    # past the read (the read's .grad is gone by the end of the recorded step)
+    def make_step(model):
+        optimizer = mg.optim.SGD(model.parameters(), lr=0.01)
+
+        def step(x):
+            optimizer.zero_grad()
+            model(x).pow(2).mean().backward()
+            optimizer.step()
+            model(x).pow(2).mean().backward()
+            norm = sum((p.grad * p.grad).sum() for p in model.parameters())
+            model(x).pow(2).mean().backward()
+            optimizer.zero_grad(set_to_none=True)
+            return (norm,)
+        return step
+    _compare_steps(make_step, net)
+
+
+def test_a_grad_read_through_a_view_of_a_view_runs_eagerly_with_its_reason():
+    mg.manual_seed(0)
+    model = NETS["conv"]()
+
+    def step(x):
+        model.zero_grad()
+        model(x).pow(2).mean().backward()
+        return sum(p.grad.reshape(-1).reshape(1, -1).sum() for p in model.parameters())
+    captured = mg.compile(step)
+    with pytest.warns(RuntimeWarning, match="reads a .grad through a view"):
+        for _ in range(4):
+            captured(mg.randn(4, 1, 6, 6))
+    assert captured.refused is not None

@@ -3,12 +3,13 @@
 test_compile.py checks the steps we know (the benchmark's GANs, and one test per situation the
 tape's schedule handles). Here hypothesis writes the steps: a list of actions over three small
 layers and two optimisers (zero_grad with or without set_to_none, a forward and backward pass
-of some shape, an optimiser step, a read of gradients, a random draw), so that the tape's
-schedule meets the situations in every order: gradients added into .grad by several passes,
-a layer used twice (its two dL/dW summed), gradients read between two passes, dropout and draws
-between passes, detached inputs. The replay runs on two threads with every dL/dW handed on as a
+of some shape (activations, BatchNorm or LayerNorm, reshapes, dropout), an optimiser step, a
+read of gradients, gradients scaled in place or clipped, a random draw), so that the tape meets
+the situations in every order: gradients added into .grad by several passes, a layer used twice
+(its two dL/dW summed), gradients read or changed between two passes, dropout and draws between
+passes, detached inputs. The replay runs on two threads with every dL/dW handed on as a
 Later (LATER_MIN lowered); the eager step on one thread. After every call, what the step
-returned, every parameter and every .grad must be the same, bit for bit.
+returned, every parameter, BatchNorm's running statistics and every .grad must be the same, bit for bit.
 """
 
 import numpy as np
@@ -33,6 +34,8 @@ passes = st.fixed_dictionaries({
     "detach": st.booleans(),           # the first layer's output detached: no gradient reaches it
     "dropout": st.booleans(),
     "middle": st.booleans(),
+    "norm": st.sampled_from(["none", "batch", "layer"]),  # after the first layer: a fused op's closed form
+    "view": st.booleans(),             # the hidden batch through reshapes (views of what an op made)
     "loss": st.sampled_from(["square", "bce", "sum"]),
 })
 actions = st.lists(st.one_of(
@@ -40,7 +43,9 @@ actions = st.lists(st.one_of(
     st.tuples(st.just("pass"), passes),                              # (twice as likely as the others)
     st.tuples(st.just("zero"), st.integers(0, 1), st.booleans()),   # optimiser, set_to_none
     st.tuples(st.just("step"), st.integers(0, 1)),
-    st.tuples(st.just("read"), st.sampled_from(["first", "rest"])),
+    st.tuples(st.just("read"), st.sampled_from(["first", "rest"]), st.booleans()),  # through reshaped views, or not
+    st.tuples(st.just("scale"), st.sampled_from(["first", "rest"])),    # p.grad.mul_(0.5), in place
+    st.tuples(st.just("clip"), st.sampled_from(["first", "rest"])),     # nn.utils.clip_grad_norm_
     st.tuples(st.just("draw"), st.booleans()),                       # after a dropout nothing reads, or not
 ), min_size=1, max_size=8)
 
@@ -50,7 +55,9 @@ def _run(program, compiled):
     parameters' values and gradients (None where a parameter has none)."""
     mg.manual_seed(0)
     first, middle, head = nn.Linear(6, 8), nn.Linear(8, 8), nn.Linear(8, 1)
-    groups = {"first": list(first.parameters()), "rest": list(middle.parameters()) + list(head.parameters())}
+    norms = {"batch": nn.BatchNorm1d(8), "layer": nn.LayerNorm(8)}
+    groups = {"first": list(first.parameters()),
+              "rest": [p for m in (middle, head, norms["batch"], norms["layer"]) for p in m.parameters()]}
     optimizers = [mg.optim.Adam(groups["first"], lr=0.01), mg.optim.SGD(groups["rest"], lr=0.05, momentum=0.9)]
 
     def train_step(x):
@@ -66,6 +73,10 @@ def _run(program, compiled):
                 h = act(first(inputs))
                 if spec["twice"]:
                     h = h + act(first(inputs * 0.5))
+                if spec["norm"] != "none":
+                    h = norms[spec["norm"]](h)
+                if spec["view"]:
+                    h = h.reshape(4, 16).reshape(8, 8)
                 if spec["detach"]:
                     h = h.detach()
                 if spec["dropout"]:
@@ -92,7 +103,16 @@ def _run(program, compiled):
                 optimizers[action[1]].step()
             elif kind == "read" and has_grad[action[1]]:
                 grads = [p.grad for p in groups[action[1]] if p.grad is not None]
-                results.append(sum((g * g).sum() for g in grads))
+                if action[2]:
+                    results.append(mg.cat([g.reshape(-1) for g in grads]).norm())
+                else:
+                    results.append(sum((g * g).sum() for g in grads))
+            elif kind == "scale" and has_grad[action[1]]:
+                for p in groups[action[1]]:
+                    if p.grad is not None:
+                        p.grad.mul_(0.5)
+            elif kind == "clip" and has_grad[action[1]]:
+                results.append(nn.utils.clip_grad_norm_(groups[action[1]], 0.05))
             elif kind == "draw":
                 if action[1]:  # random numbers drawn by an op whose result nothing reads
                     F.dropout(mg.ones(4), 0.5)
@@ -105,7 +125,8 @@ def _run(program, compiled):
     for _ in range(CALLS):
         returned = step(mg.tensor(rng.standard_normal((8, 6)).astype(np.float32)))
         params = groups["first"] + groups["rest"]
-        history.append(([t.array.copy() for t in returned], [p.array.copy() for p in params],
+        history.append(([t.array.copy() for t in returned],
+                        [p.array.copy() for p in params] + [b.array.copy() for b in norms["batch"].buffers()],
                         [None if p.grad is None else p.grad.array.copy() for p in params]))
     return history, step
 
