@@ -2,14 +2,16 @@
 
 test_compile.py checks the steps we know (the benchmark's GANs, and one test per situation the
 tape's schedule handles). Here hypothesis writes the steps: a list of actions over three small
-layers and two optimisers (zero_grad with or without set_to_none, a forward and backward pass
-of some shape (activations, BatchNorm or LayerNorm, reshapes, dropout), an optimiser step, a
-read of gradients, gradients scaled in place or clipped, a random draw), so that the tape meets
-the situations in every order: gradients added into .grad by several passes, a layer used twice
-(its two dL/dW summed), gradients read or changed between two passes, dropout and draws between
-passes, detached inputs. The replay runs on two threads with every dL/dW handed on as a
-Later (LATER_MIN lowered); the eager step on one thread. After every call, what the step
-returned, every parameter, BatchNorm's running statistics and every .grad must be the same, bit for bit.
+layers and two optimisers (zero_grad with or without set_to_none; a forward and backward pass of
+some shape: activations, BatchNorm or LayerNorm, reshapes, dropout; an optimiser step; gradients
+read, scaled in place or clipped; a random draw; parameters decayed in place or read; a
+learning-rate scheduler's step), so that the tape meets the situations in every order:
+gradients added into .grad by several passes, a layer used twice (its two dL/dW summed),
+gradients read or changed between two passes, dropout and draws between passes, detached inputs.
+The replay runs on two threads with every dL/dW handed on as a Later (LATER_MIN lowered), as
+does the eager step on two threads; both are compared with the eager step on one thread. After
+every call, what the step returned, every parameter, BatchNorm's running statistics and every
+.grad must be the same, bit for bit.
 """
 
 import numpy as np
@@ -47,6 +49,9 @@ actions = st.lists(st.one_of(
     st.tuples(st.just("scale"), st.sampled_from(["first", "rest"])),    # p.grad.mul_(0.5), in place
     st.tuples(st.just("clip"), st.sampled_from(["first", "rest"])),     # nn.utils.clip_grad_norm_
     st.tuples(st.just("draw"), st.booleans()),                       # after a dropout nothing reads, or not
+    st.tuples(st.just("decay"), st.sampled_from(["first", "rest"])),    # p.mul_(0.99) under no_grad
+    st.tuples(st.just("schedule"),),                                  # the second optimiser's StepLR
+    st.tuples(st.just("value"), st.sampled_from(["first", "rest"])),    # a parameter's sum, returned
 ), min_size=1, max_size=8)
 
 
@@ -58,7 +63,8 @@ def _run(program, compiled):
     norms = {"batch": nn.BatchNorm1d(8), "layer": nn.LayerNorm(8)}
     groups = {"first": list(first.parameters()),
               "rest": [p for m in (middle, head, norms["batch"], norms["layer"]) for p in m.parameters()]}
-    optimizers = [mg.optim.Adam(groups["first"], lr=0.01), mg.optim.SGD(groups["rest"], lr=0.05, momentum=0.9)]
+    optimizers = [mg.optim.AdamW(groups["first"], lr=0.01), mg.optim.SGD(groups["rest"], lr=0.05, momentum=0.9)]
+    scheduler = mg.optim.lr_scheduler.StepLR(optimizers[1], step_size=2, gamma=0.5)
 
     def train_step(x):
         for optimizer in optimizers:  # every call starts from no gradients (call 1 as the others)
@@ -117,6 +123,15 @@ def _run(program, compiled):
                 if action[1]:  # random numbers drawn by an op whose result nothing reads
                     F.dropout(mg.ones(4), 0.5)
                 results.append(mg.randn(3))
+            elif kind == "decay":
+                with mg.no_grad():
+                    for p in groups[action[1]]:
+                        p.mul_(0.99)
+            elif kind == "schedule":
+                scheduler.step()
+            elif kind == "value":
+                with mg.no_grad():
+                    results.append(sum(p.sum() for p in groups[action[1]]))
         return tuple(results)
 
     step = mg.compile(train_step) if compiled else train_step
@@ -146,13 +161,15 @@ def test_a_replayed_step_gives_what_the_eager_step_gives_bit_for_bit(program, th
     threads(1)
     eager, _ = _run(program, compiled=False)
     threads(2)
+    eager_on_two, _ = _run(program, compiled=False)  # backward() hands dL/dW on as Laters too
     captured, step = _run(program, compiled=True)
     assert step.refused is None and any(isinstance(case, Tape) for case in step.cases.values())
-    for call, (want, got) in enumerate(zip(eager, captured), start=1):
-        for wanted, gotten in zip(want, got):  # returned values, parameters, gradients
-            assert len(wanted) == len(gotten), call
-            for a, b in zip(wanted, gotten):
-                _same(a, b)
+    for other in (eager_on_two, captured):
+        for call, (want, got) in enumerate(zip(eager, other), start=1):
+            for wanted, gotten in zip(want, got):  # returned values, parameters, gradients
+                assert len(wanted) == len(gotten), call
+                for a, b in zip(wanted, gotten):
+                    _same(a, b)
 
 
 def test_the_drawn_steps_reach_what_the_schedule_handles():
