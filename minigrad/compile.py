@@ -16,10 +16,10 @@ graph and no sort (the idea of CUDA graphs and of tinygrad's TinyJit).
    closed-form gradient (FusedFunction), every gradient added into a leaf's .grad. Each array an
    op reads is named: made by an earlier op (a place on the tape), an argument of the step, an
    array from outside (a parameter: read as it is at replay time), or a leaf's .grad (read as it
-   is at that point of the replay). Optimiser steps, zero_grad, tensor creation (mg.randn,
-   mg.ones, ...), random fills, in-place changes (p.grad.mul_(s)), gradient clipping and
-   F.one_hot are recorded as calls, replayed by calling them again (on that call's .grad): random
-   numbers are drawn as eagerly, in the same order.
+   is at that point of the replay). Optimiser steps, zero_grad, p.grad = None, tensor creation
+   (mg.randn, mg.ones, ...), random fills, in-place changes (p.grad.mul_(s)), gradient clipping
+   and F.one_hot are recorded as calls, replayed by calling them again (on that call's .grad):
+   random numbers are drawn as eagerly, in the same order.
 3. The two tapes must agree (the same ops with the same arguments, reading the same outside
    arrays); then the second is kept. Of the first, only what it did is kept while the second is
    recorded, not its arrays: a capture holds one call's arrays at a time. A step the tape cannot
@@ -55,7 +55,8 @@ from .nn.module import Module
 from .optim import lr_scheduler
 from .tensor import Tensor
 
-norm_ops = importlib.import_module(".ops.norm", __package__)  # the module: minigrad.ops.norm is the function
+norm_ops = importlib.import_module(".ops.norm", __package__)
+_GRAD = Tensor.__dict__["grad"]  # the .grad slot itself: while a Recording watches, Tensor.grad tells it of reads  # the module: minigrad.ops.norm is the function
 RECORDINGS = 2  # eager calls recorded (and compared) before the tape is replayed
 CREATION = ("tensor", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like", "empty_like",
             "arange", "linspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like", "randint_like",
@@ -177,7 +178,8 @@ class Recording:
         self.quiet = 0          # > 0 inside a recorded call (optimizer.step, ...): its inner ops are its own
         self.refused = None     # why the step cannot be replayed
         self.together = []      # (work, [(first, end) entries of each call]): calls run at once (kernels.together)
-        self.grad_leaves = []   # the leaves backward added gradients into, in order: ("grad", k) names leaf k's .grad
+        self.grad_leaves = []   # the leaves whose .grad the step read or backward added into: ("grad", k) names
+        #                         leaf k's .grad
         self.grad_of = {}       # id(leaf k, its .grad, or the .grad's array) -> k, as the gradients arrived
         self.grads_seen = []    # those .grad tensors, kept alive so that ids stay unique
 
@@ -190,18 +192,21 @@ class Recording:
 
     def name(self, array):
         k = self.grad_of.get(id(array))
-        if k is not None and self.grad_leaves[k].grad is not None and self.grad_leaves[k].grad.array is array:
+        grad = None if k is None else _GRAD.__get__(self.grad_leaves[k], Tensor)
+        if grad is not None and grad.array is array:
             return ("grad", k)  # whatever .grad holds when replayed: a new array each call, or the same one
         known = self.origin.get(id(array))
         return known if known is not None else ("outside", array)
 
-    def gradient_added(self, leaf):
-        """backward() has added into leaf.grad: what reads it from now on reads the leaf's .grad."""
+    def grad_known(self, leaf):
+        """leaf.grad was read by the step, or backward() added into it: what reads that .grad (or its
+        array) from now on reads the leaf's .grad."""
         k = self.grad_of.setdefault(id(leaf), len(self.grad_leaves))
         if k == len(self.grad_leaves):
             self.grad_leaves.append(leaf)
-        self.grad_of[id(leaf.grad)] = self.grad_of[id(leaf.grad.array)] = k
-        self.grads_seen.append(leaf.grad)
+        grad = _GRAD.__get__(leaf, Tensor)
+        self.grad_of[id(grad)] = self.grad_of[id(grad.array)] = k
+        self.grads_seen.append(grad)
 
     def place(self, array, name):
         if id(array) not in self.origin:
@@ -241,21 +246,25 @@ class Recording:
 
     def accumulate(self, leaf, grad, copied):
         """backward() added grad into leaf.grad (copying it, if it was new and not the leaf's own)."""
-        if leaf.grad is not None and leaf.grad.grad_fn is not None:
+        grad_now = _GRAD.__get__(leaf, Tensor)
+        if grad_now is not None and grad_now.grad_fn is not None:
             self.refuse("backward adds into a .grad recorded by backward(create_graph=True)")
         self.entries.append(("accumulate", leaf, [self.name(grad)], [grad], copied))
 
     def call(self, function, args, kwargs, result):
         """A call replayed by calling it again: an optimiser's step, mg.randn, x.normal_(), ...; a leaf's
-        .grad among its arguments (p.grad.mul_(s)) is the leaf's .grad when replayed."""
+        .grad among its arguments (p.grad.mul_(s), p.grad.data.zero_()) is the leaf's .grad when replayed."""
         i = len(self.entries)
         arrays = [a.array for a in args if isinstance(a, Tensor)]
         others = [a for a in args if not isinstance(a, Tensor)]
-        grads = {position: self.grad_of[id(a)] for position, a in enumerate(args)
-                 if isinstance(a, Tensor) and id(a) in self.grad_of and self.grad_leaves[self.grad_of[id(a)]].grad is a}
+        grads = {}  # position -> (k, whether it is leaf k's .grad itself rather than a tensor on its memory)
+        for position, a in enumerate(args):
+            name = self.name(a.array) if isinstance(a, Tensor) else None
+            if name is not None and name[0] == "grad":
+                grads[position] = (name[1], _GRAD.__get__(self.grad_leaves[name[1]], Tensor) is a)
         self.entries.append(("call", function, [self.name(a) for a in arrays], arrays, args, kwargs, others, result,
                              grads))
-        if isinstance(result, Tensor):
+        if isinstance(result, Tensor) and not any(result.array is a for a in arrays):  # (not x.add_(1), x itself)
             self.place(result.array, ("op", i))
 
 
@@ -336,8 +345,8 @@ class _watching:
 
         def add_into(sink, tensor, grad):
             if rec.listening():
-                rec.accumulate(tensor, grad, copied=tensor.grad is None and (not grad.flags.owndata
-                                                                             or id(grad) in sink.given))
+                rec.accumulate(tensor, grad, copied=_GRAD.__get__(tensor, Tensor) is None and (
+                    not grad.flags.owndata or id(grad) in sink.given))
             listening = rec.listening()
             rec.quiet += 1
             try:
@@ -345,7 +354,7 @@ class _watching:
             finally:
                 rec.quiet -= 1
             if listening:
-                rec.gradient_added(tensor)
+                rec.grad_known(tensor)
 
         def takes(sink, tensor, grad):
             if sink.create_graph and tensor.grad_fn is None and rec.listening():
@@ -363,7 +372,29 @@ class _watching:
             rec.together.append((work, spans))
             return results
 
+        grad_slot = _GRAD
+
+        def get_grad(tensor):  # the step reads p.grad: what reads it reads each call's own
+            value = grad_slot.__get__(tensor, Tensor)
+            if value is not None and rec.listening():
+                rec.grad_known(tensor)
+            return value
+
+        def set_grad(tensor, value):  # p.grad = None in the step: replayed; p.grad = a tensor: refused
+            try:
+                old = grad_slot.__get__(tensor, Tensor)
+            except AttributeError:  # a new tensor (Tensor._wrap)
+                old = None
+            grad_slot.__set__(tensor, value)
+            if (old is not None or value is not None) and rec.listening():
+                if value is None:
+                    rec.call(_set_grad_to_none, [tensor], {}, None)
+                else:
+                    rec.refuse("it sets a .grad to a tensor (p.grad = ...), which a tape does not replay; "
+                               "zero_grad() or p.grad = None replay")
+
         original_together = kernels.together
+        self.patch(Tensor, "grad", property(get_grad, set_grad))
         self.patch(kernels, "together", together)
         self.patch(FusedFunction, "backward", backward)
         self.patch(IntoLeaves, "add_into", add_into)
@@ -447,6 +478,11 @@ def _replayed_call(rec, function, in_place=False):
             rec.call(function, args, kwargs, result)
         return result
     return call
+
+
+def _set_grad_to_none(tensor):
+    """p.grad = None, as a step did it (a call of the tape)."""
+    tensor.grad = None
 
 
 def _refusing(rec, function, reason):
@@ -830,20 +866,22 @@ def _runner(entry, cells, grad_leaves):
                 IntoLeaves.add_into(sink, leaf, new)
         return run
     function, _, arrays, args, kwargs, others, result, grads = entry[1:]
-    if grads:  # p.grad.mul_(s): the .grad of this call
-        fixed, live = list(args), [(position, grad_leaves[k]) for position, k in grads.items()]
+    if grads:  # p.grad.mul_(s): the .grad of this call (p.grad.data.zero_(): a tensor on its memory)
+        fixed = list(args)
+        live = [(position, grad_leaves[k], itself, args[position].requires_grad)
+                for position, (k, itself) in grads.items()]
 
         def call(*_, **kwargs):
-            for position, leaf in live:
-                fixed[position] = leaf.grad
+            for position, leaf, itself, requires_grad in live:
+                fixed[position] = leaf.grad if itself else Tensor._wrap(leaf.grad.array, requires_grad)
             try:
                 return function(*fixed, **kwargs)
             finally:
-                for position, _ in live:
+                for position, *_ in live:
                     fixed[position] = None
     else:
         call = function
-    if not isinstance(result, Tensor):
+    if not isinstance(result, Tensor) or any(result.array is a for a in arrays):  # (an in-place call's self)
         return functools.partial(call, *args, **kwargs)
     out = result.array
     copyto = backend.array_module(out).copyto

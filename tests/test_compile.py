@@ -723,3 +723,41 @@ def test_a_grad_read_through_a_view_of_a_view_runs_eagerly_with_its_reason():
         for _ in range(4):
             captured(mg.randn(4, 1, 6, 6))
     assert captured.refused is not None
+
+
+@pytest.mark.parametrize("net", sorted(NETS))
+@pytest.mark.parametrize("clear", ["none", "data_zero"])
+def test_gradients_cleared_by_hand_in_the_step_are_cleared_in_each_replay(net, clear):
+    # `p.grad = None` (PyTorch's faster zero_grad by hand) and `p.grad.data.zero_()` inside the step: each
+    # replay clears that call's .grad, so that backward starts from nothing
+    def make_step(model):
+        optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            for p in model.parameters():
+                if clear == "none":
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.data.zero_()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            optimizer.step()
+            return (loss,)
+        return step
+    _compare_steps(make_step, net, zeroed=lambda call: call == 1)
+
+
+def test_a_grad_set_to_a_tensor_in_the_step_runs_eagerly_with_its_reason():
+    mg.manual_seed(0)
+    model = NETS["linear"]()
+
+    def step(x):
+        for p in model.parameters():
+            p.grad = mg.zeros_like(p)
+        model(x).pow(2).mean().backward()
+        return model[1].weight.grad.sum()
+    captured = mg.compile(step)
+    with pytest.warns(RuntimeWarning, match=r"sets a \.grad to a tensor"):
+        for _ in range(4):
+            captured(mg.randn(4, 1, 6, 6))
+    assert captured.refused is not None

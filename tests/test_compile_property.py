@@ -4,14 +4,14 @@ test_compile.py checks the steps we know (the benchmark's GANs, and one test per
 tape's schedule handles). Here hypothesis writes the steps: a list of actions over three small
 layers and two optimisers (zero_grad with or without set_to_none; a forward and backward pass of
 some shape: activations, BatchNorm or LayerNorm, reshapes, dropout; an optimiser step; gradients
-read, scaled in place or clipped; a random draw; parameters decayed in place or read; a
-learning-rate scheduler's step), so that the tape meets the situations in every order:
-gradients added into .grad by several passes, a layer used twice (its two dL/dW summed),
-gradients read or changed between two passes, dropout and draws between passes, detached inputs.
-The replay runs on two threads with every dL/dW handed on as a Later (LATER_MIN lowered), as
-does the eager step on two threads; both are compared with the eager step on one thread. After
-every call, what the step returned, every parameter, BatchNorm's running statistics and every
-.grad must be the same, bit for bit.
+read, scaled in place, clipped, set to None or zeroed through .data; a random draw; parameters
+decayed in place or read; a learning-rate scheduler's step), so that the tape meets the
+situations in every order: gradients added into .grad by several passes, a layer used twice (its
+two dL/dW summed), gradients read or changed between two passes, dropout and draws between
+passes, detached inputs. The replay runs on two threads with every dL/dW handed on as a Later
+(LATER_MIN lowered), as does the eager step on two threads; both are compared with the eager
+step on one thread. After every call, what the step returned, every parameter, BatchNorm's
+running statistics and every .grad must be the same, bit for bit.
 """
 
 import numpy as np
@@ -47,6 +47,8 @@ actions = st.lists(st.one_of(
     st.tuples(st.just("step"), st.integers(0, 1)),
     st.tuples(st.just("read"), st.sampled_from(["first", "rest"]), st.booleans()),  # through reshaped views, or not
     st.tuples(st.just("scale"), st.sampled_from(["first", "rest"])),    # p.grad.mul_(0.5), in place
+    st.tuples(st.just("clear"), st.sampled_from(["first", "rest"]), st.booleans()),  # p.grad = None, or
+    #                                                                   p.grad.data.zero_()
     st.tuples(st.just("clip"), st.sampled_from(["first", "rest"])),     # nn.utils.clip_grad_norm_
     st.tuples(st.just("draw"), st.booleans()),                       # after a dropout nothing reads, or not
     st.tuples(st.just("decay"), st.sampled_from(["first", "rest"])),    # p.mul_(0.99) under no_grad
@@ -55,7 +57,11 @@ actions = st.lists(st.one_of(
 ), min_size=1, max_size=8)
 
 
-def _run(program, compiled):
+STARTS = ("zero_grad", "none_by_hand", "data_zero", "nothing")  # how a step begins: the gradients set to
+# None (by zero_grad, or p.grad = None), zeroed in place (p.grad.data.zero_()), or left to add up over calls
+
+
+def _run(program, compiled, start="zero_grad"):
     """Train CALLS calls of the step `program` describes; after each call, what it returned and the
     parameters' values and gradients (None where a parameter has none)."""
     mg.manual_seed(0)
@@ -67,8 +73,14 @@ def _run(program, compiled):
     scheduler = mg.optim.lr_scheduler.StepLR(optimizers[1], step_size=2, gamma=0.5)
 
     def train_step(x):
-        for optimizer in optimizers:  # every call starts from no gradients (call 1 as the others)
-            optimizer.zero_grad()
+        if start == "zero_grad":
+            for optimizer in optimizers:
+                optimizer.zero_grad()
+        for p in groups["first"] + groups["rest"]:
+            if start == "none_by_hand":
+                p.grad = None
+            elif start == "data_zero" and p.grad is not None:
+                p.grad.data.zero_()
         results, has_grad = [], {"first": False, "rest": False}
         for action in program:
             kind = action[0]
@@ -108,7 +120,7 @@ def _run(program, compiled):
             elif kind == "step":
                 optimizers[action[1]].step()
             elif kind == "read" and has_grad[action[1]]:
-                grads = [p.grad for p in groups[action[1]] if p.grad is not None]
+                grads = [p.grad for p in groups[action[1]] if p.grad is not None]  # (+ any left by earlier calls)
                 if action[2]:
                     results.append(mg.cat([g.reshape(-1) for g in grads]).norm())
                 else:
@@ -117,6 +129,13 @@ def _run(program, compiled):
                 for p in groups[action[1]]:
                     if p.grad is not None:
                         p.grad.mul_(0.5)
+            elif kind == "clear":
+                for p in groups[action[1]]:
+                    if action[2]:
+                        p.grad = None
+                    elif p.grad is not None:
+                        p.grad.data.zero_()
+                has_grad[action[1]] = has_grad[action[1]] and not action[2]
             elif kind == "clip" and has_grad[action[1]]:
                 results.append(nn.utils.clip_grad_norm_(groups[action[1]], 0.05))
             elif kind == "draw":
@@ -155,14 +174,14 @@ def _same(a, b):
 
 @settings(max_examples=max(100, settings.default.max_examples),
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # the fixtures are reset in each example
-@given(program=actions)
-def test_a_replayed_step_gives_what_the_eager_step_gives_bit_for_bit(program, threads, monkeypatch):
+@given(start=st.sampled_from(STARTS), program=actions)
+def test_a_replayed_step_gives_what_the_eager_step_gives_bit_for_bit(start, program, threads, monkeypatch):
     monkeypatch.setattr(parallel, "LATER_MIN", 1)  # every dL/dW a Later, however small
     threads(1)
-    eager, _ = _run(program, compiled=False)
+    eager, _ = _run(program, compiled=False, start=start)
     threads(2)
-    eager_on_two, _ = _run(program, compiled=False)  # backward() hands dL/dW on as Laters too
-    captured, step = _run(program, compiled=True)
+    eager_on_two, _ = _run(program, compiled=False, start=start)  # backward() hands dL/dW on as Laters too
+    captured, step = _run(program, compiled=True, start=start)
     assert step.refused is None and any(isinstance(case, Tape) for case in step.cases.values())
     for other in (eager_on_two, captured):
         for call, (want, got) in enumerate(zip(eager, other), start=1):
