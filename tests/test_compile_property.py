@@ -3,7 +3,8 @@
 test_compile.py checks the steps we know (the benchmark's GANs, and one test per situation the
 tape's schedule handles). Here hypothesis writes the steps: a list of actions over three small
 layers and two optimisers (zero_grad with or without set_to_none; a forward and backward pass of
-some shape: activations, BatchNorm or LayerNorm, reshapes, dropout; an optimiser step; gradients
+some shape: activations, BatchNorm or LayerNorm, reshapes, dropout, a gradient penalty through
+create_graph; an optimiser step; gradients
 read, scaled in place, clipped, set to None or zeroed through .data; a random draw; parameters
 decayed in place or read; a learning-rate scheduler's step), so that the tape meets the
 situations in every order: gradients added into .grad by several passes, a layer used twice (its
@@ -39,6 +40,9 @@ passes = st.fixed_dictionaries({
     "norm": st.sampled_from(["none", "batch", "layer"]),  # after the first layer: a fused op's closed form
     "view": st.booleans(),             # the hidden batch through reshapes (views of what an op made)
     "loss": st.sampled_from(["square", "bce", "sum"]),
+    "penalty": st.booleans(),          # + WGAN-GP's gradient penalty (create_graph=True) at points between
+    #                                    the input and noise, through a piecewise-linear path (the slopes do
+    #                                    not depend on the points, so backward adds nothing into their .grad)
 })
 actions = st.lists(st.one_of(
     st.tuples(st.just("pass"), passes),
@@ -108,6 +112,11 @@ def _run(program, compiled, start="zero_grad"):
                     loss = F.binary_cross_entropy(out.sigmoid(), mg.ones_like(out))
                 else:
                     loss = out.sum() * 0.1
+                if spec["penalty"]:
+                    points = (inputs * 0.5 + mg.randn(8, 6) * 0.5).requires_grad_(True)
+                    scores = head(F.leaky_relu(first(points), 0.2)).sum()
+                    slopes, = mg.autograd.grad(scores, points, create_graph=True)
+                    loss = loss + ((slopes.norm(2, dim=1) - 1) ** 2).mean()
                 loss.backward()
                 results.append(loss)
                 has_grad["rest"] = True  # (the head's; the middle layer's only when it ran)
