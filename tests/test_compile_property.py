@@ -4,15 +4,14 @@ test_compile.py checks the steps we know (the benchmark's GANs, and one test per
 tape's schedule handles). Here hypothesis writes the steps: a list of actions over three small
 layers and two optimisers (zero_grad with or without set_to_none; a forward and backward pass of
 some shape: activations, BatchNorm or LayerNorm, reshapes, dropout, a gradient penalty through
-create_graph; an optimiser step; gradients
-read, scaled in place, clipped, set to None or zeroed through .data; a random draw; parameters
-decayed in place or read; a learning-rate scheduler's step), so that the tape meets the
-situations in every order: gradients added into .grad by several passes, a layer used twice (its
-two dL/dW summed), gradients read or changed between two passes, dropout and draws between
-passes, detached inputs. The replay runs on two threads with every dL/dW handed on as a Later
-(LATER_MIN lowered), as does the eager step on two threads; both are compared with the eager
-step on one thread. After every call, what the step returned, every parameter, BatchNorm's
-running statistics and every .grad must be the same, bit for bit.
+create_graph; an optimiser step; gradients read, scaled in place, clipped, set to None or zeroed
+through .data; a random draw; parameters decayed in place or read; a learning-rate scheduler's
+step), so that the tape meets the situations in every order: gradients added into .grad by several
+passes, a layer used twice (its two dL/dW summed), gradients read or changed between two passes,
+dropout and draws between passes, detached inputs. The replay runs on two threads with every dL/dW
+handed on as a Later (LATER_MIN lowered), as does the eager step on two threads; both are compared
+with the eager step on one thread. After every call, what the step returned, every parameter,
+BatchNorm's running statistics and every .grad must be the same, bit for bit.
 """
 
 import numpy as np
