@@ -55,8 +55,8 @@ from .nn.module import Module
 from .optim import lr_scheduler
 from .tensor import Tensor
 
-norm_ops = importlib.import_module(".ops.norm", __package__)
-_GRAD = Tensor.__dict__["grad"]  # the .grad slot itself: while a Recording watches, Tensor.grad tells it of reads  # the module: minigrad.ops.norm is the function
+norm_ops = importlib.import_module(".ops.norm", __package__)  # the module: minigrad.ops.norm is the function
+_GRAD = Tensor.__dict__["grad"]  # the .grad slot itself: while a Recording watches, Tensor.grad tells it of reads
 RECORDINGS = 2  # eager calls recorded (and compared) before the tape is replayed
 CREATION = ("tensor", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like", "empty_like",
             "arange", "linspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like", "randint_like",
