@@ -750,6 +750,10 @@ def _compare(first, second):
     for i, (a, b) in enumerate(zip(first, second)):
         what = type(a[1]) if a[0] == "accumulate" else a[1]
         same_what = a[1] == b[1] if a[0] == "call" else a[1] is b[1]
+        if a[0] == b[0] == "accumulate" and not same_what:
+            raise Refused(f"backward adds into the .grad of a tensor of shape {tuple(a[1].shape)} made in the step "
+                          f"(requires_grad_() on a new tensor each call), which a tape cannot follow; differentiate "
+                          f"it with autograd.grad, or make it outside the step")
         if a[0] != b[0] or not same_what or len(a[2]) != len(b[2]):
             raise Refused(f"its two recorded calls differ at operation {i} ({getattr(what, '__qualname__', what)})")
         for name_a, name_b in zip(a[2], b[2]):

@@ -761,3 +761,24 @@ def test_a_grad_set_to_a_tensor_in_the_step_runs_eagerly_with_its_reason():
         for _ in range(4):
             captured(mg.randn(4, 1, 6, 6))
     assert captured.refused is not None
+
+
+def test_backward_into_a_leaf_made_in_the_step_runs_eagerly_saying_so():
+    # WGAN-GP's points with a smooth critic: the slopes depend on the points, so backward adds into the
+    # .grad of the points, a new leaf each call
+    mg.manual_seed(0)
+    critic = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 1))
+    optimizer = mg.optim.Adam(critic.parameters(), lr=0.01)
+
+    def step(x):
+        optimizer.zero_grad()
+        points = (x * 0.5).requires_grad_(True)
+        slopes, = mg.autograd.grad(critic(points).sum(), points, create_graph=True)
+        loss = critic(x).mean() + ((slopes.norm(2, dim=1) - 1) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        return loss
+    captured = mg.compile(step)
+    with pytest.warns(RuntimeWarning, match=r"adds into the \.grad of a tensor of shape \(8, 6\) made in the step"):
+        losses = [captured(mg.randn(8, 6)) for _ in range(4)]
+    assert captured.refused is not None and all(np.isfinite(loss.item()) for loss in losses)
