@@ -255,15 +255,14 @@ class Recording:
         """A call replayed by calling it again: an optimiser's step, mg.randn, x.normal_(), ...; a leaf's
         .grad among its arguments (p.grad.mul_(s), p.grad.data.zero_()) is the leaf's .grad when replayed."""
         i = len(self.entries)
-        arrays = [a.array for a in args if isinstance(a, Tensor)]
+        tensors = [(position, a) for position, a in enumerate(args) if isinstance(a, Tensor)]
+        arrays = [a.array for _, a in tensors]
+        names = [self.name(array) for array in arrays]
         others = [a for a in args if not isinstance(a, Tensor)]
-        grads = {}  # position -> (k, whether it is leaf k's .grad itself rather than a tensor on its memory)
-        for position, a in enumerate(args):
-            name = self.name(a.array) if isinstance(a, Tensor) else None
-            if name is not None and name[0] == "grad":
-                grads[position] = (name[1], _GRAD.__get__(self.grad_leaves[name[1]], Tensor) is a)
-        self.entries.append(("call", function, [self.name(a) for a in arrays], arrays, args, kwargs, others, result,
-                             grads))
+        # position -> (k, whether it is leaf k's .grad itself rather than a tensor on its memory)
+        grads = {position: (name[1], _GRAD.__get__(self.grad_leaves[name[1]], Tensor) is a)
+                 for (position, a), name in zip(tensors, names) if name[0] == "grad"}
+        self.entries.append(("call", function, names, arrays, args, kwargs, others, result, grads))
         if isinstance(result, Tensor) and not any(result.array is a for a in arrays):  # (not x.add_(1), x itself)
             self.place(result.array, ("op", i))
 
@@ -344,10 +343,11 @@ class _watching:
             return grads
 
         def add_into(sink, tensor, grad):
-            if rec.listening():
+            listening = rec.listening()
+            if listening:
                 rec.accumulate(tensor, grad, copied=_GRAD.__get__(tensor, Tensor) is None and (
                     not grad.flags.owndata or id(grad) in sink.given))
-            listening = rec.listening()
+                listening = rec.listening()  # (unless accumulate refused)
             rec.quiet += 1
             try:
                 original_add_into(sink, tensor, grad)
@@ -372,20 +372,18 @@ class _watching:
             rec.together.append((work, spans))
             return results
 
-        grad_slot = _GRAD
-
         def get_grad(tensor):  # the step reads p.grad: what reads it reads each call's own
-            value = grad_slot.__get__(tensor, Tensor)
+            value = _GRAD.__get__(tensor, Tensor)
             if value is not None and rec.listening():
                 rec.grad_known(tensor)
             return value
 
         def set_grad(tensor, value):  # p.grad = None in the step: replayed; p.grad = a tensor: refused
             try:
-                old = grad_slot.__get__(tensor, Tensor)
+                old = _GRAD.__get__(tensor, Tensor)
             except AttributeError:  # a new tensor (Tensor._wrap)
                 old = None
-            grad_slot.__set__(tensor, value)
+            _GRAD.__set__(tensor, value)
             if (old is not None or value is not None) and rec.listening():
                 if value is None:
                     rec.call(_set_grad_to_none, [tensor], {}, None)
