@@ -19,7 +19,9 @@ graph and no sort (the idea of CUDA graphs and of tinygrad's TinyJit).
    is at that point of the replay). Optimiser steps, zero_grad, p.grad = None, tensor creation
    (mg.randn, mg.ones, ...), random fills, in-place changes (p.grad.mul_(s)), gradient clipping
    and F.one_hot are recorded as calls, replayed by calling them again (on that call's .grad):
-   random numbers are drawn as eagerly, in the same order.
+   random numbers are drawn as eagerly, in the same order. A constant (mg.ones_like(x) as a
+   target, say) that only ops read afterwards, and that the step does not return, is made once:
+   its recorded array keeps the values.
 3. The two tapes must agree (the same ops with the same arguments, reading the same outside
    arrays); then the second is kept. Of the first, only what it did is kept while the second is
    recorded, not its arrays: a capture holds one call's arrays at a time. A step the tape cannot
@@ -46,6 +48,8 @@ import importlib
 import warnings
 from collections.abc import Iterator
 
+import numpy as np
+
 import minigrad
 from . import autograd, backend, kernels, optim, parallel
 from .autograd import FusedFunction, IntoLeaves
@@ -61,6 +65,7 @@ RECORDINGS = 2  # eager calls recorded (and compared) before the tape is replaye
 CREATION = ("tensor", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like", "empty_like",
             "arange", "linspace", "eye", "rand", "randn", "randint", "rand_like", "randn_like", "randint_like",
             "normal", "bernoulli", "randperm")
+CONSTANT = ("zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "linspace", "eye")  # (made once)
 FUNCTIONAL = ("one_hot",)  # nn.functional's functions without a gradient, replayed as calls
 UTILS = ("clip_grad_norm_", "clip_grad_value_")  # nn.utils' functions that change .grad in place
 RANDOM_FILLS = ("normal_", "uniform_", "bernoulli_", "random_", "exponential_", "geometric_", "cauchy_",
@@ -508,6 +513,8 @@ class Tape:
         buffers = {id(a) for a in self.buffers}
         self.leaves = [(entry[1], buffers) for entry in second.entries if entry[0] == "accumulate"]
         runs = [_runner(entry, cells, second.grad_leaves) for entry in second.entries]
+        for k in _constants(second):  # its recorded array already holds what the call makes
+            runs[k] = None
         self.program, self.slots = _schedule(second, runs, cells)  # slots: each group's Laters while they run
 
     def still_valid(self):
@@ -589,6 +596,39 @@ def _schedule(recording, runs, cells):
         if done.get(i):  # as eager frees what backward has used, a cell lets go of its array
             program.append(functools.partial(_release, done[i]))
     return program, slots
+
+
+def _constants(recording):
+    """The calls that make the same values every time (mg.ones_like(x), mg.zeros(3), ...), by entry
+    index, whose arrays the step neither returns nor hands to anything that may write into them
+    (only ops and closed forms read them later): the recorded array keeps the values, and the
+    replay need not make them again."""
+    entries = recording.entries
+    makers = {vars(minigrad)[name]: int(name.endswith("_like")) for name in CONSTANT}  # -> tensor arguments
+    returned = list(_arrays_in(recording.result))
+    found = []
+    for k, entry in enumerate(entries):
+        if entry[0] != "call" or makers.get(entry[1]) != len(entry[3]):
+            continue
+        result = entry[7]
+        if not isinstance(result, Tensor) or result.requires_grad or not _plain(entry[6] + list(entry[5].values())):
+            continue
+        xp = backend.array_module(result.array)
+        writers = [e[3] for e in entries[k + 1:] if e[0] == "accumulate" or e[0] == "call" and e[1] not in makers]
+        if not any(xp.may_share_memory(result.array, a) for arrays in writers + [returned] for a in arrays):
+            found.append(k)
+    return found
+
+
+def _plain(values):
+    """Whether values are Python numbers, strings, dtypes and devices, or lists of them: no array."""
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            if not _plain(v):
+                return False
+        elif not (v is None or isinstance(v, (bool, int, float, str, np.generic, np.dtype, type, backend.Device))):
+            return False
+    return True
 
 
 def _barrier_calls(entries):

@@ -782,3 +782,59 @@ def test_backward_into_a_leaf_made_in_the_step_runs_eagerly_saying_so():
     with pytest.warns(RuntimeWarning, match=r"adds into the \.grad of a tensor of shape \(8, 6\) made in the step"):
         losses = [captured(mg.randn(8, 6)) for _ in range(4)]
     assert captured.refused is not None and all(np.isfinite(loss.item()) for loss in losses)
+
+
+def _constant_step(variant):
+    """A step whose target is made by mg.ones_like, mg.zeros_like, mg.zeros or mg.full, then used as
+    `variant` says; "seed" also gives the bias's backward a gradient made by mg.full_like."""
+    mg.manual_seed(5)
+    net = nn.Linear(4, 3)
+    opt = mg.optim.SGD(net.parameters(), lr=0.1)
+    x = mg.randn(2, 4)
+
+    def train_step():
+        out = net(x)
+        target = mg.ones_like(out) if variant == "plain" else mg.zeros_like(out)  # ("returned": the caller may change it)
+        if variant == "written":  # made, then written in place: made again each call
+            target = mg.zeros(2, 3)
+            target[0, 1] = 2.0
+            target.add_(out.detach())
+        elif variant == "through_a_view":
+            target = mg.full((2, 3), 0.5)
+            target.view(6)[2:4].mul_(3)
+        opt.zero_grad()
+        if variant == "seed":  # kept as the bias's .grad, which the next backward adds into
+            net.bias.backward(mg.full_like(net.bias, 0.5))
+        loss = (out - target).square().mean()
+        loss.backward()
+        opt.step()
+        return (loss, target) if variant == "returned" else loss
+    return net, train_step
+
+
+@pytest.mark.parametrize("variant", ["plain", "written", "through_a_view", "returned", "seed"])
+def test_a_constant_made_in_the_step_is_made_once_unless_something_may_change_it(variant, monkeypatch):
+    net_a, eager = _constant_step(variant)
+    net_b, train_step = _constant_step(variant)
+    step = mg.compile(train_step)
+    made = []
+    for call in range(STEPS):
+        a = eager()
+        with monkeypatch.context() as patches:
+            if call >= 3:  # the tape is built: count the tensors the replays make
+                patches.setattr(mg.creation, "_make", _counting(mg.creation._make, made))
+            b = step()
+        if variant == "returned":  # the caller writes into what the step returned: the next call is not fooled
+            a[1].fill_(7.0), b[1].fill_(7.0)
+            a, b = a[0], b[0]
+        np.testing.assert_array_equal(a.array, b.array)
+    assert _replays(step)
+    _assert_same(_state(net_a), _state(net_b))
+    assert len(made) == (0 if variant == "plain" else STEPS - 3)
+
+
+def _counting(function, calls):
+    def counted(*args, **kwargs):
+        calls.append(function.__name__)
+        return function(*args, **kwargs)
+    return counted
