@@ -112,8 +112,15 @@ class FlatGroup:
 
     def check_in_place(self):
         """Re-gather if some parameter's .data no longer is our view of it."""
-        if any(p.array is not view for p, view in zip(self.params, self.views)):
-            self.gather()
+        for p, view in zip(self.params, self.views):
+            if p.array is not view:
+                self.gather()
+                return
+
+    def count_versions(self):
+        """The parameters changed in place: graphs that saved their old values must notice."""
+        for p in self.params:
+            p._version[0] += 1
 
     def update_in_blocks(self, update):
         """Run update(values, grads, scratch, state) over the whole group, one cache-sized block
@@ -150,24 +157,25 @@ class FlatGroup:
         that takes parts (update.takes_parts) gets a small group whose parameters all have gradients
         and one step count in one call: the whole buffers, and the tuple of gradients."""
         steps = self.steps
-        grads = []
-        for p, (values, _) in zip(self.params, self.parts):
-            grad = None if p.grad is None else p.grad.array.reshape(-1)
-            if grad is not None and grad.size != values.size:
+        grads = [None if p.grad is None else p.grad.array for p in self.params]
+        whole = getattr(update, "takes_parts", False) and self.values.size < parallel.THREADED_MIN
+        for p, grad, size in zip(self.params, grads, self.sizes):
+            if grad is None:
+                whole = False
+            elif grad.size != size:
                 raise RuntimeError(f"a parameter of shape {tuple(p.shape)} has a .grad of shape "
                                    f"{tuple(p.grad.shape)}; they must match")
-            grads.append(grad)
-        if (getattr(update, "takes_parts", False) and all(g is not None for g in grads) and len(set(steps)) == 1
-                and self.values.size < parallel.THREADED_MIN):
+        if whole and steps.count(steps[0]) == len(steps):
             step = steps[0] + 1
-            update(self.values, tuple(np.ascontiguousarray(g, dtype=self.values.dtype) for g in grads), self.state, step)
+            dtype = self.values.dtype
+            update(self.values, tuple(np.ascontiguousarray(g, dtype=dtype).reshape(-1) for g in grads), self.state, step)
             self.steps = [step] * len(steps)
             return
         for i, (grad, (values, state)) in enumerate(zip(grads, self.parts)):
             if grad is None:
                 continue
             steps[i] += 1
-            update(values, grad.astype(values.dtype, copy=False), state, steps[i])
+            update(values, grad.reshape(-1).astype(values.dtype, copy=False), state, steps[i])
 
     def gather_block(self, flat_grads, start, stop, out):
         """Copy elements start..stop of the concatenated gradients into `out`."""
@@ -262,16 +270,18 @@ class Optimizer:
         for group, flat in zip(self.param_groups, self._flat):
             flat.check_in_place()
             flat.ensure_state(self.group_state_names(group))
+            one_pass = self.one_pass_update(group) if kernels.compiles(flat.values) else None
+            if one_pass is not None:
+                flat.update_each(one_pass)
+                flat.count_versions()
+                continue
 
             def update(values, grads, scratch, state, step, group=group):
                 if group.get("maximize"):  # ascend: the update of -grad
                     backend.array_module(grads).negative(grads, out=grads)
                 self.update(values, grads, scratch, state, step, group)
 
-            one_pass = self.one_pass_update(group) if kernels.compiles(flat.values) else None
-            if one_pass is not None:
-                flat.update_each(one_pass)
-            elif all(p.grad is not None for p in flat.params) and len(set(flat.steps)) == 1:
+            if all(p.grad is not None for p in flat.params) and len(set(flat.steps)) == 1:
                 step = flat.steps[0] + 1
                 flat.update_in_blocks(lambda values, grads, scratch, state: update(values, grads, scratch, state, step))
                 flat.steps = [step] * len(flat.params)
@@ -283,8 +293,7 @@ class Optimizer:
                     grads[...] = p.grad.array.reshape(-1)
                     flat.steps[i] += 1
                     update(values, grads, scratch, state, flat.steps[i])
-            for p in flat.params:  # in place: graphs that saved the old values must notice
-                p._version[0] += 1
+            flat.count_versions()
         return loss
 
     def update(self, values, grads, scratch, state, step, group):
