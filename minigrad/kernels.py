@@ -35,6 +35,11 @@ def _one_block(*arrays):
     return arrays[0].size < parallel.THREADED_MIN or type(arrays[0]) is not np.ndarray
 
 
+def _alike(a, b):
+    """Whether a and b have one shape and dtype, both C-contiguous: what the one-pass loops take."""
+    return a.shape == b.shape and a.dtype == b.dtype and a.flags.c_contiguous and b.flags.c_contiguous
+
+
 def relu(x):
     """max(x, 0), and the mask x > 0 (ReLU's derivative)."""
     xp = backend.array_module(x)
@@ -66,6 +71,17 @@ def leaky_relu_backward(grad, x, slope):
         if result is not None:
             return result
     return _times_slope_map(grad, x, slope)
+
+
+def sigmoid(x):
+    """1 / (1 + e^-x) without overflow: with e = e^-|x| (<= 1), 1 / (1 + e) where x >= 0 and
+    e / (1 + e) below, the numerator max(e, x >= 0). With numba, e by NumPy's exp (so the same
+    numbers) and the rest in one pass (kernels_numba.sigmoid_from) instead of four array operations."""
+    xp = backend.array_module(x)
+    e = xp.exp(-xp.abs(x))
+    if compiles(x) and x.flags.c_contiguous:
+        return compiled.sigmoid_from(x, e)
+    return xp.maximum(e, x >= 0) / (1 + e)
 
 
 def _times_slope_map(a, x, slope):
@@ -330,6 +346,33 @@ def normalize_rows_backward(grad, x_hat, inv_std, weight):
     g = grad * weight
     g = g - g.sum(axis=1, keepdims=True) * inv_count - x_hat * ((g * x_hat).sum(axis=1, keepdims=True) * inv_count)
     return g * inv_std
+
+
+# --- binary cross-entropy -------------------------------------------------------------------------
+
+def binary_cross_entropy_losses(p, y):
+    """The binary cross-entropy of each probability p against its target y, each log clamped at
+    -100 as PyTorch does:
+
+        log_p = max(ln p, -100),   log_1mp = max(ln(1 - p), -100),   losses = -(y log_p + (1 - y) log_1mp)
+
+    Returns losses, log_p and log_1mp."""
+    xp = backend.array_module(p)
+    with backend.quiet_float_errors(p):  # log(0) = -inf is expected: it is clamped to -100
+        log_p = xp.maximum(xp.log(p), -100)
+        log_1mp = xp.maximum(xp.log1p(-p), -100)
+    return -(y * log_p + (1 - y) * log_1mp), log_p, log_1mp
+
+
+def binary_cross_entropy_sum(p, y):
+    """The sum of binary_cross_entropy_losses(p, y), with its log_p and log_1mp. With numba, one pass
+    where p and y have one shape, dtype and C layout (kernels_numba.binary_cross_entropy_sum): its
+    logs and its sum (in float64, in order) agree with NumPy's to the dtype's rounding, not bit for
+    bit. None of it reaches dL/dp (BinaryCrossEntropy.closed_form)."""
+    if compiles(p) and _alike(p, y):
+        return compiled.binary_cross_entropy_sum(p, y)
+    losses, log_p, log_1mp = binary_cross_entropy_losses(p, y)
+    return losses.sum(), log_p, log_1mp
 
 
 # --- the switch: compiled loops (numba) or NumPy ---------------------------------------------------

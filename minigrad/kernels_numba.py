@@ -184,13 +184,17 @@ def leaky_relu_backward(grad, x, slope):
     """kernels.leaky_relu_backward in one pass, grad m with m built from x as leaky_relu builds it,
     laid out as grad; None where grad and x are not laid out alike (one block of memory each, their
     axes in the same order), for the NumPy formula."""
-    if grad.shape != x.shape or not _dense(grad) or not _dense(x) or _by_stride(grad) != _by_stride(x):
+    if grad.shape != x.shape:
+        return None
+    if not (grad.flags.c_contiguous and x.flags.c_contiguous) and (  # (the common case, at once)
+            not _dense(grad) or not _dense(x) or _by_stride(grad) != _by_stride(x)):
         return None
     result = np.empty_like(grad)
     in_blocks(_leaky_relu_backward, _in_memory_order(grad, x, result), _slopes(x.dtype, slope))
     return result
 
 
+@functools.lru_cache(maxsize=64)
 def _slopes(dtype, slope):
     """m's two values, of the arrays' dtype: slope, and (1 - slope) + slope as kernels.leaky_relu's
     NumPy formula computes it (1, or 1 rounded)."""
@@ -229,6 +233,20 @@ def _leaky_relu(x, out, slope, above):
 def _leaky_relu_backward(grad, x, result, slope, above):
     for i in range(grad.size):
         result[i] = grad[i] * (above if x[i] > 0 else slope)
+
+
+def sigmoid_from(x, e):
+    """kernels.sigmoid's last steps, given e = e^-|x|: max(e, x >= 0) / (1 + e), as (x >= 0 ? 1 : e)
+    / (1 + e) (the same numbers: e <= 1, and a NaN x gives a NaN e); x and e C-contiguous."""
+    out = np.empty_like(x)
+    _sigmoid_from(x.reshape(-1), e.reshape(-1), out.reshape(-1), x.dtype.type(1))
+    return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _sigmoid_from(x, e, out, one):
+    for i in range(x.size):
+        out[i] = (one if x[i] >= 0 else e[i]) / (one + e[i])
 
 
 # --- the convolution's fold -----------------------------------------------------------------------
@@ -508,3 +526,27 @@ def _input_grad(grad, centered, factor, mean_grad, scale, dx):
         for r in range(grad.shape[1]):
             for c in range(grad.shape[2]):
                 dx[g, r, c] = (grad[g, r, c] - centered[g, r, c] * factor[g, c] - mean_grad[g, c]) * scale[g, c]
+
+
+# --- binary cross-entropy -------------------------------------------------------------------------
+
+def binary_cross_entropy_sum(p, y):
+    """kernels.binary_cross_entropy_sum in one pass: libm's logs (NumPy has its own, which differ in
+    the last bit for about one value in five) and the losses summed in float64, in order."""
+    log_p, log_1mp = np.empty_like(p), np.empty_like(p)
+    real = p.dtype.type
+    total = _binary_cross_entropy_sum(p.reshape(-1), y.reshape(-1), log_p.reshape(-1), log_1mp.reshape(-1),
+                                      real(-100), real(1))
+    return real(total), log_p, log_1mp
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _binary_cross_entropy_sum(p, y, log_p, log_1mp, floor, one):
+    total = 0.0
+    for i in range(p.size):
+        a, b = np.log(p[i]), np.log1p(-p[i])
+        a = floor if a < floor else a  # np.maximum's clamp: a NaN stays NaN
+        b = floor if b < floor else b
+        log_p[i], log_1mp[i] = a, b
+        total += -(y[i] * a + (one - y[i]) * b)
+    return total

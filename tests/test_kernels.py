@@ -348,3 +348,49 @@ def test_normalize_rows_takes_rows_that_are_not_contiguous(path):
     out, x_hat, inv_std = kernels.normalize_rows(rows, np.ones(5), np.zeros(5), 0.0)
     np.testing.assert_allclose(out, (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True),
                                rtol=1e-12, atol=1e-12)
+
+
+def _awkward(shape, dtype, seed=0):
+    """Normal values times 30 (some sigmoids saturate), with 0, -0, NaN and both infinities."""
+    x = (normal(*shape, seed=seed) * 30).astype(dtype)
+    x.reshape(-1)[:5] = [0.0, -0.0, np.nan, np.inf, -np.inf]
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["contiguous", "with gaps"])
+def test_sigmoid_gives_the_numbers_of_its_formula_on_both_paths(path, dtype, layout):
+    """max(e, x >= 0) / (1 + e) with e = exp(-|x|): the compiled pass takes NumPy's e, so it matches
+    bit for bit, NaN and infinities included; an input with gaps takes the NumPy formula."""
+    x = _awkward((30, 41), dtype)
+    x = x[:, ::2] if layout == "with gaps" else x
+    e = np.exp(-np.abs(x))
+    with np.errstate(invalid="ignore"):
+        expected = np.maximum(e, x >= 0) / (1 + e)
+    got = kernels.sigmoid(x)
+    assert got.dtype == dtype and got.shape == x.shape
+    np.testing.assert_array_equal(got, expected)
+    specials = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 100, -100], dtype=dtype)
+    np.testing.assert_array_equal(kernels.sigmoid(specials), [0.5, 0.5, np.nan, 1, 0, 1, np.exp(dtype(-100))])
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-14), (np.float32, 1e-6)])
+@pytest.mark.parametrize("shape", [(1, 1), (64, 1), (7, 300)])
+def test_binary_cross_entropy_sum_is_its_formula_on_both_paths(path, shape, dtype, tolerance):
+    """total = sum(-(y max(ln p, -100) + (1 - y) max(ln(1 - p), -100))), with the two clamped logs:
+    the compiled pass takes libm's logs and sums in float64, so it agrees to the dtype's rounding.
+    p = 0 and p = 1 give logs of -100, not -inf; a NaN stays NaN."""
+    rng = np.random.default_rng(3)
+    p, y = rng.random(shape).astype(dtype), rng.random(shape).astype(dtype)
+    p.reshape(-1)[:2] = [0.0, 1.0][:p.size]
+    total, log_p, log_1mp = kernels.binary_cross_entropy_sum(p, y)
+    with np.errstate(divide="ignore"):
+        want_log_p, want_log_1mp = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+    want = (-(y.astype(np.float64) * want_log_p + (1 - y.astype(np.float64)) * want_log_1mp)).sum()
+    assert type(total) is np.dtype(dtype).type and log_p.dtype == dtype and log_1mp.dtype == dtype
+    np.testing.assert_allclose(log_p, want_log_p, rtol=tolerance, atol=0)
+    np.testing.assert_allclose(log_1mp, want_log_1mp, rtol=tolerance, atol=0)
+    np.testing.assert_allclose(total, want, rtol=tolerance * 10, atol=0)
+    assert log_p.reshape(-1)[0] == -100 and (p.size == 1 or log_1mp.reshape(-1)[1] == -100)
+    p.reshape(-1)[-1] = np.nan
+    assert np.isnan(kernels.binary_cross_entropy_sum(p, y)[0])

@@ -106,11 +106,9 @@ class SigmoidBackward(Function):
 def stable_sigmoid(x):
     """1/(1+e^-x) without overflow: with e = e^-|x| <= 1, it is 1/(1+e) for x >= 0 and e/(1+e) below.
 
-    The numerator, 1 or e, is max(e, x >= 0) (as e <= 1): no np.where, which is slow.
+    The numerator, 1 or e, is max(e, x >= 0) (as e <= 1): no np.where, which is slow (kernels.sigmoid).
     """
-    xp = backend.array_module(x)
-    e = xp.exp(-xp.abs(x))
-    return xp.maximum(e, x >= 0) / (1 + e)
+    return kernels.sigmoid(x)
 
 
 class Tanh(Function):

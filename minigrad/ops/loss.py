@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd import FusedFunction, composite
 from ..tensor import Tensor, as_tensor
 from .activation import log_softmax, softplus_of_negative, stable_sigmoid
@@ -76,12 +76,12 @@ class BinaryCrossEntropy(FusedFunction):
     """
 
     def forward(self, p, y, weight=None, reduction="mean"):
-        xp = backend.array_module(p)
         self.p, self.y, self.weight, self.reduction = p, y, weight, reduction
-        with backend.quiet_float_errors(p):  # log(0) = -inf is expected: it is clamped to -100
-            self.log_p = xp.maximum(xp.log(p), -100)
-            self.log_1mp = xp.maximum(xp.log1p(-p), -100)
-        losses = -(y * self.log_p + (1 - y) * self.log_1mp)
+        if weight is None and reduction != "none" and p.size:  # the losses summed as they are made
+            total, self.log_p, self.log_1mp = kernels.binary_cross_entropy_sum(p, y)
+            self.scale = 1.0 / p.size if reduction == "mean" else 1.0
+            return total / p.size if reduction == "mean" else total
+        losses, self.log_p, self.log_1mp = kernels.binary_cross_entropy_losses(p, y)
         if weight is not None:
             losses = losses * weight
         out, self.scale = _reduce(losses, reduction)
