@@ -133,6 +133,13 @@ def finite(tensor):
     return bool(np.isfinite(backend.to_numpy(tensor.array)).all())
 
 
+def _mean(tensor):
+    """The tensor's mean as a Python float: what ndarray.mean gives (the sum / n, in its dtype),
+    without its Python wrapper (read twice in every step)."""
+    array = tensor.array
+    return float(array.sum() / array.size)
+
+
 LOSSES = {"bce": F.binary_cross_entropy, "mse": F.mse_loss}
 IDEAL_LOSS = {"bce": (math.log(2), "ideal BCE: ln 2 ≈ 0.693"), "mse": (0.25, "ideal MSE: 0.25")}
 
@@ -223,8 +230,7 @@ class ClassicGAN(Objective):
     def statistics(tensors):
         """The step's columns from update's tensors: the three losses, and D's mean output on real and fake."""
         loss_real, loss_fake, loss_g, d_real, d_fake = tensors
-        return (loss_real.item(), loss_fake.item(), loss_g.item(), float(d_real.array.mean()),
-                float(d_fake.array.mean()))
+        return (loss_real.item(), loss_fake.item(), loss_g.item(), _mean(d_real), _mean(d_fake))
 
     def diverged(self):
         """The statistics of a step whose D gave NaN or infinity: BCE refuses such input (as PyTorch's

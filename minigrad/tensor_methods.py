@@ -682,6 +682,9 @@ class TensorMethods:
         """to(device), to(dtype), to(device, dtype) or to(other_tensor), like PyTorch; also its
         keywords non_blocking (nothing to wait for here), copy (a new tensor even when nothing
         changes) and memory_format (NumPy keeps its own layout)."""
+        if len(args) == 1 and not kwargs and isinstance(args[0], str):  # to(device): at once where it is
+            if backend.normalize_device(args[0]) == backend.device_of(self.array):
+                return self
         device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None), kwargs.pop("memory_format", None)

@@ -441,15 +441,15 @@ def one_hot(input, num_classes=-1):
         raise RuntimeError(f"one_hot is only applicable to an int64 index tensor, got {input.dtype}; use .long()")
     xp = backend.array_module(input.array)
     indices = input.array.astype("int64")
-    if num_classes == -1:
-        if indices.size == 0:
-            raise RuntimeError("one_hot: can not infer total number of classes from empty tensor; give num_classes")
-        num_classes = int(indices.max()) + 1
-    if indices.size and indices.min() < 0:
-        raise RuntimeError("one_hot: Class values must be non-negative.")
-    if indices.size and indices.max() >= num_classes:
-        raise RuntimeError(f"one_hot: Class values must be smaller than num_classes ({num_classes}), "
-                           f"got {int(indices.max())}.")
+    if indices.size == 0 and num_classes == -1:
+        raise RuntimeError("one_hot: can not infer total number of classes from empty tensor; give num_classes")
+    if indices.size:
+        low, high = int(indices.min()), int(indices.max())
+        num_classes = high + 1 if num_classes == -1 else num_classes
+        if low < 0:
+            raise RuntimeError("one_hot: Class values must be non-negative.")
+        if high >= num_classes:
+            raise RuntimeError(f"one_hot: Class values must be smaller than num_classes ({num_classes}), got {high}.")
     result = (indices[..., None] == xp.arange(num_classes)).astype("int64")
     return Tensor._wrap(result, False)
 
