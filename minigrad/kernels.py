@@ -334,18 +334,29 @@ def normalize_rows(rows, weight, bias, eps):
     return out, x_hat, inv_std
 
 
-def normalize_rows_backward(grad, x_hat, inv_std, weight):
-    """The input's gradient of normalize_rows, from grad = dL/dout (R, M), per row (the two mean
-    terms are the paths through mean and var):
+def normalize_rows_grads(grad, x_hat, inv_std, weight, need_input=True, need_affine=True):
+    """normalize_rows' gradients from grad = dL/dout (R, M), per row (the two mean terms are the
+    paths through mean and var), and summed over the rows for weight and bias:
 
         g = dL/dout * weight,   dL/drows = (g - mean(g) - x_hat * mean(g * x_hat)) * inv_std
+        dL/dweight = sum over rows of dL/dout * x_hat,   dL/dbias = sum over rows of dL/dout
+
+    Returns dL/drows (None unless need_input), dL/dweight and dL/dbias (M,) (None unless
+    need_affine). The sums add the rows in order, as NumPy's sum over leading axes does: the same
+    numbers as the full-size products summed by the engine's unbroadcast. With numba, all of it
+    one pass per row (kernels_numba.normalize_rows_grads).
     """
     if compiles(grad):
-        return compiled.normalize_rows_backward(grad, x_hat, inv_std, weight)
-    inv_count = 1.0 / grad.shape[1]
-    g = grad * weight
-    g = g - g.sum(axis=1, keepdims=True) * inv_count - x_hat * ((g * x_hat).sum(axis=1, keepdims=True) * inv_count)
-    return g * inv_std
+        return compiled.normalize_rows_grads(grad, x_hat, inv_std, weight, need_input, need_affine)
+    dx = dweight = dbias = None
+    if need_input:
+        inv_count = 1.0 / grad.shape[1]
+        g = grad * weight
+        g = g - g.sum(axis=1, keepdims=True) * inv_count - x_hat * ((g * x_hat).sum(axis=1, keepdims=True) * inv_count)
+        dx = g * inv_std
+    if need_affine:
+        dweight, dbias = (grad * x_hat).sum(axis=0), grad.sum(axis=0)
+    return dx, dweight, dbias
 
 
 # --- binary cross-entropy -------------------------------------------------------------------------

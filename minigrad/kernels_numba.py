@@ -389,32 +389,45 @@ def _normalize_rows(rows, weight, bias, eps, inv_count, one, out, x_hat, inv_std
             out[r, j] = normalized * weight[j] + bias[j]
 
 
-def normalize_rows_backward(grad, x_hat, inv_std, weight):
-    """kernels.normalize_rows_backward by rows: per row, with g = dL/dout * weight,
+def normalize_rows_grads(grad, x_hat, inv_std, weight, need_input, need_affine):
+    """kernels.normalize_rows_grads by rows: per row, with g = dL/dout * weight,
 
         dL/drows = (g - sum(g) / M - x_hat * (sum(g x_hat) / M)) * s
 
-    (s = 1 / sqrt(var + eps) from normalize_rows); the sums in order, as there.
-    """
+    (s = 1 / sqrt(var + eps) from normalize_rows; the sums in order, as there), and dL/dweight and
+    dL/dbias added row after row from 0, as NumPy adds the rows of a sum over leading axes (the
+    same numbers). With one column (M = 1) NumPy adds the column pairwise instead: the sums are
+    then NumPy's."""
     grad, x_hat, inv_std, weight = _contiguous(grad, x_hat, inv_std, weight)
-    dx = np.empty_like(grad)
-    _normalize_rows_backward(grad, x_hat, inv_std, weight, grad.dtype.type(1.0 / grad.shape[1]), dx)
-    return dx
+    rows, count = grad.shape
+    summed = need_affine and count > 1
+    dx = np.empty_like(grad) if need_input else np.empty((0, count), dtype=grad.dtype)
+    dweight, dbias = (np.zeros(count if summed else 0, dtype=grad.dtype) for _ in range(2))
+    _normalize_rows_grads(grad, x_hat, inv_std, weight, grad.dtype.type(1.0 / count), dx, dweight, dbias,
+                          need_input, summed)
+    if need_affine and not summed:
+        dweight, dbias = (grad * x_hat).sum(axis=0), grad.sum(axis=0)
+    return (dx if need_input else None), (dweight if need_affine else None), (dbias if need_affine else None)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _normalize_rows_backward(grad, x_hat, inv_std, weight, inv_count, dx):
+def _normalize_rows_grads(grad, x_hat, inv_std, weight, inv_count, dx, dweight, dbias, need_input, summed):
     count = grad.shape[1]
     for r in range(grad.shape[0]):
-        g = grad[r, 0] * weight[0]
-        total, total_x_hat = g, g * x_hat[r, 0]
-        for j in range(1, count):
-            g = grad[r, j] * weight[j]
-            total += g
-            total_x_hat += g * x_hat[r, j]
-        mean, mean_x_hat, s = total * inv_count, total_x_hat * inv_count, inv_std[r, 0]
-        for j in range(count):
-            dx[r, j] = (grad[r, j] * weight[j] - mean - x_hat[r, j] * mean_x_hat) * s
+        if need_input:
+            g = grad[r, 0] * weight[0]
+            total, total_x_hat = g, g * x_hat[r, 0]
+            for j in range(1, count):
+                g = grad[r, j] * weight[j]
+                total += g
+                total_x_hat += g * x_hat[r, j]
+            mean, mean_x_hat, s = total * inv_count, total_x_hat * inv_count, inv_std[r, 0]
+            for j in range(count):
+                dx[r, j] = (grad[r, j] * weight[j] - mean - x_hat[r, j] * mean_x_hat) * s
+        if summed:
+            for j in range(count):
+                dweight[j] += grad[r, j] * x_hat[r, j]
+                dbias[j] += grad[r, j]
 
 
 def _contiguous(*arrays):

@@ -335,12 +335,29 @@ def test_normalize_rows_and_its_backward_are_the_formulas(path, shape, dtype, to
         / np.sqrt(var + eps)
     cast = [a.astype(dtype) for a in (rows, grad, weight, bias)]
     out, got_x_hat, inv_std = kernels.normalize_rows(cast[0], cast[2], cast[3], eps)
-    dx = kernels.normalize_rows_backward(cast[1], got_x_hat, inv_std, cast[2])
+    dx, dweight, dbias = kernels.normalize_rows_grads(cast[1], got_x_hat, inv_std, cast[2])
     close = dict(rtol=tolerance, atol=tolerance * 10)
     for got, want in [(out, x_hat * weight + bias), (got_x_hat, x_hat), (inv_std, 1 / np.sqrt(var + eps)),
-                      (dx, expected_dx)]:
+                      (dx, expected_dx), (dweight, (grad * x_hat).sum(axis=0)), (dbias, grad.sum(axis=0))]:
         assert got.dtype == dtype and got.shape == want.shape
         np.testing.assert_allclose(got, want, **close)
+    assert kernels.normalize_rows_grads(cast[1], got_x_hat, inv_std, cast[2], need_input=False, need_affine=False) \
+        == (None, None, None)
+
+
+@pytest.mark.parametrize("shape", [(1, 200), (64, 200), (7, 13), (3, 5, 8), (2, 3, 4, 5), (60, 1), (5, 7, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalize_rows_sums_weight_and_bias_gradients_as_the_engine_sums_them(path, shape, dtype):
+    """LayerNorm's closed form returns dL/dweight and dL/dbias summed over the rows; the engine used to
+    sum the full-size products over the leading axes (unbroadcast). The same numbers, bit for bit,
+    on both paths and for one column too (which NumPy adds pairwise, not row after row)."""
+    grad, x_hat = normal(*shape).astype(dtype), normal(*shape, seed=1).astype(dtype)
+    count = shape[-1]
+    leading = tuple(range(len(shape) - 1))
+    _, dweight, dbias = kernels.normalize_rows_grads(grad.reshape(-1, count), x_hat.reshape(-1, count),
+                                                     np.ones((grad.size // count, 1), dtype), np.ones(count, dtype))
+    np.testing.assert_array_equal(dweight, (grad * x_hat).sum(axis=leading))
+    np.testing.assert_array_equal(dbias, grad.sum(axis=leading))
 
 
 def test_normalize_rows_takes_rows_that_are_not_contiguous(path):

@@ -187,16 +187,15 @@ class LayerNorm(Normalize):
         return x.shape[x.ndim - len(self.axes):]  # weight has the normalized shape
 
     def closed_form(self, grad):
-        """The formula of the module docstring; weight and bias broadcast over the leading dims,
-        so their gradients are returned full-size and the engine's unbroadcast sums them."""
-        x_hat, dx = self.x_hat, None
-        if self.needs_input_grad[0]:
-            count = self.weight.size
-            dx = kernels.normalize_rows_backward(grad.reshape(-1, count), x_hat.reshape(-1, count), self.inv_std,
-                                                 self.weight.reshape(-1)).reshape(grad.shape)
-        dweight = grad * x_hat if self.needs_input_grad[1] else None
-        dbias = grad if self.needs_input_grad[2] else None
-        return dx, dweight, dbias
+        """The formula of the module docstring, on the rows (kernels.normalize_rows_grads); weight and
+        bias broadcast over the leading dims, so their gradients are summed over them there."""
+        count, shape = self.weight.size, self.weight.shape
+        need_input, need_weight, need_bias = self.needs_input_grad
+        dx, dweight, dbias = kernels.normalize_rows_grads(grad.reshape(-1, count), self.x_hat.reshape(-1, count),
+                                                          self.inv_std, self.weight.reshape(-1), need_input,
+                                                          need_weight or need_bias)
+        return (dx.reshape(grad.shape) if need_input else None, dweight.reshape(shape) if need_weight else None,
+                dbias.reshape(shape) if need_bias else None)
 
 
 def _affine(x, weight, bias, shape):
