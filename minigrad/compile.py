@@ -511,7 +511,8 @@ class Tape:
         cells = {key: [None] for key in _private(second)}
         self.buffers = [a for a in second.keep if id(a) not in cells]  # the arrays a replay writes into
         buffers = {id(a) for a in self.buffers}
-        self.leaves = [(entry[1], buffers) for entry in second.entries if entry[0] == "accumulate"]
+        leaves = {id(entry[1]): entry[1] for entry in second.entries if entry[0] == "accumulate"}
+        self.leaves = [(leaf, buffers) for leaf in leaves.values()]  # (each once, in order)
         runs = [_runner(entry, cells, second.grad_leaves) for entry in second.entries]
         for k in _constants(second):  # its recorded array already holds what the call makes
             runs[k] = None
