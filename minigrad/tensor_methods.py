@@ -682,9 +682,13 @@ class TensorMethods:
         """to(device), to(dtype), to(device, dtype) or to(other_tensor), like PyTorch; also its
         keywords non_blocking (nothing to wait for here), copy (a new tensor even when nothing
         changes) and memory_format (NumPy keeps its own layout)."""
-        if len(args) == 1 and not kwargs and isinstance(args[0], str):  # to(device): at once where it is
-            if backend.normalize_device(args[0]) == backend.device_of(self.array):
-                return self
+        if len(args) == 1 and not kwargs:  # to(device) or to(dtype), the common calls, at once
+            if isinstance(args[0], str):
+                if backend.normalize_device(args[0]) == backend.device_of(self.array):
+                    return self
+            elif args[0] is not None and not isinstance(args[0], (bool, mg.Tensor)):
+                dtype = np.dtype(args[0])
+                return self if dtype == self.dtype else mg.ops.cast(self, dtype)
         device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None), kwargs.pop("memory_format", None)
