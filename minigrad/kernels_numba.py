@@ -173,9 +173,13 @@ def _outer(a, b, out):
 def leaky_relu(x, slope):
     """kernels.leaky_relu in one pass: out = x m, m = (x > 0) (1 - slope) + slope (the same
     arithmetic, so the same numbers), laid out as x."""
+    out = np.empty_like(x)  # laid out as x is
+    if x.flags.c_contiguous and x.size < parallel.THREADED_MIN:  # (the batch-size-1 case, at once)
+        _leaky_relu(x.reshape(-1), out.reshape(-1), *_slopes(x.dtype, slope))
+        return out
     if not _dense(x):
         x = np.ascontiguousarray(x)
-    out = np.empty_like(x)  # laid out as x is
+        out = np.empty_like(x)
     in_blocks(_leaky_relu, _in_memory_order(x, out), _slopes(x.dtype, slope))
     return out
 
@@ -190,6 +194,9 @@ def leaky_relu_backward(grad, x, slope):
             not _dense(grad) or not _dense(x) or _by_stride(grad) != _by_stride(x)):
         return None
     result = np.empty_like(grad)
+    if grad.flags.c_contiguous and x.flags.c_contiguous and grad.size < parallel.THREADED_MIN:  # (at once)
+        _leaky_relu_backward(grad.reshape(-1), x.reshape(-1), result.reshape(-1), *_slopes(x.dtype, slope))
+        return result
     in_blocks(_leaky_relu_backward, _in_memory_order(grad, x, result), _slopes(x.dtype, slope))
     return result
 
@@ -239,8 +246,13 @@ def sigmoid_from(x, e):
     """kernels.sigmoid's last steps, given e = e^-|x|: max(e, x >= 0) / (1 + e), as (x >= 0 ? 1 : e)
     / (1 + e) (the same numbers: e <= 1, and a NaN x gives a NaN e); x and e C-contiguous."""
     out = np.empty_like(x)
-    _sigmoid_from(x.reshape(-1), e.reshape(-1), out.reshape(-1), x.dtype.type(1))
+    _sigmoid_from(x.reshape(-1), e.reshape(-1), out.reshape(-1), _one(x.dtype))
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _one(dtype):
+    return dtype.type(1)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -361,11 +373,18 @@ def normalize_rows(rows, weight, bias, eps):
     pairwise), so they agree with NumPy's to the dtype's rounding, not bit for bit.
     """
     rows, weight, bias = _contiguous(rows, weight, bias)
-    real = rows.dtype.type
     out, x_hat = np.empty_like(rows), np.empty_like(rows)
     inv_std = np.empty((len(rows), 1), dtype=rows.dtype)
-    _normalize_rows(rows, weight, bias, real(eps), real(1.0 / rows.shape[1]), real(1), out, x_hat, inv_std)
+    _normalize_rows(rows, weight, bias, *_row_constants(rows.dtype, eps, rows.shape[1]), out, x_hat, inv_std)
     return out, x_hat, inv_std
+
+
+@functools.lru_cache(maxsize=64)
+def _row_constants(dtype, eps, count):
+    """eps, 1 / M and 1 as scalars of the rows' dtype (the same for every call of a layer: made once;
+    normalize_rows_grads takes 1 / M)."""
+    real = dtype.type
+    return real(eps), real(1.0 / count), real(1)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -399,11 +418,11 @@ def normalize_rows_grads(grad, x_hat, inv_std, weight, need_input, need_affine):
     same numbers). With one column (M = 1) NumPy adds the column pairwise instead: the sums are
     then NumPy's."""
     grad, x_hat, inv_std, weight = _contiguous(grad, x_hat, inv_std, weight)
-    rows, count = grad.shape
+    count = grad.shape[1]
     summed = need_affine and count > 1
     dx = np.empty_like(grad) if need_input else np.empty((0, count), dtype=grad.dtype)
-    dweight, dbias = (np.zeros(count if summed else 0, dtype=grad.dtype) for _ in range(2))
-    _normalize_rows_grads(grad, x_hat, inv_std, weight, grad.dtype.type(1.0 / count), dx, dweight, dbias,
+    dweight, dbias = np.zeros(count if summed else 0, dtype=grad.dtype), np.zeros(count if summed else 0, dtype=grad.dtype)
+    _normalize_rows_grads(grad, x_hat, inv_std, weight, _row_constants(grad.dtype, 0.0, count)[1], dx, dweight, dbias,
                           need_input, summed)
     if need_affine and not summed:
         dweight, dbias = (grad * x_hat).sum(axis=0), grad.sum(axis=0)
