@@ -421,7 +421,8 @@ def normalize_rows_grads(grad, x_hat, inv_std, weight, need_input, need_affine):
     count = grad.shape[1]
     summed = need_affine and count > 1
     dx = np.empty_like(grad) if need_input else np.empty((0, count), dtype=grad.dtype)
-    dweight, dbias = np.zeros(count if summed else 0, dtype=grad.dtype), np.zeros(count if summed else 0, dtype=grad.dtype)
+    sums = count if summed else 0  # (empty where the loop leaves them to NumPy)
+    dweight, dbias = np.zeros(sums, dtype=grad.dtype), np.zeros(sums, dtype=grad.dtype)
     _normalize_rows_grads(grad, x_hat, inv_std, weight, _row_constants(grad.dtype, 0.0, count)[1], dx, dweight, dbias,
                           need_input, summed)
     if need_affine and not summed:
