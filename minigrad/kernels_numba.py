@@ -64,6 +64,11 @@ def adam(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay, d
     tuple of flat gradients, each for its part of the flat `param` in order (a parameter group under
     a million elements, all at one step): one call for them all, since at batch size 1 a call costs
     more than a small parameter's arithmetic.
+
+    A gradient below about 1e-17 (float32) makes g^2 (1 - beta2) a denormal number, which the CPU
+    computes in microcode, many times slower: late in a long batch-1 run, thousands of elements a
+    step. Where v beta2 is large enough that the term is below half its last bit (`_small_terms`),
+    adding it changes nothing, so the loop adds 0^2 (1 - beta2) instead: the same numbers.
     """
     constants = _adam_constants(param.dtype, step, lr, *betas, eps, weight_decay, decoupled, maximize)
     if type(grad) is tuple:
@@ -79,12 +84,24 @@ def _adam_constants(dtype, step, lr, beta1, beta2, eps, weight_decay, decoupled,
     decay = 1 - lr * weight_decay if decoupled else 1.0
     coupled = 0.0 if decoupled else weight_decay
     return (real(lr / (1 - beta1 ** step)), real(1 - beta1), real(beta2), real(1 - beta2),
-            real(math.sqrt(1 - beta2 ** step)), real(eps), real(coupled), real(decay), maximize)
+            real(math.sqrt(1 - beta2 ** step)), real(eps), real(coupled), real(decay), maximize) + _small_terms(dtype)
+
+
+@functools.lru_cache(maxsize=8)
+def _small_terms(dtype):
+    """(T, V): for |g| < T = 2^t, g^2 (1 - beta2) is at most T^2 = 2^2t (rounding cannot pass a power
+    of two), and where v beta2 >= V = 2^(2t + p + 1) (p the mantissa's bits) half of v beta2's last
+    bit is 2^(2t + 1) or more: the sum rounds to v beta2 itself. t is chosen so that g^2 (1 - beta2)
+    stays a normal number for |g| >= T with beta2 = 0.999 (float32: T = 2^-58, V = 2^-91)."""
+    info = np.finfo(dtype)
+    t = (info.minexp + 10) // 2
+    return dtype.type(2.0 ** t), dtype.type(2.0 ** (2 * t + info.nmant + 2))
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _adam(param, grad, exp_avg, exp_avg_sq, step_size, one_minus_beta1, beta2, one_minus_beta2, bias2_sqrt,
-          eps, weight_decay, decay, maximize):
+          eps, weight_decay, decay, maximize, small_grad, large_v):
+    zero = small_grad - small_grad  # (of the dtype: small_grad * 0 would be a float64)
     for i in range(param.size):
         p = param[i]
         if decay != 1:
@@ -93,7 +110,9 @@ def _adam(param, grad, exp_avg, exp_avg_sq, step_size, one_minus_beta1, beta2, o
         if weight_decay != 0:
             g = g + p * weight_decay
         m = exp_avg[i] + (g - exp_avg[i]) * one_minus_beta1
-        v = exp_avg_sq[i] * beta2 + (g * g) * one_minus_beta2
+        kept = exp_avg_sq[i] * beta2
+        squared = zero if abs(g) < small_grad and kept >= large_v else g  # (adds nothing: see _small_terms)
+        v = kept + (squared * squared) * one_minus_beta2
         exp_avg[i] = m
         exp_avg_sq[i] = v
         param[i] = p - (m / (np.sqrt(v) / bias2_sqrt + eps)) * step_size
@@ -101,13 +120,13 @@ def _adam(param, grad, exp_avg, exp_avg_sq, step_size, one_minus_beta1, beta2, o
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _adam_parts(param, grads, exp_avg, exp_avg_sq, step_size, one_minus_beta1, beta2, one_minus_beta2, bias2_sqrt,
-                eps, weight_decay, decay, maximize):
+                eps, weight_decay, decay, maximize, small_grad, large_v):
     """_adam on each part of the flat arrays, with its own gradient from the tuple `grads`."""
     start = 0
     for grad in grads:
         stop = start + grad.size
         _adam(param[start:stop], grad, exp_avg[start:stop], exp_avg_sq[start:stop], step_size, one_minus_beta1,
-              beta2, one_minus_beta2, bias2_sqrt, eps, weight_decay, decay, maximize)
+              beta2, one_minus_beta2, bias2_sqrt, eps, weight_decay, decay, maximize, small_grad, large_v)
         start = stop
 
 

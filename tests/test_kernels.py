@@ -286,6 +286,33 @@ def test_adam_is_adam_updates_formula(blocks, compiled, dtype, options):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("parts", [False, True], ids=["one array", "parts"])
+def test_adam_with_tiny_gradients_is_still_the_formula_bit_for_bit(compiled, dtype, parts):
+    """Gradients whose square times (1 - beta2) is a denormal number, against second moments from 0
+    through the smallest that the loop's shortcut (adding nothing) may take, to ordinary ones: the
+    shortcut gives Adam.update's numbers, and the elements it may not take are computed as they are."""
+    small_grad, large_v = (float(x) for x in compiled._small_terms(np.dtype(dtype)))
+    scales = [0.0, small_grad * 0.5, small_grad * 0.999, small_grad, small_grad * 1.01, small_grad * 1e-3,
+              np.finfo(dtype).smallest_subnormal, 1e-3, np.nan]
+    moments = [0.0, large_v * 0.5, large_v, large_v * 1.01, large_v * 1e6, np.finfo(dtype).smallest_subnormal,
+               np.finfo(dtype).tiny, 1e-8, 1.0]
+    g = np.array([sign * a for a in scales for _ in moments for sign in (1, -1)], dtype=dtype)
+    v = np.array([b for _ in scales for b in moments for _ in (1, -1)], dtype=dtype)
+    p, m = np.linspace(-1, 1, g.size).astype(dtype), (np.linspace(-1, 1, g.size) * 1e-3).astype(dtype)
+    optimizer = Adam([mg.nn.Parameter(mg.zeros(1))])
+    group = optimizer.param_groups[0]
+    expected = [a.copy() for a in (p, g, m, v)]
+    with np.errstate(invalid="ignore"):
+        optimizer.update(expected[0], expected[1], np.empty_like(p), dict(exp_avg=expected[2], exp_avg_sq=expected[3]),
+                         3, group)
+    half = g.size // 2
+    grads = (g[:half], g[half:]) if parts else g
+    compiled.adam(p, grads, m, v, 3, group["lr"], group["betas"], group["eps"], 0.0, False, False)
+    for got, want in zip((p, m, v), (expected[0], expected[2], expected[3])):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("options", [dict(), dict(centered=True, momentum=0.8),
                                      dict(weight_decay=0.1, momentum=0.5, maximize=True)],
                          ids=["rmsprop", "centered, momentum", "decay, momentum, maximize"])
