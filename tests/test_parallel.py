@@ -286,6 +286,30 @@ def test_what_is_not_two_2d_arrays_is_one_plain_product(threads, monkeypatch):
         parallel.matmul(rng.standard_normal((4, 5)), rng.standard_normal((6, 7)))
 
 
+@pytest.mark.parametrize("big", [False, True])
+def test_a_broadcast_operand_is_copied_for_blas(threads, monkeypatch, big):
+    """A zero stride (the gradient of a mean, expanded) makes NumPy multiply without BLAS, about ten
+    times slower: the product gets a copy instead, and so BLAS's numbers, in pieces or whole."""
+    threads(2)
+    if big:
+        monkeypatch.setattr(parallel, "MATMUL_BLOCK", 10_000)
+    rng = np.random.default_rng(0)
+    cols = rng.standard_normal((60, 500), dtype=np.float32)
+    mean_grad = np.broadcast_to(np.float32(1 / 60), (60, 1))
+    row = np.broadcast_to(rng.standard_normal(500, dtype=np.float32), (60, 500))
+    seen = []
+    matmul = np.matmul
+    monkeypatch.setattr(np, "matmul", lambda a, b, **kw: seen.append((a.strides, b.strides)) or matmul(a, b, **kw))
+    for a, b in [(cols.T, mean_grad), (row, cols.T), (mean_grad.T, row)]:
+        expected = a.astype(np.float64) @ b
+        np.testing.assert_allclose(parallel.matmul(a, b), expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(parallel.matmuls((a, b))[0], expected, rtol=1e-5, atol=1e-6)
+    assert len(seen) > 0 if big else seen == []  # the pieces of a cut product, by np.matmul
+    assert all(0 not in strides for pair in seen for strides in pair)
+    flipped = cols.T
+    assert parallel._for_blas(flipped) is flipped  # (a transposed operand BLAS takes as it is)
+
+
 def test_set_num_threads_holds_numpys_blas_to_one_thread(threads):
     """The pool spreads the products; BLAS's own threads would only compete with it."""
     threads(2)
@@ -357,6 +381,42 @@ def test_matmuls_sends_the_pieces_of_all_its_products_to_the_pool_at_once(thread
     runs.clear()
     small = parallel.matmuls((grad[:1], weight), (grad[:1].T, x[:1]))  # batch 1: whole, here
     assert runs == [] and small[0].shape == (1, 80) and small[1].shape == (96, 80)
+
+
+def test_spread_rows_takes_its_own_threshold(threads, monkeypatch):
+    """A compiled loop that costs more an element than a NumPy pass (im2col) goes to the pool
+    from fewer elements: `least`, instead of THREADED_MIN."""
+    monkeypatch.setattr(parallel, "BLOCK", 100)
+    array = np.zeros((10, 33))
+    calls = []
+    threads(2)
+    monkeypatch.setattr(parallel, "THREADED_MIN", array.size + 1)
+    parallel.spread_rows(array, calls.append, least=array.size)
+    assert len(calls) == 4
+    calls.clear()
+    parallel.spread_rows(array, calls.append, least=array.size + 1)
+    assert calls == [slice(0, 10)]
+    assert len(parallel.for_rows(array, lambda rows: rows, least=0)) == 4
+
+
+def test_a_one_channel_im2col_goes_to_the_pool_from_a_quarter_of_the_elements(threads, monkeypatch):
+    """An MNIST critic's first layer: 188 K window elements of one channel, below THREADED_MIN."""
+    if not kernels.COMPILED:
+        pytest.skip("the compiled loops are off (MINIGRAD_KERNELS=numpy)")
+    monkeypatch.setattr(parallel, "THREADED_MIN", 1024 * 1024)  # (the fixture lowers it to 0)
+    x = np.random.default_rng(0).standard_normal((60, 1, 28, 28), dtype=np.float32)
+    threads(1)
+    one = conv.window_columns(x, (1, 1), (30, 30), (4, 4), (2, 2), (1, 1))
+    threads(2)
+    runs, run = [], parallel._run
+    monkeypatch.setattr(parallel, "_run", lambda parts, fn: runs.append(len(parts)) or run(parts, fn))
+    two = conv.window_columns(x, (1, 1), (30, 30), (4, 4), (2, 2), (1, 1))
+    assert one.size < parallel.THREADED_MIN and runs == [2]
+    np.testing.assert_array_equal(one, two)
+    runs.clear()
+    many = np.random.default_rng(1).standard_normal((4, 16, 28, 28), dtype=np.float32)  # 200 K elements
+    conv.window_columns(many, (1, 1), (30, 30), (4, 4), (2, 2), (1, 1))
+    assert runs == []  # many channels: a quick copy an element, not worth waking a thread
 
 
 def test_spread_rows_makes_one_call_when_it_would_run_on_one_thread(threads, monkeypatch):
