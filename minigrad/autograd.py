@@ -350,7 +350,7 @@ def run_backward(roots, seeds, sink, create_graph, retain_graph):
     takes_laters = not create_graph and sink.waits and _recorder is None
     with set_grad_enabled(create_graph), EndOfPass(), parallel.later_results(takes_laters):
         try:
-            for tensor in topological_order(roots, sink.stop_at):
+            for tensor in sink.order(roots):
                 grad = grads.pop(id(tensor), None)
                 if grad is None:
                     continue
@@ -365,6 +365,8 @@ def run_backward(roots, seeds, sink, create_graph, retain_graph):
                     for later in laters:  # a hook may do anything (switch the graph on): nothing runs beside it
                         later.finish()
                     grad = tensor._hooks.run_on_gradient(grad)
+                    if tensor._hooks.retains and tensor.grad_fn is not None:  # Tensor.retain_grad
+                        tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
                 if sink.takes(tensor, grad):
                     continue
                 fn = tensor.grad_fn
@@ -402,6 +404,7 @@ class TensorHooks:
     def __init__(self):
         self.on_gradient = {}       # handle id -> hook(grad): a Tensor to use instead, or None
         self.after_accumulate = {}  # handle id -> hook(tensor), once backward() added into its .grad
+        self.retains = False        # a non-leaf keeps its gradient in .grad (Tensor.retain_grad), after its hooks
 
     def run_on_gradient(self, grad):
         for hook in list(self.on_gradient.values()):
@@ -483,16 +486,25 @@ class IntoLeaves:
         self.create_graph = create_graph
         self.given = {id(seed.array) for seed in seeds}  # arrays the caller owns, or a leaf holds
 
+    @staticmethod
+    def order(roots):
+        """The tensors the pass visits, roots first: all of them."""
+        return topological_order(roots)
+
     def takes(self, tensor, grad):
         if tensor.grad_fn is not None:
             return False
+        self.accumulate(tensor, grad)
+        return True
+
+    def accumulate(self, tensor, grad):
+        """tensor.grad += grad, then the tensor's post-accumulate hooks."""
         if self.create_graph:  # a recorded gradient: .grad is a graph node
             tensor.grad = grad if tensor.grad is None else tensor.grad + grad
         else:
             self.add_into(tensor, grad.array)
         if tensor._hooks is not None:
             tensor._hooks.run_after_accumulate(tensor)
-        return True
 
     def add_into(self, tensor, grad):
         """tensor.grad += grad (a raw array), as PyTorch does across backward calls: in place, in
@@ -525,7 +537,8 @@ class Wanted:
         """The tensors to pass through: those from which a wanted one is reached further down.
         (A tensor whose graph was freed is passed through unless wanted, so that the pass says so.)"""
         leads_to_wanted, self.through = set(), set()
-        for tensor in reversed(topological_order(roots, self.stop_at)):  # inputs first
+        everything = topological_order(roots, self.stop_at)
+        for tensor in reversed(everything):  # inputs first
             fn = tensor.grad_fn
             if fn is not None and id(tensor) not in self.stop_at:
                 if fn.inputs is None:
@@ -535,11 +548,32 @@ class Wanted:
                     self.through.add(id(tensor))
             if id(tensor) in self.wanted or id(tensor) in self.through:
                 leads_to_wanted.add(id(tensor))
+        self.visited = [tensor for tensor in everything if id(tensor) in leads_to_wanted]
         return self
+
+    def order(self, roots):
+        """The tensors the pass visits, roots first: those that lead to a wanted one (the others'
+        hooks do not run, as their gradients are not computed)."""
+        return self.visited
 
     def takes(self, tensor, grad):
         if id(tensor) in self.wanted:
             self.found[id(tensor)] = grad
+        return id(tensor) not in self.through
+
+
+class IntoInputs(Wanted):
+    """The sink of `backward(inputs=...)`: adds into the .grad of the given leaves only, as
+    IntoLeaves adds, and skips every part of the graph that leads to none of the inputs. A given
+    non-leaf keeps its gradient as Tensor.retain_grad keeps it (backward marks it so, as PyTorch does)."""
+
+    def __init__(self, inputs, seeds, create_graph):
+        super().__init__(inputs)
+        self.into = IntoLeaves(seeds, create_graph)
+
+    def takes(self, tensor, grad):
+        if id(tensor) in self.wanted and tensor.grad_fn is None:
+            self.into.accumulate(tensor, grad)
         return id(tensor) not in self.through
 
 
@@ -552,12 +586,14 @@ def zero_grad(tensors, set_to_none=True):
             tensor.grad.zero_()
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate d(tensors)/d(leaf) into `.grad` of every leaf that requires grad
     (torch.autograd.backward; `t.backward()` is backward(t)).
 
     tensors        a Tensor, or a sequence of them: their gradients add up in the leaves
     grad_tensors   the starting gradient of each (None: ones, for a scalar)
+    inputs         a Tensor or a sequence of them (leaves or not): only their .grad is added into;
+                   None: every leaf's
     With create_graph=True the gradients are recorded in the graph (so .grad can be
     differentiated again); retain_graph defaults to create_graph, as in PyTorch.
     """
@@ -574,9 +610,19 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input of the "
                 "computation had requires_grad=True (or it ran under mg.no_grad()).")
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor) or not t.requires_grad:
+                raise RuntimeError(f"backward: inputs[{i}] does not require grad, so it has no gradient")
+        for t in inputs:
+            t.retain_grad()  # (a leaf's does nothing)
     seeds = [_seed(root, gradient, "backward()", create_graph) for root, gradient in zip(roots, grad_tensors)]
     retain_graph = create_graph if retain_graph is None else retain_graph
-    run_backward(roots, seeds, IntoLeaves(seeds, create_graph), create_graph, retain_graph)
+    sink = IntoLeaves(seeds, create_graph) if inputs is None else IntoInputs(inputs, seeds, create_graph).reach(roots)
+    run_backward(roots, seeds, sink, create_graph, retain_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,

@@ -169,11 +169,24 @@ class Tensor(TensorMethods, LegacyTensorMethods, TensorPrinting):
         t._version = self._version
         return t
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Compute d(self)/d(leaf) for every leaf that requires grad, adding it to leaf.grad.
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute d(self)/d(leaf) for every leaf that requires grad, adding it to leaf.grad
+        (with `inputs`, to the .grad of those tensors only).
 
         create_graph=True records the backward pass, so the gradients can be differentiated again."""
-        mg.autograd.backward(self, gradient, retain_graph, create_graph)
+        mg.autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in .grad during backward (a leaf keeps it anyway)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self._gradient_hooks().retains = True
+
+    @property
+    def retains_grad(self):
+        """Whether retain_grad() was called on this non-leaf tensor."""
+        return self._hooks is not None and self._hooks.retains and self.grad_fn is not None
 
     def register_hook(self, hook):
         """hook(grad) runs each time the gradient with respect to this tensor (leaf or not) has been

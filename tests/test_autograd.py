@@ -540,3 +540,111 @@ def test_grad_with_only_inputs_false_warns_and_still_leaves_other_leaves_alone()
         (gx,) = mg.autograd.grad((w * x).sum(), x, only_inputs=False)
     assert np.allclose(gx.array, w.array)
     assert w.grad is None  # ignored, as in PyTorch: w gets nothing
+
+
+# --- backward(inputs=...) and retain_grad -------------------------------------------------
+
+def test_backward_inputs_adds_into_those_tensors_only(device):
+    w, x = leaf([1.0, 2.0], device), leaf([3.0, -4.0], device)
+    (w * x).sum().backward(inputs=[w])
+    assert w.grad.tolist() == [3.0, -4.0] and x.grad is None
+    mg.autograd.backward((w * x * 2).sum(), inputs=w)             # one tensor; accumulates, as .grad does
+    assert w.grad.tolist() == [9.0, -12.0] and x.grad is None
+
+
+def test_backward_inputs_may_be_non_leaves_and_the_pass_stops_there(device):
+    x = leaf([1.0, -2.0], device)
+    h = x * 3
+    seen = []
+    x.register_hook(lambda g: seen.append(g))                     # below h: the pass never gets there
+    (h * h).sum().backward(inputs=[h])
+    assert h.grad.tolist() == [6.0, -12.0] and h.grad.grad_fn is None
+    assert x.grad is None and seen == []
+    assert h.retains_grad  # as PyTorch: a non-leaf given as an input keeps its gradient from now on
+    (h * 2).sum().backward()
+    assert h.grad.tolist() == [8.0, -10.0] and x.grad.tolist() == [6.0, 6.0]
+
+
+def test_backward_inputs_skips_branches_that_lead_to_none_of_them(device):
+    a, b = leaf([2.0], device), leaf([5.0], device)
+    seen = []
+    other = b * 7
+    other.register_hook(lambda g: seen.append(g))
+    (a * a + other).sum().backward(inputs=[a])
+    assert a.grad.tolist() == [4.0] and b.grad is None and seen == []
+
+
+def test_backward_inputs_unused_input_keeps_its_grad(device):
+    a, unused = leaf([2.0], device), leaf([1.0], device)
+    (a * a).sum().backward(inputs=[a, unused])
+    assert a.grad.tolist() == [4.0] and unused.grad is None
+
+
+def test_backward_inputs_errors(device):
+    a = leaf([2.0], device)
+    with pytest.raises(RuntimeError, match="`inputs` argument to `backward\\(\\)` cannot be empty"):
+        (a * a).sum().backward(inputs=[])
+    with pytest.raises(RuntimeError, match=r"inputs\[1\] does not require grad"):
+        (a * a).sum().backward(inputs=[a, mg.ones(1, device=device)])
+
+
+def test_backward_inputs_with_create_graph_records_the_gradient(device):
+    a, b = leaf([2.0], device), leaf([3.0], device)
+    (a ** 3 * b).sum().backward(inputs=[a], create_graph=True)
+    assert a.grad.tolist() == [36.0] and b.grad is None                  # 3 a^2 b
+    assert a.grad.grad_fn is not None
+    second, = mg.autograd.grad(a.grad.sum(), [a])
+    assert second.tolist() == [36.0]                                    # 6 a b
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient_and_accumulates(device):
+    x = leaf([1.0, 2.0], device)
+    h = x * x
+    assert not h.retains_grad
+    h.retain_grad()
+    assert h.retains_grad and not x.retains_grad
+    y = (h * 3).sum()
+    y.backward(retain_graph=True)
+    assert h.grad.tolist() == [3.0, 3.0] and x.grad.tolist() == [6.0, 12.0]
+    y.backward()
+    assert h.grad.tolist() == [6.0, 6.0] and x.grad.tolist() == [12.0, 24.0]
+
+
+def test_retain_grad_sees_the_gradient_after_the_hooks(device):
+    x = leaf([1.0], device)
+    h = x * 2
+    h.retain_grad()
+    h.register_hook(lambda g: g * 10)                       # registered after retain_grad: still runs first
+    h.sum().backward()
+    assert h.grad.tolist() == [10.0] and x.grad.tolist() == [20.0]
+
+
+def test_retained_grad_shares_no_memory_with_a_leaf_grad(device):
+    a, b = leaf([1.0, 2.0], device), leaf([3.0, 4.0], device)
+    h = a + b                                               # add hands the same gradient to both inputs
+    h.retain_grad()
+    h.sum().backward()
+    assert not shares_memory(h.grad.array, a.grad.array) and not shares_memory(h.grad.array, b.grad.array)
+    a.grad.array += 1
+    assert h.grad.tolist() == [1.0, 1.0]
+
+
+def test_grad_skips_branches_that_lead_to_none_of_its_inputs_and_keeps_retained_gradients(device):
+    a, b = leaf([2.0], device), leaf([5.0], device)
+    seen = []
+    other = b * 7
+    other.register_hook(lambda g: seen.append(g))
+    h = a * a
+    h.retain_grad()
+    assert mg.autograd.grad((h + other).sum(), [a])[0].tolist() == [4.0]
+    assert seen == [] and h.grad.tolist() == [1.0] and a.grad is None
+
+
+def test_retain_grad_on_a_leaf_does_nothing_and_needs_requires_grad(device):
+    x = leaf([1.0], device)
+    x.retain_grad()
+    assert not x.retains_grad
+    (x * 2).sum().backward()
+    assert x.grad.tolist() == [2.0]
+    with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
+        mg.ones(1, device=device).retain_grad()

@@ -1169,6 +1169,35 @@ def check_no_grad():
     _both(run)
 
 
+@behaviour("Tensor.retain_grad", "Tensor.retains_grad")
+def check_retain_grad_and_backward_inputs():
+    def run(lib):
+        a, b = lib.tensor([1.0, -2.0], requires_grad=True), lib.tensor([3.0, 0.5], requires_grad=True)
+        h = a * b
+        h.retain_grad()
+        seen = []
+        other = b.exp()
+        other.register_hook(lambda g: seen.append(1))
+        y = (h * h + other).sum()
+        y.backward(retain_graph=True, inputs=[a])                   # a only; other's hook does not run
+        first = (a.grad, b.grad, h.grad, len(seen), h.retains_grad, a.retains_grad)
+        y.backward(inputs=(h, b))                                    # a non-leaf input; accumulates
+        errors = []
+        for attempt in (lambda: (a * 2).sum().backward(inputs=[]),
+                        lambda: (a * 2).sum().backward(inputs=[lib.ones(2)]),
+                        lambda: lib.ones(2).retain_grad()):
+            try:
+                attempt()
+                errors.append(None)
+            except Exception as error:
+                errors.append(type(error).__name__)
+        g = a * a
+        g.retain_grad()
+        lib.autograd.grad((g * 3).sum(), a)                          # grad() fills retained .grad too
+        return first, (a.grad, b.grad, h.grad, len(seen)), errors, g.grad
+    _both(run)
+
+
 @behaviour("Tensor.backward")
 def check_backward_errors_and_options():
     def run(lib):
