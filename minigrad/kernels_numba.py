@@ -91,7 +91,7 @@ def _adam_constants(dtype, step, lr, beta1, beta2, eps, weight_decay, decoupled,
 def _small_terms(dtype):
     """(T, V): for |g| < T = 2^t, g^2 (1 - beta2) is at most T^2 = 2^2t (rounding cannot pass a power
     of two), and where v beta2 >= V = 2^(2t + p + 1) (p the mantissa's bits) half of v beta2's last
-    bit is 2^(2t + 1) or more: the sum rounds to v beta2 itself. t is chosen so that g^2 (1 - beta2)
+    bit is 2^(2t + 1) or more: the sum rounds to v beta2 itself (RMSprop's alpha alike). t is chosen so that g^2 (1 - beta2)
     stays a normal number for |g| >= T with beta2 = 0.999 (float32: T = 2^-58, V = 2^-91)."""
     info = np.finfo(dtype)
     t = (info.minexp + 10) // 2
@@ -140,22 +140,26 @@ def rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, 
         centered:  a <- a + (g - a)(1 - alpha),  d = sqrt(v - a^2) + eps;   otherwise d = sqrt(v) + eps
         momentum:  b <- b momentum + g / d,  p <- p - b lr;                 otherwise p <- p - (g / d) lr
 
-    `grad` is only read.
+    `grad` is only read. A gradient so small that g^2 (1 - alpha) cannot change v alpha adds 0^2
+    (1 - alpha) instead, as in adam above: the same numbers, without denormal arithmetic.
     """
     real = param.dtype.type
     constants = (real(lr), real(alpha), real(1 - alpha), real(eps), real(weight_decay), real(momentum), centered,
-                 maximize)
+                 maximize) + _small_terms(param.dtype)
     in_blocks(_rmsprop, (param, grad, square_avg, grad_avg, momentum_buffer), constants)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, one_minus_alpha, eps, weight_decay,
-             momentum, centered, maximize):
+             momentum, centered, maximize, small_grad, large_v):
+    zero = small_grad - small_grad  # (of the dtype, as in _adam)
     for i in range(param.size):
         g = -grad[i] if maximize else grad[i]
         if weight_decay != 0:
             g = g + param[i] * weight_decay
-        v = square_avg[i] * alpha + (g * g) * one_minus_alpha
+        kept = square_avg[i] * alpha
+        squared = zero if abs(g) < small_grad and kept >= large_v else g  # (adds nothing: see _small_terms)
+        v = kept + (squared * squared) * one_minus_alpha
         square_avg[i] = v
         if centered:
             a = grad_avg[i] + (g - grad_avg[i]) * one_minus_alpha

@@ -313,6 +313,31 @@ def test_adam_with_tiny_gradients_is_still_the_formula_bit_for_bit(compiled, dty
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("centered", [False, True])
+def test_rmsprop_with_tiny_gradients_is_still_the_formula_bit_for_bit(compiled, dtype, centered):
+    """As for Adam: gradients whose square times (1 - alpha) is a denormal number, against square
+    averages around the smallest that the loop's shortcut may take."""
+    small_grad, large_v = (float(x) for x in compiled._small_terms(np.dtype(dtype)))
+    scales = [0.0, small_grad * 0.5, small_grad * 0.999, small_grad, small_grad * 1.01, small_grad * 1e-3,
+              np.finfo(dtype).smallest_subnormal, 1e-3, np.nan]
+    moments = [0.0, large_v * 0.5, large_v, large_v * 1.01, large_v * 1e6, np.finfo(dtype).smallest_subnormal,
+               np.finfo(dtype).tiny, 1e-8, 1.0]
+    g = np.array([sign * a for a in scales for _ in moments for sign in (1, -1)], dtype=dtype)
+    v = np.array([b for _ in scales for b in moments for _ in (1, -1)], dtype=dtype)
+    p = np.linspace(-1, 1, g.size).astype(dtype)
+    a, b = np.zeros_like(p), np.zeros_like(p)
+    optimizer = RMSprop([mg.nn.Parameter(mg.zeros(1))], centered=centered)
+    group = optimizer.param_groups[0]
+    expected = [x.copy() for x in (p, g, v, a, b)]
+    with np.errstate(invalid="ignore"):
+        optimizer.update(expected[0], expected[1], np.empty_like(p),
+                         dict(square_avg=expected[2], grad_avg=expected[3], momentum_buffer=expected[4]), 3, group)
+        compiled.rmsprop(p, g, v, a, b, group["lr"], group["alpha"], group["eps"], 0.0, 0.0, centered, False)
+    for got, want in zip((p, v, a), (expected[0], expected[2], expected[3])):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("options", [dict(), dict(centered=True, momentum=0.8),
                                      dict(weight_decay=0.1, momentum=0.5, maximize=True)],
                          ids=["rmsprop", "centered, momentum", "decay, momentum, maximize"])
