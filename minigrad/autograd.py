@@ -258,7 +258,7 @@ class FusedFunction(Function):
         out = self.definition(*self.inputs)
         # A tensor given in two slots (bce(z, z)) gets its whole gradient once, in its first slot.
         wanted = list({id(t): t for t, needed in zip(self.inputs, self.needs_input_grad) if needed}.values())
-        sink = Wanted(wanted, stop_at=wanted).reach([out])
+        sink = Wanted(wanted, stop_at=wanted)
         run_backward([out], [grad], sink, create_graph=True, retain_graph=True)
         xp = backend.array_module(out.array)
         grads = {id(t): sink.found.get(id(t), Tensor._wrap(xp.zeros(t.shape, dtype=t.dtype), False))
@@ -361,12 +361,14 @@ def run_backward(roots, seeds, sink, create_graph, retain_graph):
                     grad = _fitted(tensor, grad.result())
                 # A pass inside an op's backward (FusedFunction's) stops at the op's inputs, whose
                 # gradient is not complete there: their hooks wait for the outer pass.
-                if tensor._hooks is not None and id(tensor) not in sink.stop_at:
-                    for later in laters:  # a hook may do anything (switch the graph on): nothing runs beside it
-                        later.finish()
-                    grad = tensor._hooks.run_on_gradient(grad)
-                    if tensor._hooks.retains and tensor.grad_fn is not None:  # Tensor.retain_grad
-                        tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
+                hooks = tensor._hooks
+                if hooks is not None and id(tensor) not in sink.stop_at:
+                    if hooks.on_gradient:
+                        for later in laters:  # a hook may do anything (switch the graph on): nothing runs beside it
+                            later.finish()
+                        grad = hooks.run_on_gradient(grad)
+                    if hooks.retains and tensor.grad_fn is not None:
+                        hooks.retain(tensor, grad)
                 if sink.takes(tensor, grad):
                     continue
                 fn = tensor.grad_fn
@@ -420,6 +422,10 @@ class TensorHooks:
     def run_after_accumulate(self, tensor):
         for hook in list(self.after_accumulate.values()):
             hook(tensor)
+
+    def retain(self, tensor, grad):
+        """Tensor.retain_grad: the non-leaf's gradient kept in its .grad (a copy, then sums)."""
+        tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
 
 
 _end_of_pass = []  # for each backward pass under way (they nest), the callbacks queued to run at its end
@@ -533,9 +539,11 @@ class Wanted:
         self.stop_at = {id(t) for t in stop_at}
         self.found = {}
 
-    def reach(self, roots):
-        """The tensors to pass through: those from which a wanted one is reached further down.
-        (A tensor whose graph was freed is passed through unless wanted, so that the pass says so.)"""
+    def order(self, roots):
+        """The tensors the pass visits, roots first: those from which a wanted one is reached
+        further down (the others' gradients are not computed, so their hooks do not run). Those
+        it passes through, not only stops at, are `through`. (A tensor whose graph was freed is
+        passed through unless wanted, so that the pass says so.)"""
         leads_to_wanted, self.through = set(), set()
         everything = topological_order(roots, self.stop_at)
         for tensor in reversed(everything):  # inputs first
@@ -548,13 +556,7 @@ class Wanted:
                     self.through.add(id(tensor))
             if id(tensor) in self.wanted or id(tensor) in self.through:
                 leads_to_wanted.add(id(tensor))
-        self.visited = [tensor for tensor in everything if id(tensor) in leads_to_wanted]
-        return self
-
-    def order(self, roots):
-        """The tensors the pass visits, roots first: those that lead to a wanted one (the others'
-        hooks do not run, as their gradients are not computed)."""
-        return self.visited
+        return [tensor for tensor in everything if id(tensor) in leads_to_wanted]
 
     def takes(self, tensor, grad):
         if id(tensor) in self.wanted:
@@ -617,11 +619,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         for i, t in enumerate(inputs):
             if not isinstance(t, Tensor) or not t.requires_grad:
                 raise RuntimeError(f"backward: inputs[{i}] does not require grad, so it has no gradient")
-        for t in inputs:
-            t.retain_grad()  # (a leaf's does nothing)
     seeds = [_seed(root, gradient, "backward()", create_graph) for root, gradient in zip(roots, grad_tensors)]
+    for t in inputs or ():
+        t.retain_grad()  # (a leaf's does nothing)
     retain_graph = create_graph if retain_graph is None else retain_graph
-    sink = IntoLeaves(seeds, create_graph) if inputs is None else IntoInputs(inputs, seeds, create_graph).reach(roots)
+    sink = IntoLeaves(seeds, create_graph) if inputs is None else IntoInputs(inputs, seeds, create_graph)
     run_backward(roots, seeds, sink, create_graph, retain_graph)
 
 
@@ -654,7 +656,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError(f"grad: output {i} does not require grad and has no grad_fn")
     seeds = [_seed(out, given, "grad()", create_graph) for out, given in zip(outputs, grad_outputs)]
     retain_graph = create_graph if retain_graph is None else retain_graph
-    sink = Wanted(inputs).reach(outputs)
+    sink = Wanted(inputs)
     run_backward(outputs, seeds, sink, create_graph, retain_graph)
     result = []
     for i, t in enumerate(inputs):

@@ -436,8 +436,8 @@ class _watching:
                                                       f"it reads a tensor's value on the host (Tensor.{name}) and may act "
                                                       f"on it; return the tensor from the step and read it outside"))
                     break
-        hooks = "a tensor it uses has a gradient hook, which a tape would not call"
-        for name in ("run_on_gradient", "run_after_accumulate"):
+        hooks = "a tensor it uses has a gradient hook (or keeps its gradient: retain_grad), which a tape would not call"
+        for name in ("run_on_gradient", "run_after_accumulate", "retain"):
             self.patch(autograd.TensorHooks, name, _refusing(rec, autograd.TensorHooks.__dict__[name], hooks))
         self.patch(autograd, "queue_callback", _refusing(rec, autograd.queue_callback, hooks))
         writes = "it writes into a tensor outside an op ({}); a tape replays ops only"

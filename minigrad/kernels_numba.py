@@ -91,8 +91,9 @@ def _adam_constants(dtype, step, lr, beta1, beta2, eps, weight_decay, decoupled,
 def _small_terms(dtype):
     """(T, V): for |g| < T = 2^t, g^2 (1 - beta2) is at most T^2 = 2^2t (rounding cannot pass a power
     of two), and where v beta2 >= V = 2^(2t + p + 1) (p the mantissa's bits) half of v beta2's last
-    bit is 2^(2t + 1) or more: the sum rounds to v beta2 itself (RMSprop's alpha alike). t is chosen so that g^2 (1 - beta2)
-    stays a normal number for |g| >= T with beta2 = 0.999 (float32: T = 2^-58, V = 2^-91)."""
+    bit is 2^(2t + 1) or more: the sum rounds to v beta2 itself (v alpha alike, for RMSprop). t is
+    chosen so that g^2 (1 - beta2) stays a normal number for |g| >= T with beta2 = 0.999 (float32:
+    T = 2^-58, V = 2^-91)."""
     info = np.finfo(dtype)
     t = (info.minexp + 10) // 2
     return dtype.type(2.0 ** t), dtype.type(2.0 ** (2 * t + info.nmant + 2))
@@ -322,8 +323,9 @@ CONV_BLOCK = 1024 * 1024
 # im2col's loop pays for a second thread from fewer elements than NumPy's passes do
 # (parallel.THREADED_MIN). Waking the helper costs about 85 us; the loop copies an element in
 # about 0.6 ns with many channels, and in 2.6 ns with one (each window tap costs alike whatever
-# its channels). So from 256 K elements, or a quarter of that with one channel (an MNIST critic's
-# first layer, 188 K elements: 0.50 ms on one thread, 0.34 ms on two).
+# its channels). So from 256 K elements with 4 channels or more, and from a quarter of that per
+# channel below (an MNIST critic's first layer, one channel, 188 K elements: 0.50 ms on one
+# thread, 0.34 ms on two).
 CONV_THREADED_MIN = 256 * 1024
 
 

@@ -586,6 +586,10 @@ def test_backward_inputs_errors(device):
         (a * a).sum().backward(inputs=[])
     with pytest.raises(RuntimeError, match=r"inputs\[1\] does not require grad"):
         (a * a).sum().backward(inputs=[a, mg.ones(1, device=device)])
+    h = a * 2
+    with pytest.raises(RuntimeError, match="shape"):
+        h.backward(mg.ones(3, device=device), inputs=[h])  # refused before h is marked
+    assert not h.retains_grad
 
 
 def test_backward_inputs_with_create_graph_records_the_gradient(device):
@@ -648,3 +652,15 @@ def test_retain_grad_on_a_leaf_does_nothing_and_needs_requires_grad(device):
     assert x.grad.tolist() == [2.0]
     with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
         mg.ones(1, device=device).retain_grad()
+
+
+def test_grad_through_a_freed_branch_refuses_even_where_it_leads_to_no_input(device):
+    """A difference from PyTorch (docs/differences.md): a freed op has dropped its links, so the pass
+    cannot tell that y leads nowhere wanted, and says so rather than guess."""
+    x, w = leaf([1.0, 2.0], device), leaf([3.0, 4.0], device)
+    y = x * 2
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        mg.autograd.grad((y * w).sum(), [w])
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        (y * w).sum().backward(inputs=[w])

@@ -186,6 +186,26 @@ def test_an_array_made_outside_the_ops_each_call_makes_the_step_run_eagerly():
         assert [v.item() for v in values] == [((np.array([1, 2, i]) * 3.0) ** 2).sum() for i in range(4)]
 
 
+def test_retain_grad_makes_the_step_run_eagerly_and_backward_inputs_replays():
+    w = mg.ones(3, requires_grad=True)
+
+    def retaining(x):
+        h = w * x
+        h.retain_grad()  # a tape would not keep h's gradient
+        (h * h).sum().backward()
+        return h.grad
+    grads = _refused_with(retaining, "retain_grad", *[(mg.tensor([1.0, 2.0, float(i)]),) for i in range(4)])
+    assert [g.tolist() for g in grads] == [[2.0, 4.0, 2.0 * i] for i in range(4)]
+    v, u = mg.ones(3, requires_grad=True), mg.ones(3, requires_grad=True)
+
+    def only_v(x):
+        (v * u * x).sum().backward(inputs=[v])
+    step = mg.compile(only_v)
+    for i in range(4):
+        step(mg.tensor([1.0, 2.0, float(i)]))
+    assert step.refused is None and v.grad.tolist() == [4.0, 8.0, 6.0] and u.grad is None
+
+
 def test_a_write_into_a_tensor_under_autograd_makes_the_step_run_eagerly():
     w = mg.ones(3, requires_grad=True)
 

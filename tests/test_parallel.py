@@ -306,8 +306,9 @@ def test_a_broadcast_operand_is_copied_for_blas(threads, monkeypatch, big):
         np.testing.assert_allclose(parallel.matmuls((a, b))[0], expected, rtol=1e-5, atol=1e-6)
     assert len(seen) > 0 if big else seen == []  # the pieces of a cut product, by np.matmul
     assert all(0 not in strides for pair in seen for strides in pair)
-    flipped = cols.T
+    flipped, batch = cols.T, np.broadcast_to(cols, (3, 60, 500))
     assert parallel._for_blas(flipped) is flipped  # (a transposed operand BLAS takes as it is)
+    assert parallel._for_blas(batch) is batch  # a broadcast batch axis: NumPy loops over it anyway
 
 
 def test_set_num_threads_holds_numpys_blas_to_one_thread(threads):
