@@ -239,12 +239,11 @@ def matmul(a, b):
     """a @ b, its pieces spread over the pool (see matmuls)."""
     if not _blas_held:
         _own_the_cores()
-    a, b = _for_blas(a), _for_blas(b)
     if a.ndim == 1 or b.ndim == 1:  # a vector (one sample): nothing to cut
-        return a @ b
+        return _for_blas(a) @ _for_blas(b)
     if (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2 and a.shape[1] > 1
             and a.size * b.shape[-1] < 2 * MATMUL_BLOCK):
-        return a @ b  # what matmuls does with a small product, without its bookkeeping
+        return _for_blas(a) @ _for_blas(b)  # what matmuls does with a small product, without its bookkeeping
     return matmuls((a, b))[0]
 
 
