@@ -569,6 +569,8 @@ class IntoInputs(Wanted):
     IntoLeaves adds, and skips every part of the graph that leads to none of the inputs. A given
     non-leaf keeps its gradient as Tensor.retain_grad keeps it (backward marks it so, as PyTorch does)."""
 
+    waits = True  # as IntoLeaves: a leaf's gradient still being computed goes into .grad at the end
+
     def __init__(self, inputs, seeds, create_graph):
         super().__init__(inputs)
         self.into = IntoLeaves(seeds, create_graph)

@@ -605,6 +605,24 @@ def test_gradients_handed_on_as_laters_are_those_computed_at_once(threads, monke
         assert np.array_equal(one, two)
 
 
+def test_backward_with_inputs_takes_laters_and_gives_the_gradients_of_one_thread(threads, monkeypatch):
+    made = []
+    later_init = parallel.Later.__init__
+    monkeypatch.setattr(parallel.Later, "__init__", lambda self, call: made.append(1) or later_init(self, call))
+    monkeypatch.setattr(parallel, "LATER_MIN", 1)
+    results = {}
+    for count in (1, 2):
+        threads(count)
+        loss, parameters = _two_layer_net_with_everything()
+        loss().backward(inputs=parameters[1:6])  # the conv's and the first linear's, and shared's weight
+        loss().backward(inputs=parameters[1:6])
+        results[count] = [None if p.grad is None else p.grad.numpy().copy() for p in parameters]
+    assert made
+    for one, two in zip(*results.values()):
+        assert (one is None and two is None) or np.array_equal(one, two)
+    assert [g is not None for g in results[2]] == [False] + [True] * 5 + [False] * 3
+
+
 def test_no_laters_where_the_pass_is_recorded_or_returns_its_gradients(threads, monkeypatch):
     threads(2)
     monkeypatch.setattr(parallel, "LATER_MIN", 1)
