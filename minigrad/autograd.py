@@ -101,7 +101,9 @@ class Function:
 
     `backward` receives the gradient with respect to the output (a Tensor of the output's
     shape) and returns one gradient per input: a Tensor, or None for an input that needs none
-    (`self.needs_input_grad[i]` says which do). It is written with minigrad's ops, so that with
+    (`self.needs_input_grad[i]` says which do: in a pass of `grad()` or `backward(inputs=...)`,
+    only those that lead to a wanted tensor, so no unwanted gradient is computed; PyTorch's own ops
+    skip them alike). It is written with minigrad's ops, so that with
     `create_graph=True` the engine records it and can differentiate it again. It reads the
     inputs as `self.inputs` (Tensors) and the output as `self.output`, and may return gradients
     of the broadcast shape: the engine sums them back to each input's shape.
@@ -173,9 +175,15 @@ class Function:
         """The output Tensor (for backward of an op with saves_output = True)."""
         return self.output_ref()
 
-    def input_gradients(self, grad):
-        """What backward gives, checked: one Tensor (or None) per input."""
-        grads = self.backward(grad)
+    def input_gradients(self, grad, needed):
+        """What backward gives, checked: one Tensor (or None) per input. `needed` says which
+        inputs this pass wants a gradient for (no more than needs_input_grad): backward sees it
+        as needs_input_grad, so it computes no others."""
+        recorded, self.needs_input_grad = self.needs_input_grad, needed
+        try:
+            grads = self.backward(grad)
+        finally:
+            self.needs_input_grad = recorded
         if type(grads) is not tuple:
             grads = (grads,)
         if len(grads) != len(self.inputs):
@@ -378,9 +386,10 @@ def run_backward(roots, seeds, sink, create_graph, retain_graph):
                         "were freed by the first backward(). Pass retain_graph=True to the first "
                         "backward() call if you need to call it twice.")
                 fn.check_saved_versions(tensor)
-                input_grads = fn.input_gradients(grad)
-                for parent, needed, parent_grad in zip(fn.inputs, fn.needs_input_grad, input_grads):
-                    if needed and parent_grad is not None:  # as recorded: x[key] = y may have changed it since
+                needed = sink.needed(fn)
+                input_grads = fn.input_gradients(grad, needed)
+                for parent, wanted, parent_grad in zip(fn.inputs, needed, input_grads):
+                    if wanted and parent_grad is not None:
                         _add_gradient(grads, parent, parent_grad)
                 given_later = [g for g in input_grads if type(g) is Later]
                 laters += given_later
@@ -497,6 +506,12 @@ class IntoLeaves:
         """The tensors the pass visits, roots first: all of them."""
         return topological_order(roots)
 
+    @staticmethod
+    def needed(fn):
+        """Which of fn's inputs get a gradient: those that needed one when fn ran (as recorded:
+        `x[key] = y` may have changed them since)."""
+        return fn.needs_input_grad
+
     def takes(self, tensor, grad):
         if tensor.grad_fn is not None:
             return False
@@ -556,7 +571,14 @@ class Wanted:
                     self.through.add(id(tensor))
             if id(tensor) in self.wanted or id(tensor) in self.through:
                 leads_to_wanted.add(id(tensor))
+        self.leads = leads_to_wanted
         return [tensor for tensor in everything if id(tensor) in leads_to_wanted]
+
+    def needed(self, fn):
+        """Which of fn's inputs get a gradient: of those that needed one when fn ran, the ones
+        that lead to a wanted tensor (a layer's weight gradient, in grad() of its input, is
+        not computed)."""
+        return tuple([needed and id(parent) in self.leads for parent, needed in zip(fn.inputs, fn.needs_input_grad)])
 
     def takes(self, tensor, grad):
         if id(tensor) in self.wanted:

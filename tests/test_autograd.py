@@ -435,6 +435,55 @@ def test_custom_function_needs_input_grad_and_none_gradients(device, restore_ops
     assert y.grad is None
 
 
+def test_a_pass_asks_only_for_the_gradients_that_lead_to_what_it_wants(device, restore_ops):
+    """grad(out, x) and backward(inputs=[w]) ask an op for no gradient they do not need (a
+    layer's weight gradient, in a gradient penalty's grad() of its input): backward sees that
+    pass's needs_input_grad, and the op's own is as recorded again afterwards."""
+    seen = []
+
+    class Product(Function):
+        """z = x * w.   dz/dx = w,  dz/dw = x."""
+
+        def forward(self, x, w):
+            return x * w
+
+        def backward(self, grad):
+            seen.append(self.needs_input_grad)
+            x, w = self.inputs
+            return (grad * w if self.needs_input_grad[0] else None,
+                    grad * x if self.needs_input_grad[1] else None)
+
+    x, w = leaf([1.0, 2.0], device), leaf([3.0, 5.0], device)
+    z = Product.apply(x, w)
+    (gx,) = mg.autograd.grad(z.sum(), x, retain_graph=True)
+    np.testing.assert_array_equal(gx.numpy(), [3.0, 5.0])
+    z.sum().backward(inputs=[w], retain_graph=True)
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0])
+    assert x.grad is None
+    assert z.grad_fn.needs_input_grad == (True, True)
+    z.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 5.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0])
+    assert seen == [(True, False), (False, True), (True, True)]
+
+
+def test_grad_of_a_convolutions_input_makes_no_weight_gradient(device, monkeypatch):
+    """A WGAN-GP penalty's grad(critic(x_hat), x_hat): the convolution's weight gradient is not
+    computed (a matrix product as large as the forward's), and the input's is as before."""
+    conv = mg.nn.Conv2d(2, 3, 3, padding=1).to(device)
+    x = mg.randn(2, 2, 5, 5, device=device, requires_grad=True)
+    expected = mg.ones(2, 3, 5, 5, device=device)  # d(sum)/d(out)
+    made = []
+    original = mg.ops.conv.ConvWeightGrad.forward
+    monkeypatch.setattr(mg.ops.conv.ConvWeightGrad, "forward", lambda self, *a, **k: made.append(1) or original(self, *a, **k))
+    (gx,) = mg.autograd.grad(conv(x).sum(), x)
+    assert made == []
+    want = mg.nn.functional.conv_transpose2d(expected, conv.weight.detach(), padding=1)
+    np.testing.assert_allclose(gx.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    conv(x).sum().backward()
+    assert made == [1] and conv.weight.grad is not None
+
+
 # --- error paths ------------------------------------------------------------------------------
 
 def test_matmul_shape_mismatch_names_both_shapes(device):
