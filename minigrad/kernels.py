@@ -10,6 +10,7 @@ Where numba is importable, chains of elementwise steps run as compiled loops ins
 end of this file, and `COMPILED` says which path is live.
 """
 
+import importlib.util
 import math
 import os
 
@@ -18,15 +19,28 @@ import numpy as np
 from . import backend, parallel
 from .parallel import together  # noqa: F401  (independent gradients at once, when they are large)
 
-# The switch (see the end of this file): minigrad/kernels_numba.py, or None where numba is missing
-# or MINIGRAD_KERNELS=numpy. numba is optional: NumPy computes everything without it.
-try:
-    if os.environ.get("MINIGRAD_KERNELS", "").strip().lower() == "numpy":
-        raise ImportError("MINIGRAD_KERNELS=numpy")
-    from . import kernels_numba as compiled
-except ImportError:
-    compiled = None
-COMPILED = compiled is not None
+# The switch (see the end of this file): minigrad/kernels_numba.py where numba is installed, unless
+# MINIGRAD_KERNELS=numpy. numba is optional: NumPy computes everything without it. The module is
+# imported when a kernel first asks for it (compiles): numba takes about 0.2 s to import, which a
+# process that runs no op (`python -m gans list`, a mistake on the command line) does not pay.
+COMPILED = (os.environ.get("MINIGRAD_KERNELS", "").strip().lower() != "numpy"
+            and importlib.util.find_spec("numba") is not None)
+compiled = None  # kernels_numba, once imported
+
+
+def loops():
+    """The module kernels_numba, imported now if it was not; None on the NumPy path. Where numba is
+    installed but does not import (one built for another NumPy), the NumPy path runs, as without
+    numba: COMPILED turns False."""
+    global compiled, COMPILED
+    if COMPILED and compiled is None:
+        try:
+            from . import kernels_numba
+        except ImportError:
+            COMPILED = False
+        else:
+            compiled = kernels_numba
+    return compiled if COMPILED else None
 
 
 def _one_block(*arrays):
@@ -387,21 +401,31 @@ def binary_cross_entropy_sum(p, y):
 
 
 # --- the switch: compiled loops (numba) or NumPy ---------------------------------------------------
-# `compiled` (the module kernels_numba, or None) is chosen once, at the top of this file.
+# `COMPILED` is chosen at the top of this file; `compiled` (the module kernels_numba) is imported on
+# first use.
 
-# Each name is a compiled loop, or None: the caller then runs its NumPy formula.
+# Each of these names is a compiled loop, or None: the caller then runs its NumPy formula.
 # adam(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay, decoupled, maximize) and
 # rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum,
 # centered, maximize): one parameter's whole update in one pass (Adam.update, RMSprop.update).
-adam = compiled.adam if COMPILED else None
-rmsprop = compiled.rmsprop if COMPILED else None
 # window_columns(x, placed_at, kernel, stride, dilation, first, count): a convolution's columns of
 # x (N, H, W, C) zero-padded, in one loop that writes the zeros itself (ops/conv.py's window_columns).
-window_columns = compiled.im2col if COMPILED else None
+LOOPS = {"adam": "adam", "rmsprop": "rmsprop", "window_columns": "im2col"}
+
+
+def __getattr__(name):
+    """kernels.adam, kernels.rmsprop, kernels.window_columns: the compiled loop, or None."""
+    if name not in LOOPS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = loops()
+    return None if module is None else getattr(module, LOOPS[name])
+
+
 # The kernels above that have a compiled loop ask compiles(array) on each call, and run their NumPy
 # formula where it says no (no numba, MINIGRAD_KERNELS=numpy, a CuPy array, float16).
 
 
 def compiles(array):
     """Whether the compiled loops are live and run on `array` (a NumPy float32 or float64 array)."""
-    return COMPILED and compiled.compiles(array)
+    module = loops()
+    return module is not None and module.compiles(array)

@@ -1,7 +1,7 @@
 """Compiled loops (numba) for minigrad/kernels.py: each is one pass over its arrays that gives what
 the NumPy formula named in its docstring gives, to float32 rounding or better (tests/test_kernels.py
-and tests/test_optim.py compare them). Only kernels.py imports this module, and only when numba is
-importable and MINIGRAD_KERNELS is not "numpy".
+and tests/test_optim.py compare them). Only kernels.py imports this module, when a kernel first asks
+for it, and only where numba is installed and MINIGRAD_KERNELS is not "numpy".
 
 Why one loop: the NumPy formulas are chains of a dozen array operations. On the small arrays of
 batch-size-1 training each operation costs more in call overhead than in arithmetic, and on large

@@ -21,7 +21,7 @@ def blocks(request, monkeypatch):
         monkeypatch.setattr(kernels, "FOLD_ADD_MIN", 4)
         monkeypatch.setattr(kernels, "IM2COL_BLOCK", 64)
         if kernels.COMPILED:
-            monkeypatch.setattr(kernels.compiled, "CONV_BLOCK", 64)
+            monkeypatch.setattr(kernels.loops(), "CONV_BLOCK", 64)
         before = mg.get_num_threads()
         with threadpool_limits(limits=None):
             mg.set_num_threads(2)
@@ -247,6 +247,30 @@ def test_the_default_path_is_numba_where_it_is_importable():
     pytest.importorskip("numba")
     assert kernels_in_a_fresh_process("import minigrad.kernels as k; print(k.COMPILED, k.adam.__module__)",
                                       MINIGRAD_KERNELS="") == ["True", "minigrad.kernels_numba"]
+
+
+def test_numba_is_imported_at_the_first_kernel_not_with_minigrad():
+    """A process that runs no op (the CLI's list, help and mistakes) does not pay numba's import."""
+    pytest.importorskip("numba")
+    code = ("import sys, minigrad as mg, minigrad.kernels as k\n"
+            "print(k.COMPILED, 'numba' in sys.modules)\n"
+            "mg.nn.functional.leaky_relu(mg.ones(3))\n"
+            "print(k.COMPILED, 'numba' in sys.modules, k.compiled.__name__)")
+    assert kernels_in_a_fresh_process(code, MINIGRAD_KERNELS="") == [
+        "True", "False", "True", "True", "minigrad.kernels_numba"]
+
+
+def test_a_numba_that_does_not_import_leaves_the_numpy_path_without_a_warning(tmp_path):
+    """numba installed but failing to import (one built for another NumPy): found, then the first
+    kernel turns COMPILED off and the NumPy path runs, as without numba."""
+    (tmp_path / "numba").mkdir()
+    (tmp_path / "numba" / "__init__.py").write_text("raise ImportError('Numba needs NumPy 1.0 or less')\n")
+    code = (f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n"
+            "import minigrad as mg, minigrad.kernels as k\n"
+            "print(k.COMPILED)\n"
+            "p = mg.nn.Parameter(mg.ones(3)); p.grad = mg.ones(3); mg.optim.Adam([p], lr=0.5).step()\n"
+            "print(k.COMPILED, k.adam, round(float(p.numpy()[0]), 5))")
+    assert kernels_in_a_fresh_process(code, MINIGRAD_KERNELS="") == ["True", "False", "None", "0.5"]
 
 
 @pytest.fixture
