@@ -523,7 +523,8 @@ def main(argv=None):
     lines += capture_table(results)
     if args.device == "cpu":
         lines += ["", "numba's kernels are compiled on their first call and kept in its cache (`__pycache__`, or "
-                  "`NUMBA_CACHE_DIR`); a fresh process with the cache empty, then one with it filled:", ""]
+                  "`NUMBA_CACHE_DIR`), and numba itself is imported at the first kernel, so the first calls include "
+                  "its import (about 0.2 s); a fresh process with the cache empty, then one with it filled:", ""]
         lines += numba_cache_figures()
     print("\n".join(lines))
     if not args.no_write:
