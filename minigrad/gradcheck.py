@@ -9,7 +9,9 @@ For a function f and the inputs that require grad, it draws a fixed random
     numeric:   (sum(v * f(x + eps e_i)) - sum(v * f(x - eps e_i))) / (2 eps)
 
 (this is the vector-Jacobian product backward is meant to compute; a wrong
-Jacobian entry shows up in it for almost every v). Defaults follow PyTorch:
+Jacobian entry shows up in it for almost every v). With several such inputs it
+also asks `autograd.grad` for each one's gradient alone, a pass in which each op
+is asked for no other (`needs_input_grad`), and checks that it is the same. Defaults follow PyTorch:
 eps 1e-6, atol 1e-5, rtol 1e-3. It refuses float32 inputs: their rounding error
 (~1e-7 relative) divided by eps would swamp the comparison.
 """
@@ -55,6 +57,11 @@ def gradcheck(func, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True
     for i, original in zip(wrt, before):
         if not np.array_equal(backend.to_numpy(leaves[i].array), original):
             raise GradcheckError(f"gradcheck: the function modified input {i} in place")
+    alone = _each_gradient_alone(func, leaves, wrt, cotangent) if len(wrt) > 1 else None
+    if alone is not None:
+        if raise_exception:
+            raise GradcheckError(alone)
+        return False
 
     def projected(values):
         with no_grad():
@@ -92,6 +99,25 @@ def gradcheck(func, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True
     if raise_exception:
         raise GradcheckError(message)
     return False
+
+
+def _each_gradient_alone(func, leaves, wrt, cotangent):
+    """None where each input's gradient from a pass that wants only it (autograd.grad: its ops are
+    asked for no other input's gradient) is the one backward() put in its .grad, to rounding;
+    else what differs."""
+    for i in wrt:
+        out = func(*leaves)
+        alone = None
+        if out.requires_grad:
+            alone, = autograd.grad(out, leaves[i], Tensor._wrap(cotangent.astype(out.dtype), False), allow_unused=True)
+        together = leaves[i].grad
+        alone = np.zeros(leaves[i].shape) if alone is None else backend.to_numpy(alone.array)
+        together = np.zeros(leaves[i].shape) if together is None else backend.to_numpy(together.array)
+        if not np.allclose(alone, together, rtol=1e-10, atol=1e-12, equal_nan=True):
+            worst = tuple(int(k) for k in np.unravel_index(np.argmax(np.abs(alone - together)), alone.shape))
+            return (f"gradcheck failed: input {i}'s gradient alone (autograd.grad) is {alone[worst]:.10g} "
+                    f"at position {worst}, but {together[worst]:.10g} with every input's (backward)")
+    return None
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):

@@ -10,6 +10,7 @@ Where numba is importable, chains of elementwise steps run as compiled loops ins
 end of this file, and `COMPILED` says which path is live.
 """
 
+import importlib
 import importlib.util
 import math
 import os
@@ -34,12 +35,10 @@ def loops():
     numba: COMPILED turns False."""
     global compiled, COMPILED
     if COMPILED and compiled is None:
-        try:
-            from . import kernels_numba
+        try:  # (by name: the one import of this package made on first use, not at the top)
+            compiled = importlib.import_module(f"{__package__}.kernels_numba")
         except ImportError:
             COMPILED = False
-        else:
-            compiled = kernels_numba
     return compiled if COMPILED else None
 
 

@@ -96,6 +96,28 @@ def test_wrong_backward_with_raise_exception_false_returns_false(device, wrong_s
     assert mg.gradcheck(lambda b: wrong_square.apply(b), y, raise_exception=False) is False
 
 
+def test_a_gradient_that_changes_when_asked_for_alone_is_caught(device, restore_ops):
+    """An op whose backward gives x's gradient right only when w's is asked for too: backward()
+    and the central differences agree, and the pass that wants x alone (autograd.grad) does not."""
+
+    class SkipsTooMuch(Function):
+        """z = x * w."""
+
+        def forward(self, x, w):
+            return x * w
+
+        def backward(self, grad):
+            x, w = self.inputs
+            if not self.needs_input_grad[1]:
+                return grad * 0, None  # the bug: x's gradient lost with w's
+            return grad * w if self.needs_input_grad[0] else None, grad * x
+
+    x, w = leaf([1.0, 2.0], device), leaf([3.0, 5.0], device)
+    with pytest.raises(mg.GradcheckError, match=r"input 0's gradient alone \(autograd.grad\) is -?0 at position \(1,\), but .* with every input's"):
+        mg.gradcheck(lambda a, b: SkipsTooMuch.apply(a, b), (x, w))
+    assert mg.gradcheck(lambda a, b: SkipsTooMuch.apply(a, b), (x, w), raise_exception=False) is False
+
+
 def test_gradcheck_error_is_an_assertion_error():
     assert issubclass(mg.GradcheckError, AssertionError)
 
