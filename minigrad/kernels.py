@@ -39,6 +39,8 @@ def loops():
             compiled = importlib.import_module(f"{__package__}.kernels_numba")
         except ImportError:
             COMPILED = False
+        # From now on kernels.adam and the others are plain names here, not looked up each time
+        globals().update({name: getattr(compiled, loop) if COMPILED else None for name, loop in LOOPS.items()})
     return compiled if COMPILED else None
 
 
@@ -413,7 +415,8 @@ LOOPS = {"adam": "adam", "rmsprop": "rmsprop", "window_columns": "im2col"}
 
 
 def __getattr__(name):
-    """kernels.adam, kernels.rmsprop, kernels.window_columns: the compiled loop, or None."""
+    """kernels.adam, kernels.rmsprop, kernels.window_columns before the first kernel: the compiled
+    loop (numba imported now), or None."""
     if name not in LOOPS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = loops()
@@ -426,5 +429,6 @@ def __getattr__(name):
 
 def compiles(array):
     """Whether the compiled loops are live and run on `array` (a NumPy float32 or float64 array)."""
-    module = loops()
-    return module is not None and module.compiles(array)
+    if compiled is None:
+        loops()
+    return COMPILED and compiled.compiles(array)
