@@ -412,6 +412,8 @@ def binary_cross_entropy_sum(p, y):
 # window_columns(x, placed_at, kernel, stride, dilation, first, count): a convolution's columns of
 # x (N, H, W, C) zero-padded, in one loop that writes the zeros itself (ops/conv.py's window_columns).
 LOOPS = {"adam": "adam", "rmsprop": "rmsprop", "window_columns": "im2col"}
+if not COMPILED:  # the NumPy path from the start: plain names, None
+    globals().update(dict.fromkeys(LOOPS))
 
 
 def __getattr__(name):
